@@ -1,0 +1,68 @@
+/**
+ * Every failure itb reports is an ItbError subclass. `action` tells the caller what to do:
+ * `retry` (transient: rate limit, timeout), `skip` (one bad item, the rest can go on) or
+ * `halt` (the input or setup is wrong; a person must act). User mistakes are printed as one
+ * message without a stack trace; `exitCode` is the process status the CLI exits with.
+ */
+export type ErrorAction = "retry" | "skip" | "halt";
+
+export class ItbError extends Error {
+  readonly action: ErrorAction;
+  readonly exitCode: number;
+  constructor(message: string, options?: { cause?: unknown; action?: ErrorAction; exitCode?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.action = options?.action ?? "halt";
+    this.exitCode = options?.exitCode ?? 1;
+  }
+}
+
+/** A config file that cannot be read, parsed or validated. Exit status 2. */
+export class ConfigError extends ItbError {
+  readonly issues: readonly string[];
+  constructor(message: string, issues: readonly string[] = [], options?: { cause?: unknown }) {
+    super(message, { ...options, action: "halt", exitCode: 2 });
+    this.issues = issues;
+  }
+}
+
+/** Wrong command-line usage. Exit status 2. */
+export class UsageError extends ItbError {
+  constructor(message: string) {
+    super(message, { action: "halt", exitCode: 2 });
+  }
+}
+
+/** A data file that is missing, truncated, corrupt or has a bad row; names the file (and row). */
+export class DataError extends ItbError {
+  readonly file: string | undefined;
+  readonly row: number | undefined;
+  constructor(
+    message: string,
+    where: { file?: string; row?: number } = {},
+    options?: { cause?: unknown; action?: ErrorAction },
+  ) {
+    const place = [where.file, where.row === undefined ? undefined : `row ${where.row}`]
+      .filter((s) => s !== undefined)
+      .join(", ");
+    super(place ? `${place}: ${message}` : message, { ...options, action: options?.action ?? "halt" });
+    this.file = where.file;
+    this.row = where.row;
+  }
+}
+
+/** A checksum that does not match: the download or file is corrupt and nothing was written. */
+export class ChecksumError extends DataError {}
+
+/** A remote service failure; `action` says whether retrying can help. */
+export class NetworkError extends ItbError {
+  readonly status: number | undefined;
+  constructor(message: string, options: { status?: number; action?: ErrorAction; cause?: unknown } = {}) {
+    super(message, { action: options.action ?? "retry", cause: options.cause });
+    this.status = options.status;
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

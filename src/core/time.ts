@@ -1,0 +1,49 @@
+import { UsageError } from "./errors.js";
+
+export const MINUTE_MS = 60_000;
+export const DAY_MS = 86_400_000;
+
+/** `2023-03-01T00:00:00.000Z` for an epoch-millisecond time. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Parses a user-given date or time as UTC: `YYYY-MM`, `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]`,
+ * full ISO-8601, or epoch milliseconds. A time without a zone is UTC, never local time.
+ */
+export function parseTime(text: string, what = "time"): number {
+  const s = text.trim();
+  if (/^\d{10,}$/.test(s)) return Number(s);
+  let iso = s;
+  if (/^\d{4}-\d{2}$/.test(s)) iso = `${s}-01T00:00:00Z`;
+  else if (/^\d{4}-\d{2}-\d{2}$/.test(s)) iso = `${s}T00:00:00Z`;
+  else if (/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s)) iso = `${s.replace(" ", "T")}Z`;
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms)) {
+    throw new UsageError(`invalid ${what} "${text}": expected YYYY-MM, YYYY-MM-DD, an ISO time or epoch ms`);
+  }
+  return ms;
+}
+
+/** Start of the UTC month holding `ms`. */
+export function monthStart(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
+/** Start of the next UTC month after the one holding `ms`. */
+export function nextMonth(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
+
+/** `YYYY-MM` of a time. */
+export function monthKey(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 7);
+}
+
+/** `YYYY-MM-DD` of a time. */
+export function dayKey(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
