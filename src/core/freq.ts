@@ -59,17 +59,23 @@ export function parseFreq(text: string): Freq {
   return freqFromMs(n * unitMs);
 }
 
+const S = 1_000;
+const M = 60_000;
+const H = 3_600_000;
+const D = 86_400_000;
+const W = 604_800_000;
+
 export function freqFromMs(ms: number): Freq {
-  const [n, short, pandasUnit] =
-    ms % UNIT_MS.w! === 0 && ms >= UNIT_MS.w!
-      ? [ms / UNIT_MS.w!, "w", "W"]
-      : ms % UNIT_MS.d! === 0
-        ? [ms / UNIT_MS.d!, "d", "D"]
-        : ms % UNIT_MS.h! === 0
-          ? [ms / UNIT_MS.h!, "h", "h"]
-          : ms % UNIT_MS.m! === 0
-            ? [ms / UNIT_MS.m!, "m", "min"]
-            : [ms / UNIT_MS.s!, "s", "s"];
+  const [n, short, pandasUnit]: [number, string, string] =
+    ms % W === 0
+      ? [ms / W, "w", "W"]
+      : ms % D === 0
+        ? [ms / D, "d", "D"]
+        : ms % H === 0
+          ? [ms / H, "h", "h"]
+          : ms % M === 0
+            ? [ms / M, "m", "min"]
+            : [ms / S, "s", "s"];
   return { ms, binance: `${n}${short}`, pandas: `${n}${pandasUnit}` };
 }
 
