@@ -20,7 +20,9 @@ export function parseTime(text: string, what = "time"): number {
   else if (/^\d{4}-\d{2}-\d{2}$/.test(s)) iso = `${s}T00:00:00Z`;
   else if (/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s)) iso = `${s.replace(" ", "T")}Z`;
   const ms = Date.parse(iso);
-  if (!Number.isFinite(ms)) {
+  // Date.parse rolls impossible days over (2023-02-30 → 2023-03-02): refuse them instead.
+  const day = /^(\d{4}-\d{2}-\d{2})(T[\d:.]+Z)?$/.exec(iso)?.[1];
+  if (!Number.isFinite(ms) || (day !== undefined && new Date(ms).toISOString().slice(0, 10) !== day)) {
     throw new UsageError(`invalid ${what} "${text}": expected YYYY-MM, YYYY-MM-DD, an ISO time or epoch ms`);
   }
   return ms;

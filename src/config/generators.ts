@@ -1,0 +1,34 @@
+/**
+ * The generator names each kind of set accepts, as in the original's `generators.py`, plus
+ * custom generators written `"<module path or package>:<export>"` (the original's
+ * `"common.my_feature_example:my_feature_example"` form).
+ */
+export const FEATURE_GENERATORS = ["talib", "itbstats", "itblib", "tsfresh"] as const;
+export const LABEL_GENERATORS = ["highlow", "highlow2", "topbot", "topbot2"] as const;
+export const SIGNAL_GENERATORS = ["smoothen", "combine", "threshold_rule", "threshold_rule2"] as const;
+
+export type GeneratorKind = "feature" | "label" | "signal";
+
+const KNOWN: Record<GeneratorKind, readonly string[]> = {
+  feature: FEATURE_GENERATORS,
+  label: LABEL_GENERATORS,
+  signal: SIGNAL_GENERATORS,
+};
+
+/** `module:export`, split at the last colon so a Windows path (`C:/gen.js:fn`) still works. */
+export function parseCustomGenerator(name: string): { module: string; exportName: string } | undefined {
+  const at = name.lastIndexOf(":");
+  if (at <= 0) return undefined;
+  const module = name.slice(0, at);
+  const exportName = name.slice(at + 1);
+  if (!/^[A-Za-z_$][\w$]*$/.test(exportName)) return undefined;
+  return { module, exportName };
+}
+
+export function isKnownGenerator(kind: GeneratorKind, name: string): boolean {
+  return KNOWN[kind].includes(name) || parseCustomGenerator(name) !== undefined;
+}
+
+export function unknownGeneratorMessage(kind: GeneratorKind, name: unknown): string {
+  return `unknown generator ${JSON.stringify(name)}; expected one of ${KNOWN[kind].join(", ")} or "<module>:<export>"`;
+}

@@ -1,0 +1,270 @@
+import { z } from "zod";
+import { formatValue, isPlainObject } from "./format.js";
+import {
+  ALWAYS,
+  expected,
+  flag,
+  freqText,
+  httpUrl,
+  known,
+  nonEmptyText,
+  nonNegativeInt,
+  parseConfigTime,
+  storeName,
+  stringList,
+  text,
+  timeText,
+} from "./primitives.js";
+import {
+  AlgorithmSchema,
+  DataSourceSchema,
+  RollingPredictSchema,
+  SimulateModelSchema,
+  TradeModelSchema,
+} from "./sections.js";
+import {
+  FeatureSetSchema,
+  LabelSetSchema,
+  OutputSetSchema,
+  SignalSetSchema,
+  TrainFeatureSetSchema,
+} from "./sets.js";
+
+/**
+ * The config schema: the original's keys with the original's meaning (snake_case, as its
+ * configs write them), itb's additions, and every default. `loadConfig` validates with it;
+ * `configJsonSchema` exports it for editors.
+ */
+
+const secretText = (what: string) =>
+  text()
+    .optional()
+    .describe(
+      `${what}. Prefer the environment or a secrets file; never printed, not part of the config hash.`,
+    );
+
+const BaseConfigSchema = known(
+  {
+    $schema: text().optional().describe("JSON Schema reference for editors; ignored by itb."),
+    description: text().optional().describe("Free text describing the config."),
+
+    // Data: download and merge
+    symbol: nonEmptyText().describe(
+      'Main symbol, e.g. "BTCUSDT": derived tables go to <data_folder>/<symbol>/.',
+    ),
+    freq: freqText()
+      .default("1min")
+      .describe(
+        "Bar frequency of the grid: pandas spelling (1min, 5min, 1h, 1D) or Binance's (1m, 5m, 1h, 1d).",
+      ),
+    venue: z
+      .string(expected('a ccxt exchange id such as "binance"'))
+      .regex(/^[a-z][a-z0-9_]*$/, expected('a ccxt exchange id such as "binance"'))
+      .default("binance")
+      .describe("Exchange, as a ccxt exchange id; used for downloads and trading."),
+    data_folder: text()
+      .default("data")
+      .describe("Root of all data and models; a relative path is resolved against the current directory."),
+    time_column: text().default("timestamp").describe("Name of the time column in stored tables."),
+    data_sources: z
+      .array(DataSourceSchema, expected("an array of data sources"))
+      .min(1, expected("at least one data source"))
+      .optional()
+      .describe('Inputs of the merge; default: one source {"folder": symbol}.'),
+    download_start: timeText()
+      .nullable()
+      .optional()
+      .describe("First day to download/import (YYYY-MM, YYYY-MM-DD, ISO time; UTC)."),
+    download_end: timeText()
+      .nullable()
+      .optional()
+      .describe("End of the download/import range, exclusive; default: now."),
+    archive_url: text()
+      .min(1, expected("a URL or a folder"))
+      .default("https://data.binance.vision")
+      .describe("Base URL of Binance's public data archive (or a local folder in its layout)."),
+    exchange_url: httpUrl().optional().describe("REST base URL override, e.g. a local exchange simulator."),
+    merge_interpolate: flag().default(false).describe("Fill short gaps in merged data by interpolation."),
+    merge_max_gap: nonNegativeInt()
+      .default(5)
+      .describe("Longest gap, in bars, that interpolation may bridge; longer gaps stay empty."),
+
+    // File names
+    klines_file_name: storeName().default("klines").describe("Klines file of each source."),
+    merge_file_name: storeName().default("data").describe("Merged table."),
+    feature_file_name: storeName().default("features").describe("Table with features."),
+    matrix_file_name: storeName().default("matrix").describe("Table with features and labels."),
+    predict_file_name: storeName().default("predictions").describe("Table with predictions."),
+    signal_file_name: storeName().default("signals").describe("Table with signals."),
+    model_folder: text()
+      .default("MODELS")
+      .describe("Folder of trained models, under <data_folder>/<symbol>/."),
+
+    // Features and labels
+    feature_sets: z
+      .array(FeatureSetSchema, expected("an array of feature sets"))
+      .default([])
+      .describe("Feature generators, applied in order."),
+    label_sets: z
+      .array(LabelSetSchema, expected("an array of label sets"))
+      .default([])
+      .describe("Label generators, applied in order."),
+
+    // Training
+    train: flag()
+      .default(false)
+      .describe("Accepted for compatibility. itb never cuts batch data by it (the original did)."),
+    train_length: nonNegativeInt()
+      .default(0)
+      .describe("Train on at most this many latest rows; 0: all rows."),
+    label_horizon: nonNegativeInt()
+      .optional()
+      .describe(
+        "Rows at the end without complete labels, excluded from training; default: the largest label horizon.",
+      ),
+    features_horizon: nonNegativeInt()
+      .optional()
+      .describe("Live mode: history length needed to compute features."),
+    features_last_rows: nonNegativeInt()
+      .optional()
+      .describe("Live mode: latest rows whose features are computed."),
+    predict_length: nonNegativeInt()
+      .optional()
+      .describe("Live mode only: rows kept up to date. Batch commands never cut data by it."),
+    append_overlap_records: nonNegativeInt()
+      .optional()
+      .describe("Live mode: latest records requested again and recomputed on each step."),
+    train_feature_sets: z
+      .array(TrainFeatureSetSchema, expected("an array of train feature sets"))
+      .default([])
+      .describe("The original's training sets."),
+    train_features: stringList().default([]).describe("Feature columns the models use, in this order."),
+    labels: stringList().default([]).describe("Label columns a model is trained for."),
+    algorithms: z
+      .array(AlgorithmSchema, expected("an array of algorithms"))
+      .default([])
+      .describe("Models trained for every label."),
+
+    // Signals, outputs, evaluation
+    signal_sets: z
+      .array(SignalSetSchema, expected("an array of signal sets"))
+      .default([])
+      .describe("Signal generators applied to predictions, in order."),
+    output_sets: z
+      .array(OutputSetSchema, expected("an array of output sets"))
+      .default([])
+      .describe("Live outputs: notifiers and traders."),
+    simulate_model: SimulateModelSchema.optional(),
+    rolling_predict: RollingPredictSchema.optional(),
+    trade_model: TradeModelSchema.optional(),
+
+    // Credentials
+    api_key: secretText("Exchange API key (falls back to ITB_API_KEY)"),
+    api_secret: secretText("Exchange API secret (falls back to ITB_API_SECRET)"),
+    telegram_bot_token: secretText("Telegram bot token (falls back to ITB_TELEGRAM_BOT_TOKEN)"),
+    telegram_chat_id: z
+      .union([text(), z.number().int()], expected("a string or an integer"))
+      .transform((v) => String(v))
+      .optional()
+      .describe(
+        "Telegram chat id (falls back to ITB_TELEGRAM_CHAT_ID). Prefer the environment or a secrets file; never printed.",
+      ),
+    secrets_file: text()
+      .optional()
+      .describe(
+        "JSON/JSONC file with api_key, api_secret, telegram_bot_token, telegram_chat_id (or ITB_SECRETS_FILE).",
+      ),
+  },
+  "an object",
+);
+
+/** Checks that involve more than one key. */
+function checkAcrossKeys(value: unknown, ctx: z.RefinementCtx): void {
+  if (!isPlainObject(value)) return;
+  const start = typeof value.download_start === "string" ? parseConfigTime(value.download_start) : undefined;
+  const end = typeof value.download_end === "string" ? parseConfigTime(value.download_end) : undefined;
+  if (start !== undefined && end !== undefined && end <= start) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["download_end"],
+      message: `expected a time after download_start (${formatValue(value.download_start)})`,
+      input: value.download_end,
+    });
+  }
+  reportDuplicates(value.data_sources, "column_prefix", "data_sources", ctx, "a column_prefix not used by");
+  reportDuplicates(value.algorithms, "name", "algorithms", ctx, "a name not used by");
+}
+
+function reportDuplicates(
+  list: unknown,
+  key: string,
+  listName: string,
+  ctx: z.RefinementCtx,
+  what: string,
+): void {
+  if (!Array.isArray(list)) return;
+  const seen = new Map<unknown, number>();
+  list.forEach((item, i) => {
+    if (!isPlainObject(item)) return;
+    // An absent column_prefix means "" (the default), which collides like any other value.
+    const v = item[key] ?? (key === "column_prefix" ? "" : undefined);
+    if (typeof v !== "string") return;
+    const first = seen.get(v);
+    if (first === undefined) seen.set(v, i);
+    else {
+      ctx.addIssue({
+        code: "custom",
+        path: [listName, i, key],
+        message: `expected ${what} ${listName}[${first}]`,
+        input: v,
+      });
+    }
+  });
+}
+
+type BaseConfig = z.output<typeof BaseConfigSchema>;
+
+/** Defaults that depend on other keys. */
+function resolveDerived(base: BaseConfig) {
+  const data_sources = (
+    base.data_sources ?? [{ folder: base.symbol, column_prefix: "", market: "spot" as const }]
+  ).map((ds) => ({ ...ds, file: ds.file ?? base.klines_file_name }));
+  const algorithms = base.algorithms.map((a) => ({
+    ...a,
+    // The original's older samples put is_scale into params; its current code reads train.is_scale.
+    train: {
+      ...a.train,
+      is_scale: a.train.is_scale ?? (typeof a.params.is_scale === "boolean" && a.params.is_scale),
+    },
+  }));
+  return {
+    ...base,
+    data_sources,
+    algorithms,
+    label_horizon: base.label_horizon ?? largestLabelHorizon(base.label_sets),
+  };
+}
+
+function largestLabelHorizon(sets: readonly { config: Record<string, unknown> }[]): number {
+  let max = 0;
+  for (const s of sets) {
+    const h = s.config.horizon;
+    if (typeof h === "number" && Number.isInteger(h) && h > max) max = h;
+  }
+  return max;
+}
+
+export const ConfigSchema = BaseConfigSchema.superRefine(checkAcrossKeys, ALWAYS)
+  .transform(resolveDerived)
+  .describe("itb configuration (JSONC). Keys and meanings follow the original Intelligent Trading Bot.");
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type DataSource = Config["data_sources"][number];
+export type FeatureSet = Config["feature_sets"][number];
+export type LabelSet = Config["label_sets"][number];
+export type SignalSet = Config["signal_sets"][number];
+export type OutputSet = Config["output_sets"][number];
+export type Algorithm = Config["algorithms"][number];
+export type SimulateModel = NonNullable<Config["simulate_model"]>;
+export type RollingPredict = NonNullable<Config["rolling_predict"]>;
+export type TradeModel = NonNullable<Config["trade_model"]>;

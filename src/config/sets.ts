@@ -1,0 +1,83 @@
+import type { z } from "zod";
+import { isPlainObject } from "./format.js";
+import { HighLow2ConfigSchema, TalibConfigSchema } from "./generator-configs.js";
+import { type GeneratorKind, isKnownGenerator, unknownGeneratorMessage } from "./generators.js";
+import { expectedErrorMap } from "./issues.js";
+import { ALWAYS, anyObject, known, nonEmptyText, text } from "./primitives.js";
+
+/**
+ * The generator lists: feature_sets, label_sets, signal_sets (validated generator names),
+ * output_sets and train_feature_sets (any name). Entries are applied in order, each to the
+ * table the previous ones produced, as in the original's `generate_feature_set`.
+ */
+
+const generatorName = (kind: GeneratorKind) =>
+  text().refine((name) => isKnownGenerator(kind, name), {
+    error: (issue) => unknownGeneratorMessage(kind, issue.input),
+  });
+
+/**
+ * Validates the `config` of the generators whose shape itb knows (talib, highlow2) and reports
+ * the issues under `<set>[i].config`. It runs even when a sibling key is wrong, so that one
+ * pass reports everything.
+ */
+function checkGeneratorConfig(entry: unknown, ctx: z.RefinementCtx): void {
+  if (!isPlainObject(entry)) return;
+  // An absent config is checked as empty, so talib without columns is an error, not a no-op.
+  const config = entry.config ?? {};
+  if (!isPlainObject(config)) return;
+  const schema =
+    entry.generator === "talib"
+      ? TalibConfigSchema
+      : entry.generator === "highlow2"
+        ? HighLow2ConfigSchema
+        : undefined;
+  if (schema === undefined) return;
+  const result = schema.safeParse(config, { reportInput: true, error: expectedErrorMap });
+  if (result.success) return;
+  for (const issue of result.error.issues) {
+    ctx.addIssue({
+      code: "custom",
+      message: issue.message,
+      path: ["config", ...issue.path],
+      input: issue.input,
+    });
+  }
+}
+
+function generatorSet(kind: GeneratorKind) {
+  return known({
+    column_prefix: text()
+      .default("")
+      .describe(
+        'Only columns starting with "<column_prefix>_" are passed to the generator, with the prefix removed (e.g. "eth" selects eth_close as close).',
+      ),
+    generator: generatorName(kind).describe(
+      `Generator name: a built-in ${kind} generator or "<module>:<export>".`,
+    ),
+    feature_prefix: text()
+      .default("")
+      .describe('Prefix added to the generated columns as "<feature_prefix>_<name>".'),
+    config: anyObject().default({}).describe("Generator-specific parameters."),
+  }).superRefine(checkGeneratorConfig, ALWAYS);
+}
+
+export const FeatureSetSchema = generatorSet("feature").describe(
+  "A feature generator applied to the merged table.",
+);
+export const LabelSetSchema = generatorSet("label").describe(
+  "A label generator (looks into the future; training only).",
+);
+export const SignalSetSchema = generatorSet("signal").describe(
+  "A signal generator applied to predictions, in order.",
+);
+export const OutputSetSchema = known({
+  generator: nonEmptyText().describe("Output name (notifier, trader); any name is accepted here."),
+  config: anyObject().default({}).describe("Output-specific parameters."),
+}).describe("An output run by the live engine after signals are computed.");
+export const TrainFeatureSetSchema = known({
+  generator: nonEmptyText().describe('Training generator; the original uses "train_features".'),
+  config: anyObject()
+    .default({})
+    .describe("Overrides of train_features, labels and algorithms for this set."),
+}).describe("A training set (the original's train_feature_sets).");
