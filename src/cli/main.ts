@@ -1,0 +1,57 @@
+import { Command, CommanderError, Option } from "commander";
+import { ConfigError, ItbError } from "../core/errors.js";
+import { registerConfigCommands } from "./commands/config.js";
+import { registerDataCommands } from "./commands/data.js";
+import { registerDemoCommand } from "./commands/demo.js";
+import { VERSION } from "./version.js";
+
+export function buildProgram(): Command {
+  const program = new Command("itb")
+    .description("Intelligent trading bot: candles to ML signals, honest backtests and live trading")
+    .version(VERSION)
+    .addOption(
+      new Option("--log-level <level>", "log level")
+        .choices(["debug", "info", "warn", "error"])
+        .default("info"),
+    )
+    .addOption(
+      new Option("--log-format <format>", "log format on stderr (auto: pretty on a terminal, JSON otherwise)")
+        .choices(["auto", "json", "pretty"])
+        .default("auto"),
+    )
+    .showHelpAfterError()
+    .exitOverride();
+  registerDemoCommand(program);
+  registerDataCommands(program);
+  registerConfigCommands(program);
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+/** Runs the CLI; user mistakes end as one clear message and status 2 (or the error's own code). */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv as string[]);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version output are successful exits; usage errors were already printed.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof ItbError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      if (err instanceof ConfigError && err.issues.length > 0 && !err.message.includes(err.issues[0] ?? "")) {
+        for (const i of err.issues) process.stderr.write(`  ${i}\n`);
+      }
+      return err.exitCode;
+    }
+    // Anything else is a bug in itb, so the stack is worth showing.
+    process.stderr.write(
+      `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    return 1;
+  }
+}
