@@ -1,0 +1,4 @@
+import type { Indicator } from "./types.js";
+
+/** Momentum indicators. */
+export const MOMENTUM_GROUP: readonly Indicator[] = [];
