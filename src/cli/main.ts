@@ -3,6 +3,8 @@ import { ConfigError, ItbError } from "../core/errors.js";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerDataCommands } from "./commands/data.js";
 import { registerDemoCommand } from "./commands/demo.js";
+import { registerDownloadCommand } from "./commands/download.js";
+import { registerFeatureCommands } from "./commands/features.js";
 import { VERSION } from "./version.js";
 
 export function buildProgram(): Command {
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDemoCommand(program);
   registerDataCommands(program);
+  registerDownloadCommand(program);
+  registerFeatureCommands(program);
   registerConfigCommands(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();

@@ -90,6 +90,7 @@ export function computeIndicator(
       opts,
     );
     part.forEach((p, j) => {
+      if (ind.indexOutputs) for (let i = 0; i < p.length; i++) p[i] = (p[i] as number) + begin;
       (outs[j] as Float64Array).set(p, begin);
     });
   }
@@ -99,11 +100,13 @@ export function computeIndicator(
 /** The streaming twin of `computeIndicator`: NaN outputs until the first bar with all inputs. */
 export function streamIndicator(ind: Indicator, opts: Options): IndicatorStream {
   let inner: IndicatorStream | undefined;
+  let skipped = 0;
   return {
     next(values, out) {
       if (inner === undefined) {
         for (let k = 0; k < values.length; k++) {
           if (Number.isNaN(values[k] as number)) {
+            skipped++;
             out.fill(Number.NaN);
             return;
           }
@@ -111,6 +114,8 @@ export function streamIndicator(ind: Indicator, opts: Options): IndicatorStream 
         inner = ind.stream(opts);
       }
       inner.next(values, out);
+      if (ind.indexOutputs && skipped > 0)
+        for (let j = 0; j < out.length; j++) out[j] = (out[j] as number) + skipped;
     },
   };
 }

@@ -37,6 +37,11 @@ export interface Indicator {
   readonly options: readonly OptionSpec[];
   /** Python talib's output names: `["real"]`, `["upperband", "middleband", "lowerband"]`. */
   readonly outputs: readonly string[];
+  /**
+   * True when the outputs are row indices (MAXINDEX, MININDEX): they count from the start of
+   * the whole series, so rows skipped as leading NaN are added back, as Python's talib does.
+   */
+  readonly indexOutputs?: boolean;
   /** TA-Lib's `TA_<NAME>_Lookback`: index of the first valid output for a NaN-free input. */
   lookback(opts: Options): number;
   batch(inputs: readonly Float64Array[], opts: Options): Float64Array[];

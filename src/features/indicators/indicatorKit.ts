@@ -1,0 +1,98 @@
+import { IndicatorError, resolveOptions } from "./registry.js";
+import type { Indicator, IndicatorStream, InputName, OptionSpec, Options } from "./types.js";
+
+/**
+ * Helpers for defining the overlap-group indicators: every entry point validates its options
+ * (filling Python talib's defaults) and its inputs once per call, so kernels see only checked
+ * values and never validate in their loops.
+ */
+
+export interface IndicatorDef {
+  readonly name: string;
+  readonly inputs: readonly InputName[];
+  readonly options: readonly OptionSpec[];
+  readonly outputs: readonly string[];
+  readonly indexOutputs?: boolean;
+  lookback(o: Options): number;
+  batch(inputs: readonly Float64Array[], o: Options): Float64Array[];
+  stream(o: Options): IndicatorStream;
+}
+
+export function defineIndicator(def: IndicatorDef): Indicator {
+  const ind: Indicator = {
+    name: def.name,
+    inputs: def.inputs,
+    options: def.options,
+    outputs: def.outputs,
+    ...(def.indexOutputs ? { indexOutputs: true } : {}),
+    lookback: (opts) => def.lookback(resolveOptions(ind, opts)),
+    batch: (inputs, opts) => {
+      checkInputs(ind, inputs);
+      return def.batch(inputs, resolveOptions(ind, opts));
+    },
+    stream: (opts) => def.stream(resolveOptions(ind, opts)),
+  };
+  return ind;
+}
+
+function checkInputs(ind: Indicator, inputs: readonly Float64Array[]): void {
+  if (inputs.length !== ind.inputs.length) {
+    throw new IndicatorError(
+      `${ind.name} takes ${ind.inputs.length} input(s) (${ind.inputs.join(", ")}), got ${inputs.length}`,
+    );
+  }
+  const n = inputs[0]?.length ?? 0;
+  for (let k = 1; k < inputs.length; k++) {
+    if ((inputs[k] as Float64Array).length !== n) {
+      throw new IndicatorError(
+        `${ind.name}: input ${ind.inputs[k]} has ${(inputs[k] as Float64Array).length} values, ${ind.inputs[0]} has ${n}`,
+      );
+    }
+  }
+}
+
+/** A resolved real option's value (resolveOptions guarantees every declared option is present). */
+export function opt(o: Options, name: string): number {
+  return o[name] as number;
+}
+
+/**
+ * A resolved integer option (period, matype) as a small integer. `| 0` matters for speed: the
+ * options objects can hold integers as boxed doubles (V8 generalizes a field's representation
+ * once any object of that shape held a fraction), and a period passed as a double turns every
+ * kernel's loop index into float64 arithmetic (LINEARREG_SLOPE(60) went from 25 to 45 ms).
+ */
+export function iopt(o: Options, name: string): number {
+  return (o[name] as number) | 0;
+}
+
+/** Input k of a checked input list. */
+export function input(inputs: readonly Float64Array[], k: number): Float64Array {
+  return inputs[k] as Float64Array;
+}
+
+export function intOption(name: string, def: number, min: number, max = 100000): OptionSpec {
+  return { name, kind: "int", default: def, min, max };
+}
+
+export function realOption(name: string, def: number, min: number, max: number): OptionSpec {
+  return { name, kind: "real", default: def, min, max };
+}
+
+export function timeperiod(def: number, min = 2): OptionSpec {
+  return intOption("timeperiod", def, min);
+}
+
+export const MATYPE_OPTION: OptionSpec = { name: "matype", kind: "matype", default: 0, min: 0, max: 8 };
+
+/** TA-Lib's bound for unbounded real options (TA_REAL_MIN / TA_REAL_MAX). */
+export const REAL_BOUND = 3e37;
+
+/** A stream of one output over one input, from a scalar step. */
+export function scalarStream(s: { next(x: number): number }): IndicatorStream {
+  return {
+    next(values, out) {
+      out[0] = s.next(values[0] as number);
+    },
+  };
+}

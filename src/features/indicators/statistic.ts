@@ -1,0 +1,553 @@
+import {
+  defineIndicator,
+  input,
+  iopt,
+  opt,
+  REAL_BOUND,
+  realOption,
+  scalarStream,
+  timeperiod,
+} from "./indicatorKit.js";
+import { nanPrefixed, type ScalarStream } from "./ma.js";
+import type { Indicator, IndicatorStream } from "./types.js";
+
+/**
+ * TA-Lib's statistic functions: VAR, STDDEV, BETA, CORREL, the LINEARREG family and TSF.
+ * VAR/STDDEV/BETA/CORREL keep TA-Lib's running sums in TA-Lib's order (bit-identical results,
+ * including TA-Lib's rounding drift); LINEARREG recomputes its window per bar as TA-Lib does.
+ */
+
+const TA_EPSILON = 0.00000000000001;
+
+// ---------------------------------------------------------------------------------------------
+// VAR / STDDEV
+
+/**
+ * TA_INT_VAR from `startIdx`: population variance as mean of squares minus squared mean, with
+ * running sums that start at startIdx-(period-1). Writes out[startIdx..n) only. BBANDS calls it
+ * from its MA's lookback, which changes where the sums (and their rounding) start.
+ */
+export function varRange(real: Float64Array, startIdx: number, period: number, out: Float64Array): void {
+  const n = real.length;
+  if (startIdx >= n) return;
+  let total1 = 0;
+  let total2 = 0;
+  let trailing = startIdx - (period - 1);
+  for (let i = trailing; i < startIdx; i++) {
+    const v = real[i] as number;
+    total1 += v;
+    total2 += v * v;
+  }
+  for (let i = startIdx; i < n; i++) {
+    const v = real[i] as number;
+    total1 += v;
+    total2 += v * v;
+    const mean1 = total1 / period;
+    const mean2 = total2 / period;
+    const t = real[trailing++] as number;
+    total1 -= t;
+    total2 -= t * t;
+    out[i] = mean2 - mean1 * mean1;
+  }
+}
+
+/** TA_VAR (its nbdev is accepted and ignored, as in TA-Lib). */
+export function variance(real: Float64Array, period: number): Float64Array {
+  const out = nanPrefixed(real.length, period - 1);
+  varRange(real, period - 1, period, out);
+  return out;
+}
+
+/** TA-Lib's square root step of STDDEV: variances below 1e-14 (and negatives) give 0. */
+export function sqrtVarInPlace(out: Float64Array, from: number, nbdev: number): void {
+  for (let i = from; i < out.length; i++) {
+    const v = out[i] as number;
+    out[i] = v < TA_EPSILON ? 0.0 : Math.sqrt(v) * nbdev;
+  }
+}
+
+/** TA_STDDEV. */
+export function stddev(real: Float64Array, period: number, nbdev: number): Float64Array {
+  const out = variance(real, period);
+  sqrtVarInPlace(out, period - 1, nbdev);
+  return out;
+}
+
+/** Streaming TA_INT_VAR; `skip` leading values are ignored (the batch's startIdx offset). */
+export class VarStream implements ScalarStream {
+  private readonly buf: Float64Array;
+  private pos = 0;
+  private count = 0;
+  private skipped = 0;
+  private total1 = 0;
+  private total2 = 0;
+  constructor(
+    private readonly period: number,
+    private readonly skip = 0,
+  ) {
+    this.buf = new Float64Array(period);
+  }
+  next(x: number): number {
+    if (this.skipped < this.skip) {
+      this.skipped++;
+      return Number.NaN;
+    }
+    const p = this.period;
+    const buf = this.buf;
+    buf[this.pos] = x;
+    let nextPos = this.pos + 1;
+    if (nextPos === p) nextPos = 0;
+    this.pos = nextPos;
+    this.total1 += x;
+    this.total2 += x * x;
+    if (this.count < p) {
+      this.count++;
+      if (this.count < p) return Number.NaN;
+    }
+    const mean1 = this.total1 / p;
+    const mean2 = this.total2 / p;
+    const t = buf[nextPos] as number;
+    this.total1 -= t;
+    this.total2 -= t * t;
+    return mean2 - mean1 * mean1;
+  }
+}
+
+export class StddevStream implements ScalarStream {
+  private readonly v: VarStream;
+  constructor(
+    period: number,
+    private readonly nbdev: number,
+    skip = 0,
+  ) {
+    this.v = new VarStream(period, skip);
+  }
+  next(x: number): number {
+    const v = this.v.next(x);
+    if (Number.isNaN(v)) return v;
+    return v < TA_EPSILON ? 0.0 : Math.sqrt(v) * this.nbdev;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// BETA
+
+function pctChange(x: number, last: number): number {
+  return -TA_EPSILON < last && last < TA_EPSILON ? 0.0 : (x - last) / last;
+}
+
+/** TA_BETA: regression slope of real1's returns on real0's returns over `period` returns. */
+export function beta(real0: Float64Array, real1: Float64Array, period: number): Float64Array {
+  const n = real0.length;
+  const lb = period;
+  const out = nanPrefixed(n, lb);
+  if (n <= lb) return out;
+  let sxx = 0;
+  let sxy = 0;
+  let sx = 0;
+  let sy = 0;
+  let trailingIdx = 0;
+  let lastX = real0[0] as number;
+  let lastY = real1[0] as number;
+  let trailLastX = lastX;
+  let trailLastY = lastY;
+  let i = ++trailingIdx;
+  for (; i < lb; i++) {
+    let v = real0[i] as number;
+    const x = pctChange(v, lastX);
+    lastX = v;
+    v = real1[i] as number;
+    const y = pctChange(v, lastY);
+    lastY = v;
+    sxx += x * x;
+    sxy += x * y;
+    sx += x;
+    sy += y;
+  }
+  const p = period;
+  for (; i < n; i++) {
+    let v = real0[i] as number;
+    let x = pctChange(v, lastX);
+    lastX = v;
+    v = real1[i] as number;
+    let y = pctChange(v, lastY);
+    lastY = v;
+    sxx += x * x;
+    sxy += x * y;
+    sx += x;
+    sy += y;
+    v = real0[trailingIdx] as number;
+    x = pctChange(v, trailLastX);
+    trailLastX = v;
+    v = real1[trailingIdx++] as number;
+    y = pctChange(v, trailLastY);
+    trailLastY = v;
+    const d = p * sxx - sx * sx;
+    out[i] = -TA_EPSILON < d && d < TA_EPSILON ? 0.0 : (p * sxy - sx * sy) / d;
+    sxx -= x * x;
+    sxy -= x * y;
+    sx -= x;
+    sy -= y;
+  }
+  return out;
+}
+
+/** Streaming BETA: the window's returns are kept, as TA-Lib recomputes them identically. */
+class BetaStream implements IndicatorStream {
+  private readonly rx: Float64Array;
+  private readonly ry: Float64Array;
+  private count = 0;
+  private lastX = 0;
+  private lastY = 0;
+  private sxx = 0;
+  private sxy = 0;
+  private sx = 0;
+  private sy = 0;
+  constructor(private readonly period: number) {
+    this.rx = new Float64Array(period);
+    this.ry = new Float64Array(period);
+  }
+  next(values: ArrayLike<number>, out: Float64Array): void {
+    const v0 = values[0] as number;
+    const v1 = values[1] as number;
+    const t = this.count++;
+    if (t === 0) {
+      this.lastX = v0;
+      this.lastY = v1;
+      out[0] = Number.NaN;
+      return;
+    }
+    const x = pctChange(v0, this.lastX);
+    this.lastX = v0;
+    const y = pctChange(v1, this.lastY);
+    this.lastY = v1;
+    const p = this.period;
+    const slot = t % p;
+    this.rx[slot] = x;
+    this.ry[slot] = y;
+    this.sxx += x * x;
+    this.sxy += x * y;
+    this.sx += x;
+    this.sy += y;
+    if (t < p) {
+      out[0] = Number.NaN;
+      return;
+    }
+    // The trailing return is that of bar t-p+1, the oldest one in the window.
+    const oldSlot = (t + 1) % p;
+    const ox = this.rx[oldSlot] as number;
+    const oy = this.ry[oldSlot] as number;
+    const d = p * this.sxx - this.sx * this.sx;
+    out[0] = -TA_EPSILON < d && d < TA_EPSILON ? 0.0 : (p * this.sxy - this.sx * this.sy) / d;
+    this.sxx -= ox * ox;
+    this.sxy -= ox * oy;
+    this.sx -= ox;
+    this.sy -= oy;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CORREL
+
+function correlValue(
+  sumX: number,
+  sumY: number,
+  sumX2: number,
+  sumY2: number,
+  sumXY: number,
+  p: number,
+): number {
+  const t = (sumX2 - (sumX * sumX) / p) * (sumY2 - (sumY * sumY) / p);
+  return t < TA_EPSILON ? 0.0 : (sumXY - (sumX * sumY) / p) / Math.sqrt(t);
+}
+
+/** TA_CORREL: Pearson's r over running sums. */
+export function correl(real0: Float64Array, real1: Float64Array, period: number): Float64Array {
+  const n = real0.length;
+  const lb = period - 1;
+  const out = nanPrefixed(n, lb);
+  if (n <= lb) return out;
+  let sumXY = 0;
+  let sumX = 0;
+  let sumY = 0;
+  let sumX2 = 0;
+  let sumY2 = 0;
+  let today = 0;
+  for (; today <= lb; today++) {
+    const x = real0[today] as number;
+    sumX += x;
+    sumX2 += x * x;
+    const y = real1[today] as number;
+    sumXY += x * y;
+    sumY += y;
+    sumY2 += y * y;
+  }
+  let trailingIdx = 0;
+  let tx = real0[trailingIdx] as number;
+  let ty = real1[trailingIdx++] as number;
+  out[lb] = correlValue(sumX, sumY, sumX2, sumY2, sumXY, period);
+  for (; today < n; today++) {
+    sumX -= tx;
+    sumX2 -= tx * tx;
+    sumXY -= tx * ty;
+    sumY -= ty;
+    sumY2 -= ty * ty;
+    const x = real0[today] as number;
+    sumX += x;
+    sumX2 += x * x;
+    const y = real1[today] as number;
+    sumXY += x * y;
+    sumY += y;
+    sumY2 += y * y;
+    tx = real0[trailingIdx] as number;
+    ty = real1[trailingIdx++] as number;
+    out[today] = correlValue(sumX, sumY, sumX2, sumY2, sumXY, period);
+  }
+  return out;
+}
+
+class CorrelStream implements IndicatorStream {
+  private readonly bx: Float64Array;
+  private readonly by: Float64Array;
+  private count = 0;
+  private sumXY = 0;
+  private sumX = 0;
+  private sumY = 0;
+  private sumX2 = 0;
+  private sumY2 = 0;
+  constructor(private readonly period: number) {
+    this.bx = new Float64Array(period);
+    this.by = new Float64Array(period);
+  }
+  next(values: ArrayLike<number>, out: Float64Array): void {
+    const x = values[0] as number;
+    const y = values[1] as number;
+    const p = this.period;
+    const t = this.count++;
+    const slot = t % p;
+    if (t >= p) {
+      // Remove the value leaving the window (it sits in the slot x takes).
+      const tx = this.bx[slot] as number;
+      const ty = this.by[slot] as number;
+      this.sumX -= tx;
+      this.sumX2 -= tx * tx;
+      this.sumXY -= tx * ty;
+      this.sumY -= ty;
+      this.sumY2 -= ty * ty;
+    }
+    this.bx[slot] = x;
+    this.by[slot] = y;
+    this.sumX += x;
+    this.sumX2 += x * x;
+    this.sumXY += x * y;
+    this.sumY += y;
+    this.sumY2 += y * y;
+    out[0] =
+      t < p - 1 ? Number.NaN : correlValue(this.sumX, this.sumY, this.sumX2, this.sumY2, this.sumXY, p);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// LINEARREG family
+
+/** Which value of the least-squares line a LINEARREG function outputs. */
+export const LinregKind = { Value: 0, Angle: 1, Intercept: 2, Slope: 3, Tsf: 4 } as const;
+export type LinregKind = (typeof LinregKind)[keyof typeof LinregKind];
+
+const RAD_TO_DEG = 180.0 / Math.PI;
+
+/**
+ * TA-Lib's closed forms for x = 0..p-1 (x is the bar's age), computed in C `int` arithmetic that
+ * overflows for long periods. The oracle build (gcc, x86-64) wraps SumX's product as signed
+ * (wrong above period 46341) and divides SumXSqr's wrapped product as unsigned (wrong above
+ * period 1625); both are reproduced so every period gives TA-Lib's numbers.
+ */
+function linregConstants(p: number): { sumX: number; divisor: number } {
+  const sumX = Math.imul(p, p - 1) * 0.5;
+  const sumXSqr = Math.floor((Math.imul(Math.imul(p, p - 1), 2 * p - 1) >>> 0) / 6);
+  return { sumX, divisor: sumX * sumX - p * sumXSqr };
+}
+
+function linregOutput(
+  kind: LinregKind,
+  p: number,
+  sumX: number,
+  divisor: number,
+  sumXY: number,
+  sumY: number,
+): number {
+  const m = (p * sumXY - sumX * sumY) / divisor;
+  switch (kind) {
+    case LinregKind.Slope:
+      return m;
+    case LinregKind.Angle:
+      return Math.atan(m) * RAD_TO_DEG;
+    case LinregKind.Intercept:
+      return (sumY - m * sumX) / p;
+    case LinregKind.Value:
+      return (sumY - m * sumX) / p + m * (p - 1);
+    default:
+      return (sumY - m * sumX) / p + m * p;
+  }
+}
+
+/**
+ * TA_LINEARREG / _ANGLE / _INTERCEPT / _SLOPE / TA_TSF: the window's sums recomputed per bar, in
+ * TA-Lib's order (oldest first). Four consecutive windows are summed in one pass: each keeps its
+ * own exact order, and the independent chains let the CPU overlap the additions (~2x faster).
+ * The last block is aligned to end at the last bar and may recompute (identically) windows the
+ * previous block did: a separate remainder loop would stay cold and make V8 deoptimize.
+ */
+export function linreg(real: Float64Array, periodIn: number, kind: LinregKind): Float64Array {
+  const period = periodIn | 0; // a boxed-double period makes the inner loop float64 (2x slower)
+  const n = real.length;
+  const lb = period - 1;
+  const out = nanPrefixed(n, lb);
+  if (n <= lb) return out;
+  const { sumX, divisor } = linregConstants(period);
+  if (n - lb < 4) {
+    for (let today = lb; today < n; today++) {
+      let sumXY = 0;
+      let sumY = 0;
+      for (let i = lb, j = today - lb; i >= 0; i--, j++) {
+        const v = real[j] as number;
+        sumY += v;
+        sumXY += i * v;
+      }
+      out[today] = linregOutput(kind, period, sumX, divisor, sumXY, sumY);
+    }
+    return out;
+  }
+  for (let block = lb; block < n; block += 4) {
+    const today = block + 4 <= n ? block : n - 4;
+    let y0 = 0;
+    let y1 = 0;
+    let y2 = 0;
+    let y3 = 0;
+    let xy0 = 0;
+    let xy1 = 0;
+    let xy2 = 0;
+    let xy3 = 0;
+    for (let i = lb, j = today - lb; i >= 0; i--, j++) {
+      const v0 = real[j] as number;
+      const v1 = real[j + 1] as number;
+      const v2 = real[j + 2] as number;
+      const v3 = real[j + 3] as number;
+      y0 += v0;
+      xy0 += i * v0;
+      y1 += v1;
+      xy1 += i * v1;
+      y2 += v2;
+      xy2 += i * v2;
+      y3 += v3;
+      xy3 += i * v3;
+    }
+    out[today] = linregOutput(kind, period, sumX, divisor, xy0, y0);
+    out[today + 1] = linregOutput(kind, period, sumX, divisor, xy1, y1);
+    out[today + 2] = linregOutput(kind, period, sumX, divisor, xy2, y2);
+    out[today + 3] = linregOutput(kind, period, sumX, divisor, xy3, y3);
+  }
+  return out;
+}
+
+/**
+ * Streaming LINEARREG: the window's sums recomputed per bar in TA-Lib's order, O(period) per bar.
+ * Running sums (O(1)) were tried: their drift against TA-Lib's own rounding reached 4.5e-10 for
+ * LINEARREG_ANGLE on BTC 1m (p=14) and grows with the price level, so they are not used; this
+ * stream equals the batch bit for bit.
+ */
+class LinregStream implements ScalarStream {
+  private readonly buf: Float64Array;
+  private readonly sumX: number;
+  private readonly divisor: number;
+  private count = 0;
+  constructor(
+    private readonly period: number,
+    private readonly kind: LinregKind,
+  ) {
+    this.buf = new Float64Array(period);
+    const c = linregConstants(period);
+    this.sumX = c.sumX;
+    this.divisor = c.divisor;
+  }
+  next(x: number): number {
+    const p = this.period;
+    const buf = this.buf;
+    const t = this.count++;
+    const slot = t % p;
+    buf[slot] = x;
+    if (t < p - 1) return Number.NaN;
+    // Oldest first: ages p-1 .. 0, starting at the slot after the newest.
+    let sumY = 0;
+    let sumXY = 0;
+    let j = slot + 1;
+    for (let age = p - 1; age >= 0; age--, j++) {
+      if (j === p) j = 0;
+      const v = buf[j] as number;
+      sumY += v;
+      sumXY += age * v;
+    }
+    return linregOutput(this.kind, p, this.sumX, this.divisor, sumXY, sumY);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Indicator definitions
+
+const NBDEV = realOption("nbdev", 1, -REAL_BOUND, REAL_BOUND);
+
+function linregIndicator(name: string, kind: LinregKind): Indicator {
+  return defineIndicator({
+    name,
+    inputs: ["real"],
+    options: [timeperiod(14)],
+    outputs: ["real"],
+    lookback: (o) => iopt(o, "timeperiod") - 1,
+    batch: (ins, o) => [linreg(input(ins, 0), iopt(o, "timeperiod"), kind)],
+    stream: (o) => scalarStream(new LinregStream(iopt(o, "timeperiod"), kind)),
+  });
+}
+
+export const STATISTIC_INDICATORS: readonly Indicator[] = [
+  defineIndicator({
+    name: "VAR",
+    inputs: ["real"],
+    options: [timeperiod(5, 1), NBDEV],
+    outputs: ["real"],
+    lookback: (o) => iopt(o, "timeperiod") - 1,
+    batch: (ins, o) => [variance(input(ins, 0), iopt(o, "timeperiod"))],
+    stream: (o) => scalarStream(new VarStream(iopt(o, "timeperiod"))),
+  }),
+  defineIndicator({
+    name: "STDDEV",
+    inputs: ["real"],
+    options: [timeperiod(5), NBDEV],
+    outputs: ["real"],
+    lookback: (o) => iopt(o, "timeperiod") - 1,
+    batch: (ins, o) => [stddev(input(ins, 0), iopt(o, "timeperiod"), opt(o, "nbdev"))],
+    stream: (o) => scalarStream(new StddevStream(iopt(o, "timeperiod"), opt(o, "nbdev"))),
+  }),
+  defineIndicator({
+    name: "BETA",
+    inputs: ["real0", "real1"],
+    options: [timeperiod(5, 1)],
+    outputs: ["real"],
+    lookback: (o) => iopt(o, "timeperiod"),
+    batch: (ins, o) => [beta(input(ins, 0), input(ins, 1), iopt(o, "timeperiod"))],
+    stream: (o) => new BetaStream(iopt(o, "timeperiod")),
+  }),
+  defineIndicator({
+    name: "CORREL",
+    inputs: ["real0", "real1"],
+    options: [timeperiod(30, 1)],
+    outputs: ["real"],
+    lookback: (o) => iopt(o, "timeperiod") - 1,
+    batch: (ins, o) => [correl(input(ins, 0), input(ins, 1), iopt(o, "timeperiod"))],
+    stream: (o) => new CorrelStream(iopt(o, "timeperiod")),
+  }),
+  linregIndicator("LINEARREG", LinregKind.Value),
+  linregIndicator("LINEARREG_ANGLE", LinregKind.Angle),
+  linregIndicator("LINEARREG_INTERCEPT", LinregKind.Intercept),
+  linregIndicator("LINEARREG_SLOPE", LinregKind.Slope),
+  linregIndicator("TSF", LinregKind.Tsf),
+];

@@ -1,0 +1,59 @@
+import { dirname } from "node:path";
+import type { Config } from "../config/index.js";
+import type { Logger } from "../core/log.js";
+import { symbolFile } from "../data/paths.js";
+import { readFrame, writeFileAtomic, writeFrame } from "../data/store/index.js";
+import { runSets, type SetRun } from "../features/featureSets.js";
+import { resolveFeatureSets, resolveLabelSets } from "./generators.js";
+
+export interface StageRun {
+  input: string;
+  output: string;
+  rows: number;
+  columns: string[];
+  sets: SetRun[];
+}
+
+function logSets(log: Logger, stage: string, sets: readonly SetRun[]): void {
+  for (const s of sets) {
+    s.columns.forEach((c, j) => {
+      log.info({ stage, generator: s.name, column: c, nans: s.nans[j] }, "column");
+    });
+    log.info(
+      { stage, generator: s.name, columns: s.columns.length, seconds: Math.round(s.seconds * 1000) / 1000 },
+      "generator done",
+    );
+  }
+}
+
+/** `itb features`: the merged table + every `feature_sets` entry → `features` and its name list. */
+export async function runFeatures(config: Config, configFile: string, log: Logger): Promise<StageRun> {
+  const input = symbolFile(config, config.merge_file_name);
+  const frame = await readFrame(input, { timeColumn: config.time_column });
+  const sets = await resolveFeatureSets(config.feature_sets, dirname(configFile));
+  const runs = runSets(frame, sets);
+  logSets(log, "features", runs);
+  const output = symbolFile(config, config.feature_file_name);
+  await writeFrame(output, frame, { timeColumn: config.time_column });
+  const columns = runs.flatMap((r) => r.columns);
+  await writeFileAtomic(
+    output.replace(/\.[^.]+$/, ".names.json"),
+    `${JSON.stringify({ features: columns, sets: runs.map((r) => ({ generator: r.name, columns: r.columns })) }, null, 2)}\n`,
+  );
+  log.info({ file: output, rows: frame.length, features: columns.length }, "features written");
+  return { input, output, rows: frame.length, columns, sets: runs };
+}
+
+/** `itb labels`: `features` + every `label_sets` entry → `matrix` (training only). */
+export async function runLabels(config: Config, configFile: string, log: Logger): Promise<StageRun> {
+  const input = symbolFile(config, config.feature_file_name);
+  const frame = await readFrame(input, { timeColumn: config.time_column });
+  const sets = await resolveLabelSets(config.label_sets, dirname(configFile));
+  const runs = runSets(frame, sets);
+  logSets(log, "labels", runs);
+  const output = symbolFile(config, config.matrix_file_name);
+  await writeFrame(output, frame, { timeColumn: config.time_column });
+  const columns = runs.flatMap((r) => r.columns);
+  log.info({ file: output, rows: frame.length, labels: columns.length }, "matrix written");
+  return { input, output, rows: frame.length, columns, sets: runs };
+}

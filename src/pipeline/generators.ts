@@ -1,0 +1,112 @@
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { FeatureSet, LabelSet } from "../config/index.js";
+import { ItbError } from "../core/errors.js";
+import type { ResolvedSet } from "../features/featureSets.js";
+import type { FeatureGenerator } from "../features/generator.js";
+import { itbstatsGenerator } from "../features/itbstats.js";
+import { talibGenerator } from "../features/talib.js";
+import { LABEL_GENERATORS } from "../labels/index.js";
+
+const BUILTIN_FEATURES: Record<string, FeatureGenerator> = {
+  talib: talibGenerator,
+  itbstats: itbstatsGenerator,
+};
+
+/** A custom generator module that cannot be loaded or does not export a generator. */
+export class GeneratorLoadError extends ItbError {}
+
+function isGenerator(x: unknown): x is FeatureGenerator {
+  const g = x as Partial<FeatureGenerator> | null;
+  return (
+    typeof g === "object" &&
+    g !== null &&
+    typeof g.inputs === "function" &&
+    typeof g.outputs === "function" &&
+    typeof g.batch === "function" &&
+    typeof g.warmup === "function"
+  );
+}
+
+/**
+ * Loads `"<module>:<export>"`: a path (relative to the config file's folder) or a package name,
+ * and the name of an export implementing FeatureGenerator (see examples/custom-generator.mjs).
+ */
+export async function loadCustomGenerator(spec: string, baseDir: string): Promise<FeatureGenerator> {
+  const at = spec.lastIndexOf(":");
+  const mod = spec.slice(0, at);
+  const name = spec.slice(at + 1);
+  const isPath = mod.startsWith(".") || isAbsolute(mod);
+  const target = isPath ? pathToFileURL(resolve(baseDir, mod)).href : mod;
+  let loaded: Record<string, unknown>;
+  try {
+    loaded = (await import(target)) as Record<string, unknown>;
+  } catch (err) {
+    throw new GeneratorLoadError(
+      `cannot load generator module "${mod}"${isPath ? ` (${resolve(baseDir, mod)})` : ""}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  const g = loaded[name];
+  if (!isGenerator(g)) {
+    throw new GeneratorLoadError(
+      `generator "${spec}": the module has no export "${name}" with inputs(), outputs(), batch() and warmup(); exports: ${Object.keys(loaded).join(", ") || "none"}`,
+    );
+  }
+  return g;
+}
+
+export async function resolveFeatureSets(
+  sets: readonly FeatureSet[],
+  baseDir: string,
+): Promise<ResolvedSet[]> {
+  const out: ResolvedSet[] = [];
+  for (const s of sets) {
+    const builtin = BUILTIN_FEATURES[s.generator];
+    let generator: FeatureGenerator;
+    if (builtin) generator = builtin;
+    else if (s.generator.includes(":")) generator = await loadCustomGenerator(s.generator, baseDir);
+    else {
+      throw new GeneratorLoadError(
+        `feature generator "${s.generator}" is not available in itb yet; available: ${Object.keys(BUILTIN_FEATURES).join(", ")} or "<module>:<export>"`,
+      );
+    }
+    out.push({
+      name: s.generator,
+      generator,
+      column_prefix: s.column_prefix,
+      feature_prefix: s.feature_prefix,
+      config: s.config,
+    });
+  }
+  return out;
+}
+
+export async function resolveLabelSets(sets: readonly LabelSet[], baseDir: string): Promise<ResolvedSet[]> {
+  const out: ResolvedSet[] = [];
+  for (const s of sets) {
+    const lg = LABEL_GENERATORS[s.generator];
+    let generator: FeatureGenerator;
+    if (lg) {
+      generator = {
+        inputs: (c) => lg.inputs(c),
+        outputs: (c) => lg.outputs(c),
+        batch: (f, c) => lg.batch(f, c),
+        warmup: () => 0,
+      };
+    } else if (s.generator.includes(":")) generator = await loadCustomGenerator(s.generator, baseDir);
+    else {
+      throw new GeneratorLoadError(
+        `label generator "${s.generator}" is not available; available: ${Object.keys(LABEL_GENERATORS).join(", ")} or "<module>:<export>"`,
+      );
+    }
+    out.push({
+      name: s.generator,
+      generator,
+      column_prefix: s.column_prefix,
+      feature_prefix: s.feature_prefix,
+      config: s.config,
+    });
+  }
+  return out;
+}
