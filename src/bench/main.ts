@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { PACKAGE_ROOT } from "../cli/version.js";
 import { loadArchiveMonths } from "../data/archive/import.js";
 import { mergeSources } from "../data/merge.js";
+import { benchFeatures, benchLabels, benchStreaming, labelRate } from "./workload.js";
 
 /**
  * `npm run bench`: the workload of ../shared/bench/reference.py, stage by stage, with the same
@@ -42,11 +43,21 @@ async function runOurs(data: string, months: number): Promise<BenchResult> {
   });
   const t1 = performance.now();
   seconds.load = round3((t1 - t0) / 1000);
-  seconds.total = round3((performance.now() - t0) / 1000);
+  const features = benchFeatures(frame);
+  const t2 = performance.now();
+  seconds.features = round3((t2 - t1) / 1000);
+  const labels = benchLabels(frame);
+  const t3 = performance.now();
+  seconds.labels = round3((t3 - t2) / 1000);
+  seconds.total = round3((t3 - t0) / 1000);
+  const streamUs = benchStreaming(frame, 100_000);
   return {
     impl: "itb",
     rows: frame.length,
     seconds,
+    features: features.length,
+    label_rate: Object.fromEntries(labels.map((l) => [l, labelRate(frame.get(l))])),
+    stream_us_per_candle: Math.round(streamUs * 100) / 100,
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
 }
