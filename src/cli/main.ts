@@ -5,6 +5,7 @@ import { registerDataCommands } from "./commands/data.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerDownloadCommand } from "./commands/download.js";
 import { registerFeatureCommands } from "./commands/features.js";
+import { registerSimCommand } from "./commands/sim.js";
 import { VERSION } from "./version.js";
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerDataCommands(program);
   registerDownloadCommand(program);
   registerFeatureCommands(program);
+  registerSimCommand(program);
   registerConfigCommands(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();

@@ -20,3 +20,6 @@ export type KlineColumn = (typeof KLINE_COLUMNS)[number];
 
 /** The time column's name in stored files unless the config's `time_column` says otherwise. */
 export const DEFAULT_TIME_COLUMN = "timestamp";
+
+/** Binance market family of a symbol: spot, or USD-M futures (`um`). */
+export type Market = "spot" | "um";

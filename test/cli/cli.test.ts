@@ -6,7 +6,7 @@ import { readFrame } from "../../src/data/store/index.js";
 import { itb } from "../helpers/cli.js";
 import { ROOT, SAMPLE } from "../helpers/paths.js";
 
-const COMMANDS = ["demo", "import", "merge", "config"];
+const COMMANDS = ["demo", "import", "download", "sim", "merge", "features", "labels", "lookahead", "config"];
 
 describe("itb CLI", () => {
   it("--help lists every command with a one-line summary", () => {
@@ -16,7 +16,18 @@ describe("itb CLI", () => {
   });
 
   it("every command's --help shows an example", () => {
-    for (const c of [["demo"], ["import"], ["merge"], ["config", "check"], ["config", "schema"]]) {
+    for (const c of [
+      ["demo"],
+      ["import"],
+      ["download"],
+      ["sim"],
+      ["merge"],
+      ["features"],
+      ["labels"],
+      ["lookahead"],
+      ["config", "check"],
+      ["config", "schema"],
+    ]) {
       const r = itb([...c, "--help"]);
       expect(r.status, c.join(" ")).toBe(0);
       expect(r.stdout, c.join(" ")).toContain("Example:\n  itb ");

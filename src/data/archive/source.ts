@@ -9,7 +9,9 @@ import { DataError, NetworkError } from "../../core/errors.js";
  * addressed by the same relative paths, so everything above this file ignores the difference.
  */
 
-export type Market = "spot" | "um";
+import type { Market } from "../../core/klines.js";
+
+export type { Market };
 export type Period = "monthly" | "daily";
 
 export const DEFAULT_ARCHIVE_URL = "https://data.binance.vision";

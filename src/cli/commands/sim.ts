@@ -1,0 +1,158 @@
+import { type Command, Option } from "commander";
+import { UsageError } from "../../core/errors.js";
+import { isoTime, monthKey, parseTime } from "../../core/time.js";
+import type { Market } from "../../data/archive/source.js";
+import { type FaultRule, parseFaultSpec, startSimulator } from "../../simulator/index.js";
+import { contextOf } from "../context.js";
+
+interface SimCliOptions {
+  archive?: string;
+  dataFolder?: string;
+  storeMarket: Market;
+  timeColumn?: string;
+  port: string;
+  host: string;
+  start?: string;
+  speed: string;
+  fault: string[];
+  forming: "full" | "open";
+  formingEvery: string;
+  weightLimit?: string;
+  verify: boolean;
+  preload: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function number(text: string, what: string, min: number, max = Number.POSITIVE_INFINITY): number {
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+    throw new UsageError(
+      `invalid ${what} "${text}": expected a number from ${min}${Number.isFinite(max) ? ` to ${max}` : ""}`,
+    );
+  }
+  return n;
+}
+
+/** `6000` for both markets, or `spot=6000,um=2400`. */
+function weightLimits(text: string | undefined): Partial<Record<Market, number>> | undefined {
+  if (text === undefined) return undefined;
+  if (/^\d+$/.test(text)) {
+    const n = number(text, "--weight-limit", 1);
+    return { spot: n, um: n };
+  }
+  const out: Partial<Record<Market, number>> = {};
+  for (const part of text.split(",")) {
+    const [k, v] = part.split("=");
+    if ((k !== "spot" && k !== "um") || v === undefined) {
+      throw new UsageError(`invalid --weight-limit "${text}": expected N or spot=N,um=M`);
+    }
+    out[k] = number(v, "--weight-limit", 1);
+  }
+  return out;
+}
+
+export function registerSimCommand(program: Command): void {
+  program
+    .command("sim")
+    .summary(
+      "run a Binance-compatible exchange on loopback that replays stored candles under a virtual clock",
+    )
+    .description(
+      "Serves real stored candles as Binance does: spot (/api/v3) and USD-M futures (/fapi/v1) ping, time,\n" +
+        "exchangeInfo and klines (1m aggregated to 3m..1w), kline WebSocket streams (/ws, /stream, /fstream/...),\n" +
+        "and the public archive's /data/... files. Virtual time starts at --start and runs at --speed; closed\n" +
+        "candles appear one by one, the newest is still forming. Faults (429/418/5xx, delays, dropped\n" +
+        "connections, WebSocket disconnects) can be injected by flag or at POST /admin/faults; /admin/clock\n" +
+        "moves time, /admin/requests lists every request. Runs until Ctrl-C. See docs/simulator.md.",
+    )
+    .option("--archive <dir>", "folder in Binance's archive layout (e.g. sample/binance-vision)")
+    .option("--data-folder <dir>", "data folder of symbol stores (<dir>/<SYMBOL>/klines.parquet)")
+    .addOption(
+      new Option("--store-market <market>", "market of the --data-folder symbols")
+        .choices(["spot", "um"])
+        .default("spot"),
+    )
+    .option("--time-column <name>", "time column of the stores (default timestamp)")
+    .option("--port <port>", "port (0: any free port)", "9900")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option(
+      "--start <time>",
+      "virtual start time, e.g. 2023-03-01 or 2023-03-24T12:00 (default: end of the data)",
+    )
+    .option("--speed <x>", "virtual seconds per real second (0 freezes the clock)", "1")
+    .option(
+      "--fault <spec>",
+      "inject a fault, repeatable: status=429,nth=3+4 | status=503,every=5 | delay=2000,rate=0.1,seed=7 | drop,path=/api/v3/klines,nth=2 | ws-disconnect,nth=3 | JSON",
+      collect,
+      [],
+    )
+    .addOption(
+      new Option("--forming <mode>", "forming candle: the full stored bar, or just its open (no lookahead)")
+        .choices(["full", "open"])
+        .default("full"),
+    )
+    .option("--forming-every <ms>", "real ms between forming-candle stream updates (0: none)", "2000")
+    .option("--weight-limit <n>", "request weight per minute: N, or spot=N,um=M (default spot=6000,um=2400)")
+    .option("--no-verify", "load archive zips without checking their .CHECKSUM files")
+    .option("--preload", "load every symbol before listening", false)
+    .addHelpText(
+      "after",
+      "\nExample:\n  itb sim --archive sample/binance-vision --start 2023-03-24T12:00 --speed 60 --fault status=429,path=/api/v3/klines,nth=3\n" +
+        "  then: curl 'http://127.0.0.1:9900/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=5'",
+    )
+    .action(async (opts: SimCliOptions, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      if (opts.archive === undefined && opts.dataFolder === undefined) {
+        throw new UsageError(
+          "nothing to serve: give --archive DIR (Binance's archive layout) or --data-folder DIR",
+        );
+      }
+      const faults: FaultRule[] = opts.fault.flatMap((f) => parseFaultSpec(f));
+      const sim = await startSimulator({
+        archive: opts.archive,
+        dataFolder: opts.dataFolder,
+        storeMarket: opts.storeMarket,
+        timeColumn: opts.timeColumn,
+        verify: opts.verify,
+        port: number(opts.port, "--port", 0, 65535),
+        host: opts.host,
+        start: opts.start === undefined ? undefined : parseTime(opts.start, "--start"),
+        speed: number(opts.speed, "--speed", 0),
+        faults,
+        forming: opts.forming,
+        streams: { formingEveryMs: number(opts.formingEvery, "--forming-every", 0) },
+        weightLimits: weightLimits(opts.weightLimit),
+        preload: opts.preload,
+        log: ctx.log,
+      });
+      const symbols = sim.data
+        .symbols()
+        .map(
+          (e) =>
+            `${e.symbol} ${e.market}${e.first !== undefined && e.end !== undefined ? ` ${monthKey(e.first)}..${monthKey(e.end - 1)}` : ""}`,
+        );
+      const now = sim.clock.now();
+      process.stdout.write(
+        `itb sim: Binance-compatible exchange on ${sim.url}\n` +
+          `  symbols: ${symbols.join(", ")}\n` +
+          `  virtual time: ${isoTime(now)}, speed ${sim.clock.speed}x${faults.length > 0 ? `, ${faults.length} fault rule(s)` : ""}\n` +
+          `  REST: ${sim.url}/api/v3/klines, ${sim.url}/fapi/v1/klines   streams: ${sim.wsUrl}/ws, ${sim.wsUrl}/fstream/ws\n` +
+          `  archive: ${sim.url}/data/...   admin: ${sim.url}/admin/state\n` +
+          "  Ctrl-C to stop\n",
+      );
+      await new Promise<void>((done) => {
+        const stop = () => {
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+          done();
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
+      await sim.close();
+      process.stdout.write("itb sim: stopped\n");
+    });
+}

@@ -1,0 +1,325 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type Logger, silentLogger } from "../core/log.js";
+import type { Market } from "../data/archive/source.js";
+import { adminRoutes } from "./adminRoutes.js";
+import { archiveRoutes } from "./archiveFiles.js";
+import { type RealTime, VirtualClock } from "./clock.js";
+import { Dataset } from "./dataset.js";
+import { ApiError } from "./errors.js";
+import { type FaultRule, Faults, type HttpFault } from "./faults.js";
+import { DEFAULT_WEIGHT_LIMITS, WeightLimiter } from "./limiter.js";
+import { marketRoutes } from "./marketRoutes.js";
+import { RequestLog } from "./requests.js";
+import { type Reply, Router } from "./router.js";
+import type { FormingMode } from "./series.js";
+import type { SimState, StreamStats } from "./state.js";
+import { StreamHub, type StreamOptions } from "./streams.js";
+
+/**
+ * `startSimulator`: a Binance-compatible exchange on loopback, serving stored real candles
+ * through the spot and USD-M REST endpoints, the kline WebSocket streams and the public
+ * archive's file paths, under a virtual clock, with injectable faults and a record of every
+ * request. Point ccxt (or anything that speaks Binance) at `url`.
+ */
+
+export interface SimulatorOptions {
+  /** A folder in Binance's archive layout (`data/spot/monthly/klines/...`), e.g. sample/binance-vision. */
+  archive?: string;
+  /** A data folder of symbol stores (`<dir>/<SYMBOL>/klines.parquet` or `.csv`). */
+  dataFolder?: string;
+  /** Market of the data folder's symbols (a store does not record it). Default spot. */
+  storeMarket?: Market;
+  /** Time column of the stores (default `timestamp`). */
+  timeColumn?: string;
+  /** Check archive zips against their .CHECKSUM files when loading (default true). */
+  verify?: boolean;
+  /** Default 0: an ephemeral port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Virtual start time, epoch ms (default: the end of the data, so the latest candles are the newest stored). */
+  start?: number;
+  /** Virtual ms per real ms (default 1; 0 freezes the clock). */
+  speed?: number;
+  /** A clock to use instead of one made from start and speed (tests share it). */
+  clock?: VirtualClock;
+  /** Real-time source for the clock, weight windows and stream cadence (default performance.now / Date.now). */
+  realNow?: RealTime;
+  faults?: readonly FaultRule[];
+  /** Request weight per minute, per market (default spot 6000, um 2400, Binance's limits). */
+  weightLimits?: Partial<Record<Market, number>>;
+  /** The forming kline: "full" stored bar (default) or "open" (no lookahead). See Series. */
+  forming?: FormingMode;
+  streams?: StreamOptions;
+  /** Load every symbol before listening, so the first request is not the slow one. */
+  preload?: boolean;
+  log?: Logger;
+}
+
+export interface Simulator {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** `ws://127.0.0.1:PORT` */
+  wsUrl: string;
+  port: number;
+  clock: VirtualClock;
+  faults: Faults;
+  requests: RequestLog;
+  data: Dataset;
+  /** Open WebSocket connections, their subscriptions and the events sent so far. */
+  streams(): StreamStats;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 1 << 20;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  if (req.method === "GET" || req.method === "HEAD") return Promise.resolve("");
+  return new Promise((done, fail) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        fail(new ApiError(413, -1000, "Request body too large."));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on("end", () => done(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", fail);
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+/** 502, 503 and 504 come from the load balancer in front of the API, as an HTML page. */
+const GATEWAY_HTML: Record<number, string> = {
+  502: "Bad Gateway",
+  503: "Service Temporarily Unavailable",
+  504: "Gateway Time-out",
+};
+
+/** The reply to an injected status fault, shaped as Binance (or its load balancer, for 502-504) sends it. */
+function faultReply(status: number, retryAfter: number | undefined, path: string, now: number): Reply {
+  const headers: Record<string, string> =
+    retryAfter === undefined ? {} : { "Retry-After": String(retryAfter) };
+  const gateway = GATEWAY_HTML[status];
+  if (path.startsWith("/data/"))
+    return { status, body: `HTTP ${status}`, contentType: "text/plain", headers };
+  if (gateway !== undefined) {
+    return {
+      status,
+      body: `<html>\r\n<head><title>${status} ${gateway}</title></head>\r\n<body>\r\n<center><h1>${status} ${gateway}</h1></center>\r\n</body>\r\n</html>\r\n`,
+      contentType: "text/html",
+      headers,
+    };
+  }
+  const body =
+    status === 429
+      ? {
+          code: -1003,
+          msg: "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. Please use the websocket for live updates to avoid polling the API.",
+        }
+      : status === 418
+        ? {
+            code: -1003,
+            msg: `Way too much request weight used; IP banned until ${now + (retryAfter ?? 120) * 1000}. Please use WebSocket Streams for live updates to avoid bans.`,
+          }
+        : status >= 500
+          ? { code: -1000, msg: "An unknown error occurred while processing the request." }
+          : { code: -1000, msg: `HTTP ${status}` };
+  return { status, body: JSON.stringify(body), contentType: "application/json;charset=UTF-8", headers };
+}
+
+function errorReply(err: unknown, log: Logger): Reply {
+  if (err instanceof ApiError) {
+    return {
+      status: err.status,
+      body: err.body(),
+      contentType: "application/json;charset=UTF-8",
+      headers: err.headers,
+    };
+  }
+  log.error(
+    { err: err instanceof Error ? (err.stack ?? err.message) : String(err) },
+    "simulator: handler failed",
+  );
+  return {
+    status: 500,
+    body: JSON.stringify({ code: -1000, msg: "An unknown error occurred while processing the request." }),
+    contentType: "application/json;charset=UTF-8",
+  };
+}
+
+/** Writes the reply; a drop fault writes the head and part of the body, then destroys the socket. */
+function send(res: ServerResponse, reply: Reply, head: boolean, drop: HttpFault["drop"]): void {
+  const body = typeof reply.body === "string" ? Buffer.from(reply.body) : reply.body;
+  res.writeHead(reply.status, {
+    "Content-Type": reply.contentType ?? "application/json;charset=UTF-8",
+    "Content-Length": String(body.length),
+    ...reply.headers,
+  });
+  if (drop !== undefined) {
+    const n = Math.min(body.length, drop.bytes ?? Math.floor(body.length / 2));
+    const cut = () => res.socket?.destroy();
+    if (head || n === 0) res.flushHeaders();
+    if (!head && n > 0) res.write(body.subarray(0, n), cut);
+    else setImmediate(cut);
+    return;
+  }
+  res.end(head ? undefined : body);
+}
+
+export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
+  const log = opts.log ?? silentLogger;
+  const data = await Dataset.open({
+    archive: opts.archive,
+    dataFolder: opts.dataFolder,
+    storeMarket: opts.storeMarket,
+    timeColumn: opts.timeColumn,
+    verify: opts.verify,
+    log,
+  });
+  if (opts.preload) await Promise.all(data.symbols().map((e) => data.load(e)));
+  const real = opts.realNow ?? (() => performance.now());
+  const clock =
+    opts.clock ??
+    new VirtualClock({
+      start: opts.start ?? data.coverage().end ?? Date.now(),
+      speed: opts.speed ?? 1,
+      real,
+    });
+  const wallClock = opts.realNow ?? (() => Date.now());
+  let hub: StreamHub | undefined;
+  const state: SimState = {
+    clock,
+    data,
+    faults: new Faults(opts.faults ?? []),
+    requests: new RequestLog(),
+    limiter: new WeightLimiter({ ...DEFAULT_WEIGHT_LIMITS, ...opts.weightLimits }, wallClock),
+    forming: opts.forming ?? "full",
+    log,
+    streams: () => hub?.stats() ?? { connections: 0, subscriptions: 0, eventsSent: 0 },
+  };
+  const router = new Router().add(marketRoutes()).add(archiveRoutes(data.archiveRoot)).add(adminRoutes());
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const path = url.pathname;
+    const method = req.method ?? "GET";
+    const head = method === "HEAD";
+    const route = router.match(method, path);
+    const body = await readBody(req).catch((err: unknown) => err);
+    if (body instanceof Error) {
+      send(res, errorReply(body, log), head, undefined);
+      return;
+    }
+    const ctx = { method, path, params: url.searchParams, body: body as string, state };
+    if (route?.admin === true) {
+      let reply: Reply;
+      try {
+        reply = await route.handle(ctx);
+      } catch (err) {
+        reply = errorReply(err, log);
+      }
+      send(res, reply, head, undefined);
+      return;
+    }
+    const seq = state.requests.seq();
+    const time = clock.now();
+    const fault = state.faults.forHttp(path);
+    const record = (status: number, weight?: number) =>
+      state.requests.add({
+        seq,
+        method,
+        path,
+        params: Object.fromEntries(url.searchParams),
+        status,
+        time,
+        ...(weight === undefined ? {} : { weight }),
+        ...(fault.fired.length > 0 ? { faults: fault.fired } : {}),
+      });
+    if (fault.delayMs > 0) await sleep(fault.delayMs);
+    if (fault.drop?.reset) {
+      record(0);
+      req.socket.destroy();
+      return;
+    }
+    let reply: Reply;
+    let weight: number | undefined;
+    if (fault.status !== undefined) {
+      reply = faultReply(fault.status.status, fault.status.retryAfter, path, clock.now());
+    } else if (route === undefined) {
+      reply = router.hasPath(path)
+        ? { status: 405, body: "Method Not Allowed", contentType: "text/plain" }
+        : { status: 404, body: "Not Found", contentType: "text/plain" };
+    } else {
+      try {
+        if (route.market !== undefined && route.weight !== undefined) {
+          weight = route.weight(url.searchParams);
+          state.limiter.charge(route.market, weight);
+        }
+        reply = await route.handle(ctx);
+      } catch (err) {
+        reply = errorReply(err, log);
+      }
+      if (route.market !== undefined) {
+        const used = String(state.limiter.usedWeight(route.market));
+        reply.headers = { ...reply.headers, "X-MBX-USED-WEIGHT": used, "X-MBX-USED-WEIGHT-1M": used };
+      }
+    }
+    send(res, reply, head, fault.drop);
+    record(reply.status, weight);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err: String(err) }, "simulator: request failed");
+      if (!res.headersSent) send(res, errorReply(err, log), false, undefined);
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  hub = new StreamHub(state, wallClock, opts.streams);
+  const streams = hub;
+  server.on("upgrade", (req, socket, headBuf: Buffer) => {
+    if (!streams.handleUpgrade(req, socket, headBuf)) {
+      socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    }
+  });
+
+  const host = opts.host ?? "127.0.0.1";
+  await new Promise<void>((done, fail) => {
+    server.once("error", fail);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off("error", fail);
+      done();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostPart = host.includes(":") ? `[${host}]` : host;
+  log.info({ url: `http://${hostPart}:${port}`, symbols: data.symbols().length }, "simulator: listening");
+
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${hostPart}:${port}`,
+    wsUrl: `ws://${hostPart}:${port}`,
+    port,
+    clock,
+    faults: state.faults,
+    requests: state.requests,
+    data,
+    streams: () => streams.stats(),
+    close() {
+      closed ??= (async () => {
+        await streams.close();
+        await new Promise<void>((done) => {
+          server.close(() => done());
+          server.closeAllConnections();
+        });
+      })();
+      return closed;
+    },
+  };
+}
