@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { PACKAGE_ROOT } from "../cli/version.js";
 import { loadArchiveMonths } from "../data/archive/import.js";
 import { mergeSources } from "../data/merge.js";
+import { benchExchange } from "./exchange.js";
 import { benchFeatures, benchLabels, benchStreaming, labelRate } from "./workload.js";
 
 /**
@@ -51,6 +52,7 @@ async function runOurs(data: string, months: number): Promise<BenchResult> {
   seconds.labels = round3((t3 - t2) / 1000);
   seconds.total = round3((t3 - t0) / 1000);
   const streamUs = benchStreaming(frame, 100_000);
+  const exchange = await benchExchange(data);
   return {
     impl: "itb",
     rows: frame.length,
@@ -58,6 +60,7 @@ async function runOurs(data: string, months: number): Promise<BenchResult> {
     features: features.length,
     label_rate: Object.fromEntries(labels.map((l) => [l, labelRate(frame.get(l))])),
     stream_us_per_candle: Math.round(streamUs * 100) / 100,
+    exchange,
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
 }
