@@ -8,12 +8,7 @@ import { silentLogger } from "../../src/core/log.js";
 import { loadArchiveMonths } from "../../src/data/archive/import.js";
 import { runDownload } from "../../src/data/runDownload.js";
 import { frameFileInfo, readFrame, writeFrame } from "../../src/data/store/index.js";
-import {
-  type FaultRule,
-  type Simulator,
-  startSimulator,
-  VirtualClock,
-} from "../../src/simulator/index.js";
+import { type FaultRule, type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { ROOT, SAMPLE } from "../helpers/paths.js";
 import { capture, expectSameKlines, removeTempDirs, tempDir, withChanged } from "./download-helpers.js";
 
