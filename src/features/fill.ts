@@ -8,8 +8,28 @@
  */
 export type FillPolicy = "ffill" | "linear";
 
-/** A copy of `x` with NaN runs filled; leading NaNs stay NaN in both policies. */
+const filledCache = new WeakMap<Float64Array, Partial<Record<FillPolicy, Float64Array>>>();
+
+/**
+ * `x` with NaN runs filled; leading NaNs stay NaN in both policies. Returns `x` itself when there
+ * is nothing to fill, and the same filled array for the same column and policy (the feature
+ * sets of one run share their inputs). Callers must treat both as read-only: columns are
+ * replaced in a frame, never written in place.
+ */
 export function fillGaps(x: Float64Array, policy: FillPolicy): Float64Array {
+  const cached = filledCache.get(x)?.[policy];
+  if (cached) return cached;
+  const n = x.length;
+  let i = 0;
+  while (i < n && Number.isNaN(x[i] as number)) i++;
+  while (i < n && !Number.isNaN(x[i] as number)) i++;
+  // No NaN after the first value: nothing to fill.
+  const out = i >= n ? x : fillCopy(x, policy);
+  filledCache.set(x, { ...filledCache.get(x), [policy]: out });
+  return out;
+}
+
+function fillCopy(x: Float64Array, policy: FillPolicy): Float64Array {
   const out = new Float64Array(x);
   const n = out.length;
   let i = 0;

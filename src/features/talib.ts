@@ -141,6 +141,7 @@ function plan(config: GeneratorConfig): Plan {
  * window, each window's outputs in the function's order, as the names are listed.
  */
 function postProcess(outs: Float64Array[][], params: RelativeParams): Float64Array[] {
+  if (!params.rel_base && !params.percentage && !params.log) return outs.flat();
   const perOutput = outs[0]?.length ?? 0;
   const result: Float64Array[][] = outs.map(() => []);
   for (let k = 0; k < perOutput; k++) {
