@@ -5,6 +5,7 @@ import { registerDataCommands } from "./commands/data.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerDownloadCommand } from "./commands/download.js";
 import { registerFeatureCommands } from "./commands/features.js";
+import { registerModelCommands } from "./commands/models.js";
 import { registerSimCommand } from "./commands/sim.js";
 import { VERSION } from "./version.js";
 
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerFeatureCommands(program);
   registerSimCommand(program);
   registerConfigCommands(program);
+  registerModelCommands(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

@@ -6,7 +6,21 @@ import { readFrame } from "../../src/data/store/index.js";
 import { itb } from "../helpers/cli.js";
 import { ROOT, SAMPLE } from "../helpers/paths.js";
 
-const COMMANDS = ["demo", "import", "download", "sim", "merge", "features", "labels", "lookahead", "config"];
+const COMMANDS = [
+  "demo",
+  "import",
+  "download",
+  "sim",
+  "merge",
+  "features",
+  "labels",
+  "lookahead",
+  "train",
+  "predict",
+  "predict-rolling",
+  "models",
+  "config",
+];
 
 describe("itb CLI", () => {
   it("--help lists every command with a one-line summary", () => {

@@ -1,0 +1,299 @@
+import type { Command } from "commander";
+import { UsageError } from "../../core/errors.js";
+import { diffArtifacts, type ModelArtifact, type Scores } from "../../models/artifact.js";
+import {
+  formatPredictRun,
+  formatRollingRun,
+  formatTrainRun,
+  type ModelStageContext,
+  runPredict,
+  runPredictRolling,
+  runTrain,
+} from "../../pipeline/modelStages.js";
+import { ModelStore, modelRoot, versionFileName } from "../../pipeline/modelStore.js";
+import { type ConfigOptions, type Context, configOf, contextOf, withConfigOptions } from "../context.js";
+import { VERSION } from "../version.js";
+
+const systemClock = { now: () => Date.now() };
+
+function stageContext(ctx: Context): ModelStageContext {
+  return { log: ctx.log, progress: ctx.progress, clock: systemClock, itbVersion: VERSION };
+}
+
+function positiveInt(value: string, what: string): number {
+  const n = Number(value.replace(/^v/i, ""));
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${what} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+export function registerModelCommands(program: Command): void {
+  withConfigOptions(
+    program
+      .command("train")
+      .summary("train one model per label and algorithm on the matrix and store a new version of each")
+      .description(
+        "Trains the models of train_feature_sets (default: every label x algorithm on train_features) on\n" +
+          "the matrix, without its last label_horizon rows, and stores each as a new version under\n" +
+          "<data_folder>/<symbol>/<model_folder>/, made current. The metrics it prints are IN-SAMPLE:\n" +
+          "measured on the training rows themselves. Use predict-rolling to evaluate a model.",
+      ),
+  )
+    .option("--no-promote", "store the new versions without making them current")
+    .addHelpText("after", "\nExample:\n  itb train --config configs/demo.jsonc")
+    .action(async (opts: ConfigOptions & { promote: boolean }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const loaded = configOf(opts, ctx.log);
+      const run = await runTrain(loaded, stageContext(ctx), { promote: opts.promote });
+      process.stdout.write(`${formatTrainRun(run)}\n`);
+      if (run.skipped.length > 0) process.exitCode = 1;
+    });
+
+  withConfigOptions(
+    program
+      .command("predict")
+      .summary("apply the current models to features (or the matrix) and write predictions and metrics")
+      .description(
+        "Applies the current version of every configured model and writes predictions (<label>_<name>\n" +
+          "columns, the time column, price columns and the labels present) and <predictions>.metrics.json.\n" +
+          "Reads the matrix when it exists (its labels give metrics), else the features table. Metrics on\n" +
+          "rows a model was trained on are flagged IN-SAMPLE.",
+      ),
+  )
+    .option("--input <table>", "features or matrix (default: matrix if it exists)")
+    .option("--output <name>", "predictions table name (default: predict_file_name)")
+    .addHelpText("after", "\nExample:\n  itb predict --config configs/demo.jsonc --input features")
+    .action(async (opts: ConfigOptions & { input?: string; output?: string }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const loaded = configOf(opts, ctx.log);
+      if (opts.input !== undefined && opts.input !== "features" && opts.input !== "matrix") {
+        throw new UsageError(`--input must be "features" or "matrix", got "${opts.input}"`);
+      }
+      const run = await runPredict(loaded, stageContext(ctx), {
+        ...(opts.input ? { input: opts.input } : {}),
+        ...(opts.output ? { output: opts.output } : {}),
+      });
+      process.stdout.write(`${formatPredictRun(run)}\n`);
+    });
+
+  withConfigOptions(
+    program
+      .command("predict-rolling")
+      .summary("walk-forward: train and predict step by step, out-of-sample, with the label horizon purged")
+      .description(
+        "Splits the matrix into rolling_predict steps; each step trains on rows whose labels end before\n" +
+          "its first predicted row (last training row <= first predicted row - label_horizon - 1) and\n" +
+          "predicts its rows. Steps run in parallel on worker threads; every step's models are kept in\n" +
+          "<model_folder>/rolling/run-N/. Writes predictions (NaN outside the predicted rows) and\n" +
+          "out-of-sample metrics.",
+      ),
+  )
+    .option("--workers <n>", "at most this many worker threads (default: one per core)")
+    .option("--in-process", "run the steps one by one in this thread (same results)")
+    .option("--output <name>", "predictions table name (default: predict_file_name)")
+    .addHelpText("after", "\nExample:\n  itb predict-rolling --config configs/demo.jsonc --workers 4")
+    .action(
+      async (
+        opts: ConfigOptions & { workers?: string; inProcess?: boolean; output?: string },
+        cmd: Command,
+      ) => {
+        const ctx = contextOf(cmd);
+        const loaded = configOf(opts, ctx.log);
+        const run = await runPredictRolling(loaded, stageContext(ctx), {
+          ...(opts.workers ? { workers: positiveInt(opts.workers, "--workers") } : {}),
+          ...(opts.inProcess ? { inProcess: true } : {}),
+          ...(opts.output ? { output: opts.output } : {}),
+        });
+        process.stdout.write(`${formatRollingRun(run)}\n`);
+      },
+    );
+
+  const models = program.command("models").summary("list, show, promote and compare stored model versions");
+
+  const storeOf = (opts: ConfigOptions, cmd: Command): ModelStore => {
+    const ctx = contextOf(cmd);
+    const { config } = configOf(opts, ctx.log);
+    return new ModelStore(modelRoot(config), systemClock);
+  };
+
+  withConfigOptions(
+    models.command("list").summary("models, versions, the current one, creation time and metrics"),
+  )
+    .option("--json", "print JSON")
+    .addHelpText("after", "\nExample:\n  itb models list --config configs/demo.jsonc")
+    .action(async (opts: ConfigOptions & { json?: boolean }, cmd: Command) => {
+      const store = storeOf(opts, cmd);
+      const rows: ListRow[] = [];
+      for (const name of await store.names()) {
+        const versions = await store.versions(name);
+        const pointer = await store.current(name);
+        const shown = await store.read(name, pointer?.version ?? versions[versions.length - 1]);
+        rows.push({
+          name,
+          versions,
+          current: pointer?.version ?? null,
+          created_at: shown.artifact.created_at,
+          algo: shown.artifact.algorithm.algo,
+          rows: shown.artifact.training.rows,
+          metrics: metricsOf(shown.artifact),
+        });
+      }
+      const runs = await store.runs();
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify({ store: store.root, models: rows, rolling_runs: runs }, null, 2)}\n`,
+        );
+        return;
+      }
+      process.stdout.write(`${formatList(store.root, rows, runs)}\n`);
+    });
+
+  withConfigOptions(
+    models.command("show").summary("a model version's contract: features, window, params, metrics"),
+  )
+    .argument("<name>", "model name, e.g. high_20_lc")
+    // A positional version: `--version` is the program's own flag (itb --version).
+    .argument("[version]", "the version to show, 3 or v0003 (default: the current one)")
+    .option("--json", "print the artifact as JSON (without the model body unless --full)")
+    .option("--full", "with --json: include the model body")
+    .addHelpText("after", "\nExample:\n  itb models show high_20_lc 2 --config configs/demo.jsonc")
+    .action(
+      async (
+        name: string,
+        versionText: string | undefined,
+        opts: ConfigOptions & { json?: boolean; full?: boolean },
+        cmd: Command,
+      ) => {
+        const store = storeOf(opts, cmd);
+        const version = versionText === undefined ? undefined : positiveInt(versionText, "version");
+        const stored = await store.read(name, version);
+        const pointer = await store.current(name);
+        if (opts.json) {
+          const { model, ...contract } = stored.artifact;
+          const out = opts.full ? stored.artifact : { ...contract, model: { kind: model.kind } };
+          process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+          return;
+        }
+        process.stdout.write(
+          `${formatShow(stored.artifact, stored.version, pointer?.version, stored.file)}\n`,
+        );
+      },
+    );
+
+  withConfigOptions(
+    models.command("promote").summary("make a stored version the current one (predict uses it)"),
+  )
+    .argument("<name>", "model name")
+    .argument("<version>", "version number (3 or v0003)")
+    .addHelpText("after", "\nExample:\n  itb models promote high_20_lc 2 --config configs/demo.jsonc")
+    .action(async (name: string, versionText: string, opts: ConfigOptions, cmd: Command) => {
+      const store = storeOf(opts, cmd);
+      const version = positiveInt(versionText, "version");
+      const before = await store.current(name);
+      await store.promote(name, version);
+      const was = before === undefined ? "none" : `v${before.version}`;
+      process.stdout.write(`${name}: current version is now v${version} (was ${was})\n`);
+    });
+
+  withConfigOptions(
+    models.command("diff").summary("what changed between two versions: params, features, window, metrics"),
+  )
+    .argument("<name>", "model name")
+    .argument("<v1>", "first version")
+    .argument("<v2>", "second version")
+    .addHelpText("after", "\nExample:\n  itb models diff high_20_lc 1 2 --config configs/demo.jsonc")
+    .action(async (name: string, v1: string, v2: string, opts: ConfigOptions, cmd: Command) => {
+      const store = storeOf(opts, cmd);
+      const a = await store.read(name, positiveInt(v1, "v1"));
+      const b = await store.read(name, positiveInt(v2, "v2"));
+      const sections = diffArtifacts(a.artifact, b.artifact);
+      const lines = [`${name} v${a.version} → v${b.version}`];
+      if (sections.length === 0) lines.push("  no differences");
+      for (const s of sections) {
+        lines.push(`${s.section}:`);
+        for (const l of s.lines) lines.push(`  ${l}`);
+      }
+      process.stdout.write(`${lines.join("\n")}\n`);
+    });
+}
+
+interface ListRow {
+  name: string;
+  versions: number[];
+  current: number | null;
+  created_at: string;
+  algo: string;
+  rows: number;
+  metrics: { kind: "in-sample" | "out-of-sample"; scores: Scores } | null;
+}
+
+function metricsOf(a: ModelArtifact): ListRow["metrics"] {
+  if (a.metrics.out_of_sample) return { kind: "out-of-sample", scores: a.metrics.out_of_sample };
+  if (a.metrics.in_sample) return { kind: "in-sample", scores: a.metrics.in_sample };
+  return null;
+}
+
+function num(v: number | null, digits = 3): string {
+  return v === null ? "n/a" : v.toFixed(digits);
+}
+
+function formatList(root: string, rows: readonly ListRow[], runs: readonly number[]): string {
+  if (rows.length === 0 && runs.length === 0) return `no models in ${root}: train some with itb train`;
+  const table = [["MODEL", "VERSIONS", "CURRENT", "CREATED", "ALGO", "ROWS", "METRICS"]];
+  for (const r of rows) {
+    const m = r.metrics;
+    table.push([
+      r.name,
+      String(r.versions.length),
+      r.current === null ? "none" : versionFileName(r.current).replace(".json", ""),
+      r.created_at,
+      r.algo,
+      r.rows.toLocaleString("en-US"),
+      m === null ? "n/a" : `${m.kind} auc ${num(m.scores.auc)} ap ${num(m.scores.ap)} f1 ${num(m.scores.f1)}`,
+    ]);
+  }
+  const widths = (table[0] as string[]).map((_, j) =>
+    Math.max(...table.map((row) => (row[j] as string).length)),
+  );
+  const lines = table.map((row) =>
+    row
+      .map((c, j) => (j === row.length - 1 ? c : c.padEnd(widths[j] as number)))
+      .join("  ")
+      .trimEnd(),
+  );
+  lines.push(`store: ${root}`);
+  if (runs.length > 0) lines.push(`walk-forward runs: ${runs.length} (latest: run ${runs[runs.length - 1]})`);
+  return lines.join("\n");
+}
+
+function formatScores(s: Scores): string {
+  return `rows ${s.rows.toLocaleString("en-US")}  auc ${num(s.auc)}  ap ${num(s.ap)}  f1 ${num(s.f1)}  precision ${num(s.precision)}  recall ${num(s.recall)}`;
+}
+
+function formatShow(a: ModelArtifact, version: number, current: number | undefined, file: string): string {
+  const t = a.training;
+  const lines = [
+    `${a.name} v${version}${current === version ? " (current)" : ""}`,
+    `  file:        ${file}`,
+    `  created:     ${a.created_at} by itb ${a.itb_version}, format ${a.format_version}`,
+    `  config hash: ${a.config_hash}`,
+    `  label:       ${a.label}`,
+    `  algorithm:   ${a.algorithm.name} (${a.algorithm.algo})`,
+    `  params:      ${JSON.stringify(a.algorithm.params)}`,
+    `  resolved:    ${JSON.stringify(a.algorithm.resolved)}`,
+    `  scaler:      ${a.scaler ? "standard (fitted on the training rows)" : "none"}`,
+    `  training:    ${t.rows.toLocaleString("en-US")} rows ${t.first_time} .. ${t.last_time} (table rows ${t.first_row}..${t.last_row} of ${t.table_rows})`,
+    `               label horizon ${t.label_horizon} (labels use data up to ${t.label_end_time}), positive rate ${num(t.positive_rate, 4)}`,
+    `               train_length ${t.train_length}, length ${t.length}, every_nth_row ${t.every_nth_row}`,
+    `  data:        ${t.data_fingerprint}`,
+    `  in-sample:   ${a.metrics.in_sample ? formatScores(a.metrics.in_sample) : "n/a"}`,
+    `  out-of-sample: ${a.metrics.out_of_sample ? formatScores(a.metrics.out_of_sample) : "n/a"}`,
+  ];
+  if (a.rolling) {
+    lines.push(
+      `  walk-forward: run ${a.rolling.run} step ${a.rolling.step}, predicts ${a.rolling.predict_first_time} .. ${a.rolling.predict_last_time}`,
+    );
+  }
+  lines.push(`  features (${a.features.length}): ${a.features.join(", ")}`);
+  return lines.join("\n");
+}

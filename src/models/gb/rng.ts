@@ -1,0 +1,48 @@
+/**
+ * The seeded generator behind bagging, feature sampling and the bin-construction sample:
+ * SplitMix32 state stepping with a murmur-style finaliser. Same seed, same stream, on every
+ * platform (32-bit integer arithmetic only).
+ */
+export class Rng {
+  private state: number;
+
+  constructor(seed: number) {
+    this.state = mix32((seed | 0) ^ 0x5bd1e995 ^ Math.floor(seed / 4294967296));
+  }
+
+  /** Uniform 32-bit unsigned integer. */
+  nextU32(): number {
+    this.state = (this.state + 0x9e3779b9) | 0;
+    return mix32(this.state) >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.nextU32() / 4294967296;
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+}
+
+export function mix32(x: number): number {
+  let h = x | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** `k` distinct indices of [0, n) in ascending order (partial Fisher–Yates). */
+export function sampleIndices(rng: Rng, n: number, k: number): Int32Array {
+  const idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  for (let i = 0; i < k; i++) {
+    const j = i + rng.int(n - i);
+    const t = idx[i] as number;
+    idx[i] = idx[j] as number;
+    idx[j] = t;
+  }
+  return idx.subarray(0, k).sort();
+}

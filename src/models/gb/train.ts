@@ -1,0 +1,396 @@
+import { DataError } from "../../core/errors.js";
+import { type Logger, silentLogger } from "../../core/log.js";
+import {
+  BIN_SAMPLE_ROWS,
+  type BinInfo,
+  binFeature,
+  featureOffsets,
+  findBinBounds,
+  makeBinInfo,
+} from "./binning.js";
+import { TreeGrower } from "./grow.js";
+import { histKernelSource, JOB, JP, makeViews, type Views, type WsData } from "./kernels.js";
+import type { GbModel, GbTree } from "./model.js";
+import type { GbParams } from "./params.js";
+import { Rng, sampleIndices } from "./rng.js";
+import { leafOutput, type SplitConfig } from "./split.js";
+import { resolveThreads, Team } from "./team.js";
+
+/** Below this many cells (rows × features) worker threads cost more than they save. */
+const MIN_PARALLEL_CELLS = 400_000;
+/** Histogram memory kept for leaves waiting to be split; beyond it leaves are rebuilt on demand. */
+const HIST_POOL_BYTES = 256 << 20;
+/** Quantisation levels per sign for gradients and for hessians (LightGBM uses 4 by default). */
+const MAX_QUANT_LEVELS = 127;
+
+export interface TrainGbOptions {
+  log?: Logger;
+}
+
+function sab(bytes: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(Math.max(8, bytes));
+}
+
+/**
+ * Trains gradient-boosted trees on column-major features (NaN allowed) and labels (0/1 for
+ * binary). With early stopping the last `validation_fraction` of the rows are held out and the
+ * model is cut at the best validation log loss (binary) or squared error (regression).
+ */
+export function trainGb(
+  columns: readonly Float64Array[],
+  y: Float64Array,
+  params: GbParams,
+  opts: TrainGbOptions = {},
+): GbModel {
+  const log = opts.log ?? silentLogger;
+  const t0 = performance.now();
+  const d = columns.length;
+  const n = y.length;
+  checkInputs(columns, y, params);
+  const binary = params.objective === "binary";
+
+  let nValid = params.early_stopping_round > 0 ? Math.floor(n * params.validation_fraction) : 0;
+  if (params.early_stopping_round > 0 && (nValid < 1 || nValid >= n)) {
+    log.warn(
+      { rows: n, validation_fraction: params.validation_fraction },
+      "gb: no validation rows, early stopping off",
+    );
+    nValid = 0;
+  }
+  const nTrain = n - nValid;
+
+  const rng = new Rng(params.seed);
+  const threads = n * d >= MIN_PARALLEL_CELLS ? resolveThreads(params.num_threads) : 1;
+
+  // Label weights (is_unbalance) and the initial score, as LightGBM's binary objective sets them.
+  let wPos = 1;
+  let wNeg = 1;
+  let baseScore: number;
+  {
+    let sum = 0;
+    let pos = 0;
+    for (let i = 0; i < nTrain; i++) {
+      const v = y[i] as number;
+      sum += v;
+      if (v > 0.5) pos++;
+    }
+    if (binary) {
+      const neg = nTrain - pos;
+      if (params.is_unbalance && pos > 0 && neg > 0) {
+        if (pos > neg) wNeg = pos / neg;
+        else wPos = neg / pos;
+      }
+      const p = Math.min(1 - 1e-15, Math.max(1e-15, pos / nTrain));
+      baseScore = Math.log(p / (1 - p));
+    } else {
+      baseScore = sum / nTrain;
+    }
+    if (params.boost_from_average === false) baseScore = 0;
+  }
+
+  // Quantised gradients: stochastic rounding to `levels` steps, packed as gq·2^shift + hq so that
+  // sums over up to nTrain rows stay exact integers below 2^53.
+  let packed = binary && (params.use_quantized_grad ?? true);
+  let gLevels = 0;
+  let hLevels = 0;
+  let packShift = 1;
+  if (packed) {
+    let q = MAX_QUANT_LEVELS;
+    for (; q >= 2; q--) {
+      const shift = 2 ** Math.ceil(Math.log2(nTrain * q + 1));
+      if (nTrain * (q + 1) * shift < 2 ** 52) {
+        packShift = shift;
+        break;
+      }
+    }
+    if (q < 2) packed = false;
+    gLevels = q;
+    hLevels = q;
+  }
+  const wMax = Math.max(wPos, wNeg);
+  const gScale = packed ? wMax / gLevels : 1;
+  const hScale = packed ? (0.25 * wMax) / hLevels : 1;
+
+  // Shared buffers. Every feature gets max_bin + 1 histogram slots (numeric bins, then NaN), so
+  // the histogram layout and kernel are fixed before binning and one team serves all stages.
+  const sampleM = Math.min(nTrain, params.bin_construct_sample_cnt ?? BIN_SAMPLE_ROWS);
+  const maxLeaves = params.num_leaves;
+  const stride = params.max_bin + 1;
+  const channels = packed ? 1 : 2;
+  const slotSize = d * stride * channels;
+  const slotBytes = slotSize * 8;
+  const slots = Math.max(3, Math.min(maxLeaves + 1, Math.floor(HIST_POOL_BYTES / Math.max(8, slotBytes))));
+  const ws: WsData = {
+    n,
+    d,
+    nTrain,
+    objective: binary ? 0 : 1,
+    packed: packed ? 1 : 0,
+    slotSize,
+    histSrc: histKernelSource(d, featureOffsets(d, stride), packed),
+    bins: sab(n * d),
+    binsCol: sab(n * d),
+    rows: sab(4 * n),
+    tmp: sab(4 * n),
+    gh: sab(8 * n * channels),
+    e: sab(8 * n),
+    y: sab(8 * n),
+    // Slots for leaves plus scratch for the parts of a parallel histogram.
+    hist: sab(slotBytes * (slots + 3)),
+    jp: sab(8 * 64),
+    ji: sab(4 * 64),
+    leafOf: sab(4 * n),
+    lMul: sab(8 * maxLeaves),
+    tFeat: sab(4 * maxLeaves),
+    tBin: sab(4 * maxLeaves),
+    tDl: sab(4 * maxLeaves),
+    tLeft: sab(4 * maxLeaves),
+    tRight: sab(4 * maxLeaves),
+    nanBin: sab(4 * d),
+    sample: sab(8 * d * sampleM),
+    sampleM,
+  };
+  const v = makeViews(ws);
+  const team = new Team(v, ws, threads);
+  try {
+    v.y.set(y);
+    const info = binColumns(columns, v, team, rng, nTrain, params.max_bin, stride);
+    v.nanBin.set(info.numBins);
+    const usable: number[] = [];
+    for (let f = 0; f < d; f++) {
+      const nans = binFeature(columns[f] as Float64Array, info.bounds[f] as Float64Array, f, d, v.bins, 0, n);
+      if ((info.numBins[f] as number) > 1 || nans > 0) usable.push(f);
+      const col = v.binsCol.subarray(f * n, (f + 1) * n);
+      for (let r = 0; r < n; r++) col[r] = v.bins[r * d + f] as number;
+    }
+    const tBinned = performance.now();
+
+    const cfg: SplitConfig = {
+      l1: params.lambda_l1,
+      l2: params.lambda_l2,
+      minData: params.min_data_in_leaf,
+      minHess: params.min_sum_hessian_in_leaf,
+      minGain: params.min_gain_to_split,
+      packed,
+      packShift,
+      gScale,
+      hScale,
+    };
+    const grower = new TreeGrower(v, team, info, cfg, maxLeaves, params.max_depth, slots);
+    const jp = v.jp;
+    jp[JP.wPos] = wPos;
+    jp[JP.wNeg] = wNeg;
+    jp[JP.invGs] = 1 / gScale;
+    jp[JP.invHs] = 1 / hScale;
+    jp[JP.packShift] = packShift;
+
+    // Initial scores and gradients: a one-leaf "tree" with the identity update.
+    v.e.fill(binary ? Math.exp(-baseScore) : baseScore);
+    jp[JP.iterSeed] = iterationSeed(params.seed, 0);
+    v.lMul[0] = binary ? 1 : 0;
+    traverse(v, team, 0, nTrain, 0);
+
+    const bagging = params.bagging_freq > 0 && params.bagging_fraction < 1;
+    const nFeat = Math.max(1, Math.round(usable.length * params.feature_fraction));
+    let nBag = nTrain;
+    let bag: Int32Array = new Int32Array(0);
+    const trees: GbTree[] = [];
+    let best = Number.POSITIVE_INFINITY;
+    let bestIteration = 0;
+    const es = params.early_stopping_round;
+    let msUpdate = 0;
+
+    const rounds = usable.length > 0 ? params.num_boost_round : 0;
+    for (let it = 0; it < rounds; it++) {
+      if (bagging && it % params.bagging_freq === 0) {
+        bag = bagRows(rng, nTrain, params.bagging_fraction);
+        nBag = bag.length;
+      }
+      if (bagging) v.rows.set(bag);
+      else for (let i = 0; i < nTrain; i++) v.rows[i] = i;
+      grower.feats =
+        nFeat >= usable.length
+          ? Int32Array.from(usable)
+          : sampleIndices(rng, usable.length, nFeat).map((i) => usable[i] as number);
+
+      const leaves = grower.grow(nBag);
+      if (leaves <= 1) {
+        log.info({ iteration: it }, "gb: no split with positive gain left, stopping");
+        break;
+      }
+      const values = new Array<number>(leaves);
+      for (let l = 0; l < leaves; l++) {
+        const out = leafOutput(
+          (grower.G[l] as number) * gScale,
+          (grower.H[l] as number) * hScale,
+          params.lambda_l1,
+          params.lambda_l2,
+        );
+        values[l] = out * params.learning_rate;
+        v.lMul[l] = binary ? Math.exp(-(values[l] as number)) : (values[l] as number);
+      }
+      trees.push(toModelTree(v, grower.numInternal, values, info));
+
+      jp[JP.iterSeed] = iterationSeed(params.seed, it + 1);
+      const tu = performance.now();
+      if (bagging) traverse(v, team, 0, nTrain, grower.numInternal);
+      else {
+        jp[JP.kind] = JOB.updateLeaves;
+        jp[JP.b] = nTrain;
+        team.run(nTrain < 8192 ? 1 : team.threads);
+      }
+      msUpdate += performance.now() - tu;
+      if (nValid > 0) {
+        traverse(v, team, nTrain, n, grower.numInternal);
+        const loss = validationLoss(v, nTrain, n, binary);
+        if (loss < best) {
+          best = loss;
+          bestIteration = trees.length;
+        } else if (trees.length - bestIteration >= es) {
+          log.info({ iteration: it, bestIteration, loss: best }, "gb: early stopping");
+          break;
+        }
+      }
+      if ((it + 1) % 50 === 0) log.debug({ iteration: it + 1, leaves }, "gb: boosting");
+    }
+    if (nValid === 0) bestIteration = trees.length;
+    const kept = trees.slice(0, bestIteration);
+    log.info(
+      {
+        rows: nTrain,
+        validation_rows: nValid,
+        features: d,
+        trees: kept.length,
+        threads: team.threads,
+        quantized: packed,
+        rows_partitioned_per_tree: Math.round(grower.rowsPartitioned / Math.max(1, trees.length)),
+        rows_histogrammed_per_tree: Math.round(grower.rowsHistogrammed / Math.max(1, trees.length)),
+        hist_s: round3(grower.msHist / 1000),
+        partition_s: round3(grower.msPartition / 1000),
+        split_s: round3(grower.msSplit / 1000),
+        update_s: round3(msUpdate / 1000),
+        binning_s: round3((tBinned - t0) / 1000),
+        seconds: round3((performance.now() - t0) / 1000),
+      },
+      "gb: trained",
+    );
+    return {
+      kind: "gb",
+      objective: params.objective,
+      baseScore,
+      trees: kept,
+      featureCount: d,
+      bestIteration: kept.length,
+    };
+  } finally {
+    team.close();
+  }
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function checkInputs(columns: readonly Float64Array[], y: Float64Array, params: GbParams): void {
+  const n = y.length;
+  if (n === 0) throw new DataError("gb: no training rows");
+  columns.forEach((c, f) => {
+    if (c.length !== n) throw new DataError(`gb: feature column ${f} has ${c.length} rows, labels have ${n}`);
+  });
+  for (let i = 0; i < n; i++) {
+    const v = y[i] as number;
+    if (params.objective === "binary" ? v !== 0 && v !== 1 : !Number.isFinite(v)) {
+      throw new DataError(
+        `gb: label ${v} at row ${i}: ${params.objective === "binary" ? "binary labels must be 0 or 1" : "labels must be finite"} (drop unlabelled rows before training)`,
+      );
+    }
+  }
+}
+
+function iterationSeed(seed: number, it: number): number {
+  return Math.imul((seed | 0) ^ 0x27d4eb2f, 0x165667b1) ^ Math.imul(it + 1, 0x9e3779b1);
+}
+
+/** Applies the current tree (internal nodes in v.t*, leaf updates in v.lMul) to rows [a, b) by traversal. */
+function traverse(v: Views, team: Team, a: number, b: number, internal: number): void {
+  v.jp[JP.kind] = JOB.updateTraverse;
+  v.jp[JP.a] = a;
+  v.jp[JP.b] = b;
+  v.jp[JP.c] = internal;
+  team.run(b - a < 8192 ? 1 : team.threads);
+}
+
+function validationLoss(v: Views, a: number, b: number, binary: boolean): number {
+  let sum = 0;
+  for (let r = a; r < b; r++) {
+    const e = v.e[r] as number;
+    const y = v.y[r] as number;
+    if (binary) {
+      // p = 1 / (1 + e): -log p = log(1 + e), -log(1 - p) = log(1 + e) - log(e).
+      const l1p = Math.log1p(e);
+      sum += y > 0.5 ? l1p : l1p - Math.log(Math.max(e, 1e-300));
+    } else {
+      const d = e - y;
+      sum += d * d;
+    }
+  }
+  return sum / (b - a);
+}
+
+function bagRows(rng: Rng, n: number, fraction: number): Int32Array {
+  const out = new Int32Array(n);
+  let k = 0;
+  for (let r = 0; r < n; r++) if (rng.next() < fraction) out[k++] = r;
+  if (k === 0) out[k++] = rng.int(n);
+  return out.slice(0, k);
+}
+
+function binColumns(
+  columns: readonly Float64Array[],
+  v: Views,
+  team: Team,
+  rng: Rng,
+  nTrain: number,
+  maxBin: number,
+  stride: number,
+): BinInfo {
+  const d = columns.length;
+  const m = v.sampleM;
+  const sample = v.sample;
+  const idx = nTrain <= m ? undefined : sampleIndices(rng, nTrain, m);
+  for (let f = 0; f < d; f++) {
+    const col = columns[f] as Float64Array;
+    const dst = sample.subarray(f * m, (f + 1) * m);
+    if (idx === undefined) dst.set(col.subarray(0, m));
+    else for (let i = 0; i < m; i++) dst[i] = col[idx[i] as number] as number;
+  }
+  v.jp[JP.kind] = JOB.sort;
+  team.run(Math.min(d, team.threads));
+  const bounds: Float64Array[] = [];
+  for (let f = 0; f < d; f++) {
+    const s = sample.subarray(f * m, (f + 1) * m);
+    let k = m; // NaNs sort last
+    while (k > 0 && Number.isNaN(s[k - 1] as number)) k--;
+    bounds.push(findBinBounds(s, k, maxBin));
+  }
+  return makeBinInfo(bounds, stride);
+}
+
+function toModelTree(v: Views, internal: number, values: number[], info: BinInfo): GbTree {
+  const t: GbTree = { feature: [], threshold: [], defaultLeft: [], left: [], right: [], leafValue: values };
+  for (let i = 0; i < internal; i++) {
+    const f = v.tFeat[i] as number;
+    const k = v.tBin[i] as number;
+    const bounds = info.bounds[f] as Float64Array;
+    // "bin <= k" is "x <= upper bound of bin k"; the last numeric bin's bound is +Infinity,
+    // which JSON cannot hold: the largest double sends every finite number left as well.
+    let th = bounds[k] as number;
+    if (!Number.isFinite(th)) th = th > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE;
+    t.feature.push(f);
+    t.threshold.push(th);
+    t.defaultLeft.push(v.tDl[i] as number);
+    t.left.push(v.tLeft[i] as number);
+    t.right.push(v.tRight[i] as number);
+  }
+  return t;
+}

@@ -1,0 +1,296 @@
+import type { RollingPredict } from "../config/index.js";
+import { parseConfigTime } from "../config/primitives.js";
+import { ConfigError, DataError, ItbError, UsageError } from "../core/errors.js";
+import { Frame } from "../core/frame.js";
+import type { ModelArtifact } from "./artifact.js";
+import { predictModel, scorePredictions } from "./predict.js";
+import { type ModelSpec, type TrainContext, type TrainLimits, trainModel } from "./train.js";
+
+/**
+ * Walk-forward (the original's predict_rolling), pure: a plan of steps over the table, and one
+ * step's training and prediction. Each step predicts the rows [predict_start, predict_end)
+ * with models trained only on rows whose label windows end before predict_start:
+ *
+ *   last training row ≤ predict_start − label_horizon − 1
+ *
+ * A label at row r looks at rows r+1 .. r+label_horizon, so the last training label was known
+ * at row predict_start − 1 at the latest: nothing the models saw lies at or after the first
+ * predicted row (the label horizon is purged between training and test).
+ */
+
+export interface RollingStep {
+  /** 0-based step number. */
+  step: number;
+  /** Candidate training rows [train_start, train_end); the usable ones are selected from them. */
+  trainStart: number;
+  trainEnd: number;
+  /** Predicted rows [predict_start, predict_end). */
+  predictStart: number;
+  predictEnd: number;
+}
+
+export interface RollingPlan {
+  /** The rows used, [data_start, data_end) of the table. */
+  dataStart: number;
+  dataEnd: number;
+  /** First predicted row (table index), rows per step and number of steps. */
+  predictionStart: number;
+  predictionSize: number;
+  predictionSteps: number;
+  labelHorizon: number;
+  trainLength: number;
+  steps: RollingStep[];
+}
+
+/**
+ * Resolves `rolling_predict` against a table as the original does: data_start/data_end cut the
+ * table (rows or exact times; data_end exclusive); a row-number prediction_start counts from
+ * data_start; one of prediction_start, prediction_size and prediction_steps may be null and is
+ * computed from the other two.
+ */
+export function planRolling(
+  time: Float64Array,
+  rp: RollingPredict | undefined,
+  limits: TrainLimits,
+): RollingPlan {
+  if (rp === undefined) {
+    throw new ConfigError(
+      "rolling_predict is not set: give at least two of prediction_start, prediction_size and prediction_steps",
+    );
+  }
+  const n = time.length;
+  const dataStart = rowOf(time, rp.data_start, "rolling_predict.data_start", 0, 0);
+  const dataEnd = Math.min(n, rowOf(time, rp.data_end, "rolling_predict.data_end", n, 0));
+  if (dataEnd <= dataStart) {
+    throw new ConfigError(
+      `rolling_predict: data_end (row ${dataEnd}) is not after data_start (row ${dataStart})`,
+    );
+  }
+  const len = dataEnd - dataStart;
+  let start =
+    rp.prediction_start === null || rp.prediction_start === undefined
+      ? undefined
+      : rowOf(time, rp.prediction_start, "rolling_predict.prediction_start", 0, dataStart) - dataStart;
+  let size = rp.prediction_size ?? undefined;
+  let steps = rp.prediction_steps ?? undefined;
+  const missing = [start, size, steps].filter((v) => v === undefined).length;
+  if (missing > 1) {
+    throw new ConfigError(
+      "rolling_predict: only one of prediction_start, prediction_size and prediction_steps may be null; the others define it",
+    );
+  }
+  if (size !== undefined && size < 1)
+    throw new ConfigError("rolling_predict.prediction_size: expected a positive integer");
+  if (steps !== undefined && steps < 1)
+    throw new ConfigError("rolling_predict.prediction_steps: expected a positive integer");
+  if (start === undefined) start = len - (size as number) * (steps as number);
+  else if (size === undefined) size = Math.floor((len - start) / (steps as number));
+  else if (steps === undefined) steps = Math.floor((len - start) / size);
+  if (size === undefined || steps === undefined) throw new Error("unreachable");
+  if (start < 0 || size < 1 || steps < 1 || len - start < steps * size) {
+    throw new ConfigError(
+      `rolling_predict: not enough data for ${steps} step(s) of ${size} row(s) from row ${start} of the ${len} rows used` +
+        ` (${Math.max(0, len - start)} row(s) available for prediction)`,
+    );
+  }
+  const plan: RollingPlan = {
+    dataStart,
+    dataEnd,
+    predictionStart: dataStart + start,
+    predictionSize: size,
+    predictionSteps: steps,
+    labelHorizon: limits.labelHorizon,
+    trainLength: limits.trainLength,
+    steps: [],
+  };
+  for (let s = 0; s < steps; s++) {
+    const predictStart = plan.predictionStart + s * size;
+    plan.steps.push({
+      step: s,
+      trainStart: dataStart,
+      trainEnd: purgedTrainEnd(predictStart, limits.labelHorizon),
+      predictStart,
+      predictEnd: predictStart + size,
+    });
+  }
+  const first = plan.steps[0] as RollingStep;
+  if (first.trainEnd <= first.trainStart) {
+    throw new ConfigError(
+      `rolling_predict: the first step has no rows to train on: it predicts from row ${first.predictStart - dataStart}` +
+        ` of the data and label_horizon is ${limits.labelHorizon}; start predicting later`,
+    );
+  }
+  return plan;
+}
+
+/** The exclusive end of a step's training rows: the last one is predict_start − label_horizon − 1. */
+export function purgedTrainEnd(predictStart: number, labelHorizon: number): number {
+  return predictStart - labelHorizon;
+}
+
+/** A config row number (counted from `base`) or an exact time of the table, as a table row. */
+function rowOf(
+  time: Float64Array,
+  value: number | string | null | undefined,
+  where: string,
+  fallback: number,
+  base: number,
+): number {
+  if (value === null || value === undefined) return fallback;
+  if (typeof value === "number") return base + value;
+  const t = parseConfigTime(value);
+  if (t === undefined) throw new ConfigError(`${where}: cannot read the time ${JSON.stringify(value)}`);
+  let lo = 0;
+  let hi = time.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((time[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  if (time[lo] !== t) {
+    const span =
+      time.length > 0
+        ? `${new Date(time[0] as number).toISOString()} .. ${new Date(time[time.length - 1] as number).toISOString()}`
+        : "no rows";
+    throw new ConfigError(`${where}: ${new Date(t).toISOString()} is not a row of the table (${span})`);
+  }
+  return lo;
+}
+
+/** One model of one step: its artifact and its predictions for the step's rows. */
+export interface StepModel {
+  name: string;
+  label: string;
+  /** null when the model could not be trained in this step (see skipped). */
+  artifact: ModelArtifact | null;
+  /** One value per predicted row (NaN where a feature is NaN or the model was skipped). */
+  predictions: Float64Array;
+  skipped: string | null;
+}
+
+export interface StepResult {
+  step: number;
+  models: StepModel[];
+}
+
+/** Trains every model on the step's purged window and predicts the step's rows. */
+export async function runRollingStep(
+  frame: Frame,
+  plan: RollingPlan,
+  step: RollingStep,
+  specs: readonly ModelSpec[],
+  ctx: TrainContext & { run: number },
+): Promise<StepResult> {
+  const limits: TrainLimits = { labelHorizon: plan.labelHorizon, trainLength: plan.trainLength };
+  const time = frame.time;
+  const size = step.predictEnd - step.predictStart;
+  const models: StepModel[] = [];
+  for (const spec of specs) {
+    let artifact: ModelArtifact;
+    try {
+      artifact = (await trainModel(frame, spec, { start: step.trainStart, end: step.trainEnd }, limits, ctx))
+        .artifact;
+    } catch (err) {
+      if (err instanceof ItbError && err.action === "skip") {
+        models.push({
+          name: spec.name,
+          label: spec.label,
+          artifact: null,
+          predictions: new Float64Array(size).fill(Number.NaN),
+          skipped: err.message,
+        });
+        continue;
+      }
+      throw err;
+    }
+    // The purge, checked on what was actually trained, not only on the plan.
+    if (artifact.training.last_row + plan.labelHorizon >= step.predictStart) {
+      throw new Error(
+        `walk-forward purge violated in step ${step.step}: training row ${artifact.training.last_row} + horizon ${plan.labelHorizon} reaches predicted row ${step.predictStart}`,
+      );
+    }
+    const predictions = predictModel(artifact, frame, { start: step.predictStart, end: step.predictEnd });
+    if (frame.has(spec.label)) {
+      const s = scorePredictions(
+        time.subarray(step.predictStart, step.predictEnd),
+        frame.get(spec.label).subarray(step.predictStart, step.predictEnd),
+        predictions,
+      );
+      artifact.metrics.out_of_sample = s.metrics;
+    }
+    artifact.rolling = {
+      run: ctx.run,
+      step: step.step,
+      predict_first_row: step.predictStart,
+      predict_last_row: step.predictEnd - 1,
+      predict_first_time: new Date(time[step.predictStart] as number).toISOString(),
+      predict_last_time: new Date(time[step.predictEnd - 1] as number).toISOString(),
+    };
+    models.push({ name: spec.name, label: spec.label, artifact, predictions, skipped: null });
+  }
+  return { step: step.step, models };
+}
+
+/** A frame in shared memory, so that every worker thread reads the same table without a copy. */
+export interface SharedTable {
+  time: SharedArrayBuffer;
+  columns: [string, SharedArrayBuffer][];
+}
+
+export function shareFrame(frame: Frame, names: readonly string[]): SharedTable {
+  const share = (x: Float64Array): SharedArrayBuffer => {
+    const sab = new SharedArrayBuffer(x.byteLength);
+    new Float64Array(sab).set(x);
+    return sab;
+  };
+  return { time: share(frame.time), columns: [...new Set(names)].map((n) => [n, share(frame.get(n))]) };
+}
+
+export function frameFromShared(table: SharedTable): Frame {
+  return new Frame(
+    new Float64Array(table.time),
+    table.columns.map(([n, b]) => [n, new Float64Array(b)] as const),
+  );
+}
+
+/** What a rolling worker is started with. */
+export interface RollingWorkerData {
+  kind: "itb-rolling-worker";
+  table: SharedTable;
+  plan: RollingPlan;
+  specs: ModelSpec[];
+  ctx: { configHash: string; itbVersion: string; createdAt: number; run: number };
+}
+
+export type RollingWorkerReply =
+  | { step: number; ok: true; result: StepResult }
+  | { step: number; ok: false; error: SerializedError };
+
+/** An error crossing the thread boundary: enough to rebuild an ItbError of the same kind. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  action?: string;
+  issues?: readonly string[];
+  stack?: string;
+}
+
+export function serializeError(err: unknown): SerializedError {
+  if (!(err instanceof Error)) return { name: "Error", message: String(err) };
+  const out: SerializedError = { name: err.name, message: err.message };
+  if (err.stack !== undefined) out.stack = err.stack;
+  if (err instanceof ItbError) out.action = err.action;
+  if (err instanceof ConfigError) out.issues = err.issues;
+  return out;
+}
+
+export function deserializeError(e: SerializedError): Error {
+  const action = e.action === "retry" || e.action === "skip" || e.action === "halt" ? e.action : undefined;
+  if (e.name === "ConfigError") return new ConfigError(e.message, e.issues ?? []);
+  if (e.name === "DataError") return new DataError(e.message, {}, action ? { action } : undefined);
+  if (e.name === "UsageError") return new UsageError(e.message);
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.stack !== undefined) err.stack = e.stack;
+  return err;
+}

@@ -1,0 +1,312 @@
+import { link, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import type { Config } from "../config/index.js";
+import { DataError, UsageError } from "../core/errors.js";
+import { tempPathFor, writeFileAtomic } from "../data/atomic.js";
+import { checkFeatures, type ModelArtifact, parseArtifact, serializeArtifact } from "../models/artifact.js";
+
+/**
+ * The model store on disk, under `<data_folder>/<symbol>/<model_folder>/` (model_folder may be
+ * absolute, as in the original):
+ *
+ *   <model name>/v0001.json, v0002.json, …   every training adds a version, never overwrites
+ *   <model name>/current.json               {"version": 2, …}: the version predict uses
+ *   rolling/run-0001/step-0001/<model name>.json   walk-forward runs, every step's models kept
+ *   rolling/run-0001/run.json               the run's plan, metrics and provenance
+ *
+ * Every file is written atomically (temporary file, fsync, rename or link); a new version is
+ * created with link(2), which fails rather than replaces, so two trainings running at once
+ * cannot take the same version number.
+ */
+
+const VERSION_FILE = /^v(\d+)\.json$/;
+const CURRENT = "current.json";
+export const ROLLING_FOLDER = "rolling";
+const MODEL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
+
+export interface StoreClock {
+  /** Epoch ms. */
+  now(): number;
+}
+
+export interface CurrentPointer {
+  version: number;
+  file: string;
+  updated_at: string;
+}
+
+export interface StoredModel {
+  name: string;
+  version: number;
+  file: string;
+  artifact: ModelArtifact;
+}
+
+export function modelRoot(config: Pick<Config, "data_folder" | "symbol" | "model_folder">): string {
+  return isAbsolute(config.model_folder)
+    ? config.model_folder
+    : resolve(config.data_folder, config.symbol, config.model_folder);
+}
+
+export function versionFileName(version: number): string {
+  return `v${String(version).padStart(4, "0")}.json`;
+}
+
+export class ModelStore {
+  constructor(
+    readonly root: string,
+    private readonly clock: StoreClock,
+  ) {}
+
+  folderOf(name: string): string {
+    if (!MODEL_NAME.test(name) || name === ROLLING_FOLDER) {
+      throw new UsageError(`invalid model name ${JSON.stringify(name)}`);
+    }
+    return join(this.root, name);
+  }
+
+  fileOf(name: string, version: number): string {
+    return join(this.folderOf(name), versionFileName(version));
+  }
+
+  /** Model names with at least one version, sorted. */
+  async names(): Promise<string[]> {
+    const entries = await readdir(this.root, { withFileTypes: true }).catch(notFoundAs([]));
+    const names: string[] = [];
+    for (const e of entries) {
+      if (!e.isDirectory() || e.name === ROLLING_FOLDER || !MODEL_NAME.test(e.name)) continue;
+      if ((await this.versions(e.name)).length > 0) names.push(e.name);
+    }
+    return names.sort();
+  }
+
+  /** The versions of a model, ascending. */
+  async versions(name: string): Promise<number[]> {
+    const files = await readdir(this.folderOf(name)).catch(notFoundAs([] as string[]));
+    return files
+      .map((f) => VERSION_FILE.exec(f)?.[1])
+      .filter((v): v is string => v !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  async current(name: string): Promise<CurrentPointer | undefined> {
+    const file = join(this.folderOf(name), CURRENT);
+    const text = await readFile(file, "utf8").catch(notFoundAs(undefined));
+    if (text === undefined) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new DataError("corrupt current-version pointer (invalid JSON)", { file }, { cause: err });
+    }
+    const v = (value as { version?: unknown }).version;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+      throw new DataError("corrupt current-version pointer: no version number", { file });
+    }
+    return value as CurrentPointer;
+  }
+
+  /** Stores the artifact as the next version; makes it current unless `promote` is false. */
+  async save(artifact: ModelArtifact, opts: { promote?: boolean } = {}): Promise<StoredModel> {
+    const dir = this.folderOf(artifact.name);
+    await mkdir(dir, { recursive: true });
+    const text = serializeArtifact(artifact);
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const versions = await this.versions(artifact.name);
+      const version = (versions[versions.length - 1] ?? 0) + 1;
+      const file = this.fileOf(artifact.name, version);
+      if (await createExclusive(file, text)) {
+        if (opts.promote !== false) await this.writeCurrent(artifact.name, version);
+        return { name: artifact.name, version, file, artifact };
+      }
+    }
+    throw new DataError("cannot allocate a new model version (too many concurrent writers)", { file: dir });
+  }
+
+  /** Reads a version (the current one when `version` is undefined). */
+  async read(name: string, version?: number): Promise<StoredModel> {
+    let v = version;
+    if (v === undefined) {
+      const pointer = await this.current(name);
+      if (pointer === undefined) {
+        const versions = await this.versions(name);
+        if (versions.length === 0) {
+          throw new DataError(`no model ${name} in the store: train it first (itb train)`, {
+            file: this.root,
+          });
+        }
+        throw new DataError(
+          `model ${name} has no current version; choose one: itb models promote ${name} <version> (versions: ${versions.join(", ")})`,
+          { file: this.folderOf(name) },
+        );
+      }
+      v = pointer.version;
+    }
+    const file = this.fileOf(name, v);
+    const text = await readFile(file, "utf8").catch(notFoundAs(undefined));
+    if (text === undefined) {
+      const versions = await this.versions(name);
+      if (versions.length === 0) {
+        throw new DataError(`no model ${name} in the store: train it first (itb train)`, { file: this.root });
+      }
+      throw new DataError(`model ${name} has no version ${v} (versions: ${versions.join(", ")})`, {
+        file: this.folderOf(name),
+      });
+    }
+    const artifact = parseArtifact(text, file);
+    if (artifact.name !== name) {
+      throw new DataError(`the artifact is model ${artifact.name}, not ${name}`, { file });
+    }
+    return { name, version: v, file, artifact };
+  }
+
+  /** The current version of a model, refused unless its features are exactly `features`. */
+  async readForFeatures(name: string, features: readonly string[]): Promise<StoredModel> {
+    const stored = await this.read(name);
+    checkFeatures(stored.artifact, features, stored.file);
+    return stored;
+  }
+
+  async promote(name: string, version: number): Promise<CurrentPointer> {
+    const versions = await this.versions(name);
+    if (!versions.includes(version)) {
+      throw new UsageError(
+        versions.length === 0
+          ? `no model ${name} in the store ${this.root}`
+          : `model ${name} has no version ${version} (versions: ${versions.join(", ")})`,
+      );
+    }
+    // Refuse to point at a file that does not load.
+    await this.read(name, version);
+    return this.writeCurrent(name, version);
+  }
+
+  private async writeCurrent(name: string, version: number): Promise<CurrentPointer> {
+    const pointer: CurrentPointer = {
+      version,
+      file: versionFileName(version),
+      updated_at: new Date(this.clock.now()).toISOString(),
+    };
+    await writeFileAtomic(join(this.folderOf(name), CURRENT), `${JSON.stringify(pointer, null, 2)}\n`);
+    return pointer;
+  }
+
+  // ------------------------------------------------------------------------ walk-forward runs
+
+  get rollingRoot(): string {
+    return join(this.root, ROLLING_FOLDER);
+  }
+
+  runFolder(run: number): string {
+    return join(this.rollingRoot, `run-${String(run).padStart(4, "0")}`);
+  }
+
+  stepFolder(run: number, step: number): string {
+    return join(this.runFolder(run), `step-${String(step + 1).padStart(4, "0")}`);
+  }
+
+  /** Walk-forward run numbers, ascending. */
+  async runs(): Promise<number[]> {
+    const entries = await readdir(this.rollingRoot).catch(notFoundAs([] as string[]));
+    return entries
+      .map((e) => /^run-(\d+)$/.exec(e)?.[1])
+      .filter((v): v is string => v !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  /** Creates the next run folder (mkdir fails rather than reuses an existing one). */
+  async createRun(): Promise<number> {
+    await mkdir(this.rollingRoot, { recursive: true });
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const runs = await this.runs();
+      const run = (runs[runs.length - 1] ?? 0) + 1;
+      try {
+        await mkdir(this.runFolder(run));
+        return run;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+    }
+    throw new DataError("cannot allocate a new walk-forward run folder", { file: this.rollingRoot });
+  }
+
+  /** Writes a step's artifacts; the step's folder is new, so nothing is overwritten. */
+  async saveStep(run: number, step: number, artifacts: readonly ModelArtifact[]): Promise<string[]> {
+    const dir = this.stepFolder(run, step);
+    await mkdir(dir, { recursive: true });
+    const files: string[] = [];
+    for (const a of artifacts) {
+      const file = join(dir, `${a.name}.json`);
+      this.folderOf(a.name); // validates the name
+      if (!(await createExclusive(file, serializeArtifact(a)))) {
+        throw new DataError("walk-forward step artifact exists already", { file });
+      }
+      files.push(file);
+    }
+    return files;
+  }
+
+  async writeRunSummary(run: number, summary: object): Promise<string> {
+    const file = join(this.runFolder(run), "run.json");
+    await writeFileAtomic(file, `${JSON.stringify(summary, null, 2)}\n`);
+    return file;
+  }
+
+  /** The artifacts of one step of a run, by model name. */
+  async readStep(run: number, step: number): Promise<ModelArtifact[]> {
+    const dir = this.stepFolder(run, step);
+    const files = (await readdir(dir).catch(notFoundAs([] as string[])))
+      .filter((f) => f.endsWith(".json"))
+      .sort();
+    const out: ModelArtifact[] = [];
+    for (const f of files) out.push(parseArtifact(await readFile(join(dir, f), "utf8"), join(dir, f)));
+    return out;
+  }
+}
+
+/**
+ * Writes `text` to `file` only if `file` does not exist, atomically: the content goes to a
+ * temporary file (flushed), which is then hard-linked to the name; link fails if the name is
+ * taken. On a file system without hard links, an existence check and a rename stand in.
+ */
+async function createExclusive(file: string, text: string): Promise<boolean> {
+  const tmp = tempPathFor(file);
+  const handle = await open(tmp, "wx");
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await link(tmp, file);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS" && code !== "EOPNOTSUPP") throw err;
+    if (await exists(file)) return false;
+    await rename(tmp, file);
+    return true;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function notFoundAs<T>(value: T): (err: unknown) => T {
+  return (err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return value;
+    throw err;
+  };
+}
