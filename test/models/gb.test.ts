@@ -14,6 +14,11 @@ import { JOB } from "../../src/models/gb/kernels.js";
 import { flatten, rawScores } from "../../src/models/gb/predict.js";
 import { Rng } from "../../src/models/gb/rng.js";
 
+/** Value i of a column (tests index freshly built arrays). */
+function at(c: Float64Array | undefined, i: number): number {
+  return (c as Float64Array)[i] as number;
+}
+
 function randomColumns(rng: Rng, d: number, n: number): Float64Array[] {
   return Array.from({ length: d }, () => Float64Array.from({ length: n }, () => rng.next()));
 }
@@ -105,6 +110,19 @@ describe("gbParams", () => {
     expect(gbParams({ num_round: 5, objective: "regression_l2" })).toMatchObject({
       num_boost_round: 5,
       objective: "regression",
+    });
+    expect(
+      gbParams({
+        use_quantized_grad: "false",
+        boost_from_average: false,
+        subsample_for_bin: 5000,
+        n_jobs: 2,
+      }),
+    ).toMatchObject({
+      use_quantized_grad: false,
+      boost_from_average: false,
+      bin_construct_sample_cnt: 5000,
+      num_threads: 2,
     });
     // null keeps the default, as the original's `train_conf.get(...)` yields for absent keys
     expect(gbParams({ max_depth: null, lambda_l1: null }).max_depth).toBe(-1);
@@ -254,14 +272,14 @@ describe("trainGb: hand-built cases", () => {
     const m = trainGb([x], y, gbParams({ objective: "regression", num_boost_round: 100 }));
     const p = predictGb(m, [Float64Array.from([0.5, 2.9, 3.1, 6.5, 7.5, 9.9])]);
     const want = [1, 1, -2, -2, 5, 5];
-    p.forEach((v, i) => expect(v).toBeCloseTo(want[i] as number, 3));
+    for (let i = 0; i < want.length; i++) expect(p[i]).toBeCloseTo(want[i] as number, 3);
   });
 
   test("max_depth and num_leaves bound every tree", () => {
     const rng = new Rng(4);
     const cols = randomColumns(rng, 4, 4000);
     const y = Float64Array.from({ length: 4000 }, (_, i) =>
-      (cols[0] as Float64Array)[i]! + (cols[1] as Float64Array)[i]! * rng.next() > 0.8 ? 1 : 0,
+      at(cols[0], i) + at(cols[1], i) * rng.next() > 0.8 ? 1 : 0,
     );
     const m = trainGb(
       cols,
@@ -287,7 +305,7 @@ describe("trainGb: hand-built cases", () => {
   test("min_data_in_leaf holds for the training rows", () => {
     const rng = new Rng(5);
     const cols = randomColumns(rng, 3, 2000);
-    const y = Float64Array.from({ length: 2000 }, (_, i) => ((cols[2] as Float64Array)[i]! > 0.9 ? 1 : 0));
+    const y = Float64Array.from({ length: 2000 }, (_, i) => (at(cols[2], i) > 0.9 ? 1 : 0));
     for (const quant of [true, false]) {
       const m = trainGb(
         cols,
@@ -301,7 +319,7 @@ describe("trainGb: hand-built cases", () => {
       );
       for (const t of m.trees) {
         const counts = new Array(t.leafValue.length).fill(0);
-        for (let r = 0; r < 2000; r++) counts[leafOf(t, (f) => (cols[f] as Float64Array)[r]!)]++;
+        for (let r = 0; r < 2000; r++) counts[leafOf(t, (f) => at(cols[f], r))]++;
         // Counts are estimated from hessians during the search (as LightGBM does): allow a little slack.
         for (const c of counts) expect(c).toBeGreaterThanOrEqual(45);
       }
@@ -312,7 +330,7 @@ describe("trainGb: hand-built cases", () => {
     const rng = new Rng(6);
     const cols = randomColumns(rng, 3, 5000);
     const y = Float64Array.from({ length: 5000 }, (_, i) =>
-      (cols[0] as Float64Array)[i]! > 0.85 && rng.next() < 0.6 ? 1 : 0,
+      at(cols[0], i) > 0.85 && rng.next() < 0.6 ? 1 : 0,
     );
     const base = { objective: "binary", num_boost_round: 30 };
     const p0 = predictGb(trainGb(cols, y, gbParams(base)), cols);
@@ -351,10 +369,7 @@ describe("determinism and sampling", () => {
   const cols = randomColumns(rng, 8, n);
   for (let i = 0; i < n; i += 13) (cols[3] as Float64Array)[i] = Number.NaN;
   const y = Float64Array.from({ length: n }, (_, i) => {
-    const s =
-      (cols[0] as Float64Array)[i]! +
-      0.5 * (cols[1] as Float64Array)[i]! -
-      0.3 * (cols[2] as Float64Array)[i]!;
+    const s = at(cols[0], i) + 0.5 * at(cols[1], i) - 0.3 * at(cols[2], i);
     return s + 0.4 * rng.next() > 0.9 ? 1 : 0;
   });
   const base = { objective: "binary", num_boost_round: 15, seed: 11 };
@@ -368,6 +383,20 @@ describe("determinism and sampling", () => {
     const e1 = trainGb(cols, y, gbParams({ ...base, use_quantized_grad: false, num_threads: 1 }));
     const e2 = trainGb(cols, y, gbParams({ ...base, use_quantized_grad: false, num_threads: 2 }));
     expect(JSON.stringify(e2)).toBe(JSON.stringify(e1));
+  });
+
+  test("the WebAssembly and JavaScript kernels train identical models", () => {
+    for (const extra of [
+      {},
+      { use_quantized_grad: false },
+      { bagging_fraction: 0.6, bagging_freq: 2 },
+      { objective: "regression" },
+      { early_stopping_round: 3, is_unbalance: true },
+    ]) {
+      const a = trainGb(cols, y, gbParams({ ...base, ...extra, num_threads: 2 }));
+      const b = trainGb(cols, y, gbParams({ ...base, ...extra, num_threads: 2 }), { wasm: false });
+      expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+    }
   });
 
   test("bagging and feature_fraction change the model but stay deterministic", () => {
@@ -418,7 +447,7 @@ describe("model and prediction", () => {
   const cols = randomColumns(rng, 6, n);
   for (let i = 0; i < n; i += 7) (cols[1] as Float64Array)[i] = Number.NaN;
   const y = Float64Array.from({ length: n }, (_, i) =>
-    (cols[0] as Float64Array)[i]! > 0.5 !== (cols[1] as Float64Array)[i]! > 0.3 ? 1 : 0,
+    at(cols[0], i) > 0.5 !== at(cols[1], i) > 0.3 ? 1 : 0,
   );
   const model = trainGb(cols, y, gbParams({ objective: "binary", num_boost_round: 40 }));
 
@@ -436,14 +465,14 @@ describe("model and prediction", () => {
     const flat = new Float64Array(n);
     rawScores(flatten(model), model.baseScore, cols, 0, n, flat);
     const wasm = new Float64Array(n).fill(model.baseScore);
-    compileForest(model, 512).addScores(cols, wasm, 0, n);
+    compileForest(model, 512)?.addScores(cols, wasm, 0, n);
     expect(wasm).toEqual(flat);
     // A row that takes every default direction.
     const nan = cols.map(() => Float64Array.from([Number.NaN]));
     const f1 = new Float64Array(1);
     rawScores(flatten(model), model.baseScore, nan, 0, 1, f1);
     const w1 = new Float64Array(1).fill(model.baseScore);
-    compileForest(model).addScores(nan, w1, 0, 1);
+    compileForest(model)?.addScores(nan, w1, 0, 1);
     expect(w1).toEqual(f1);
   });
 
@@ -453,7 +482,7 @@ describe("model and prediction", () => {
     for (let i = 0; i < n; i++) {
       expect(p[i]).toBeGreaterThan(0);
       expect(p[i]).toBeLessThan(1);
-      if (p[i]! > 0.5 === (y[i] === 1)) right++;
+      if (at(p, i) > 0.5 === (y[i] === 1)) right++;
     }
     expect(right / n).toBeGreaterThan(0.95);
   });
@@ -483,5 +512,13 @@ describe("model and prediction", () => {
 
 test("job numbers used by the worker's dispatcher", () => {
   // runPart (shipped to workers as source text) spells these numbers literally.
-  expect(JOB).toEqual({ hist: 1, partition: 2, updateLeaves: 3, updateTraverse: 4, sort: 5, quit: 9 });
+  expect(JOB).toEqual({
+    hist: 1,
+    partition: 2,
+    updateLeaves: 3,
+    updateTraverse: 4,
+    sort: 5,
+    split: 6,
+    quit: 9,
+  });
 });

@@ -30,18 +30,16 @@ function cut(a: number, b: number): number {
  * distinct value (or none) gets a single bin.
  */
 export function findBinBounds(v: Float64Array, m: number, maxBin: number): Float64Array {
-  const distinct: number[] = [];
-  const counts: number[] = [];
-  for (let i = 0; i < m; i++) {
+  // Distinct values and their counts, in typed arrays (this runs on 200k values per feature).
+  let k = 0;
+  for (let i = 0; i < m; i++) if (i === 0 || (v[i] as number) !== (v[i - 1] as number)) k++;
+  const distinct = new Float64Array(k);
+  const counts = new Int32Array(k);
+  for (let i = 0, j = -1; i < m; i++) {
     const x = v[i] as number;
-    if (distinct.length > 0 && x === distinct[distinct.length - 1])
-      counts[counts.length - 1] = (counts[counts.length - 1] as number) + 1;
-    else {
-      distinct.push(x);
-      counts.push(1);
-    }
+    if (j < 0 || x !== (distinct[j] as number)) distinct[++j] = x;
+    counts[j] = (counts[j] as number) + 1;
   }
-  const k = distinct.length;
   const upper: number[] = [];
   if (k <= maxBin) {
     for (let i = 0; i + 1 < k; i++) upper.push(cut(distinct[i] as number, distinct[i + 1] as number));
@@ -102,7 +100,7 @@ export function makeBinInfo(bounds: readonly Float64Array[], stride: number): Bi
 
 /** Bin of x: the first j with x <= bounds[j]; NaN → bounds.length. */
 export function binOf(bounds: Float64Array, x: number): number {
-  if (x !== x) return bounds.length;
+  if (Number.isNaN(x)) return bounds.length;
   let lo = 0;
   let hi = bounds.length - 1;
   while (lo < hi) {
@@ -132,7 +130,7 @@ export function binFeature(
   let nans = 0;
   if (nb === 1) {
     for (let r = r0; r < r1; r++) {
-      const isNan = (col[r] as number) !== (col[r] as number);
+      const isNan = Number.isNaN(col[r] as number);
       if (isNan) nans++;
       out[r * d + f] = isNan ? nanBin : 0;
     }
@@ -163,7 +161,7 @@ export function binFeature(
   for (let r = r0; r < r1; r++) {
     const x = col[r] as number;
     let b: number;
-    if (x !== x) {
+    if (Number.isNaN(x)) {
       b = nanBin;
       nans++;
     } else if (x <= lo) b = 0;

@@ -1,6 +1,6 @@
 import type { BinInfo } from "./binning.js";
-import { JOB, type Views } from "./kernels.js";
-import { findBestSplit, type SplitConfig, SplitTable } from "./split.js";
+import { JOB, JP, type Views } from "./kernels.js";
+import type { SplitConfig } from "./split.js";
 import type { Team } from "./team.js";
 
 /** Rows below which a job is not worth splitting across threads. */
@@ -39,14 +39,19 @@ export class TreeGrower {
   msHist = 0;
   msPartition = 0;
   msSplit = 0;
+  msMerge = 0;
   private readonly parentNode: Int32Array;
   private readonly isRight: Uint8Array;
   private readonly slotOf: Int32Array;
   private readonly freeSlots: number[] = [];
-  private readonly splits: SplitTable;
   private readonly scratchBase: number;
-  /** Features a split may use in the current tree. */
-  feats: Int32Array<ArrayBufferLike>;
+  /** One view over the row list and its partition buffer (JavaScript fallback of moveRows). */
+  private readonly lists: Int32Array;
+  /**
+   * True when the root holds rows 0..n-1 in order (no bagging): its histogram and partition then
+   * read no row list, and the list need not be reset between trees.
+   */
+  rootIsIdentity = false;
 
   constructor(
     private readonly v: Views,
@@ -65,10 +70,25 @@ export class TreeGrower {
     this.parentNode = new Int32Array(maxLeaves);
     this.isRight = new Uint8Array(maxLeaves);
     this.slotOf = new Int32Array(maxLeaves);
-    this.splits = new SplitTable(maxLeaves);
     this.scratchBase = slots * v.slotSize;
-    this.feats = new Int32Array(0);
+    this.lists = new Int32Array(v.rows.buffer, v.layout.rows, (v.layout.tmp - v.layout.rows) / 4 + v.n);
+    const jp = v.jp;
+    jp[JP.l1] = cfg.l1;
+    jp[JP.l2] = cfg.l2;
+    jp[JP.minData] = cfg.minData;
+    jp[JP.minHess] = cfg.minHess;
+    jp[JP.minGain] = cfg.minGain;
+    jp[JP.packShift] = cfg.packShift;
+    jp[JP.gScale] = cfg.gScale;
+    jp[JP.hScale] = cfg.hScale;
+    jp[JP.nFeats] = 0;
     for (let s = slots - 1; s >= 0; s--) this.freeSlots.push(s);
+  }
+
+  /** Features a split may use in the trees grown from now on. */
+  setFeatures(feats: ArrayLike<number>): void {
+    this.v.feats.set(feats);
+    this.v.jp[JP.nFeats] = feats.length;
   }
 
   /** Grows a tree over the rows at positions [0, nRows) of v.rows. Returns the number of leaves. */
@@ -83,17 +103,17 @@ export class TreeGrower {
     this.parentNode[0] = -1;
     this.isRight[0] = 0;
     this.slotOf[0] = -1;
-    this.splits.gain[0] = Number.NEGATIVE_INFINITY;
+    v.sGain[0] = Number.NEGATIVE_INFINITY;
     const slot = this.takeSlot();
     this.slotOf[0] = slot;
-    this.buildHist(slot, 0, nRows);
+    this.buildHist(slot, 0, nRows, this.rootIsIdentity);
     this.rootSums(slot);
-    if (this.splittable(0)) this.findSplit(0);
+    if (this.splittable(0)) this.findSplits([0]);
     while (this.numLeaves < this.maxLeaves) {
       let best = -1;
       let bestGain = 0;
       for (let l = 0; l < this.numLeaves; l++) {
-        const g = this.splits.gain[l] as number;
+        const g = v.sGain[l] as number;
         if (g > bestGain) {
           bestGain = g;
           best = l;
@@ -137,41 +157,43 @@ export class TreeGrower {
     );
   }
 
-  private findSplit(l: number): void {
-    let slot = this.slotOf[l] as number;
-    if (slot < 0) {
-      // Evicted earlier for want of memory: rebuild from the leaf's rows.
-      slot = this.takeSlot();
-      this.slotOf[l] = slot;
-      this.buildHist(slot, this.start[l] as number, (this.start[l] as number) + (this.cnt[l] as number));
+  /** Best splits of the given leaves (one or a split's two children, searched in parallel). */
+  private findSplits(leaves: number[]): void {
+    const v = this.v;
+    const jp = v.jp;
+    for (const l of leaves) {
+      if ((this.slotOf[l] as number) < 0) {
+        // Evicted earlier for want of memory: rebuild from the leaf's rows.
+        const slot = this.takeSlot();
+        this.slotOf[l] = slot;
+        this.buildHist(slot, this.start[l] as number, (this.start[l] as number) + (this.cnt[l] as number));
+      }
     }
     const t0 = performance.now();
-    findBestSplit(
-      this.splits,
-      l,
-      this.v.hist,
-      slot * this.v.slotSize,
-      this.info,
-      this.feats,
-      this.G[l] as number,
-      this.H[l] as number,
-      this.cnt[l] as number,
-      this.cfg,
-    );
+    jp[JP.kind] = JOB.split;
+    leaves.forEach((l, p) => {
+      const o = JP.splitLeaves + 5 * p;
+      jp[o] = l;
+      jp[o + 1] = (this.slotOf[l] as number) * v.slotSize;
+      jp[o + 2] = this.G[l] as number;
+      jp[o + 3] = this.H[l] as number;
+      jp[o + 4] = this.cnt[l] as number;
+    });
+    this.team.run(leaves.length);
     this.msSplit += performance.now() - t0;
-    if (!((this.splits.gain[l] as number) > 0)) this.releaseSlot(l);
+    for (const l of leaves) if (!((v.sGain[l] as number) > 0)) this.releaseSlot(l);
   }
 
   private split(l: number): void {
     const v = this.v;
-    const sp = this.splits;
-    const f = sp.feat[l] as number;
-    const k = sp.bin[l] as number;
-    const dl = sp.dl[l] as number;
+    const f = v.sFeat[l] as number;
+    const k = v.sBin[l] as number;
+    const dl = v.sDl[l] as number;
     const s = this.start[l] as number;
     const c = this.cnt[l] as number;
     const r = this.numLeaves++;
-    const nl = this.partition(s, s + c, f, k, dl, r);
+    // The root's rows are 0..n-1 when not bagging: the first partition reads no row list.
+    const nl = this.partition(s, s + c, f, k, dl, r, this.rootIsIdentity && this.numInternal === 0);
     const node = this.numInternal++;
     v.tFeat[node] = f;
     v.tBin[node] = k;
@@ -190,8 +212,8 @@ export class TreeGrower {
     this.start[r] = s + nl;
     this.cnt[r] = c - nl;
     this.cnt[l] = nl;
-    const lg = sp.lg[l] as number;
-    const lh = sp.lh[l] as number;
+    const lg = v.sLg[l] as number;
+    const lh = v.sLh[l] as number;
     this.G[r] = (this.G[l] as number) - lg;
     this.H[r] = (this.H[l] as number) - lh;
     this.G[l] = lg;
@@ -199,8 +221,8 @@ export class TreeGrower {
     const depth = (this.depth[l] as number) + 1;
     this.depth[l] = depth;
     this.depth[r] = depth;
-    sp.gain[l] = Number.NEGATIVE_INFINITY;
-    sp.gain[r] = Number.NEGATIVE_INFINITY;
+    v.sGain[l] = Number.NEGATIVE_INFINITY;
+    v.sGain[r] = Number.NEGATIVE_INFINITY;
     // The parent's histogram becomes the larger child's; detached so that eviction cannot take it.
     const parentSlot = this.slotOf[l] as number;
     this.slotOf[l] = -1;
@@ -230,14 +252,21 @@ export class TreeGrower {
     }
     this.slotOf[small] = smallSlot;
     this.slotOf[large] = parentSlot;
-    if (canL) this.findSplit(l);
-    else this.releaseSlot(l);
-    if (canR) this.findSplit(r);
-    else this.releaseSlot(r);
+    if (!canL) this.releaseSlot(l);
+    if (!canR) this.releaseSlot(r);
+    this.findSplits(canL && canR ? [l, r] : canL ? [l] : [r]);
   }
 
   /** Stable partition of positions [s, e) by the split; returns the left count. */
-  private partition(s: number, e: number, f: number, k: number, dl: number, rightLeaf: number): number {
+  private partition(
+    s: number,
+    e: number,
+    f: number,
+    k: number,
+    dl: number,
+    rightLeaf: number,
+    direct: boolean,
+  ): number {
     const v = this.v;
     this.rowsPartitioned += e - s;
     const t0 = performance.now();
@@ -249,8 +278,10 @@ export class TreeGrower {
     jp[5] = k;
     jp[6] = dl;
     jp[7] = rightLeaf;
+    jp[8] = direct ? 1 : 0;
     const parts = e - s < PARALLEL_ROWS ? 1 : this.team.threads;
     this.team.run(parts);
+    const t1 = performance.now();
     // Each part left its left rows in place and its right rows in tmp: gather lefts, then rights.
     let pos = s;
     const bounds: number[] = [];
@@ -258,7 +289,7 @@ export class TreeGrower {
     for (let p = 0; p < parts; p++) {
       const a = bounds[p] as number;
       const nl = v.ji[p] as number;
-      if (pos !== a) v.rows.copyWithin(pos, a, a + nl);
+      if (pos !== a) this.moveRows(v.layout.rows, pos, v.layout.rows, a, nl);
       pos += nl;
     }
     const nLeft = pos - s;
@@ -266,14 +297,37 @@ export class TreeGrower {
       const a = bounds[p] as number;
       const b = bounds[p + 1] as number;
       const nr = b - a - (v.ji[p] as number);
-      v.rows.set(v.tmp.subarray(a, a + nr), pos);
+      this.moveRows(v.layout.rows, pos, v.layout.tmp, a, nr);
       pos += nr;
     }
-    this.msPartition += performance.now() - t0;
+    const t2 = performance.now();
+    this.msPartition += t2 - t0;
+    this.msMerge += t2 - t1;
     return nLeft;
   }
 
-  private buildHist(slot: number, s: number, e: number): void {
+  /**
+   * Copies n row ids from the list at byte offset `srcList` (position `from`) to `dstList`
+   * (position `to`); the ranges may overlap. Typed-array copies between views of one shared
+   * buffer take a slow element-wise path in V8, so this is memmove in wasm or a plain loop.
+   */
+  private moveRows(dstList: number, to: number, srcList: number, from: number, n: number): void {
+    if (n <= 0) return;
+    const v = this.v;
+    if (v.wasm !== undefined) {
+      v.wasm.move(dstList + 4 * to, srcList + 4 * from, 4 * n);
+      return;
+    }
+    // rows and tmp are adjacent in the heap: one view over both makes this a single memmove.
+    const base = v.layout.rows;
+    this.lists.copyWithin(
+      (dstList - base) / 4 + to,
+      (srcList - base) / 4 + from,
+      (srcList - base) / 4 + from + n,
+    );
+  }
+
+  private buildHist(slot: number, s: number, e: number, direct = false): void {
     const v = this.v;
     this.rowsHistogrammed += e - s;
     const t0 = performance.now();
@@ -284,6 +338,7 @@ export class TreeGrower {
     jp[3] = e;
     jp[4] = slot * v.slotSize;
     jp[5] = this.scratchBase;
+    jp[6] = direct ? 1 : 0;
     this.team.run(parts);
     if (parts > 1) {
       const hist = v.hist;
@@ -304,8 +359,8 @@ export class TreeGrower {
     let victim = -1;
     let low = Number.POSITIVE_INFINITY;
     for (let l = 0; l < this.numLeaves; l++) {
-      if ((this.slotOf[l] as number) >= 0 && (this.splits.gain[l] as number) < low) {
-        low = this.splits.gain[l] as number;
+      if ((this.slotOf[l] as number) >= 0 && (this.v.sGain[l] as number) < low) {
+        low = this.v.sGain[l] as number;
         victim = l;
       }
     }

@@ -2,11 +2,15 @@
  * The hot loops of training, run by the main thread and by worker threads over the same shared
  * memory. Every function here is self-contained (no imports, no module-level references): the
  * worker is started from their source text (`Function.prototype.toString`), so the code in
- * both threads is literally the same and no worker file has to be resolved at run time.
+ * both threads is literally the same and no worker file has to be resolved at run time. Where
+ * WebAssembly is available, histograms, partitions and the gradient update run as the wasm
+ * kernels of kernels-wasm.ts instead (same results, bit for bit); the loops here are the fallback.
  *
  * Work is split into parts by position only (never by thread count), and partial histograms are
  * summed in part order, so a model does not depend on how many threads trained it.
  */
+import type { TrainLayout } from "./kernels-wasm.js";
+import type { WasmApi, WasmMemory } from "./wasm.js";
 
 /** Shared buffers and sizes of one training run; structured-cloneable (sent to workers). */
 export interface WsData {
@@ -17,21 +21,21 @@ export interface WsData {
   objective: number;
   /** 1: gh holds one packed quantised (gradient, hessian) per row; 0: interleaved doubles. */
   packed: number;
-  /** Doubles per histogram (totalBins × channels). */
+  /** Doubles per histogram (features × stride × channels). */
   slotSize: number;
+  /** Doubles in the histogram region (leaf slots and scratch). */
+  histSize: number;
+  /** Sources of the JavaScript histogram kernels (used without WebAssembly): over rows[s..e), over s..e. */
   histSrc: string;
-  bins: SharedArrayBuffer;
-  binsCol: SharedArrayBuffer;
-  rows: SharedArrayBuffer;
-  tmp: SharedArrayBuffer;
-  gh: SharedArrayBuffer;
-  e: SharedArrayBuffer;
-  y: SharedArrayBuffer;
-  hist: SharedArrayBuffer;
+  histSrcDirect: string;
+  /** The big arrays, at the layout's byte offsets: a shared wasm memory, or a plain shared buffer. */
+  heap: SharedArrayBuffer;
+  layout: TrainLayout;
+  /** Set when the wasm kernels run: the shared memory whose buffer is `heap`, and the module. */
+  mem: WasmMemory | undefined;
+  wasmBytes: Uint8Array | undefined;
   jp: SharedArrayBuffer;
   ji: SharedArrayBuffer;
-  leafOf: SharedArrayBuffer;
-  lMul: SharedArrayBuffer;
   tFeat: SharedArrayBuffer;
   tBin: SharedArrayBuffer;
   tDl: SharedArrayBuffer;
@@ -40,6 +44,13 @@ export interface WsData {
   nanBin: SharedArrayBuffer;
   sample: SharedArrayBuffer;
   sampleM: number;
+  /** Histogram slots per feature (max_bin + 1). */
+  stride: number;
+  /** Features the current tree may split on (jp[38] of them). */
+  feats: SharedArrayBuffer;
+  /** Best split per leaf: 6 × num_leaves doubles (gain, feature, bin, default-left, left G, left H). */
+  split: SharedArrayBuffer;
+  maxLeaves: number;
 }
 
 export type HistKernel = (
@@ -51,6 +62,25 @@ export type HistKernel = (
   e: number,
 ) => void;
 
+/** The exports of the wasm training kernels (see kernels-wasm.ts). */
+export interface WasmKernels {
+  hist(s: number, e: number, slotByte: number): void;
+  histDirect(s: number, e: number, slotByte: number): void;
+  partition(s: number, e: number, col: number, k: number, nanLeft: number, rightLeaf: number): number;
+  partitionDirect(s: number, e: number, col: number, k: number, nanLeft: number, rightLeaf: number): number;
+  move(dst: number, src: number, bytes: number): void;
+  update(
+    ps: number,
+    pe: number,
+    wPos: number,
+    wNeg: number,
+    seed: number,
+    invGs: number,
+    invHs: number,
+    shift: number,
+  ): void;
+}
+
 export interface Views {
   n: number;
   d: number;
@@ -58,20 +88,21 @@ export interface Views {
   objective: number;
   packed: number;
   slotSize: number;
+  layout: TrainLayout;
   /** Row-major bins (row r, feature f at r·d + f): one cache line per row for histograms. */
   bins: Uint8Array;
   /** The same bins column-major (f·n + r): partitions read one feature of many rows. */
   binsCol: Uint8Array;
   rows: Int32Array;
   tmp: Int32Array;
+  /** Leaf of each row in the tree being grown (partitions write it for rows going right). */
+  leafOf: Int32Array;
   gh: Float64Array;
   e: Float64Array;
   y: Float64Array;
   hist: Float64Array;
   jp: Float64Array;
   ji: Int32Array;
-  /** Leaf of each row in the tree being grown (partitions write it for rows going right). */
-  leafOf: Int32Array;
   lMul: Float64Array;
   tFeat: Int32Array;
   tBin: Int32Array;
@@ -81,11 +112,30 @@ export interface Views {
   nanBin: Int32Array;
   sample: Float64Array;
   sampleM: number;
+  stride: number;
+  feats: Int32Array;
+  sGain: Float64Array;
+  sFeat: Float64Array;
+  sBin: Float64Array;
+  sDl: Float64Array;
+  sLg: Float64Array;
+  sLh: Float64Array;
   histKernel: HistKernel;
+  /** The same for rows s..e themselves (rows[] is not read). */
+  histKernelDirect: HistKernel;
+  wasm: WasmKernels | undefined;
 }
 
 /** Job kinds; the worker's dispatcher (`runPart`) spells the same numbers. */
-export const JOB = { hist: 1, partition: 2, updateLeaves: 3, updateTraverse: 4, sort: 5, quit: 9 } as const;
+export const JOB = {
+  hist: 1,
+  partition: 2,
+  updateLeaves: 3,
+  updateTraverse: 4,
+  sort: 5,
+  split: 6,
+  quit: 9,
+} as const;
 
 /** jp slots. */
 export const JP = {
@@ -102,28 +152,49 @@ export const JP = {
   invGs: 23,
   invHs: 24,
   packShift: 25,
+  l1: 30,
+  l2: 31,
+  minData: 32,
+  minHess: 33,
+  minGain: 34,
+  gScale: 36,
+  hScale: 37,
+  nFeats: 38,
+  /** Split jobs: leaf p's (id, histogram base, G, H, count) at splitLeaves + 5p. */
+  splitLeaves: 40,
 } as const;
 
 export function makeViews(w: WsData): Views {
+  const n = w.n;
+  const d = w.d;
+  const L = w.layout;
+  const heap = w.mem ? (w.mem.buffer as SharedArrayBuffer) : w.heap;
+  let wasm: WasmKernels | undefined;
+  if (w.mem && w.wasmBytes) {
+    const W = (globalThis as { WebAssembly?: WasmApi }).WebAssembly as WasmApi;
+    wasm = new W.Instance(new W.Module(w.wasmBytes), { env: { mem: w.mem } })
+      .exports as unknown as WasmKernels;
+  }
   return {
-    n: w.n,
-    d: w.d,
+    n,
+    d,
     nTrain: w.nTrain,
     objective: w.objective,
     packed: w.packed,
     slotSize: w.slotSize,
-    bins: new Uint8Array(w.bins),
-    binsCol: new Uint8Array(w.binsCol),
-    rows: new Int32Array(w.rows),
-    tmp: new Int32Array(w.tmp),
-    gh: new Float64Array(w.gh),
-    e: new Float64Array(w.e),
-    y: new Float64Array(w.y),
-    hist: new Float64Array(w.hist),
+    layout: L,
+    bins: new Uint8Array(heap, L.bins, n * d),
+    binsCol: new Uint8Array(heap, L.binsCol, n * d),
+    rows: new Int32Array(heap, L.rows, n),
+    tmp: new Int32Array(heap, L.tmp, n),
+    leafOf: new Int32Array(heap, L.leafOf, n),
+    gh: new Float64Array(heap, L.gh, n * (w.packed ? 1 : 2)),
+    e: new Float64Array(heap, L.e, n),
+    y: new Float64Array(heap, L.y, n),
+    hist: new Float64Array(heap, L.hist, w.histSize),
     jp: new Float64Array(w.jp),
     ji: new Int32Array(w.ji),
-    leafOf: new Int32Array(w.leafOf),
-    lMul: new Float64Array(w.lMul),
+    lMul: new Float64Array(heap, L.lMul, w.maxLeaves),
     tFeat: new Int32Array(w.tFeat),
     tBin: new Int32Array(w.tBin),
     tDl: new Int32Array(w.tDl),
@@ -132,14 +203,19 @@ export function makeViews(w: WsData): Views {
     nanBin: new Int32Array(w.nanBin),
     sample: new Float64Array(w.sample),
     sampleM: w.sampleM,
-    // biome-ignore lint/security/noGlobalEval: a histogram kernel unrolled over the features, generated per training run
+    stride: w.stride,
+    feats: new Int32Array(w.feats),
+    sGain: new Float64Array(w.split, 0, w.maxLeaves),
+    sFeat: new Float64Array(w.split, 8 * w.maxLeaves, w.maxLeaves),
+    sBin: new Float64Array(w.split, 16 * w.maxLeaves, w.maxLeaves),
+    sDl: new Float64Array(w.split, 24 * w.maxLeaves, w.maxLeaves),
+    sLg: new Float64Array(w.split, 32 * w.maxLeaves, w.maxLeaves),
+    sLh: new Float64Array(w.split, 40 * w.maxLeaves, w.maxLeaves),
+    // A histogram kernel unrolled over the features, generated per training run.
     histKernel: new Function("hist", "gh", "bins", "rows", "s", "e", w.histSrc) as HistKernel,
+    histKernelDirect: new Function("hist", "gh", "bins", "rows", "s", "e", w.histSrcDirect) as HistKernel,
+    wasm,
   };
-}
-
-/** Start of part p of P over [s, e). */
-export function partStart(s: number, e: number, p: number, parts: number): number {
-  return s + Math.floor(((e - s) * p) / parts);
 }
 
 /** Runs part p of the job described in jp. */
@@ -152,9 +228,13 @@ export function runPart(v: Views, p: number): void {
   else if (kind === 3) updateLeavesPart(v, p, parts);
   else if (kind === 4) updateTraversePart(v, p, parts);
   else if (kind === 5) sortPart(v, p, parts);
+  else if (kind === 6) splitPart(v, p);
 }
 
-/** Part p's histogram of rows[s..e): part 0 into the destination slot, part p > 0 into scratch p-1. */
+/**
+ * Part p's histogram of rows[s..e): part 0 into the destination slot, part p > 0 into scratch
+ * p-1. jp[6] = 1 says rows[i] = i over the range (the root without bagging).
+ */
 export function histPart(v: Views, p: number, parts: number): void {
   const jp = v.jp;
   const s = jp[2] as number;
@@ -164,14 +244,19 @@ export function histPart(v: Views, p: number, parts: number): void {
   h.fill(0);
   const ps = s + Math.floor(((e - s) * p) / parts);
   const pe = s + Math.floor(((e - s) * (p + 1)) / parts);
-  v.histKernel(h, v.gh, v.bins, v.rows, ps, pe);
+  const wasm = v.wasm;
+  const direct = (jp[6] as number) === 1;
+  if (wasm === undefined) (direct ? v.histKernelDirect : v.histKernel)(h, v.gh, v.bins, v.rows, ps, pe);
+  else if (direct) wasm.histDirect(ps, pe, v.layout.hist + 8 * base);
+  else wasm.hist(ps, pe, v.layout.hist + 8 * base);
 }
 
 /**
  * Stable partition of part p of rows[s..e) by the split (feature, bin, default-left): rows going
  * left stay in place at the front of the part, rows going right go to tmp at the part's start
- * and are marked in leafOf with the right child's leaf id (jp[7]). ji[p] receives the part's
- * left count.
+ * and are marked in leafOf with the right child's leaf id (jp[7]). jp[8] = 1: the rows are
+ * s..e themselves (the root without bagging; rows[] is not read). ji[p] receives the part's left
+ * count.
  */
 export function partitionPart(v: Views, p: number, parts: number): void {
   const jp = v.jp;
@@ -181,11 +266,18 @@ export function partitionPart(v: Views, p: number, parts: number): void {
   const k = jp[5] as number;
   const dl = jp[6] as number;
   const rightLeaf = jp[7] as number;
+  const direct = (jp[8] as number) === 1;
   const leafOf = v.leafOf;
   const nan = v.nanBin[f] as number;
   const ps = s + Math.floor(((e - s) * p) / parts);
   const pe = s + Math.floor(((e - s) * (p + 1)) / parts);
+  if (v.wasm !== undefined) {
+    const fn = direct ? v.wasm.partitionDirect : v.wasm.partition;
+    v.ji[p] = fn(ps, pe, v.layout.binsCol + f * v.n, k, dl === 1 ? nan : -1, rightLeaf);
+    return;
+  }
   const rows = v.rows;
+  if (direct) for (let i = ps; i < pe; i++) rows[i] = i;
   const tmp = v.tmp;
   const col = v.binsCol.subarray(f * v.n, (f + 1) * v.n);
   let nl = ps;
@@ -240,8 +332,7 @@ export function writeGrad(
     const pr = 1 / (1 + ev);
     const w = y > 0.5 ? wPos : wNeg;
     g = (pr - y) * w;
-    h = pr * (1 - pr);
-    h = (h > 1e-16 ? h : 1e-16) * w;
+    h = Math.max(pr * (1 - pr), 1e-16) * w;
   } else {
     g = ev - y;
     h = 1;
@@ -282,6 +373,10 @@ export function updateLeavesPart(v: Views, p: number, parts: number): void {
   const invGs = jp[23] as number;
   const invHs = jp[24] as number;
   const shift = jp[25] as number;
+  if (v.wasm !== undefined) {
+    v.wasm.update(ps, pe, wPos, wNeg, seed, invGs, invHs, shift);
+    return;
+  }
   for (let r = ps; r < pe; r++) {
     const m = mul[leafOf[r] as number] as number;
     leafOf[r] = 0;
@@ -338,6 +433,152 @@ export function updateTraversePart(v: Views, p: number, parts: number): void {
       writeGrad(gh, y[r] as number, r, ev, regression, packed, wPos, wNeg, seed, invGs, invHs, shift);
     }
   }
+}
+
+/** LightGBM's leaf score T(G)² / (H + λ2), T soft-thresholding by λ1. */
+export function leafScore(g: number, h: number, l1: number, l2: number): number {
+  if (l1 > 0) {
+    const a = Math.abs(g) - l1;
+    if (a <= 0) return 0;
+    return (a * a) / (h + l2 + 1e-15);
+  }
+  return (g * g) / (h + l2 + 1e-15);
+}
+
+/** Split job part p: the best split of leaf p of the job (a split's two children run in parallel). */
+export function splitPart(v: Views, p: number): void {
+  const o = 40 + 5 * p;
+  const jp = v.jp;
+  bestSplit(
+    v,
+    jp[o] as number,
+    jp[o + 1] as number,
+    jp[o + 2] as number,
+    jp[o + 3] as number,
+    jp[o + 4] as number,
+  );
+}
+
+/**
+ * Best split of a leaf from its histogram at hist[base..], with LightGBM's gain: for a side with
+ * sums G, H, score = T(G)² / (H + λ2); a split's gain is score(left) + score(right) −
+ * score(parent) and must exceed min_gain_to_split. Each cut "bin <= k" is tried with the
+ * missing-value bin on either side (when the leaf has missing values), and "all numbers |
+ * missing" as a split of its own; without missing values in the leaf, missing values are sent to
+ * the larger side. Sums are in histogram units (exact integers when packed: gq·2^shift + hq),
+ * scaled by gScale / hScale for the gain. Row counts for min_data_in_leaf are estimated from
+ * hessians, as LightGBM does. Results go to the split table (sGain … sLh) at the leaf's index.
+ */
+export function bestSplit(v: Views, leaf: number, base: number, G: number, H: number, cnt: number): void {
+  const jp = v.jp;
+  const l1 = jp[30] as number;
+  const l2 = jp[31] as number;
+  const minData = jp[32] as number;
+  const minHess = jp[33] as number;
+  const minGain = jp[34] as number;
+  const S = jp[25] as number;
+  const gs = jp[36] as number;
+  const hs = jp[37] as number;
+  const nFeats = jp[38] as number;
+  const packed = v.packed !== 0;
+  const invS = 1 / S;
+  const hist = v.hist;
+  const stride = v.stride;
+  const cntFactor = H > 0 ? cnt / H : 0;
+  const parent = leafScore(G * gs, H * hs, l1, l2);
+  let best = Number.NEGATIVE_INFINITY;
+  let bFeat = -1;
+  let bBin = 0;
+  let bDl = 0;
+  let bLg = 0;
+  let bLh = 0;
+  let bNan = false;
+  for (let fi = 0; fi < nFeats; fi++) {
+    const f = v.feats[fi] as number;
+    const B = v.nanBin[f] as number;
+    const o = base + (packed ? f * stride : 2 * f * stride);
+    let nanG: number;
+    let nanH: number;
+    if (packed) {
+      const pv = hist[o + B] as number;
+      nanG = Math.floor(pv * invS);
+      nanH = pv - nanG * S;
+    } else {
+      nanG = hist[o + 2 * B] as number;
+      nanH = hist[o + 2 * B + 1] as number;
+    }
+    const hasNan = nanH > 0 || nanG !== 0;
+    if (B < 2 && !hasNan) continue;
+    let gl = 0;
+    let hl = 0;
+    for (let k = 0; k < B; k++) {
+      let g: number;
+      let h: number;
+      if (packed) {
+        const pv = hist[o + k] as number;
+        g = Math.floor(pv * invS);
+        h = pv - g * S;
+      } else {
+        g = hist[o + 2 * k] as number;
+        h = hist[o + 2 * k + 1] as number;
+      }
+      // An empty bin repeats the previous cut; keep the lower threshold.
+      if (h === 0 && g === 0 && k < B - 1) continue;
+      gl += g;
+      hl += h;
+      if (k === B - 1 && !hasNan) break;
+      // Cut after bin k, missing values right (for k = B-1: numbers left, missing right).
+      const hr = H - hl;
+      if (hl * hs >= minHess && hr * hs >= minHess) {
+        const lc = Math.floor(hl * cntFactor + 0.5);
+        if (lc >= minData && cnt - lc >= minData) {
+          const gain = leafScore(gl * gs, hl * hs, l1, l2) + leafScore((G - gl) * gs, hr * hs, l1, l2);
+          if (gain > best) {
+            best = gain;
+            bFeat = f;
+            bBin = k;
+            bDl = 0;
+            bLg = gl;
+            bLh = hl;
+            bNan = hasNan;
+          }
+        }
+      }
+      if (hasNan && k < B - 1) {
+        const lg = gl + nanG;
+        const lh = hl + nanH;
+        const hr2 = H - lh;
+        if (lh * hs >= minHess && hr2 * hs >= minHess) {
+          const lc = Math.floor(lh * cntFactor + 0.5);
+          if (lc >= minData && cnt - lc >= minData) {
+            const gain = leafScore(lg * gs, lh * hs, l1, l2) + leafScore((G - lg) * gs, hr2 * hs, l1, l2);
+            if (gain > best) {
+              best = gain;
+              bFeat = f;
+              bBin = k;
+              bDl = 1;
+              bLg = lg;
+              bLh = lh;
+              bNan = true;
+            }
+          }
+        }
+      }
+    }
+  }
+  const gain = best - parent;
+  if (bFeat < 0 || !(gain > minGain) || !(gain > 0)) {
+    v.sGain[leaf] = Number.NEGATIVE_INFINITY;
+    return;
+  }
+  v.sGain[leaf] = gain;
+  v.sFeat[leaf] = bFeat;
+  v.sBin[leaf] = bBin;
+  // No missing values reached this leaf: a missing value at prediction time follows the side
+  // that held more of the training data (by hessian), not an arbitrary fixed side.
+  v.sDl[leaf] = bNan ? bDl : bLh >= H - bLh ? 1 : 0;
+  v.sLg[leaf] = bLg;
+  v.sLh[leaf] = bLh;
 }
 
 /** Sorts each feature's bin-construction sample (features split between parts). */
@@ -404,7 +645,6 @@ export function workerLoop(data: { ws: WsData; ctrl: SharedArrayBuffer; err: Sha
 export function workerSource(): string {
   const fns = [
     makeViews,
-    partStart,
     runPart,
     histPart,
     partitionPart,
@@ -413,6 +653,9 @@ export function workerSource(): string {
     leafOfRow,
     updateTraversePart,
     sortPart,
+    leafScore,
+    splitPart,
+    bestSplit,
     claimParts,
     workerLoop,
   ];
@@ -420,10 +663,10 @@ export function workerSource(): string {
 }
 
 /** Generated histogram kernel: one statement per feature per row, so updates of different features interleave. */
-export function histKernelSource(d: number, offsets: Int32Array, packed: boolean): string {
+export function histKernelSource(d: number, offsets: Int32Array, packed: boolean, direct: boolean): string {
   const lines: string[] = [];
   lines.push("for (let i = s; i < e; i++) {");
-  lines.push(`  const r = rows[i]; const rb = r * ${d};`);
+  lines.push(`  const r = ${direct ? "i" : "rows[i]"}; const rb = r * ${d};`);
   if (packed) {
     lines.push("  const v = gh[r];");
     for (let f = 0; f < d; f++) lines.push(`  hist[${offsets[f]} + bins[rb + ${f}]] += v;`);

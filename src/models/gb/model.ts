@@ -44,7 +44,9 @@ export function checkGbModel(m: unknown, source = "gb model"): GbModel {
   if (!Array.isArray(o.trees)) return fail("trees is not an array");
   if (typeof o.bestIteration !== "number" || !Number.isInteger(o.bestIteration))
     fail("bestIteration is not an integer");
-  o.trees.forEach((t: unknown, i: number) => checkTree(t, d as number, (msg) => fail(`tree ${i}: ${msg}`)));
+  o.trees.forEach((t: unknown, i: number) => {
+    checkTree(t, d as number, (msg) => fail(`tree ${i}: ${msg}`));
+  });
   return m as GbModel;
 }
 

@@ -21,20 +21,26 @@ export class Team {
     ws: WsData,
     threads: number,
   ) {
-    this.threads = Math.max(1, Math.min(threads, 64));
     this.ctrl = new Int32Array(new SharedArrayBuffer(16 * 4));
     this.err = new Uint8Array(new SharedArrayBuffer(4096));
-    if (this.threads > 1) {
+    let started = 1;
+    if (threads > 1) {
       const src = workerSource();
-      for (let i = 1; i < this.threads; i++) {
-        const w = new Worker(src, {
-          eval: true,
-          workerData: { ws, ctrl: this.ctrl.buffer, err: this.err.buffer },
-        });
-        w.unref();
-        this.workers.push(w);
+      try {
+        for (let i = 1; i < Math.min(threads, 64); i++) {
+          const w = new Worker(src, {
+            eval: true,
+            workerData: { ws, ctrl: this.ctrl.buffer, err: this.err.buffer },
+          });
+          w.unref();
+          this.workers.push(w);
+          started++;
+        }
+      } catch {
+        // No more threads to be had (resource limits): train with the ones that started.
       }
     }
+    this.threads = started;
   }
 
   /**
@@ -58,12 +64,22 @@ export class Team {
     Atomics.store(ctrl, 0, tag);
     Atomics.notify(ctrl, 0);
     claimParts(v, ctrl, tag, this.err);
+    // Only parts a worker claimed and is running remain: wait for them (a worker that died
+    // holding one would stall training forever, so a long silence is an error).
     let spins = 0;
-    while (Atomics.load(ctrl, 2) < parts) {
+    let done = Atomics.load(ctrl, 2);
+    let since = 0;
+    while (done < parts) {
       if (++spins > 100000) {
-        Atomics.wait(ctrl, 2, Atomics.load(ctrl, 2), 20);
+        Atomics.wait(ctrl, 2, done, 20);
         spins = 0;
+        const now = Atomics.load(ctrl, 2);
+        if (now !== done) since = 0;
+        else if (since === 0) since = performance.now();
+        else if (performance.now() - since > STALL_MS)
+          throw new Error("gb: a worker thread stopped responding");
       }
+      done = Atomics.load(ctrl, 2);
     }
     if (Atomics.load(ctrl, 15) !== 0) {
       const end = this.err.indexOf(0);
@@ -85,7 +101,13 @@ export class Team {
   }
 }
 
-/** Threads to use: the parameter, or one per available core when it is 0. */
+/** A claimed part unfinished for this long means its worker is gone. */
+const STALL_MS = 120_000;
+
+/** Default thread cap: histogram jobs have at most 4 parts, and more spinning workers only cost CPU. */
+const DEFAULT_MAX_THREADS = 4;
+
+/** Threads to use: the parameter, or one per available core (at most 4) when it is 0. */
 export function resolveThreads(numThreads: number): number {
-  return numThreads > 0 ? numThreads : availableParallelism();
+  return numThreads > 0 ? numThreads : Math.min(DEFAULT_MAX_THREADS, availableParallelism());
 }

@@ -10,21 +10,27 @@ import {
 } from "./binning.js";
 import { TreeGrower } from "./grow.js";
 import { histKernelSource, JOB, JP, makeViews, type Views, type WsData } from "./kernels.js";
+import { pagesFor, type TrainLayout, trainKernelBytes, trainLayout, WASM_MAX_BYTES } from "./kernels-wasm.js";
 import type { GbModel, GbTree } from "./model.js";
 import type { GbParams } from "./params.js";
 import { Rng, sampleIndices } from "./rng.js";
 import { leafOutput, type SplitConfig } from "./split.js";
 import { resolveThreads, Team } from "./team.js";
+import { type WasmMemory, wasmApi } from "./wasm.js";
 
 /** Below this many cells (rows × features) worker threads cost more than they save. */
 const MIN_PARALLEL_CELLS = 400_000;
 /** Histogram memory kept for leaves waiting to be split; beyond it leaves are rebuilt on demand. */
 const HIST_POOL_BYTES = 256 << 20;
+/** Memory for the bin-construction sample (features × rows doubles). */
+const SAMPLE_BYTES = 256 << 20;
 /** Quantisation levels per sign for gradients and for hessians (LightGBM uses 4 by default). */
 const MAX_QUANT_LEVELS = 127;
 
 export interface TrainGbOptions {
   log?: Logger;
+  /** Run the hot loops as WebAssembly when available (default); false forces the JavaScript kernels. */
+  wasm?: boolean;
 }
 
 function sab(bytes: number): SharedArrayBuffer {
@@ -113,13 +119,21 @@ export function trainGb(
 
   // Shared buffers. Every feature gets max_bin + 1 histogram slots (numeric bins, then NaN), so
   // the histogram layout and kernel are fixed before binning and one team serves all stages.
-  const sampleM = Math.min(nTrain, params.bin_construct_sample_cnt ?? BIN_SAMPLE_ROWS);
+  // The bin sample is sorted in shared memory: at most 256 MB of it, however many features.
+  const sampleM = Math.min(
+    nTrain,
+    params.bin_construct_sample_cnt ?? BIN_SAMPLE_ROWS,
+    Math.max(10_000, Math.floor(SAMPLE_BYTES / (8 * Math.max(1, d)))),
+  );
   const maxLeaves = params.num_leaves;
   const stride = params.max_bin + 1;
   const channels = packed ? 1 : 2;
   const slotSize = d * stride * channels;
   const slotBytes = slotSize * 8;
   const slots = Math.max(3, Math.min(maxLeaves + 1, Math.floor(HIST_POOL_BYTES / Math.max(8, slotBytes))));
+  const histSize = slotSize * (slots + 3); // leaf slots plus scratch for the parts of a parallel histogram
+  const layout = trainLayout(n, d, channels, 8 * histSize, maxLeaves);
+  const heap = sharedHeap(layout, d, stride, packed, !binary, opts.wasm ?? true);
   const ws: WsData = {
     n,
     d,
@@ -127,20 +141,15 @@ export function trainGb(
     objective: binary ? 0 : 1,
     packed: packed ? 1 : 0,
     slotSize,
-    histSrc: histKernelSource(d, featureOffsets(d, stride), packed),
-    bins: sab(n * d),
-    binsCol: sab(n * d),
-    rows: sab(4 * n),
-    tmp: sab(4 * n),
-    gh: sab(8 * n * channels),
-    e: sab(8 * n),
-    y: sab(8 * n),
-    // Slots for leaves plus scratch for the parts of a parallel histogram.
-    hist: sab(slotBytes * (slots + 3)),
+    histSize,
+    histSrc: histKernelSource(d, featureOffsets(d, stride), packed, false),
+    histSrcDirect: histKernelSource(d, featureOffsets(d, stride), packed, true),
+    heap: heap.buffer,
+    layout,
+    mem: heap.mem,
+    wasmBytes: heap.bytes,
     jp: sab(8 * 64),
     ji: sab(4 * 64),
-    leafOf: sab(4 * n),
-    lMul: sab(8 * maxLeaves),
     tFeat: sab(4 * maxLeaves),
     tBin: sab(4 * maxLeaves),
     tDl: sab(4 * maxLeaves),
@@ -149,6 +158,10 @@ export function trainGb(
     nanBin: sab(4 * d),
     sample: sab(8 * d * sampleM),
     sampleM,
+    stride,
+    feats: sab(4 * d),
+    split: sab(6 * 8 * maxLeaves),
+    maxLeaves,
   };
   const v = makeViews(ws);
   const team = new Team(v, ws, threads);
@@ -182,7 +195,6 @@ export function trainGb(
     jp[JP.wNeg] = wNeg;
     jp[JP.invGs] = 1 / gScale;
     jp[JP.invHs] = 1 / hScale;
-    jp[JP.packShift] = packShift;
 
     // Initial scores and gradients: a one-leaf "tree" with the identity update.
     v.e.fill(binary ? Math.exp(-baseScore) : baseScore);
@@ -207,11 +219,12 @@ export function trainGb(
         nBag = bag.length;
       }
       if (bagging) v.rows.set(bag);
-      else for (let i = 0; i < nTrain; i++) v.rows[i] = i;
-      grower.feats =
+      grower.rootIsIdentity = !bagging;
+      grower.setFeatures(
         nFeat >= usable.length
-          ? Int32Array.from(usable)
-          : sampleIndices(rng, usable.length, nFeat).map((i) => usable[i] as number);
+          ? usable
+          : sampleIndices(rng, usable.length, nFeat).map((i) => usable[i] as number),
+      );
 
       const leaves = grower.grow(nBag);
       if (leaves <= 1) {
@@ -255,6 +268,7 @@ export function trainGb(
     }
     if (nValid === 0) bestIteration = trees.length;
     const kept = trees.slice(0, bestIteration);
+    const seconds = round3((performance.now() - t0) / 1000);
     log.info(
       {
         rows: nTrain,
@@ -263,16 +277,23 @@ export function trainGb(
         trees: kept.length,
         threads: team.threads,
         quantized: packed,
-        rows_partitioned_per_tree: Math.round(grower.rowsPartitioned / Math.max(1, trees.length)),
-        rows_histogrammed_per_tree: Math.round(grower.rowsHistogrammed / Math.max(1, trees.length)),
-        hist_s: round3(grower.msHist / 1000),
-        partition_s: round3(grower.msPartition / 1000),
-        split_s: round3(grower.msSplit / 1000),
-        update_s: round3(msUpdate / 1000),
-        binning_s: round3((tBinned - t0) / 1000),
-        seconds: round3((performance.now() - t0) / 1000),
+        wasm: v.wasm !== undefined,
+        seconds,
       },
       "gb: trained",
+    );
+    log.debug(
+      {
+        binning_s: round3((tBinned - t0) / 1000),
+        hist_s: round3(grower.msHist / 1000),
+        partition_s: round3(grower.msPartition / 1000),
+        merge_s: round3(grower.msMerge / 1000),
+        split_s: round3(grower.msSplit / 1000),
+        update_s: round3(msUpdate / 1000),
+        rows_partitioned_per_tree: Math.round(grower.rowsPartitioned / Math.max(1, trees.length)),
+        rows_histogrammed_per_tree: Math.round(grower.rowsHistogrammed / Math.max(1, trees.length)),
+      },
+      "gb: training time by stage",
     );
     return {
       kind: "gb",
@@ -285,6 +306,33 @@ export function trainGb(
   } finally {
     team.close();
   }
+}
+
+/**
+ * The memory for the big arrays: a shared WebAssembly memory with the wasm kernels compiled for
+ * it, or (no WebAssembly, too large for 32-bit addresses, or `wasm: false`) a plain shared buffer
+ * for the JavaScript kernels.
+ */
+function sharedHeap(
+  layout: TrainLayout,
+  d: number,
+  stride: number,
+  packed: boolean,
+  regression: boolean,
+  useWasm: boolean,
+): { buffer: SharedArrayBuffer; mem: WasmMemory | undefined; bytes: Uint8Array | undefined } {
+  const W = wasmApi();
+  if (useWasm && W !== undefined && layout.end <= WASM_MAX_BYTES) {
+    try {
+      const pages = pagesFor(layout.end);
+      const mem = new W.Memory({ initial: pages, maximum: pages, shared: true });
+      const bytes = trainKernelBytes(layout, d, stride, packed, regression);
+      return { buffer: mem.buffer as SharedArrayBuffer, mem, bytes };
+    } catch {
+      // fall through to the JavaScript kernels
+    }
+  }
+  return { buffer: sab(layout.end), mem: undefined, bytes: undefined };
 }
 
 function round3(x: number): number {
