@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChecksumError, DataError } from "../../src/core/errors.js";
 import type { Frame } from "../../src/core/frame.js";
 import { KLINE_COLUMNS } from "../../src/core/klines.js";
-import type { Logger, ProgressFactory } from "../../src/core/log.js";
 import { sha256Hex } from "../../src/data/archive/checksum.js";
 import { type ImportRequest, importKlines, loadArchiveMonths } from "../../src/data/archive/import.js";
 import { parseKlineCsv } from "../../src/data/archive/klinesCsv.js";
 import { readSingleEntry } from "../../src/data/archive/zip.js";
 import { readFrame, writeFrame } from "../../src/data/store/index.js";
+import { type Captured, capture } from "../helpers/capture.js";
 import {
   copyArchive,
   flipBytes,
@@ -33,38 +33,6 @@ const FEB = utc(2023, 2);
 const MAR = utc(2023, 3);
 const APR = utc(2023, 4);
 const MAY = utc(2023, 5);
-
-interface Captured {
-  log: Logger;
-  progress: ProgressFactory;
-  lines: { level: string; obj: Record<string, unknown>; msg?: string }[];
-  bars: { label: string; unit: string; calls: [string, ...unknown[]][] }[];
-}
-
-function capture(): Captured {
-  const lines: Captured["lines"] = [];
-  const at =
-    (level: string) =>
-    (obj: object, msg?: string): void => {
-      lines.push({ level, obj: obj as Record<string, unknown>, msg });
-    };
-  const bars: Captured["bars"] = [];
-  const progress: ProgressFactory = (label, unit) => {
-    const bar: Captured["bars"][number] = { label, unit, calls: [] };
-    bars.push(bar);
-    return {
-      start: (total, payload) => bar.calls.push(["start", total, payload]),
-      update: (value, payload) => bar.calls.push(["update", value, payload]),
-      stop: () => bar.calls.push(["stop"]),
-    };
-  };
-  return {
-    log: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") },
-    progress,
-    lines,
-    bars,
-  };
-}
 
 let work: string;
 beforeAll(() => {

@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { expect } from "vitest";
 import { Frame } from "../../src/core/frame.js";
 import { KLINE_COLUMNS } from "../../src/core/klines.js";
-import type { Logger, ProgressFactory } from "../../src/core/log.js";
 import type { Market, MarketData } from "../../src/exchange/marketData.js";
+
+export { type Captured, capture } from "../helpers/capture.js";
 
 /** Shared by the download tests: an in-memory exchange over real candles, capture of logs and progress. */
 
@@ -20,38 +21,6 @@ export function tempDir(label: string): string {
 export function removeTempDirs(): void {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
   made.clear();
-}
-
-export interface Captured {
-  log: Logger;
-  progress: ProgressFactory;
-  lines: { level: string; obj: Record<string, unknown>; msg?: string | undefined }[];
-  bars: { label: string; unit: string; calls: [string, ...unknown[]][] }[];
-}
-
-export function capture(): Captured {
-  const lines: Captured["lines"] = [];
-  const at =
-    (level: string) =>
-    (obj: object, msg?: string): void => {
-      lines.push({ level, obj: obj as Record<string, unknown>, msg });
-    };
-  const bars: Captured["bars"] = [];
-  const progress: ProgressFactory = (label, unit) => {
-    const bar: Captured["bars"][number] = { label, unit, calls: [] };
-    bars.push(bar);
-    return {
-      start: (total, payload) => bar.calls.push(["start", total, payload]),
-      update: (value, payload) => bar.calls.push(["update", value, payload]),
-      stop: () => bar.calls.push(["stop"]),
-    };
-  };
-  return {
-    log: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") },
-    progress,
-    lines,
-    bars,
-  };
 }
 
 /**
