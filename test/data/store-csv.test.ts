@@ -2,7 +2,6 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DataError } from "../../src/core/errors.js";
 import { Frame } from "../../src/core/frame.js";
 import { formatNumber, parseNumber } from "../../src/data/store/csv-number.js";
 import { parseTime } from "../../src/data/store/csv-time.js";
@@ -12,6 +11,7 @@ import {
   EDGE_VALUES,
   ETH_2023_03,
   edgeFrame,
+  errorOf,
   expectSameFrame,
   klinesFrame,
   tempDir,
@@ -24,15 +24,6 @@ beforeAll(() => {
 afterAll(() => tmp.remove());
 
 const path = (name: string) => join(tmp.dir, name);
-
-async function errorOf(p: Promise<unknown>): Promise<DataError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DataError);
-  return err as DataError;
-}
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const num = (s: string) => parseNumber(bytes(s), 0, bytes(s).length);

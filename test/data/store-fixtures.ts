@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inflateRawSync } from "node:zlib";
 import { expect } from "vitest";
+import { DataError } from "../../src/core/errors.js";
 import { Frame } from "../../src/core/frame.js";
 import { KLINE_COLUMNS } from "../../src/core/klines.js";
 
@@ -123,4 +124,14 @@ export function expectSameFrame(actual: Frame, expected: Frame): void {
 export function tempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `itb-${prefix}-`));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The DataError a promise rejects with (the test fails if it resolves or rejects otherwise). */
+export async function errorOf(p: Promise<unknown>): Promise<DataError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DataError);
+  return err as DataError;
 }

@@ -1,13 +1,13 @@
 import { readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DataError } from "../../src/core/errors.js";
 import { Frame } from "../../src/core/frame.js";
 import { duckdb, frameFileInfo, readFrame, writeFrame } from "../../src/data/store/index.js";
 import {
   BTC_2023_03,
   ETH_2023_03,
   edgeFrame,
+  errorOf,
   expectSameFrame,
   klinesFrame,
   tempDir,
@@ -20,15 +20,6 @@ beforeAll(() => {
 afterAll(() => tmp.remove());
 
 const path = (name: string) => join(tmp.dir, name);
-
-async function errorOf(p: Promise<unknown>): Promise<DataError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DataError);
-  return err as DataError;
-}
 
 async function sql(text: string): Promise<void> {
   await (await duckdb()).run(text);
