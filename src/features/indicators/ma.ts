@@ -131,6 +131,14 @@ export function nanPrefixed(n: number, lookback: number): Float64Array {
 
 /** TA_SMA (TA_INT_SMA): a running sum, the leaving value subtracted after each output. */
 export function sma(real: Float64Array, period: number): Float64Array {
+  return runningSum(real, period, period);
+}
+
+/**
+ * TA-Lib's running window sum divided by `divisor` (TA_SUM with 1, TA_SMA with the period): the
+ * leaving value is subtracted after each output, in TA-Lib's order, so both are bit-exact.
+ */
+export function runningSum(real: Float64Array, period: number, divisor: number): Float64Array {
   const n = real.length;
   const lb = period - 1;
   const out = nanPrefixed(n, lb);
@@ -139,7 +147,7 @@ export function sma(real: Float64Array, period: number): Float64Array {
   for (let i = 0; i < lb; i++) total += real[i] as number;
   for (let i = lb, trailing = 0; i < n; i++, trailing++) {
     total += real[i] as number;
-    out[i] = total / period;
+    out[i] = total / divisor;
     total -= real[trailing] as number;
   }
   return out;

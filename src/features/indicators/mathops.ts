@@ -1,5 +1,5 @@
 import { defineIndicator, input, iopt, scalarStream, timeperiod } from "./indicatorKit.js";
-import { nanPrefixed, type ScalarStream } from "./ma.js";
+import { nanPrefixed, runningSum, type ScalarStream } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
 /**
@@ -111,22 +111,6 @@ export function windowExtreme(real: Float64Array, period: number, isMax: boolean
     while (head < tail && (dq[head] as number) < trailing) head++;
     const tv = real[trailing] as number;
     out[today] = Number.isNaN(tv) ? tv : (real[dq[head] as number] as number);
-  }
-  return out;
-}
-
-/** TA_SUM: a running sum, the leaving value subtracted after each output. */
-export function sum(real: Float64Array, period: number): Float64Array {
-  const n = real.length;
-  const lb = period - 1;
-  const out = nanPrefixed(n, lb);
-  if (n <= lb) return out;
-  let total = 0;
-  for (let i = 0; i < lb; i++) total += real[i] as number;
-  for (let i = lb, trailing = 0; i < n; i++, trailing++) {
-    total += real[i] as number;
-    out[i] = total;
-    total -= real[trailing] as number;
   }
   return out;
 }
@@ -283,7 +267,7 @@ export const MATHOPS_INDICATORS: readonly Indicator[] = [
     options: [timeperiod(30)],
     outputs: ["real"],
     lookback: (o) => iopt(o, "timeperiod") - 1,
-    batch: (ins, o) => [sum(input(ins, 0), iopt(o, "timeperiod"))],
+    batch: (ins, o) => [runningSum(input(ins, 0), iopt(o, "timeperiod"), 1)],
     stream: (o) => scalarStream(new SumStream(iopt(o, "timeperiod"))),
   }),
 ];
