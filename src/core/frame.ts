@@ -73,14 +73,7 @@ export class Frame {
 
   /** Index of the first row with time >= t (binary search; the time column is ascending). */
   lowerBound(t: number): number {
-    let lo = 0;
-    let hi = this.time.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((this.time[mid] as number) < t) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return lowerBound(this.time, t);
   }
 
   static empty(columnNames: readonly string[] = []): Frame {
@@ -124,4 +117,16 @@ export function concatFrames(frames: readonly Frame[]): Frame {
     time,
     names.map((name, j) => [name, cols[j] as Float64Array] as const),
   );
+}
+
+/** Index of the first element >= t in an ascending array (binary search). */
+export function lowerBound(sorted: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -1,7 +1,7 @@
 import type { RollingPredict } from "../config/index.js";
 import { parseConfigTime } from "../config/primitives.js";
 import { ConfigError, DataError, ItbError, UsageError } from "../core/errors.js";
-import { Frame } from "../core/frame.js";
+import { Frame, lowerBound } from "../core/frame.js";
 import type { ModelArtifact } from "./artifact.js";
 import { predictModel, scorePredictions } from "./predict.js";
 import { type ModelSpec, type TrainContext, type TrainLimits, trainModel } from "./train.js";
@@ -140,13 +140,7 @@ function rowOf(
   if (typeof value === "number") return base + value;
   const t = parseConfigTime(value);
   if (t === undefined) throw new ConfigError(`${where}: cannot read the time ${JSON.stringify(value)}`);
-  let lo = 0;
-  let hi = time.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((time[mid] as number) < t) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = lowerBound(time, t);
   if (time[lo] !== t) {
     const span =
       time.length > 0
