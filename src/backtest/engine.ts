@@ -1,0 +1,1086 @@
+import { ItbError } from "../core/errors.js";
+import { computeMetrics, MetricsAccumulator, nextMonthStart } from "./metrics.js";
+import {
+  type Broker,
+  emptyFill,
+  type Fill,
+  LIMIT,
+  MARKET,
+  type OrderKind,
+  SimBroker,
+  STOP,
+} from "./orders.js";
+import type {
+  BacktestOptions,
+  BacktestResult,
+  Bars,
+  ExitReason,
+  Metrics,
+  MonthRow,
+  Side,
+  Signals,
+  Trade,
+} from "./types.js";
+
+/** Backtest inputs or options that cannot be simulated (mismatched lengths, negative fees...). */
+export class BacktestError extends ItbError {}
+
+const LONG_ONLY = 0;
+const SHORT_ONLY = 1;
+const NEXT_OPEN = 0;
+const NEXT_CLOSE = 1;
+const AT_CLOSE = 2;
+const NO_ROWS = new Float64Array(0);
+const NO_SIGNALS = new Uint8Array(0);
+
+/** The default options: long only, next-bar open fills, 0.1 % fees, no slippage, all-in compounding. */
+export function defaultBacktestOptions(barMs: number): BacktestOptions {
+  return {
+    direction: "long",
+    fillAt: "next_open",
+    takerFee: 0.001,
+    makerFee: 0.001,
+    slippageBps: 0,
+    initialCapital: 10_000,
+    stake: { mode: "compound", fraction: 1 },
+    barMs,
+  };
+}
+
+function positive(v: number | undefined, name: string): void {
+  if (v !== undefined && !(v > 0 && Number.isFinite(v))) {
+    throw new BacktestError(`backtest option ${name} must be a positive number, found ${v}`);
+  }
+}
+
+function nonNegative(v: number, name: string): void {
+  if (!(v >= 0 && Number.isFinite(v))) {
+    throw new BacktestError(`backtest option ${name} must be a number >= 0, found ${v}`);
+  }
+}
+
+export function validateOptions(o: BacktestOptions): void {
+  if (!["long", "short", "both"].includes(o.direction)) {
+    throw new BacktestError(`backtest option direction must be long, short or both, found ${o.direction}`);
+  }
+  if (!["next_open", "next_close", "close"].includes(o.fillAt)) {
+    throw new BacktestError(
+      `backtest option fillAt must be next_open, next_close or close, found ${o.fillAt}`,
+    );
+  }
+  nonNegative(o.takerFee, "takerFee");
+  nonNegative(o.makerFee, "makerFee");
+  nonNegative(o.slippageBps, "slippageBps");
+  positive(o.initialCapital, "initialCapital");
+  positive(o.barMs, "barMs");
+  positive(o.stake.mode === "fixed" ? o.stake.amount : o.stake.fraction, `stake.${o.stake.mode}`);
+  positive(o.stopLoss, "stopLoss");
+  positive(o.takeProfit, "takeProfit");
+  positive(o.trailingStop, "trailingStop");
+  if (o.filters) {
+    nonNegative(o.filters.tickSize, "filters.tickSize");
+    nonNegative(o.filters.stepSize, "filters.stepSize");
+    nonNegative(o.filters.minNotional, "filters.minNotional");
+  }
+}
+
+/**
+ * The trading state machine, one bar at a time: the batch runner loops it over history and the
+ * live engine drives it with closed candles. Orders go to the `Broker` (one call per order).
+ * Semantics are in docs/backtest.md.
+ *
+ * Speed: the per-bar work runs in one loop over typed columns (`runRows`) in which no number
+ * crosses a function call (V8 boxes a double passed to a call it does not inline, which would
+ * allocate several objects per bar); helpers called per bar take only row indexes and read the
+ * columns themselves. `onBar` copies its primitive arguments into one-row columns and runs the
+ * same loop over that row, so live and backtest share every line of the trading logic.
+ *
+ * Where nothing can happen for a stretch of rows (flat with no signal that could open a position,
+ * or in a position with no signal that could close it and no stop touched), the loop takes a
+ * fast path that does exactly the per-bar arithmetic that remains (none when flat); the
+ * buy-and-hold statistics, which do not depend on the signals, come from a separate pass over
+ * the closes (`buyHoldPath`). Results are bit-identical to the plain per-bar path (tested).
+ *
+ * Bar indexes only label trades: row numbers in `runRows`, the caller's `i` in `onBar`.
+ */
+export class Engine {
+  readonly options: BacktestOptions;
+  /** Closed trades, in order; empty when the engine was created with collectTrades false. */
+  readonly trades: Trade[] = [];
+
+  private readonly broker: Broker;
+  private readonly acc: MetricsAccumulator;
+  private readonly fill: Fill = emptyFill();
+  private readonly collect: boolean = true;
+  private readonly dir: number = 0;
+  private readonly fillMode: number = 0;
+  // Fields holding fractions start as NaN (a double) so that V8 stores them unboxed; see
+  // metrics.ts. Fields without an initialiser would start as undefined and stay boxed.
+  private readonly sl: number = Number.NaN;
+  private readonly tp: number = Number.NaN;
+  private readonly ts: number = Number.NaN;
+  private readonly fixedStake: boolean = false;
+  private readonly stakeValue: number = Number.NaN;
+  /** The fast paths over stretches where nothing can happen (false: every bar the plain way). */
+  private readonly fast: boolean = true;
+  /** The metric state handed to the fast paths (slots EQ_PREV...). */
+  private readonly st = new Float64Array(STATE_SLOTS);
+
+  // the columns the loop reads: a backtest's, or the one-row buffers of onBar
+  private cTime: Float64Array = NO_ROWS;
+  private cOpen: Float64Array = NO_ROWS;
+  private cHigh: Float64Array = NO_ROWS;
+  private cLow: Float64Array = NO_ROWS;
+  private cClose: Float64Array = NO_ROWS;
+  private cBuy: Uint8Array = NO_SIGNALS;
+  private cSell: Uint8Array = NO_SIGNALS;
+  /** The signal columns as 32-bit words for the flat scan, null when not 4-byte aligned. */
+  private cBuyW: Uint32Array | null = null;
+  private cSellW: Uint32Array | null = null;
+  /** Trade index = row + label (0 in a backtest, the caller's index in onBar). */
+  private label = 0;
+  private oneRow: {
+    t: Float64Array;
+    o: Float64Array;
+    h: Float64Array;
+    l: Float64Array;
+    c: Float64Array;
+    b: Uint8Array;
+    s: Uint8Array;
+  } | null = null;
+
+  private cash = Number.NaN;
+  private markedEquity = Number.NaN;
+  private lastClose = Number.NaN;
+  private started = false;
+  /** Signal of the previous bar awaiting its fill (next_* modes): +1 buy, −1 sell, 0 none. */
+  private pending = 0;
+  /** +1 long, −1 short, 0 flat. */
+  private pos = 0;
+  private qty = Number.NaN;
+  private entryPx = Number.NaN;
+  private entryFee = Number.NaN;
+  private entryIndex = -1;
+  private entryTime = Number.NaN;
+  private slLevel = Number.NaN;
+  private tpLevel = Number.NaN;
+  private trailLevel = Number.NaN;
+  /** The tighter of the stop-loss and trailing-stop levels. */
+  private stopLevel = Number.NaN;
+  /** Highest high (long) or lowest low (short) since entry, for the trailing stop. */
+  private best = Number.NaN;
+
+  /**
+   * `fastPaths: false` (for tests) sends every bar through the plain per-bar path; the results
+   * are the same.
+   */
+  constructor(
+    options: BacktestOptions,
+    opts: { broker?: Broker; collectTrades?: boolean; fastPaths?: boolean } = {},
+  ) {
+    validateOptions(options);
+    this.options = options;
+    this.broker = opts.broker ?? new SimBroker(options);
+    this.collect = opts.collectTrades ?? true;
+    this.fast = opts.fastPaths ?? true;
+    this.acc = new MetricsAccumulator(options.initialCapital, options.barMs);
+    this.dir = options.direction === "long" ? LONG_ONLY : options.direction === "short" ? SHORT_ONLY : 2;
+    this.fillMode =
+      options.fillAt === "next_open" ? NEXT_OPEN : options.fillAt === "next_close" ? NEXT_CLOSE : AT_CLOSE;
+    this.sl = options.stopLoss ?? 0;
+    this.tp = options.takeProfit ?? 0;
+    this.ts = options.trailingStop ?? 0;
+    this.fixedStake = options.stake.mode === "fixed";
+    this.stakeValue = options.stake.mode === "fixed" ? options.stake.amount : options.stake.fraction;
+    this.cash = options.initialCapital;
+    this.markedEquity = options.initialCapital;
+    this.qty = 0;
+  }
+
+  /** Equity marked to the last bar's close (initial capital before the first bar). */
+  get equity(): number {
+    return this.markedEquity;
+  }
+
+  /** Quote balance: equity minus the marked value of the position (plus for a short). */
+  get cashBalance(): number {
+    return this.cash;
+  }
+
+  get position(): Side | null {
+    return this.pos === 1 ? "long" : this.pos === -1 ? "short" : null;
+  }
+
+  get positionQty(): number {
+    return this.qty;
+  }
+
+  get entryPrice(): number {
+    return this.pos === 0 ? Number.NaN : this.entryPx;
+  }
+
+  metrics(): Metrics {
+    return computeMetrics(this.acc);
+  }
+
+  monthly(): MonthRow[] {
+    return this.acc.monthly();
+  }
+
+  /** One closed bar (live): its signal acts now (fillAt close) or at the next bar (next_*). */
+  onBar(
+    i: number,
+    time: number,
+    open: number,
+    high: number,
+    low: number,
+    close: number,
+    buy: number,
+    sell: number,
+  ): void {
+    this.setRow(i, time, open, high, low, close, buy, sell);
+    this.loop(0, 1, -1, null, 0, null);
+  }
+
+  /** The last bar: as `onBar`, then an open position is closed at the close (exit reason "end"). */
+  onFinalBar(
+    i: number,
+    time: number,
+    open: number,
+    high: number,
+    low: number,
+    close: number,
+    buy: number,
+    sell: number,
+  ): void {
+    this.setRow(i, time, open, high, low, close, buy, sell);
+    this.loop(0, 1, 0, null, 0, null);
+  }
+
+  /**
+   * Rows [start, end) of the columns, the last of them final (an open position is closed at its
+   * close). `equity`, when not null, receives the close equity of row start + k at index k.
+   * `buyHold`, optional, is `buyHoldPath(bars, start, end)` computed beforehand (a grid shares
+   * one across its cells); it is used only by an engine that has not run yet, else recomputed.
+   */
+  runRows(
+    bars: Bars,
+    signals: Signals,
+    start: number,
+    end: number,
+    equity: Float64Array | null,
+    buyHold: BuyHoldPath | null = null,
+  ): void {
+    this.cTime = bars.time;
+    this.cOpen = bars.open;
+    this.cHigh = bars.high;
+    this.cLow = bars.low;
+    this.cClose = bars.close;
+    this.cBuy = signals.buy;
+    this.cSell = signals.sell;
+    this.cBuyW = words(signals.buy);
+    this.cSellW = words(signals.sell);
+    this.label = 0;
+    if (end > start) this.loop(start, end, end - 1, equity, start, buyHold);
+  }
+
+  private setRow(
+    i: number,
+    time: number,
+    open: number,
+    high: number,
+    low: number,
+    close: number,
+    buy: number,
+    sell: number,
+  ): void {
+    let r = this.oneRow;
+    if (r === null) {
+      r = {
+        t: new Float64Array(1),
+        o: new Float64Array(1),
+        h: new Float64Array(1),
+        l: new Float64Array(1),
+        c: new Float64Array(1),
+        b: new Uint8Array(1),
+        s: new Uint8Array(1),
+      };
+      this.oneRow = r;
+    }
+    r.t[0] = time;
+    r.o[0] = open;
+    r.h[0] = high;
+    r.l[0] = low;
+    r.c[0] = close;
+    r.b[0] = buy;
+    r.s[0] = sell;
+    this.cTime = r.t;
+    this.cOpen = r.o;
+    this.cHigh = r.h;
+    this.cLow = r.l;
+    this.cClose = r.c;
+    this.cBuy = r.b;
+    this.cSell = r.s;
+    this.cBuyW = null;
+    this.cSellW = null;
+    this.label = i;
+  }
+
+  /**
+   * The bar loop; `last` is the final row (an open position closes at its close), or −1.
+   *
+   * The position and the running metrics live in locals: a field holding a double is a pointer
+   * to a box, and the loop touches some twenty of them per bar. The fields stay the truth for
+   * the position (the locals are reloaded after every call that may trade); the metric locals
+   * are the truth during the loop and are written back to the accumulator after it.
+   */
+  private loop(
+    from: number,
+    to: number,
+    last: number,
+    equity: Float64Array | null,
+    eqStart: number,
+    pre: BuyHoldPath | null,
+  ): void {
+    const T = this.cTime;
+    const H = this.cHigh;
+    const L = this.cLow;
+    const C = this.cClose;
+    const B = this.cBuy;
+    const S = this.cSell;
+    const acc = this.acc;
+    const mode = this.fillMode;
+    const dir = this.dir;
+    const stopsOn = this.sl > 0 || this.tp > 0 || this.ts > 0;
+    const fast = this.fast;
+    // Under next_open with stops, a pending signal in the position's direction makes the bar
+    // check its stops at the open first: such bars take the plain path.
+    const sameSignalActs = stopsOn && mode === NEXT_OPEN;
+    // the fast paths stop before the final row (it closes the position)
+    const limit = last >= 0 ? last : to;
+    let pending = this.pending;
+    let lastClose = this.lastClose;
+    let pos = this.pos;
+    let qty = this.qty;
+    let cash = this.cash;
+    let stop = this.stopLevel;
+    let tp = this.tpLevel;
+    let best = this.best;
+    // Buy and hold does not depend on the signals: a pass over the closes gives its final state,
+    // the first bar with prices and, for each month start (found by binary search on the time
+    // column: the loop is bound by memory bandwidth), the last close before it.
+    const fresh = !this.started && acc.nextMonth === Number.NEGATIVE_INFINITY && Number.isNaN(acc.bhLast);
+    const bh =
+      pre !== null &&
+      fresh &&
+      pre.time === T &&
+      pre.open === this.cOpen &&
+      pre.close === C &&
+      pre.start === from &&
+      pre.end === to
+        ? pre
+        : buyHoldPass(T, this.cOpen, C, from, to, acc, this.started);
+    const rolls = bh.rolls;
+    const rollLast = bh.rollLast;
+    let ri = 0;
+    let nextRoll = rolls.length > 0 ? (rolls[0] as number) : to;
+    let firstRow = bh.firstRow;
+    /** The next row that rolls the month or is the buy-and-hold entry. */
+    let nextEvent = firstRow >= 0 && firstRow < nextRoll ? firstRow : nextRoll;
+    let eqPrev = acc.equity;
+    let sumR = acc.sumR;
+    let sumR2 = acc.sumR2;
+    let sumDown2 = acc.sumDown2;
+    let peak = acc.peak;
+    let ddFloor = acc.ddFloor;
+    let maxDD = acc.maxDD;
+    let exposed = 0;
+    for (let k = from; k < to; k++) {
+      if (k === nextEvent) {
+        if (k === nextRoll) {
+          acc.equity = eqPrev;
+          acc.bhLast = rollLast[ri] as number;
+          acc.rollMonth(T[k] as number);
+          ri++;
+          nextRoll = ri < rolls.length ? (rolls[ri] as number) : to;
+        }
+        if (k === firstRow) {
+          acc.firstPrice(this.cOpen[k] as number);
+          firstRow = -1;
+        }
+        nextEvent = firstRow > k && firstRow < nextRoll ? firstRow : nextRoll;
+      }
+      if (fast) {
+        // Rows [k, j) where nothing can happen, up to the next event or the final row.
+        const bound = Math.min(nextEvent, limit);
+        let j = k;
+        if (pos === 0) {
+          // Flat, and no signal that could open a position: the equity stays the cash (no
+          // return, no drawdown, not exposed). A bar with both signals stops the stretch (a
+          // conflict, counted by the plain path).
+          if (
+            cash === eqPrev &&
+            (dir === LONG_ONLY ? pending !== 1 : dir === SHORT_ONLY ? pending !== -1 : pending === 0)
+          ) {
+            if (dir === LONG_ONLY) j = nextSignal(B, this.cBuyW, k, bound);
+            else if (dir === SHORT_ONLY) j = nextSignal(S, this.cSellW, k, bound);
+            else j = nextSignal2(B, this.cBuyW, S, this.cSellW, k, bound);
+            if (j > k) {
+              if (equity !== null) equity.fill(cash, k - eqStart, j - eqStart);
+              // the last bar with prices sets the close and, under next_*, the pending signal
+              for (let q = j - 1; q >= k; q--) {
+                const c = C[q] as number;
+                if (!Number.isNaN(c)) {
+                  lastClose = c;
+                  if (mode !== AT_CLOSE) {
+                    pending =
+                      dir === LONG_ONLY
+                        ? S[q] !== 0
+                          ? -1
+                          : 0
+                        : dir === SHORT_ONLY
+                          ? B[q] !== 0
+                            ? 1
+                            : 0
+                          : 0;
+                  }
+                  break;
+                }
+              }
+            }
+          }
+        } else if (pending === 0 || (pending === pos && !sameSignalActs)) {
+          // In a position, no signal against it and no stop touched: only the marked equity moves.
+          const opp = pos === 1 ? S : B;
+          const same = pos === 1 ? B : S;
+          const st = this.st;
+          st[EQ_PREV] = eqPrev;
+          st[SUM_R] = sumR;
+          st[SUM_R2] = sumR2;
+          st[SUM_DOWN2] = sumDown2;
+          st[PEAK] = peak;
+          st[DD_FLOOR] = ddFloor;
+          st[MAX_DD] = maxDD;
+          st[CASH] = cash;
+          const pq = pos * qty;
+          st[PQ] = pq;
+          if (stopsOn) {
+            st[STOP_LEVEL] = stop;
+            st[TP] = tp;
+            st[BEST] = best;
+            j = holdRowsStops(st, C, H, L, opp, sameSignalActs ? same : null, pos === 1, j, bound);
+          } else {
+            j = holdRows(st, C, opp, j, bound);
+          }
+          // the same marked equity, kept apart from the hot loop
+          if (equity !== null) for (let q = k; q < j; q++) equity[q - eqStart] = cash + pq * (C[q] as number);
+          eqPrev = st[EQ_PREV] as number;
+          sumR = st[SUM_R] as number;
+          sumR2 = st[SUM_R2] as number;
+          sumDown2 = st[SUM_DOWN2] as number;
+          peak = st[PEAK] as number;
+          ddFloor = st[DD_FLOOR] as number;
+          maxDD = st[MAX_DD] as number;
+          if (j > k) {
+            exposed += j - k;
+            lastClose = C[j - 1] as number;
+            if (mode !== AT_CLOSE) pending = same[j - 1] !== 0 ? pos : 0;
+          }
+        }
+        if (j > k) {
+          k = j - 1;
+          continue;
+        }
+      }
+      const c = C[k] as number;
+      let e: number;
+      if (Number.isNaN(c)) {
+        // A bar without a close (a gap on the grid): nothing trades, a pending signal waits for
+        // the next bar with prices, the equity is carried.
+        if (pos !== 0) {
+          exposed++;
+          if (k === last) {
+            this.exit(k, lastClose, MARKET, "end");
+            pos = 0;
+            cash = this.cash;
+          }
+        }
+        e = pos === 0 ? cash : cash + pos * qty * lastClose;
+      } else {
+        let signal = 0;
+        if (B[k] !== 0) {
+          if (S[k] !== 0) acc.conflicts++;
+          else signal = 1;
+        } else if (S[k] !== 0) {
+          signal = -1;
+        }
+        let traded = false;
+        if (mode === NEXT_OPEN) {
+          if (pending !== 0) {
+            // A stop the open gaps through fills before the signal's market order.
+            if (pos !== 0 && stopsOn) this.checkStops(k, true);
+            if (pending !== this.pos) this.act(pending, k, true, true);
+            traded = true;
+          }
+          pending = signal;
+        } else {
+          const sig = mode === NEXT_CLOSE ? pending : signal;
+          if (mode === NEXT_CLOSE) pending = signal;
+          if (pos !== 0 && stopsOn) {
+            const h = H[k] as number;
+            const l = L[k] as number;
+            if (pos === 1 ? l <= stop || h >= tp || h > best : h >= stop || l <= tp || l < best) {
+              this.checkStops(k, false);
+              traded = true;
+            }
+          }
+          if (sig !== 0 && sig !== this.pos) {
+            this.act(sig, k, false, k !== last);
+            traded = true;
+          }
+        }
+        if (traded) {
+          pos = this.pos;
+          qty = this.qty;
+          cash = this.cash;
+          stop = this.stopLevel;
+          tp = this.tpLevel;
+          best = this.best;
+        }
+        if (mode === NEXT_OPEN && pos !== 0 && stopsOn) {
+          // the position held into this bar, or opened at its open, meets the bar's range
+          const h = H[k] as number;
+          const l = L[k] as number;
+          if (pos === 1 ? l <= stop || h >= tp || h > best : h >= stop || l <= tp || l < best) {
+            this.checkStops(k, false);
+            pos = this.pos;
+            qty = this.qty;
+            cash = this.cash;
+            stop = this.stopLevel;
+            best = this.best;
+          }
+        }
+        if (pos !== 0) {
+          exposed++;
+          if (k === last) {
+            this.exit(k, c, MARKET, "end");
+            pos = 0;
+            cash = this.cash;
+          }
+        }
+        lastClose = c;
+        e = cash + pos * qty * c;
+      }
+      if (e !== eqPrev) {
+        const r = e / eqPrev - 1;
+        sumR += r;
+        sumR2 += r * r;
+        // min(r, 0) without a branch (the sign of r is a coin flip, and V8 compiles Math.min
+        // and ?: to branches): exact, since r − |r| is 2r or 0
+        const down = (r - Math.abs(r)) * 0.5;
+        sumDown2 += down * down;
+        eqPrev = e;
+        if (e > peak) {
+          peak = e;
+          ddFloor = e * (1 - maxDD);
+        } else if (e < ddFloor) {
+          maxDD = 1 - e / peak;
+          ddFloor = e;
+        }
+      }
+      if (equity !== null) equity[k - eqStart] = e;
+    }
+    this.pending = pending;
+    this.started = bh.started;
+    this.lastClose = lastClose;
+    this.markedEquity = eqPrev;
+    acc.bars += to - from;
+    acc.exposedBars += exposed;
+    if (to > from) acc.lastTime = T[to - 1] as number;
+    acc.equity = eqPrev;
+    acc.sumR = sumR;
+    acc.sumR2 = sumR2;
+    acc.sumDown2 = sumDown2;
+    acc.peak = peak;
+    acc.ddFloor = ddFloor;
+    acc.maxDD = maxDD;
+    acc.bhLast = bh.last;
+    acc.bhPeak = bh.peak;
+    acc.bhFloor = bh.floor;
+    acc.bhMaxDD = bh.maxDD;
+  }
+
+  /** Executes a signal (+1 buy, −1 sell) with a market order at row k's open or close. */
+  private act(signal: number, k: number, atOpen: boolean, allowEntry: boolean): void {
+    const p = this.pos;
+    if (p === signal) return; // no pyramiding
+    const price = (atOpen ? this.cOpen[k] : this.cClose[k]) as number;
+    if (p !== 0) this.exit(k, price, MARKET, "signal");
+    if (allowEntry && this.dir !== (signal === 1 ? SHORT_ONLY : LONG_ONLY)) this.enter(signal, k, price);
+  }
+
+  private enter(side: number, k: number, ref: number): void {
+    const equity = this.cash; // flat here, so cash is the equity
+    const stake = this.fixedStake ? Math.min(this.stakeValue, equity) : this.stakeValue * equity;
+    if (!(stake > 0)) return;
+    const f = this.fill;
+    if (!this.broker.entry(side === 1 ? 1 : -1, MARKET, ref, stake, f)) {
+      this.acc.rejected++;
+      return;
+    }
+    const px = f.price;
+    this.pos = side;
+    this.qty = f.qty;
+    this.entryPx = px;
+    this.entryFee = f.fee;
+    this.entryIndex = k + this.label;
+    this.entryTime = this.cTime[k] as number;
+    this.cash -= side * f.qty * px + f.fee;
+    // without a trailing stop `best` is never beaten, so the loop never calls checkStops for it
+    this.best = this.ts > 0 ? px : side * Number.POSITIVE_INFINITY;
+    if (side === 1) {
+      this.slLevel = this.sl > 0 ? px * (1 - this.sl) : Number.NEGATIVE_INFINITY;
+      this.tpLevel = this.tp > 0 ? px * (1 + this.tp) : Number.POSITIVE_INFINITY;
+      this.trailLevel = this.ts > 0 ? px * (1 - this.ts) : Number.NEGATIVE_INFINITY;
+      this.stopLevel = Math.max(this.slLevel, this.trailLevel);
+    } else {
+      this.slLevel = this.sl > 0 ? px * (1 + this.sl) : Number.POSITIVE_INFINITY;
+      this.tpLevel = this.tp > 0 ? px * (1 - this.tp) : Number.NEGATIVE_INFINITY;
+      this.trailLevel = this.ts > 0 ? px * (1 + this.ts) : Number.POSITIVE_INFINITY;
+      this.stopLevel = Math.min(this.slLevel, this.trailLevel);
+    }
+  }
+
+  /**
+   * Stop-loss, trailing stop and take-profit against row k's range (or only its open, `atOpen`).
+   * The stop is assumed hit first when both are touched; a stop the open gaps through fills at
+   * the open; the trail moves with the bar's extreme only after the check.
+   */
+  private checkStops(k: number, atOpen: boolean): void {
+    const o = this.cOpen[k] as number;
+    const h = atOpen ? o : (this.cHigh[k] as number);
+    const l = atOpen ? o : (this.cLow[k] as number);
+    const stop = this.stopLevel;
+    if (this.pos === 1) {
+      if (l <= stop) {
+        this.exit(k, Math.min(o, stop), STOP, this.trailLevel > this.slLevel ? "trailing_stop" : "stop_loss");
+      } else if (h >= this.tpLevel) {
+        this.exit(k, this.tpLevel, LIMIT, "take_profit");
+      } else if (!atOpen && h > this.best) {
+        this.best = h;
+        if (this.ts > 0) {
+          this.trailLevel = h * (1 - this.ts);
+          if (this.trailLevel > this.stopLevel) this.stopLevel = this.trailLevel;
+        }
+      }
+    } else {
+      if (h >= stop) {
+        this.exit(k, Math.max(o, stop), STOP, this.trailLevel < this.slLevel ? "trailing_stop" : "stop_loss");
+      } else if (l <= this.tpLevel) {
+        this.exit(k, this.tpLevel, LIMIT, "take_profit");
+      } else if (!atOpen && l < this.best) {
+        this.best = l;
+        if (this.ts > 0) {
+          this.trailLevel = l * (1 + this.ts);
+          if (this.trailLevel < this.stopLevel) this.stopLevel = this.trailLevel;
+        }
+      }
+    }
+  }
+
+  private exit(k: number, ref: number, kind: OrderKind, reason: ExitReason): void {
+    const pos = this.pos;
+    const qty = this.qty;
+    const f = this.fill;
+    this.broker.exit(pos === 1 ? -1 : 1, kind, ref, qty, f);
+    const px = f.price;
+    this.cash += pos * qty * px - f.fee;
+    const fees = this.entryFee + f.fee;
+    const pnl = pos * qty * (px - this.entryPx) - fees;
+    const side: Side = pos === 1 ? "long" : "short";
+    const index = k + this.label;
+    this.acc.trade(side, pnl, index - this.entryIndex, fees);
+    if (this.collect) {
+      this.trades.push({
+        side,
+        entryIndex: this.entryIndex,
+        entryTime: this.entryTime,
+        entryPrice: this.entryPx,
+        exitIndex: index,
+        exitTime: this.cTime[k] as number,
+        exitPrice: px,
+        qty,
+        fees,
+        pnl,
+        ret: pnl / (qty * this.entryPx),
+        exitReason: reason,
+      });
+    }
+    this.pos = 0;
+    this.qty = 0;
+  }
+}
+
+// Slots of the state vector the fast paths share with the bar loop (a Float64Array holds doubles
+// unboxed, and passing it to a call passes no double).
+const EQ_PREV = 0;
+const SUM_R = 1;
+const SUM_R2 = 2;
+const SUM_DOWN2 = 3;
+const PEAK = 4;
+const DD_FLOOR = 5;
+const MAX_DD = 6;
+const CASH = 7;
+/** Signed position quantity (pos × qty). */
+const PQ = 8;
+const STOP_LEVEL = 9;
+const TP = 10;
+const BEST = 11;
+const STATE_SLOTS = 12;
+
+/**
+ * Rows [j, bound) of an open position without stops, up to the first with a signal against it
+ * (`opp`) or without a close: the marked equity and its return statistics, bit for bit as the
+ * bar loop computes them. Returns the first row not done.
+ */
+function holdRows(st: Float64Array, C: Float64Array, opp: Uint8Array, from: number, bound: number): number {
+  const cash = st[CASH] as number;
+  const pq = st[PQ] as number;
+  let eqPrev = st[EQ_PREV] as number;
+  let sumR = st[SUM_R] as number;
+  let sumR2 = st[SUM_R2] as number;
+  let sumDown2 = st[SUM_DOWN2] as number;
+  let peak = st[PEAK] as number;
+  let ddFloor = st[DD_FLOOR] as number;
+  let maxDD = st[MAX_DD] as number;
+  let j = from;
+  for (; j < bound; j++) {
+    if (opp[j] !== 0) break;
+    const e = cash + pq * (C[j] as number);
+    // a NaN close (e is NaN), or a zero or infinite equity: the bar loop's path
+    if (!(Math.abs(e) < Number.POSITIVE_INFINITY) || e === 0) break;
+    // The bar loop's update without its `e !== eqPrev` test (a mispredicted branch: equal
+    // closes are frequent): with e finite and non-zero, e === eqPrev gives r = +0, and adding
+    // +0 to sums that are never −0 changes no bit; e is not above the peak nor below the
+    // floor (both were updated with eqPrev).
+    const r = e / eqPrev - 1;
+    sumR += r;
+    sumR2 += r * r;
+    const down = (r - Math.abs(r)) * 0.5;
+    sumDown2 += down * down;
+    eqPrev = e;
+    if (e > peak) {
+      peak = e;
+      ddFloor = e * (1 - maxDD);
+    } else if (e < ddFloor) {
+      maxDD = 1 - e / peak;
+      ddFloor = e;
+    }
+  }
+  st[EQ_PREV] = eqPrev;
+  st[SUM_R] = sumR;
+  st[SUM_R2] = sumR2;
+  st[SUM_DOWN2] = sumDown2;
+  st[PEAK] = peak;
+  st[DD_FLOOR] = ddFloor;
+  st[MAX_DD] = maxDD;
+  return j;
+}
+
+/**
+ * `holdRows` with stops: also stops at the first row whose range touches the stop or the
+ * take-profit or beats the best price (the bar loop then checks it), and at a signal in the
+ * position's direction when `same` is given (next_open: it checks the stops at the open).
+ */
+function holdRowsStops(
+  st: Float64Array,
+  C: Float64Array,
+  H: Float64Array,
+  L: Float64Array,
+  opp: Uint8Array,
+  same: Uint8Array | null,
+  long: boolean,
+  from: number,
+  bound: number,
+): number {
+  const cash = st[CASH] as number;
+  const pq = st[PQ] as number;
+  const stop = st[STOP_LEVEL] as number;
+  const tp = st[TP] as number;
+  const best = st[BEST] as number;
+  let eqPrev = st[EQ_PREV] as number;
+  let sumR = st[SUM_R] as number;
+  let sumR2 = st[SUM_R2] as number;
+  let sumDown2 = st[SUM_DOWN2] as number;
+  let peak = st[PEAK] as number;
+  let ddFloor = st[DD_FLOOR] as number;
+  let maxDD = st[MAX_DD] as number;
+  let j = from;
+  for (; j < bound; j++) {
+    if (opp[j] !== 0 || (same !== null && same[j] !== 0)) break;
+    const h = H[j] as number;
+    const l = L[j] as number;
+    if (long ? l <= stop || h >= tp || h > best : h >= stop || l <= tp || l < best) break;
+    const e = cash + pq * (C[j] as number);
+    if (!(Math.abs(e) < Number.POSITIVE_INFINITY) || e === 0) break; // as in holdRows
+    const r = e / eqPrev - 1;
+    sumR += r;
+    sumR2 += r * r;
+    const down = (r - Math.abs(r)) * 0.5;
+    sumDown2 += down * down;
+    eqPrev = e;
+    if (e > peak) {
+      peak = e;
+      ddFloor = e * (1 - maxDD);
+    } else if (e < ddFloor) {
+      maxDD = 1 - e / peak;
+      ddFloor = e;
+    }
+  }
+  st[EQ_PREV] = eqPrev;
+  st[SUM_R] = sumR;
+  st[SUM_R2] = sumR2;
+  st[SUM_DOWN2] = sumDown2;
+  st[PEAK] = peak;
+  st[DD_FLOOR] = ddFloor;
+  st[MAX_DD] = maxDD;
+  return j;
+}
+
+/**
+ * The running drawdown of the closes of rows [from, to), state in `dd` = [peak, floor, maxDD]:
+ * a new maximum is only possible below `floor`; NaN closes change nothing.
+ */
+function drawdownOfCloses(C: Float64Array, from: number, to: number, dd: Float64Array): void {
+  let peak = dd[0] as number;
+  let floor = dd[1] as number;
+  let maxDD = dd[2] as number;
+  for (let q = from; q < to; q++) {
+    const c = C[q] as number;
+    if (c > peak) {
+      peak = c;
+      floor = c * (1 - maxDD);
+    } else if (c < floor) {
+      maxDD = 1 - c / peak;
+      floor = c;
+    }
+  }
+  dd[0] = peak;
+  dd[1] = floor;
+  dd[2] = maxDD;
+}
+
+/** The bytes of `a` as 32-bit words (the tail of fewer than 4 bytes left out), or null if unaligned. */
+function words(a: Uint8Array): Uint32Array | null {
+  return a.byteOffset % 4 === 0 ? new Uint32Array(a.buffer, a.byteOffset, a.length >> 2) : null;
+}
+
+/** The first row in [j, bound) with a signal in `a` (bound if none); `w` is `words(a)`. */
+function nextSignal(a: Uint8Array, w: Uint32Array | null, from: number, bound: number): number {
+  let j = from;
+  if (w !== null) {
+    for (; j < bound && (j & 3) !== 0; j++) if (a[j] !== 0) return j;
+    // words wholly below bound, four rows at a time
+    const end = bound >> 2;
+    let i = j >> 2;
+    while (i < end && w[i] === 0) i++;
+    if (i > j >> 2) j = i << 2;
+  }
+  while (j < bound && a[j] === 0) j++;
+  return j;
+}
+
+/** `nextSignal` over two columns: the first row with a signal in either. */
+function nextSignal2(
+  a: Uint8Array,
+  aw: Uint32Array | null,
+  b: Uint8Array,
+  bw: Uint32Array | null,
+  from: number,
+  bound: number,
+): number {
+  let j = from;
+  if (aw !== null && bw !== null) {
+    for (; j < bound && (j & 3) !== 0; j++) if (((a[j] as number) | (b[j] as number)) !== 0) return j;
+    const end = bound >> 2;
+    let i = j >> 2;
+    while (i < end && ((aw[i] as number) | (bw[i] as number)) === 0) i++;
+    if (i > j >> 2) j = i << 2;
+  }
+  while (j < bound && ((a[j] as number) | (b[j] as number)) === 0) j++;
+  return j;
+}
+
+/** The first row in [from, to) whose time is at or after t (to if none); times ascend. */
+function firstRowAtOrAfter(time: Float64Array, t: number, from: number, to: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((time[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The buy-and-hold statistics of a row range: they depend on the prices only, so a threshold
+ * search computes them once (`buyHoldPath`) and passes them to every cell's run
+ * (`RunOptions.buyHold`). Opaque to callers.
+ */
+export interface BuyHoldPath {
+  readonly time: Float64Array;
+  readonly open: Float64Array;
+  readonly close: Float64Array;
+  readonly start: number;
+  readonly end: number;
+  /** Rows where a UTC month starts (the run's first row too, from a fresh engine). */
+  readonly rolls: readonly number[];
+  /** The last close before each of `rolls` (NaN before the first bar with prices). */
+  readonly rollLast: readonly number[];
+  /** The first row with a close, where buy and hold enters at the open; −1 if none (or before the range). */
+  readonly firstRow: number;
+  // the state after the range
+  readonly started: boolean;
+  readonly last: number;
+  readonly peak: number;
+  readonly floor: number;
+  readonly maxDD: number;
+}
+
+/** The buy-and-hold pass over rows [start, end) of the bars, as a fresh engine starts it. */
+export function buyHoldPath(bars: Bars, start: number, end: number): BuyHoldPath {
+  return buyHoldPass(bars.time, bars.open, bars.close, start, end, new MetricsAccumulator(1, 1), false);
+}
+
+/**
+ * Buy and hold over rows [from, to), continuing the accumulator's state (its month and its
+ * buy-and-hold fields): bought at the open of the first bar with a close, marked to every close.
+ * The drawdown update is the per-bar one (a new maximum only below `floor`); NaN closes change
+ * nothing, as in the bar loop.
+ */
+function buyHoldPass(
+  T: Float64Array,
+  O: Float64Array,
+  C: Float64Array,
+  from: number,
+  to: number,
+  acc: MetricsAccumulator,
+  startedBefore: boolean,
+): BuyHoldPath {
+  let started = startedBefore;
+  let last = acc.bhLast;
+  let peak = acc.bhPeak;
+  let floor = acc.bhFloor;
+  let maxDD = acc.bhMaxDD;
+  let firstRow = -1;
+  const rolls: number[] = [];
+  const rollLast: number[] = [];
+  const dd = new Float64Array(3);
+  let k = from;
+  let roll = firstRowAtOrAfter(T, acc.nextMonth, from, to);
+  for (;;) {
+    // the rows [k, roll) of one month
+    if (!started) {
+      while (k < roll && Number.isNaN(C[k] as number)) k++;
+      if (k < roll) {
+        started = true;
+        firstRow = k;
+        const o = O[k] as number;
+        last = o;
+        peak = o;
+        floor = o;
+      }
+    }
+    if (started) {
+      dd[0] = peak;
+      dd[1] = floor;
+      dd[2] = maxDD;
+      drawdownOfCloses(C, k, roll, dd);
+      peak = dd[0] as number;
+      floor = dd[1] as number;
+      maxDD = dd[2] as number;
+      for (let q = roll - 1; q >= k; q--) {
+        const c = C[q] as number;
+        if (!Number.isNaN(c)) {
+          last = c;
+          break;
+        }
+      }
+    }
+    if (roll >= to) break;
+    rolls.push(roll);
+    rollLast.push(last);
+    k = roll;
+    roll = firstRowAtOrAfter(T, nextMonthStart(T[roll] as number), roll + 1, to);
+  }
+  return {
+    time: T,
+    open: O,
+    close: C,
+    start: from,
+    end: to,
+    rolls,
+    rollLast,
+    firstRow,
+    started,
+    last,
+    peak,
+    floor,
+    maxDD,
+  };
+}
+
+export interface RunOptions {
+  /** First row (inclusive); default 0. */
+  start?: number;
+  /** Last row (exclusive); default all rows. */
+  end?: number;
+  /**
+   * Keep the trade list and the equity curve (default true). False is the lean mode of the
+   * threshold search: the same metrics and month table, `trades` empty and `equity` of length 0.
+   */
+  collectTrades?: boolean;
+  /** `buyHoldPath(bars, start, end)`, shared by runs on the same bars and range (the grid's cells). */
+  buyHold?: BuyHoldPath;
+}
+
+/**
+ * Simulates the signals over rows [start, end) of the bars. `equity[k]` is the equity at the
+ * close of row start + k.
+ */
+export function runBacktest(
+  bars: Bars,
+  signals: Signals,
+  options: BacktestOptions,
+  opts: RunOptions = {},
+): BacktestResult {
+  const n = bars.time.length;
+  const columns = [
+    ["open", bars.open],
+    ["high", bars.high],
+    ["low", bars.low],
+    ["close", bars.close],
+    ["buy", signals.buy],
+    ["sell", signals.sell],
+  ] as const;
+  for (const [name, a] of columns) {
+    if (a.length !== n) throw new BacktestError(`backtest input ${name} has ${a.length} rows, time has ${n}`);
+  }
+  const start = opts.start ?? 0;
+  const end = opts.end ?? n;
+  if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= n)) {
+    throw new BacktestError(`backtest range [${start}, ${end}) is not within the ${n} rows`);
+  }
+  const collect = opts.collectTrades ?? true;
+  const engine = new Engine(options, { collectTrades: collect });
+  const equity = new Float64Array(collect ? end - start : 0);
+  engine.runRows(bars, signals, start, end, collect ? equity : null, opts.buyHold ?? null);
+  return {
+    options,
+    trades: engine.trades,
+    equity,
+    metrics: engine.metrics(),
+    monthly: engine.monthly(),
+  };
+}

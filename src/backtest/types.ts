@@ -1,0 +1,155 @@
+/**
+ * The trading simulator's contract, shared by the engine, the threshold search and the reports.
+ * Prices and quantities are plain numbers in quote/base units; fees and stops are fractions
+ * (0.001 = 0.1 %); slippage is in basis points.
+ */
+
+export type Direction = "long" | "short" | "both";
+
+/**
+ * When a signal computed on bar t is executed.
+ * - `next_open`: at bar t+1's open (default; what a live bot reacting to a closed candle gets).
+ * - `next_close`: at bar t+1's close.
+ * - `close`: at bar t's own close, the original's convention (optimistic: the order is placed
+ *   at the very price the signal was computed from).
+ */
+export type FillAt = "next_open" | "next_close" | "close";
+
+export type Side = "long" | "short";
+
+export type ExitReason = "signal" | "stop_loss" | "take_profit" | "trailing_stop" | "end";
+
+/** Exchange trading rules applied to every order (Binance's PRICE_FILTER, LOT_SIZE, NOTIONAL). */
+export interface ExchangeFilters {
+  /** Price increment; 0 = none. */
+  tickSize: number;
+  /** Quantity increment; 0 = none. */
+  stepSize: number;
+  /** Smallest order value in quote; 0 = none. */
+  minNotional: number;
+}
+
+export type Stake =
+  /** The same quote amount on every entry. */
+  | { mode: "fixed"; amount: number }
+  /** A fraction of the current equity on every entry (compounding). */
+  | { mode: "compound"; fraction: number };
+
+export interface BacktestOptions {
+  direction: Direction;
+  fillAt: FillAt;
+  /** Fee per side for market and stop orders (signal entries/exits, stop-loss, trailing stop). */
+  takerFee: number;
+  /** Fee per side for resting limit orders (take-profit). */
+  makerFee: number;
+  /** Adverse price move applied to market and stop fills, in basis points of the price. */
+  slippageBps: number;
+  initialCapital: number;
+  stake: Stake;
+  /** Fractions of the entry price; undefined = off. */
+  stopLoss?: number;
+  takeProfit?: number;
+  /** Fraction below the highest high (long) / above the lowest low (short) since entry. */
+  trailingStop?: number;
+  filters?: ExchangeFilters;
+  /** Bar length in ms, for annualising Sharpe/Sortino and expressing holding times. */
+  barMs: number;
+}
+
+/** Candles as columns; all arrays have the same length, time ascending (bar open time, ms). */
+export interface Bars {
+  time: Float64Array;
+  open: Float64Array;
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+}
+
+/** Buy/sell signals per bar: 1 = signal, 0 = none (NaN scores give 0). */
+export interface Signals {
+  buy: Uint8Array;
+  sell: Uint8Array;
+}
+
+export interface Trade {
+  side: Side;
+  entryIndex: number;
+  entryTime: number;
+  entryPrice: number;
+  exitIndex: number;
+  exitTime: number;
+  exitPrice: number;
+  qty: number;
+  /** Fees paid on entry and exit, in quote. */
+  fees: number;
+  /** Net profit in quote after fees and slippage. */
+  pnl: number;
+  /** pnl / entry notional (entry qty × entry price), as a fraction. */
+  ret: number;
+  exitReason: ExitReason;
+}
+
+export interface MonthRow {
+  /** "2023-03". */
+  month: string;
+  startEquity: number;
+  endEquity: number;
+  /** Percent change of equity over the month. */
+  returnPct: number;
+  /** Trades closed in the month. */
+  trades: number;
+  /** Net profit of trades closed in the month, in quote. */
+  profit: number;
+  /** Buy-and-hold percent change over the month. */
+  buyHoldPct: number;
+}
+
+export interface Metrics {
+  bars: number;
+  firstTime: number;
+  lastTime: number;
+  months: number;
+  trades: number;
+  longTrades: number;
+  shortTrades: number;
+  wins: number;
+  /** Percent of trades with pnl > 0. */
+  winRatePct: number;
+  /** Net profit in quote (final equity − initial capital). */
+  profit: number;
+  /** Compounded: (final equity / initial − 1) × 100. */
+  profitPct: number;
+  profitPctPerMonth: number;
+  /** Gross profit / gross loss; Infinity with no losing trade, 0 with no winning trade. */
+  profitFactor: number;
+  /** Largest peak-to-trough fall of the bar-by-bar equity, percent (positive number). */
+  maxDrawdownPct: number;
+  sharpe: number;
+  sortino: number;
+  /** Percent of bars with an open position. */
+  exposurePct: number;
+  /** Mean bars held per trade. */
+  avgHoldBars: number;
+  feesPaid: number;
+  /** Orders refused by the exchange filters (below min notional or zero quantity). */
+  rejectedOrders: number;
+  /** Bars with both a buy and a sell signal; such bars are ignored. Set by every engine run. */
+  conflicts?: number;
+  buyHoldPct: number;
+  buyHoldMaxDrawdownPct: number;
+}
+
+export interface BacktestResult {
+  options: BacktestOptions;
+  trades: Trade[];
+  /** Equity marked to each bar's close, same length as the bars. */
+  equity: Float64Array;
+  metrics: Metrics;
+  monthly: MonthRow[];
+}
+
+/** One cell of a threshold search: the parameters tried and the backtest's metrics. */
+export interface GridCell {
+  params: Record<string, number>;
+  metrics: Metrics;
+}
