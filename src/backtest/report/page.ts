@@ -1,0 +1,124 @@
+/**
+ * The report page's static parts: the stylesheet and the script that draws the charts with
+ * lightweight-charts (v5 API) from the embedded JSON. Plain ES5-style JavaScript in a string so
+ * that it is inlined as is; it reads only `#report-data` and `window.LightweightCharts`.
+ */
+
+export const PAGE_CSS = `
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 0;
+  padding: 16px 24px 48px; color: #1d2430; background: #f6f7f9; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 17px; margin: 28px 0 8px; }
+.meta { color: #5b6472; font-size: 13px; margin-bottom: 12px; }
+.meta span { margin-right: 16px; }
+.note { color: #8a5a00; font-size: 13px; margin: 6px 0; }
+.chart { background: #fff; border: 1px solid #dfe3e8; border-radius: 6px; width: 100%; }
+#chart-price { height: 560px; }
+#chart-equity { height: 440px; }
+.legend { font-size: 13px; margin: 4px 0; color: #5b6472; }
+.legend i { display: inline-block; width: 14px; height: 3px; vertical-align: middle; margin: 0 4px 0 12px; }
+table { border-collapse: collapse; background: #fff; font-size: 13px; }
+th, td { border: 1px solid #dfe3e8; padding: 3px 8px; }
+th { background: #eef1f4; text-align: left; font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.pos { color: #1b7e3f; }
+td.neg { color: #c62828; }
+.tables { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
+table.heatmap td { text-align: right; min-width: 56px; font-variant-numeric: tabular-nums; }
+table.heatmap td.best { outline: 3px solid #1d2430; outline-offset: -3px; font-weight: 700; }
+#report-error { color: #c62828; font-weight: 600; }
+`;
+
+export const PAGE_SCRIPT = `
+(function () {
+  "use strict";
+  var errorBox = document.getElementById("report-error");
+  function fail(msg) { if (errorBox) errorBox.textContent = msg; throw new Error(msg); }
+  var LC = window.LightweightCharts;
+  if (!LC) fail("the chart library did not load");
+  var data = JSON.parse(document.getElementById("report-data").textContent);
+  var times = data.candles.time;
+
+  function line(values) {
+    var out = new Array(times.length);
+    for (var i = 0; i < times.length; i++) {
+      var v = values[i];
+      out[i] = v === null ? { time: times[i] } : { time: times[i], value: v };
+    }
+    return out;
+  }
+  function chartOptions() {
+    return {
+      autoSize: true,
+      layout: { background: { type: "solid", color: "#ffffff" }, textColor: "#1d2430", fontSize: 12 },
+      grid: { vertLines: { color: "#f0f2f5" }, horzLines: { color: "#f0f2f5" } },
+      // a small minimum spacing lets fitContent show the whole run at first
+      timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#dfe3e8", minBarSpacing: 0.01 },
+      rightPriceScale: { borderColor: "#dfe3e8" },
+      crosshair: { mode: 0 }
+    };
+  }
+
+  var price = LC.createChart(document.getElementById("chart-price"), chartOptions());
+  var c = data.candles;
+  var candleData = new Array(times.length);
+  for (var i = 0; i < times.length; i++) {
+    candleData[i] = c.open[i] === null || c.close[i] === null
+      ? { time: times[i] }
+      : { time: times[i], open: c.open[i], high: c.high[i], low: c.low[i], close: c.close[i] };
+  }
+  var candles = price.addSeries(LC.CandlestickSeries, {
+    upColor: "#26a69a", downColor: "#ef5350", borderVisible: false,
+    wickUpColor: "#26a69a", wickDownColor: "#ef5350", priceLineVisible: false
+  });
+  candles.setData(candleData);
+  if (data.markers.length > 0) LC.createSeriesMarkers(candles, data.markers);
+
+  if (data.score) {
+    var score = price.addSeries(LC.LineSeries, {
+      color: "#6a4fb3", lineWidth: 1, priceLineVisible: false, lastValueVisible: false
+    }, 1);
+    score.setData(line(data.score.values));
+    if (typeof data.score.buyThreshold === "number") {
+      score.createPriceLine({ price: data.score.buyThreshold, color: "#1b9e4b", lineWidth: 1, lineStyle: 2,
+        axisLabelVisible: true, title: "buy" });
+    }
+    if (typeof data.score.sellThreshold === "number") {
+      score.createPriceLine({ price: data.score.sellThreshold, color: "#d63b3b", lineWidth: 1, lineStyle: 2,
+        axisLabelVisible: true, title: "sell" });
+    }
+    var panes = price.panes();
+    if (panes.length > 1) panes[1].setHeight(150);
+  }
+
+  var equity = LC.createChart(document.getElementById("chart-equity"), chartOptions());
+  var eq = equity.addSeries(LC.LineSeries, { color: "#1f6fd1", lineWidth: 2, priceLineVisible: false });
+  eq.setData(line(data.equity));
+  var bh = equity.addSeries(LC.LineSeries, { color: "#9aa3ad", lineWidth: 1, priceLineVisible: false });
+  bh.setData(line(data.buyHold));
+  var dd = equity.addSeries(LC.AreaSeries, {
+    lineColor: "#d63b3b", topColor: "rgba(214,59,59,0.30)", bottomColor: "rgba(214,59,59,0.05)",
+    lineWidth: 1, priceLineVisible: false, invertFilledArea: true
+  }, 1);
+  dd.setData(line(data.drawdown));
+  var eqPanes = equity.panes();
+  if (eqPanes.length > 1) eqPanes[1].setHeight(130);
+
+  // one visible range for both charts (they share the bucket times, so logical indices match)
+  var syncing = false;
+  function follow(from, to) {
+    from.timeScale().subscribeVisibleLogicalRangeChange(function (r) {
+      if (syncing || r === null) return;
+      syncing = true;
+      to.timeScale().setVisibleLogicalRange(r);
+      syncing = false;
+    });
+  }
+  follow(price, equity);
+  follow(equity, price);
+  price.timeScale().fitContent();
+  equity.timeScale().fitContent();
+  document.body.setAttribute("data-charts", "ready");
+})();
+`;

@@ -1,0 +1,102 @@
+import { Resvg } from "@resvg/resvg-js";
+import * as echarts from "echarts";
+import type { BacktestResult, Bars } from "../types.js";
+import { buyHoldEquity, chartValues, chooseBuckets, lastPerBucket } from "./data.js";
+import { fmt } from "./format.js";
+
+export interface EquityPngInput {
+  title: string;
+  bars: Bars;
+  result: BacktestResult;
+  /** Pixels; default 1200 × 600. */
+  width?: number;
+  height?: number;
+  /** At most this many points per line (bars are bucketed, last value per bucket). Default 2000. */
+  maxPoints?: number;
+}
+
+/** Font family asked for in the SVG; resvg falls back to any system font when it is missing. */
+const FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif";
+
+/**
+ * The chart as SVG, rendered by ECharts on the server (no DOM, no animation): strategy equity
+ * against buy and hold from the same capital, the title carrying profit % and max drawdown.
+ */
+export function renderEquitySvg(input: EquityPngInput): string {
+  const width = input.width ?? 1200;
+  const height = input.height ?? 600;
+  const { bars, result } = input;
+  const m = result.metrics;
+  const b = chooseBuckets(bars.time, input.maxPoints ?? 2000, result.options.barMs);
+  const times = b.time;
+  const equity = chartValues(lastPerBucket(result.equity, b), 8);
+  const hold = chartValues(lastPerBucket(buyHoldEquity(bars, result.options.initialCapital), b), 8);
+  const pairs = (v: (number | null)[]): [number, number | null][] =>
+    Array.from(times, (t, i) => [t, v[i] ?? null] as [number, number | null]);
+
+  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width, height });
+  try {
+    chart.setOption({
+      animation: false,
+      backgroundColor: "#ffffff",
+      textStyle: { fontFamily: FONT },
+      title: {
+        text: input.title,
+        subtext:
+          `profit ${fmt(m.profitPct, 2)} %   max drawdown ${fmt(m.maxDrawdownPct, 2)} %   ` +
+          `buy & hold ${fmt(m.buyHoldPct, 2)} %   trades ${m.trades}`,
+        left: 16,
+        top: 10,
+        textStyle: { fontSize: 18, fontFamily: FONT, color: "#1d2430" },
+        subtextStyle: { fontSize: 13, fontFamily: FONT, color: "#5b6472" },
+      },
+      legend: {
+        data: ["strategy", "buy & hold"],
+        right: 24,
+        top: 16,
+        itemGap: 24,
+        textStyle: { fontFamily: FONT },
+      },
+      grid: { left: 70, right: 30, top: 80, bottom: 40 },
+      xAxis: { type: "time", axisLabel: { fontFamily: FONT, hideOverlap: true } },
+      yAxis: { type: "value", scale: true, axisLabel: { fontFamily: FONT } },
+      series: [
+        {
+          name: "strategy",
+          type: "line",
+          showSymbol: false,
+          lineStyle: { width: 2, color: "#1f6fd1" },
+          itemStyle: { color: "#1f6fd1" },
+          data: pairs(equity),
+        },
+        {
+          name: "buy & hold",
+          type: "line",
+          showSymbol: false,
+          lineStyle: { width: 1.5, color: "#9aa3ad" },
+          itemStyle: { color: "#9aa3ad" },
+          data: pairs(hold),
+        },
+      ],
+    });
+    return chart.renderToSVGString();
+  } finally {
+    chart.dispose();
+  }
+}
+
+/**
+ * The equity chart as PNG bytes: ECharts SVG rasterised by resvg at exactly width × height.
+ * Text needs a system font (resvg loads the installed ones; Debian: fonts-dejavu-core); without
+ * any font the image still renders, only without text. Deterministic: the same input gives the
+ * same bytes.
+ */
+export function renderEquityPng(input: EquityPngInput): Buffer {
+  const svg = renderEquitySvg(input);
+  const resvg = new Resvg(svg, {
+    background: "#ffffff",
+    fitTo: { mode: "width", value: input.width ?? 1200 },
+    font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" },
+  });
+  return resvg.render().asPng();
+}

@@ -1,0 +1,149 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fmt } from "../../src/backtest/report/format.js";
+import { metricDecimals, renderReportHtml } from "../../src/backtest/report/html.js";
+import { type BacktestFixture, backtestFixture, reportInput } from "../helpers/backtestFixture.js";
+
+/**
+ * The report page in a real browser: Debian's chromium driven by playwright-core. Not skipped
+ * when chromium is missing: CI installs it, and a missing browser must be visible.
+ */
+const CHROMIUM = "/usr/bin/chromium";
+const EVIL_TITLE = "<script>window.__pwned = 1</script> BTCUSDT momentum";
+
+/**
+ * Browser-side: per chart container, the painted pixels (neither transparent nor white) of each
+ * pane's main canvas (the wide, tall ones; axis canvases are narrow or short). Empty panes give
+ * 0, drawn ones thousands. A string, as the test files are compiled without the DOM types.
+ */
+const PANE_INK = `(() => {
+  const out = {};
+  for (const id of ["chart-price", "chart-equity"]) {
+    out[id] = [];
+    for (const c of document.querySelectorAll("#" + id + " canvas")) {
+      if (c.width < 400 || c.height < 100) continue;
+      const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < px.length; i += 4) {
+        const white = px[i] > 245 && px[i + 1] > 245 && px[i + 2] > 245;
+        if (px[i + 3] > 0 && !white) n++;
+      }
+      out[id].push(n);
+    }
+  }
+  return out;
+})()`;
+
+let dir: string;
+let browser: Browser | undefined;
+let page: Page;
+let f: BacktestFixture;
+const problems: string[] = [];
+const external: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `chromium not found at ${CHROMIUM}: the report page test needs Debian's chromium; install it with \`apt-get install -y chromium\` (.ci/run does this)`,
+    );
+  }
+  f = await backtestFixture(["2023-03"]);
+  dir = mkdtempSync(join(tmpdir(), "itb-report-"));
+  const file = join(dir, "report.html");
+  // 44,560 bars with the default 15,000-candle bound: aggregated to 3m candles
+  writeFileSync(file, renderReportHtml(reportInput(f, EVIL_TITLE)));
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(`console.${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("request", (r) => {
+    if (!r.url().startsWith("file:") && !r.url().startsWith("data:")) external.push(r.url());
+  });
+  await page.goto(pathToFileURL(file).href, { waitUntil: "load" });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("report page in chromium", () => {
+  it("draws both charts with no error and no network request", async () => {
+    const ready = await page
+      .waitForSelector('body[data-charts="ready"]', { timeout: 20_000 })
+      .then(() => true)
+      .catch(() => false);
+    expect(ready, `the page script did not finish: ${problems.join("; ") || "no error reported"}`).toBe(true);
+    for (const id of ["chart-price", "chart-equity"]) {
+      // canvases of non-zero size inside the container
+      await page.waitForFunction(
+        `[...document.querySelectorAll("#${id} canvas")].some((c) => c.width > 100 && c.height > 100)`,
+        undefined,
+        { timeout: 30_000 },
+      );
+    }
+    // let two frames pass so that the series are painted
+    await page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))");
+    // lightweight-charts stacks two canvases per pane (series, crosshair); the first of each
+    // pair holds the series: candles, score, equity and buy and hold, drawdown
+    const ink = (await page.evaluate(PANE_INK)) as Record<string, number[]>;
+    const panes = (id: string): number[] => (ink[id] ?? []).filter((_, i) => i % 2 === 0);
+    expect(panes("chart-price")).toHaveLength(2);
+    expect(panes("chart-equity")).toHaveLength(2);
+    for (const n of [...panes("chart-price"), ...panes("chart-equity")]) expect(n).toBeGreaterThan(2_000);
+    expect(await page.textContent("#report-error")).toBe("");
+    expect(problems).toEqual([]);
+    expect(external).toEqual([]);
+  });
+
+  it("shows the title as text, without running it", async () => {
+    expect(await page.textContent("#report-title")).toBe(EVIL_TITLE);
+    expect(await page.title()).toBe(EVIL_TITLE);
+    expect(await page.evaluate("typeof window.__pwned")).toBe("undefined");
+  });
+
+  it("shows the result's metrics, the same numbers as the embedded JSON", async () => {
+    const cells = await page.$$eval("#metrics td[data-metric]", (tds) =>
+      tds.map((td) => ({
+        name: td.getAttribute("data-metric") ?? "",
+        value: td.getAttribute("data-value") ?? "",
+        text: td.textContent ?? "",
+      })),
+    );
+    const json = (await page.evaluate(
+      'JSON.parse(document.getElementById("report-data").textContent).metrics',
+    )) as Record<string, number | string>;
+    const metrics = f.result.metrics as unknown as Record<string, number>;
+    expect(cells.map((c) => c.name).sort()).toEqual(Object.keys(metrics).sort());
+    for (const { name, value, text } of cells) {
+      const expected = metrics[name] as number;
+      const inJson = json[name];
+      // JSON carries non-finite numbers as strings
+      expect(Object.is(Number(inJson), expected), `${name} in JSON`).toBe(true);
+      expect(Object.is(Number(value), expected), `${name} in data-value`).toBe(true);
+      if (name === "firstTime" || name === "lastTime") {
+        expect(text).toBe(new Date(expected).toISOString().slice(0, 16).replace("T", " "));
+      } else {
+        expect(text).toBe(fmt(expected, metricDecimals(name)));
+        if (Number.isFinite(expected)) {
+          expect(Math.abs(Number(text) - expected)).toBeLessThanOrEqual(
+            0.5 * 10 ** -metricDecimals(name) + 1e-12,
+          );
+        }
+      }
+    }
+    const trades = await page.$$eval("#trades tbody tr", (rows) => rows.length);
+    expect(trades).toBe(Math.min(500, f.result.trades.length));
+    const best = await page.getAttribute('#heatmap td[data-best="true"]', "data-value");
+    expect(Number(best)).toBe(Math.max(...f.grid.map((c) => c.metrics.profitPct)));
+  });
+});
