@@ -19,6 +19,7 @@ export { type JsoncResult, parseJsonc } from "./jsonc.js";
 export { type ConfigOverrides, type LoadedConfig, loadConfig, parseConfigText } from "./load.js";
 export {
   type Algorithm,
+  type BacktestConfig,
   type Config,
   ConfigSchema,
   type DataSource,

@@ -17,6 +17,7 @@ import {
 } from "./primitives.js";
 import {
   AlgorithmSchema,
+  BacktestSchema,
   DataSourceSchema,
   RollingPredictSchema,
   SimulateModelSchema,
@@ -155,6 +156,7 @@ const BaseConfigSchema = known(
       .default([])
       .describe("Live outputs: notifiers and traders."),
     simulate_model: SimulateModelSchema.optional(),
+    backtest: BacktestSchema.prefault({}),
     rolling_predict: RollingPredictSchema.optional(),
     trade_model: TradeModelSchema.optional(),
 
@@ -266,5 +268,6 @@ export type SignalSet = Config["signal_sets"][number];
 export type OutputSet = Config["output_sets"][number];
 export type Algorithm = Config["algorithms"][number];
 export type SimulateModel = NonNullable<Config["simulate_model"]>;
+export type BacktestConfig = Config["backtest"];
 export type RollingPredict = NonNullable<Config["rolling_predict"]>;
 export type TradeModel = NonNullable<Config["trade_model"]>;

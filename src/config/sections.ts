@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { gridAxisValues } from "./gridValues.js";
 import {
   anyObject,
   expected,
@@ -76,12 +77,115 @@ export const SimulateModelSchema = known({
   grid: z
     .record(
       z.string(),
-      z.array(finiteNumber(), expected("an array of numbers")),
-      expected("an object of number arrays"),
+      z.unknown().superRefine((axis, ctx) => {
+        const values = gridAxisValues(axis);
+        if (typeof values === "string") ctx.addIssue({ code: "custom", message: values, input: axis });
+        else if (values.length === 0)
+          ctx.addIssue({ code: "custom", message: "the axis has no values", input: axis });
+      }),
+      expected("an object of grid axes"),
     )
     .optional()
-    .describe("Parameter grid, e.g. buy_signal_threshold: [0.02, 0.05]."),
+    .describe(
+      'Parameter grid: each axis a number, a list, {start, stop, step} or "np.arange(a, b, step)" / "np.linspace(a, b, n)" (parsed, never evaluated).',
+    ),
+  rank_by: z
+    .enum(
+      ["profitPctPerMonth", "profitPct", "profit", "sharpe", "sortino", "profitFactor", "winRatePct"],
+      expected("a metric name such as profitPctPerMonth or sharpe"),
+    )
+    .optional()
+    .describe(
+      "Metric the grid cells are ranked by (descending); default profitPctPerMonth as in the original.",
+    ),
+  holdout: timeText()
+    .nullable()
+    .optional()
+    .describe(
+      "Optimise on rows before this time and report the chosen parameters after it (like --holdout).",
+    ),
 }).describe("Threshold grid search for the signal parameters (the original's train_signal_model).");
+
+const fraction = (what: string) =>
+  z
+    .number(expected(what))
+    .refine((v) => v > 0 && v < 1, expected(what))
+    .optional();
+
+export const BacktestSchema = known({
+  direction: z
+    .enum(["long", "short", "both"], expected('"long", "short" or "both"'))
+    .optional()
+    .describe("Which trades are taken; default simulate_model.direction, else long."),
+  fill_at: z
+    .enum(["next_open", "next_close", "close"], expected('"next_open", "next_close" or "close"'))
+    .default("next_open")
+    .describe(
+      "When a signal of bar t executes: next_open (bar t+1's open), next_close, or close (bar t's own close, the original's optimistic convention).",
+    ),
+  taker_fee: z
+    .number(expected("a fee fraction from 0 to 0.1"))
+    .min(0, expected("a fee fraction from 0 to 0.1"))
+    .max(0.1, expected("a fee fraction from 0 to 0.1"))
+    .default(0.001)
+    .describe("Fee per side of market and stop orders, as a fraction (0.001 = 0.1 %)."),
+  maker_fee: z
+    .number(expected("a fee fraction from 0 to 0.1"))
+    .min(-0.01, expected("a fee fraction from -0.01 to 0.1"))
+    .max(0.1, expected("a fee fraction from 0 to 0.1"))
+    .optional()
+    .describe("Fee per side of take-profit limit orders; default taker_fee."),
+  slippage_bps: z
+    .number(expected("basis points from 0 to 1000"))
+    .min(0, expected("basis points from 0 to 1000"))
+    .max(1000, expected("basis points from 0 to 1000"))
+    .default(0)
+    .describe("Adverse move of market and stop fills, in basis points."),
+  initial_capital: z
+    .number(expected("a positive number"))
+    .positive(expected("a positive number"))
+    .default(10_000)
+    .describe("Starting equity in quote currency."),
+  stake_fraction: z
+    .number(expected("a fraction in (0, 1]"))
+    .refine((v) => v > 0 && v <= 1, expected("a fraction in (0, 1]"))
+    .optional()
+    .describe("Compounding: this fraction of current equity per entry (default 1)."),
+  stake_amount: z
+    .number(expected("a positive number"))
+    .positive(expected("a positive number"))
+    .optional()
+    .describe("Fixed stake: this quote amount per entry (instead of stake_fraction)."),
+  stop_loss: fraction("a fraction in (0, 1), e.g. 0.02 for 2 %").describe(
+    "Stop-loss distance from the entry price.",
+  ),
+  take_profit: fraction("a fraction in (0, 1), e.g. 0.03 for 3 %").describe(
+    "Take-profit distance from the entry price.",
+  ),
+  trailing_stop: fraction("a fraction in (0, 1), e.g. 0.02 for 2 %").describe(
+    "Trailing-stop distance from the best price since entry.",
+  ),
+  filters: known({
+    tick_size: z
+      .number(expected("a non-negative number"))
+      .min(0, expected("a non-negative number"))
+      .default(0),
+    step_size: z
+      .number(expected("a non-negative number"))
+      .min(0, expected("a non-negative number"))
+      .default(0),
+    min_notional: z
+      .number(expected("a non-negative number"))
+      .min(0, expected("a non-negative number"))
+      .default(0),
+  })
+    .optional()
+    .describe("Exchange filters applied to every order (Binance's PRICE_FILTER, LOT_SIZE, NOTIONAL)."),
+})
+  .refine((b) => b.stake_fraction === undefined || b.stake_amount === undefined, {
+    message: "set either stake_fraction or stake_amount, not both",
+  })
+  .describe("How trades are simulated: costs, stake, stops and exchange filters (itb's addition).");
 
 export const RollingPredictSchema = known({
   data_start: rowOrTime().describe("First row or time of the data used."),

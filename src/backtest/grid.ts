@@ -1,0 +1,208 @@
+import { gridAxisValues } from "../config/gridValues.js";
+import { ConfigError } from "../core/errors.js";
+import { buyHoldPath, runBacktest } from "./engine.js";
+import type { BacktestOptions, Bars, GridCell, Metrics, Signals } from "./types.js";
+
+/**
+ * The threshold search (the original's simulate_model / train_signal_model): every combination
+ * of the grid's values is turned into buy/sell signals by the threshold rule and backtested;
+ * cells are ranked by a metric. Pure computation: the caller owns files and threads.
+ */
+
+/** The rules whose parameters are searched, with the parameter names each reads. */
+export const THRESHOLD_RULES = {
+  threshold_rule: ["buy_signal_threshold", "sell_signal_threshold"],
+  threshold_rule2: [
+    "buy_signal_threshold",
+    "buy_signal_threshold_2",
+    "sell_signal_threshold",
+    "sell_signal_threshold_2",
+  ],
+} as const;
+
+export type ThresholdRule = keyof typeof THRESHOLD_RULES;
+
+export type RankMetric =
+  | "profitPctPerMonth"
+  | "profitPct"
+  | "profit"
+  | "sharpe"
+  | "sortino"
+  | "profitFactor"
+  | "winRatePct";
+
+/**
+ * Expands the grid into parameter sets (sklearn's ParameterGrid order: keys sorted, the last key
+ * varies fastest). With `buySellEqual` the sell axes are dropped and each sell threshold is the
+ * negated buy threshold, as in the original.
+ */
+export function expandGrid(
+  grid: Record<string, unknown>,
+  base: Record<string, number>,
+  buySellEqual: boolean,
+  path = "simulate_model.grid",
+): Record<string, number>[] {
+  const axes: { name: string; values: number[] }[] = [];
+  for (const name of Object.keys(grid).sort()) {
+    if (buySellEqual && name.startsWith("sell_")) continue;
+    const values = gridAxisValues(grid[name]);
+    if (typeof values === "string") {
+      throw new ConfigError(`${path}.${name}: ${values}`, [`${path}.${name}: ${values}`]);
+    }
+    if (values.length === 0) {
+      throw new ConfigError(`${path}.${name}: the axis has no values`, [
+        `${path}.${name}: the axis has no values`,
+      ]);
+    }
+    axes.push({ name, values });
+  }
+  let cells: Record<string, number>[] = [{ ...base }];
+  for (const axis of axes) {
+    const next: Record<string, number>[] = [];
+    for (const c of cells) for (const v of axis.values) next.push({ ...c, [axis.name]: v });
+    cells = next;
+  }
+  if (buySellEqual) {
+    for (const c of cells) {
+      if (c.buy_signal_threshold !== undefined) c.sell_signal_threshold = -c.buy_signal_threshold;
+      if (c.buy_signal_threshold_2 !== undefined) c.sell_signal_threshold_2 = -c.buy_signal_threshold_2;
+    }
+  }
+  return cells;
+}
+
+/** Checks that every parameter the rule reads has a value, naming what is missing. */
+export function checkRuleParameters(rule: ThresholdRule, cells: readonly Record<string, number>[]): void {
+  const first = cells[0];
+  if (first === undefined) throw new ConfigError("simulate_model.grid: the grid has no cells", []);
+  const missing = THRESHOLD_RULES[rule].filter((p) => typeof first[p] !== "number");
+  if (missing.length > 0) {
+    const msg = `simulate_model.grid: ${rule} needs ${missing.join(", ")} (in the grid or in the signal set's config.parameters)`;
+    throw new ConfigError(msg, [msg]);
+  }
+}
+
+/**
+ * Buy/sell signals of a threshold rule into reusable buffers: buy when every score is at least
+ * its buy threshold, sell when every score is at most its sell threshold (NaN gives neither).
+ */
+export function thresholdSignals(
+  rule: ThresholdRule,
+  scores: readonly Float64Array[],
+  p: Record<string, number>,
+  out: Signals,
+): Signals {
+  const { buy, sell } = out;
+  const s1 = scores[0] as Float64Array;
+  const n = s1.length;
+  const b1 = p.buy_signal_threshold as number;
+  const x1 = p.sell_signal_threshold as number;
+  if (rule === "threshold_rule") {
+    for (let i = 0; i < n; i++) {
+      const v = s1[i] as number;
+      buy[i] = v >= b1 ? 1 : 0;
+      sell[i] = v <= x1 ? 1 : 0;
+    }
+    return out;
+  }
+  const s2 = scores[1] as Float64Array;
+  const b2 = p.buy_signal_threshold_2 as number;
+  const x2 = p.sell_signal_threshold_2 as number;
+  for (let i = 0; i < n; i++) {
+    const v = s1[i] as number;
+    const w = s2[i] as number;
+    buy[i] = v >= b1 && w >= b2 ? 1 : 0;
+    sell[i] = v <= x1 && w <= x2 ? 1 : 0;
+  }
+  return out;
+}
+
+export interface GridInput {
+  bars: Bars;
+  rule: ThresholdRule;
+  /** The rule's score columns, aligned with the bars. */
+  scores: Float64Array[];
+  options: BacktestOptions;
+  /** Row range [start, end) the cells are backtested on. */
+  start: number;
+  end: number;
+}
+
+/** Bytes of signal columns a grid keeps for reuse across its cells. */
+const COLUMN_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * One signal column of a threshold rule: buy (`up`) when every score is at least its
+ * threshold, sell when every score is at most it; the same values as `thresholdSignals`.
+ */
+function thresholdColumn(
+  scores: readonly Float64Array[],
+  t1: number,
+  t2: number,
+  up: boolean,
+  out: Uint8Array,
+): Uint8Array {
+  const s1 = scores[0] as Float64Array;
+  const n = s1.length;
+  if (scores.length < 2) {
+    if (up) for (let i = 0; i < n; i++) out[i] = (s1[i] as number) >= t1 ? 1 : 0;
+    else for (let i = 0; i < n; i++) out[i] = (s1[i] as number) <= t1 ? 1 : 0;
+    return out;
+  }
+  const s2 = scores[1] as Float64Array;
+  if (up) for (let i = 0; i < n; i++) out[i] = (s1[i] as number) >= t1 && (s2[i] as number) >= t2 ? 1 : 0;
+  else for (let i = 0; i < n; i++) out[i] = (s1[i] as number) <= t1 && (s2[i] as number) <= t2 ? 1 : 0;
+  return out;
+}
+
+/**
+ * Backtests the given cells in this thread. The buy column depends only on the buy thresholds
+ * and the sell column only on the sell thresholds, so each distinct column is computed once
+ * and kept (up to COLUMN_CACHE_BYTES; beyond, into scratch buffers); the buy-and-hold pass,
+ * which does not depend on the signals, is done once for all cells.
+ */
+export function evaluateCells(input: GridInput, cells: readonly Record<string, number>[]): Metrics[] {
+  const n = input.bars.time.length;
+  const two = input.rule === "threshold_rule2";
+  const scores = two ? input.scores.slice(0, 2) : input.scores.slice(0, 1);
+  const buyHold = buyHoldPath(input.bars, input.start, input.end);
+  const cache = new Map<string, Uint8Array>();
+  let budget = COLUMN_CACHE_BYTES;
+  const scratch = { buy: new Uint8Array(0), sell: new Uint8Array(0) };
+  const column = (up: boolean, t1: number, t2: number): Uint8Array => {
+    const key = two ? `${up ? "b" : "s"}${t1},${t2}` : `${up ? "b" : "s"}${t1}`;
+    const hit = cache.get(key);
+    if (hit !== undefined) return hit;
+    if (budget >= n) {
+      budget -= n;
+      const col = thresholdColumn(scores, t1, t2, up, new Uint8Array(n));
+      cache.set(key, col);
+      return col;
+    }
+    const which = up ? "buy" : "sell";
+    if (scratch[which].length !== n) scratch[which] = new Uint8Array(n);
+    return thresholdColumn(scores, t1, t2, up, scratch[which]);
+  };
+  return cells.map((p) => {
+    const buy = column(true, p.buy_signal_threshold as number, p.buy_signal_threshold_2 as number);
+    const sell = column(false, p.sell_signal_threshold as number, p.sell_signal_threshold_2 as number);
+    return runBacktest(input.bars, { buy, sell }, input.options, {
+      start: input.start,
+      end: input.end,
+      collectTrades: false,
+      buyHold,
+    }).metrics;
+  });
+}
+
+/** Ranks cells by a metric, best first; NaN ranks last, ties keep grid order. */
+export function rankCells(cells: readonly GridCell[], by: RankMetric): GridCell[] {
+  const key = (c: GridCell) => {
+    const v = c.metrics[by];
+    return Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v;
+  };
+  return cells
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => key(b.c) - key(a.c) || a.i - b.i)
+    .map((x) => x.c);
+}

@@ -1,0 +1,399 @@
+import { existsSync, readFileSync } from "node:fs";
+import { barsOf } from "../backtest/bars.js";
+import { runBacktest } from "../backtest/engine.js";
+import {
+  checkRuleParameters,
+  expandGrid,
+  type RankMetric,
+  rankCells,
+  THRESHOLD_RULES,
+  type ThresholdRule,
+  thresholdSignals,
+} from "../backtest/grid.js";
+import { runGrid } from "../backtest/gridThreads.js";
+import type { BacktestOptions, Bars, GridCell, Metrics } from "../backtest/types.js";
+import type { Config, SignalSet } from "../config/index.js";
+import { parseConfigTime } from "../config/primitives.js";
+import { ConfigError, DataError, UsageError } from "../core/errors.js";
+import { type Frame, lowerBound } from "../core/frame.js";
+import type { Logger } from "../core/log.js";
+import { writeFileAtomic } from "../data/atomic.js";
+import { symbolFile } from "../data/paths.js";
+import { frameFileInfo, readFrame } from "../data/store/index.js";
+import { runSignalSets, type SignalStep } from "../signals/index.js";
+import { backtestOptionsOf } from "./backtestOptions.js";
+import { resolveSignalSets } from "./signalStages.js";
+
+/**
+ * `itb simulate` (threshold search) and the backtest behind `itb report`: both read the
+ * predictions table, run the config's signal_sets on it and trade the signals with the same
+ * engine and options.
+ */
+
+const BAR_COLUMNS = ["open", "high", "low", "close"] as const;
+
+export interface ScoredTable {
+  file: string;
+  frame: Frame;
+  bars: Bars;
+  /** Where the predictions came from ("predict-rolling", "predict" or unknown) and whether any row was in-sample. */
+  provenance: { kind: string; inSample: boolean; metricsFile: string | undefined };
+}
+
+function predictionsMetricsFile(file: string): string {
+  return `${file.replace(/\.[^./\\]+$/, "")}.metrics.json`;
+}
+
+function readProvenance(file: string): ScoredTable["provenance"] {
+  const metricsFile = predictionsMetricsFile(file);
+  if (!existsSync(metricsFile)) return { kind: "unknown", inSample: false, metricsFile: undefined };
+  try {
+    const j = JSON.parse(readFileSync(metricsFile, "utf8")) as { kind?: unknown; in_sample?: unknown };
+    return {
+      kind: typeof j.kind === "string" ? j.kind : "unknown",
+      inSample: j.in_sample === true,
+      metricsFile,
+    };
+  } catch {
+    return { kind: "unknown", inSample: false, metricsFile };
+  }
+}
+
+/** Reads the predictions table (or another table named by `input`) with the candle columns. */
+export async function readScoredTable(config: Config, input?: string): Promise<ScoredTable> {
+  const file = input ?? symbolFile(config, config.predict_file_name);
+  const info = await frameFileInfo(file, { timeColumn: config.time_column });
+  if (info === undefined) {
+    throw new DataError("file not found; run `itb predict-rolling` (or `itb predict`) first", { file });
+  }
+  const missing = BAR_COLUMNS.filter((c) => !info.columns.includes(c));
+  if (missing.length > 0) {
+    throw new DataError(`missing candle column(s) ${missing.join(", ")}; the backtest trades on them`, {
+      file,
+    });
+  }
+  const frame = await readFrame(file, { timeColumn: config.time_column });
+  return { file, frame, bars: barsOf(frame), provenance: readProvenance(file) };
+}
+
+/** The signal_sets entry whose thresholds are searched: simulate_model.signal_generator, else the last threshold rule. */
+export function searchedSignalSet(config: Config): { index: number; set: SignalSet; rule: ThresholdRule } {
+  const sets = config.signal_sets;
+  const wanted = config.simulate_model?.signal_generator;
+  let index = -1;
+  if (wanted !== undefined) index = sets.findIndex((s) => s.generator === wanted);
+  else
+    for (let i = sets.length - 1; i >= 0 && index < 0; i--)
+      if ((sets[i] as SignalSet).generator in THRESHOLD_RULES) index = i;
+  if (index < 0) {
+    const msg =
+      wanted !== undefined
+        ? `simulate_model.signal_generator: no signal_sets entry uses generator "${wanted}"`
+        : "signal_sets: no threshold_rule or threshold_rule2 entry to search";
+    throw new ConfigError(msg, [msg]);
+  }
+  const set = sets[index] as SignalSet;
+  if (!(set.generator in THRESHOLD_RULES)) {
+    const msg = `simulate_model.signal_generator: "${set.generator}" has no thresholds to search; use threshold_rule or threshold_rule2`;
+    throw new ConfigError(msg, [msg]);
+  }
+  return { index, set, rule: set.generator as ThresholdRule };
+}
+
+/** The searched rule's score columns (its step's inputs, prefixes applied). */
+export function scoreColumns(step: SignalStep, frame: Frame, file: string): Float64Array[] {
+  return step.inputs.map((n) => {
+    if (!frame.has(n)) {
+      throw new DataError(
+        `no column "${n}" for ${step.path} (${step.generator}); columns: ${frame.columnNames.join(", ")}`,
+        {
+          file,
+        },
+      );
+    }
+    return frame.get(n);
+  });
+}
+
+export function baseParameters(set: SignalSet): Record<string, number> {
+  const p = set.config.parameters;
+  const out: Record<string, number> = {};
+  if (p !== null && typeof p === "object") {
+    for (const [k, v] of Object.entries(p as Record<string, unknown>)) if (typeof v === "number") out[k] = v;
+  }
+  return out;
+}
+
+/** The config with signal_sets[index]'s parameters replaced (the grid's cell, or the chosen one). */
+export function withParameters(config: Config, index: number, params: Record<string, number>): Config {
+  const signal_sets = config.signal_sets.map((s, i) =>
+    i === index ? { ...s, config: { ...s.config, parameters: { ...baseParameters(s), ...params } } } : s,
+  );
+  return { ...config, signal_sets };
+}
+
+/** Row index of a config's row-or-time bound within `time` (first row at or after a time). */
+export function rowOf(
+  time: Float64Array,
+  v: number | string | null | undefined,
+  fallback: number,
+  path: string,
+): number {
+  if (v === null || v === undefined) return fallback;
+  if (typeof v === "number") return Math.min(Math.max(0, v), time.length);
+  const t = parseConfigTime(v);
+  if (t === undefined) throw new ConfigError(`${path}: cannot read the time "${v}"`, [`${path}: not a time`]);
+  return lowerBound(time, t);
+}
+
+/** First and one-past-last row where every score is a number (walk-forward predictions cover only part). */
+export function scoredSpan(
+  scores: readonly Float64Array[],
+  start: number,
+  end: number,
+): { start: number; end: number } {
+  const ok = (i: number) => scores.every((s) => !Number.isNaN(s[i] as number));
+  let a = start;
+  while (a < end && !ok(a)) a++;
+  let b = end;
+  while (b > a && !ok(b - 1)) b--;
+  return { start: a, end: b };
+}
+
+export interface SimulateOptions {
+  input?: string;
+  /** Optimise before this time, report after it. Overrides simulate_model.holdout. */
+  holdout?: string;
+  workers?: number;
+  log: Logger;
+}
+
+export interface SimulateRun {
+  input: string;
+  provenance: ScoredTable["provenance"];
+  rule: ThresholdRule;
+  rankBy: RankMetric;
+  options: BacktestOptions;
+  range: { start: string; end: string; rows: number };
+  holdout?: { start: string; end: string; rows: number; params: Record<string, number>; metrics: Metrics };
+  cells: GridCell[];
+  ranked: GridCell[];
+  top: GridCell[];
+  seconds: number;
+  outputs: { json: string; csv: string };
+}
+
+const iso = (t: number) => new Date(t).toISOString().replace(".000Z", "Z");
+
+export function warnProvenance(p: ScoredTable["provenance"], file: string, log: Logger): void {
+  if (p.kind === "predict-rolling" && !p.inSample) return;
+  const why =
+    p.kind === "predict"
+      ? "come from `itb predict`"
+      : p.kind === "predict-rolling"
+        ? "include rows the models were trained on"
+        : "have no walk-forward record (no predictions .metrics.json from `itb predict-rolling`)";
+  log.warn(
+    { file, kind: p.kind, in_sample: p.inSample },
+    `IN-SAMPLE RISK: the predictions ${why}; thresholds chosen on them look better than they will trade. Run \`itb predict-rolling\` first.`,
+  );
+}
+
+/** The original's simulate_model: grid of thresholds → backtests → ranked cells, written as JSON and CSV. */
+export async function runSimulate(
+  config: Config,
+  configFile: string,
+  opts: SimulateOptions,
+): Promise<SimulateRun> {
+  const t0 = performance.now();
+  const sm = config.simulate_model ?? {};
+  if (sm.grid === undefined || Object.keys(sm.grid).length === 0) {
+    throw new ConfigError(
+      "simulate_model.grid: missing; list the thresholds to search, e.g. buy_signal_threshold: [0.02, 0.05]",
+      ["simulate_model.grid: missing"],
+    );
+  }
+  const { index, set, rule } = searchedSignalSet(config);
+  const cellsParams = expandGrid(sm.grid, baseParameters(set), sm.buy_sell_equal === true);
+  checkRuleParameters(rule, cellsParams);
+  const steps = await resolveSignalSets(withParameters(config, index, cellsParams[0] ?? {}), configFile);
+  const table = await readScoredTable(config, opts.input);
+  warnProvenance(table.provenance, table.file, opts.log);
+  // The generators before the searched rule (smoothen, combine) make its score columns.
+  runSignalSets(table.frame, steps.slice(0, index));
+  const scores = scoreColumns(steps[index] as SignalStep, table.frame, table.file);
+
+  const time = table.bars.time;
+  const from = rowOf(time, sm.data_start, 0, "simulate_model.data_start");
+  const to = rowOf(time, sm.data_end, time.length, "simulate_model.data_end");
+  const span = scoredSpan(scores, from, Math.max(from, to));
+  if (span.end - span.start < 2) {
+    throw new DataError(
+      `no scored rows to simulate between ${iso(time[from] ?? 0)} and the end; the score column(s) are all NaN`,
+      { file: table.file },
+    );
+  }
+  const holdoutText = opts.holdout ?? sm.holdout ?? undefined;
+  let split = span.end;
+  if (holdoutText !== undefined && holdoutText !== null) {
+    const at = parseConfigTime(holdoutText);
+    if (at === undefined) throw new UsageError(`--holdout: cannot read the time "${holdoutText}"`);
+    split = rowOf(time, holdoutText, span.end, "simulate_model.holdout");
+    if (split <= span.start + 1 || split >= span.end - 1) {
+      throw new UsageError(
+        `--holdout ${holdoutText}: must fall inside the scored rows ${iso(time[span.start] as number)} .. ${iso(time[span.end - 1] as number)}`,
+      );
+    }
+  }
+  const options = backtestOptionsOf(config);
+  const rankBy: RankMetric = sm.rank_by ?? "profitPctPerMonth";
+  const input = { bars: table.bars, rule, scores, options, start: span.start, end: split };
+  const metrics = await runGrid(input, cellsParams, opts.workers);
+  const cells: GridCell[] = cellsParams.map((params, i) => ({ params, metrics: metrics[i] as Metrics }));
+  const ranked = rankCells(cells, rankBy);
+  const topN = sm.topn_to_store ?? 10;
+  const top = ranked.slice(0, Math.max(1, topN));
+
+  let holdout: SimulateRun["holdout"];
+  const best = ranked[0] as GridCell;
+  if (split < span.end) {
+    const n = time.length;
+    const signals = thresholdSignals(rule, scores, best.params, {
+      buy: new Uint8Array(n),
+      sell: new Uint8Array(n),
+    });
+    const r = runBacktest(table.bars, signals, options, {
+      start: split,
+      end: span.end,
+      collectTrades: false,
+    });
+    holdout = {
+      start: iso(time[split] as number),
+      end: iso(time[span.end - 1] as number),
+      rows: span.end - split,
+      params: best.params,
+      metrics: r.metrics,
+    };
+  }
+
+  const outJson = symbolFile(config, "simulation").replace(/\.parquet$/, ".json");
+  const outCsv = outJson.replace(/\.json$/, ".csv");
+  const run: SimulateRun = {
+    input: table.file,
+    provenance: table.provenance,
+    rule,
+    rankBy,
+    options,
+    range: {
+      start: iso(time[span.start] as number),
+      end: iso(time[split - 1] as number),
+      rows: split - span.start,
+    },
+    ...(holdout !== undefined ? { holdout } : {}),
+    cells,
+    ranked,
+    top,
+    seconds: (performance.now() - t0) / 1000,
+    outputs: { json: outJson, csv: outCsv },
+  };
+  await writeSimulation(run, config);
+  return run;
+}
+
+const CSV_METRICS: readonly (keyof Metrics)[] = [
+  "profitPctPerMonth",
+  "profitPct",
+  "profit",
+  "trades",
+  "winRatePct",
+  "profitFactor",
+  "maxDrawdownPct",
+  "sharpe",
+  "sortino",
+  "exposurePct",
+  "avgHoldBars",
+  "feesPaid",
+  "buyHoldPct",
+];
+
+function fmt(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  if (!Number.isFinite(v)) return String(v);
+  return String(Number.parseFloat(v.toPrecision(8)));
+}
+
+/** CSV of the ranked cells: rank, parameters, then the metrics. */
+export function simulationCsv(ranked: readonly GridCell[]): string {
+  const params = [...new Set(ranked.flatMap((c) => Object.keys(c.params)))].sort();
+  const lines = [["rank", ...params, ...CSV_METRICS].join(",")];
+  ranked.forEach((c, i) => {
+    lines.push(
+      [
+        String(i + 1),
+        ...params.map((p) => fmt(c.params[p] ?? Number.NaN)),
+        ...CSV_METRICS.map((m) => fmt(c.metrics[m] ?? Number.NaN)),
+      ].join(","),
+    );
+  });
+  return `${lines.join("\n")}\n`;
+}
+
+async function writeSimulation(run: SimulateRun, config: Config): Promise<void> {
+  const json = {
+    kind: "simulate",
+    input: run.input,
+    predictions: run.provenance,
+    signal_generator: run.rule,
+    rank_by: run.rankBy,
+    range: run.range,
+    options: run.options,
+    best: run.ranked[0],
+    holdout: run.holdout ?? null,
+    top: run.top,
+    grid: run.cells,
+    symbol: config.symbol,
+    freq: config.freq,
+  };
+  // Infinity (profit factor with no losing trade) is not JSON: write it as a string.
+  const text = JSON.stringify(
+    json,
+    (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v),
+    2,
+  );
+  await writeFileAtomic(run.outputs.json, `${text}\n`);
+  await writeFileAtomic(run.outputs.csv, simulationCsv(run.ranked));
+}
+
+/** Stdout summary: the top cells and the holdout check. */
+export function formatSimulateRun(run: SimulateRun, show = 10): string {
+  const lines = [
+    `${run.cells.length} cells of ${run.rule} on ${run.range.rows.toLocaleString("en-US")} rows (${run.range.start} .. ${run.range.end}) in ${run.seconds.toFixed(2)} s`,
+    `ranked by ${run.rankBy}; fees ${(run.options.takerFee * 100).toFixed(3)} % per side, slippage ${run.options.slippageBps} bps, ${run.options.direction}, fill at ${run.options.fillAt}`,
+  ];
+  const params = Object.keys(run.ranked[0]?.params ?? {}).sort();
+  lines.push(["rank", ...params, "%/month", "%profit", "trades", "win%", "maxDD%", "sharpe"].join("\t"));
+  run.ranked.slice(0, show).forEach((c, i) => {
+    const m = c.metrics;
+    lines.push(
+      [
+        String(i + 1),
+        ...params.map((p) => fmt(c.params[p] ?? Number.NaN)),
+        m.profitPctPerMonth.toFixed(2),
+        m.profitPct.toFixed(2),
+        String(m.trades),
+        m.winRatePct.toFixed(1),
+        m.maxDrawdownPct.toFixed(2),
+        m.sharpe.toFixed(2),
+      ].join("\t"),
+    );
+  });
+  if (run.holdout !== undefined) {
+    const h = run.holdout.metrics;
+    lines.push(
+      `holdout ${run.holdout.start} .. ${run.holdout.end} (${run.holdout.rows.toLocaleString("en-US")} rows) with the best parameters: ` +
+        `${h.profitPct.toFixed(2)} % (${h.profitPctPerMonth.toFixed(2)} %/month), ${h.trades} trades, max drawdown ${h.maxDrawdownPct.toFixed(2)} %`,
+    );
+  }
+  lines.push(`wrote ${run.outputs.json}`, `wrote ${run.outputs.csv}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,198 @@
+import { existsSync, readFileSync } from "node:fs";
+import { runBacktest } from "../backtest/engine.js";
+import type { ThresholdRule } from "../backtest/grid.js";
+import { renderReportHtml } from "../backtest/report/html.js";
+import { renderEquityPng } from "../backtest/report/png.js";
+import type { BacktestResult, Bars, GridCell, Metrics, Signals } from "../backtest/types.js";
+import { type Config, configHash } from "../config/index.js";
+import { DataError } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+import { writeFileAtomic } from "../data/atomic.js";
+import { symbolFile } from "../data/paths.js";
+import { runSignalSets, type SignalStep } from "../signals/index.js";
+import { backtestOptionsOf } from "./backtestOptions.js";
+import {
+  baseParameters,
+  readScoredTable,
+  scoreColumns,
+  scoredSpan,
+  searchedSignalSet,
+  warnProvenance,
+  withParameters,
+} from "./backtestStages.js";
+import { resolveSignalSets } from "./signalStages.js";
+
+/**
+ * `itb report`: one backtest with full trades at the chosen thresholds — the best cell of the
+ * last `itb simulate` when its simulation.json exists, else the config's own parameters — written
+ * as a self-contained HTML page, a PNG of the equity curve and a JSON of the same numbers.
+ */
+
+export interface ReportOptions {
+  input?: string;
+  /** "best": simulation.json's best cell (default when present); "config": signal_sets' own parameters. */
+  params?: "best" | "config";
+  log: Logger;
+  /** Epoch ms the report is stamped with. */
+  now: number;
+}
+
+export interface ReportRun {
+  params: Record<string, number>;
+  paramsFrom: "simulation" | "config";
+  result: BacktestResult;
+  outputs: { html: string; png: string; json: string };
+  range: { start: string; end: string; rows: number };
+}
+
+interface SimulationFile {
+  best?: GridCell;
+  grid?: GridCell[];
+  rank_by?: string;
+  signal_generator?: string;
+}
+
+function simulationFile(config: Config): string {
+  return symbolFile(config, "simulation").replace(/\.parquet$/, ".json");
+}
+
+function readSimulation(file: string): SimulationFile | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as SimulationFile;
+  } catch (err) {
+    throw new DataError(
+      "cannot read the threshold search result; rerun `itb simulate`",
+      { file },
+      { cause: err },
+    );
+  }
+}
+
+const iso = (t: number) => new Date(t).toISOString().replace(".000Z", "Z");
+
+function sliceBars(b: Bars, start: number, end: number): Bars {
+  return {
+    time: b.time.subarray(start, end),
+    open: b.open.subarray(start, end),
+    high: b.high.subarray(start, end),
+    low: b.low.subarray(start, end),
+    close: b.close.subarray(start, end),
+  };
+}
+
+/** JSON numbers cannot be Infinity or NaN: such values are written as strings. */
+function finiteJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v), 2);
+}
+
+export async function runReport(config: Config, configFile: string, opts: ReportOptions): Promise<ReportRun> {
+  const { index, set, rule } = searchedSignalSet(config);
+  const simFile = simulationFile(config);
+  const sim = opts.params === "config" ? undefined : readSimulation(simFile);
+  const fromSim = sim?.best?.params !== undefined && sim.signal_generator === rule;
+  const params = fromSim ? (sim?.best?.params as Record<string, number>) : baseParameters(set);
+  const steps = await resolveSignalSets(withParameters(config, index, params), configFile);
+  const step = steps[index] as SignalStep;
+  const table = await readScoredTable(config, opts.input);
+  warnProvenance(table.provenance, table.file, opts.log);
+  runSignalSets(table.frame, steps);
+  const scores = scoreColumns(step, table.frame, table.file);
+  const span = scoredSpan(scores, 0, table.frame.length);
+  if (span.end - span.start < 2) {
+    throw new DataError("no scored rows to report on; the score column(s) are all NaN", { file: table.file });
+  }
+  const [buyName, sellName] = step.outputs as [string, string];
+  const toSignals = (x: Float64Array) =>
+    Uint8Array.from(x.subarray(span.start, span.end), (v) => (v === 1 ? 1 : 0));
+  const signals: Signals = {
+    buy: toSignals(table.frame.get(buyName)),
+    sell: toSignals(table.frame.get(sellName)),
+  };
+  const bars = sliceBars(table.bars, span.start, span.end);
+  const options = backtestOptionsOf(config);
+  const result = runBacktest(bars, signals, options);
+
+  const m = result.metrics;
+  const title = `${config.symbol} ${config.freq} — ${rule} ${Object.entries(params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ")}`;
+  const gridCells = fromSim ? (sim?.grid ?? []) : [];
+  const axes = [...new Set(gridCells.flatMap((c) => Object.keys(c.params)))].filter(
+    (k) => new Set(gridCells.map((c) => c.params[k])).size > 1,
+  );
+  const grid =
+    axes.length === 2
+      ? {
+          xParam: axes[0] as string,
+          yParam: axes[1] as string,
+          cells: gridCells,
+          metric: (sim?.rank_by ?? "profitPctPerMonth") as keyof Metrics,
+        }
+      : undefined;
+  const score =
+    rule === ("threshold_rule" satisfies ThresholdRule)
+      ? {
+          name: step.inputs[0] as string,
+          values: (scores[0] as Float64Array).subarray(span.start, span.end),
+          ...(params.buy_signal_threshold !== undefined ? { buyThreshold: params.buy_signal_threshold } : {}),
+          ...(params.sell_signal_threshold !== undefined
+            ? { sellThreshold: params.sell_signal_threshold }
+            : {}),
+        }
+      : undefined;
+  const generatedAt = new Date(opts.now).toISOString();
+  const html = renderReportHtml({
+    title,
+    symbol: config.symbol,
+    freq: config.freq,
+    bars,
+    ...(score !== undefined ? { score } : {}),
+    result,
+    ...(grid !== undefined ? { grid } : {}),
+    generatedAt,
+    configHash: configHash(config),
+  });
+  const png = renderEquityPng({ title: `${config.symbol} ${config.freq}`, bars, result });
+  const base = symbolFile(config, "report").replace(/\.parquet$/, "");
+  const outputs = { html: `${base}.html`, png: `${base}.png`, json: `${base}.json` };
+  const range = {
+    start: iso(bars.time[0] as number),
+    end: iso(bars.time[bars.time.length - 1] as number),
+    rows: bars.time.length,
+  };
+  const json = {
+    kind: "report",
+    generated_at: generatedAt,
+    symbol: config.symbol,
+    freq: config.freq,
+    input: table.file,
+    predictions: table.provenance,
+    signal_generator: rule,
+    params,
+    params_from: fromSim ? simFile : "config",
+    range,
+    options,
+    metrics: m,
+    monthly: result.monthly,
+    trades: result.trades,
+  };
+  await writeFileAtomic(outputs.json, `${finiteJson(json)}\n`);
+  await writeFileAtomic(outputs.png, png);
+  await writeFileAtomic(outputs.html, html);
+  return { params, paramsFrom: fromSim ? "simulation" : "config", result, outputs, range };
+}
+
+export function formatReportRun(run: ReportRun): string {
+  const m = run.result.metrics;
+  const p = Object.entries(run.params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
+  return [
+    `backtest ${run.range.start} .. ${run.range.end} (${run.range.rows.toLocaleString("en-US")} bars) with ${p} (from ${run.paramsFrom})`,
+    `profit ${m.profitPct.toFixed(2)} % (${m.profitPctPerMonth.toFixed(2)} %/month) after ${m.feesPaid.toFixed(2)} fees, ${m.trades} trades, win rate ${m.winRatePct.toFixed(1)} %, max drawdown ${m.maxDrawdownPct.toFixed(2)} %, Sharpe ${m.sharpe.toFixed(2)}; buy and hold ${m.buyHoldPct.toFixed(2)} %`,
+    `wrote ${run.outputs.html}`,
+    `wrote ${run.outputs.png}`,
+    `wrote ${run.outputs.json}`,
+  ].join("\n");
+}

@@ -1,0 +1,140 @@
+import { describe, expect, it } from "vitest";
+import { checkRuleParameters, expandGrid, rankCells, thresholdSignals } from "../../src/backtest/grid.js";
+import type { GridCell, Metrics } from "../../src/backtest/types.js";
+import { gridAxisValues } from "../../src/config/gridValues.js";
+import { ConfigError } from "../../src/core/errors.js";
+
+describe("grid axis values", () => {
+  it("reads numbers, lists and {start, stop, step}", () => {
+    expect(gridAxisValues(0.05)).toEqual([0.05]);
+    expect(gridAxisValues([0.1, 0.2])).toEqual([0.1, 0.2]);
+    // stop always excluded here (numpy's arange would include 0.4 by rounding); 0.1 + 2 * 0.1 printed as 0.3
+    expect(gridAxisValues({ start: 0.1, stop: 0.4, step: 0.1 })).toEqual([0.1, 0.2, 0.3]);
+  });
+
+  it("parses the original's numpy strings without evaluating them (values as numpy prints them)", () => {
+    // np.linspace(0.02, 0.20, 10) → [0.02 0.04 0.06 0.08 0.1 0.12 0.14 0.16 0.18 0.2]
+    expect(gridAxisValues("np.linspace(0.02, 0.20, 10)")).toEqual([
+      0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.18, 0.2,
+    ]);
+    // np.arange(-0.05, 0.0, 0.01) → [-0.05 -0.04 -0.03 -0.02 -0.01]
+    expect(gridAxisValues("np.arange(-0.05, 0.0, 0.01)")).toEqual([-0.05, -0.04, -0.03, -0.02, -0.01]);
+    expect(gridAxisValues("numpy.arange(3)")).toEqual([0, 1, 2]);
+    // numpy's own rounding: np.arange(0.1, 0.4, 0.1) → [0.1 0.2 0.3 0.4]
+    expect(gridAxisValues("np.arange(0.1, 0.4, 0.1)")).toEqual([0.1, 0.2, 0.3, 0.4]);
+    expect(gridAxisValues("arange(start=1, stop=2, step=0.5)")).toEqual([1, 1.5]);
+    expect(gridAxisValues("np.linspace(0, 1, 4, endpoint=False)")).toEqual([0, 0.25, 0.5, 0.75]);
+    expect(gridAxisValues("[0.1, -0.2]")).toEqual([0.1, -0.2]);
+    expect(gridAxisValues("0.3")).toEqual([0.3]);
+  });
+
+  it("refuses anything else with a message saying what is accepted", () => {
+    expect(gridAxisValues("__import__('os').system('rm -rf /')")).toMatch(/expected a number, a list/);
+    expect(gridAxisValues("np.arange(0, 1, x)")).toBe(
+      'arange: cannot read argument "x" (only numbers are accepted)',
+    );
+    expect(gridAxisValues("np.arange(0, 1, 0)")).toBe("arange: step must not be 0");
+    expect(gridAxisValues("np.linspace(0, 1, 2.5)")).toBe("linspace: num must be a non-negative integer");
+    expect(gridAxisValues([0.1, "a"])).toBe('item 1: expected a number, found "a"');
+    expect(gridAxisValues({ start: 0, stop: 1 })).toBe("expected numbers for start, stop and step");
+    expect(gridAxisValues({ start: 0, stop: 1, step: 0.5, num: 3 })).toBe(
+      "unknown key(s) num; expected {start, stop, step}",
+    );
+  });
+});
+
+describe("expandGrid", () => {
+  it("takes every combination in sklearn's ParameterGrid order (keys sorted, last fastest)", () => {
+    const cells = expandGrid({ sell_signal_threshold: [-1, -2], buy_signal_threshold: [1, 2, 3] }, {}, false);
+    expect(cells).toEqual([
+      { buy_signal_threshold: 1, sell_signal_threshold: -1 },
+      { buy_signal_threshold: 1, sell_signal_threshold: -2 },
+      { buy_signal_threshold: 2, sell_signal_threshold: -1 },
+      { buy_signal_threshold: 2, sell_signal_threshold: -2 },
+      { buy_signal_threshold: 3, sell_signal_threshold: -1 },
+      { buy_signal_threshold: 3, sell_signal_threshold: -2 },
+    ]);
+  });
+
+  it("buy_sell_equal drops the sell axes and mirrors the buy thresholds", () => {
+    const cells = expandGrid(
+      { buy_signal_threshold: [0.1, 0.2], sell_signal_threshold: [-5], buy_signal_threshold_2: [0.3] },
+      {},
+      true,
+    );
+    expect(cells).toEqual([
+      {
+        buy_signal_threshold: 0.1,
+        buy_signal_threshold_2: 0.3,
+        sell_signal_threshold: -0.1,
+        sell_signal_threshold_2: -0.3,
+      },
+      {
+        buy_signal_threshold: 0.2,
+        buy_signal_threshold_2: 0.3,
+        sell_signal_threshold: -0.2,
+        sell_signal_threshold_2: -0.3,
+      },
+    ]);
+  });
+
+  it("keeps the signal set's own parameters for axes the grid does not list", () => {
+    const cells = expandGrid({ buy_signal_threshold: [0.1] }, { sell_signal_threshold: -0.4 }, false);
+    expect(cells).toEqual([{ buy_signal_threshold: 0.1, sell_signal_threshold: -0.4 }]);
+  });
+
+  it("names the axis of a bad value", () => {
+    expect(() => expandGrid({ buy_signal_threshold: "eval(1)" }, {}, false)).toThrow(
+      /^simulate_model\.grid\.buy_signal_threshold: expected a number, a list/,
+    );
+    expect(() => expandGrid({ buy_signal_threshold: [] }, {}, false)).toThrow(ConfigError);
+  });
+
+  it("a rule missing a parameter is refused before any backtest", () => {
+    const cells = expandGrid({ buy_signal_threshold: [0.1] }, {}, false);
+    expect(() => checkRuleParameters("threshold_rule", cells)).toThrow(
+      "simulate_model.grid: threshold_rule needs sell_signal_threshold (in the grid or in the signal set's config.parameters)",
+    );
+  });
+});
+
+describe("thresholdSignals", () => {
+  it("threshold_rule: buy at or above, sell at or below, NaN neither", () => {
+    const s = Float64Array.from([0.3, 0.2, Number.NaN, -0.2, -0.1, 0]);
+    const out = { buy: new Uint8Array(6), sell: new Uint8Array(6) };
+    thresholdSignals("threshold_rule", [s], { buy_signal_threshold: 0.2, sell_signal_threshold: -0.2 }, out);
+    expect([...out.buy]).toEqual([1, 1, 0, 0, 0, 0]);
+    expect([...out.sell]).toEqual([0, 0, 0, 1, 0, 0]);
+  });
+
+  it("threshold_rule2: both scores must pass", () => {
+    const a = Float64Array.from([0.5, 0.5, -0.5, -0.5]);
+    const b = Float64Array.from([0.5, 0.0, -0.5, 0.0]);
+    const out = { buy: new Uint8Array(4), sell: new Uint8Array(4) };
+    thresholdSignals(
+      "threshold_rule2",
+      [a, b],
+      {
+        buy_signal_threshold: 0.4,
+        buy_signal_threshold_2: 0.4,
+        sell_signal_threshold: -0.4,
+        sell_signal_threshold_2: -0.4,
+      },
+      out,
+    );
+    expect([...out.buy]).toEqual([1, 0, 0, 0]);
+    expect([...out.sell]).toEqual([0, 0, 1, 0]);
+  });
+});
+
+describe("rankCells", () => {
+  const cell = (id: number, v: number): GridCell => ({
+    params: { id },
+    metrics: { profitPctPerMonth: v } as unknown as Metrics,
+  });
+
+  it("best first, NaN last, ties in grid order", () => {
+    const ranked = rankCells([cell(0, 1), cell(1, Number.NaN), cell(2, 3), cell(3, 1)], "profitPctPerMonth");
+    expect(ranked.map((c) => c.params.id)).toEqual([2, 0, 3, 1]);
+  });
+});

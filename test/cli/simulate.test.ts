@@ -1,0 +1,229 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { barsOf } from "../../src/backtest/bars.js";
+import { runBacktest } from "../../src/backtest/engine.js";
+import type { BacktestOptions } from "../../src/backtest/types.js";
+import { Frame } from "../../src/core/frame.js";
+import { writeFrame } from "../../src/data/store/index.js";
+import { sampleCandles } from "../helpers/candles.js";
+import { itb } from "../helpers/cli.js";
+
+/**
+ * `itb simulate` end to end on real candles (BTCUSDT 2023-03 from the bundled sample) with two
+ * causal scores standing in for model predictions: the up score rises after a fall below the
+ * 60-bar mean, the down score after a rise above it, so the grid has trades to rank.
+ */
+let dir = "";
+
+/** Causal scores from the close's distance to its 60-bar mean; the first 2000 rows stay NaN, as before a walk-forward's first predicted row. */
+function scores(close: Float64Array): { up: Float64Array; down: Float64Array } {
+  const n = close.length;
+  const up = new Float64Array(n).fill(Number.NaN);
+  const down = new Float64Array(n).fill(Number.NaN);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    sum += close[i] as number;
+    if (i >= 60) sum -= close[i - 60] as number;
+    if (i < 2000) continue;
+    const dev = ((close[i] as number) / (sum / 60) - 1) * 100;
+    up[i] = 1 / (1 + Math.exp(4 * dev));
+    down[i] = 1 / (1 + Math.exp(-4 * dev));
+  }
+  return { up, down };
+}
+let config = "";
+
+function writeConfig(name: string, extra: Record<string, unknown>): string {
+  const file = join(dir, name);
+  const base = {
+    data_folder: dir,
+    symbol: "BTCUSDT",
+    freq: "1m",
+    signal_sets: [
+      {
+        generator: "combine",
+        config: { columns: ["up", "down"], names: "trade_score", combine: "difference" },
+      },
+      {
+        generator: "threshold_rule",
+        config: {
+          columns: "trade_score",
+          names: ["buy_signal_column", "sell_signal_column"],
+          parameters: {},
+        },
+      },
+    ],
+    simulate_model: {
+      topn_to_store: 3,
+      grid: { buy_signal_threshold: "np.linspace(0.1, 0.3, 3)", sell_signal_threshold: [-0.1, -0.2, -0.3] },
+    },
+    backtest: { taker_fee: 0.001, slippage_bps: 1, direction: "long" },
+  };
+  writeFileSync(file, `// test config\n${JSON.stringify({ ...base, ...extra }, null, 2)}\n`);
+  return file;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "itb-simulate-"));
+  const candles = await sampleCandles(["2023-03"]);
+  const { up, down } = scores(candles.get("close"));
+  const frame = new Frame(candles.time);
+  for (const c of ["open", "high", "low", "close", "volume"]) frame.set(c, candles.get(c));
+  frame.set("up", up);
+  frame.set("down", down);
+  mkdirSync(join(dir, "BTCUSDT"), { recursive: true });
+  await writeFrame(join(dir, "BTCUSDT", "predictions.parquet"), frame);
+  writeFileSync(
+    join(dir, "BTCUSDT", "predictions.metrics.json"),
+    JSON.stringify({ kind: "predict-rolling", in_sample: false }),
+  );
+  config = writeConfig("sim.jsonc", {});
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+type Json = {
+  grid: { params: Record<string, number>; metrics: Record<string, number> }[];
+  top: { params: Record<string, number>; metrics: Record<string, number> }[];
+  best: { params: Record<string, number>; metrics: Record<string, number> };
+  range: { start: string; end: string; rows: number };
+  holdout: null | {
+    start: string;
+    rows: number;
+    params: Record<string, number>;
+    metrics: Record<string, number>;
+  };
+};
+const readJson = (): Json =>
+  JSON.parse(readFileSync(join(dir, "BTCUSDT", "simulation.json"), "utf8")) as Json;
+
+describe("itb simulate and itb report", () => {
+  it("backtests every cell, ranks them, and the best equals a direct backtest", async () => {
+    const r = itb(["simulate", "--config", config, "--workers", "2"]);
+    expect(r.stderr).not.toMatch(/IN-SAMPLE/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^9 cells of threshold_rule on 42,\d{3} rows/);
+    const j = readJson();
+    expect(j.grid).toHaveLength(9);
+    expect(j.top).toHaveLength(3);
+    // The range starts at the first scored row (2000) and runs to the end of March.
+    expect(j.range.start).toBe("2023-03-02T09:20:00Z");
+    const ranked = [...j.grid].sort(
+      (a, b) => (b.metrics.profitPctPerMonth as number) - (a.metrics.profitPctPerMonth as number),
+    );
+    expect(j.best.metrics.profitPctPerMonth).toBe(ranked[0]?.metrics.profitPctPerMonth);
+    expect(j.grid.some((c) => (c.metrics.trades as number) > 0)).toBe(true);
+
+    // The same cell backtested in this process gives the same numbers as the workers did.
+    const candles = await sampleCandles(["2023-03"]);
+    const n = candles.length;
+    const close = candles.get("close");
+    const { up, down } = scores(close);
+    const buy = new Uint8Array(n);
+    const sell = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const score = (up[i] as number) - (down[i] as number);
+      buy[i] = score >= (j.best.params.buy_signal_threshold as number) ? 1 : 0;
+      sell[i] = score <= (j.best.params.sell_signal_threshold as number) ? 1 : 0;
+    }
+    const options: BacktestOptions = {
+      direction: "long",
+      fillAt: "next_open",
+      takerFee: 0.001,
+      makerFee: 0.001,
+      slippageBps: 1,
+      initialCapital: 10_000,
+      stake: { mode: "compound", fraction: 1 },
+      barMs: 60_000,
+    };
+    const direct = runBacktest(barsOf(candles), { buy, sell }, options, {
+      start: 2000,
+      end: n,
+      collectTrades: false,
+    });
+    expect(j.best.metrics.trades).toBe(direct.metrics.trades);
+    expect(j.best.metrics.profitPct).toBeCloseTo(direct.metrics.profitPct, 10);
+
+    const csv = readFileSync(join(dir, "BTCUSDT", "simulation.csv"), "utf8")
+      .trim()
+      .split("\n");
+    expect(csv[0]).toMatch(/^rank,buy_signal_threshold,sell_signal_threshold,profitPctPerMonth,/);
+    expect(csv).toHaveLength(10);
+  });
+
+  it("itb report backtests the best cell with trades: same metrics, HTML, PNG and JSON written", () => {
+    const best = readJson().best;
+    const r = itb(["report", "--config", config]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/from simulation\)/);
+    const report = JSON.parse(readFileSync(join(dir, "BTCUSDT", "report.json"), "utf8")) as {
+      params: Record<string, number>;
+      metrics: Record<string, number>;
+      trades: { pnl: number }[];
+    };
+    expect(report.params).toEqual(best.params);
+    // The lean grid run and the full run with trades kept agree on every metric.
+    expect(report.metrics).toEqual(best.metrics);
+    expect(report.trades).toHaveLength(best.metrics.trades as number);
+    const html = readFileSync(join(dir, "BTCUSDT", "report.html"), "utf8");
+    expect(html).toMatch(/^<!DOCTYPE html>/i);
+    expect(html).not.toMatch(/(src|href)="https?:/);
+    const png = readFileSync(join(dir, "BTCUSDT", "report.png"));
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+
+    const own = itb(["report", "--config", config, "--params", "config"]);
+    expect(own.status).toBe(2);
+    expect(own.stderr).toMatch(/buy_signal_threshold: expected a number/);
+  });
+
+  it("one thread and two threads give the same grid", () => {
+    expect(itb(["simulate", "--config", config, "--workers", "1"]).status).toBe(0);
+    const one = readJson().grid;
+    expect(itb(["simulate", "--config", config, "--workers", "2"]).status).toBe(0);
+    expect(readJson().grid).toEqual(one);
+  });
+
+  it("--holdout optimises before the date and reports the best cell after it", () => {
+    const r = itb(["simulate", "--config", config, "--holdout", "2023-03-20"]);
+    expect(r.status).toBe(0);
+    const j = readJson();
+    expect(j.range.end).toBe("2023-03-19T23:59:00Z");
+    expect(j.holdout?.start).toBe("2023-03-20T00:00:00Z");
+    expect(j.holdout?.params).toEqual(j.best.params);
+    expect(r.stdout).toMatch(/holdout 2023-03-20T00:00:00Z \.\. 2023-03-31T23:59:00Z/);
+    const bad = itb(["simulate", "--config", config, "--holdout", "2023-05-01"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--holdout 2023-05-01: must fall inside the scored rows/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("warns loudly when the predictions are not walk-forward", () => {
+    const meta = join(dir, "BTCUSDT", "predictions.metrics.json");
+    writeFileSync(meta, JSON.stringify({ kind: "predict", in_sample: true }));
+    try {
+      const r = itb(["simulate", "--config", config]);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/IN-SAMPLE RISK: the predictions come from `itb predict`/);
+    } finally {
+      writeFileSync(meta, JSON.stringify({ kind: "predict-rolling", in_sample: false }));
+    }
+  });
+
+  it("a bad grid value is a config error naming its path, before any work", () => {
+    const bad = writeConfig("bad.jsonc", {
+      simulate_model: {
+        grid: { buy_signal_threshold: "np.arange(0, 1, __import__)", sell_signal_threshold: [-0.1] },
+      },
+    });
+    const r = itb(["simulate", "--config", bad]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/simulate_model\.grid\.buy_signal_threshold/);
+    expect(r.stderr).toMatch(/arange: cannot read argument "__import__"/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
