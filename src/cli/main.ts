@@ -1,11 +1,14 @@
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError, ItbError } from "../core/errors.js";
+import { registerBacktestCommands } from "./commands/backtest.js";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerDataCommands } from "./commands/data.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerDownloadCommand } from "./commands/download.js";
 import { registerFeatureCommands } from "./commands/features.js";
 import { registerModelCommands } from "./commands/models.js";
+import { registerPipelineCommand } from "./commands/pipeline.js";
+import { registerSignalCommands } from "./commands/signals.js";
 import { registerSimCommand } from "./commands/sim.js";
 import { VERSION } from "./version.js";
 
@@ -32,6 +35,9 @@ export function buildProgram(): Command {
   registerSimCommand(program);
   registerConfigCommands(program);
   registerModelCommands(program);
+  registerSignalCommands(program);
+  registerBacktestCommands(program);
+  registerPipelineCommand(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

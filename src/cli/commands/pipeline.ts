@@ -1,0 +1,308 @@
+import type { Command } from "commander";
+import { ItbError, UsageError } from "../../core/errors.js";
+import { type Logger, noProgress } from "../../core/log.js";
+import {
+  defaultJobs,
+  type PipelineDeps,
+  type PipelineRequest,
+  type PipelineRun,
+  runPipeline,
+  withFields,
+} from "../../pipeline/graph/matrix.js";
+import type { MarketId, StageEvent, StageResult } from "../../pipeline/graph/runner.js";
+import { formatSummary, summaryJson } from "../../pipeline/graph/summary.js";
+import { type ConfigOptions, contextOf, withConfigOptions } from "../context.js";
+import { createProgress } from "../progress.js";
+import { VERSION } from "../version.js";
+
+interface PipelineCliOptions extends ConfigOptions {
+  symbols?: string;
+  freqs?: string;
+  source?: string;
+  archive?: string;
+  predict?: string;
+  from?: string;
+  to?: string;
+  only?: string;
+  force?: boolean | string;
+  jobs?: string;
+  workers?: string;
+  json?: boolean;
+  progress: string;
+}
+
+const list = (v: string | undefined): string[] | undefined =>
+  v === undefined
+    ? undefined
+    : v
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+
+function positiveInt(v: string | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+function oneOf<T extends string>(v: string | undefined, allowed: readonly T[], what: string): T | undefined {
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new UsageError(`${what} must be one of ${allowed.join(", ")}, got "${v}"`);
+  }
+  return v as T;
+}
+
+export function requestOf(opts: PipelineCliOptions): PipelineRequest {
+  if (!opts.config) throw new UsageError("missing --config FILE");
+  if (opts.symbol !== undefined && opts.symbols !== undefined) {
+    throw new UsageError("--symbol and --symbols: give one of them");
+  }
+  if (opts.freq !== undefined && opts.freqs !== undefined)
+    throw new UsageError("--freq and --freqs: give one of them");
+  const symbols = list(opts.symbols) ?? (opts.symbol === undefined ? undefined : [opts.symbol]);
+  const freqs = list(opts.freqs) ?? (opts.freq === undefined ? undefined : [opts.freq]);
+  const source = oneOf(opts.source, ["import", "download"] as const, "--source");
+  const predict = oneOf(opts.predict, ["rolling", "current"] as const, "--predict");
+  const jobs = positiveInt(opts.jobs, "--jobs");
+  const workers = positiveInt(opts.workers, "--workers");
+  const only = list(opts.only);
+  const force =
+    opts.force === undefined || opts.force === false
+      ? undefined
+      : opts.force === true
+        ? true
+        : (list(opts.force) ?? []);
+  return {
+    configFile: opts.config,
+    ...(symbols === undefined ? {} : { symbols }),
+    ...(freqs === undefined ? {} : { freqs }),
+    ...(source === undefined ? {} : { source }),
+    ...(predict === undefined ? {} : { predict }),
+    ...(opts.archive === undefined ? {} : { archive: opts.archive }),
+    ...(opts.from === undefined ? {} : { from: opts.from }),
+    ...(opts.to === undefined ? {} : { to: opts.to }),
+    ...(only === undefined ? {} : { only }),
+    ...(force === undefined ? {} : { force }),
+    ...(jobs === undefined ? {} : { jobs }),
+    ...(workers === undefined ? {} : { workers }),
+  };
+}
+
+function describe(r: StageResult): string {
+  switch (r.status) {
+    case "ran":
+      return `done in ${r.seconds.toFixed(1)} s (${r.reason})`;
+    case "skipped":
+      return `skipped (${r.reason})`;
+    case "not-configured":
+      return `skipped (not configured: ${r.reason})`;
+    case "failed":
+      return `FAILED after ${r.seconds.toFixed(1)} s: ${r.reason}`;
+    default:
+      return `not run (${r.reason})`;
+  }
+}
+
+/**
+ * One line per market and stage on stderr: "[BTCUSDT 1m] features ... done in 3.2 s". With one
+ * market at a time the line is opened when the stage starts and completed when it ends; a
+ * warning in between starts a new line.
+ */
+class LineReporter {
+  private open: string | undefined;
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly sequential: boolean,
+  ) {}
+
+  breakLine(): void {
+    if (this.open !== undefined) {
+      this.out.write("\n");
+      this.open = undefined;
+    }
+  }
+
+  onEvent(e: StageEvent): void {
+    const key = `[${e.market.symbol} ${e.market.freq}] ${e.stage} ...`;
+    if (e.phase === "start") {
+      if (!this.sequential) return;
+      this.breakLine();
+      this.out.write(`${key} `);
+      this.open = key;
+      return;
+    }
+    const text = describe(e.result as StageResult);
+    if (this.open === key) {
+      this.out.write(`${text}\n`);
+      this.open = undefined;
+    } else {
+      this.breakLine();
+      this.out.write(`${key} ${text}\n`);
+    }
+  }
+}
+
+/** Stage logs in line mode: warnings and errors only (all with --log-level debug), on their own lines. */
+function lineModeLogger(log: Logger, reporter: LineReporter, verbose: boolean, fields: object): Logger {
+  const base = withFields(log, fields);
+  return {
+    debug: (o, m) => {
+      if (!verbose) return;
+      reporter.breakLine();
+      base.debug(o, m);
+    },
+    info: (o, m) => {
+      if (!verbose) return;
+      reporter.breakLine();
+      base.info(o, m);
+    },
+    warn: (o, m) => {
+      reporter.breakLine();
+      base.warn(o, m);
+    },
+    error: (o, m) => {
+      reporter.breakLine();
+      base.error(o, m);
+    },
+  };
+}
+
+export function registerPipelineCommand(program: Command): void {
+  withConfigOptions(
+    program
+      .command("pipeline")
+      .summary(
+        "run the stages (import/download → … → simulate → report) for one or many markets, skipping what is up to date",
+      )
+      .description(
+        "Runs the batch stages in order: import or download, merge, features, labels,\n" +
+          "train, predict-rolling or predict, signals, simulate, report. Each stage\n" +
+          "writes a manifest (<data_folder>/<symbol>/.itb/manifests/<stage>.json) with\n" +
+          "fingerprints of its input and output files and the hash of the config keys\n" +
+          "it reads; a stage whose inputs, outputs and config are unchanged is skipped.\n" +
+          "--symbols/--freqs run every symbol x freq as a market, several at once; a\n" +
+          "failing market does not stop the others, and the exit status is then 1.\n" +
+          "See docs/pipeline.md.",
+      ),
+  )
+    .option("--symbols <list>", "comma-separated symbols, each a market (default: the config's symbol)")
+    .option(
+      "--freqs <list>",
+      "comma-separated frequencies, each a market per symbol (default: the config's freq)",
+    )
+    .option(
+      "--source <stage>",
+      "import (Binance archive) or download (exchange REST); default: download when exchange_url is set, else import",
+    )
+    .option(
+      "--archive <url|dir>",
+      "the import stage's archive: base URL or local folder (default: archive_url)",
+    )
+    .option(
+      "--predict <kind>",
+      "rolling (predict-rolling, walk-forward) or current (predict with train's models); default: rolling when rolling_predict is set",
+    )
+    .option("--from <stage>", "start at this stage")
+    .option("--to <stage>", "stop after this stage")
+    .option("--only <stages>", "run just these stages (comma-separated)")
+    .option("--force [stages]", "run even when up to date: every stage, or the comma-separated ones")
+    .option("--jobs <n>", "markets at once (default: half the cores, at least 1)")
+    .option(
+      "--workers <n>",
+      "worker threads per market for predict-rolling and simulate (default: cores / jobs)",
+    )
+    .option("--json", "print the summary as JSON on stdout")
+    .option("--progress <mode>", "auto (lines on a terminal, log lines otherwise), lines or log", "auto")
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  itb pipeline --config configs/demo.jsonc --archive sample/binance-vision\n" +
+        "  itb pipeline --config configs/demo.jsonc --from features --to simulate\n" +
+        "  itb pipeline --config configs/btcusdt-1h.jsonc --symbols BTCUSDT,ETHUSDT --freqs 1h,4h\n" +
+        "  itb pipeline --config configs/demo.jsonc --force features",
+    )
+    .action(async (opts: PipelineCliOptions, cmd: Command) => {
+      const run = await executePipeline(requestOf(opts), cmd, {
+        json: opts.json === true,
+        progress: opts.progress,
+      });
+      if (run.failed > 0) {
+        throw new ItbError(`${run.failed} of ${run.markets.length} market(s) failed`, { exitCode: 1 });
+      }
+    });
+}
+
+/**
+ * Runs the pipeline with the command's progress output and prints the summary (a table, or JSON
+ * with `json`). `itb demo` calls it too, with a loader that points the config at its simulator.
+ */
+export async function executePipeline(
+  request: PipelineRequest,
+  cmd: Command,
+  output: { json: boolean; progress: string },
+  load?: PipelineDeps["load"],
+): Promise<PipelineRun> {
+  const ctx = contextOf(cmd);
+  const g = cmd.optsWithGlobals<{ logLevel: string; logFormat: string }>();
+  const mode = oneOf(output.progress, ["auto", "lines", "log"] as const, "--progress");
+  const lines =
+    mode === "lines" || (mode === "auto" && process.stderr.isTTY === true && g.logFormat !== "json");
+  const markets = (request.symbols?.length ?? 1) * (request.freqs?.length ?? 1);
+  const sequential = Math.min(markets, request.jobs ?? defaultJobs(markets)) === 1;
+  const reporter = new LineReporter(process.stderr, sequential);
+  const verbose = g.logLevel === "debug";
+  const fields = (m: MarketId, stage: string) => ({ symbol: m.symbol, freq: m.freq, stage });
+
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    ctx.log.warn({ signal }, "interrupted: finishing the requests in flight (again to quit at once)");
+    controller.abort();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  let run: Awaited<ReturnType<typeof runPipeline>>;
+  try {
+    run = await runPipeline(request, {
+      log: ctx.log,
+      progress: lines ? noProgress : createProgress(ctx.log, false),
+      clock: { now: () => Date.now() },
+      itbVersion: VERSION,
+      ...(load === undefined ? {} : { load }),
+      signal: controller.signal,
+      logFor: (m, stage) =>
+        lines
+          ? lineModeLogger(ctx.log, reporter, verbose, fields(m, stage))
+          : withFields(ctx.log, fields(m, stage)),
+      onEvent: (e) => {
+        if (lines) {
+          reporter.onEvent(e);
+          return;
+        }
+        const r = e.result;
+        if (e.phase === "start") {
+          ctx.log.info({ ...fields(e.market, e.stage), reason: e.reason }, "stage started");
+        } else if (r !== undefined) {
+          const entry = {
+            ...fields(e.market, e.stage),
+            status: r.status,
+            reason: r.reason,
+            seconds: Math.round(r.seconds * 1000) / 1000,
+            ...(r.summary === undefined ? {} : { summary: r.summary }),
+          };
+          if (r.status === "failed") ctx.log.error(entry, "stage failed");
+          else ctx.log.info(entry, r.status === "ran" ? "stage done" : "stage skipped");
+        }
+      },
+    });
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  }
+  reporter.breakLine();
+  process.stdout.write(
+    output.json ? `${JSON.stringify(summaryJson(run), null, 2)}\n` : `${formatSummary(run)}\n`,
+  );
+  return run;
+}

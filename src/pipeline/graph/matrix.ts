@@ -1,0 +1,306 @@
+import { availableParallelism } from "node:os";
+import { type ConfigOverrides, type LoadedConfig, loadConfig } from "../../config/index.js";
+import { errorMessage, UsageError } from "../../core/errors.js";
+import type { Logger, ProgressFactory } from "../../core/log.js";
+import { FingerprintCache } from "./fingerprint.js";
+import { manifestFile } from "./manifest.js";
+import { KeyedLock, type MarketId, type MarketRun, runMarket, type StageEvent } from "./runner.js";
+import { STAGES, selectGraph } from "./stages.js";
+import type { PipelineOptions, StageDef } from "./types.js";
+
+/**
+ * The multi-market runner: every symbol × freq is a market with its own config (the file
+ * reloaded with `symbol`/`freq` overridden, so `{symbol}`/`{freq}` placeholders resolve per
+ * market). Markets run concurrently in a pool of `jobs` (default: half the cores, at least
+ * one), each market's stages in order; the heavy stages of a market get cores / jobs worker
+ * threads, so the machine is not oversubscribed. One market failing does not stop the others.
+ */
+
+export interface PipelineRequest {
+  configFile: string;
+  /** Default: the config's symbol. */
+  symbols?: readonly string[];
+  /** Default: the config's freq. */
+  freqs?: readonly string[];
+  /** Default: the stage named in from/to/only/force, else download when exchange_url is set, else import. */
+  source?: "import" | "download";
+  /** Default: the stage named in from/to/only/force, else rolling when rolling_predict is set, else current. */
+  predict?: "rolling" | "current";
+  /** The import stage's archive (URL or folder); default: the config's archive_url. */
+  archive?: string;
+  from?: string;
+  to?: string;
+  only?: readonly string[];
+  /** true: every stage; a list: those stages. */
+  force?: boolean | readonly string[];
+  /** Markets at once; default max(1, floor(cores / 2)). */
+  jobs?: number;
+  /** Worker threads per market; default max(1, floor(cores / jobs)). */
+  workers?: number;
+}
+
+export interface PipelineDeps {
+  log: Logger;
+  progress: ProgressFactory;
+  clock: { now(): number };
+  itbVersion: string;
+  /** Where a stage logs; default: `log` with symbol, freq and stage fields. */
+  logFor?(market: MarketId, stage: string): Logger;
+  signal?: AbortSignal;
+  onEvent?(event: StageEvent): void;
+  /** Called once per market before it runs (progress output). */
+  onMarket?(market: MarketId, stages: readonly string[]): void;
+  load?(file: string, overrides: ConfigOverrides): LoadedConfig;
+}
+
+export interface PipelineRun {
+  markets: MarketRun[];
+  jobs: number;
+  workers: number;
+  seconds: number;
+  failed: number;
+}
+
+/** A logger that adds fields to every line. */
+export function withFields(log: Logger, fields: object): Logger {
+  return {
+    debug: (o, m) => log.debug({ ...fields, ...o }, m),
+    info: (o, m) => log.info({ ...fields, ...o }, m),
+    warn: (o, m) => log.warn({ ...fields, ...o }, m),
+    error: (o, m) => log.error({ ...fields, ...o }, m),
+  };
+}
+
+function checkStageName(name: string, what: string): void {
+  if (!STAGES.some((s) => s.name === name)) {
+    throw new UsageError(`${what}: unknown stage "${name}"; stages: ${STAGES.map((s) => s.name).join(", ")}`);
+  }
+}
+
+/** The named stages of a group decide the choice when no option does; naming both alternatives is an error. */
+function choose<T extends string>(
+  group: "source" | "predict",
+  explicit: T | undefined,
+  named: ReadonlySet<string>,
+  toChoice: (stage: string) => T,
+  fallback: T,
+  flag: string,
+): T {
+  const members = STAGES.filter((s) => s.group === group).map((s) => s.name);
+  const mentioned = members.filter((m) => named.has(m));
+  if (mentioned.length > 1) {
+    throw new UsageError(
+      `${mentioned.join(" and ")} are alternatives: a pipeline runs one of them (${flag})`,
+    );
+  }
+  const implied = mentioned[0] === undefined ? undefined : toChoice(mentioned[0]);
+  if (explicit !== undefined && implied !== undefined && explicit !== implied) {
+    throw new UsageError(`${flag} ${explicit} contradicts the stage named: ${mentioned[0]}`);
+  }
+  return explicit ?? implied ?? fallback;
+}
+
+/** The market's graph and the names of the selected stages, in order. */
+export function planMarket(
+  request: PipelineRequest,
+  loaded: LoadedConfig,
+): { options: PipelineOptions; graph: StageDef[]; selected: string[] } {
+  const { config } = loaded;
+  const named = new Set([
+    ...(request.only ?? []),
+    ...(request.from === undefined ? [] : [request.from]),
+    ...(request.to === undefined ? [] : [request.to]),
+    ...(Array.isArray(request.force) ? request.force : []),
+  ]);
+  const source = choose(
+    "source",
+    request.source,
+    named,
+    (s) => s as "import" | "download",
+    config.exchange_url !== undefined ? "download" : "import",
+    "--source",
+  );
+  const predict = choose(
+    "predict",
+    request.predict,
+    named,
+    (s) => (s === "predict" ? "current" : "rolling"),
+    config.rolling_predict !== undefined ? "rolling" : "current",
+    "--predict",
+  );
+  const options: PipelineOptions = {
+    source,
+    predict,
+    ...(request.archive === undefined ? {} : { archive: request.archive }),
+    ...(request.workers === undefined ? {} : { workers: request.workers }),
+  };
+  const graph = selectGraph(STAGES, { source, predict });
+  const names = graph.map((s) => s.name);
+  let selected = names;
+  if (request.from !== undefined) selected = selected.slice(selected.indexOf(request.from));
+  if (request.to !== undefined) selected = selected.slice(0, selected.indexOf(request.to) + 1);
+  if (request.only !== undefined && request.only.length > 0) {
+    const only = new Set(request.only);
+    selected = selected.filter((n) => only.has(n));
+  }
+  if (selected.length === 0) {
+    throw new UsageError(
+      `no stage selected: --from ${request.from ?? "(first)"} --to ${request.to ?? "(last)"}${request.only ? ` --only ${request.only.join(",")}` : ""}`,
+    );
+  }
+  return { options, graph, selected };
+}
+
+function validateRequest(request: PipelineRequest): void {
+  if (request.from !== undefined) checkStageName(request.from, "--from");
+  if (request.to !== undefined) checkStageName(request.to, "--to");
+  for (const s of request.only ?? []) checkStageName(s, "--only");
+  if (Array.isArray(request.force)) for (const s of request.force) checkStageName(s, "--force");
+  const positive = (v: number | undefined, what: string) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) {
+      throw new UsageError(`${what} must be a positive integer, got ${v}`);
+    }
+  };
+  positive(request.jobs, "--jobs");
+  positive(request.workers, "--workers");
+  const dup = (list: readonly string[] | undefined, what: string) => {
+    const seen = new Set<string>();
+    for (const x of list ?? []) {
+      if (seen.has(x)) throw new UsageError(`${what}: ${x} is listed twice`);
+      seen.add(x);
+    }
+  };
+  dup(request.symbols, "--symbols");
+  dup(request.freqs, "--freqs");
+}
+
+interface PlannedMarket {
+  id: MarketId;
+  loaded?: LoadedConfig;
+  plan?: ReturnType<typeof planMarket>;
+  error?: string;
+}
+
+/**
+ * Two markets writing the same derived file would overwrite each other's results (the same
+ * symbol at two freqs with a data_folder without `{freq}`): refused before anything runs. The
+ * source stages may share files (a data source used by several markets): they are serialised.
+ */
+function checkCollisions(markets: readonly PlannedMarket[]): void {
+  const owner = new Map<string, string>();
+  for (const m of markets) {
+    if (m.loaded === undefined || m.plan === undefined) continue;
+    const plan = { config: m.loaded.config, configFile: m.loaded.file, options: m.plan.options };
+    const name = `${m.id.symbol} ${m.id.freq}`;
+    for (const stage of m.plan.graph) {
+      if (stage.group === "source") continue;
+      let files: string[];
+      try {
+        files = [...stage.outputs(plan), manifestFile(m.loaded.config, stage.name)];
+      } catch {
+        continue; // a config mistake the stage itself will report
+      }
+      for (const f of files) {
+        const other = owner.get(f);
+        if (other !== undefined && other !== name) {
+          throw new UsageError(
+            `markets ${other} and ${name} would both write ${f}; give each market its own folder, e.g. "data_folder": "./data/{freq}"`,
+          );
+        }
+        owner.set(f, name);
+      }
+    }
+  }
+}
+
+export function defaultJobs(markets: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(markets, Math.floor(cores / 2)));
+}
+
+export async function runPipeline(request: PipelineRequest, deps: PipelineDeps): Promise<PipelineRun> {
+  const t0 = performance.now();
+  validateRequest(request);
+  const load = deps.load ?? loadConfig;
+  // The file as written must load: a mistake in it is the same for every market (exit 2).
+  const base = load(request.configFile, {});
+  for (const w of base.warnings) deps.log.warn({ config: base.file }, w);
+  const symbols = request.symbols?.length ? request.symbols : [base.config.symbol];
+  const freqs = request.freqs?.length ? request.freqs : [base.config.freq];
+
+  const markets: PlannedMarket[] = [];
+  for (const symbol of symbols) {
+    for (const freq of freqs) {
+      const m: PlannedMarket = { id: { symbol, freq } };
+      try {
+        m.loaded = load(request.configFile, {
+          ...(request.symbols?.length ? { symbol } : {}),
+          ...(request.freqs?.length ? { freq } : {}),
+        });
+      } catch (err) {
+        m.error = errorMessage(err);
+      }
+      // Usage mistakes (stage names) are the same for every market: they end the command.
+      if (m.loaded !== undefined) m.plan = planMarket(request, m.loaded);
+      markets.push(m);
+    }
+  }
+  checkCollisions(markets);
+
+  const cores = availableParallelism();
+  const jobs = Math.max(1, Math.min(markets.length, request.jobs ?? defaultJobs(markets.length, cores)));
+  const workers = request.workers ?? Math.max(1, Math.floor(cores / jobs));
+  deps.log.debug({ markets: markets.length, jobs, workers, cores }, "pipeline pool");
+
+  const fingerprintCache = new FingerprintCache();
+  const locks = new KeyedLock();
+  const force: "all" | ReadonlySet<string> =
+    request.force === true ? "all" : new Set(Array.isArray(request.force) ? request.force : []);
+  const logFor = deps.logFor ?? ((m: MarketId, stage: string) => withFields(deps.log, { ...m, stage }));
+
+  const results: MarketRun[] = new Array(markets.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      const m = markets[i];
+      if (m === undefined) return;
+      if (m.loaded === undefined || m.plan === undefined) {
+        const message = m.error ?? "config not loaded";
+        results[i] = { ...m.id, ok: false, stages: [], error: { stage: "config", message }, seconds: 0 };
+        deps.onEvent?.({
+          market: m.id,
+          stage: "config",
+          phase: "end",
+          result: { name: "config", status: "failed", reason: message, seconds: 0 },
+        });
+        continue;
+      }
+      deps.onMarket?.(m.id, m.plan.selected);
+      results[i] = await runMarket(
+        m.plan.graph,
+        m.loaded,
+        { ...m.plan.options, workers: m.plan.options.workers ?? workers },
+        {
+          selected: new Set(m.plan.selected),
+          force,
+          fingerprints: fingerprintCache,
+          locks,
+          clock: deps.clock,
+          itbVersion: deps.itbVersion,
+          logFor,
+          progress: deps.progress,
+          ...(deps.signal === undefined ? {} : { signal: deps.signal }),
+          ...(deps.onEvent === undefined ? {} : { onEvent: deps.onEvent }),
+        },
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: jobs }, worker));
+  return {
+    markets: results,
+    jobs,
+    workers,
+    seconds: (performance.now() - t0) / 1000,
+    failed: results.filter((r) => !r.ok).length,
+  };
+}

@@ -1,0 +1,172 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { itb } from "../helpers/cli.js";
+import { SAMPLE } from "../helpers/paths.js";
+
+/**
+ * `itb pipeline` through the compiled CLI on the bundled sample: two markets, one of which has
+ * no archive files (XRPUSDT is not in the sample), then a no-op run with the JSON summary.
+ */
+
+let dir = "";
+let config = "";
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "itb-cli-pipeline-"));
+  config = join(dir, "config.jsonc");
+  const highlow = (fn: string) => ({
+    generator: "highlow2",
+    config: {
+      columns: ["close", "high", "low"],
+      function: fn,
+      thresholds: [1.0],
+      tolerance: 0.2,
+      horizon: 60,
+      names: [`${fn}_10`],
+    },
+  });
+  writeFileSync(
+    config,
+    `// data_sources defaults to one source named after the symbol, so each market imports its own
+${JSON.stringify(
+  {
+    symbol: "BTCUSDT",
+    freq: "1m",
+    data_folder: join(dir, "data"),
+    download_start: "2023-03-01",
+    download_end: "2023-04-01",
+    feature_sets: [
+      { generator: "talib", config: { columns: ["close"], functions: ["SMA"], windows: [1, 5, 15] } },
+      {
+        generator: "talib",
+        config: { columns: ["close"], functions: ["LINEARREG_SLOPE"], windows: [5, 15] },
+      },
+    ],
+    label_sets: [highlow("high"), highlow("low")],
+    train_features: [
+      "close_SMA_1",
+      "close_SMA_5",
+      "close_SMA_15",
+      "close_LINEARREG_SLOPE_5",
+      "close_LINEARREG_SLOPE_15",
+    ],
+    labels: ["high_10", "low_10"],
+    algorithms: [{ name: "lc", algo: "lc", params: { C: 1.0, max_iter: 50 }, train: { is_scale: true } }],
+    signal_sets: [
+      {
+        generator: "combine",
+        config: { columns: ["high_10_lc", "low_10_lc"], names: "trade_score", combine: "difference" },
+      },
+      {
+        generator: "threshold_rule",
+        config: {
+          columns: "trade_score",
+          names: ["buy_signal_column", "sell_signal_column"],
+          parameters: { buy_signal_threshold: 0.05, sell_signal_threshold: -0.05 },
+        },
+      },
+    ],
+    simulate_model: {
+      signal_generator: "threshold_rule",
+      grid: { buy_signal_threshold: [0.02, 0.05], sell_signal_threshold: [-0.02, -0.05] },
+    },
+    rolling_predict: { prediction_start: "2023-03-22", prediction_size: 2880, prediction_steps: 3 },
+  },
+  null,
+  2,
+)}
+`,
+  );
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface JsonSummary {
+  failed: number;
+  markets: {
+    market: string;
+    ok: boolean;
+    ran: string[];
+    skipped: string[];
+    rows: number | null;
+    auc: Record<string, number> | null;
+    best: Record<string, number> | null;
+    profit_pct: number | null;
+    error: { stage: string; message: string } | null;
+  }[];
+}
+
+describe("itb pipeline", () => {
+  it("runs two markets; the one without data fails, the other completes, and the exit status is 1", () => {
+    const r = itb([
+      "pipeline",
+      "--config",
+      config,
+      "--archive",
+      SAMPLE,
+      "--symbols",
+      "BTCUSDT,XRPUSDT",
+      "--jobs",
+      "2",
+    ]);
+    expect(r.stderr).toContain("error: 1 of 2 market(s) failed");
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(
+      /^MARKET\s+STATUS\s+RAN\s+SKIPPED\s+ROWS\s+AUC\s+BEST THRESHOLDS\s+PROFIT\s+TIME$/m,
+    );
+    expect(r.stdout).toMatch(
+      /^BTCUSDT 1m\s+ok\s+9\s+0\s+44,640\s+high_10_lc 0\.\d{3}, low_10_lc 0\.\d{3}\s+buy -?[\d.]+, sell -?[\d.]+\s+-?\d+\.\d\d %\s+[\d.]+ s$/m,
+    );
+    expect(r.stdout).toMatch(/^XRPUSDT 1m\s+FAILED \(import\)\s+0\s+0\s+-/m);
+    expect(r.stdout).toMatch(/^XRPUSDT 1m failed at import: nothing published for XRPUSDT spot 1m/m);
+    expect(r.stdout).toContain("2 market(s), 1 failed");
+    // Not a terminal: structured log lines, one per stage, with the market's fields.
+    const stageLines = r.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === "stage done" || l.msg === "stage failed");
+    expect(stageLines.filter((l) => l.symbol === "BTCUSDT").map((l) => l.stage)).toEqual([
+      "import",
+      "merge",
+      "features",
+      "labels",
+      "train",
+      "predict-rolling",
+      "signals",
+      "simulate",
+      "report",
+    ]);
+    expect(stageLines.find((l) => l.symbol === "XRPUSDT")).toMatchObject({
+      stage: "import",
+      status: "failed",
+      freq: "1m",
+    });
+  });
+
+  it("a second run skips every stage; --json prints the summary; --progress lines prints a line per stage", () => {
+    const r = itb(["pipeline", "--config", config, "--archive", SAMPLE, "--json", "--progress", "lines"]);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout) as JsonSummary;
+    expect(j.failed).toBe(0);
+    const m = j.markets[0];
+    expect(m?.market).toBe("BTCUSDT 1m");
+    expect(m?.ran).toEqual([]);
+    expect(m?.skipped).toHaveLength(9);
+    expect(m?.rows).toBe(44_640);
+    expect(Object.keys(m?.auc ?? {}).sort()).toEqual(["high_10_lc", "low_10_lc"]);
+    expect(typeof m?.profit_pct).toBe("number");
+    expect(r.stderr).toContain("[BTCUSDT 1m] features ... skipped (up to date)");
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("[BTCUSDT 1m]"))).toHaveLength(9);
+  });
+
+  it("names a bad stage as a usage error (status 2)", () => {
+    const r = itb(["pipeline", "--config", config, "--from", "featurez"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--from: unknown stage "featurez"');
+  });
+});
