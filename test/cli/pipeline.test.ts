@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { itb } from "../helpers/cli.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { smallPipelineConfig } from "../helpers/pipelineConfig.js";
 
 /**
  * `itb pipeline` through the compiled CLI on the bundled sample: two markets, one of which has
@@ -16,67 +17,10 @@ let config = "";
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "itb-cli-pipeline-"));
   config = join(dir, "config.jsonc");
-  const highlow = (fn: string) => ({
-    generator: "highlow2",
-    config: {
-      columns: ["close", "high", "low"],
-      function: fn,
-      thresholds: [1.0],
-      tolerance: 0.2,
-      horizon: 60,
-      names: [`${fn}_10`],
-    },
-  });
   writeFileSync(
     config,
     `// data_sources defaults to one source named after the symbol, so each market imports its own
-${JSON.stringify(
-  {
-    symbol: "BTCUSDT",
-    freq: "1m",
-    data_folder: join(dir, "data"),
-    download_start: "2023-03-01",
-    download_end: "2023-04-01",
-    feature_sets: [
-      { generator: "talib", config: { columns: ["close"], functions: ["SMA"], windows: [1, 5, 15] } },
-      {
-        generator: "talib",
-        config: { columns: ["close"], functions: ["LINEARREG_SLOPE"], windows: [5, 15] },
-      },
-    ],
-    label_sets: [highlow("high"), highlow("low")],
-    train_features: [
-      "close_SMA_1",
-      "close_SMA_5",
-      "close_SMA_15",
-      "close_LINEARREG_SLOPE_5",
-      "close_LINEARREG_SLOPE_15",
-    ],
-    labels: ["high_10", "low_10"],
-    algorithms: [{ name: "lc", algo: "lc", params: { C: 1.0, max_iter: 50 }, train: { is_scale: true } }],
-    signal_sets: [
-      {
-        generator: "combine",
-        config: { columns: ["high_10_lc", "low_10_lc"], names: "trade_score", combine: "difference" },
-      },
-      {
-        generator: "threshold_rule",
-        config: {
-          columns: "trade_score",
-          names: ["buy_signal_column", "sell_signal_column"],
-          parameters: { buy_signal_threshold: 0.05, sell_signal_threshold: -0.05 },
-        },
-      },
-    ],
-    simulate_model: {
-      signal_generator: "threshold_rule",
-      grid: { buy_signal_threshold: [0.02, 0.05], sell_signal_threshold: [-0.02, -0.05] },
-    },
-    rolling_predict: { prediction_start: "2023-03-22", prediction_size: 2880, prediction_steps: 3 },
-  },
-  null,
-  2,
-)}
+${JSON.stringify(smallPipelineConfig(join(dir, "data")), null, 2)}
 `,
   );
 });

@@ -9,6 +9,7 @@ import { type PipelineRequest, type PipelineRun, runPipeline } from "../../src/p
 import type { StageEvent } from "../../src/pipeline/graph/runner.js";
 import { formatSummary } from "../../src/pipeline/graph/summary.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { smallPipelineConfig } from "../helpers/pipelineConfig.js";
 
 /**
  * The pipeline end to end on the bundled sample (BTCUSDT spot, March 2023): a full run, a run
@@ -33,63 +34,10 @@ let dir = "";
 let configFile = "";
 
 function smallConfig(dataFolder: string, stddevWindow = 5): object {
-  const highlow = (fn: "high" | "low") => ({
-    generator: "highlow2",
-    config: {
-      columns: ["close", "high", "low"],
-      function: fn,
-      thresholds: [1.0],
-      tolerance: 0.2,
-      horizon: 60,
-      names: [`${fn}_10`],
-    },
-  });
-  return {
-    symbol: "BTCUSDT",
-    freq: "1m",
-    data_folder: dataFolder,
-    download_start: "2023-03-01",
-    download_end: "2023-04-01",
-    feature_sets: [
-      { generator: "talib", config: { columns: ["close"], functions: ["SMA"], windows: [1, 5, 15] } },
-      {
-        generator: "talib",
-        config: { columns: ["close"], functions: ["LINEARREG_SLOPE"], windows: [5, 15] },
-      },
-      // Not a training feature: changing its window changes the features table only.
-      { generator: "talib", config: { columns: ["close"], functions: ["STDDEV"], windows: [stddevWindow] } },
-    ],
-    label_sets: [highlow("high"), highlow("low")],
-    label_horizon: 60,
-    train_features: [
-      "close_SMA_1",
-      "close_SMA_5",
-      "close_SMA_15",
-      "close_LINEARREG_SLOPE_5",
-      "close_LINEARREG_SLOPE_15",
-    ],
-    labels: ["high_10", "low_10"],
-    algorithms: [{ name: "lc", algo: "lc", params: { C: 1.0, max_iter: 50 }, train: { is_scale: true } }],
-    signal_sets: [
-      {
-        generator: "combine",
-        config: { columns: ["high_10_lc", "low_10_lc"], names: "trade_score", combine: "difference" },
-      },
-      {
-        generator: "threshold_rule",
-        config: {
-          columns: "trade_score",
-          names: ["buy_signal_column", "sell_signal_column"],
-          parameters: { buy_signal_threshold: 0.05, sell_signal_threshold: -0.05 },
-        },
-      },
-    ],
-    simulate_model: {
-      signal_generator: "threshold_rule",
-      grid: { buy_signal_threshold: [0.02, 0.05], sell_signal_threshold: [-0.02, -0.05] },
-    },
-    rolling_predict: { prediction_start: "2023-03-22", prediction_size: 2880, prediction_steps: 3 },
-  };
+  // The STDDEV set is not a training feature: changing its window changes the features table only.
+  return smallPipelineConfig(dataFolder, [
+    { generator: "talib", config: { columns: ["close"], functions: ["STDDEV"], windows: [stddevWindow] } },
+  ]);
 }
 
 function writeConfig(file: string, config: object): void {
