@@ -75,6 +75,17 @@ const MODEL_KEYS = [
 
 // ---------------------------------------------------------------------------------- stages
 
+/** What the import and download stages report: rows stored and added, per source and in all. */
+function sourceSummary(
+  results: readonly { folder: string; rowsTotal: number; rowsAdded: number }[],
+): StageSummary {
+  return {
+    rows: results.reduce((n, r) => n + r.rowsTotal, 0),
+    rows_added: results.reduce((n, r) => n + r.rowsAdded, 0),
+    sources: results.map((r) => ({ folder: r.folder, rows: r.rowsTotal, added: r.rowsAdded })),
+  };
+}
+
 const importStage: StageDef = {
   name: "import",
   description: "klines of every data source from Binance's public archive (archive_url or --archive DIR)",
@@ -92,11 +103,7 @@ const importStage: StageDef = {
       ctx.options.archive === undefined ? {} : { source: ctx.options.archive },
       { log: ctx.log, progress: ctx.progress, now: () => ctx.clock.now() },
     );
-    return {
-      rows: results.reduce((n, r) => n + r.rowsTotal, 0),
-      rows_added: results.reduce((n, r) => n + r.rowsAdded, 0),
-      sources: results.map((r) => ({ folder: r.folder, rows: r.rowsTotal, added: r.rowsAdded })),
-    };
+    return sourceSummary(results);
   },
 };
 
@@ -126,11 +133,7 @@ const downloadStage: StageDef = {
       { log: ctx.log, progress: ctx.progress, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) },
     );
     if (results.some((r) => r.interrupted)) throw new ItbError("download interrupted", { exitCode: 130 });
-    return {
-      rows: results.reduce((n, r) => n + r.rowsTotal, 0),
-      rows_added: results.reduce((n, r) => n + r.rowsAdded, 0),
-      sources: results.map((r) => ({ folder: r.folder, rows: r.rowsTotal, added: r.rowsAdded })),
-    };
+    return sourceSummary(results);
   },
 };
 
