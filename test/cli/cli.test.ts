@@ -19,6 +19,10 @@ const COMMANDS = [
   "predict",
   "predict-rolling",
   "models",
+  "signals",
+  "simulate",
+  "report",
+  "pipeline",
   "config",
 ];
 
@@ -39,12 +43,18 @@ describe("itb CLI", () => {
       ["features"],
       ["labels"],
       ["lookahead"],
+      ["train"],
+      ["predict-rolling"],
+      ["signals"],
+      ["simulate"],
+      ["report"],
+      ["pipeline"],
       ["config", "check"],
       ["config", "schema"],
     ]) {
       const r = itb([...c, "--help"]);
       expect(r.status, c.join(" ")).toBe(0);
-      expect(r.stdout, c.join(" ")).toContain("Example:\n  itb ");
+      expect(r.stdout, c.join(" ")).toMatch(/Examples?:\n {2}itb /);
     }
   });
 
@@ -83,6 +93,51 @@ describe("itb CLI", () => {
     expect(r.stdout + r.stderr).not.toContain("very-secret-key-123");
     expect(r.stdout + r.stderr).not.toContain("also-secret-456");
     expect(typeof cfg.config_hash).toBe("string");
+  });
+
+  it("config check compiles the signal sets: a mistake exits 2 with its path; grid thresholds count as parameters", () => {
+    const dir = mkdtempSync(join(tmpdir(), "itb-cli-"));
+    const rule = (parameters: object) => ({
+      generator: "threshold_rule",
+      config: { columns: "trade_score", names: ["buy", "sell"], parameters },
+    });
+    const write = (name: string, extra: object) => {
+      const file = join(dir, name);
+      writeFileSync(file, JSON.stringify({ symbol: "BTCUSDT", ...extra }));
+      return file;
+    };
+    const bad = itb([
+      "config",
+      "check",
+      write("bad.json", {
+        signal_sets: [
+          { generator: "combine", config: { columns: ["high_20_lc"], names: "trade_score" } },
+          rule({ buy_signal_threshold: 0.1, sell_signal_threshold: -0.1 }),
+        ],
+      }),
+    ]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/signal_sets\[0\]\.config\.columns/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    const missing = itb([
+      "config",
+      "check",
+      write("missing.json", { signal_sets: [rule({ buy_signal_threshold: 0.1 })] }),
+    ]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/signal_sets\[0\]\.config\.parameters\.sell_signal_threshold/);
+    const searched = itb([
+      "config",
+      "check",
+      write("searched.json", {
+        signal_sets: [rule({})],
+        simulate_model: {
+          grid: { buy_signal_threshold: [0.1], sell_signal_threshold: "np.linspace(-0.1, -0.3, 3)" },
+        },
+      }),
+    ]);
+    expect(searched.stderr).toBe("");
+    expect(searched.status).toBe(0);
   });
 
   it("config schema writes a JSON Schema", () => {
