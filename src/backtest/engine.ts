@@ -69,7 +69,10 @@ export function validateOptions(o: BacktestOptions): void {
     );
   }
   nonNegative(o.takerFee, "takerFee");
-  nonNegative(o.makerFee, "makerFee");
+  // a negative maker fee is a rebate (down to −1 %, as the config allows)
+  if (!(Number.isFinite(o.makerFee) && o.makerFee >= -0.01)) {
+    throw new BacktestError(`backtest option makerFee must be a number from -0.01, found ${o.makerFee}`);
+  }
   nonNegative(o.slippageBps, "slippageBps");
   positive(o.initialCapital, "initialCapital");
   positive(o.barMs, "barMs");
@@ -517,9 +520,12 @@ export class Engine {
         let traded = false;
         if (mode === NEXT_OPEN) {
           if (pending !== 0) {
-            // A stop the open gaps through fills before the signal's market order.
+            // A stop the open gaps through fills before the signal's market order. The signal
+            // was decided at the previous close against the position then (`pos`): one in that
+            // position's direction sent no order, so a gap stop is not followed by a re-entry.
+            const decided = pos;
             if (pos !== 0 && stopsOn) this.checkStops(k, true);
-            if (pending !== this.pos) this.act(pending, k, true, true);
+            if (pending !== decided && pending !== this.pos) this.act(pending, k, true, true);
             traded = true;
           }
           pending = signal;
@@ -534,7 +540,8 @@ export class Engine {
               traded = true;
             }
           }
-          if (sig !== 0 && sig !== this.pos) {
+          // under next_close, `pos` is still the position the signal was decided against
+          if (sig !== 0 && sig !== pos && sig !== this.pos) {
             this.act(sig, k, false, k !== last);
             traded = true;
           }

@@ -121,7 +121,9 @@ export class SimBroker implements Broker {
     let qty = quote / (price * (1 + rate));
     if (this.step > 0) qty = roundQty(qty, this.step);
     const notional = qty * price;
-    if (!(qty > 0) || notional < this.minNotional) return false;
+    // A price rounded to 0 (below one tick) gives an infinite quantity and a NaN notional:
+    // refused like any order the exchange would not take.
+    if (!(price > 0) || !(qty > 0) || !Number.isFinite(notional) || notional < this.minNotional) return false;
     out.price = price;
     out.qty = qty;
     out.fee = notional * rate;

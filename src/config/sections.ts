@@ -66,7 +66,7 @@ const rowOrTime = () =>
 
 export const SimulateModelSchema = known({
   data_start: rowOrTime().describe("First row (number) or time (string) of the simulation; null: the start."),
-  data_end: rowOrTime().describe("Last row or time of the simulation; null: the end."),
+  data_end: rowOrTime().describe("End of the simulation, exclusive: a row number or a time; null: the end."),
   direction: z
     .enum(["long", "short", "both"], expected('"long", "short" or "both"'))
     .optional()
@@ -130,11 +130,11 @@ export const BacktestSchema = known({
     .default(0.001)
     .describe("Fee per side of market and stop orders, as a fraction (0.001 = 0.1 %)."),
   maker_fee: z
-    .number(expected("a fee fraction from 0 to 0.1"))
+    .number(expected("a fee fraction from -0.01 to 0.1"))
     .min(-0.01, expected("a fee fraction from -0.01 to 0.1"))
-    .max(0.1, expected("a fee fraction from 0 to 0.1"))
+    .max(0.1, expected("a fee fraction from -0.01 to 0.1"))
     .optional()
-    .describe("Fee per side of take-profit limit orders; default taker_fee."),
+    .describe("Fee per side of take-profit limit orders (negative: a rebate); default taker_fee."),
   slippage_bps: z
     .number(expected("basis points from 0 to 1000"))
     .min(0, expected("basis points from 0 to 1000"))

@@ -255,6 +255,35 @@ describe("stops", () => {
     expect(r.trades[0]?.exitReason).toBe("stop_loss");
   });
 
+  test("a gap stop is not followed by a re-entry from a buy decided while long (next_open)", () => {
+    // Long from bar 1's open; bar 1 closes with another buy (ignored: already long, no order
+    // sent); bar 2 opens through the stop. The stop fills at the open and no new long is opened.
+    const b = bars([
+      [100, 100, 100, 100],
+      [100, 100, 100, 100],
+      [90, 92, 89, 91],
+      [91, 91, 91, 91],
+    ]);
+    const r = runBacktest(b, signals("BB.."), opts({ stopLoss: 0.05 }));
+    expect(r.trades).toHaveLength(1);
+    expect(r.trades[0]).toMatchObject({ exitIndex: 2, exitPrice: 90, exitReason: "stop_loss" });
+    expect(r.metrics.exposurePct).toBe(25);
+  });
+
+  test("a negative maker fee is a rebate on the take-profit fill", () => {
+    const b = bars([
+      [100, 100, 100, 100],
+      [100, 111, 99, 105],
+      [105, 105, 105, 105],
+    ]);
+    const r = runBacktest(b, signals("B.."), { ...base, takeProfit: 0.1, takerFee: 0, makerFee: -0.0002 });
+    const t = r.trades[0];
+    const q = t?.qty as number;
+    expect(t?.exitPrice).toBeCloseTo(110, 12);
+    expect(t?.fees).toBeCloseTo(-q * 110 * 0.0002, 12);
+    expect(t?.pnl).toBeCloseTo(q * 10 + q * 110 * 0.0002, 10);
+  });
+
   test("short stop-loss above and take-profit below the entry", () => {
     const sl = runBacktest(
       bars([
@@ -406,6 +435,17 @@ describe("exchange filters", () => {
     );
     expect(r.trades).toEqual([]);
     expect(r.metrics.rejectedOrders).toBe(2);
+    expect(r.metrics.profit).toBe(0);
+  });
+
+  test("a short whose price rounds below one tick is rejected, not an infinite quantity", () => {
+    const r = runBacktest(
+      closes(0.004, 0.004, 0.004),
+      signals("S.."),
+      opts({ direction: "short", filters: { tickSize: 0.01, stepSize: 0, minNotional: 0 } }),
+    );
+    expect(r.metrics.rejectedOrders).toBe(1);
+    expect(r.trades).toEqual([]);
     expect(r.metrics.profit).toBe(0);
   });
 
