@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { barsOf } from "../backtest/bars.js";
 import { runBacktest } from "../backtest/engine.js";
 import {
@@ -10,9 +12,9 @@ import {
   type ThresholdRule,
   thresholdSignals,
 } from "../backtest/grid.js";
-import { runGrid } from "../backtest/gridThreads.js";
+import { gridWorkers, runGrid } from "../backtest/gridThreads.js";
 import type { BacktestOptions, Bars, GridCell, Metrics } from "../backtest/types.js";
-import type { Config, SignalSet } from "../config/index.js";
+import { type Config, canonicalJson, type SignalSet } from "../config/index.js";
 import { parseConfigTime } from "../config/primitives.js";
 import { ConfigError, DataError, UsageError } from "../core/errors.js";
 import { type Frame, lowerBound } from "../core/frame.js";
@@ -164,7 +166,10 @@ export interface SimulateOptions {
   input?: string;
   /** Optimise before this time, report after it. Overrides simulate_model.holdout. */
   holdout?: string;
+  /** Worker threads for the grid, as asked (`--workers`). */
   workers?: number;
+  /** At most this many; a grid too small to gain from threads runs in one (see gridWorkers). */
+  maxWorkers?: number;
   log: Logger;
 }
 
@@ -175,7 +180,17 @@ export interface SimulateRun {
   rankBy: RankMetric;
   options: BacktestOptions;
   range: { start: string; end: string; rows: number };
-  holdout?: { start: string; end: string; rows: number; params: Record<string, number>; metrics: Metrics };
+  holdout?: {
+    /** The --holdout / simulate_model.holdout text the split came from. */
+    from: string;
+    start: string;
+    end: string;
+    rows: number;
+    params: Record<string, number>;
+    metrics: Metrics;
+  };
+  /** What the result depends on besides the grid (see searchInputs). */
+  inputs: Record<string, unknown>;
   cells: GridCell[];
   ranked: GridCell[];
   top: GridCell[];
@@ -184,6 +199,64 @@ export interface SimulateRun {
 }
 
 const iso = (t: number) => new Date(t).toISOString().replace(".000Z", "Z");
+
+/**
+ * The rows a threshold search (and the report of its result) uses: simulate_model's data_start
+ * and data_end (end exclusive) narrowed to the rows where every score is a number, and the
+ * holdout split (`split === end` without one): cells are optimised on [start, split).
+ */
+export function searchRange(
+  config: Config,
+  table: ScoredTable,
+  scores: readonly Float64Array[],
+  holdoutOverride?: string,
+): { start: number; split: number; end: number } {
+  const sm = config.simulate_model ?? {};
+  const time = table.bars.time;
+  const from = rowOf(time, sm.data_start, 0, "simulate_model.data_start");
+  const to = rowOf(time, sm.data_end, time.length, "simulate_model.data_end");
+  const span = scoredSpan(scores, from, Math.max(from, to));
+  if (span.end - span.start < 2) {
+    throw new DataError(
+      `no scored rows to simulate between ${iso(time[from] ?? 0)} and the end; the score column(s) are all NaN`,
+      { file: table.file },
+    );
+  }
+  const holdoutText = holdoutOverride ?? sm.holdout ?? undefined;
+  let split = span.end;
+  if (holdoutText !== undefined && holdoutText !== null) {
+    const at = parseConfigTime(holdoutText);
+    if (at === undefined) throw new UsageError(`--holdout: cannot read the time "${holdoutText}"`);
+    split = lowerBound(time, at);
+    if (split <= span.start + 1 || split >= span.end - 1) {
+      throw new UsageError(
+        `--holdout ${holdoutText}: must fall inside the scored rows ${iso(time[span.start] as number)} .. ${iso(time[span.end - 1] as number)}`,
+      );
+    }
+  }
+  return { start: span.start, split, end: span.end };
+}
+
+/**
+ * What a threshold search's result depends on besides its own grid: the config keys that make
+ * the signals and the trades, and the predictions file (size and modification time). The report
+ * uses a search's best cell only while this is unchanged.
+ */
+export function searchInputs(config: Config, table: ScoredTable, holdout?: string): Record<string, unknown> {
+  const st = statSync(table.file);
+  const sections = {
+    symbol: config.symbol,
+    freq: config.freq,
+    signal_sets: config.signal_sets,
+    simulate_model: config.simulate_model ?? null,
+    backtest: config.backtest,
+    holdout: holdout ?? null,
+  };
+  return {
+    config_sha256: createHash("sha256").update(canonicalJson(sections)).digest("hex"),
+    predictions: { file: table.file, size: st.size, mtime_ms: st.mtimeMs },
+  };
+}
 
 export function warnProvenance(p: ScoredTable["provenance"], file: string, log: Logger): void {
   if (p.kind === "predict-rolling" && !p.inSample) return;
@@ -224,31 +297,15 @@ export async function runSimulate(
   const scores = scoreColumns(steps[index] as SignalStep, table.frame, table.file);
 
   const time = table.bars.time;
-  const from = rowOf(time, sm.data_start, 0, "simulate_model.data_start");
-  const to = rowOf(time, sm.data_end, time.length, "simulate_model.data_end");
-  const span = scoredSpan(scores, from, Math.max(from, to));
-  if (span.end - span.start < 2) {
-    throw new DataError(
-      `no scored rows to simulate between ${iso(time[from] ?? 0)} and the end; the score column(s) are all NaN`,
-      { file: table.file },
-    );
-  }
-  const holdoutText = opts.holdout ?? sm.holdout ?? undefined;
-  let split = span.end;
-  if (holdoutText !== undefined && holdoutText !== null) {
-    const at = parseConfigTime(holdoutText);
-    if (at === undefined) throw new UsageError(`--holdout: cannot read the time "${holdoutText}"`);
-    split = rowOf(time, holdoutText, span.end, "simulate_model.holdout");
-    if (split <= span.start + 1 || split >= span.end - 1) {
-      throw new UsageError(
-        `--holdout ${holdoutText}: must fall inside the scored rows ${iso(time[span.start] as number)} .. ${iso(time[span.end - 1] as number)}`,
-      );
-    }
-  }
+  const { start, split, end } = searchRange(config, table, scores, opts.holdout);
+  const span = { start, end };
+  const holdoutFrom = split < end ? (opts.holdout ?? sm.holdout ?? undefined) : undefined;
   const options = backtestOptionsOf(config);
   const rankBy: RankMetric = sm.rank_by ?? "profitPctPerMonth";
-  const input = { bars: table.bars, rule, scores, options, start: span.start, end: split };
-  const metrics = await runGrid(input, cellsParams, opts.workers);
+  const input = { bars: table.bars, rule, scores, options, start, end: split };
+  const workers =
+    opts.workers ?? gridWorkers(cellsParams.length, split - start, opts.maxWorkers ?? availableParallelism());
+  const metrics = await runGrid(input, cellsParams, workers);
   const cells: GridCell[] = cellsParams.map((params, i) => ({ params, metrics: metrics[i] as Metrics }));
   const ranked = rankCells(cells, rankBy);
   const topN = sm.topn_to_store ?? 10;
@@ -268,6 +325,7 @@ export async function runSimulate(
       collectTrades: false,
     });
     holdout = {
+      from: holdoutFrom as string,
       start: iso(time[split] as number),
       end: iso(time[span.end - 1] as number),
       rows: span.end - split,
@@ -295,6 +353,7 @@ export async function runSimulate(
     top,
     seconds: (performance.now() - t0) / 1000,
     outputs: { json: outJson, csv: outCsv },
+    inputs: searchInputs(config, table, holdoutFrom),
   };
   await writeSimulation(run, config);
   return run;
@@ -322,7 +381,7 @@ function fmt(v: number): string {
   return String(Number.parseFloat(v.toPrecision(8)));
 }
 
-/** CSV of the ranked cells: rank, parameters, then the metrics. */
+/** CSV of ranked cells (the best topn_to_store): rank, parameters, then the metrics. */
 export function simulationCsv(ranked: readonly GridCell[]): string {
   const params = [...new Set(ranked.flatMap((c) => Object.keys(c.params)))].sort();
   const lines = [["rank", ...params, ...CSV_METRICS].join(",")];
@@ -353,6 +412,7 @@ async function writeSimulation(run: SimulateRun, config: Config): Promise<void> 
     grid: run.cells,
     symbol: config.symbol,
     freq: config.freq,
+    inputs: run.inputs,
   };
   // Infinity (profit factor with no losing trade) is not JSON: write it as a string.
   const text = JSON.stringify(
@@ -361,7 +421,7 @@ async function writeSimulation(run: SimulateRun, config: Config): Promise<void> 
     2,
   );
   await writeFileAtomic(run.outputs.json, `${text}\n`);
-  await writeFileAtomic(run.outputs.csv, simulationCsv(run.ranked));
+  await writeFileAtomic(run.outputs.csv, simulationCsv(run.top));
 }
 
 /** Stdout summary: the top cells and the holdout check. */

@@ -15,8 +15,9 @@ import {
   baseParameters,
   readScoredTable,
   scoreColumns,
-  scoredSpan,
   searchedSignalSet,
+  searchInputs,
+  searchRange,
   warnProvenance,
   withParameters,
 } from "./backtestStages.js";
@@ -43,6 +44,8 @@ export interface ReportRun {
   result: BacktestResult;
   outputs: { html: string; png: string; json: string };
   range: { start: string; end: string; rows: number };
+  /** The search's holdout: from when, and the chosen thresholds' metrics there. */
+  holdout?: { start: string; metrics: Metrics };
 }
 
 interface SimulationFile {
@@ -50,6 +53,9 @@ interface SimulationFile {
   grid?: GridCell[];
   rank_by?: string;
   signal_generator?: string;
+  range?: { start: string; end: string; rows: number };
+  holdout?: { from: string; start: string; end: string; rows: number; metrics: Metrics } | null;
+  inputs?: Record<string, unknown>;
 }
 
 function simulationFile(config: Config): string {
@@ -86,22 +92,48 @@ function finiteJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v), 2);
 }
 
+/** Why a search's result no longer fits the config and predictions, or undefined when it does. */
+function staleReason(
+  sim: SimulationFile,
+  current: Record<string, unknown>,
+  rule: string,
+): string | undefined {
+  if (sim.signal_generator !== rule)
+    return `it searched ${sim.signal_generator}, the config's rule is ${rule}`;
+  const was = sim.inputs as { config_sha256?: string; predictions?: object } | undefined;
+  const now = current as { config_sha256: string; predictions: object };
+  if (was === undefined) return "it records no inputs (made by an older itb)";
+  if (was.config_sha256 !== now.config_sha256) return "signal_sets, simulate_model or backtest changed since";
+  if (JSON.stringify(was.predictions) !== JSON.stringify(now.predictions))
+    return "the predictions changed since";
+  return undefined;
+}
+
 export async function runReport(config: Config, configFile: string, opts: ReportOptions): Promise<ReportRun> {
   const { index, set, rule } = searchedSignalSet(config);
   const simFile = simulationFile(config);
   const sim = opts.params === "config" ? undefined : readSimulation(simFile);
-  const fromSim = sim?.best?.params !== undefined && sim.signal_generator === rule;
+  const table = await readScoredTable(config, opts.input);
+  warnProvenance(table.provenance, table.file, opts.log);
+  let fromSim = false;
+  if (sim?.best?.params !== undefined) {
+    const holdoutFrom = sim.holdout?.from ?? undefined;
+    const stale = staleReason(sim, searchInputs(config, table, holdoutFrom), rule);
+    if (stale === undefined) fromSim = true;
+    else {
+      opts.log.warn(
+        { file: simFile },
+        `the threshold search result is out of date (${stale}): reporting the config's own parameters; rerun \`itb simulate\` to report the best cell`,
+      );
+    }
+  }
   const params = fromSim ? (sim?.best?.params as Record<string, number>) : baseParameters(set);
   const steps = await resolveSignalSets(withParameters(config, index, params), configFile);
   const step = steps[index] as SignalStep;
-  const table = await readScoredTable(config, opts.input);
-  warnProvenance(table.provenance, table.file, opts.log);
   runSignalSets(table.frame, steps);
   const scores = scoreColumns(step, table.frame, table.file);
-  const span = scoredSpan(scores, 0, table.frame.length);
-  if (span.end - span.start < 2) {
-    throw new DataError("no scored rows to report on; the score column(s) are all NaN", { file: table.file });
-  }
+  // The rows the search used (data_start/data_end, scored rows), its holdout included.
+  const span = searchRange(config, table, scores, fromSim ? (sim?.holdout?.from ?? undefined) : undefined);
   const [buyName, sellName] = step.outputs as [string, string];
   const toSignals = (x: Float64Array) =>
     Uint8Array.from(x.subarray(span.start, span.end), (v) => (v === 1 ? 1 : 0));
@@ -112,11 +144,17 @@ export async function runReport(config: Config, configFile: string, opts: Report
   const bars = sliceBars(table.bars, span.start, span.end);
   const options = backtestOptionsOf(config);
   const result = runBacktest(bars, signals, options);
+  const holdout = fromSim && span.split < span.end ? (sim?.holdout ?? undefined) : undefined;
 
   const m = result.metrics;
+  const chosen = holdout
+    ? ` (chosen on rows before ${holdout.start}; from then on it is a holdout)`
+    : fromSim
+      ? " (chosen on these rows: in-sample for the thresholds)"
+      : "";
   const title = `${config.symbol} ${config.freq} — ${rule} ${Object.entries(params)
     .map(([k, v]) => `${k}=${v}`)
-    .join(", ")}`;
+    .join(", ")}${chosen}`;
   const gridCells = fromSim ? (sim?.grid ?? []) : [];
   const axes = [...new Set(gridCells.flatMap((c) => Object.keys(c.params)))].filter(
     (k) => new Set(gridCells.map((c) => c.params[k])).size > 1,
@@ -172,6 +210,10 @@ export async function runReport(config: Config, configFile: string, opts: Report
     params,
     params_from: fromSim ? simFile : "config",
     range,
+    // With a holdout, the search's own numbers for the two parts of the range.
+    selection:
+      fromSim && sim?.best !== undefined ? { range: sim.range ?? null, metrics: sim.best.metrics } : null,
+    holdout: holdout ?? null,
     options,
     metrics: m,
     monthly: result.monthly,
@@ -180,7 +222,14 @@ export async function runReport(config: Config, configFile: string, opts: Report
   await writeFileAtomic(outputs.json, `${finiteJson(json)}\n`);
   await writeFileAtomic(outputs.png, png);
   await writeFileAtomic(outputs.html, html);
-  return { params, paramsFrom: fromSim ? "simulation" : "config", result, outputs, range };
+  return {
+    params,
+    paramsFrom: fromSim ? "simulation" : "config",
+    result,
+    outputs,
+    range,
+    ...(holdout !== undefined ? { holdout: { start: holdout.start, metrics: holdout.metrics } } : {}),
+  };
 }
 
 export function formatReportRun(run: ReportRun): string {
@@ -191,6 +240,11 @@ export function formatReportRun(run: ReportRun): string {
   return [
     `backtest ${run.range.start} .. ${run.range.end} (${run.range.rows.toLocaleString("en-US")} bars) with ${p} (from ${run.paramsFrom})`,
     `profit ${m.profitPct.toFixed(2)} % (${m.profitPctPerMonth.toFixed(2)} %/month) after ${m.feesPaid.toFixed(2)} fees, ${m.trades} trades, win rate ${m.winRatePct.toFixed(1)} %, max drawdown ${m.maxDrawdownPct.toFixed(2)} %, Sharpe ${m.sharpe.toFixed(2)}; buy and hold ${m.buyHoldPct.toFixed(2)} %`,
+    ...(run.holdout !== undefined
+      ? [
+          `holdout from ${run.holdout.start}: ${run.holdout.metrics.profitPct.toFixed(2)} % (${run.holdout.metrics.profitPctPerMonth.toFixed(2)} %/month), ${run.holdout.metrics.trades} trades — the thresholds were chosen before it`,
+        ]
+      : []),
     `wrote ${run.outputs.html}`,
     `wrote ${run.outputs.png}`,
     `wrote ${run.outputs.json}`,

@@ -152,7 +152,8 @@ describe("itb simulate and itb report", () => {
       .trim()
       .split("\n");
     expect(csv[0]).toMatch(/^rank,buy_signal_threshold,sell_signal_threshold,profitPctPerMonth,/);
-    expect(csv).toHaveLength(10);
+    // topn_to_store (3) rows after the header, as the original stored only its top cells
+    expect(csv).toHaveLength(4);
   });
 
   it("itb report backtests the best cell with trades: same metrics, HTML, PNG and JSON written", () => {
@@ -181,6 +182,56 @@ describe("itb simulate and itb report", () => {
     expect(own.stderr).toMatch(/buy_signal_threshold: expected a number/);
   });
 
+  it("the report uses the search's rows (data_start) and ignores a search the config has moved on from", () => {
+    const narrowed = writeConfig("narrowed.jsonc", {
+      simulate_model: {
+        data_start: "2023-03-10",
+        grid: { buy_signal_threshold: [0.1, 0.2], sell_signal_threshold: [-0.1, -0.2] },
+      },
+    });
+    expect(itb(["simulate", "--config", narrowed]).status).toBe(0);
+    const best = readJson().best;
+    const r = itb(["report", "--config", narrowed]);
+    expect(r.status).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, "BTCUSDT", "report.json"), "utf8")) as {
+      range: { start: string };
+      metrics: Record<string, number>;
+      params_from: string;
+      params: Record<string, number>;
+    };
+    expect(report.range.start).toBe("2023-03-10T00:00:00Z");
+    expect(report.metrics).toEqual(best.metrics);
+
+    // Same rule, other fees: the search's best cell no longer applies.
+    const moved = writeConfig("moved.jsonc", {
+      signal_sets: [
+        {
+          generator: "combine",
+          config: { columns: ["up", "down"], names: "trade_score", combine: "difference" },
+        },
+        {
+          generator: "threshold_rule",
+          config: {
+            columns: "trade_score",
+            names: ["buy_signal_column", "sell_signal_column"],
+            parameters: { buy_signal_threshold: 0.5, sell_signal_threshold: -0.5 },
+          },
+        },
+      ],
+      simulate_model: {
+        data_start: "2023-03-10",
+        grid: { buy_signal_threshold: [0.1, 0.2], sell_signal_threshold: [-0.1, -0.2] },
+      },
+      backtest: { taker_fee: 0.002, slippage_bps: 1, direction: "long" },
+    });
+    const stale = itb(["report", "--config", moved]);
+    expect(stale.status).toBe(0);
+    expect(stale.stderr).toMatch(/out of date \(signal_sets, simulate_model or backtest changed since\)/);
+    const own = JSON.parse(readFileSync(join(dir, "BTCUSDT", "report.json"), "utf8")) as typeof report;
+    expect(own.params_from).toBe("config");
+    expect(own.params).toEqual({ buy_signal_threshold: 0.5, sell_signal_threshold: -0.5 });
+  });
+
   it("one thread and two threads give the same grid", () => {
     expect(itb(["simulate", "--config", config, "--workers", "1"]).status).toBe(0);
     const one = readJson().grid;
@@ -196,6 +247,15 @@ describe("itb simulate and itb report", () => {
     expect(j.holdout?.start).toBe("2023-03-20T00:00:00Z");
     expect(j.holdout?.params).toEqual(j.best.params);
     expect(r.stdout).toMatch(/holdout 2023-03-20T00:00:00Z \.\. 2023-03-31T23:59:00Z/);
+    const rep = itb(["report", "--config", config]);
+    expect(rep.status).toBe(0);
+    expect(rep.stdout).toMatch(/holdout from 2023-03-20T00:00:00Z: .* the thresholds were chosen before it/);
+    const report = JSON.parse(readFileSync(join(dir, "BTCUSDT", "report.json"), "utf8")) as {
+      holdout: { start: string; metrics: Record<string, number> };
+      selection: { metrics: Record<string, number> };
+    };
+    expect(report.holdout.metrics).toEqual(j.holdout?.metrics);
+    expect(report.selection.metrics).toEqual(j.best.metrics);
     const bad = itb(["simulate", "--config", config, "--holdout", "2023-05-01"]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--holdout 2023-05-01: must fall inside the scored rows/);
