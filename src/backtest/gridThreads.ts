@@ -72,6 +72,8 @@ export async function runGrid(
   cells: readonly Record<string, number>[],
   workers = gridWorkers(cells.length, input.end - input.start),
 ): Promise<Metrics[]> {
+  // never a worker without a cell
+  workers = Math.min(workers, cells.length);
   // Under vitest the sources are TypeScript and the compiled worker is absent: same work, one thread.
   if (workers <= 1 || !existsSync(fileURLToPath(WORKER_URL))) return evaluateCells(input, cells);
   const b = input.bars;

@@ -40,6 +40,12 @@ export class FingerprintCache {
     return fp;
   }
 
+  /** Forgets these paths: a stage that has just written them must have them hashed afresh, even
+   * where a coarse file system left size and mtime as they were. */
+  forget(paths: readonly string[]): void {
+    for (const p of paths) this.known.delete(p);
+  }
+
   async all(paths: readonly string[]): Promise<FileFingerprint[]> {
     const out: FileFingerprint[] = [];
     for (const p of paths) out.push(await this.of(p));

@@ -197,6 +197,7 @@ async function runStage(
     };
     const summary = await stage.run(ctx);
     const seconds = (performance.now() - s0) / 1000;
+    run.fingerprints.forget(outputs);
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       stage: stage.name,

@@ -293,7 +293,8 @@ const simulateStage: StageDef = {
   async run(ctx) {
     const r = await runSimulate(ctx.config, ctx.configFile, {
       log: ctx.log,
-      ...(ctx.options.workers === undefined ? {} : { workers: ctx.options.workers }),
+      // an upper bound: a small grid still runs in one thread (see gridWorkers)
+      ...(ctx.options.workers === undefined ? {} : { maxWorkers: ctx.options.workers }),
     });
     const best = r.ranked[0];
     return {
