@@ -15,8 +15,6 @@ export interface SetRun {
   name: string;
   columns: string[];
   seconds: number;
-  /** NaN count per produced column. */
-  nans: number[];
 }
 
 /** The set's input columns as the frame names them (`close` → `eth_close` under prefix `eth`). */
@@ -46,12 +44,11 @@ export function runSet(frame: Frame, set: ResolvedSet): SetRun {
   }
   const outs = set.generator.batch(view, set.config);
   const names = frameOutputs(set);
-  const nans = outs.map(countNaN);
   names.forEach((n, j) => {
     frame.delete(n);
     frame.set(n, outs[j] as Float64Array);
   });
-  return { name: set.name, columns: names, seconds: (performance.now() - started) / 1000, nans };
+  return { name: set.name, columns: names, seconds: (performance.now() - started) / 1000 };
 }
 
 export function runSets(frame: Frame, sets: readonly ResolvedSet[]): SetRun[] {
@@ -94,7 +91,8 @@ export function streamSets(frame: Frame, sets: readonly ResolvedSet[]): Frame {
   return out;
 }
 
-function countNaN(x: Float64Array): number {
+/** NaN values in a column (warm-up rows and gaps), for the stages' logs. */
+export function countNaN(x: Float64Array): number {
   let k = 0;
   for (let i = 0; i < x.length; i++) {
     const v = x[i] as number;

@@ -1,9 +1,10 @@
 import { dirname } from "node:path";
 import type { Config } from "../config/index.js";
+import type { Frame } from "../core/frame.js";
 import type { Logger } from "../core/log.js";
 import { symbolFile } from "../data/paths.js";
 import { readFrame, writeFileAtomic, writeFrame } from "../data/store/index.js";
-import { runSets, type SetRun } from "../features/featureSets.js";
+import { countNaN, runSets, type SetRun } from "../features/featureSets.js";
 import { resolveFeatureSets, resolveLabelSets } from "./generators.js";
 
 export interface StageRun {
@@ -14,11 +15,12 @@ export interface StageRun {
   sets: SetRun[];
 }
 
-function logSets(log: Logger, stage: string, sets: readonly SetRun[]): void {
+/** Per column its NaN count (warm-up rows, gaps), then per generator its time. */
+function logSets(log: Logger, stage: string, sets: readonly SetRun[], frame: Frame): void {
   for (const s of sets) {
-    s.columns.forEach((c, j) => {
-      log.info({ stage, generator: s.name, column: c, nans: s.nans[j] }, "column");
-    });
+    for (const c of s.columns) {
+      log.info({ stage, generator: s.name, column: c, nans: countNaN(frame.get(c)) }, "column");
+    }
     log.info(
       { stage, generator: s.name, columns: s.columns.length, seconds: Math.round(s.seconds * 1000) / 1000 },
       "generator done",
@@ -32,7 +34,7 @@ export async function runFeatures(config: Config, configFile: string, log: Logge
   const frame = await readFrame(input, { timeColumn: config.time_column });
   const sets = await resolveFeatureSets(config.feature_sets, dirname(configFile));
   const runs = runSets(frame, sets);
-  logSets(log, "features", runs);
+  logSets(log, "features", runs, frame);
   const output = symbolFile(config, config.feature_file_name);
   await writeFrame(output, frame, { timeColumn: config.time_column });
   const columns = runs.flatMap((r) => r.columns);
@@ -50,7 +52,7 @@ export async function runLabels(config: Config, configFile: string, log: Logger)
   const frame = await readFrame(input, { timeColumn: config.time_column });
   const sets = await resolveLabelSets(config.label_sets, dirname(configFile));
   const runs = runSets(frame, sets);
-  logSets(log, "labels", runs);
+  logSets(log, "labels", runs, frame);
   const output = symbolFile(config, config.matrix_file_name);
   await writeFrame(output, frame, { timeColumn: config.time_column });
   const columns = runs.flatMap((r) => r.columns);
