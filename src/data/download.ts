@@ -139,7 +139,10 @@ export async function downloadKlines(
   }
   const timeColumn = req.timeColumn ?? DEFAULT_TIME_COLUMN;
   const overlap = Math.max(0, Math.floor(req.overlap ?? DEFAULT_OVERLAP));
-  const pageSize = Math.max(1, Math.min(req.pageSize ?? md.maxKlines, md.maxKlines));
+  const pageSize = Math.max(
+    1,
+    Math.min(req.pageSize ?? md.preferredKlines?.(req.market) ?? md.maxKlines, md.maxKlines),
+  );
   const batchRows = Math.max(1, req.batchRows ?? DEFAULT_BATCH_ROWS);
   const writeShare = Math.min(1, Math.max(0.01, req.writeShare ?? DEFAULT_WRITE_SHARE));
   const what = `${req.symbol} ${req.market} ${req.interval}`;

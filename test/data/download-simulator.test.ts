@@ -102,7 +102,7 @@ describe("itb download through ccxt from the simulator", () => {
     expect(new Set(starts).size).toBe(starts.length);
   });
 
-  it("USD-M futures go to /fapi/v1 and equal the archive", async () => {
+  it("USD-M futures go to /fapi/v1 in pages of the least weight per kline and equal the archive", async () => {
     const { folder, config } = setup({
       symbol: "ETHUSDT",
       data_sources: [{ folder: "ETHUSDT", market: "um" }],
@@ -114,8 +114,12 @@ describe("itb download through ccxt from the simulator", () => {
       await readFrame(store(folder, "ETHUSDT")),
       eth.slice(eth.lowerBound(from), eth.lowerBound(APR)),
     );
-    // 7,200 candles: seven full pages and one of 200.
-    expect(sim.requests.list({ path: "/fapi/v1/klines" }).length).toBe(8);
+    // 7,200 candles in pages of 499, each of weight 2 (a page of 1000 weighs 5 on futures):
+    // fourteen full pages and one of 214.
+    const pages = sim.requests.list({ path: "/fapi/v1/klines" });
+    expect(pages.length).toBe(15);
+    expect(pages.map((r) => r.params.limit)).toEqual(Array(15).fill("499"));
+    expect(pages.map((r) => r.weight)).toEqual(Array(15).fill(2));
     expect(sim.requests.list({ path: KLINES })).toEqual([]);
   });
 

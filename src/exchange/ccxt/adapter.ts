@@ -57,6 +57,17 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 
 export class CcxtMarketData implements MarketData {
   readonly maxKlines = 1000;
+
+  /**
+   * Binance weighs a futures klines request by its limit (below 100: 1, below 500: 2, up to
+   * 1000: 5), ccxt's throttler too: pages of 499 cost 20 % less weight and time per kline than
+   * pages of 1000. Spot weighs 2 whatever the limit.
+   */
+  preferredKlines(market: Market): number {
+    return market === "um" && (this.opts.venue === "binance" || this.opts.venue === "binanceusdm")
+      ? 499
+      : this.maxKlines;
+  }
   readonly stats: AdapterStats = { requests: 0, failures: 0, weightPauses: 0, usedWeight: undefined };
   private readonly opts: CcxtMarketDataOptions;
   private readonly policy: RetryPolicy;
