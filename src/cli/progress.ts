@@ -47,7 +47,10 @@ function logProgress(log: Logger, label: string, unit: string, intervalMs = 5000
   let started = 0;
   let value = 0;
   let payload: Record<string, string | number> | undefined;
+  /** The value of the last line written (-1: none yet), so that stop does not repeat it. */
+  let emitted = -1;
   const emit = () => {
+    emitted = value;
     const seconds = (Date.now() - started) / 1000;
     log.info(
       { stage: label, done: value, total, unit, seconds: Math.round(seconds * 10) / 10, ...payload },
@@ -71,7 +74,7 @@ function logProgress(log: Logger, label: string, unit: string, intervalMs = 5000
       }
     },
     stop() {
-      emit();
+      if (emitted !== value) emit();
     },
   };
 }
