@@ -9,6 +9,7 @@ import {
   nonEmptyText,
   nonNegativeInt,
   open,
+  positiveInt,
   storeName,
   text,
   timeText,
@@ -45,9 +46,12 @@ export const AlgorithmSchema = known({
       .optional()
       .describe("Train on at most this many latest rows; 0 or null: all."),
     shifts: z.array(nonNegativeInt(), expected("an array of non-negative integers")).optional(),
+    every_nth_row: positiveInt()
+      .optional()
+      .describe("Train on every n-th row only (1: all), as the original's every_nth_row."),
   })
     .default({})
-    .describe("Training options: is_scale, length, shifts."),
+    .describe("Training options: is_scale, length, every_nth_row, shifts."),
   predict: open({
     length: z
       .union([nonNegativeInt(), text()], expected("a non-negative integer or a duration string"))

@@ -101,6 +101,27 @@ describe("validation", () => {
       'signal_sets[0].generator: unknown generator "combined"; expected one of smoothen, combine, threshold_rule, threshold_rule2 or "<module>:<export>"',
     ],
     [
+      "every_nth_row below 1",
+      (c) => {
+        at(c, "algorithms", 0).train = { every_nth_row: 0 };
+      },
+      "algorithms[0].train.every_nth_row: expected a positive integer, found 0",
+    ],
+    [
+      "a negative taker fee",
+      (c) => {
+        c.backtest = { taker_fee: -0.001 };
+      },
+      "backtest.taker_fee: expected a fee fraction from 0 to 0.1, found -0.001",
+    ],
+    [
+      "both stakes",
+      (c) => {
+        c.backtest = { stake_fraction: 0.5, stake_amount: 100 };
+      },
+      "backtest: set either stake_fraction or stake_amount, not both",
+    ],
+    [
       "freq as a month",
       (c) => {
         c.freq = "1M";
