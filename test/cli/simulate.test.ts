@@ -35,26 +35,27 @@ function scores(close: Float64Array): { up: Float64Array; down: Float64Array } {
 }
 let config = "";
 
+/** trade_score = up − down, then a threshold rule with these parameters (the grid fills the rest). */
+function signalSets(parameters: Record<string, number> = {}): object[] {
+  return [
+    {
+      generator: "combine",
+      config: { columns: ["up", "down"], names: "trade_score", combine: "difference" },
+    },
+    {
+      generator: "threshold_rule",
+      config: { columns: "trade_score", names: ["buy_signal_column", "sell_signal_column"], parameters },
+    },
+  ];
+}
+
 function writeConfig(name: string, extra: Record<string, unknown>): string {
   const file = join(dir, name);
   const base = {
     data_folder: dir,
     symbol: "BTCUSDT",
     freq: "1m",
-    signal_sets: [
-      {
-        generator: "combine",
-        config: { columns: ["up", "down"], names: "trade_score", combine: "difference" },
-      },
-      {
-        generator: "threshold_rule",
-        config: {
-          columns: "trade_score",
-          names: ["buy_signal_column", "sell_signal_column"],
-          parameters: {},
-        },
-      },
-    ],
+    signal_sets: signalSets(),
     simulate_model: {
       topn_to_store: 3,
       grid: { buy_signal_threshold: "np.linspace(0.1, 0.3, 3)", sell_signal_threshold: [-0.1, -0.2, -0.3] },
@@ -204,20 +205,7 @@ describe("itb simulate and itb report", () => {
 
     // Same rule, other fees: the search's best cell no longer applies.
     const moved = writeConfig("moved.jsonc", {
-      signal_sets: [
-        {
-          generator: "combine",
-          config: { columns: ["up", "down"], names: "trade_score", combine: "difference" },
-        },
-        {
-          generator: "threshold_rule",
-          config: {
-            columns: "trade_score",
-            names: ["buy_signal_column", "sell_signal_column"],
-            parameters: { buy_signal_threshold: 0.5, sell_signal_threshold: -0.5 },
-          },
-        },
-      ],
+      signal_sets: signalSets({ buy_signal_threshold: 0.5, sell_signal_threshold: -0.5 }),
       simulate_model: {
         data_start: "2023-03-10",
         grid: { buy_signal_threshold: [0.1, 0.2], sell_signal_threshold: [-0.1, -0.2] },
