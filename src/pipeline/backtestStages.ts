@@ -453,6 +453,10 @@ export function formatSimulateRun(run: SimulateRun, show = 10): string {
       `holdout ${run.holdout.start} .. ${run.holdout.end} (${run.holdout.rows.toLocaleString("en-US")} rows) with the best parameters: ` +
         `${h.profitPct.toFixed(2)} % (${h.profitPctPerMonth.toFixed(2)} %/month), ${h.trades} trades, max drawdown ${h.maxDrawdownPct.toFixed(2)} %`,
     );
+  } else {
+    lines.push(
+      "the best cell is chosen on the same rows it is measured on; check it on later rows with --holdout DATE",
+    );
   }
   lines.push(`wrote ${run.outputs.json}`, `wrote ${run.outputs.csv}`);
   return lines.join("\n");

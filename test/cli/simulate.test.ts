@@ -108,6 +108,7 @@ describe("itb simulate and itb report", () => {
     expect(r.stderr).not.toMatch(/IN-SAMPLE/);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^9 cells of threshold_rule on 42,\d{3} rows/);
+    expect(r.stdout).toMatch(/check it on later rows with --holdout DATE/);
     const j = readJson();
     expect(j.grid).toHaveLength(9);
     expect(j.top).toHaveLength(3);
