@@ -58,6 +58,16 @@ const BaseConfigSchema = known(
       .describe(
         "Bar frequency of the grid: pandas spelling (1min, 5min, 1h, 1D) or Binance's (1m, 5m, 1h, 1d).",
       ),
+    symbols: z
+      .array(nonEmptyText(), expected("an array of symbols"))
+      .optional()
+      .describe(
+        "Markets `itb pipeline` runs (each symbol × each of freqs); default: [symbol]. --symbols wins.",
+      ),
+    freqs: z
+      .array(freqText(), expected("an array of frequencies"))
+      .optional()
+      .describe("Frequencies `itb pipeline` runs for each symbol; default: [freq]. --freqs wins."),
     venue: z
       .string(expected('a ccxt exchange id such as "binance"'))
       .regex(/^[a-z][a-z0-9_]*$/, expected('a ccxt exchange id such as "binance"'))

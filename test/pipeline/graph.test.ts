@@ -257,4 +257,22 @@ describe("itb pipeline: the stage graph with manifests", () => {
     );
     expect(statuses(unset2.run)).toEqual({ ran: ["import"], skipped: ["merge"] });
   });
+
+  it("the config's symbols and freqs lists make the markets when the command line gives none", async () => {
+    const listed = join(dir, "listed.json");
+    writeConfig(listed, {
+      ...smallPipelineConfig(join(dir, "listed-data")),
+      symbols: ["BTCUSDT", "XRPUSDT"],
+      freqs: ["1m"],
+    });
+    const events: StageEvent[] = [];
+    const run = await runPipeline(
+      { configFile: listed, archive: SAMPLE, only: ["import"] },
+      { log: silentLogger, progress: noProgress, clock, itbVersion: "test", onEvent: (e) => events.push(e) },
+    );
+    expect(run.markets.map((m) => `${m.symbol} ${m.freq}`)).toEqual(["BTCUSDT 1m", "XRPUSDT 1m"]);
+    // XRPUSDT is not in the sample: that market fails, BTCUSDT imports.
+    expect(run.failed).toBe(1);
+    expect(existsSync(join(dir, "listed-data", "BTCUSDT", "klines.parquet"))).toBe(true);
+  });
 });

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { loadConfig } from "../../config/index.js";
 import { ItbError, UsageError } from "../../core/errors.js";
 import { type Logger, noProgress } from "../../core/log.js";
 import {
@@ -249,7 +250,11 @@ export async function executePipeline(
   const mode = oneOf(output.progress, ["auto", "lines", "log"] as const, "--progress");
   const lines =
     mode === "lines" || (mode === "auto" && process.stderr.isTTY === true && g.logFormat !== "json");
-  const markets = (request.symbols?.length ?? 1) * (request.freqs?.length ?? 1);
+  // The markets: --symbols/--freqs, else the config's symbols/freqs lists (as runPipeline reads them).
+  const listed = (load ?? loadConfig)(request.configFile, {}).config;
+  const markets =
+    (request.symbols?.length || listed.symbols?.length || 1) *
+    (request.freqs?.length || listed.freqs?.length || 1);
   const sequential = Math.min(markets, request.jobs ?? defaultJobs(markets)) === 1;
   const reporter = new LineReporter(process.stderr, sequential);
   const verbose = g.logLevel === "debug";

@@ -224,8 +224,11 @@ export async function runPipeline(request: PipelineRequest, deps: PipelineDeps):
   // The file as written must load: a mistake in it is the same for every market (exit 2).
   const base = load(request.configFile, {});
   for (const w of base.warnings) deps.log.warn({ config: base.file }, w);
-  const symbols = request.symbols?.length ? request.symbols : [base.config.symbol];
-  const freqs = request.freqs?.length ? request.freqs : [base.config.freq];
+  // --symbols/--freqs, else the config's lists, else its one symbol and freq
+  const symbolList = request.symbols?.length ? request.symbols : base.config.symbols;
+  const freqList = request.freqs?.length ? request.freqs : base.config.freqs;
+  const symbols = symbolList?.length ? symbolList : [base.config.symbol];
+  const freqs = freqList?.length ? freqList : [base.config.freq];
 
   const markets: PlannedMarket[] = [];
   for (const symbol of symbols) {
@@ -233,8 +236,8 @@ export async function runPipeline(request: PipelineRequest, deps: PipelineDeps):
       const m: PlannedMarket = { id: { symbol, freq } };
       try {
         m.loaded = load(request.configFile, {
-          ...(request.symbols?.length ? { symbol } : {}),
-          ...(request.freqs?.length ? { freq } : {}),
+          ...(symbolList?.length ? { symbol } : {}),
+          ...(freqList?.length ? { freq } : {}),
         });
       } catch (err) {
         m.error = errorMessage(err);
