@@ -101,7 +101,7 @@ export function maStream(matype: number, period: number): ScalarStream {
   if (p === 1) return new IdentityStream();
   switch (matype | 0) {
     case MA_TYPE.SMA:
-      return new SmaStream(p);
+      return new RunningSumStream(p, p);
     case MA_TYPE.EMA:
       return new EmaStream(p);
     case MA_TYPE.WMA:
@@ -153,12 +153,19 @@ export function runningSum(real: Float64Array, period: number, divisor: number):
   return out;
 }
 
-export class SmaStream implements ScalarStream {
+/**
+ * The streaming twin of `runningSum`: the window's total divided by `divisor` (1 for TA_SUM, the
+ * period for TA_SMA), the leaving value subtracted after each output as the batch kernel does.
+ */
+export class RunningSumStream implements ScalarStream {
   private readonly buf: Float64Array;
   private pos = 0;
   private count = 0;
   private total = 0;
-  constructor(private readonly period: number) {
+  constructor(
+    private readonly period: number,
+    private readonly divisor: number,
+  ) {
     this.buf = new Float64Array(period);
   }
   next(x: number): number {
@@ -173,7 +180,7 @@ export class SmaStream implements ScalarStream {
       this.count++;
       if (this.count < p) return Number.NaN;
     }
-    const out = this.total / p;
+    const out = this.total / this.divisor;
     this.total -= buf[nextPos] as number;
     return out;
   }

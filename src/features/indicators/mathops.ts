@@ -1,5 +1,5 @@
 import { defineIndicator, input, iopt, scalarStream, timeperiod } from "./indicatorKit.js";
-import { nanPrefixed, runningSum, type ScalarStream } from "./ma.js";
+import { nanPrefixed, RunningSumStream, runningSum } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
 /**
@@ -207,31 +207,6 @@ class ExtremeStream implements IndicatorStream {
   }
 }
 
-class SumStream implements ScalarStream {
-  private readonly buf: Float64Array;
-  private pos = 0;
-  private count = 0;
-  private total = 0;
-  constructor(private readonly period: number) {
-    this.buf = new Float64Array(period);
-  }
-  next(x: number): number {
-    const p = this.period;
-    this.buf[this.pos] = x;
-    let nextPos = this.pos + 1;
-    if (nextPos === p) nextPos = 0;
-    this.pos = nextPos;
-    this.total += x;
-    if (this.count < p) {
-      this.count++;
-      if (this.count < p) return Number.NaN;
-    }
-    const out = this.total;
-    this.total -= this.buf[nextPos] as number;
-    return out;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Indicator definitions
 
@@ -268,6 +243,6 @@ export const MATHOPS_INDICATORS: readonly Indicator[] = [
     outputs: ["real"],
     lookback: (o) => iopt(o, "timeperiod") - 1,
     batch: (ins, o) => [runningSum(input(ins, 0), iopt(o, "timeperiod"), 1)],
-    stream: (o) => scalarStream(new SumStream(iopt(o, "timeperiod"))),
+    stream: (o) => scalarStream(new RunningSumStream(iopt(o, "timeperiod"), 1)),
   }),
 ];

@@ -20,8 +20,8 @@ import {
   maBatch,
   maLookback,
   maStream,
+  RunningSumStream,
   type ScalarStream,
-  SmaStream,
   sma,
   T3Stream,
   TemaStream,
@@ -219,7 +219,7 @@ export const OVERLAP_INDICATORS: readonly Indicator[] = [
     30,
     (p) => p - 1,
     sma,
-    (p) => new SmaStream(p),
+    (p) => new RunningSumStream(p, p),
   ),
   maIndicator(
     "EMA",
