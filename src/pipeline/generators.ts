@@ -56,6 +56,17 @@ export async function loadCustomGenerator(spec: string, baseDir: string): Promis
   return g;
 }
 
+/** A config set with its generator, ready for runSets. */
+function resolved(s: FeatureSet | LabelSet, generator: FeatureGenerator): ResolvedSet {
+  return {
+    name: s.generator,
+    generator,
+    column_prefix: s.column_prefix,
+    feature_prefix: s.feature_prefix,
+    config: s.config,
+  };
+}
+
 export async function resolveFeatureSets(
   sets: readonly FeatureSet[],
   baseDir: string,
@@ -71,13 +82,7 @@ export async function resolveFeatureSets(
         `feature generator "${s.generator}" is not available in itb yet; available: ${Object.keys(BUILTIN_FEATURES).join(", ")} or "<module>:<export>"`,
       );
     }
-    out.push({
-      name: s.generator,
-      generator,
-      column_prefix: s.column_prefix,
-      feature_prefix: s.feature_prefix,
-      config: s.config,
-    });
+    out.push(resolved(s, generator));
   }
   return out;
 }
@@ -100,13 +105,7 @@ export async function resolveLabelSets(sets: readonly LabelSet[], baseDir: strin
         `label generator "${s.generator}" is not available; available: ${Object.keys(LABEL_GENERATORS).join(", ")} or "<module>:<export>"`,
       );
     }
-    out.push({
-      name: s.generator,
-      generator,
-      column_prefix: s.column_prefix,
-      feature_prefix: s.feature_prefix,
-      config: s.config,
-    });
+    out.push(resolved(s, generator));
   }
   return out;
 }
