@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { itb } from "../helpers/cli.js";
 import { SAMPLE } from "../helpers/paths.js";
-import { smallPipelineConfig } from "../helpers/pipelineConfig.js";
+import { IMPORT_ROLLING_STAGES, smallPipelineConfig } from "../helpers/pipelineConfig.js";
 
 /**
  * `itb pipeline` through the compiled CLI on the bundled sample: two markets, one of which has
@@ -74,17 +74,9 @@ describe("itb pipeline", () => {
       .filter((l) => l.startsWith("{"))
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((l) => l.msg === "stage done" || l.msg === "stage failed");
-    expect(stageLines.filter((l) => l.symbol === "BTCUSDT").map((l) => l.stage)).toEqual([
-      "import",
-      "merge",
-      "features",
-      "labels",
-      "train",
-      "predict-rolling",
-      "signals",
-      "simulate",
-      "report",
-    ]);
+    expect(stageLines.filter((l) => l.symbol === "BTCUSDT").map((l) => l.stage)).toEqual(
+      IMPORT_ROLLING_STAGES,
+    );
     expect(stageLines.find((l) => l.symbol === "XRPUSDT")).toMatchObject({
       stage: "import",
       status: "failed",

@@ -1,3 +1,16 @@
+/** The stages a pipeline with the import source and walk-forward predictions runs, in order. */
+export const IMPORT_ROLLING_STAGES = [
+  "import",
+  "merge",
+  "features",
+  "labels",
+  "train",
+  "predict-rolling",
+  "signals",
+  "simulate",
+  "report",
+];
+
 /**
  * A small pipeline config on the bundled sample (BTCUSDT spot, March 2023): three SMAs and two
  * slopes as training features, highlow2 1 % labels over 60 bars, one lc model, walk-forward over

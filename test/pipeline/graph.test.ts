@@ -9,7 +9,7 @@ import { type PipelineRequest, type PipelineRun, runPipeline } from "../../src/p
 import type { StageEvent } from "../../src/pipeline/graph/runner.js";
 import { formatSummary } from "../../src/pipeline/graph/summary.js";
 import { SAMPLE } from "../helpers/paths.js";
-import { smallPipelineConfig } from "../helpers/pipelineConfig.js";
+import { IMPORT_ROLLING_STAGES, smallPipelineConfig } from "../helpers/pipelineConfig.js";
 
 /**
  * The pipeline end to end on the bundled sample (BTCUSDT spot, March 2023): a full run, a run
@@ -17,17 +17,7 @@ import { smallPipelineConfig } from "../helpers/pipelineConfig.js";
  * which stages ran and which were skipped.
  */
 
-const ALL = [
-  "import",
-  "merge",
-  "features",
-  "labels",
-  "train",
-  "predict-rolling",
-  "signals",
-  "simulate",
-  "report",
-];
+const ALL = IMPORT_ROLLING_STAGES;
 const FROM_FEATURES = ALL.slice(2);
 
 let dir = "";
