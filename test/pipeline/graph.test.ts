@@ -255,11 +255,12 @@ describe("itb pipeline: the stage graph with manifests", () => {
       symbols: ["BTCUSDT", "XRPUSDT"],
       freqs: ["1m"],
     });
-    const events: StageEvent[] = [];
+    const plans: { markets: number; jobs: number }[] = [];
     const run = await runPipeline(
-      { configFile: listed, archive: SAMPLE, only: ["import"] },
-      { log: silentLogger, progress: noProgress, clock, itbVersion: "test", onEvent: (e) => events.push(e) },
+      { configFile: listed, archive: SAMPLE, only: ["import"], jobs: 2 },
+      { log: silentLogger, progress: noProgress, clock, itbVersion: "test", onPlan: (p) => plans.push(p) },
     );
+    expect(plans).toEqual([{ markets: 2, jobs: 2 }]);
     expect(run.markets.map((m) => `${m.symbol} ${m.freq}`)).toEqual(["BTCUSDT 1m", "XRPUSDT 1m"]);
     // XRPUSDT is not in the sample: that market fails, BTCUSDT imports.
     expect(run.failed).toBe(1);

@@ -1,9 +1,7 @@
 import type { Command } from "commander";
-import { loadConfig } from "../../config/index.js";
 import { ItbError, UsageError } from "../../core/errors.js";
 import { type Logger, noProgress } from "../../core/log.js";
 import {
-  defaultJobs,
   type PipelineDeps,
   type PipelineRequest,
   type PipelineRun,
@@ -113,10 +111,9 @@ function describe(r: StageResult): string {
  */
 class LineReporter {
   private open: string | undefined;
-  constructor(
-    private readonly out: NodeJS.WritableStream,
-    private readonly sequential: boolean,
-  ) {}
+  /** True while one market runs at a time (the default until the pipeline's plan says otherwise). */
+  sequential = true;
+  constructor(private readonly out: NodeJS.WritableStream) {}
 
   breakLine(): void {
     if (this.open !== undefined) {
@@ -250,13 +247,8 @@ export async function executePipeline(
   const mode = oneOf(output.progress, ["auto", "lines", "log"] as const, "--progress");
   const lines =
     mode === "lines" || (mode === "auto" && process.stderr.isTTY === true && g.logFormat !== "json");
-  // The markets: --symbols/--freqs, else the config's symbols/freqs lists (as runPipeline reads them).
-  const listed = (load ?? loadConfig)(request.configFile, {}).config;
-  const markets =
-    (request.symbols?.length || listed.symbols?.length || 1) *
-    (request.freqs?.length || listed.freqs?.length || 1);
-  const sequential = Math.min(markets, request.jobs ?? defaultJobs(markets)) === 1;
-  const reporter = new LineReporter(process.stderr, sequential);
+  // One market at a time or several: known once the pipeline has planned (onPlan).
+  const reporter = new LineReporter(process.stderr);
   const verbose = g.logLevel === "debug";
   const fields = (m: MarketId, stage: string) => ({ symbol: m.symbol, freq: m.freq, stage });
 
@@ -280,6 +272,9 @@ export async function executePipeline(
         lines
           ? lineModeLogger(ctx.log, reporter, verbose, fields(m, stage))
           : withFields(ctx.log, fields(m, stage)),
+      onPlan: (plan) => {
+        reporter.sequential = plan.jobs === 1;
+      },
       onEvent: (e) => {
         if (lines) {
           reporter.onEvent(e);

@@ -50,6 +50,8 @@ export interface PipelineDeps {
   onEvent?(event: StageEvent): void;
   /** Called once per market before it runs (progress output). */
   onMarket?(market: MarketId, stages: readonly string[]): void;
+  /** Called once, after planning and before any stage runs: how many markets, how many at a time. */
+  onPlan?(plan: { markets: number; jobs: number }): void;
   load?(file: string, overrides: ConfigOverrides): LoadedConfig;
 }
 
@@ -253,6 +255,7 @@ export async function runPipeline(request: PipelineRequest, deps: PipelineDeps):
   const jobs = Math.max(1, Math.min(markets.length, request.jobs ?? defaultJobs(markets.length, cores)));
   const workers = request.workers ?? Math.max(1, Math.floor(cores / jobs));
   deps.log.debug({ markets: markets.length, jobs, workers, cores }, "pipeline pool");
+  deps.onPlan?.({ markets: markets.length, jobs });
 
   const fingerprintCache = new FingerprintCache();
   const locks = new KeyedLock();
