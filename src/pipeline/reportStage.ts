@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
 import { runBacktest } from "../backtest/engine.js";
-import type { ThresholdRule } from "../backtest/grid.js";
 import { renderReportHtml } from "../backtest/report/html.js";
 import { renderEquityPng } from "../backtest/report/png.js";
 import type { BacktestResult, Bars, GridCell, Metrics, Signals } from "../backtest/types.js";
@@ -169,7 +168,7 @@ export async function runReport(config: Config, configFile: string, opts: Report
         }
       : undefined;
   const score =
-    rule === ("threshold_rule" satisfies ThresholdRule)
+    rule === "threshold_rule"
       ? {
           name: step.inputs[0] as string,
           values: (scores[0] as Float64Array).subarray(span.start, span.end),
