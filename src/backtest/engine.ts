@@ -1,5 +1,5 @@
-import { ItbError } from "../core/errors.js";
 import { computeMetrics, MetricsAccumulator, nextMonthStart } from "./metrics.js";
+import { BacktestError, validateOptions } from "./options.js";
 import {
   type Broker,
   emptyFill,
@@ -10,6 +10,28 @@ import {
   SimBroker,
   STOP,
 } from "./orders.js";
+import {
+  BEST,
+  CASH,
+  DD_FLOOR,
+  drawdownOfCloses,
+  EQ_PREV,
+  firstRowAtOrAfter,
+  holdRows,
+  holdRowsStops,
+  MAX_DD,
+  nextSignal,
+  nextSignal2,
+  PEAK,
+  PQ,
+  STATE_SLOTS,
+  STOP_LEVEL,
+  SUM_DOWN2,
+  SUM_R,
+  SUM_R2,
+  TP,
+  words,
+} from "./stretches.js";
 import type {
   BacktestOptions,
   BacktestResult,
@@ -22,9 +44,6 @@ import type {
   Trade,
 } from "./types.js";
 
-/** Backtest inputs or options that cannot be simulated (mismatched lengths, negative fees...). */
-export class BacktestError extends ItbError {}
-
 const LONG_ONLY = 0;
 const SHORT_ONLY = 1;
 const NEXT_OPEN = 0;
@@ -33,78 +52,23 @@ const AT_CLOSE = 2;
 const NO_ROWS = new Float64Array(0);
 const NO_SIGNALS = new Uint8Array(0);
 
-/** The default options: long only, next-bar open fills, 0.1 % fees, no slippage, all-in compounding. */
-export function defaultBacktestOptions(barMs: number): BacktestOptions {
-  return {
-    direction: "long",
-    fillAt: "next_open",
-    takerFee: 0.001,
-    makerFee: 0.001,
-    slippageBps: 0,
-    initialCapital: 10_000,
-    stake: { mode: "compound", fraction: 1 },
-    barMs,
-  };
-}
-
-function positive(v: number | undefined, name: string): void {
-  if (v !== undefined && !(v > 0 && Number.isFinite(v))) {
-    throw new BacktestError(`backtest option ${name} must be a positive number, found ${v}`);
-  }
-}
-
-function nonNegative(v: number, name: string): void {
-  if (!(v >= 0 && Number.isFinite(v))) {
-    throw new BacktestError(`backtest option ${name} must be a number >= 0, found ${v}`);
-  }
-}
-
-export function validateOptions(o: BacktestOptions): void {
-  if (!["long", "short", "both"].includes(o.direction)) {
-    throw new BacktestError(`backtest option direction must be long, short or both, found ${o.direction}`);
-  }
-  if (!["next_open", "next_close", "close"].includes(o.fillAt)) {
-    throw new BacktestError(
-      `backtest option fillAt must be next_open, next_close or close, found ${o.fillAt}`,
-    );
-  }
-  nonNegative(o.takerFee, "takerFee");
-  // a negative maker fee is a rebate (down to −1 %, as the config allows)
-  if (!(Number.isFinite(o.makerFee) && o.makerFee >= -0.01)) {
-    throw new BacktestError(`backtest option makerFee must be a number from -0.01, found ${o.makerFee}`);
-  }
-  nonNegative(o.slippageBps, "slippageBps");
-  positive(o.initialCapital, "initialCapital");
-  positive(o.barMs, "barMs");
-  positive(o.stake.mode === "fixed" ? o.stake.amount : o.stake.fraction, `stake.${o.stake.mode}`);
-  positive(o.stopLoss, "stopLoss");
-  positive(o.takeProfit, "takeProfit");
-  positive(o.trailingStop, "trailingStop");
-  if (o.filters) {
-    nonNegative(o.filters.tickSize, "filters.tickSize");
-    nonNegative(o.filters.stepSize, "filters.stepSize");
-    nonNegative(o.filters.minNotional, "filters.minNotional");
-  }
-}
-
 /**
- * The trading state machine, one bar at a time: the batch runner loops it over history and the
- * live engine drives it with closed candles. Orders go to the `Broker` (one call per order).
- * Semantics are in docs/backtest.md.
+ * The threshold search's engine: the trading rules of the Trader and the simulated venue
+ * (src/trading) fused into one loop over typed columns, for the thousands of runs of a search.
+ * It gives the same trades, equity and metrics as `runBacktest`, which drives the Trader, bit
+ * for bit (test/backtest/trader-equivalence.test.ts); a rule changed in one must change in the
+ * other. Orders go to the `Broker` (one call per order). Semantics are in docs/backtest.md.
  *
- * Speed: the per-bar work runs in one loop over typed columns (`runRows`) in which no number
- * crosses a function call (V8 boxes a double passed to a call it does not inline, which would
- * allocate several objects per bar); helpers called per bar take only row indexes and read the
- * columns themselves. `onBar` copies its primitive arguments into one-row columns and runs the
- * same loop over that row, so live and backtest share every line of the trading logic.
+ * Speed: the per-bar work runs in one loop in which no number crosses a function call (V8
+ * boxes a double passed to a call it does not inline, which would allocate several objects per
+ * bar); helpers called per bar take only row indexes and read the columns themselves.
  *
  * Where nothing can happen for a stretch of rows (flat with no signal that could open a position,
  * or in a position with no signal that could close it and no stop touched), the loop takes a
- * fast path that does exactly the per-bar arithmetic that remains (none when flat); the
- * buy-and-hold statistics, which do not depend on the signals, come from a separate pass over
- * the closes (`buyHoldPath`). Results are bit-identical to the plain per-bar path (tested).
- *
- * Bar indexes only label trades: row numbers in `runRows`, the caller's `i` in `onBar`.
+ * fast path (stretches.ts) that does exactly the per-bar arithmetic that remains (none when
+ * flat); the buy-and-hold statistics, which do not depend on the signals, come from a separate
+ * pass over the closes (`buyHoldPath`). Results are bit-identical to the plain per-bar path
+ * (tested).
  */
 export class Engine {
   readonly options: BacktestOptions;
@@ -129,7 +93,7 @@ export class Engine {
   /** The metric state handed to the fast paths (slots EQ_PREV...). */
   private readonly st = new Float64Array(STATE_SLOTS);
 
-  // the columns the loop reads: a backtest's, or the one-row buffers of onBar
+  // the columns the loop reads
   private cTime: Float64Array = NO_ROWS;
   private cOpen: Float64Array = NO_ROWS;
   private cHigh: Float64Array = NO_ROWS;
@@ -140,18 +104,6 @@ export class Engine {
   /** The signal columns as 32-bit words for the flat scan, null when not 4-byte aligned. */
   private cBuyW: Uint32Array | null = null;
   private cSellW: Uint32Array | null = null;
-  /** Trade index = row + label (0 in a backtest, the caller's index in onBar). */
-  private label = 0;
-  private oneRow: {
-    t: Float64Array;
-    o: Float64Array;
-    h: Float64Array;
-    l: Float64Array;
-    c: Float64Array;
-    b: Uint8Array;
-    s: Uint8Array;
-  } | null = null;
-
   private cash = Number.NaN;
   private markedEquity = Number.NaN;
   private lastClose = Number.NaN;
@@ -200,64 +152,12 @@ export class Engine {
     this.qty = 0;
   }
 
-  /** Equity marked to the last bar's close (initial capital before the first bar). */
-  get equity(): number {
-    return this.markedEquity;
-  }
-
-  /** Quote balance: equity minus the marked value of the position (plus for a short). */
-  get cashBalance(): number {
-    return this.cash;
-  }
-
-  get position(): Side | null {
-    return this.pos === 1 ? "long" : this.pos === -1 ? "short" : null;
-  }
-
-  get positionQty(): number {
-    return this.qty;
-  }
-
-  get entryPrice(): number {
-    return this.pos === 0 ? Number.NaN : this.entryPx;
-  }
-
   metrics(): Metrics {
     return computeMetrics(this.acc);
   }
 
   monthly(): MonthRow[] {
     return this.acc.monthly();
-  }
-
-  /** One closed bar (live): its signal acts now (fillAt close) or at the next bar (next_*). */
-  onBar(
-    i: number,
-    time: number,
-    open: number,
-    high: number,
-    low: number,
-    close: number,
-    buy: number,
-    sell: number,
-  ): void {
-    this.setRow(i, time, open, high, low, close, buy, sell);
-    this.loop(0, 1, -1, null, 0, null);
-  }
-
-  /** The last bar: as `onBar`, then an open position is closed at the close (exit reason "end"). */
-  onFinalBar(
-    i: number,
-    time: number,
-    open: number,
-    high: number,
-    low: number,
-    close: number,
-    buy: number,
-    sell: number,
-  ): void {
-    this.setRow(i, time, open, high, low, close, buy, sell);
-    this.loop(0, 1, 0, null, 0, null);
   }
 
   /**
@@ -283,50 +183,7 @@ export class Engine {
     this.cSell = signals.sell;
     this.cBuyW = words(signals.buy);
     this.cSellW = words(signals.sell);
-    this.label = 0;
     if (end > start) this.loop(start, end, end - 1, equity, start, buyHold);
-  }
-
-  private setRow(
-    i: number,
-    time: number,
-    open: number,
-    high: number,
-    low: number,
-    close: number,
-    buy: number,
-    sell: number,
-  ): void {
-    let r = this.oneRow;
-    if (r === null) {
-      r = {
-        t: new Float64Array(1),
-        o: new Float64Array(1),
-        h: new Float64Array(1),
-        l: new Float64Array(1),
-        c: new Float64Array(1),
-        b: new Uint8Array(1),
-        s: new Uint8Array(1),
-      };
-      this.oneRow = r;
-    }
-    r.t[0] = time;
-    r.o[0] = open;
-    r.h[0] = high;
-    r.l[0] = low;
-    r.c[0] = close;
-    r.b[0] = buy;
-    r.s[0] = sell;
-    this.cTime = r.t;
-    this.cOpen = r.o;
-    this.cHigh = r.h;
-    this.cLow = r.l;
-    this.cClose = r.c;
-    this.cBuy = r.b;
-    this.cSell = r.s;
-    this.cBuyW = null;
-    this.cSellW = null;
-    this.label = i;
   }
 
   /**
@@ -356,9 +213,6 @@ export class Engine {
     const dir = this.dir;
     const stopsOn = this.sl > 0 || this.tp > 0 || this.ts > 0;
     const fast = this.fast;
-    // Under next_open with stops, a pending signal in the position's direction makes the bar
-    // check its stops at the open first: such bars take the plain path.
-    const sameSignalActs = stopsOn && mode === NEXT_OPEN;
     // the fast paths stop before the final row (it closes the position)
     const limit = last >= 0 ? last : to;
     let pending = this.pending;
@@ -452,7 +306,7 @@ export class Engine {
               }
             }
           }
-        } else if (pending === 0 || (pending === pos && !sameSignalActs)) {
+        } else if (pending === 0 || pending === pos) {
           // In a position, no signal against it and no stop touched: only the marked equity moves.
           const opp = pos === 1 ? S : B;
           const same = pos === 1 ? B : S;
@@ -471,7 +325,7 @@ export class Engine {
             st[STOP_LEVEL] = stop;
             st[TP] = tp;
             st[BEST] = best;
-            j = holdRowsStops(st, C, H, L, opp, sameSignalActs ? same : null, pos === 1, j, bound);
+            j = holdRowsStops(st, C, H, L, opp, pos === 1, j, bound);
           } else {
             j = holdRows(st, C, opp, j, bound);
           }
@@ -540,8 +394,10 @@ export class Engine {
               traded = true;
             }
           }
-          // under next_close, `pos` is still the position the signal was decided against
-          if (sig !== 0 && sig !== pos && sig !== this.pos) {
+          // The position the signal was decided against: under next_close the one held at the
+          // previous close (`pos`, before this bar's stops), under close the one at this close.
+          const decided = mode === NEXT_CLOSE ? pos : this.pos;
+          if (sig !== 0 && sig !== decided && sig !== this.pos) {
             this.act(sig, k, false, k !== last);
             traded = true;
           }
@@ -640,7 +496,7 @@ export class Engine {
     this.qty = f.qty;
     this.entryPx = px;
     this.entryFee = f.fee;
-    this.entryIndex = k + this.label;
+    this.entryIndex = k;
     this.entryTime = this.cTime[k] as number;
     this.cash -= side * f.qty * px + f.fee;
     // without a trailing stop `best` is never beaten, so the loop never calls checkStops for it
@@ -659,21 +515,28 @@ export class Engine {
   }
 
   /**
-   * Stop-loss, trailing stop and take-profit against row k's range (or only its open, `atOpen`).
-   * The stop is assumed hit first when both are touched; a stop the open gaps through fills at
-   * the open; the trail moves with the bar's extreme only after the check.
+   * Stop-loss, trailing stop and take-profit against row k (or only its open, `atOpen`), as
+   * resting orders meet a bar: first the open (a stop it gaps through fills at the open, a
+   * take-profit it opens beyond fills at its level), then the range, where the stop is assumed
+   * hit first when both are touched; the trail moves with the bar's extreme only after the check.
    */
   private checkStops(k: number, atOpen: boolean): void {
     const o = this.cOpen[k] as number;
-    const h = atOpen ? o : (this.cHigh[k] as number);
-    const l = atOpen ? o : (this.cLow[k] as number);
+    const h = this.cHigh[k] as number;
+    const l = this.cLow[k] as number;
     const stop = this.stopLevel;
     if (this.pos === 1) {
-      if (l <= stop) {
-        this.exit(k, Math.min(o, stop), STOP, this.trailLevel > this.slLevel ? "trailing_stop" : "stop_loss");
+      if (o <= stop) {
+        this.exit(k, o, STOP, this.trailLevel > this.slLevel ? "trailing_stop" : "stop_loss");
+      } else if (o >= this.tpLevel) {
+        this.exit(k, this.tpLevel, LIMIT, "take_profit");
+      } else if (atOpen) {
+        // only the open: the range comes after the orders filled at it
+      } else if (l <= stop) {
+        this.exit(k, stop, STOP, this.trailLevel > this.slLevel ? "trailing_stop" : "stop_loss");
       } else if (h >= this.tpLevel) {
         this.exit(k, this.tpLevel, LIMIT, "take_profit");
-      } else if (!atOpen && h > this.best) {
+      } else if (h > this.best) {
         this.best = h;
         if (this.ts > 0) {
           this.trailLevel = h * (1 - this.ts);
@@ -681,11 +544,17 @@ export class Engine {
         }
       }
     } else {
-      if (h >= stop) {
-        this.exit(k, Math.max(o, stop), STOP, this.trailLevel < this.slLevel ? "trailing_stop" : "stop_loss");
+      if (o >= stop) {
+        this.exit(k, o, STOP, this.trailLevel < this.slLevel ? "trailing_stop" : "stop_loss");
+      } else if (o <= this.tpLevel) {
+        this.exit(k, this.tpLevel, LIMIT, "take_profit");
+      } else if (atOpen) {
+        // as above
+      } else if (h >= stop) {
+        this.exit(k, stop, STOP, this.trailLevel < this.slLevel ? "trailing_stop" : "stop_loss");
       } else if (l <= this.tpLevel) {
         this.exit(k, this.tpLevel, LIMIT, "take_profit");
-      } else if (!atOpen && l < this.best) {
+      } else if (l < this.best) {
         this.best = l;
         if (this.ts > 0) {
           this.trailLevel = l * (1 + this.ts);
@@ -705,7 +574,7 @@ export class Engine {
     const fees = this.entryFee + f.fee;
     const pnl = pos * qty * (px - this.entryPx) - fees;
     const side: Side = pos === 1 ? "long" : "short";
-    const index = k + this.label;
+    const index = k;
     this.acc.trade(side, pnl, index - this.entryIndex, fees);
     if (this.collect) {
       this.trades.push({
@@ -726,208 +595,6 @@ export class Engine {
     this.pos = 0;
     this.qty = 0;
   }
-}
-
-// Slots of the state vector the fast paths share with the bar loop (a Float64Array holds doubles
-// unboxed, and passing it to a call passes no double).
-const EQ_PREV = 0;
-const SUM_R = 1;
-const SUM_R2 = 2;
-const SUM_DOWN2 = 3;
-const PEAK = 4;
-const DD_FLOOR = 5;
-const MAX_DD = 6;
-const CASH = 7;
-/** Signed position quantity (pos × qty). */
-const PQ = 8;
-const STOP_LEVEL = 9;
-const TP = 10;
-const BEST = 11;
-const STATE_SLOTS = 12;
-
-/**
- * Rows [j, bound) of an open position without stops, up to the first with a signal against it
- * (`opp`) or without a close: the marked equity and its return statistics, bit for bit as the
- * bar loop computes them. Returns the first row not done.
- */
-function holdRows(st: Float64Array, C: Float64Array, opp: Uint8Array, from: number, bound: number): number {
-  const cash = st[CASH] as number;
-  const pq = st[PQ] as number;
-  let eqPrev = st[EQ_PREV] as number;
-  let sumR = st[SUM_R] as number;
-  let sumR2 = st[SUM_R2] as number;
-  let sumDown2 = st[SUM_DOWN2] as number;
-  let peak = st[PEAK] as number;
-  let ddFloor = st[DD_FLOOR] as number;
-  let maxDD = st[MAX_DD] as number;
-  let j = from;
-  for (; j < bound; j++) {
-    if (opp[j] !== 0) break;
-    const e = cash + pq * (C[j] as number);
-    // a NaN close (e is NaN), or a zero or infinite equity: the bar loop's path
-    if (!(Math.abs(e) < Number.POSITIVE_INFINITY) || e === 0) break;
-    // The bar loop's update without its `e !== eqPrev` test (a mispredicted branch: equal
-    // closes are frequent): with e finite and non-zero, e === eqPrev gives r = +0, and adding
-    // +0 to sums that are never −0 changes no bit; e is not above the peak nor below the
-    // floor (both were updated with eqPrev).
-    const r = e / eqPrev - 1;
-    sumR += r;
-    sumR2 += r * r;
-    const down = (r - Math.abs(r)) * 0.5;
-    sumDown2 += down * down;
-    eqPrev = e;
-    if (e > peak) {
-      peak = e;
-      ddFloor = e * (1 - maxDD);
-    } else if (e < ddFloor) {
-      maxDD = 1 - e / peak;
-      ddFloor = e;
-    }
-  }
-  st[EQ_PREV] = eqPrev;
-  st[SUM_R] = sumR;
-  st[SUM_R2] = sumR2;
-  st[SUM_DOWN2] = sumDown2;
-  st[PEAK] = peak;
-  st[DD_FLOOR] = ddFloor;
-  st[MAX_DD] = maxDD;
-  return j;
-}
-
-/**
- * `holdRows` with stops: also stops at the first row whose range touches the stop or the
- * take-profit or beats the best price (the bar loop then checks it), and at a signal in the
- * position's direction when `same` is given (next_open: it checks the stops at the open).
- */
-function holdRowsStops(
-  st: Float64Array,
-  C: Float64Array,
-  H: Float64Array,
-  L: Float64Array,
-  opp: Uint8Array,
-  same: Uint8Array | null,
-  long: boolean,
-  from: number,
-  bound: number,
-): number {
-  const cash = st[CASH] as number;
-  const pq = st[PQ] as number;
-  const stop = st[STOP_LEVEL] as number;
-  const tp = st[TP] as number;
-  const best = st[BEST] as number;
-  let eqPrev = st[EQ_PREV] as number;
-  let sumR = st[SUM_R] as number;
-  let sumR2 = st[SUM_R2] as number;
-  let sumDown2 = st[SUM_DOWN2] as number;
-  let peak = st[PEAK] as number;
-  let ddFloor = st[DD_FLOOR] as number;
-  let maxDD = st[MAX_DD] as number;
-  let j = from;
-  for (; j < bound; j++) {
-    if (opp[j] !== 0 || (same !== null && same[j] !== 0)) break;
-    const h = H[j] as number;
-    const l = L[j] as number;
-    if (long ? l <= stop || h >= tp || h > best : h >= stop || l <= tp || l < best) break;
-    const e = cash + pq * (C[j] as number);
-    if (!(Math.abs(e) < Number.POSITIVE_INFINITY) || e === 0) break; // as in holdRows
-    const r = e / eqPrev - 1;
-    sumR += r;
-    sumR2 += r * r;
-    const down = (r - Math.abs(r)) * 0.5;
-    sumDown2 += down * down;
-    eqPrev = e;
-    if (e > peak) {
-      peak = e;
-      ddFloor = e * (1 - maxDD);
-    } else if (e < ddFloor) {
-      maxDD = 1 - e / peak;
-      ddFloor = e;
-    }
-  }
-  st[EQ_PREV] = eqPrev;
-  st[SUM_R] = sumR;
-  st[SUM_R2] = sumR2;
-  st[SUM_DOWN2] = sumDown2;
-  st[PEAK] = peak;
-  st[DD_FLOOR] = ddFloor;
-  st[MAX_DD] = maxDD;
-  return j;
-}
-
-/**
- * The running drawdown of the closes of rows [from, to), state in `dd` = [peak, floor, maxDD]:
- * a new maximum is only possible below `floor`; NaN closes change nothing.
- */
-function drawdownOfCloses(C: Float64Array, from: number, to: number, dd: Float64Array): void {
-  let peak = dd[0] as number;
-  let floor = dd[1] as number;
-  let maxDD = dd[2] as number;
-  for (let q = from; q < to; q++) {
-    const c = C[q] as number;
-    if (c > peak) {
-      peak = c;
-      floor = c * (1 - maxDD);
-    } else if (c < floor) {
-      maxDD = 1 - c / peak;
-      floor = c;
-    }
-  }
-  dd[0] = peak;
-  dd[1] = floor;
-  dd[2] = maxDD;
-}
-
-/** The bytes of `a` as 32-bit words (the tail of fewer than 4 bytes left out), or null if unaligned. */
-function words(a: Uint8Array): Uint32Array | null {
-  return a.byteOffset % 4 === 0 ? new Uint32Array(a.buffer, a.byteOffset, a.length >> 2) : null;
-}
-
-/** The first row in [j, bound) with a signal in `a` (bound if none); `w` is `words(a)`. */
-function nextSignal(a: Uint8Array, w: Uint32Array | null, from: number, bound: number): number {
-  let j = from;
-  if (w !== null) {
-    for (; j < bound && (j & 3) !== 0; j++) if (a[j] !== 0) return j;
-    // words wholly below bound, four rows at a time
-    const end = bound >> 2;
-    let i = j >> 2;
-    while (i < end && w[i] === 0) i++;
-    if (i > j >> 2) j = i << 2;
-  }
-  while (j < bound && a[j] === 0) j++;
-  return j;
-}
-
-/** `nextSignal` over two columns: the first row with a signal in either. */
-function nextSignal2(
-  a: Uint8Array,
-  aw: Uint32Array | null,
-  b: Uint8Array,
-  bw: Uint32Array | null,
-  from: number,
-  bound: number,
-): number {
-  let j = from;
-  if (aw !== null && bw !== null) {
-    for (; j < bound && (j & 3) !== 0; j++) if (((a[j] as number) | (b[j] as number)) !== 0) return j;
-    const end = bound >> 2;
-    let i = j >> 2;
-    while (i < end && ((aw[i] as number) | (bw[i] as number)) === 0) i++;
-    if (i > j >> 2) j = i << 2;
-  }
-  while (j < bound && ((a[j] as number) | (b[j] as number)) === 0) j++;
-  return j;
-}
-
-/** The first row in [from, to) whose time is at or after t (to if none); times ascend. */
-function firstRowAtOrAfter(time: Float64Array, t: number, from: number, to: number): number {
-  let lo = from;
-  let hi = to;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((time[mid] as number) < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /**
@@ -1053,10 +720,11 @@ export interface RunOptions {
 }
 
 /**
- * Simulates the signals over rows [start, end) of the bars. `equity[k]` is the equity at the
- * close of row start + k.
+ * The threshold search's run of one cell: the signals over rows [start, end) of the bars,
+ * usually lean (no trade list, no equity curve). `equity[k]` is the equity at the close of row
+ * start + k. `runBacktest` (traderRun.ts) gives the same numbers through the Trader.
  */
-export function runBacktest(
+export function runEngine(
   bars: Bars,
   signals: Signals,
   options: BacktestOptions,
@@ -1091,3 +759,6 @@ export function runBacktest(
     monthly: engine.monthly(),
   };
 }
+
+export { BacktestError, defaultBacktestOptions, validateOptions } from "./options.js";
+export { runBacktest } from "./traderRun.js";

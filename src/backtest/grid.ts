@@ -1,6 +1,6 @@
 import { gridAxisValues } from "../config/gridValues.js";
 import { ConfigError } from "../core/errors.js";
-import { buyHoldPath, runBacktest } from "./engine.js";
+import { buyHoldPath, runEngine } from "./engine.js";
 import type { BacktestOptions, Bars, GridCell, Metrics, Signals } from "./types.js";
 
 /**
@@ -186,7 +186,7 @@ export function evaluateCells(input: GridInput, cells: readonly Record<string, n
   return cells.map((p) => {
     const buy = column(true, p.buy_signal_threshold as number, p.buy_signal_threshold_2 as number);
     const sell = column(false, p.sell_signal_threshold as number, p.sell_signal_threshold_2 as number);
-    return runBacktest(input.bars, { buy, sell }, input.options, {
+    return runEngine(input.bars, { buy, sell }, input.options, {
       start: input.start,
       end: input.end,
       collectTrades: false,

@@ -4,7 +4,9 @@
  * (0.001 = 0.1 %); slippage is in basis points.
  */
 
-export type Direction = "long" | "short" | "both";
+import type { Direction, ExchangeFilters, Stake, Trade } from "../core/trading.js";
+
+export type { Direction, ExchangeFilters, ExitReason, Side, Stake, Trade } from "../core/trading.js";
 
 /**
  * When a signal computed on bar t is executed.
@@ -14,26 +16,6 @@ export type Direction = "long" | "short" | "both";
  *   at the very price the signal was computed from).
  */
 export type FillAt = "next_open" | "next_close" | "close";
-
-export type Side = "long" | "short";
-
-export type ExitReason = "signal" | "stop_loss" | "take_profit" | "trailing_stop" | "end";
-
-/** Exchange trading rules applied to every order (Binance's PRICE_FILTER, LOT_SIZE, NOTIONAL). */
-export interface ExchangeFilters {
-  /** Price increment; 0 = none. */
-  tickSize: number;
-  /** Quantity increment; 0 = none. */
-  stepSize: number;
-  /** Smallest order value in quote; 0 = none. */
-  minNotional: number;
-}
-
-export type Stake =
-  /** The same quote amount on every entry. */
-  | { mode: "fixed"; amount: number }
-  /** A fraction of the current equity on every entry (compounding). */
-  | { mode: "compound"; fraction: number };
 
 export interface BacktestOptions {
   direction: Direction;
@@ -69,24 +51,6 @@ export interface Bars {
 export interface Signals {
   buy: Uint8Array;
   sell: Uint8Array;
-}
-
-export interface Trade {
-  side: Side;
-  entryIndex: number;
-  entryTime: number;
-  entryPrice: number;
-  exitIndex: number;
-  exitTime: number;
-  exitPrice: number;
-  qty: number;
-  /** Fees paid on entry and exit, in quote. */
-  fees: number;
-  /** Net profit in quote after fees and slippage. */
-  pnl: number;
-  /** pnl / entry notional (entry qty × entry price), as a fraction. */
-  ret: number;
-  exitReason: ExitReason;
 }
 
 export interface MonthRow {

@@ -66,3 +66,6 @@ export class NetworkError extends ItbError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A trading rule broken by the caller (a bad stake, an order the Trader cannot track). */
+export class TradingError extends ItbError {}

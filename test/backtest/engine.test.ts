@@ -1,6 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { buyHoldPath, defaultBacktestOptions, Engine, runBacktest } from "../../src/backtest/engine.js";
+import {
+  buyHoldPath,
+  defaultBacktestOptions,
+  Engine,
+  runBacktest,
+  runEngine,
+} from "../../src/backtest/engine.js";
 import { roundPrice, roundQty } from "../../src/backtest/orders.js";
 import type { BacktestOptions, Bars, Signals } from "../../src/backtest/types.js";
 
@@ -255,6 +261,40 @@ describe("stops", () => {
     expect(r.trades[0]?.exitReason).toBe("stop_loss");
   });
 
+  test("a bar that opens beyond the take-profit fills it at its level, even if the range then reaches the stop", () => {
+    // The open is the first price of the bar: a resting take-profit at 110 fills there, whatever
+    // the bar does afterwards (the range alone would assume the stop first).
+    const b = bars([
+      [100, 100, 100, 100],
+      [112, 113, 94, 96],
+      [96, 96, 96, 96],
+    ]);
+    const r = runBacktest(b, signals("B.."), { ...base, stopLoss: 0.05, takeProfit: 0.1 });
+    expect(r.trades[0]).toMatchObject({
+      exitIndex: 1,
+      exitPrice: 100 * (1 + 0.1),
+      exitReason: "take_profit",
+    });
+    const viaEngine = runEngine(b, signals("B.."), { ...base, stopLoss: 0.05, takeProfit: 0.1 });
+    expect(viaEngine.trades).toEqual(r.trades);
+  });
+
+  test("under close, a signal at the close of the bar a stop closed the position in opens again", () => {
+    // Decided at bar 1's close, when the stop has already closed the long: a new long opens at
+    // that close (the position at the decision is flat).
+    const b = bars([
+      [100, 100, 100, 100],
+      [100, 101, 94, 96],
+      [96, 97, 95, 97],
+    ]);
+    const r = runBacktest(b, signals("BB."), { ...base, stopLoss: 0.05 });
+    expect(r.trades.map((t) => [t.entryIndex, t.exitIndex, t.exitReason])).toEqual([
+      [0, 1, "stop_loss"],
+      [1, 2, "end"],
+    ]);
+    expect(runEngine(b, signals("BB."), { ...base, stopLoss: 0.05 }).trades).toEqual(r.trades);
+  });
+
   test("a gap stop is not followed by a re-entry from a buy decided while long (next_open)", () => {
     // Long from bar 1's open; bar 1 closes with another buy (ignored: already long, no order
     // sent); bar 2 opens through the stop. The stop fills at the open and no new long is opened.
@@ -470,52 +510,6 @@ describe("bars without prices", () => {
   });
 });
 
-describe("Engine driven bar by bar (the live path)", () => {
-  test("onBar/onFinalBar give the trades and metrics of runBacktest", () => {
-    const b = bars([
-      [10, 12, 9, 11],
-      [11, 13, 10, 12],
-      [12, 12, 8, 9],
-      [9, 15, 9, 14],
-      [14, 14, 13, 13],
-    ]);
-    const s = signals("B.SB.");
-    const o = opts({ direction: "both", stopLoss: 0.1, takerFee: 0.001, slippageBps: 5 });
-    const e = new Engine(o);
-    const n = b.time.length;
-    for (let i = 0; i < n; i++) {
-      const args = [
-        i,
-        b.time[i] as number,
-        b.open[i] as number,
-        b.high[i] as number,
-        b.low[i] as number,
-        b.close[i] as number,
-        s.buy[i] as number,
-        s.sell[i] as number,
-      ] as const;
-      if (i < n - 1) e.onBar(...args);
-      else e.onFinalBar(...args);
-    }
-    const r = runBacktest(b, s, o);
-    expect(e.trades).toEqual(r.trades);
-    expect(e.metrics()).toEqual(r.metrics);
-    expect(e.equity).toBe(r.equity[n - 1]);
-    expect(e.position).toBeNull();
-  });
-
-  test("accessors report the open position", () => {
-    const e = new Engine(opts({ fillAt: "close" }));
-    e.onBar(0, T0, 100, 100, 100, 100, 1, 0);
-    expect(e.position).toBe("long");
-    expect(e.positionQty).toBe(1);
-    expect(e.entryPrice).toBe(100);
-    e.onBar(1, T0 + MIN, 100, 100, 100, 105, 0, 0);
-    expect(e.equity).toBe(105);
-    expect(e.cashBalance).toBe(0);
-  });
-});
-
 describe("invariants (property-based)", () => {
   const arb = fc.record({
     n: fc.integer({ min: 2, max: 120 }),
@@ -711,7 +705,7 @@ describe("fast paths (flat skip, held stretches, buy-and-hold pass) equal the pl
         const fast = run(b, s, o, lo, hi, true);
         expect(fast).toEqual(plain);
         // lean mode with the grid's shared buy-and-hold pass
-        const lean = runBacktest(b, s, o, {
+        const lean = runEngine(b, s, o, {
           start: lo,
           end: hi,
           collectTrades: false,
@@ -719,25 +713,6 @@ describe("fast paths (flat skip, held stretches, buy-and-hold pass) equal the pl
         });
         expect(lean.metrics).toEqual(plain.metrics);
         expect(lean.monthly).toEqual(plain.monthly);
-        // the live path, one bar at a time
-        const live = new Engine(o);
-        for (let i = lo; i < hi; i++) {
-          const args = [
-            i,
-            b.time[i] as number,
-            b.open[i] as number,
-            b.high[i] as number,
-            b.low[i] as number,
-            b.close[i] as number,
-            s.buy[i] as number,
-            s.sell[i] as number,
-          ] as const;
-          if (i < hi - 1) live.onBar(...args);
-          else live.onFinalBar(...args);
-        }
-        expect(live.trades).toEqual(plain.trades);
-        expect(live.metrics()).toEqual(plain.metrics);
-        expect(live.monthly()).toEqual(plain.monthly);
       }),
       { numRuns: 400 },
     );
