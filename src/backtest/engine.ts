@@ -105,7 +105,6 @@ export class Engine {
   private cBuyW: Uint32Array | null = null;
   private cSellW: Uint32Array | null = null;
   private cash = Number.NaN;
-  private markedEquity = Number.NaN;
   private lastClose = Number.NaN;
   private started = false;
   /** Signal of the previous bar awaiting its fill (next_* modes): +1 buy, −1 sell, 0 none. */
@@ -148,7 +147,6 @@ export class Engine {
     this.fixedStake = options.stake.mode === "fixed";
     this.stakeValue = options.stake.mode === "fixed" ? options.stake.amount : options.stake.fraction;
     this.cash = options.initialCapital;
-    this.markedEquity = options.initialCapital;
     this.qty = 0;
   }
 
@@ -456,7 +454,6 @@ export class Engine {
     this.pending = pending;
     this.started = bh.started;
     this.lastClose = lastClose;
-    this.markedEquity = eqPrev;
     acc.bars += to - from;
     acc.exposedBars += exposed;
     if (to > from) acc.lastTime = T[to - 1] as number;
