@@ -50,6 +50,8 @@ interface Working {
   trigger: number;
 }
 
+/** Finished orders kept for `order` and idempotent `submit` (a paper run must not grow without end). */
+const FINISHED_KEPT = 4096;
 const SELL = -1;
 const BUY = 1;
 
@@ -77,6 +79,8 @@ export class SimulatedVenue {
   private quote: number;
   private fills = 0;
   private seq = 0;
+  /** Finished orders, oldest first: the map keeps the last FINISHED_KEPT for look-ups by id. */
+  private readonly finished: string[] = [];
 
   constructor(o: SimulatedVenueOptions, listener: (e: ExecutionEvent) => void) {
     this.symbol = o.symbol;
@@ -260,6 +264,10 @@ export class SimulatedVenue {
   }
 
   private remove(order: Order): void {
+    this.finished.push(order.clientOrderId);
+    if (this.finished.length > FINISHED_KEPT * 2) {
+      for (const id of this.finished.splice(0, FINISHED_KEPT)) this.orders.delete(id);
+    }
     const qi = this.queue.indexOf(order);
     if (qi >= 0) this.queue.splice(qi, 1);
     const ri = this.resting.findIndex((w) => w.order === order);
