@@ -1,3 +1,4 @@
+import { DataError } from "../core/errors.js";
 import { Frame } from "../core/frame.js";
 import type { FeatureGenerator, GeneratorConfig, GeneratorStream } from "./generator.js";
 
@@ -56,37 +57,115 @@ export function runSets(frame: Frame, sets: readonly ResolvedSet[]): SetRun[] {
 }
 
 /**
- * Streams a table through the sets one bar at a time, as the live engine does, and returns the
- * produced columns. A set reads the frame's columns and the columns produced by the sets before
- * it, exactly as in batch. Sets without a streaming form throw.
+ * The feature sets one closed bar at a time, for the live engine: one `update` per bar takes
+ * the merged table's row and returns the bar's features, the same numbers the batch stage
+ * writes (bit for bit: every generator's stream is its batch kernel's twin). A set reads the
+ * row's columns and the columns produced by the sets before it, as in batch, where a produced
+ * column replaces a same-named one. No allocation per bar.
+ */
+export class FeatureStream {
+  /** The columns `update` reads, in the order it reads them. */
+  readonly inputs: readonly string[];
+  /** The columns `update` returns, in order: every set's outputs (a replaced column once, last). */
+  readonly outputs: readonly string[];
+  private readonly values: Float64Array;
+  private readonly inputSlots: Int32Array;
+  private readonly outputSlots: Int32Array;
+  private readonly out: Float64Array;
+  private readonly plans: {
+    stream: GeneratorStream;
+    inSlots: Int32Array;
+    outSlots: Int32Array;
+    inBuf: Float64Array;
+    outBuf: Float64Array;
+  }[];
+
+  /** `columns`: the merged table's columns a row holds (the inputs are those the sets read). */
+  constructor(sets: readonly ResolvedSet[], columns: readonly string[]) {
+    const slotOf = new Map<string, number>();
+    const slot = (name: string) => {
+      let s = slotOf.get(name);
+      if (s === undefined) {
+        s = slotOf.size;
+        slotOf.set(name, s);
+      }
+      return s;
+    };
+    const inputs: string[] = [];
+    const produced: string[] = [];
+    this.plans = sets.map((set) => {
+      if (!set.generator.stream) throw new DataError(`feature generator ${set.name} has no streaming form`);
+      const ins = frameInputs(set);
+      for (const c of ins) {
+        if (produced.includes(c) || inputs.includes(c)) continue;
+        if (!columns.includes(c)) {
+          throw new DataError(
+            `feature generator ${set.name} reads column "${c}", which the table does not have`,
+          );
+        }
+        inputs.push(c);
+      }
+      const outs = frameOutputs(set);
+      for (const o of outs) {
+        const i = produced.indexOf(o);
+        if (i >= 0) produced.splice(i, 1);
+        produced.push(o);
+      }
+      return {
+        stream: set.generator.stream(set.config),
+        inSlots: Int32Array.from(ins, slot),
+        outSlots: Int32Array.from(outs, slot),
+        inBuf: new Float64Array(ins.length),
+        outBuf: new Float64Array(outs.length),
+      };
+    });
+    this.inputs = inputs;
+    this.outputs = produced;
+    this.inputSlots = Int32Array.from(inputs, slot);
+    this.outputSlots = Int32Array.from(produced, slot);
+    this.values = new Float64Array(slotOf.size);
+    this.out = new Float64Array(produced.length);
+  }
+
+  /**
+   * One closed bar: `row` holds the `inputs` in order (NaN in a gap). Returns the bar's
+   * features in `outputs` order, in a buffer the next call overwrites.
+   */
+  update(row: ArrayLike<number>): Float64Array {
+    const values = this.values;
+    const inputSlots = this.inputSlots;
+    for (let k = 0; k < inputSlots.length; k++) values[inputSlots[k] as number] = row[k] as number;
+    for (const p of this.plans) {
+      for (let k = 0; k < p.inSlots.length; k++) p.inBuf[k] = values[p.inSlots[k] as number] as number;
+      p.stream.next(p.inBuf, p.outBuf);
+      for (let k = 0; k < p.outSlots.length; k++) values[p.outSlots[k] as number] = p.outBuf[k] as number;
+    }
+    const out = this.out;
+    const outputSlots = this.outputSlots;
+    for (let k = 0; k < outputSlots.length; k++) out[k] = values[outputSlots[k] as number] as number;
+    return out;
+  }
+}
+
+/**
+ * Streams a table through the sets one bar at a time (a `FeatureStream` fed every row), as the
+ * live engine does, and returns the produced columns.
  */
 export function streamSets(frame: Frame, sets: readonly ResolvedSet[]): Frame {
-  const out = new Frame(frame.time);
+  const stream = new FeatureStream(sets, frame.columnNames);
   const n = frame.length;
-  const plans = sets.map((set) => {
-    if (!set.generator.stream) throw new Error(`generator ${set.name} has no streaming form`);
-    const outputs = frameOutputs(set);
-    for (const o of outputs) out.set(o, new Float64Array(n).fill(Number.NaN));
-    return {
-      stream: set.generator.stream(set.config) as GeneratorStream,
-      inputs: frameInputs(set),
-      outputs,
-      inBuf: new Float64Array(frameInputs(set).length),
-      outBuf: new Float64Array(outputs.length),
-    };
+  const out = new Frame(frame.time);
+  const outCols = stream.outputs.map((o) => {
+    const c = new Float64Array(n);
+    out.set(o, c);
+    return c;
   });
-  const source = (name: string) => (out.has(name) ? out.get(name) : frame.get(name));
-  const resolved = plans.map((p) => ({
-    ...p,
-    inCols: p.inputs.map(source),
-    outCols: p.outputs.map((o) => out.get(o)),
-  }));
+  const inCols = stream.inputs.map((c) => frame.get(c));
+  const row = new Float64Array(inCols.length);
   for (let i = 0; i < n; i++) {
-    for (const p of resolved) {
-      for (let k = 0; k < p.inCols.length; k++) p.inBuf[k] = (p.inCols[k] as Float64Array)[i] as number;
-      p.stream.next(p.inBuf, p.outBuf);
-      for (let k = 0; k < p.outCols.length; k++) (p.outCols[k] as Float64Array)[i] = p.outBuf[k] as number;
-    }
+    for (let k = 0; k < inCols.length; k++) row[k] = (inCols[k] as Float64Array)[i] as number;
+    const f = stream.update(row);
+    for (let k = 0; k < outCols.length; k++) (outCols[k] as Float64Array)[i] = f[k] as number;
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { DataError } from "../core/errors.js";
-import { modelToNet, type NnModel, predictNet } from "./nn/network.js";
+import { modelToNet, type Net, type NnModel, predictNet } from "./nn/network.js";
 
 /**
  * `nn`: the original's Keras classifier, a multilayer perceptron: dense hidden layers (the
@@ -16,8 +16,15 @@ export { trainNn } from "./nn/train.js";
  * Probability of class 1 for every row of column-major features. A row with a NaN feature
  * gets NaN, so the output always has one value per input row.
  */
+const nets = new WeakMap<NnModel, Net>();
+
 export function predictNn(model: NnModel, columns: readonly Float64Array[]): Float64Array {
-  const net = modelToNet(model);
+  // checked and converted once per model object (the live engine predicts one row at a time)
+  let net = nets.get(model);
+  if (net === undefined) {
+    net = modelToNet(model);
+    nets.set(model, net);
+  }
   const d = net.sizes[0] as number;
   if (columns.length !== d) {
     throw new DataError(`nn predict: the model has ${d} features, got ${columns.length} columns`);

@@ -46,6 +46,14 @@ export class SimulatedExecution implements ExecutionPort {
     v.closeBar();
   }
 
+  /**
+   * The end of a replay: from now on `symbol` opens no position; waiting market orders fill at
+   * the last close (a backtest closes what is open at its last close).
+   */
+  settleAtClose(symbol: string): void {
+    this.venue(symbol).settleAtClose();
+  }
+
   async submit(intent: OrderIntent): Promise<Order> {
     this.open();
     return { ...this.venue(intent.symbol).submit(intent) };
