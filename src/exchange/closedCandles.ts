@@ -1,0 +1,130 @@
+import type { Clock } from "../core/clock.js";
+import { ItbError } from "../core/errors.js";
+import type { Candle } from "../core/trading.js";
+import type { Market, MarketData } from "./marketData.js";
+
+/**
+ * The closed-candle subscription over any MarketData: every candle of a market from a start
+ * time on, each exactly once and in time order, on the regular grid, as it closes. A candle
+ * missed while the process was away or the exchange was unreachable is fetched before the
+ * next one is yielded (the same REST call back-fills and follows). A grid time the exchange has
+ * no candle for while it has later ones (a halt) is yielded as a candle of NaNs, as `merge`
+ * leaves such rows in batch. Transient failures (`action: "retry"`) are retried with a capped
+ * exponential backoff; others end the iteration with their error.
+ *
+ * It polls: after each expected close (plus `delayMs`, the exchange's settling time) it asks the
+ * exchange's clock and then the klines. The live service may put a WebSocket stream in front of
+ * it for latency; what reaches the chain still comes through this order-keeping logic.
+ */
+export interface ClosedCandleOptions {
+  symbol: string;
+  market: Market;
+  /** The exchange's interval name (1m, 1h). */
+  interval: string;
+  intervalMs: number;
+  /** Open time of the first candle wanted (on the grid). */
+  from: number;
+  clock: Clock;
+  /** Wait after a candle's close before asking for it, ms (default 1000, as the original). */
+  delayMs?: number;
+  /** Longest single wait, ms: the exchange's clock is asked again after it (default 60 s). */
+  maxWaitMs?: number;
+  /** First retry wait after a transient failure, ms (default 1000; doubles up to 60 s). */
+  retryMs?: number;
+  signal?: AbortSignal;
+  /** Told about every transient failure before its retry. */
+  onRetry?: (err: unknown, waitMs: number) => void;
+}
+
+/** A candle the feed yields: `time` on the grid; NaN prices when the exchange had none (a halt). */
+export interface ClosedCandle extends Candle {
+  /** The candle was made up of NaNs for a grid time the exchange skipped. */
+  missing: boolean;
+}
+
+export async function* closedCandles(md: MarketData, o: ClosedCandleOptions): AsyncGenerator<ClosedCandle> {
+  const delay = o.delayMs ?? 1000;
+  const maxWait = o.maxWaitMs ?? 60_000;
+  const firstRetry = o.retryMs ?? 1000;
+  let next = o.from;
+  let retry = firstRetry;
+  const sleep = (ms: number) => o.clock.waitUntil(o.clock.now() + Math.max(0, ms), o.signal);
+  for (;;) {
+    o.signal?.throwIfAborted();
+    let now: number;
+    let rows: ClosedCandle[];
+    try {
+      now = await md.serverTime(o.market);
+      const due = next + o.intervalMs + delay;
+      if (now < due) {
+        await sleep(Math.min(due - now, maxWait));
+        continue;
+      }
+      const frame = await md.fetchKlines(o.symbol, o.market, o.interval, next, md.maxKlines);
+      rows = closedRows(frame, next, o.intervalMs, now);
+      retry = firstRetry;
+    } catch (err) {
+      if (o.signal?.aborted) throw o.signal.reason;
+      if (!(err instanceof ItbError) || err.action !== "retry") throw err;
+      o.onRetry?.(err, retry);
+      await sleep(retry);
+      retry = Math.min(retry * 2, 60_000);
+      continue;
+    }
+    if (rows.length === 0) {
+      // due but not published yet: ask again shortly
+      await sleep(Math.min(delay > 0 ? delay : 250, maxWait));
+      continue;
+    }
+    for (const c of rows) {
+      yield c;
+      next = c.time + o.intervalMs;
+    }
+  }
+}
+
+/**
+ * The candles of a klines frame from `next` on that had closed by `now`, on the grid: a grid
+ * time skipped by the exchange before a later candle becomes a NaN candle.
+ */
+function closedRows(
+  frame: {
+    length: number;
+    time: Float64Array;
+    get(name: string): Float64Array;
+  },
+  next: number,
+  intervalMs: number,
+  now: number,
+): ClosedCandle[] {
+  const out: ClosedCandle[] = [];
+  if (frame.length === 0) return out;
+  const [open, high, low, close, volume] = ["open", "high", "low", "close", "volume"].map((c) =>
+    frame.get(c),
+  );
+  let expect = next;
+  for (let i = 0; i < frame.length; i++) {
+    const t = frame.time[i] as number;
+    if (t < expect) continue;
+    // a candle is closed when its whole interval lies before the exchange's now
+    if (t + intervalMs > now) break;
+    if ((t - next) % intervalMs !== 0) continue; // off the grid: not ours
+    for (; expect < t; expect += intervalMs) out.push(missingCandle(expect));
+    out.push({
+      time: t,
+      open: open?.[i] as number,
+      high: high?.[i] as number,
+      low: low?.[i] as number,
+      close: close?.[i] as number,
+      volume: volume?.[i] as number,
+      missing: false,
+    });
+    expect = t + intervalMs;
+  }
+  return out;
+}
+
+function missingCandle(time: number): ClosedCandle {
+  const nan = Number.NaN;
+  return { time, open: nan, high: nan, low: nan, close: nan, volume: nan, missing: true };
+}
