@@ -23,13 +23,13 @@ import {
   nextSignal,
   nextSignal2,
   PEAK,
-  PQ,
+  SIGNED_QTY,
   STATE_SLOTS,
   STOP_LEVEL,
   SUM_DOWN2,
   SUM_R,
   SUM_R2,
-  TP,
+  TAKE_PROFIT,
   words,
 } from "./stretches.js";
 import type {
@@ -83,9 +83,9 @@ export class Engine {
   private readonly fillMode: number = 0;
   // Fields holding fractions start as NaN (a double) so that V8 stores them unboxed; see
   // metrics.ts. Fields without an initialiser would start as undefined and stay boxed.
-  private readonly sl: number = Number.NaN;
-  private readonly tp: number = Number.NaN;
-  private readonly ts: number = Number.NaN;
+  private readonly stopLossFraction: number = Number.NaN;
+  private readonly takeProfitFraction: number = Number.NaN;
+  private readonly trailingFraction: number = Number.NaN;
   private readonly fixedStake: boolean = false;
   private readonly stakeValue: number = Number.NaN;
   /** The fast paths over stretches where nothing can happen (false: every bar the plain way). */
@@ -141,9 +141,9 @@ export class Engine {
     this.dir = options.direction === "long" ? LONG_ONLY : options.direction === "short" ? SHORT_ONLY : 2;
     this.fillMode =
       options.fillAt === "next_open" ? NEXT_OPEN : options.fillAt === "next_close" ? NEXT_CLOSE : AT_CLOSE;
-    this.sl = options.stopLoss ?? 0;
-    this.tp = options.takeProfit ?? 0;
-    this.ts = options.trailingStop ?? 0;
+    this.stopLossFraction = options.stopLoss ?? 0;
+    this.takeProfitFraction = options.takeProfit ?? 0;
+    this.trailingFraction = options.trailingStop ?? 0;
     this.fixedStake = options.stake.mode === "fixed";
     this.stakeValue = options.stake.mode === "fixed" ? options.stake.amount : options.stake.fraction;
     this.cash = options.initialCapital;
@@ -209,7 +209,7 @@ export class Engine {
     const acc = this.acc;
     const mode = this.fillMode;
     const dir = this.dir;
-    const stopsOn = this.sl > 0 || this.tp > 0 || this.ts > 0;
+    const stopsOn = this.stopLossFraction > 0 || this.takeProfitFraction > 0 || this.trailingFraction > 0;
     const fast = this.fast;
     // the fast paths stop before the final row (it closes the position)
     const limit = last >= 0 ? last : to;
@@ -219,7 +219,7 @@ export class Engine {
     let qty = this.qty;
     let cash = this.cash;
     let stop = this.stopLevel;
-    let tp = this.tpLevel;
+    let takeProfit = this.tpLevel;
     let best = this.best;
     // Buy and hold does not depend on the signals: a pass over the closes gives its final state,
     // the first bar with prices and, for each month start (found by binary search on the time
@@ -317,18 +317,19 @@ export class Engine {
           st[DD_FLOOR] = ddFloor;
           st[MAX_DD] = maxDD;
           st[CASH] = cash;
-          const pq = pos * qty;
-          st[PQ] = pq;
+          const signedQty = pos * qty;
+          st[SIGNED_QTY] = signedQty;
           if (stopsOn) {
             st[STOP_LEVEL] = stop;
-            st[TP] = tp;
+            st[TAKE_PROFIT] = takeProfit;
             st[BEST] = best;
             j = holdRowsStops(st, C, H, L, opp, pos === 1, j, bound);
           } else {
             j = holdRows(st, C, opp, j, bound);
           }
           // the same marked equity, kept apart from the hot loop
-          if (equity !== null) for (let q = k; q < j; q++) equity[q - eqStart] = cash + pq * (C[q] as number);
+          if (equity !== null)
+            for (let q = k; q < j; q++) equity[q - eqStart] = cash + signedQty * (C[q] as number);
           eqPrev = st[EQ_PREV] as number;
           sumR = st[SUM_R] as number;
           sumR2 = st[SUM_R2] as number;
@@ -377,7 +378,7 @@ export class Engine {
             // position's direction sent no order, so a gap stop is not followed by a re-entry.
             const decided = pos;
             if (pos !== 0 && stopsOn) this.checkStops(k, true);
-            if (pending !== decided && pending !== this.pos) this.act(pending, k, true, true);
+            if (pending !== decided && pending !== this.pos) this.act(pending, k, this.cOpen[k] as number, true);
             traded = true;
           }
           pending = signal;
@@ -387,7 +388,9 @@ export class Engine {
           if (pos !== 0 && stopsOn) {
             const h = H[k] as number;
             const l = L[k] as number;
-            if (pos === 1 ? l <= stop || h >= tp || h > best : h >= stop || l <= tp || l < best) {
+            if (
+              pos === 1 ? l <= stop || h >= takeProfit || h > best : h >= stop || l <= takeProfit || l < best
+            ) {
               this.checkStops(k, false);
               traded = true;
             }
@@ -396,7 +399,7 @@ export class Engine {
           // previous close (`pos`, before this bar's stops), under close the one at this close.
           const decided = mode === NEXT_CLOSE ? pos : this.pos;
           if (sig !== 0 && sig !== decided && sig !== this.pos) {
-            this.act(sig, k, false, k !== last);
+            this.act(sig, k, c, k !== last);
             traded = true;
           }
         }
@@ -405,14 +408,16 @@ export class Engine {
           qty = this.qty;
           cash = this.cash;
           stop = this.stopLevel;
-          tp = this.tpLevel;
+          takeProfit = this.tpLevel;
           best = this.best;
         }
         if (mode === NEXT_OPEN && pos !== 0 && stopsOn) {
           // the position held into this bar, or opened at its open, meets the bar's range
           const h = H[k] as number;
           const l = L[k] as number;
-          if (pos === 1 ? l <= stop || h >= tp || h > best : h >= stop || l <= tp || l < best) {
+          if (
+            pos === 1 ? l <= stop || h >= takeProfit || h > best : h >= stop || l <= takeProfit || l < best
+          ) {
             this.checkStops(k, false);
             pos = this.pos;
             qty = this.qty;
@@ -470,11 +475,10 @@ export class Engine {
     acc.bhMaxDD = bh.maxDD;
   }
 
-  /** Executes a signal (+1 buy, −1 sell) with a market order at row k's open or close. */
-  private act(signal: number, k: number, atOpen: boolean, allowEntry: boolean): void {
+  /** Executes a signal (+1 buy, −1 sell) with a market order at `price` (row k's open or close). */
+  private act(signal: number, k: number, price: number, allowEntry: boolean): void {
     const p = this.pos;
     if (p === signal) return; // no pyramiding
-    const price = (atOpen ? this.cOpen[k] : this.cClose[k]) as number;
     if (p !== 0) this.exit(k, price, MARKET, "signal");
     if (allowEntry && this.dir !== (signal === 1 ? SHORT_ONLY : LONG_ONLY)) this.enter(signal, k, price);
   }
@@ -497,16 +501,20 @@ export class Engine {
     this.entryTime = this.cTime[k] as number;
     this.cash -= side * f.qty * px + f.fee;
     // without a trailing stop `best` is never beaten, so the loop never calls checkStops for it
-    this.best = this.ts > 0 ? px : side * Number.POSITIVE_INFINITY;
+    this.best = this.trailingFraction > 0 ? px : side * Number.POSITIVE_INFINITY;
     if (side === 1) {
-      this.slLevel = this.sl > 0 ? px * (1 - this.sl) : Number.NEGATIVE_INFINITY;
-      this.tpLevel = this.tp > 0 ? px * (1 + this.tp) : Number.POSITIVE_INFINITY;
-      this.trailLevel = this.ts > 0 ? px * (1 - this.ts) : Number.NEGATIVE_INFINITY;
+      this.slLevel = this.stopLossFraction > 0 ? px * (1 - this.stopLossFraction) : Number.NEGATIVE_INFINITY;
+      this.tpLevel =
+        this.takeProfitFraction > 0 ? px * (1 + this.takeProfitFraction) : Number.POSITIVE_INFINITY;
+      this.trailLevel =
+        this.trailingFraction > 0 ? px * (1 - this.trailingFraction) : Number.NEGATIVE_INFINITY;
       this.stopLevel = Math.max(this.slLevel, this.trailLevel);
     } else {
-      this.slLevel = this.sl > 0 ? px * (1 + this.sl) : Number.POSITIVE_INFINITY;
-      this.tpLevel = this.tp > 0 ? px * (1 - this.tp) : Number.NEGATIVE_INFINITY;
-      this.trailLevel = this.ts > 0 ? px * (1 + this.ts) : Number.POSITIVE_INFINITY;
+      this.slLevel = this.stopLossFraction > 0 ? px * (1 + this.stopLossFraction) : Number.POSITIVE_INFINITY;
+      this.tpLevel =
+        this.takeProfitFraction > 0 ? px * (1 - this.takeProfitFraction) : Number.NEGATIVE_INFINITY;
+      this.trailLevel =
+        this.trailingFraction > 0 ? px * (1 + this.trailingFraction) : Number.POSITIVE_INFINITY;
       this.stopLevel = Math.min(this.slLevel, this.trailLevel);
     }
   }
@@ -535,8 +543,8 @@ export class Engine {
         this.exit(k, this.tpLevel, LIMIT, "take_profit");
       } else if (h > this.best) {
         this.best = h;
-        if (this.ts > 0) {
-          this.trailLevel = h * (1 - this.ts);
+        if (this.trailingFraction > 0) {
+          this.trailLevel = h * (1 - this.trailingFraction);
           if (this.trailLevel > this.stopLevel) this.stopLevel = this.trailLevel;
         }
       }
@@ -553,8 +561,8 @@ export class Engine {
         this.exit(k, this.tpLevel, LIMIT, "take_profit");
       } else if (l < this.best) {
         this.best = l;
-        if (this.ts > 0) {
-          this.trailLevel = l * (1 + this.ts);
+        if (this.trailingFraction > 0) {
+          this.trailLevel = l * (1 + this.trailingFraction);
           if (this.trailLevel < this.stopLevel) this.stopLevel = this.trailLevel;
         }
       }

@@ -16,10 +16,10 @@ export const PEAK = 4;
 export const DD_FLOOR = 5;
 export const MAX_DD = 6;
 export const CASH = 7;
-/** Signed position quantity (pos × qty). */
-export const PQ = 8;
+/** Signed position quantity (position × quantity). */
+export const SIGNED_QTY = 8;
 export const STOP_LEVEL = 9;
-export const TP = 10;
+export const TAKE_PROFIT = 10;
 export const BEST = 11;
 export const STATE_SLOTS = 12;
 
@@ -36,7 +36,7 @@ export function holdRows(
   bound: number,
 ): number {
   const cash = st[CASH] as number;
-  const pq = st[PQ] as number;
+  const signedQty = st[SIGNED_QTY] as number;
   let eqPrev = st[EQ_PREV] as number;
   let sumR = st[SUM_R] as number;
   let sumR2 = st[SUM_R2] as number;
@@ -47,7 +47,7 @@ export function holdRows(
   let j = from;
   for (; j < bound; j++) {
     if (opp[j] !== 0) break;
-    const e = cash + pq * (C[j] as number);
+    const e = cash + signedQty * (C[j] as number);
     // a NaN close (e is NaN), or a zero or infinite equity: the bar loop's path
     if (!(Math.abs(e) < Number.POSITIVE_INFINITY) || e === 0) break;
     // The bar loop's update without its `e !== eqPrev` test (a mispredicted branch: equal
@@ -93,9 +93,9 @@ export function holdRowsStops(
   bound: number,
 ): number {
   const cash = st[CASH] as number;
-  const pq = st[PQ] as number;
+  const signedQty = st[SIGNED_QTY] as number;
   const stop = st[STOP_LEVEL] as number;
-  const tp = st[TP] as number;
+  const takeProfit = st[TAKE_PROFIT] as number;
   const best = st[BEST] as number;
   let eqPrev = st[EQ_PREV] as number;
   let sumR = st[SUM_R] as number;
@@ -109,8 +109,8 @@ export function holdRowsStops(
     if (opp[j] !== 0) break;
     const h = H[j] as number;
     const l = L[j] as number;
-    if (long ? l <= stop || h >= tp || h > best : h >= stop || l <= tp || l < best) break;
-    const e = cash + pq * (C[j] as number);
+    if (long ? l <= stop || h >= takeProfit || h > best : h >= stop || l <= takeProfit || l < best) break;
+    const e = cash + signedQty * (C[j] as number);
     if (!(Math.abs(e) < Number.POSITIVE_INFINITY) || e === 0) break; // as in holdRows
     const r = e / eqPrev - 1;
     sumR += r;

@@ -16,13 +16,13 @@ import {
   nextSignal,
   nextSignal2,
   PEAK,
-  PQ,
+  SIGNED_QTY,
   STATE_SLOTS,
   STOP_LEVEL,
   SUM_DOWN2,
   SUM_R,
   SUM_R2,
-  TP,
+  TAKE_PROFIT,
   words,
 } from "./stretches.js";
 import type { BacktestOptions, BacktestResult, Bars, Signals } from "./types.js";
@@ -201,14 +201,14 @@ class TraderBacktest {
             st[DD_FLOOR] = acc.ddFloor;
             st[MAX_DD] = acc.maxDD;
             const cash = trader.cashBalance;
-            const pq = pos * trader.quantity;
+            const signedQty = pos * trader.quantity;
             st[CASH] = cash;
-            st[PQ] = pq;
+            st[SIGNED_QTY] = signedQty;
             const opp = pos === 1 ? S : B;
             if (venue.restingCount > 0) {
               venue.restingLevels(pos, this.levels);
               st[STOP_LEVEL] = this.levels[0] as number;
-              st[TP] = this.levels[1] as number;
+              st[TAKE_PROFIT] = this.levels[1] as number;
               st[BEST] = this.levels[2] as number;
               j = holdRowsStops(st, C, this.bars.high, this.bars.low, opp, pos === 1, k, bound);
             } else {
@@ -223,7 +223,7 @@ class TraderBacktest {
               acc.ddFloor = st[DD_FLOOR] as number;
               acc.maxDD = st[MAX_DD] as number;
               if (equity !== null)
-                for (let q = k; q < j; q++) equity[q - start] = cash + pq * (C[q] as number);
+                for (let q = k; q < j; q++) equity[q - start] = cash + signedQty * (C[q] as number);
               this.skipRows(k, j, true);
             }
           }
