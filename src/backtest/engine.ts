@@ -378,7 +378,8 @@ export class Engine {
             // position's direction sent no order, so a gap stop is not followed by a re-entry.
             const decided = pos;
             if (pos !== 0 && stopsOn) this.checkStops(k, true);
-            if (pending !== decided && pending !== this.pos) this.act(pending, k, this.cOpen[k] as number, true);
+            if (pending !== decided && pending !== this.pos)
+              this.act(pending, k, this.cOpen[k] as number, true);
             traded = true;
           }
           pending = signal;

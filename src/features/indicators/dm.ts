@@ -1,4 +1,4 @@
-import { input, intOpt, isZero, nanArray, opt, trueRange, val } from "./momentumCommon.js";
+import { input, intOption, isZero, nanArray, optOf, trueRange, val } from "./indicatorKit.js";
 import type { Indicator, IndicatorStream, Options } from "./types.js";
 
 /**
@@ -198,13 +198,13 @@ function hlcIndicator(
   make: (p: number) => BarState,
   twoInputs = false,
 ): Indicator {
-  const period = intOpt("timeperiod", 14, minPeriod);
+  const period = intOption("timeperiod", 14, minPeriod);
   return {
     name,
     inputs: twoInputs ? HL : HLC,
     options: [period],
     outputs: ["real"],
-    lookback: (opts: Options) => lookback(opt(opts, period)),
+    lookback: (opts: Options) => lookback(optOf(opts, period)),
     batch(inputs, opts) {
       const h = input(inputs, 0);
       const l = input(inputs, 1);
@@ -212,12 +212,12 @@ function hlcIndicator(
       const c = twoInputs ? h : input(inputs, 2);
       const n = h.length;
       const out = nanArray(n);
-      const s = make(opt(opts, period));
+      const s = make(optOf(opts, period));
       for (let i = 0; i < n; i++) out[i] = s.update(h[i] as number, l[i] as number, c[i] as number);
       return [out];
     },
     stream(opts): IndicatorStream {
-      const s = make(opt(opts, period));
+      const s = make(optOf(opts, period));
       return {
         next(values, out) {
           out[0] = s.update(val(values, 0), val(values, 1), twoInputs ? 0 : val(values, 2));

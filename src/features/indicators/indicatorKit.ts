@@ -2,9 +2,11 @@ import { IndicatorError, resolveOptions } from "./registry.js";
 import type { Indicator, IndicatorStream, InputName, OptionSpec, Options } from "./types.js";
 
 /**
- * Helpers for defining the overlap-group indicators: every entry point validates its options
+ * The one kit of helpers for defining indicators: every entry point validates its options
  * (filling Python talib's defaults) and its inputs once per call, so kernels see only checked
- * values and never validate in their loops.
+ * values and never validate in their loops; and TA-Lib's constants and small macros, which
+ * the kernels repeat operation by operation so that results agree with the C library bit for
+ * bit.
  */
 
 export interface IndicatorDef {
@@ -95,4 +97,48 @@ export function scalarStream(s: { next(x: number): number }): IndicatorStream {
       out[0] = s.next(values[0] as number);
     },
   };
+}
+
+/** TA-Lib's TA_EPSILON: TA_IS_ZERO and TA_IS_ZERO_OR_NEG compare against it. */
+export const TA_EPSILON = 0.00000000000001;
+
+export function isZero(v: number): boolean {
+  return -TA_EPSILON < v && v < TA_EPSILON;
+}
+
+/** A moving-average type option (TA_MAType 0..8), default SMA. */
+export function maTypeOption(name: string): OptionSpec {
+  return { name, kind: "matype", default: 0, min: 0, max: 8 };
+}
+
+/** The option's value, or its default when the caller passed unresolved options. */
+export function optOf(opts: Options, spec: OptionSpec): number {
+  const v = opts[spec.name];
+  return v === undefined ? spec.default : v;
+}
+
+export function nanArray(n: number): Float64Array {
+  return new Float64Array(n).fill(Number.NaN);
+}
+
+/** A new output with NaN in [0, min(lookback, n)); the kernel writes the rest. */
+export function nanPrefix(n: number, lookback: number): Float64Array {
+  const out = new Float64Array(n);
+  out.fill(Number.NaN, 0, Math.min(lookback, n));
+  return out;
+}
+
+/** Reads value `k` of a streamed bar. */
+export function val(values: ArrayLike<number>, k: number): number {
+  return values[k] as number;
+}
+
+/** TA-Lib's TRUE_RANGE macro: max(h-l, |h-yc|, |l-yc|). */
+export function trueRange(h: number, l: number, yc: number): number {
+  let out = h - l;
+  let t = Math.abs(h - yc);
+  if (t > out) out = t;
+  t = Math.abs(l - yc);
+  if (t > out) out = t;
+  return out;
 }

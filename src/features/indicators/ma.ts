@@ -1,3 +1,4 @@
+import { TA_EPSILON } from "./indicatorKit.js";
 import { IndicatorError } from "./registry.js";
 
 /**
@@ -517,7 +518,6 @@ export class TrimaStream implements ScalarStream {
 
 const KAMA_CONST_MAX = 2.0 / (30.0 + 1.0);
 const KAMA_CONST_DIFF = 2.0 / (2.0 + 1.0) - KAMA_CONST_MAX;
-const TA_EPSILON = 0.00000000000001;
 
 /** KAMA's squared smoothing constant from the efficiency ratio (TA-Lib's exact steps). */
 function kamaSmoothing(sumROC1: number, periodROC: number): number {

@@ -1,66 +1,8 @@
-import type { OptionSpec, Options } from "./types.js";
-
 /**
- * Helpers shared by the momentum kernels. Everything here reproduces TA-Lib's C arithmetic
+ * Running-window helpers shared by the momentum kernels. Everything here reproduces TA-Lib's C arithmetic
  * operation by operation (same order of additions and divisions), so results agree bit for bit
  * with the C library rather than merely within a tolerance.
  */
-
-/** TA-Lib's TA_EPSILON: TA_IS_ZERO and TA_IS_ZERO_OR_NEG compare against it. */
-export const TA_EPSILON = 0.00000000000001;
-
-export function isZero(v: number): boolean {
-  return -TA_EPSILON < v && v < TA_EPSILON;
-}
-
-/** Python talib's integer period keyword with TA-Lib's range (upper bound 100000). */
-export function intOpt(name: string, def: number, min: number): OptionSpec {
-  return { name, kind: "int", default: def, min, max: 100000 };
-}
-
-/** A moving-average type (TA_MAType 0..8), default SMA. */
-export function maTypeOpt(name: string): OptionSpec {
-  return { name, kind: "matype", default: 0, min: 0, max: 8 };
-}
-
-/** The option's value, or its default when the caller passed unresolved options. */
-export function opt(opts: Options, spec: OptionSpec): number {
-  const v = opts[spec.name];
-  return v === undefined ? spec.default : v;
-}
-
-export function nanArray(n: number): Float64Array {
-  return new Float64Array(n).fill(Number.NaN);
-}
-
-/** A new output with NaN in [0, min(lookback, n)); the kernel writes the rest. */
-export function nanPrefix(n: number, lookback: number): Float64Array {
-  const out = new Float64Array(n);
-  out.fill(Number.NaN, 0, Math.min(lookback, n));
-  return out;
-}
-
-/** Input `k` of a kernel call (the registry checks the count; this keeps the types honest). */
-export function input(inputs: readonly Float64Array[], k: number): Float64Array {
-  const x = inputs[k];
-  if (x === undefined) throw new Error(`missing input #${k}`);
-  return x;
-}
-
-/** Reads value `k` of a streamed bar. */
-export function val(values: ArrayLike<number>, k: number): number {
-  return values[k] as number;
-}
-
-/** TA-Lib's TRUE_RANGE macro: max(h-l, |h-yc|, |l-yc|). */
-export function trueRange(h: number, l: number, yc: number): number {
-  let out = h - l;
-  let t = Math.abs(h - yc);
-  if (t > out) out = t;
-  t = Math.abs(l - yc);
-  if (t > out) out = t;
-  return out;
-}
 
 /**
  * Sliding-window extreme over the last `window` bars (monotonic deque, amortized O(1) per bar,

@@ -1,5 +1,6 @@
+import { input, intOption, isZero, maTypeOption, nanArray, optOf, val } from "./indicatorKit.js";
 import { maBatch, maLookback, maStream, type ScalarStream } from "./ma.js";
-import { input, intOpt, isZero, maTypeOpt, nanArray, opt, val, WindowExtreme } from "./momentumCommon.js";
+import { WindowExtreme } from "./momentumCommon.js";
 import { RsiState, rsiBatch } from "./oscillators.js";
 import type { Indicator, IndicatorStream, Options } from "./types.js";
 
@@ -14,9 +15,9 @@ import type { Indicator, IndicatorStream, Options } from "./types.js";
  * TA_INT_PO: MA(fast) - MA(slow) over the whole series (periods swapped when slow < fast); PPO
  * divides by MA(slow) and gives 0 when it is (almost) zero.
  */
-const poFast = intOpt("fastperiod", 12, 2);
-const poSlow = intOpt("slowperiod", 26, 2);
-const poMa = maTypeOpt("matype");
+const poFast = intOption("fastperiod", 12, 2);
+const poSlow = intOption("slowperiod", 26, 2);
+const poMa = maTypeOption("matype");
 
 interface PoParams {
   fast: number;
@@ -25,10 +26,10 @@ interface PoParams {
 }
 
 function poParams(opts: Options): PoParams {
-  let fast = opt(opts, poFast);
-  let slow = opt(opts, poSlow);
+  let fast = optOf(opts, poFast);
+  let slow = optOf(opts, poSlow);
   if (slow < fast) [fast, slow] = [slow, fast];
-  return { fast, slow, matype: opt(opts, poMa) };
+  return { fast, slow, matype: optOf(opts, poMa) };
 }
 
 function poValue(fast: number, slow: number, percent: boolean): number {
@@ -114,9 +115,9 @@ function fastKBatch(h: Float64Array, l: Float64Array, c: Float64Array, period: n
 
 // ---------------------------------------------------------------- STOCHF, STOCHRSI
 
-const fkPeriod = intOpt("fastk_period", 5, 1);
-const fdPeriod = intOpt("fastd_period", 3, 1);
-const fdMa = maTypeOpt("fastd_matype");
+const fkPeriod = intOption("fastk_period", 5, 1);
+const fdPeriod = intOption("fastd_period", 3, 1);
+const fdMa = maTypeOption("fastd_matype");
 
 interface StochFParams {
   k: number;
@@ -125,7 +126,7 @@ interface StochFParams {
 }
 
 function stochFParams(opts: Options): StochFParams {
-  return { k: opt(opts, fkPeriod), d: opt(opts, fdPeriod), dType: opt(opts, fdMa) };
+  return { k: optOf(opts, fkPeriod), d: optOf(opts, fdPeriod), dType: optOf(opts, fdMa) };
 }
 
 function stochFLookback(m: StochFParams): number {
@@ -197,17 +198,17 @@ export const STOCHF: Indicator = {
 };
 
 /** STOCHRSI: STOCHF with high = low = close = RSI(timeperiod), from RSI's first value. */
-const srsiPeriod = intOpt("timeperiod", 14, 2);
+const srsiPeriod = intOption("timeperiod", 14, 2);
 
 export const STOCHRSI: Indicator = {
   name: "STOCHRSI",
   inputs: ["real"],
   options: [srsiPeriod, fkPeriod, fdPeriod, fdMa],
   outputs: FAST_OUTPUTS,
-  lookback: (opts) => opt(opts, srsiPeriod) + stochFLookback(stochFParams(opts)),
+  lookback: (opts) => optOf(opts, srsiPeriod) + stochFLookback(stochFParams(opts)),
   batch(inputs, opts) {
     const x = input(inputs, 0);
-    const p = opt(opts, srsiPeriod);
+    const p = optOf(opts, srsiPeriod);
     const n = x.length;
     const outK = nanArray(n);
     const outD = nanArray(n);
@@ -218,7 +219,7 @@ export const STOCHRSI: Indicator = {
     return [outK, outD];
   },
   stream(opts) {
-    const rsi = new RsiState(opt(opts, srsiPeriod), false);
+    const rsi = new RsiState(optOf(opts, srsiPeriod), false);
     const s = new StochFState(stochFParams(opts));
     return {
       next(values, out) {
@@ -232,10 +233,10 @@ export const STOCHRSI: Indicator = {
 
 // ---------------------------------------------------------------- STOCH
 
-const skPeriod = intOpt("slowk_period", 3, 1);
-const skMa = maTypeOpt("slowk_matype");
-const sdPeriod = intOpt("slowd_period", 3, 1);
-const sdMa = maTypeOpt("slowd_matype");
+const skPeriod = intOption("slowk_period", 3, 1);
+const skMa = maTypeOption("slowk_matype");
+const sdPeriod = intOption("slowd_period", 3, 1);
+const sdMa = maTypeOption("slowd_matype");
 
 interface StochParams {
   k: number;
@@ -247,11 +248,11 @@ interface StochParams {
 
 function stochParams(opts: Options): StochParams {
   return {
-    k: opt(opts, fkPeriod),
-    sk: opt(opts, skPeriod),
-    skType: opt(opts, skMa),
-    sd: opt(opts, sdPeriod),
-    sdType: opt(opts, sdMa),
+    k: optOf(opts, fkPeriod),
+    sk: optOf(opts, skPeriod),
+    skType: optOf(opts, skMa),
+    sd: optOf(opts, sdPeriod),
+    sdType: optOf(opts, sdMa),
   };
 }
 

@@ -1,14 +1,5 @@
-import {
-  emaInto,
-  input,
-  intOpt,
-  nanArray,
-  nanPrefix,
-  opt,
-  perToK,
-  SeededEma,
-  val,
-} from "./momentumCommon.js";
+import { input, intOption, nanArray, nanPrefix, optOf, val } from "./indicatorKit.js";
+import { emaInto, perToK, SeededEma } from "./momentumCommon.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
 /**
@@ -20,23 +11,23 @@ import type { Indicator, IndicatorStream } from "./types.js";
 
 type LagFn = (cur: number, old: number) => number;
 
-function lagIndicator(name: string, fn: LagFn, period = intOpt("timeperiod", 10, 1)): Indicator {
+function lagIndicator(name: string, fn: LagFn, period = intOption("timeperiod", 10, 1)): Indicator {
   return {
     name,
     inputs: ["real"],
     options: [period],
     outputs: ["real"],
-    lookback: (opts) => opt(opts, period),
+    lookback: (opts) => optOf(opts, period),
     batch(inputs, opts) {
       const x = input(inputs, 0);
-      const p = opt(opts, period);
+      const p = optOf(opts, period);
       const n = x.length;
       const out = nanPrefix(n, p);
       for (let i = p; i < n; i++) out[i] = fn(x[i] as number, x[i - p] as number);
       return [out];
     },
     stream(opts): IndicatorStream {
-      const p = opt(opts, period);
+      const p = optOf(opts, period);
       const ring = new Float64Array(p);
       let t = 0;
       return {
@@ -52,7 +43,7 @@ function lagIndicator(name: string, fn: LagFn, period = intOpt("timeperiod", 10,
   };
 }
 
-const MOM_PERIOD = intOpt("timeperiod", 10, 1);
+const MOM_PERIOD = intOption("timeperiod", 10, 1);
 const MOM_BASE = lagIndicator("MOM", (cur, old) => cur - old, MOM_PERIOD);
 
 /** Price difference, with its own loop so V8 keeps it monomorphic (MOM is in the benchmark set). */
@@ -60,7 +51,7 @@ export const MOM: Indicator = {
   ...MOM_BASE,
   batch(inputs, opts) {
     const x = input(inputs, 0);
-    const p = opt(opts, MOM_PERIOD);
+    const p = optOf(opts, MOM_PERIOD);
     const n = x.length;
     const out = nanPrefix(n, p);
     for (let i = p; i < n; i++) out[i] = (x[i] as number) - (x[i - p] as number);
@@ -81,7 +72,7 @@ export const ROCR100 = lagIndicator("ROCR100", (cur, old) => (old !== 0.0 ? (cur
  * seeded with the simple mean of its first `timeperiod` inputs, so the output starts at
  * 3 * (period - 1) + 1.
  */
-const trixPeriod = intOpt("timeperiod", 30, 1);
+const trixPeriod = intOption("timeperiod", 30, 1);
 
 function roc1(cur: number, prev: number): number {
   return prev !== 0.0 ? (cur / prev - 1.0) * 100.0 : 0.0;
@@ -92,10 +83,10 @@ export const TRIX: Indicator = {
   inputs: ["real"],
   options: [trixPeriod],
   outputs: ["real"],
-  lookback: (opts) => 3 * (opt(opts, trixPeriod) - 1) + 1,
+  lookback: (opts) => 3 * (optOf(opts, trixPeriod) - 1) + 1,
   batch(inputs, opts) {
     const x = input(inputs, 0);
-    const p = opt(opts, trixPeriod);
+    const p = optOf(opts, trixPeriod);
     const k = perToK(p);
     const n = x.length;
     const lb = 3 * (p - 1) + 1;
@@ -111,7 +102,7 @@ export const TRIX: Indicator = {
     return [out];
   },
   stream(opts) {
-    const p = opt(opts, trixPeriod);
+    const p = optOf(opts, trixPeriod);
     const k = perToK(p);
     const a = new SeededEma(p, k);
     const b = new SeededEma(p, k);
@@ -201,15 +192,15 @@ function macdStream(m: MacdParams): IndicatorStream {
   };
 }
 
-const macdFast = intOpt("fastperiod", 12, 2);
-const macdSlow = intOpt("slowperiod", 26, 2);
-const macdSignal = intOpt("signalperiod", 9, 1);
+const macdFast = intOption("fastperiod", 12, 2);
+const macdSlow = intOption("slowperiod", 26, 2);
+const macdSignal = intOption("signalperiod", 9, 1);
 
 function macdParams(opts: Readonly<Record<string, number>>): MacdParams {
-  let fast = opt(opts, macdFast);
-  let slow = opt(opts, macdSlow);
+  let fast = optOf(opts, macdFast);
+  let slow = optOf(opts, macdSlow);
   if (slow < fast) [fast, slow] = [slow, fast];
-  return { slow, fast, kSlow: perToK(slow), kFast: perToK(fast), signal: opt(opts, macdSignal) };
+  return { slow, fast, kSlow: perToK(slow), kFast: perToK(fast), signal: optOf(opts, macdSignal) };
 }
 
 const MACD_OUTPUTS = ["macd", "macdsignal", "macdhist"] as const;
@@ -224,10 +215,10 @@ export const MACD: Indicator = {
   stream: (opts) => macdStream(macdParams(opts)),
 };
 
-const fixSignal = intOpt("signalperiod", 9, 1);
+const fixSignal = intOption("signalperiod", 9, 1);
 
 function macdFixParams(opts: Readonly<Record<string, number>>): MacdParams {
-  return { slow: 26, fast: 12, kSlow: 0.075, kFast: 0.15, signal: opt(opts, fixSignal) };
+  return { slow: 26, fast: 12, kSlow: 0.075, kFast: 0.15, signal: optOf(opts, fixSignal) };
 }
 
 export const MACDFIX: Indicator = {

@@ -1,4 +1,5 @@
-import { input, intOpt, isZero, nanArray, nanPrefix, opt, val, WindowExtreme } from "./momentumCommon.js";
+import { input, intOption, isZero, nanArray, nanPrefix, optOf, val } from "./indicatorKit.js";
+import { WindowExtreme } from "./momentumCommon.js";
 import type { Indicator, IndicatorStream, OptionSpec, Options } from "./types.js";
 
 /**
@@ -105,16 +106,16 @@ export function rsiBatch(x: Float64Array, p: number, cmo: boolean): Float64Array
 }
 
 function rsiLike(name: string, cmo: boolean): Indicator {
-  const period = intOpt("timeperiod", 14, 2);
+  const period = intOption("timeperiod", 14, 2);
   return {
     name,
     inputs: ["real"],
     options: [period],
     outputs: ["real"],
-    lookback: (opts) => opt(opts, period),
-    batch: (inputs, opts) => [rsiBatch(input(inputs, 0), opt(opts, period), cmo)],
+    lookback: (opts) => optOf(opts, period),
+    batch: (inputs, opts) => [rsiBatch(input(inputs, 0), optOf(opts, period), cmo)],
     stream(opts) {
-      const s = new RsiState(opt(opts, period), cmo);
+      const s = new RsiState(optOf(opts, period), cmo);
       return {
         next(values, out) {
           out[0] = s.next(val(values, 0));
@@ -212,14 +213,14 @@ class WillrState implements BarState {
   }
 }
 
-const willrPeriod = intOpt("timeperiod", 14, 2);
+const willrPeriod = intOption("timeperiod", 14, 2);
 export const WILLR = stateIndicator({
   name: "WILLR",
   inputs: ["high", "low", "close"],
   options: [willrPeriod],
   outputs: ["real"],
-  lookback: (opts) => opt(opts, willrPeriod) - 1,
-  make: (opts) => new WillrState(opt(opts, willrPeriod)),
+  lookback: (opts) => optOf(opts, willrPeriod) - 1,
+  make: (opts) => new WillrState(optOf(opts, willrPeriod)),
 });
 
 // ---------------------------------------------------------------- AROON, AROONOSC
@@ -261,22 +262,22 @@ class AroonState implements BarState {
   }
 }
 
-const aroonPeriod = intOpt("timeperiod", 14, 2);
+const aroonPeriod = intOption("timeperiod", 14, 2);
 export const AROON = stateIndicator({
   name: "AROON",
   inputs: ["high", "low"],
   options: [aroonPeriod],
   outputs: ["aroondown", "aroonup"],
-  lookback: (opts) => opt(opts, aroonPeriod),
-  make: (opts) => new AroonState(opt(opts, aroonPeriod), false),
+  lookback: (opts) => optOf(opts, aroonPeriod),
+  make: (opts) => new AroonState(optOf(opts, aroonPeriod), false),
 });
 export const AROONOSC = stateIndicator({
   name: "AROONOSC",
   inputs: ["high", "low"],
   options: [aroonPeriod],
   outputs: ["real"],
-  lookback: (opts) => opt(opts, aroonPeriod),
-  make: (opts) => new AroonState(opt(opts, aroonPeriod), true),
+  lookback: (opts) => optOf(opts, aroonPeriod),
+  make: (opts) => new AroonState(optOf(opts, aroonPeriod), true),
 });
 
 // ---------------------------------------------------------------- ULTOSC
@@ -370,16 +371,16 @@ class UltoscState implements BarState {
   }
 }
 
-const ultP1 = intOpt("timeperiod1", 7, 1);
-const ultP2 = intOpt("timeperiod2", 14, 1);
-const ultP3 = intOpt("timeperiod3", 28, 1);
+const ultP1 = intOption("timeperiod1", 7, 1);
+const ultP2 = intOption("timeperiod2", 14, 1);
+const ultP3 = intOption("timeperiod3", 28, 1);
 export const ULTOSC = stateIndicator({
   name: "ULTOSC",
   inputs: ["high", "low", "close"],
   options: [ultP1, ultP2, ultP3],
   outputs: ["real"],
-  lookback: (opts) => Math.max(opt(opts, ultP1), opt(opts, ultP2), opt(opts, ultP3)),
-  make: (opts) => new UltoscState([opt(opts, ultP1), opt(opts, ultP2), opt(opts, ultP3)]),
+  lookback: (opts) => Math.max(optOf(opts, ultP1), optOf(opts, ultP2), optOf(opts, ultP3)),
+  make: (opts) => new UltoscState([optOf(opts, ultP1), optOf(opts, ultP2), optOf(opts, ultP3)]),
 });
 
 // ---------------------------------------------------------------- CCI
@@ -416,14 +417,14 @@ class CciState implements BarState {
   }
 }
 
-const cciPeriod = intOpt("timeperiod", 14, 2);
+const cciPeriod = intOption("timeperiod", 14, 2);
 export const CCI = stateIndicator({
   name: "CCI",
   inputs: ["high", "low", "close"],
   options: [cciPeriod],
   outputs: ["real"],
-  lookback: (opts) => opt(opts, cciPeriod) - 1,
-  make: (opts) => new CciState(opt(opts, cciPeriod)),
+  lookback: (opts) => optOf(opts, cciPeriod) - 1,
+  make: (opts) => new CciState(optOf(opts, cciPeriod)),
 });
 
 // ---------------------------------------------------------------- MFI
@@ -480,14 +481,14 @@ class MfiState implements BarState {
   }
 }
 
-const mfiPeriod = intOpt("timeperiod", 14, 2);
+const mfiPeriod = intOption("timeperiod", 14, 2);
 export const MFI = stateIndicator({
   name: "MFI",
   inputs: ["high", "low", "close", "volume"],
   options: [mfiPeriod],
   outputs: ["real"],
-  lookback: (opts) => opt(opts, mfiPeriod),
-  make: (opts) => new MfiState(opt(opts, mfiPeriod)),
+  lookback: (opts) => optOf(opts, mfiPeriod),
+  make: (opts) => new MfiState(optOf(opts, mfiPeriod)),
 });
 
 // ---------------------------------------------------------------- BOP

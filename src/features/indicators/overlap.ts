@@ -7,6 +7,7 @@ import {
   REAL_BOUND,
   realOption,
   scalarStream,
+  TA_EPSILON,
   timeperiod,
 } from "./indicatorKit.js";
 import {
@@ -39,8 +40,6 @@ import { StddevStream, sqrtVarInPlace, varRange } from "./statistic.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
 /** TA-Lib's overlap studies: the moving averages, MA, BBANDS, MIDPOINT, MIDPRICE (and SAR). */
-
-const TA_EPSILON = 0.00000000000001;
 
 function maIndicator(
   name: string,

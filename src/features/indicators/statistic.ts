@@ -6,6 +6,7 @@ import {
   REAL_BOUND,
   realOption,
   scalarStream,
+  TA_EPSILON,
   timeperiod,
 } from "./indicatorKit.js";
 import { nanPrefixed, type ScalarStream } from "./ma.js";
@@ -16,8 +17,6 @@ import type { Indicator, IndicatorStream } from "./types.js";
  * VAR/STDDEV/BETA/CORREL keep TA-Lib's running sums in TA-Lib's order (bit-identical results,
  * including TA-Lib's rounding drift); LINEARREG recomputes its window per bar as TA-Lib does.
  */
-
-const TA_EPSILON = 0.00000000000001;
 
 // ---------------------------------------------------------------------------------------------
 // VAR / STDDEV

@@ -1,4 +1,4 @@
-import { defineIndicator, input, iopt, timeperiod } from "./indicatorKit.js";
+import { defineIndicator, input, iopt, TA_EPSILON, timeperiod } from "./indicatorKit.js";
 import { nanPrefixed } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
@@ -7,8 +7,6 @@ import type { Indicator, IndicatorStream } from "./types.js";
  * and NATR (ATR / close · 100). With period 1 both ATR and NATR return TRANGE, un-normalized:
  * TA-Lib's shortcut, kept.
  */
-
-const TA_EPSILON = 0.00000000000001;
 
 function trueRange(high: number, low: number, prevClose: number): number {
   let greatest = high - low;
