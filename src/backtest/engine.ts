@@ -1,4 +1,5 @@
-import { computeMetrics, MetricsAccumulator, nextMonthStart } from "./metrics.js";
+import { nextMonth } from "../core/time.js";
+import { computeMetrics, MetricsAccumulator } from "./metrics.js";
 import { BacktestError, validateOptions } from "./options.js";
 import {
   type Broker,
@@ -692,7 +693,7 @@ function buyHoldPass(
     rolls.push(roll);
     rollLast.push(last);
     k = roll;
-    roll = firstRowAtOrAfter(T, nextMonthStart(T[roll] as number), roll + 1, to);
+    roll = firstRowAtOrAfter(T, nextMonth(T[roll] as number), roll + 1, to);
   }
   return {
     time: T,

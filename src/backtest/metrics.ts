@@ -1,3 +1,4 @@
+import { nextMonth } from "../core/time.js";
 import type { Metrics, MonthRow, Side } from "./types.js";
 
 const DAY_MS = 86_400_000;
@@ -5,12 +6,6 @@ const DAY_MS = 86_400_000;
 export const YEAR_MS = 365.25 * DAY_MS;
 /** A month for per-month figures: a year / 12 = 30.4375 days. */
 export const MONTH_MS = YEAR_MS / 12;
-
-/** Start (ms) of the UTC month after the one containing `time`. */
-export function nextMonthStart(time: number): number {
-  const d = new Date(time);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-}
 
 /**
  * Running statistics of one backtest, updated per bar and per trade in O(1) without
@@ -141,7 +136,7 @@ export class MetricsAccumulator {
     const d = new Date(time);
     const y = d.getUTCFullYear();
     const m = d.getUTCMonth();
-    this.nextMonth = nextMonthStart(time);
+    this.nextMonth = nextMonth(time);
     this.monthLabel = `${y}-${String(m + 1).padStart(2, "0")}`;
     this.monthStartEq = this.equity;
     this.monthTrades = 0;
