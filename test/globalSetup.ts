@@ -2,8 +2,9 @@ import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 
 /**
- * CLI tests run the compiled bin/itb, so compile src/ once before the suite. Type errors are
- * the typecheck step's business (tsc still emits), so they only warn here.
+ * CLI tests run the compiled bin/itb, so compile src/ once before the suite (`npm test` builds
+ * nowhere else). Type errors are the typecheck step's business (tsc still emits), so they only
+ * warn here.
  */
 export default function setup(): void {
   const root = resolve(import.meta.dirname, "..");
