@@ -43,6 +43,29 @@ export interface RollingPlan {
 }
 
 /**
+ * The checks of `rolling_predict` that need no data, so that a pipeline can make them before
+ * its first stage runs (planRolling makes them again).
+ */
+export function checkRollingSettings(rp: RollingPredict | undefined): asserts rp is RollingPredict {
+  if (rp === undefined) {
+    throw new ConfigError(
+      "rolling_predict is not set: give at least two of prediction_start, prediction_size and prediction_steps",
+    );
+  }
+  const unset = (v: unknown) => v === null || v === undefined;
+  const missing = [rp.prediction_start, rp.prediction_size, rp.prediction_steps].filter(unset).length;
+  if (missing > 1) {
+    throw new ConfigError(
+      "rolling_predict: only one of prediction_start, prediction_size and prediction_steps may be null; the others define it",
+    );
+  }
+  if (!unset(rp.prediction_size) && (rp.prediction_size as number) < 1)
+    throw new ConfigError("rolling_predict.prediction_size: expected a positive integer");
+  if (!unset(rp.prediction_steps) && (rp.prediction_steps as number) < 1)
+    throw new ConfigError("rolling_predict.prediction_steps: expected a positive integer");
+}
+
+/**
  * Resolves `rolling_predict` against a table as the original does: data_start/data_end cut the
  * table (rows or exact times; data_end exclusive); a row-number prediction_start counts from
  * data_start; one of prediction_start, prediction_size and prediction_steps may be null and is
@@ -53,11 +76,7 @@ export function planRolling(
   rp: RollingPredict | undefined,
   limits: TrainLimits,
 ): RollingPlan {
-  if (rp === undefined) {
-    throw new ConfigError(
-      "rolling_predict is not set: give at least two of prediction_start, prediction_size and prediction_steps",
-    );
-  }
+  checkRollingSettings(rp);
   const n = time.length;
   const dataStart = rowOf(time, rp.data_start, "rolling_predict.data_start", 0, 0);
   const dataEnd = Math.min(n, rowOf(time, rp.data_end, "rolling_predict.data_end", n, 0));
@@ -73,16 +92,6 @@ export function planRolling(
       : rowOf(time, rp.prediction_start, "rolling_predict.prediction_start", 0, dataStart) - dataStart;
   let size = rp.prediction_size ?? undefined;
   let steps = rp.prediction_steps ?? undefined;
-  const missing = [start, size, steps].filter((v) => v === undefined).length;
-  if (missing > 1) {
-    throw new ConfigError(
-      "rolling_predict: only one of prediction_start, prediction_size and prediction_steps may be null; the others define it",
-    );
-  }
-  if (size !== undefined && size < 1)
-    throw new ConfigError("rolling_predict.prediction_size: expected a positive integer");
-  if (steps !== undefined && steps < 1)
-    throw new ConfigError("rolling_predict.prediction_steps: expected a positive integer");
   if (start === undefined) start = len - (size as number) * (steps as number);
   else if (size === undefined) size = Math.floor((len - start) / (steps as number));
   else if (steps === undefined) steps = Math.floor((len - start) / size);
