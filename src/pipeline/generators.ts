@@ -1,7 +1,8 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { FeatureSet, LabelSet } from "../config/index.js";
+import { type FeatureSet, type LabelSet, ORIGINAL_EXAMPLE_FEATURE } from "../config/index.js";
 import { ItbError } from "../core/errors.js";
+import { exampleFeatureGenerator } from "../features/exampleFeature.js";
 import type { ResolvedSet } from "../features/featureSets.js";
 import type { FeatureGenerator } from "../features/generator.js";
 import { itbstatsGenerator } from "../features/itbstats.js";
@@ -11,6 +12,8 @@ import { LABEL_GENERATORS } from "../labels/index.js";
 const BUILTIN_FEATURES: Record<string, FeatureGenerator> = {
   talib: talibGenerator,
   itbstats: itbstatsGenerator,
+  // The original's Python example, ported so that its sample configs run as they are.
+  [ORIGINAL_EXAMPLE_FEATURE]: exampleFeatureGenerator,
 };
 
 /** A custom generator module that cannot be loaded or does not export a generator. */
