@@ -1,3 +1,4 @@
+import { THRESHOLD_RULE_PARAMETERS } from "../config/generator-configs.js";
 import { gridAxisValues } from "../config/gridValues.js";
 import { ConfigError } from "../core/errors.js";
 import { buyHoldPath, runEngine } from "./engine.js";
@@ -10,15 +11,7 @@ import type { BacktestOptions, Bars, GridCell, Metrics, Signals } from "./types.
  */
 
 /** The rules whose parameters are searched, with the parameter names each reads. */
-export const THRESHOLD_RULES = {
-  threshold_rule: ["buy_signal_threshold", "sell_signal_threshold"],
-  threshold_rule2: [
-    "buy_signal_threshold",
-    "buy_signal_threshold_2",
-    "sell_signal_threshold",
-    "sell_signal_threshold_2",
-  ],
-} as const;
+export const THRESHOLD_RULES = THRESHOLD_RULE_PARAMETERS;
 
 export type ThresholdRule = keyof typeof THRESHOLD_RULES;
 

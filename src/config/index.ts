@@ -1,10 +1,25 @@
 export { configDownloadRange, configFreq } from "./accessors.js";
 export { isStoreName, STORE_EXTENSIONS, storeFileName } from "./file-names.js";
 export {
+  COMBINE_MODES,
+  CombineConfigSchema,
+  configKeys,
+  FILL_POLICIES,
+  generatorConfigSchema,
   type HighLow2Config,
   HighLow2ConfigSchema,
+  ITBSTATS_FUNCTIONS,
+  ORIGINAL_EXAMPLE_FEATURE,
+  REL_BASES,
+  REL_FUNCS,
+  SmoothenConfigSchema,
+  searchedSignalIndex,
   type TalibConfig,
   TalibConfigSchema,
+  THRESHOLD_RULE_PARAMETERS,
+  ThresholdRule2ConfigSchema,
+  ThresholdRuleConfigSchema,
+  type ThresholdRuleName,
 } from "./generator-configs.js";
 export {
   FEATURE_GENERATORS,

@@ -17,7 +17,7 @@ export interface LoadedConfig {
   file: string;
   /** SHA-256 hex of the canonical resolved config without credentials. */
   hash: string;
-  /** Unknown keys, duplicate keys, ignored placeholders: worth showing, not fatal. */
+  /** Keys of the original's configs that itb does not use, duplicate keys, ignored placeholders: worth showing, not fatal. */
   warnings: string[];
 }
 
@@ -25,11 +25,15 @@ export interface LoadedConfig {
 export interface ConfigOverrides {
   symbol?: string;
   freq?: string;
+  /** `download_start`/`download_end` (the pipeline's --download-start/--download-end). */
+  download_start?: string;
+  download_end?: string;
 }
 
 /**
  * Reads, validates and resolves a JSONC config file. Throws a ConfigError (exit status 2)
- * listing every issue. Relative paths inside (data_folder, secrets_file) are kept as written;
+ * listing every issue: schema violations, unknown keys (with the closest known key) and a symbol
+ * override that does not reach a literal data-source folder. Relative paths inside (data_folder, secrets_file) are kept as written;
  * they are resolved against the current directory where they are used, as in the original.
  */
 export function loadConfig(
@@ -64,21 +68,25 @@ export function parseConfigText(
   }
 
   const raw: Record<string, unknown> = { ...value };
-  if (overrides.symbol !== undefined) raw.symbol = overrides.symbol;
-  if (overrides.freq !== undefined) raw.freq = overrides.freq;
+  for (const key of ["symbol", "freq", "download_start", "download_end"] as const) {
+    const v = overrides[key];
+    if (v !== undefined) raw[key] = v;
+  }
   const symbol = typeof raw.symbol === "string" ? raw.symbol : undefined;
   const freq = typeof raw.freq === "string" ? raw.freq : raw.freq === undefined ? "1min" : undefined;
   const substituted = substitutePlaceholders(raw, { symbol, freq });
 
   const result = ConfigSchema.safeParse(substituted, { reportInput: true, error: expectedErrorMap });
   const unknown = unknownKeys(ConfigSchema, substituted);
-  warnings.push(...unknown.map((u) => u.message));
-  if (!result.success) {
-    throw invalid(
-      source,
-      result.error.issues.map((issue) => issueLine(issue) + misspeltHint(issue, unknown)),
-    );
-  }
+  warnings.push(...unknown.filter((u) => u.severity === "warning").map((u) => u.message));
+  const issues = [
+    ...(result.success
+      ? []
+      : result.error.issues.map((issue) => issueLine(issue) + misspeltHint(issue, unknown))),
+    ...unknown.filter((u) => u.severity === "error").map((u) => u.message),
+    ...literalSourceIssues(value, overrides.symbol),
+  ];
+  if (!result.success || issues.length > 0) throw invalid(source, issues);
 
   const config = result.data;
   const secrets = resolveSecrets(config, env);
@@ -92,6 +100,32 @@ export function parseConfigText(
   }
 
   return { config, file: source, hash: configHash(config), warnings };
+}
+
+/**
+ * With a symbol override (`--symbol`, `--symbols`, the config's `symbols`), the market's candles
+ * come from the data sources whose folder follows it (`"folder": "{symbol}"`, or the default
+ * source). When none does, the override would silently merge the literal folder's candles
+ * under the new symbol (ETHUSDT's candles as ETHUSDX's): an error at the source that holds the
+ * config's own symbol (else the unprefixed one).
+ */
+function literalSourceIssues(file: Record<string, unknown>, symbol: string | undefined): string[] {
+  const sources = file.data_sources;
+  if (symbol === undefined || symbol === file.symbol || !Array.isArray(sources) || sources.length === 0) {
+    return [];
+  }
+  const folders = sources.map((s) =>
+    isPlainObject(s) && typeof s.folder === "string" ? s.folder : undefined,
+  );
+  if (folders.some((f) => f === undefined || f.includes("{symbol}"))) return [];
+  let main = folders.indexOf(typeof file.symbol === "string" ? file.symbol : "");
+  if (main < 0) main = sources.findIndex((s) => isPlainObject(s) && (s.column_prefix ?? "") === "");
+  if (main < 0) main = 0;
+  const folder = folders[main] as string;
+  return [
+    `data_sources[${main}].folder: ${JSON.stringify(folder)} is written literally, so the symbol ${symbol} does not reach it ` +
+      `and ${folder}'s candles would be merged as ${symbol}'s; write "folder": "{symbol}" to follow --symbol`,
+  ];
 }
 
 /**

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { parseFreq } from "../core/freq.js";
 import { parseTime } from "../core/time.js";
 import { isStoreName } from "./file-names.js";
+import { didYouMean } from "./suggest.js";
 
 /**
  * The building blocks of the config schema. Each one carries its own "expected …" phrase, so
@@ -38,10 +39,12 @@ export const stringList = (what = "an array of strings"): z.ZodArray<z.ZodString
   z.array(text(), expected(what));
 
 /**
- * Objects come in two kinds. `known` objects have a fixed set of keys: an unknown key is kept
- * (custom code may read it) but reported as a warning, since it is usually a typo. `open`
- * objects belong to a generator or a trader whose keys itb does not own: no warnings. The
- * catch-all schema instance is the marker the unknown-key walker looks for.
+ * Objects come in two kinds. `known` objects have a fixed set of keys: an unknown key is an
+ * error, since a misspelt key would otherwise silently do nothing (`slipage_bps` leaves the
+ * slippage at 0). `open` objects belong to a custom generator or a trader whose keys itb does
+ * not own: not checked. The catch-all schema instance is the marker the unknown-key walker
+ * (unknown-keys.ts) looks for; zod itself keeps every key, so the walker reports them all at
+ * once with their paths and the closest known key.
  */
 export const KEEP_UNKNOWN_KEYS = z.unknown();
 export const OPEN_UNKNOWN_KEYS = z.unknown();
@@ -52,6 +55,28 @@ export function known<S extends z.ZodRawShape>(shape: S, what = "an object") {
 
 export function open<S extends z.ZodRawShape>(shape: S, what = "an object") {
   return z.object(shape, expected(what)).catchall(OPEN_UNKNOWN_KEYS);
+}
+
+/**
+ * One of `values`; a near miss names the closest one (`"diference" is not one of "relative",
+ * "difference", "no_combine"; did you mean "difference"?`). `unset` lists the other values that
+ * mean "not set" (the original's generators test many options with `if config.get(key):`).
+ */
+export function choice<const T extends readonly [string, ...string[]]>(
+  values: T,
+  unset: readonly ("" | false | null)[] = [],
+) {
+  const error = (issue: { input?: unknown }) => choiceMessage(values, issue.input);
+  const literals = unset.map((u) => (u === null ? z.null() : z.literal(u)));
+  // A union of one option reports that option's issue, so the message goes on the enum too.
+  return z.union([z.enum(values, { error }), ...literals], { error });
+}
+
+/** The message of a value that is not one of `values` (see `choice`). */
+export function choiceMessage(values: readonly string[], input: unknown): string {
+  const list = `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`;
+  if (typeof input !== "string") return `expected ${list}`;
+  return `${JSON.stringify(input)} is not ${list}${didYouMean(input, values)}`;
 }
 
 export const anyObject = (what = "an object") => z.record(z.string(), z.unknown(), expected(what));

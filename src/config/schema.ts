@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { parseFreq } from "../core/freq.js";
 import { formatValue, isPlainObject } from "./format.js";
+import { searchedSignalIndex, THRESHOLD_RULE_PARAMETERS } from "./generator-configs.js";
 import {
   ALWAYS,
   expected,
@@ -19,6 +21,7 @@ import {
   AlgorithmSchema,
   BacktestSchema,
   DataSourceSchema,
+  isBinanceKlineInterval,
   RollingPredictSchema,
   SimulateModelSchema,
   TradeModelSchema,
@@ -30,6 +33,7 @@ import {
   SignalSetSchema,
   TrainFeatureSetSchema,
 } from "./sets.js";
+import { closestKey } from "./suggest.js";
 
 /**
  * The config schema: the original's keys with the original's meaning (snake_case, as its
@@ -205,6 +209,63 @@ function checkAcrossKeys(value: unknown, ctx: z.RefinementCtx): void {
   }
   reportDuplicates(value.data_sources, "column_prefix", "data_sources", ctx, "a column_prefix not used by");
   reportDuplicates(value.algorithms, "name", "algorithms", ctx, "a name not used by");
+  checkSourceIntervals(value, ctx);
+  checkGridParameters(value, ctx);
+}
+
+function freqMs(text: unknown): number | undefined {
+  if (typeof text !== "string") return undefined;
+  try {
+    return parseFreq(text).ms;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A source's interval must divide freq: merge aggregates finer candles, it cannot split coarser ones. */
+function checkSourceIntervals(value: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const freqText = value.freq ?? "1min";
+  const grid = freqMs(freqText);
+  if (grid === undefined || !Array.isArray(value.data_sources)) return;
+  value.data_sources.forEach((ds, i) => {
+    // An interval that is not a Binance one is reported by the data source's own schema.
+    if (!isPlainObject(ds) || typeof ds.interval !== "string" || !isBinanceKlineInterval(ds.interval)) return;
+    const step = freqMs(ds.interval);
+    if (step === undefined || (step <= grid && grid % step === 0)) return;
+    ctx.addIssue({
+      code: "custom",
+      path: ["data_sources", i, "interval"],
+      message: `expected an interval that freq ${formatValue(freqText)} is a whole multiple of (merge aggregates finer candles onto the grid)`,
+      input: ds.interval,
+    });
+  });
+}
+
+/**
+ * Every simulate_model.grid axis must be a parameter of the searched threshold rule: a misspelt
+ * axis is reported where it is written, not later as an unknown key of the signal set's
+ * parameters, after the stages before the search have run.
+ */
+function checkGridParameters(value: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const sm = value.simulate_model;
+  if (!isPlainObject(sm) || !isPlainObject(sm.grid) || !Array.isArray(value.signal_sets)) return;
+  const index = searchedSignalIndex(value.signal_sets, sm.signal_generator);
+  const set = value.signal_sets[index];
+  const rule = isPlainObject(set) ? set.generator : undefined;
+  if (typeof rule !== "string" || !Object.hasOwn(THRESHOLD_RULE_PARAMETERS, rule)) return;
+  const params: readonly string[] = THRESHOLD_RULE_PARAMETERS[rule as keyof typeof THRESHOLD_RULE_PARAMETERS];
+  for (const axis of Object.keys(sm.grid)) {
+    if (params.includes(axis)) continue;
+    const near = closestKey(axis, params);
+    ctx.addIssue({
+      code: "custom",
+      path: ["simulate_model", "grid", axis],
+      message:
+        `unknown parameter of ${rule} (signal_sets[${index}])` +
+        (near === undefined ? `; it reads ${params.join(", ")}` : `; did you mean ${JSON.stringify(near)}?`),
+      input: sm.grid[axis],
+    });
+  }
 }
 
 function reportDuplicates(

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isBinanceInterval, parseFreq } from "../core/freq.js";
 import { gridAxisValues } from "./gridValues.js";
 import {
   anyObject,
@@ -17,6 +18,17 @@ import {
 
 /** The config's nested objects: data sources, algorithms, and the evaluation and trading sections. */
 
+export const INTERVAL_EXPECTED =
+  "a Binance kline interval (1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w)";
+
+export function isBinanceKlineInterval(value: string): boolean {
+  try {
+    return isBinanceInterval(parseFreq(value));
+  } catch {
+    return false;
+  }
+}
+
 export const DataSourceSchema = known({
   folder: nonEmptyText().describe(
     "Exchange symbol of the source (e.g. BTCUSDT); also its folder under data_folder.",
@@ -33,6 +45,17 @@ export const DataSourceSchema = known({
     .enum(["spot", "um"], expected('"spot" or "um"'))
     .default("spot")
     .describe('Binance market: "spot" or "um" (USD-M futures).'),
+  interval: z
+    .string(expected(INTERVAL_EXPECTED))
+    .refine((v) => isBinanceKlineInterval(v), expected(INTERVAL_EXPECTED))
+    .optional()
+    .describe(
+      'Kline interval imported and downloaded for this source, e.g. "1m"; merge aggregates it to freq. Default: freq.',
+    ),
+  chunk_size: z
+    .unknown()
+    .optional()
+    .describe("Accepted for the original's configs (its MetaTrader 5 collector's page size); not used."),
 }).describe("One input of the merge: a symbol's klines.");
 
 export const AlgorithmSchema = known({

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { isPlainObject } from "./format.js";
-import { HighLow2ConfigSchema, TalibConfigSchema } from "./generator-configs.js";
+import { generatorConfigSchema } from "./generator-configs.js";
 import { type GeneratorKind, isKnownGenerator, unknownGeneratorMessage } from "./generators.js";
 import { expectedErrorMap } from "./issues.js";
 import { ALWAYS, anyObject, known, nonEmptyText, text } from "./primitives.js";
@@ -17,33 +17,34 @@ const generatorName = (kind: GeneratorKind) =>
   });
 
 /**
- * Validates the `config` of the generators whose shape itb knows (talib, highlow2) and reports
- * the issues under `<set>[i].config`. It runs even when a sibling key is wrong, so that one
- * pass reports everything.
+ * Validates the `config` of a built-in generator against its schema (generator-configs.ts) and
+ * reports the issues under `<set>[i].config`. It runs even when a sibling key is wrong, so that
+ * one pass reports everything. Unknown keys are reported by the unknown-key walker, which picks
+ * the same schema (see `GENERATOR_SETS`).
  */
-function checkGeneratorConfig(entry: unknown, ctx: z.RefinementCtx): void {
-  if (!isPlainObject(entry)) return;
-  // An absent config is checked as empty, so talib without columns is an error, not a no-op.
-  const config = entry.config ?? {};
-  if (!isPlainObject(config)) return;
-  const schema =
-    entry.generator === "talib"
-      ? TalibConfigSchema
-      : entry.generator === "highlow2"
-        ? HighLow2ConfigSchema
-        : undefined;
-  if (schema === undefined) return;
-  const result = schema.safeParse(config, { reportInput: true, error: expectedErrorMap });
-  if (result.success) return;
-  for (const issue of result.error.issues) {
-    ctx.addIssue({
-      code: "custom",
-      message: issue.message,
-      path: ["config", ...issue.path],
-      input: issue.input,
-    });
-  }
+function checkGeneratorConfig(kind: GeneratorKind) {
+  return (entry: unknown, ctx: z.RefinementCtx): void => {
+    if (!isPlainObject(entry)) return;
+    // An absent config is checked as empty, so talib without columns is an error, not a no-op.
+    const config = entry.config ?? {};
+    if (!isPlainObject(config)) return;
+    const schema = generatorConfigSchema(kind, entry.generator);
+    if (schema === undefined) return;
+    const result = schema.safeParse(config, { reportInput: true, error: expectedErrorMap });
+    if (result.success) return;
+    for (const issue of result.error.issues) {
+      ctx.addIssue({
+        code: "custom",
+        message: issue.message,
+        path: ["config", ...issue.path],
+        input: issue.input,
+      });
+    }
+  };
 }
+
+/** The generator-set schemas and their kind: where the unknown-key walker looks up a config's schema. */
+export const GENERATOR_SETS = new Map<z.ZodType, GeneratorKind>();
 
 function generatorSet(kind: GeneratorKind) {
   return known({
@@ -59,7 +60,7 @@ function generatorSet(kind: GeneratorKind) {
       .default("")
       .describe('Prefix added to the generated columns as "<feature_prefix>_<name>".'),
     config: anyObject().default({}).describe("Generator-specific parameters."),
-  }).superRefine(checkGeneratorConfig, ALWAYS);
+  }).superRefine(checkGeneratorConfig(kind), ALWAYS);
 }
 
 export const FeatureSetSchema = generatorSet("feature").describe(
@@ -71,6 +72,9 @@ export const LabelSetSchema = generatorSet("label").describe(
 export const SignalSetSchema = generatorSet("signal").describe(
   "A signal generator applied to predictions, in order.",
 );
+GENERATOR_SETS.set(FeatureSetSchema, "feature");
+GENERATOR_SETS.set(LabelSetSchema, "label");
+GENERATOR_SETS.set(SignalSetSchema, "signal");
 export const OutputSetSchema = known({
   generator: nonEmptyText().describe("Output name (notifier, trader); any name is accepted here."),
   config: anyObject().default({}).describe("Output-specific parameters."),

@@ -1,26 +1,31 @@
 import { z } from "zod";
 import { type ConfigPath, formatPath, isPlainObject } from "./format.js";
+import { generatorConfigSchema } from "./generator-configs.js";
+import { ORIGINAL_UNUSED_KEYS, PRIVATE_KEY_PREFIX } from "./original-keys.js";
 import { KEEP_UNKNOWN_KEYS } from "./primitives.js";
+import { GENERATOR_SETS } from "./sets.js";
+import { closestKey } from "./suggest.js";
+
+export { closestKey, editDistance } from "./suggest.js";
 
 /**
- * Unknown keys are not errors (custom generators may read keys itb does not know), but a
- * misspelt key silently does nothing, so each one is reported with the closest known key.
- * The walk follows the schema itself, so the list of known keys cannot drift from it.
+ * Keys no schema knows. A misspelt key silently does nothing (`"slipage_bps": 20` leaves the
+ * slippage at 0, `"windws": [14]` computes the default window), so inside every section and
+ * every built-in generator's config an unknown key is an error, reported with its path and the
+ * closest known key. At the top level, the keys the original's configs carry and itb does not
+ * use are warnings (original-keys.ts), keys starting with "_" are the user's own, and every
+ * other key is an error. The walk follows the schema itself, so the known keys cannot drift
+ * from it.
  */
-
-/** The original's older names, for a more useful message than "unknown key". */
-const RENAMED: Readonly<Record<string, string>> = {
-  train_signal_model: "simulate_model",
-  signal_model: "signal_sets",
-  score_notification_model: "output_sets",
-  diagram_notification_model: "output_sets",
-};
 
 export interface UnknownKey {
   /** Path of the unknown key itself. */
   path: readonly PropertyKey[];
   /** The closest known key of the same object, when it is close enough to be a typo. */
   suggestion: string | undefined;
+  /** `warning` only for a top-level key of the original's configs that itb does not use. */
+  severity: "error" | "warning";
+  /** One line: `<path>: <what is wrong>`. */
   message: string;
 }
 
@@ -35,11 +40,17 @@ function walk(schema: z.ZodType, value: unknown, path: PropertyKey[], found: Unk
   if (inner instanceof z.ZodObject) {
     if (!isPlainObject(value)) return;
     const shape: Record<string, z.ZodType> = inner.shape;
-    const warnUnknown = inner.def.catchall === KEEP_UNKNOWN_KEYS;
+    const checked = inner.def.catchall === KEEP_UNKNOWN_KEYS;
+    const kind = GENERATOR_SETS.get(inner);
     for (const [key, v] of Object.entries(value)) {
-      const child = shape[key];
+      let child = shape[key];
+      // A generator set's config follows its generator; a custom generator's is its own business.
+      if (kind !== undefined && key === "config") child = generatorConfigSchema(kind, value.generator);
       if (child !== undefined) walk(child, v, [...path, key], found);
-      else if (warnUnknown) found.push(describeUnknownKey(key, [...path, key], Object.keys(shape)));
+      else if (checked && !(kind !== undefined && key === "config")) {
+        const u = describeUnknownKey(key, [...path, key], Object.keys(shape));
+        if (u !== undefined) found.push(u);
+      }
     }
   } else if (inner instanceof z.ZodArray) {
     if (!Array.isArray(value)) return;
@@ -54,7 +65,12 @@ function walk(schema: z.ZodType, value: unknown, path: PropertyKey[], found: Unk
 function unwrap(schema: z.ZodType, value: unknown): z.ZodType {
   let s: z.ZodType = schema;
   for (let guard = 0; guard < 32; guard++) {
-    if (s instanceof z.ZodOptional || s instanceof z.ZodNullable || s instanceof z.ZodDefault) {
+    if (
+      s instanceof z.ZodOptional ||
+      s instanceof z.ZodNullable ||
+      s instanceof z.ZodDefault ||
+      s instanceof z.ZodPrefault
+    ) {
       s = s.def.innerType as z.ZodType;
     } else if (s instanceof z.ZodPipe) {
       s = s.def.in as z.ZodType;
@@ -70,52 +86,32 @@ function unwrap(schema: z.ZodType, value: unknown): z.ZodType {
   return s;
 }
 
-function describeUnknownKey(key: string, path: ConfigPath, knownKeys: readonly string[]): UnknownKey {
-  const base = `unknown key ${JSON.stringify(key)} at ${formatPath(path)}`;
-  const renamed = path.length === 1 ? RENAMED[key] : undefined;
-  if (renamed !== undefined) {
+function describeUnknownKey(
+  key: string,
+  path: ConfigPath,
+  knownKeys: readonly string[],
+): UnknownKey | undefined {
+  const where = formatPath(path);
+  const topLevel = path.length === 1;
+  if (topLevel && key.startsWith(PRIVATE_KEY_PREFIX)) return undefined;
+  const original =
+    topLevel && Object.hasOwn(ORIGINAL_UNUSED_KEYS, key) ? ORIGINAL_UNUSED_KEYS[key] : undefined;
+  if (original !== undefined) {
     return {
       path,
       suggestion: undefined,
-      message: `${base}; the original's older name, itb reads ${JSON.stringify(renamed)}`,
+      severity: "warning",
+      message: `${where}: not used by itb (${original})`,
     };
   }
   const suggestion = closestKey(key, knownKeys);
-  const message = suggestion === undefined ? base : `${base}; did you mean ${JSON.stringify(suggestion)}?`;
-  return { path, suggestion, message };
-}
-
-/** The known key within a small edit distance (a typo, a swapped pair of letters), if any. */
-export function closestKey(key: string, candidates: readonly string[]): string | undefined {
-  const limit = Math.min(3, Math.max(1, Math.floor(key.length / 4)));
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const d = editDistance(key.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
+  let message: string;
+  if (suggestion !== undefined)
+    message = `${where}: unknown key; did you mean ${JSON.stringify(suggestion)}?`;
+  else if (topLevel) {
+    message = `${where}: unknown key; itb does not read it (a top-level key starting with "${PRIVATE_KEY_PREFIX}" is not checked)`;
+  } else {
+    message = `${where}: unknown key; ${formatPath(path.slice(0, -1))} reads ${knownKeys.join(", ")}`;
   }
-  return bestDistance <= limit ? best : undefined;
-}
-
-/** Optimal string alignment distance: Levenshtein plus transposition of neighbours. */
-export function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
-  const cols = b.length + 1;
-  const d = new Array<number>(rows * cols).fill(0);
-  const at = (i: number, j: number): number => d[i * cols + j] ?? 0;
-  for (let i = 0; i < rows; i++) d[i * cols] = i;
-  for (let j = 0; j < cols; j++) d[j] = j;
-  for (let i = 1; i < rows; i++) {
-    for (let j = 1; j < cols; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        v = Math.min(v, at(i - 2, j - 2) + 1);
-      d[i * cols + j] = v;
-    }
-  }
-  return at(a.length, b.length);
+  return { path, suggestion, severity: "error", message };
 }

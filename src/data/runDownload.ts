@@ -1,4 +1,4 @@
-import { type Config, configFreq } from "../config/index.js";
+import type { Config } from "../config/index.js";
 import { UsageError } from "../core/errors.js";
 import type { Logger, ProgressFactory } from "../core/log.js";
 import { isoTime, parseTime } from "../core/time.js";
@@ -6,13 +6,14 @@ import { CcxtMarketData, type CcxtMarketDataOptions } from "../exchange/ccxt/ada
 import type { Market, MarketData } from "../exchange/marketData.js";
 import { DEFAULT_OVERLAP, type DownloadResult, downloadKlines, intervalMs } from "./download.js";
 import { sourceFile } from "./paths.js";
+import { sourceInterval } from "./runImport.js";
 
 export interface DownloadOptions {
   /** `YYYY-MM[-DD]` or any time `parseTime` accepts; defaults to `download_start`, else the first candle. */
   from?: string;
   /** Exclusive end; defaults to `download_end`, else the last closed candle. */
   to?: string;
-  /** Kline interval; defaults to the config's frequency. */
+  /** Kline interval, for every source; default: each source's `interval`, else the config's frequency. */
   interval?: string;
   /** Fetched rows between atomic writes of a store. */
   batchRows?: number;
@@ -50,8 +51,7 @@ export async function runDownload(
   if (from !== undefined && to !== undefined && !(to > from)) {
     throw new UsageError(`empty date range: --from ${isoTime(from)} is not before --to ${isoTime(to)}`);
   }
-  const interval = opts.interval ?? configFreq(config).binance;
-  intervalMs(interval);
+  for (const ds of config.data_sources) intervalMs(opts.interval ?? sourceInterval(config, ds));
   const md =
     deps.marketData ??
     new CcxtMarketData({
@@ -72,7 +72,7 @@ export async function runDownload(
         {
           symbol: ds.folder,
           market: ds.market,
-          interval,
+          interval: opts.interval ?? sourceInterval(config, ds),
           ...(from === undefined ? {} : { from }),
           ...(to === undefined ? {} : { to }),
           storeFile: file,

@@ -1,5 +1,6 @@
-import { type Config, configFreq } from "../config/index.js";
+import { type Config, configFreq, type DataSource } from "../config/index.js";
 import { UsageError } from "../core/errors.js";
+import { parseFreq } from "../core/freq.js";
 import type { Logger, ProgressFactory } from "../core/log.js";
 import { monthKey, parseTime } from "../core/time.js";
 import { type ImportResult, importKlines } from "./archive/import.js";
@@ -12,9 +13,16 @@ export interface ImportOptions {
   from?: string;
   /** Exclusive end; defaults to `download_end`, else now. */
   to?: string;
-  /** Binance interval to import; defaults to the config's frequency. */
+  /** Binance interval to import, for every source; default: each source's `interval`, else the config's frequency. */
   interval?: string;
   verify?: boolean;
+  /** The command-line option that sets the start, named when it is missing (default "--from"). */
+  fromOption?: string;
+}
+
+/** The interval a source is imported (and downloaded) at: its own `interval`, else the grid's. */
+export function sourceInterval(config: Config, ds: DataSource): string {
+  return ds.interval === undefined ? configFreq(config).binance : parseFreq(ds.interval).binance;
 }
 
 export interface SourceImport extends ImportResult {
@@ -30,7 +38,8 @@ export async function runImport(
 ): Promise<SourceImport[]> {
   const fromText = opts.from ?? config.download_start;
   if (fromText === undefined || fromText === null) {
-    throw new UsageError("no start date: set download_start in the config or pass --from YYYY-MM[-DD]");
+    const option = opts.fromOption ?? "--from";
+    throw new UsageError(`no start date: set download_start in the config or pass ${option} YYYY-MM[-DD]`);
   }
   const from = parseTime(String(fromText), "--from");
   const toText = opts.to ?? config.download_end;
@@ -39,10 +48,10 @@ export async function runImport(
   if (!(to > from)) {
     throw new UsageError(`empty date range: --from ${monthKey(from)} is not before --to ${monthKey(to)}`);
   }
-  const interval = opts.interval ?? configFreq(config).binance;
   const source = opts.source ?? config.archive_url;
   const results: SourceImport[] = [];
-  for (const ds of config.data_sources) {
+  for (const [i, ds] of config.data_sources.entries()) {
+    const interval = opts.interval ?? sourceInterval(config, ds);
     const file = sourceFile(config, ds);
     deps.log.info({ symbol: ds.folder, market: ds.market, interval, source, file }, "import");
     const r = await importKlines(
@@ -56,6 +65,12 @@ export async function runImport(
         storeFile: file,
         timeColumn: config.time_column,
         verify: opts.verify ?? true,
+        // The archive may publish only finer candles (1m) than the grid: merge aggregates them.
+        ...(opts.interval === undefined && ds.interval === undefined && interval !== "1m"
+          ? {
+              hint: `to import finer candles and let merge aggregate them to freq, set "interval" on data_sources[${i}], e.g. "interval": "1m"`,
+            }
+          : {}),
       },
       deps,
     );

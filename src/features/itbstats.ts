@@ -1,3 +1,4 @@
+import { ITBSTATS_FUNCTIONS } from "../config/index.js";
 import { ConfigError } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
 import { type FillPolicy, ForwardFill, fillGaps } from "./fill.js";
@@ -82,7 +83,7 @@ function kernel(name: string, bias: boolean): WindowFn {
       return slope;
     default:
       throw new ConfigError(
-        `${WHERE}: unknown function "${name}"; available: scipy_skew, pandas_skew, scipy_kurtosis, pandas_kurtosis, lsbm, fmax, mean, std, area, slope`,
+        `${WHERE}: unknown function "${name}"; available: ${ITBSTATS_FUNCTIONS.join(", ")}`,
       );
   }
 }

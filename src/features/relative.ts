@@ -1,3 +1,4 @@
+import { REL_BASES as BASES, REL_FUNCS as FUNCS } from "../config/index.js";
 import { ConfigError } from "../core/errors.js";
 
 /**
@@ -15,8 +16,8 @@ import { ConfigError } from "../core/errors.js";
  * - `log`: the natural logarithm of the final value (after the relative step and percentage), as
  *   the original's `np.log(out)`; a negative value gives NaN, zero gives −Infinity.
  */
-export type RelBase = "next" | "last" | "prev" | "first";
-export type RelFunc = "diff" | "rel" | "rel_diff";
+export type RelBase = (typeof BASES)[number];
+export type RelFunc = (typeof FUNCS)[number];
 
 export interface RelativeParams {
   rel_base?: RelBase | false | null | undefined;
@@ -25,8 +26,8 @@ export interface RelativeParams {
   log?: boolean | undefined;
 }
 
-const REL_BASES: readonly string[] = ["next", "last", "prev", "first"];
-const REL_FUNCS: readonly string[] = ["diff", "rel", "rel_diff"];
+const REL_BASES: readonly string[] = BASES;
+const REL_FUNCS: readonly string[] = FUNCS;
 
 /** A `parameters` value that the post-processing cannot use. */
 function bad(where: string, key: string, expected: string, found: unknown): ConfigError {

@@ -43,24 +43,44 @@ export interface RollingPlan {
 }
 
 /**
+ * The checks of `rolling_predict` that need no data, so that a pipeline can make them before
+ * its first stage runs (planRolling makes them again).
+ */
+export function checkRollingSettings(rp: RollingPredict | undefined): asserts rp is RollingPredict {
+  if (rp === undefined) {
+    throw new ConfigError(
+      "rolling_predict is not set: give at least two of prediction_start, prediction_size and prediction_steps",
+    );
+  }
+  const unset = (v: unknown) => v === null || v === undefined;
+  const missing = [rp.prediction_start, rp.prediction_size, rp.prediction_steps].filter(unset).length;
+  if (missing > 1) {
+    throw new ConfigError(
+      "rolling_predict: only one of prediction_start, prediction_size and prediction_steps may be null; the others define it",
+    );
+  }
+  if (!unset(rp.prediction_size) && (rp.prediction_size as number) < 1)
+    throw new ConfigError("rolling_predict.prediction_size: expected a positive integer");
+  if (!unset(rp.prediction_steps) && (rp.prediction_steps as number) < 1)
+    throw new ConfigError("rolling_predict.prediction_steps: expected a positive integer");
+}
+
+/**
  * Resolves `rolling_predict` against a table as the original does: data_start/data_end cut the
- * table (rows or exact times; data_end exclusive); a row-number prediction_start counts from
- * data_start; one of prediction_start, prediction_size and prediction_steps may be null and is
- * computed from the other two.
+ * table (rows, or times: the first row at or after the time; data_end exclusive); a row-number
+ * prediction_start counts from data_start, a time one is the first row at or after it; one of
+ * prediction_start, prediction_size and prediction_steps may be null and is computed from the
+ * other two.
  */
 export function planRolling(
   time: Float64Array,
   rp: RollingPredict | undefined,
   limits: TrainLimits,
 ): RollingPlan {
-  if (rp === undefined) {
-    throw new ConfigError(
-      "rolling_predict is not set: give at least two of prediction_start, prediction_size and prediction_steps",
-    );
-  }
+  checkRollingSettings(rp);
   const n = time.length;
   const dataStart = rowOf(time, rp.data_start, "rolling_predict.data_start", 0, 0);
-  const dataEnd = Math.min(n, rowOf(time, rp.data_end, "rolling_predict.data_end", n, 0));
+  const dataEnd = Math.min(n, rowOf(time, rp.data_end, "rolling_predict.data_end", n, 0, true));
   if (dataEnd <= dataStart) {
     throw new ConfigError(
       `rolling_predict: data_end (row ${dataEnd}) is not after data_start (row ${dataStart})`,
@@ -71,18 +91,13 @@ export function planRolling(
     rp.prediction_start === null || rp.prediction_start === undefined
       ? undefined
       : rowOf(time, rp.prediction_start, "rolling_predict.prediction_start", 0, dataStart) - dataStart;
-  let size = rp.prediction_size ?? undefined;
-  let steps = rp.prediction_steps ?? undefined;
-  const missing = [start, size, steps].filter((v) => v === undefined).length;
-  if (missing > 1) {
+  if (start !== undefined && start < 0 && typeof rp.prediction_start === "string") {
     throw new ConfigError(
-      "rolling_predict: only one of prediction_start, prediction_size and prediction_steps may be null; the others define it",
+      `rolling_predict.prediction_start: ${JSON.stringify(rp.prediction_start)} is before data_start (${span(time, dataStart, dataStart + 1)})`,
     );
   }
-  if (size !== undefined && size < 1)
-    throw new ConfigError("rolling_predict.prediction_size: expected a positive integer");
-  if (steps !== undefined && steps < 1)
-    throw new ConfigError("rolling_predict.prediction_steps: expected a positive integer");
+  let size = rp.prediction_size ?? undefined;
+  let steps = rp.prediction_steps ?? undefined;
   if (start === undefined) start = len - (size as number) * (steps as number);
   else if (size === undefined) size = Math.floor((len - start) / (steps as number));
   else if (steps === undefined) steps = Math.floor((len - start) / size);
@@ -128,27 +143,38 @@ export function purgedTrainEnd(predictStart: number, labelHorizon: number): numb
   return predictStart - labelHorizon;
 }
 
-/** A config row number (counted from `base`) or an exact time of the table, as a table row. */
+/**
+ * A config row number (counted from `base`), or a time: the first row at or after it, as the
+ * original's `df[time_column] >= data_start` selects (so a date in a gap, or before the table's
+ * first row, is fine). A start after the last row selects nothing: an error; an exclusive end
+ * (`end`) after it keeps every row.
+ */
 function rowOf(
   time: Float64Array,
   value: number | string | null | undefined,
   where: string,
   fallback: number,
   base: number,
+  end = false,
 ): number {
   if (value === null || value === undefined) return fallback;
   if (typeof value === "number") return base + value;
   const t = parseConfigTime(value);
   if (t === undefined) throw new ConfigError(`${where}: cannot read the time ${JSON.stringify(value)}`);
   const lo = lowerBound(time, t);
-  if (time[lo] !== t) {
-    const span =
-      time.length > 0
-        ? `${new Date(time[0] as number).toISOString()} .. ${new Date(time[time.length - 1] as number).toISOString()}`
-        : "no rows";
-    throw new ConfigError(`${where}: ${new Date(t).toISOString()} is not a row of the table (${span})`);
+  if (lo >= time.length && !end) {
+    throw new ConfigError(
+      `${where}: ${new Date(t).toISOString()} is after the table's last row (${span(time, 0, time.length)})`,
+    );
   }
   return lo;
+}
+
+/** `first .. last` time of rows [from, to), for messages. */
+function span(time: Float64Array, from: number, to: number): string {
+  if (to <= from || from >= time.length) return "no rows";
+  const iso = (i: number) => new Date(time[i] as number).toISOString();
+  return to - from === 1 ? iso(from) : `${iso(from)} .. ${iso(Math.min(to, time.length) - 1)}`;
 }
 
 /** One model of one step: its artifact and its predictions for the step's rows. */

@@ -1,7 +1,8 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { FeatureSet, LabelSet } from "../config/index.js";
+import { type FeatureSet, type LabelSet, ORIGINAL_EXAMPLE_FEATURE } from "../config/index.js";
 import { ItbError } from "../core/errors.js";
+import { exampleFeatureGenerator } from "../features/exampleFeature.js";
 import type { ResolvedSet } from "../features/featureSets.js";
 import type { FeatureGenerator } from "../features/generator.js";
 import { itbstatsGenerator } from "../features/itbstats.js";
@@ -11,6 +12,8 @@ import { LABEL_GENERATORS } from "../labels/index.js";
 const BUILTIN_FEATURES: Record<string, FeatureGenerator> = {
   talib: talibGenerator,
   itbstats: itbstatsGenerator,
+  // The original's Python example, ported so that its sample configs run as they are.
+  [ORIGINAL_EXAMPLE_FEATURE]: exampleFeatureGenerator,
 };
 
 /** A custom generator module that cannot be loaded or does not export a generator. */
@@ -42,8 +45,13 @@ export async function loadCustomGenerator(spec: string, baseDir: string): Promis
   try {
     loaded = (await import(target)) as Record<string, unknown>;
   } catch (err) {
+    // `common.gen_x:fn` is how the original names its Python generators: say what itb loads instead.
+    const python = !isPath && /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$/.test(mod);
+    const hint = python
+      ? `; "${mod}" looks like a Python module of the original: itb loads JavaScript generators, a path relative to the config file ("./my-generator.mjs:${name}") or a package (see examples/custom-generator.mjs)`
+      : "";
     throw new GeneratorLoadError(
-      `cannot load generator module "${mod}"${isPath ? ` (${resolve(baseDir, mod)})` : ""}: ${err instanceof Error ? err.message : String(err)}`,
+      `cannot load generator module "${mod}"${isPath ? ` (${resolve(baseDir, mod)})` : ""}: ${err instanceof Error ? err.message : String(err)}${hint}`,
       { cause: err },
     );
   }
@@ -67,45 +75,44 @@ function resolved(s: FeatureSet | LabelSet, generator: FeatureGenerator): Resolv
   };
 }
 
+/** The generator a feature set names: built in, or a custom module loaded relative to `baseDir`. */
+export async function featureGenerator(name: string, baseDir: string): Promise<FeatureGenerator> {
+  const builtin = Object.hasOwn(BUILTIN_FEATURES, name) ? BUILTIN_FEATURES[name] : undefined;
+  if (builtin) return builtin;
+  if (name.includes(":")) return loadCustomGenerator(name, baseDir);
+  throw new GeneratorLoadError(
+    `feature generator "${name}" is not available in itb yet; available: ${Object.keys(BUILTIN_FEATURES).join(", ")} or "<module>:<export>"`,
+  );
+}
+
+/** The generator a label set names: built in, or a custom module loaded relative to `baseDir`. */
+export async function labelGenerator(name: string, baseDir: string): Promise<FeatureGenerator> {
+  const lg = LABEL_GENERATORS[name];
+  if (lg) {
+    return {
+      inputs: (c) => lg.inputs(c),
+      outputs: (c) => lg.outputs(c),
+      batch: (f, c) => lg.batch(f, c),
+      warmup: () => 0,
+    };
+  }
+  if (name.includes(":")) return loadCustomGenerator(name, baseDir);
+  throw new GeneratorLoadError(
+    `label generator "${name}" is not available; available: ${Object.keys(LABEL_GENERATORS).join(", ")} or "<module>:<export>"`,
+  );
+}
+
 export async function resolveFeatureSets(
   sets: readonly FeatureSet[],
   baseDir: string,
 ): Promise<ResolvedSet[]> {
   const out: ResolvedSet[] = [];
-  for (const s of sets) {
-    const builtin = BUILTIN_FEATURES[s.generator];
-    let generator: FeatureGenerator;
-    if (builtin) generator = builtin;
-    else if (s.generator.includes(":")) generator = await loadCustomGenerator(s.generator, baseDir);
-    else {
-      throw new GeneratorLoadError(
-        `feature generator "${s.generator}" is not available in itb yet; available: ${Object.keys(BUILTIN_FEATURES).join(", ")} or "<module>:<export>"`,
-      );
-    }
-    out.push(resolved(s, generator));
-  }
+  for (const s of sets) out.push(resolved(s, await featureGenerator(s.generator, baseDir)));
   return out;
 }
 
 export async function resolveLabelSets(sets: readonly LabelSet[], baseDir: string): Promise<ResolvedSet[]> {
   const out: ResolvedSet[] = [];
-  for (const s of sets) {
-    const lg = LABEL_GENERATORS[s.generator];
-    let generator: FeatureGenerator;
-    if (lg) {
-      generator = {
-        inputs: (c) => lg.inputs(c),
-        outputs: (c) => lg.outputs(c),
-        batch: (f, c) => lg.batch(f, c),
-        warmup: () => 0,
-      };
-    } else if (s.generator.includes(":")) generator = await loadCustomGenerator(s.generator, baseDir);
-    else {
-      throw new GeneratorLoadError(
-        `label generator "${s.generator}" is not available; available: ${Object.keys(LABEL_GENERATORS).join(", ")} or "<module>:<export>"`,
-      );
-    }
-    out.push(resolved(s, generator));
-  }
+  for (const s of sets) out.push(resolved(s, await labelGenerator(s.generator, baseDir)));
   return out;
 }

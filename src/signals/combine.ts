@@ -1,3 +1,4 @@
+import { COMBINE_MODES, CombineConfigSchema, configKeys } from "../config/index.js";
 import type { ConfigReader } from "./parse.js";
 import type { SignalGenerator } from "./types.js";
 
@@ -20,13 +21,17 @@ export interface CombineConfig {
   constant: number | undefined;
 }
 
-const KEYS = ["columns", "names", "combine", "coefficient", "constant"];
+const KEYS = configKeys(CombineConfigSchema);
 
 export function parseCombine(c: ConfigReader): CombineConfig {
   c.allowOnly(KEYS);
   const [up, down] = c.columns("columns", { min: 2, max: 2, allowString: false }) as [string, string];
   const name = c.name("names");
   const combine = c.optionalString("combine");
+  // The config schema names the closest mode; this guards callers that skip it.
+  if (combine && !(COMBINE_MODES as readonly string[]).includes(combine)) {
+    c.fail("combine", `expected one of ${COMBINE_MODES.join(", ")}, got ${JSON.stringify(combine)}`);
+  }
   const mode: CombineMode =
     combine === "relative" ? "relative" : combine === "difference" ? "difference" : "max";
   return {

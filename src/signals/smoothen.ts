@@ -1,3 +1,4 @@
+import { configKeys, SmoothenConfigSchema } from "../config/index.js";
 import type { ConfigReader } from "./parse.js";
 import type { SignalGenerator, SignalKernel } from "./types.js";
 import { EwmMean, RollingMean } from "./windows.js";
@@ -19,7 +20,7 @@ export interface SmoothenConfig {
   window: { kind: "rolling" | "ewm"; size: number } | undefined;
 }
 
-const KEYS = ["columns", "names", "point_threshold", "window", "ewm"];
+const KEYS = configKeys(SmoothenConfigSchema);
 
 export function parseSmoothen(c: ConfigReader): SmoothenConfig {
   c.allowOnly(KEYS);

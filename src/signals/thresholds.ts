@@ -1,3 +1,9 @@
+import {
+  configKeys,
+  THRESHOLD_RULE_PARAMETERS,
+  ThresholdRule2ConfigSchema,
+  ThresholdRuleConfigSchema,
+} from "../config/index.js";
 import type { ConfigReader } from "./parse.js";
 import type { SignalGenerator } from "./types.js";
 
@@ -18,18 +24,16 @@ export interface ThresholdConfig {
   sellThresholds: number[];
 }
 
-const KEYS = ["columns", "names", "parameters"];
-
 function parseNames(c: ConfigReader): [string, string] {
   return c.columns("names", { min: 2, max: 2, allowString: false }) as [string, string];
 }
 
 export function parseThresholdRule(c: ConfigReader): ThresholdConfig {
-  c.allowOnly(KEYS);
+  c.allowOnly(configKeys(ThresholdRuleConfigSchema));
   const scores = c.columns("columns", { min: 1, max: 1, allowString: true });
   const [buy, sell] = parseNames(c);
   const p = c.object("parameters");
-  p.allowOnly(["buy_signal_threshold", "sell_signal_threshold"]);
+  p.allowOnly(THRESHOLD_RULE_PARAMETERS.threshold_rule);
   return {
     scores,
     buy,
@@ -40,16 +44,11 @@ export function parseThresholdRule(c: ConfigReader): ThresholdConfig {
 }
 
 export function parseThresholdRule2(c: ConfigReader): ThresholdConfig {
-  c.allowOnly(KEYS);
+  c.allowOnly(configKeys(ThresholdRule2ConfigSchema));
   const scores = c.columns("columns", { min: 2, max: 2, allowString: false });
   const [buy, sell] = parseNames(c);
   const p = c.object("parameters");
-  p.allowOnly([
-    "buy_signal_threshold",
-    "buy_signal_threshold_2",
-    "sell_signal_threshold",
-    "sell_signal_threshold_2",
-  ]);
+  p.allowOnly(THRESHOLD_RULE_PARAMETERS.threshold_rule2);
   return {
     scores,
     buy,

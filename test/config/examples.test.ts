@@ -60,7 +60,19 @@ describe("configs/", () => {
     expect(config.freq).toBe("1h");
     expect(config.label_horizon).toBe(24);
     expect(config.label_sets.map((s) => s.config.horizon)).toEqual([24, 24]);
+    // The archive's 1m klines are imported (the store is shared with btcusdt-1m) and merged to 1h.
+    expect(config.data_sources).toEqual([
+      { folder: "BTCUSDT", file: "klines", column_prefix: "", market: "spot", interval: "1m" },
+    ]);
   });
+
+  it.each(["btcusdt-1m.jsonc", "btcusdt-1h.jsonc", "btcusdt-ethusdt-1m.jsonc"])(
+    "%s: the main source follows --symbol",
+    (file) => {
+      const { config } = loadConfig(join(CONFIGS, file), { symbol: "SOLUSDT" }, {});
+      expect(config.data_sources[0]?.folder).toBe("SOLUSDT");
+    },
+  );
 
   it("btcusdt-ethusdt-1m has a prefixed ETHUSDT perpetual source and features on it", () => {
     const { config } = loadConfig(join(CONFIGS, "btcusdt-ethusdt-1m.jsonc"), {}, {});

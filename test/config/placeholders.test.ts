@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseConfigText } from "../../src/config/index.js";
+import { ConfigError } from "../../src/core/errors.js";
 
 const TEXT = `{
   "symbol": "BTCUSDT",
@@ -12,7 +13,7 @@ const TEXT = `{
       "config": { "columns": ["close"], "functions": ["SMA"], "windows": [5], "names": ["{symbol}_sma_{freq}"] }
     }
   ],
-  "signal_sets": [{ "generator": "combine", "config": { "names": "{symbol}_score", "nested": { "deep": [["x{symbol}"], "{freq}"] } } }],
+  "signal_sets": [{ "generator": "./score.mjs:score", "config": { "names": "{symbol}_score", "nested": { "deep": [["x{symbol}"], "{freq}"] } } }],
   // keys are not templates; other braces are left alone
   "trade_model": { "{symbol}": "{other} {symbol}" }
 }`;
@@ -60,5 +61,59 @@ describe("placeholders", () => {
       {},
     );
     expect(config.data_sources[0]?.folder).toBe("SOLUSDT");
+  });
+});
+
+describe("symbol overrides and literal data-source folders", () => {
+  const text = (sources: object[]) =>
+    JSON.stringify({ symbol: "ETHUSDT", freq: "1m", data_sources: sources });
+  const issuesOf = (sources: object[], symbol: string): readonly string[] => {
+    try {
+      parseConfigText(text(sources), "o.jsonc", { symbol }, {});
+    } catch (err) {
+      if (err instanceof ConfigError) return err.issues;
+      throw err;
+    }
+    return [];
+  };
+
+  it("an override that does not reach a literal folder is an error at that folder", () => {
+    expect(issuesOf([{ folder: "ETHUSDT" }], "ETHUSDX")).toEqual([
+      'data_sources[0].folder: "ETHUSDT" is written literally, so the symbol ETHUSDX does not reach it and ETHUSDT\'s candles would be merged as ETHUSDX\'s; write "folder": "{symbol}" to follow --symbol',
+    ]);
+    // The source that holds the config's symbol is named, wherever it is.
+    expect(
+      issuesOf(
+        [
+          { folder: "BTCUSDT", column_prefix: "btc" },
+          { folder: "ETHUSDT", column_prefix: "", market: "um" },
+        ],
+        "SOLUSDT",
+      )[0],
+    ).toMatch(/^data_sources\[1\]\.folder: "ETHUSDT" is written literally/);
+  });
+
+  it("a folder that follows the symbol, or the default source, takes the override", () => {
+    expect(issuesOf([{ folder: "{symbol}" }], "ETHUSDX")).toEqual([]);
+    // A second, literal source is an extra input, not the market's own candles.
+    const both = [{ folder: "{symbol}" }, { folder: "BTCUSDT", column_prefix: "btc" }];
+    const { config } = parseConfigText(text(both), "o.jsonc", { symbol: "SOLUSDT" }, {});
+    expect(config.data_sources.map((d) => d.folder)).toEqual(["SOLUSDT", "BTCUSDT"]);
+    expect(
+      parseConfigText('{"symbol": "ETHUSDT"}', "o.jsonc", { symbol: "ETHUSDX" }, {}).config.data_sources[0]
+        ?.folder,
+    ).toBe("ETHUSDX");
+    // Overriding with the config's own symbol changes nothing.
+    expect(issuesOf([{ folder: "ETHUSDT" }], "ETHUSDT")).toEqual([]);
+  });
+
+  it("download_start and download_end can be overridden, and are validated as the keys are", () => {
+    const { config } = parseConfigText(
+      '{"symbol": "BTCUSDT", "download_start": "2022-01"}',
+      "o.jsonc",
+      { download_start: "2023-02-01", download_end: "2023-05-01" },
+      {},
+    );
+    expect([config.download_start, config.download_end]).toEqual(["2023-02-01", "2023-05-01"]);
   });
 });

@@ -57,7 +57,7 @@ describe("validation", () => {
     expect(config.label_horizon).toBe(120); // the largest label horizon when not set
   });
 
-  const cases: [string, Edit, string][] = [
+  const cases: [string, Edit, string | string[]][] = [
     [
       "wrong type",
       (c) => {
@@ -211,7 +211,7 @@ describe("validation", () => {
       (c) => {
         at(c, "label_sets", 0, "config").function = "mid";
       },
-      'label_sets[0].config.function: expected "high" or "low", found "mid"',
+      'label_sets[0].config.function: "mid" is not one of "high", "low"',
     ],
     [
       "highlow2 horizon",
@@ -292,12 +292,37 @@ describe("validation", () => {
         delete c.symbol;
         c.symbl = "BTCUSDT";
       },
-      'symbol: expected a non-empty string, found nothing (is "symbl" a misspelling of it?)',
+      [
+        'symbol: expected a non-empty string, found nothing (is "symbl" a misspelling of it?)',
+        'symbl: unknown key; did you mean "symbol"?',
+      ],
+    ],
+    [
+      "a data source interval that is not a Binance interval",
+      (c) => {
+        at(c, "data_sources", 0).interval = "7m";
+      },
+      'data_sources[0].interval: expected a Binance kline interval (1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w), found "7m"',
+    ],
+    [
+      "a data source interval coarser than freq",
+      (c) => {
+        at(c, "data_sources", 0).interval = "1h";
+      },
+      'data_sources[0].interval: expected an interval that freq "1m" is a whole multiple of (merge aggregates finer candles onto the grid), found "1h"',
+    ],
+    [
+      "a data source interval that does not divide freq",
+      (c) => {
+        c.freq = "5m";
+        at(c, "data_sources", 0).interval = "3m";
+      },
+      'data_sources[0].interval: expected an interval that freq "5m" is a whole multiple of (merge aggregates finer candles onto the grid), found "3m"',
     ],
   ];
 
   it.each(cases)("%s", (_name, edit, line) => {
-    expect(issuesOf(edit)).toEqual([line]);
+    expect(issuesOf(edit)).toEqual([line].flat());
   });
 
   it("collects every issue into one error", () => {
@@ -357,6 +382,26 @@ describe("validation", () => {
     at(c, "label_sets", 0).generator = "@me/labels:first_cross";
     const { config } = parseConfigText(JSON.stringify(c), "custom.jsonc", {}, {});
     expect(config.feature_sets[1]?.generator).toBe("./my-features.js:momentum");
+  });
+
+  it("accepts a data source interval finer than freq, in either spelling, and the original's chunk_size", () => {
+    const c = {
+      ...base(),
+      freq: "1h",
+      data_sources: [{ folder: "BTCUSDT", interval: "1min", chunk_size: 1000 }],
+    };
+    const { config, warnings } = parseConfigText(JSON.stringify(c), "i.jsonc", {}, {});
+    expect(config.data_sources).toEqual([
+      {
+        folder: "BTCUSDT",
+        file: "klines",
+        column_prefix: "",
+        market: "spot",
+        interval: "1min",
+        chunk_size: 1000,
+      },
+    ]);
+    expect(warnings).toEqual([]);
   });
 
   it("accepts every frequency spelling of the original and of Binance", () => {

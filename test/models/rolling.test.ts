@@ -48,7 +48,7 @@ describe("walk-forward plan (rolling_predict)", () => {
     ]);
   });
 
-  it("data_start/data_end cut the table; a row prediction_start counts from data_start; a time must be a row", () => {
+  it("data_start/data_end cut the table; a row prediction_start counts from data_start; a time is the row at or after it", () => {
     const time = grid(1000);
     const p = planRolling(
       time,
@@ -66,7 +66,49 @@ describe("walk-forward plan (rolling_predict)", () => {
     expect(() =>
       planRolling(time, rp({ prediction_start: "2023-03-02 10:00", prediction_size: 60 }), limits),
     ).toThrow(
-      "rolling_predict.prediction_start: 2023-03-02T10:00:00.000Z is not a row of the table (2023-03-01T00:00:00.000Z .. 2023-03-01T16:39:00.000Z)",
+      "rolling_predict.prediction_start: 2023-03-02T10:00:00.000Z is after the table's last row (2023-03-01T00:00:00.000Z .. 2023-03-01T16:39:00.000Z)",
+    );
+  });
+
+  it("a date that is not a row resolves to the first row at or after it, as the original's filter", () => {
+    // 1000 one-minute rows from 2023-03-01 00:00 with rows 100..159 missing (a halt).
+    const time = Float64Array.from(grid(1000).filter((_, i) => i < 100 || i >= 160));
+    // Inside the halt: the first row after it (table row 100, 01:40 in time).
+    const inGap = planRolling(
+      time,
+      rp({ data_start: "2023-03-01 01:50", prediction_size: 100, prediction_steps: 2 }),
+      limits,
+    );
+    expect([inGap.dataStart, time[inGap.dataStart]]).toEqual([100, Date.UTC(2023, 2, 1, 2, 40)]);
+    // Between two minutes, and before the table: the original's config-sample-1min has
+    // "data_start": "2020-02-01 00:00:00", which keeps every row of later data.
+    const between = planRolling(
+      time,
+      rp({ data_start: "2023-03-01 00:10:30", prediction_size: 100, prediction_steps: 2 }),
+      limits,
+    );
+    expect(between.dataStart).toBe(11);
+    const before = planRolling(
+      time,
+      rp({ data_start: "2020-02-01 00:00:00", prediction_size: 100, prediction_steps: 2 }),
+      limits,
+    );
+    expect([before.dataStart, before.predictionStart]).toEqual([0, 740]);
+    // data_end is exclusive: a time after the last row keeps every row; prediction_start in a gap.
+    const ends = planRolling(
+      time,
+      rp({ data_end: "2030-01-01", prediction_start: "2023-03-01 01:45", prediction_size: 100 }),
+      limits,
+    );
+    expect([ends.dataEnd, ends.predictionStart, ends.predictionSteps]).toEqual([940, 100, 8]);
+    expect(() =>
+      planRolling(
+        time,
+        rp({ data_start: "2023-03-01 05:00", prediction_start: "2023-03-01 01:00", prediction_size: 10 }),
+        limits,
+      ),
+    ).toThrow(
+      'rolling_predict.prediction_start: "2023-03-01 01:00" is before data_start (2023-03-01T05:00:00.000Z)',
     );
   });
 

@@ -1,10 +1,7 @@
 import type { Command } from "commander";
-import { expandGrid } from "../../backtest/grid.js";
-import type { Config } from "../../config/index.js";
 import { configJsonSchema, loadConfig, maskSecrets } from "../../config/index.js";
 import { writeFileAtomic } from "../../data/atomic.js";
-import { baseParameters, searchedSignalSet, withParameters } from "../../pipeline/backtestStages.js";
-import { BUILTIN_SIGNAL_GENERATORS, compileSignalSets } from "../../signals/index.js";
+import { configuredStages, preflight } from "../../pipeline/preflight.js";
 import { contextOf } from "../context.js";
 
 export function registerConfigCommands(program: Command): void {
@@ -17,14 +14,15 @@ export function registerConfigCommands(program: Command): void {
     .option("--symbol <symbol>", "override the config's symbol")
     .option("--freq <freq>", "override the config's frequency")
     .addHelpText("after", "\nExample:\n  itb config check configs/btcusdt-1m.jsonc")
-    .action((file: string, opts: { symbol?: string; freq?: string }, cmd: Command) => {
+    .action(async (file: string, opts: { symbol?: string; freq?: string }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const loaded = loadConfig(file, {
         ...(opts.symbol ? { symbol: opts.symbol } : {}),
         ...(opts.freq ? { freq: opts.freq } : {}),
       });
       for (const w of loaded.warnings) ctx.log.warn({ config: loaded.file }, w);
-      checkSignalSets(loaded.config);
+      // Generators loaded and every set compiled, as the pipeline does before its first stage.
+      await preflight(loaded.config, loaded.file, configuredStages(loaded.config));
       process.stdout.write(
         `${JSON.stringify({ ...maskSecrets(loaded.config), config_hash: loaded.hash }, null, 2)}\n`,
       );
@@ -43,21 +41,4 @@ export function registerConfigCommands(program: Command): void {
       if (opts.out) await writeFileAtomic(opts.out, text);
       else process.stdout.write(text);
     });
-}
-
-/**
- * The signal generators' own configs (columns, names, parameters) are checked when they are
- * compiled, which the schema cannot do for them; the searched rule's thresholds may come from
- * simulate_model.grid instead of its parameters. Custom generators are checked when they run.
- */
-function checkSignalSets(config: Config): void {
-  if (config.signal_sets.some((s) => !BUILTIN_SIGNAL_GENERATORS.includes(s.generator))) return;
-  let checked = config;
-  const grid = config.simulate_model?.grid;
-  if (grid !== undefined && Object.keys(grid).length > 0) {
-    const { index, set } = searchedSignalSet(config);
-    const cells = expandGrid(grid, baseParameters(set), config.simulate_model?.buy_sell_equal === true);
-    checked = withParameters(config, index, cells[0] ?? {});
-  }
-  compileSignalSets(checked.signal_sets);
 }

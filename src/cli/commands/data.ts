@@ -25,7 +25,10 @@ export function registerDataCommands(program: Command): void {
     .option("--source <url|dir>", "archive base URL or local folder (default: the config's archive_url)")
     .option("--from <YYYY-MM[-DD]>", "first month or day to import (default: download_start)")
     .option("--to <YYYY-MM[-DD]>", "end, exclusive (default: download_end, else now)")
-    .option("--interval <interval>", "Binance interval to import (default: the config's freq)")
+    .option(
+      "--interval <interval>",
+      "Binance interval to import for every source (default: each data source's interval, else freq)",
+    )
     .option("--no-verify", "skip .CHECKSUM verification (not recommended)")
     .addHelpText(
       "after",

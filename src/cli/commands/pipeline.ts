@@ -20,6 +20,8 @@ interface PipelineCliOptions extends ConfigOptions {
   source?: string;
   archive?: string;
   predict?: string;
+  downloadStart?: string;
+  downloadEnd?: string;
   from?: string;
   to?: string;
   only?: string;
@@ -80,6 +82,8 @@ export function requestOf(opts: PipelineCliOptions): PipelineRequest {
     ...(source === undefined ? {} : { source }),
     ...(predict === undefined ? {} : { predict }),
     ...(opts.archive === undefined ? {} : { archive: opts.archive }),
+    ...(opts.downloadStart === undefined ? {} : { downloadStart: opts.downloadStart }),
+    ...(opts.downloadEnd === undefined ? {} : { downloadEnd: opts.downloadEnd }),
     ...(opts.from === undefined ? {} : { from: opts.from }),
     ...(opts.to === undefined ? {} : { to: opts.to }),
     ...(only === undefined ? {} : { only }),
@@ -202,6 +206,11 @@ export function registerPipelineCommand(program: Command): void {
       "--predict <kind>",
       "rolling (predict-rolling, walk-forward) or current (predict with train's models); default: rolling when rolling_predict is set",
     )
+    .option(
+      "--download-start <date>",
+      "first day the import/download stage fetches, YYYY-MM[-DD] (overrides download_start)",
+    )
+    .option("--download-end <date>", "end of the fetched range, exclusive (overrides download_end)")
     .option("--from <stage>", "start at this stage")
     .option("--to <stage>", "stop after this stage")
     .option("--only <stages>", "run just these stages (comma-separated)")

@@ -34,6 +34,8 @@ export interface ImportRequest {
   timeColumn?: string;
   /** Check every zip against its `.CHECKSUM` file (default true). */
   verify?: boolean;
+  /** Added to the "nothing published" error: what else the caller could ask for. */
+  hint?: string;
 }
 
 export interface ImportResult {
@@ -187,7 +189,7 @@ export async function importKlines(
   }
   if (plan.files.length === 0 && plan.skipped === 0) {
     throw new DataError(
-      `nothing published for ${what} in [${isoTime(req.from)}, ${isoTime(req.to)}) at ${source.location}; check the symbol, market and interval`,
+      `nothing published for ${what} in [${isoTime(req.from)}, ${isoTime(req.to)}) at ${source.location}; check the symbol, market and interval${req.hint === undefined ? "" : ` (${req.hint})`}`,
     );
   }
 

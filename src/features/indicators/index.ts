@@ -1,3 +1,4 @@
+import { didYouMean } from "../../config/suggest.js";
 import { MOMENTUM_GROUP } from "./groupMomentum.js";
 import { OVERLAP_GROUP } from "./groupOverlap.js";
 import { nativeAvailable, nativeIndicator } from "./native.js";
@@ -20,7 +21,8 @@ export function getIndicator(name: string): Indicator {
   const hint = nativeAvailable()
     ? "TA-Lib has no such function"
     : "other TA-Lib functions need the optional native binding (npm install talib@1.1.6)";
+  const ported = [...INDICATORS.keys()].sort();
   throw new IndicatorError(
-    `unknown or unsupported TA-Lib function "${name}" (${hint}); ported: ${[...INDICATORS.keys()].sort().join(", ")}`,
+    `unknown or unsupported TA-Lib function "${name}"${didYouMean(name.toUpperCase(), ported)} (${hint}); ported: ${ported.join(", ")}`,
   );
 }

@@ -1,7 +1,9 @@
 import { availableParallelism } from "node:os";
 import { type ConfigOverrides, type LoadedConfig, loadConfig } from "../../config/index.js";
-import { errorMessage, UsageError } from "../../core/errors.js";
+import { parseConfigTime, TIME_EXPECTED } from "../../config/primitives.js";
+import { ConfigError, UsageError } from "../../core/errors.js";
 import type { Logger, ProgressFactory } from "../../core/log.js";
+import { preflight } from "../preflight.js";
 import { FingerprintCache } from "./fingerprint.js";
 import { manifestFile } from "./manifest.js";
 import { KeyedLock, type MarketId, type MarketRun, runMarket, type StageEvent } from "./runner.js";
@@ -28,6 +30,9 @@ export interface PipelineRequest {
   predict?: "rolling" | "current";
   /** The import stage's archive (URL or folder); default: the config's archive_url. */
   archive?: string;
+  /** Override download_start/download_end (dates); the stage names are `from`/`to`. */
+  downloadStart?: string;
+  downloadEnd?: string;
   from?: string;
   to?: string;
   only?: readonly string[];
@@ -165,6 +170,14 @@ function validateRequest(request: PipelineRequest): void {
   };
   positive(request.jobs, "--jobs");
   positive(request.workers, "--workers");
+  for (const [value, flag] of [
+    [request.downloadStart, "--download-start"],
+    [request.downloadEnd, "--download-end"],
+  ] as const) {
+    if (value !== undefined && parseConfigTime(value) === undefined) {
+      throw new UsageError(`${flag}: expected ${TIME_EXPECTED}, found "${value}"`);
+    }
+  }
   const dup = (list: readonly string[] | undefined, what: string) => {
     const seen = new Set<string>();
     for (const x of list ?? []) {
@@ -178,9 +191,38 @@ function validateRequest(request: PipelineRequest): void {
 
 interface PlannedMarket {
   id: MarketId;
-  loaded?: LoadedConfig;
-  plan?: ReturnType<typeof planMarket>;
-  error?: string;
+  loaded: LoadedConfig;
+  plan: ReturnType<typeof planMarket>;
+}
+
+/** The command-line date overrides, applied to every load of the config. */
+function dateOverrides(request: PipelineRequest): ConfigOverrides {
+  return {
+    ...(request.downloadStart === undefined ? {} : { download_start: request.downloadStart }),
+    ...(request.downloadEnd === undefined ? {} : { download_end: request.downloadEnd }),
+  };
+}
+
+/**
+ * Every section the market's selected stages read, checked before any stage of any market runs
+ * (generators loaded, sets compiled, the grid against the searched rule): a mistake in a late
+ * stage's section is a config error now, not a failure after the early stages have run.
+ */
+async function preflightMarket(m: PlannedMarket, many: boolean): Promise<void> {
+  const { config } = m.loaded;
+  const selected = new Set(m.plan.selected);
+  const stages = m.plan.graph
+    .filter((s) => selected.has(s.name) && s.notConfigured?.(config) === undefined)
+    .map((s) => s.name);
+  try {
+    await preflight(config, m.loaded.file, new Set(stages), { startOption: "--download-start" });
+  } catch (err) {
+    throw many && err instanceof ConfigError ? inMarket(m.id, err) : err;
+  }
+}
+
+function inMarket(id: MarketId, err: ConfigError): ConfigError {
+  return new ConfigError(`${id.symbol} ${id.freq}: ${err.message}`, err.issues, { cause: err });
 }
 
 /**
@@ -191,7 +233,6 @@ interface PlannedMarket {
 function checkCollisions(markets: readonly PlannedMarket[]): void {
   const owner = new Map<string, string>();
   for (const m of markets) {
-    if (m.loaded === undefined || m.plan === undefined) continue;
     const plan = { config: m.loaded.config, configFile: m.loaded.file, options: m.plan.options };
     const name = `${m.id.symbol} ${m.id.freq}`;
     for (const stage of m.plan.graph) {
@@ -223,8 +264,9 @@ export async function runPipeline(request: PipelineRequest, deps: PipelineDeps):
   const t0 = performance.now();
   validateRequest(request);
   const load = deps.load ?? loadConfig;
+  const dates = dateOverrides(request);
   // The file as written must load: a mistake in it is the same for every market (exit 2).
-  const base = load(request.configFile, {});
+  const base = load(request.configFile, dates);
   for (const w of base.warnings) deps.log.warn({ config: base.file }, w);
   // --symbols/--freqs, else the config's lists, else its one symbol and freq
   const symbolList = request.symbols?.length ? request.symbols : base.config.symbols;
@@ -235,21 +277,25 @@ export async function runPipeline(request: PipelineRequest, deps: PipelineDeps):
   const markets: PlannedMarket[] = [];
   for (const symbol of symbols) {
     for (const freq of freqs) {
-      const m: PlannedMarket = { id: { symbol, freq } };
+      const id = { symbol, freq };
+      let loaded: LoadedConfig;
       try {
-        m.loaded = load(request.configFile, {
+        loaded = load(request.configFile, {
+          ...dates,
           ...(symbolList?.length ? { symbol } : {}),
           ...(freqList?.length ? { freq } : {}),
         });
       } catch (err) {
-        m.error = errorMessage(err);
+        // A market's own config mistake (a symbol that does not reach a literal data-source
+        // folder) ends the command before anything runs, as a mistake in the file does.
+        throw err instanceof ConfigError ? inMarket(id, err) : err;
       }
       // Usage mistakes (stage names) are the same for every market: they end the command.
-      if (m.loaded !== undefined) m.plan = planMarket(request, m.loaded);
-      markets.push(m);
+      markets.push({ id, loaded, plan: planMarket(request, loaded) });
     }
   }
   checkCollisions(markets);
+  for (const m of markets) await preflightMarket(m, markets.length > 1);
 
   const cores = availableParallelism();
   const jobs = Math.max(1, Math.min(markets.length, request.jobs ?? defaultJobs(markets.length, cores)));
@@ -270,17 +316,6 @@ export async function runPipeline(request: PipelineRequest, deps: PipelineDeps):
       const i = next++;
       const m = markets[i];
       if (m === undefined) return;
-      if (m.loaded === undefined || m.plan === undefined) {
-        const message = m.error ?? "config not loaded";
-        results[i] = { ...m.id, ok: false, stages: [], error: { stage: "config", message }, seconds: 0 };
-        deps.onEvent?.({
-          market: m.id,
-          stage: "config",
-          phase: "end",
-          result: { name: "config", status: "failed", reason: message, seconds: 0 },
-        });
-        continue;
-      }
       deps.onMarket?.(m.id, m.plan.selected);
       results[i] = await runMarket(
         m.plan.graph,

@@ -100,7 +100,10 @@ const importStage: StageDef = {
   async run(ctx) {
     const results = await runImport(
       ctx.config,
-      ctx.options.archive === undefined ? {} : { source: ctx.options.archive },
+      {
+        ...(ctx.options.archive === undefined ? {} : { source: ctx.options.archive }),
+        fromOption: "--download-start",
+      },
       { log: ctx.log, progress: ctx.progress, now: () => ctx.clock.now() },
     );
     return sourceSummary(results);
