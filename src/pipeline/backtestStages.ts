@@ -24,6 +24,7 @@ import { symbolFile } from "../data/paths.js";
 import { frameFileInfo, readFrame } from "../data/store/index.js";
 import { runSignalSets, type SignalStep } from "../signals/index.js";
 import { backtestOptionsOf } from "./backtestOptions.js";
+import { checkInSample, IN_SAMPLE, type PredictionsProvenance } from "./inSample.js";
 import { resolveSignalSets } from "./signalStages.js";
 
 /**
@@ -39,7 +40,7 @@ export interface ScoredTable {
   frame: Frame;
   bars: Bars;
   /** Where the predictions came from ("predict-rolling", "predict" or unknown) and whether any row was in-sample. */
-  provenance: { kind: string; inSample: boolean; metricsFile: string | undefined };
+  provenance: PredictionsProvenance;
 }
 
 function predictionsMetricsFile(file: string): string {
@@ -170,12 +171,18 @@ export interface SimulateOptions {
   workers?: number;
   /** At most this many; a grid too small to gain from threads runs in one (see gridWorkers). */
   maxWorkers?: number;
+  /** --allow-in-sample: search in-sample predictions (see inSample.ts). */
+  allowInSample?: boolean;
+  /** The caller is the command, which has the --allow-in-sample flag (named in the refusal). */
+  cli?: boolean;
   log: Logger;
 }
 
 export interface SimulateRun {
   input: string;
   provenance: ScoredTable["provenance"];
+  /** The predictions are in-sample (allowed by the opt-in): every number is marked IN-SAMPLE. */
+  inSample: boolean;
   rule: ThresholdRule;
   rankBy: RankMetric;
   options: BacktestOptions;
@@ -258,20 +265,6 @@ export function searchInputs(config: Config, table: ScoredTable, holdout?: strin
   };
 }
 
-export function warnProvenance(p: ScoredTable["provenance"], file: string, log: Logger): void {
-  if (p.kind === "predict-rolling" && !p.inSample) return;
-  const why =
-    p.kind === "predict"
-      ? "come from `itb predict`"
-      : p.kind === "predict-rolling"
-        ? "include rows the models were trained on"
-        : "have no walk-forward record (no predictions .metrics.json from `itb predict-rolling`)";
-  log.warn(
-    { file, kind: p.kind, in_sample: p.inSample },
-    `IN-SAMPLE RISK: the predictions ${why}; thresholds chosen on them look better than they will trade. Run \`itb predict-rolling\` first.`,
-  );
-}
-
 /** The original's simulate_model: grid of thresholds → backtests → ranked cells, written as JSON and CSV. */
 export async function runSimulate(
   config: Config,
@@ -291,7 +284,16 @@ export async function runSimulate(
   checkRuleParameters(rule, cellsParams);
   const steps = await resolveSignalSets(withParameters(config, index, cellsParams[0] ?? {}), configFile);
   const table = await readScoredTable(config, opts.input);
-  warnProvenance(table.provenance, table.file, opts.log);
+  const inSample = checkInSample(
+    table.provenance,
+    table.file,
+    config,
+    {
+      ...(opts.allowInSample !== undefined ? { allowInSample: opts.allowInSample } : {}),
+      flag: opts.cli === true,
+    },
+    opts.log,
+  );
   // The generators before the searched rule (smoothen, combine) make its score columns.
   runSignalSets(table.frame, steps.slice(0, index));
   const scores = scoreColumns(steps[index] as SignalStep, table.frame, table.file);
@@ -339,6 +341,7 @@ export async function runSimulate(
   const run: SimulateRun = {
     input: table.file,
     provenance: table.provenance,
+    inSample,
     rule,
     rankBy,
     options,
@@ -381,16 +384,27 @@ function fmt(v: number): string {
   return String(Number.parseFloat(v.toPrecision(8)));
 }
 
-/** CSV of ranked cells (the best topn_to_store): rank, parameters, then the metrics. */
-export function simulationCsv(ranked: readonly GridCell[]): string {
+/** What the CSV's `predictions` column says: IN-SAMPLE, else how the predictions were made. */
+function predictionsLabel(p: PredictionsProvenance): string {
+  return p.inSample ? IN_SAMPLE : p.kind;
+}
+
+/**
+ * CSV of ranked cells (the best topn_to_store): rank, parameters, the metrics, then
+ * `predictions` (IN-SAMPLE, or predict-rolling, predict, unknown), so that a row read on its
+ * own still says whether its numbers are in-sample.
+ */
+export function simulationCsv(ranked: readonly GridCell[], provenance: PredictionsProvenance): string {
   const params = [...new Set(ranked.flatMap((c) => Object.keys(c.params)))].sort();
-  const lines = [["rank", ...params, ...CSV_METRICS].join(",")];
+  const lines = [["rank", ...params, ...CSV_METRICS, "predictions"].join(",")];
+  const label = predictionsLabel(provenance);
   ranked.forEach((c, i) => {
     lines.push(
       [
         String(i + 1),
         ...params.map((p) => fmt(c.params[p] ?? Number.NaN)),
         ...CSV_METRICS.map((m) => fmt(c.metrics[m] ?? Number.NaN)),
+        label,
       ].join(","),
     );
   });
@@ -402,6 +416,8 @@ async function writeSimulation(run: SimulateRun, config: Config): Promise<void> 
     kind: "simulate",
     input: run.input,
     predictions: run.provenance,
+    // every number below is measured on the models' training rows (allowed by allow_in_sample)
+    in_sample: run.inSample,
     signal_generator: run.rule,
     rank_by: run.rankBy,
     range: run.range,
@@ -421,36 +437,42 @@ async function writeSimulation(run: SimulateRun, config: Config): Promise<void> 
     2,
   );
   await writeFileAtomic(run.outputs.json, `${text}\n`);
-  await writeFileAtomic(run.outputs.csv, simulationCsv(run.top));
+  await writeFileAtomic(run.outputs.csv, simulationCsv(run.top, run.provenance));
 }
 
-/** Stdout summary: the top cells and the holdout check. */
+/** Stdout summary: the top cells and the holdout check; every number marked when in-sample. */
 export function formatSimulateRun(run: SimulateRun, show = 10): string {
+  const mark = run.inSample ? `${IN_SAMPLE} ` : "";
   const lines = [
+    ...(run.inSample
+      ? [
+          `${IN_SAMPLE}: the predictions were made on the models' training rows (allowed by allow_in_sample); every number below overstates what will trade`,
+        ]
+      : []),
     `${run.cells.length} cells of ${run.rule} on ${run.range.rows.toLocaleString("en-US")} rows (${run.range.start} .. ${run.range.end}) in ${run.seconds.toFixed(2)} s`,
     `ranked by ${run.rankBy}; fees ${(run.options.takerFee * 100).toFixed(3)} % per side, slippage ${run.options.slippageBps} bps, ${run.options.direction}, fill at ${run.options.fillAt}`,
   ];
   const params = Object.keys(run.ranked[0]?.params ?? {}).sort();
-  lines.push(["rank", ...params, "%/month", "%profit", "trades", "win%", "maxDD%", "sharpe"].join("\t"));
+  const header = ["rank", ...params, "%/month", "%profit", "trades", "win%", "maxDD%", "sharpe"];
+  lines.push((run.inSample ? [...header, "predictions"] : header).join("\t"));
   run.ranked.slice(0, show).forEach((c, i) => {
     const m = c.metrics;
-    lines.push(
-      [
-        String(i + 1),
-        ...params.map((p) => fmt(c.params[p] ?? Number.NaN)),
-        m.profitPctPerMonth.toFixed(2),
-        m.profitPct.toFixed(2),
-        String(m.trades),
-        m.winRatePct.toFixed(1),
-        m.maxDrawdownPct.toFixed(2),
-        m.sharpe.toFixed(2),
-      ].join("\t"),
-    );
+    const row = [
+      String(i + 1),
+      ...params.map((p) => fmt(c.params[p] ?? Number.NaN)),
+      m.profitPctPerMonth.toFixed(2),
+      m.profitPct.toFixed(2),
+      String(m.trades),
+      m.winRatePct.toFixed(1),
+      m.maxDrawdownPct.toFixed(2),
+      m.sharpe.toFixed(2),
+    ];
+    lines.push((run.inSample ? [...row, IN_SAMPLE] : row).join("\t"));
   });
   if (run.holdout !== undefined) {
     const h = run.holdout.metrics;
     lines.push(
-      `holdout ${run.holdout.start} .. ${run.holdout.end} (${run.holdout.rows.toLocaleString("en-US")} rows) with the best parameters: ` +
+      `${mark}holdout ${run.holdout.start} .. ${run.holdout.end} (${run.holdout.rows.toLocaleString("en-US")} rows) with the best parameters: ` +
         `${h.profitPct.toFixed(2)} % (${h.profitPctPerMonth.toFixed(2)} %/month), ${h.trades} trades, max drawdown ${h.maxDrawdownPct.toFixed(2)} %`,
     );
   } else {

@@ -17,9 +17,9 @@ import {
   searchedSignalSet,
   searchInputs,
   searchRange,
-  warnProvenance,
   withParameters,
 } from "./backtestStages.js";
+import { checkInSample, IN_SAMPLE } from "./inSample.js";
 import { resolveSignalSets } from "./signalStages.js";
 
 /**
@@ -35,11 +35,17 @@ export interface ReportOptions {
   log: Logger;
   /** Epoch ms the report is stamped with. */
   now: number;
+  /** --allow-in-sample: report on in-sample predictions (see inSample.ts). */
+  allowInSample?: boolean;
+  /** The caller is the command, which has the --allow-in-sample flag (named in the refusal). */
+  cli?: boolean;
 }
 
 export interface ReportRun {
   params: Record<string, number>;
   paramsFrom: "simulation" | "config";
+  /** The predictions are in-sample (allowed by the opt-in): every number is marked IN-SAMPLE. */
+  inSample: boolean;
   result: BacktestResult;
   outputs: { html: string; png: string; json: string };
   range: { start: string; end: string; rows: number };
@@ -113,7 +119,16 @@ export async function runReport(config: Config, configFile: string, opts: Report
   const simFile = simulationFile(config);
   const sim = opts.params === "config" ? undefined : readSimulation(simFile);
   const table = await readScoredTable(config, opts.input);
-  warnProvenance(table.provenance, table.file, opts.log);
+  const inSample = checkInSample(
+    table.provenance,
+    table.file,
+    config,
+    {
+      ...(opts.allowInSample !== undefined ? { allowInSample: opts.allowInSample } : {}),
+      flag: opts.cli === true,
+    },
+    opts.log,
+  );
   let fromSim = false;
   if (sim?.best?.params !== undefined) {
     const holdoutFrom = sim.holdout?.from ?? undefined;
@@ -189,8 +204,9 @@ export async function runReport(config: Config, configFile: string, opts: Report
     ...(grid !== undefined ? { grid } : {}),
     generatedAt,
     configHash: configHash(config),
+    inSample,
   });
-  const png = renderEquityPng({ title: `${config.symbol} ${config.freq}`, bars, result });
+  const png = renderEquityPng({ title: `${config.symbol} ${config.freq}`, bars, result, inSample });
   const base = symbolFile(config, "report").replace(/\.parquet$/, "");
   const outputs = { html: `${base}.html`, png: `${base}.png`, json: `${base}.json` };
   const range = {
@@ -205,6 +221,8 @@ export async function runReport(config: Config, configFile: string, opts: Report
     freq: config.freq,
     input: table.file,
     predictions: table.provenance,
+    // every number below is measured on the models' training rows (allowed by allow_in_sample)
+    in_sample: inSample,
     signal_generator: rule,
     params,
     params_from: fromSim ? simFile : "config",
@@ -224,6 +242,7 @@ export async function runReport(config: Config, configFile: string, opts: Report
   return {
     params,
     paramsFrom: fromSim ? "simulation" : "config",
+    inSample,
     result,
     outputs,
     range,
@@ -236,12 +255,18 @@ export function formatReportRun(run: ReportRun): string {
   const p = Object.entries(run.params)
     .map(([k, v]) => `${k}=${v}`)
     .join(", ");
+  const mark = run.inSample ? `${IN_SAMPLE} ` : "";
   return [
-    `backtest ${run.range.start} .. ${run.range.end} (${run.range.rows.toLocaleString("en-US")} bars) with ${p} (from ${run.paramsFrom})`,
-    `profit ${m.profitPct.toFixed(2)} % (${m.profitPctPerMonth.toFixed(2)} %/month) after ${m.feesPaid.toFixed(2)} fees, ${m.trades} trades, win rate ${m.winRatePct.toFixed(1)} %, max drawdown ${m.maxDrawdownPct.toFixed(2)} %, Sharpe ${m.sharpe.toFixed(2)}; buy and hold ${m.buyHoldPct.toFixed(2)} %`,
+    ...(run.inSample
+      ? [
+          `${IN_SAMPLE}: the predictions were made on the models' training rows (allowed by allow_in_sample); every number below overstates what will trade`,
+        ]
+      : []),
+    `${mark}backtest ${run.range.start} .. ${run.range.end} (${run.range.rows.toLocaleString("en-US")} bars) with ${p} (from ${run.paramsFrom})`,
+    `${mark}profit ${m.profitPct.toFixed(2)} % (${m.profitPctPerMonth.toFixed(2)} %/month) after ${m.feesPaid.toFixed(2)} fees, ${m.trades} trades, win rate ${m.winRatePct.toFixed(1)} %, max drawdown ${m.maxDrawdownPct.toFixed(2)} %, Sharpe ${m.sharpe.toFixed(2)}; buy and hold ${m.buyHoldPct.toFixed(2)} %`,
     ...(run.holdout !== undefined
       ? [
-          `holdout from ${run.holdout.start}: ${run.holdout.metrics.profitPct.toFixed(2)} % (${run.holdout.metrics.profitPctPerMonth.toFixed(2)} %/month), ${run.holdout.metrics.trades} trades — the thresholds were chosen before it`,
+          `${mark}holdout from ${run.holdout.start}: ${run.holdout.metrics.profitPct.toFixed(2)} % (${run.holdout.metrics.profitPctPerMonth.toFixed(2)} %/month), ${run.holdout.metrics.trades} trades — the thresholds were chosen before it`,
         ]
       : []),
     `wrote ${run.outputs.html}`,

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { aggregateOhlc, chooseBuckets } from "../../src/backtest/report/data.js";
 import { fmt } from "../../src/backtest/report/format.js";
 import { metricDecimals, type ReportData, renderReportHtml } from "../../src/backtest/report/html.js";
-import { renderEquityPng } from "../../src/backtest/report/png.js";
+import { renderEquityPng, renderEquitySvg } from "../../src/backtest/report/png.js";
 import type { Metrics } from "../../src/backtest/types.js";
 import { type BacktestFixture, backtestFixture, reportInput } from "../helpers/backtestFixture.js";
 
@@ -226,6 +226,12 @@ describe("equity PNG", () => {
     expect(white / total).toBeLessThan(0.99);
     expect(blue).toBeGreaterThan(800);
     expect(grey).toBeGreaterThan(400);
+  });
+
+  it("says IN-SAMPLE in its title when the predictions were", () => {
+    const input = { title: "BTCUSDT 1m", bars: f.bars, result: f.result };
+    expect(renderEquitySvg({ ...input, inSample: true })).toContain(">BTCUSDT 1m — IN-SAMPLE<");
+    expect(renderEquitySvg(input)).not.toContain("IN-SAMPLE");
   });
 
   it("renders the default size", () => {

@@ -251,13 +251,108 @@ describe("itb simulate and itb report", () => {
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it("warns loudly when the predictions are not walk-forward", () => {
+  it("refuses in-sample predictions (exit 2, why and how to opt in), writing nothing", () => {
+    const meta = join(dir, "BTCUSDT", "predictions.metrics.json");
+    const sim = join(dir, "BTCUSDT", "simulation.json");
+    const rep = join(dir, "BTCUSDT", "report.json");
+    writeFileSync(meta, JSON.stringify({ kind: "predict", in_sample: true }));
+    try {
+      const before = [readFileSync(sim, "utf8"), readFileSync(rep, "utf8")];
+      for (const command of ["simulate", "report"]) {
+        const r = itb([command, "--config", config]);
+        expect(r.status, command).toBe(2);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).toContain(
+          `error: ${join(dir, "BTCUSDT", "predictions.parquet")}: the predictions are IN-SAMPLE: they come from \`itb predict\`, which scores the current models on the rows they were trained on (${meta} says in_sample: true).`,
+        );
+        expect(r.stderr).toContain("Make walk-forward predictions with `itb predict-rolling`");
+        expect(r.stderr).toContain(
+          'or accept results marked IN-SAMPLE with --allow-in-sample or "simulate_model": { "allow_in_sample": true }.',
+        );
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      }
+      expect([readFileSync(sim, "utf8"), readFileSync(rep, "utf8")]).toEqual(before);
+    } finally {
+      writeFileSync(meta, JSON.stringify({ kind: "predict-rolling", in_sample: false }));
+    }
+  });
+
+  it("with the opt-in, every number from in-sample predictions is marked IN-SAMPLE", () => {
     const meta = join(dir, "BTCUSDT", "predictions.metrics.json");
     writeFileSync(meta, JSON.stringify({ kind: "predict", in_sample: true }));
+    try {
+      const r = itb(["simulate", "--config", config, "--allow-in-sample"]);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/IN-SAMPLE predictions allowed \(allow_in_sample\)/);
+      const out = r.stdout.split("\n");
+      expect(out[0]).toBe(
+        "IN-SAMPLE: the predictions were made on the models' training rows (allowed by allow_in_sample); every number below overstates what will trade",
+      );
+      const header = out.findIndex((l) => l.startsWith("rank\t"));
+      expect(out[header]?.endsWith("\tsharpe\tpredictions")).toBe(true);
+      // the nine ranked rows, each marked
+      const rows = out.slice(header + 1, header + 10);
+      expect(rows.every((l) => /^\d+\t.*\tIN-SAMPLE$/.test(l))).toBe(true);
+      const j = JSON.parse(readFileSync(join(dir, "BTCUSDT", "simulation.json"), "utf8")) as {
+        in_sample: boolean;
+        predictions: { kind: string; inSample: boolean };
+      };
+      expect(j.in_sample).toBe(true);
+      expect(j.predictions).toMatchObject({ kind: "predict", inSample: true });
+      const csv = readFileSync(join(dir, "BTCUSDT", "simulation.csv"), "utf8")
+        .trim()
+        .split("\n");
+      expect(csv[0]?.endsWith(",buyHoldPct,predictions")).toBe(true);
+      expect(csv.slice(1).map((l) => l.split(",").at(-1))).toEqual(["IN-SAMPLE", "IN-SAMPLE", "IN-SAMPLE"]);
+
+      const rep = itb(["report", "--config", config, "--allow-in-sample"]);
+      expect(rep.status).toBe(0);
+      const lines = rep.stdout.split("\n");
+      expect(lines[0]).toMatch(/^IN-SAMPLE: the predictions were made on the models' training rows/);
+      expect(lines[1]).toMatch(/^IN-SAMPLE backtest /);
+      expect(lines[2]).toMatch(/^IN-SAMPLE profit /);
+      const report = JSON.parse(readFileSync(join(dir, "BTCUSDT", "report.json"), "utf8")) as {
+        in_sample: boolean;
+      };
+      expect(report.in_sample).toBe(true);
+      const html = readFileSync(join(dir, "BTCUSDT", "report.html"), "utf8");
+      expect(html).toMatch(/<title>IN-SAMPLE: BTCUSDT 1m/);
+      expect(html).toContain('<p class="in-sample" id="in-sample-banner">IN-SAMPLE:');
+      expect(html).toMatch(/<p class="legend" id="headline"><span class="mark">IN-SAMPLE<\/span> /);
+      // every section heading carries the mark
+      const headings = [...html.matchAll(/<h2>(.*?)<\/h2>/g)].map((m) => m[1] as string);
+      expect(headings.length).toBeGreaterThanOrEqual(6);
+      for (const h of headings) expect(h).toMatch(/ <span class="mark">IN-SAMPLE<\/span>$/);
+
+      // the config key opts in as well; walk-forward predictions are never marked
+      const keyed = writeConfig("in-sample.jsonc", {
+        simulate_model: {
+          topn_to_store: 3,
+          allow_in_sample: true,
+          grid: { buy_signal_threshold: [0.1, 0.2], sell_signal_threshold: [-0.1, -0.2] },
+        },
+      });
+      const k = itb(["simulate", "--config", keyed]);
+      expect(k.status).toBe(0);
+      expect(k.stdout.split("\n")[0]).toMatch(/^IN-SAMPLE: /);
+    } finally {
+      writeFileSync(meta, JSON.stringify({ kind: "predict-rolling", in_sample: false }));
+    }
+    const clean = itb(["simulate", "--config", config, "--allow-in-sample"]);
+    expect(clean.status).toBe(0);
+    expect(clean.stdout).not.toMatch(/IN-SAMPLE/);
+    expect(readFileSync(join(dir, "BTCUSDT", "simulation.csv"), "utf8")).toMatch(/,predict-rolling\n$/);
+  });
+
+  it("warns when the predictions' provenance does not show them out of sample", () => {
+    const meta = join(dir, "BTCUSDT", "predictions.metrics.json");
+    // `itb predict` on rows after the models' training: not in-sample, but not walk-forward either
+    writeFileSync(meta, JSON.stringify({ kind: "predict", in_sample: false }));
     try {
       const r = itb(["simulate", "--config", config]);
       expect(r.status).toBe(0);
       expect(r.stderr).toMatch(/IN-SAMPLE RISK: the predictions come from `itb predict`/);
+      expect(r.stdout).not.toMatch(/IN-SAMPLE/);
     } finally {
       writeFileSync(meta, JSON.stringify({ kind: "predict-rolling", in_sample: false }));
     }

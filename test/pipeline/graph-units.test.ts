@@ -72,6 +72,27 @@ describe("the stage definitions", () => {
     ]);
   });
 
+  it("the plan says which predictor it chose and why (predict scores the training rows)", () => {
+    const plan = (request: object, extra: object = {}) =>
+      planMarket(
+        { configFile: "c.json", ...request },
+        { ...loaded, config: ConfigSchema.parse({ symbol: "B", ...extra }) },
+      ).predictor;
+    expect(plan({})).toEqual({ stage: "predict", reason: "the config has no rolling_predict section" });
+    expect(plan({}, { rolling_predict: {} })).toEqual({
+      stage: "predict-rolling",
+      reason: "the config has a rolling_predict section",
+    });
+    expect(plan({ predict: "current" }, { rolling_predict: {} })).toEqual({
+      stage: "predict",
+      reason: "--predict current was given",
+    });
+    expect(plan({ only: ["predict"] }, { rolling_predict: {} })).toEqual({
+      stage: "predict",
+      reason: "the stage was named",
+    });
+  });
+
   it("hashes exactly the config keys a stage reads", () => {
     const features = STAGES.find((s) => s.name === "features");
     if (features === undefined) throw new Error("no features stage");

@@ -42,6 +42,11 @@ export interface ReportInput {
   /** ISO time the report was made (injected; the renderer reads no clock). */
   generatedAt: string;
   configHash?: string;
+  /**
+   * The scores were predicted on the models' own training rows: the title, the headline and
+   * every section are marked IN-SAMPLE, as every number on the page overstates what will trade.
+   */
+  inSample?: boolean;
 }
 
 export interface ReportHtmlOptions {
@@ -80,6 +85,8 @@ export interface ReportData {
     tradesTotal: number;
     tradesShown: number;
     initialCapital: number;
+    /** The predictions were in-sample (see ReportInput.inSample). */
+    inSample: boolean;
   };
   /** Seconds (UTC) per candle; OHLC with null for an empty bucket. */
   candles: {
@@ -148,6 +155,7 @@ export function buildReportData(input: ReportInput, options: ReportHtmlOptions =
       tradesTotal: result.trades.length,
       tradesShown: trades.length,
       initialCapital: result.options.initialCapital,
+      inSample: input.inSample === true,
     },
     candles: {
       time: times,
@@ -405,24 +413,31 @@ export function renderReportHtml(input: ReportInput, options: ReportHtmlOptions 
   const scoreLegend: [string, string][] = input.score
     ? [["#6a4fb3", `${input.score.name} (lower pane)`]]
     : [];
+  const inSample = input.inSample === true;
+  // every section heading says IN-SAMPLE when the predictions were
+  const mark = inSample ? ' <span class="mark">IN-SAMPLE</span>' : "";
+  const h2 = (text: string): string => `<h2>${text}${mark}</h2>`;
+  const banner = inSample
+    ? '<p class="in-sample" id="in-sample-banner">IN-SAMPLE: the scores were predicted on the rows the models were trained on. Every number on this page overstates what these thresholds will trade; make walk-forward predictions (itb predict-rolling) for an honest test.</p>\n'
+    : "";
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
+<title>${inSample ? "IN-SAMPLE: " : ""}${title}</title>
 <style>${PAGE_CSS}</style>
 </head>
 <body>
-<h1 id="report-title">${title}</h1>
+<h1><span id="report-title">${title}</span>${mark}</h1>
 <div class="meta">${metaItems.join("")}</div>
-<p class="legend"><b>Profit ${fmt(m.profitPct, 2)} %</b>, max drawdown ${fmt(m.maxDrawdownPct, 2)} %, ${m.trades} trades; buy &amp; hold ${fmt(m.buyHoldPct, 2)} %.</p>
+${banner}<p class="legend" id="headline">${inSample ? '<span class="mark">IN-SAMPLE</span> ' : ""}<b>Profit ${fmt(m.profitPct, 2)} %</b>, max drawdown ${fmt(m.maxDrawdownPct, 2)} %, ${m.trades} trades; buy &amp; hold ${fmt(m.buyHoldPct, 2)} %.</p>
 <div id="report-error"></div>
-<h2>Price and trades</h2>
+${h2("Price and trades")}
 ${notes.join("\n")}
 ${legend([["#1b9e4b", "buy"], ["#d63b3b", "sell"], ...scoreLegend])}
 <div class="chart" id="chart-price"></div>
-<h2>Equity</h2>
+${h2("Equity")}
 ${legend([
   ["#1f6fd1", "strategy equity"],
   ["#9aa3ad", "buy & hold"],
@@ -430,15 +445,15 @@ ${legend([
 ])}
 <div class="chart" id="chart-equity"></div>
 <div class="tables">
-<section><h2>Metrics</h2>
+<section>${h2("Metrics")}
 ${metricsTable(m)}
 </section>
-<section><h2>Monthly</h2>
+<section>${h2("Monthly")}
 ${monthlyTable(input.result.monthly)}
 </section>
 </div>
-${input.grid ? `<h2>Threshold search: ${escapeHtml(input.grid.metric)}</h2>\n${heatmap(input.grid)}` : ""}
-<h2>Trades</h2>
+${input.grid ? `${h2(`Threshold search: ${escapeHtml(input.grid.metric)}`)}\n${heatmap(input.grid)}` : ""}
+${h2("Trades")}
 ${tradesTable(data.trades, meta.tradesTotal)}
 <script id="report-data" type="application/json">${scriptJson(data)}</script>
 <script>${lightweightChartsSource()}</script>

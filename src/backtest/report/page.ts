@@ -28,6 +28,10 @@ td.neg { color: #c62828; }
 table.heatmap td { text-align: right; min-width: 56px; font-variant-numeric: tabular-nums; }
 table.heatmap td.best { outline: 3px solid #1d2430; outline-offset: -3px; font-weight: 700; }
 #report-error { color: #c62828; font-weight: 600; }
+.mark { display: inline-block; background: #c62828; color: #fff; font-size: 12px; font-weight: 700;
+  padding: 1px 6px; border-radius: 3px; vertical-align: middle; letter-spacing: 0.03em; }
+.in-sample { background: #fdecea; border: 1px solid #c62828; color: #8e1c1c; padding: 8px 12px;
+  border-radius: 6px; font-size: 14px; font-weight: 600; }
 `;
 
 export const PAGE_SCRIPT = `

@@ -13,6 +13,8 @@ export interface EquityPngInput {
   height?: number;
   /** At most this many points per line (bars are bucketed, last value per bucket). Default 2000. */
   maxPoints?: number;
+  /** The scores were predicted on the models' training rows: the title says IN-SAMPLE. */
+  inSample?: boolean;
 }
 
 /** Font family asked for in the SVG; resvg falls back to any system font when it is missing. */
@@ -41,7 +43,7 @@ export function renderEquitySvg(input: EquityPngInput): string {
       backgroundColor: "#ffffff",
       textStyle: { fontFamily: FONT },
       title: {
-        text: input.title,
+        text: input.inSample ? `${input.title} — IN-SAMPLE` : input.title,
         subtext:
           `profit ${fmt(m.profitPct, 2)} %   max drawdown ${fmt(m.maxDrawdownPct, 2)} %   ` +
           `buy & hold ${fmt(m.buyHoldPct, 2)} %   trades ${m.trades}`,

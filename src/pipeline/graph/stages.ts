@@ -274,7 +274,8 @@ const signalsStage: StageDef = {
 const simulateStage: StageDef = {
   name: "simulate",
   description: "threshold search: a backtest (fees, slippage) per cell of simulate_model.grid",
-  version: 1,
+  // 2: in-sample predictions refused unless allowed, and marked
+  version: 2,
   after: ["predict-rolling", "predict"],
   reads: ["signal_sets", "simulate_model", "backtest", "freq", "time_column"],
   notConfigured: (c) =>
@@ -306,6 +307,7 @@ const simulateStage: StageDef = {
       profit_pct_per_month: round(best?.metrics.profitPctPerMonth, 3),
       trades: best?.metrics.trades ?? null,
       holdout_profit_pct: round(r.holdout?.metrics.profitPct, 3),
+      in_sample: r.inSample,
     };
   },
 };
@@ -313,7 +315,8 @@ const simulateStage: StageDef = {
 const reportStage: StageDef = {
   name: "report",
   description: "one backtest at the best thresholds, as HTML, PNG and JSON",
-  version: 1,
+  // 2: in-sample predictions refused unless allowed, and marked
+  version: 2,
   after: ["simulate", "predict-rolling", "predict"],
   reads: ["signal_sets", "simulate_model", "backtest", "freq", "time_column"],
   notConfigured: (c) => (c.signal_sets.length === 0 ? "signal_sets is empty" : undefined),
@@ -333,6 +336,7 @@ const reportStage: StageDef = {
       params_from: r.paramsFrom,
       profit_pct: round(m.profitPct, 3),
       trades: m.trades,
+      in_sample: r.inSample,
     };
   },
 };
