@@ -159,6 +159,13 @@ export async function runReport(config: Config, configFile: string, opts: Report
   const options = backtestOptionsOf(config);
   const result = runBacktest(bars, signals, options);
   const holdout = fromSim && span.split < span.end ? (sim?.holdout ?? undefined) : undefined;
+  // The holdout on its own, from the initial capital, as the search measured it: its numbers
+  // are the ones to judge the thresholds by (the whole run carries the selection's equity in).
+  const holdoutRun =
+    holdout !== undefined
+      ? runBacktest(bars, signals, options, { start: span.split - span.start })
+      : undefined;
+  const selection = holdout !== undefined ? sim?.best?.metrics : undefined;
 
   const m = result.metrics;
   const chosen = holdout
@@ -205,8 +212,20 @@ export async function runReport(config: Config, configFile: string, opts: Report
     generatedAt,
     configHash: configHash(config),
     inSample,
+    thresholds: fromSim ? "search" : "config",
+    ...(holdoutRun !== undefined && selection !== undefined
+      ? { holdout: { start: bars.time[span.split - span.start] as number, result: holdoutRun, selection } }
+      : {}),
   });
-  const png = renderEquityPng({ title: `${config.symbol} ${config.freq}`, bars, result, inSample });
+  const png = renderEquityPng({
+    title: `${config.symbol} ${config.freq}`,
+    bars,
+    result,
+    inSample,
+    ...(holdoutRun !== undefined
+      ? { holdout: { start: bars.time[span.split - span.start] as number, metrics: holdoutRun.metrics } }
+      : {}),
+  });
   const base = symbolFile(config, "report").replace(/\.parquet$/, "");
   const outputs = { html: `${base}.html`, png: `${base}.png`, json: `${base}.json` };
   const range = {
@@ -230,7 +249,11 @@ export async function runReport(config: Config, configFile: string, opts: Report
     // With a holdout, the search's own numbers for the two parts of the range.
     selection:
       fromSim && sim?.best !== undefined ? { range: sim.range ?? null, metrics: sim.best.metrics } : null,
-    holdout: holdout ?? null,
+    // the holdout backtested on its own (the search's numbers there, recomputed with its months and trades)
+    holdout:
+      holdout !== undefined && holdoutRun !== undefined
+        ? { ...holdout, metrics: holdoutRun.metrics, monthly: holdoutRun.monthly, trades: holdoutRun.trades }
+        : null,
     options,
     metrics: m,
     monthly: result.monthly,
@@ -246,7 +269,9 @@ export async function runReport(config: Config, configFile: string, opts: Report
     result,
     outputs,
     range,
-    ...(holdout !== undefined ? { holdout: { start: holdout.start, metrics: holdout.metrics } } : {}),
+    ...(holdout !== undefined && holdoutRun !== undefined
+      ? { holdout: { start: holdout.start, metrics: holdoutRun.metrics } }
+      : {}),
   };
 }
 

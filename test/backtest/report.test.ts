@@ -5,7 +5,7 @@ import { fmt } from "../../src/backtest/report/format.js";
 import { metricDecimals, type ReportData, renderReportHtml } from "../../src/backtest/report/html.js";
 import { renderEquityPng, renderEquitySvg } from "../../src/backtest/report/png.js";
 import type { Metrics } from "../../src/backtest/types.js";
-import { type BacktestFixture, backtestFixture, reportInput } from "../helpers/backtestFixture.js";
+import { type BacktestFixture, backtestFixture, holdoutOf, reportInput } from "../helpers/backtestFixture.js";
 
 /** The page's embedded JSON, with the non-finite numbers ("Infinity", "NaN") restored. */
 function embeddedData(html: string): ReportData {
@@ -190,6 +190,57 @@ describe("report HTML", () => {
     expect(Number(best[0]?.[4])).toBe(Math.max(...f.grid.map((c) => c.metrics.profitPct)));
   });
 
+  it("gives the holdout its own headline and section; the selection's line says it is in-sample", () => {
+    const holdout = holdoutOf(f, Date.UTC(2023, 2, 20));
+    const html = renderReportHtml({ ...reportInput(f), thresholds: "search", holdout });
+    const h = holdout.result.metrics;
+    // the holdout is a run of its own: not the whole run's tail
+    expect(h.firstTime).toBe(Date.UTC(2023, 2, 20));
+    expect(h.bars).toBe(f.bars.time.length - f.bars.time.indexOf(Date.UTC(2023, 2, 20)));
+    const lines = [...html.matchAll(/<p class="headline" id="([^"]+)">([\s\S]*?)<\/p>/g)];
+    expect(lines.map((l) => l[1])).toEqual(["headline-holdout", "headline-selection", "headline-whole"]);
+    const value = (line: string, field: string) =>
+      Number(new RegExp(`data-field="${field}" data-value="([^"]+)"`).exec(line)?.[1]);
+    const [hold, sel, whole] = lines.map((l) => l[2] as string);
+    expect(hold).toMatch(
+      /^<b>Holdout<\/b> 2023-03-20 00:00 – 2023-03-31 23:59 UTC, thresholds chosen before it: /,
+    );
+    expect(value(hold as string, "profitPct")).toBe(h.profitPct);
+    expect(value(hold as string, "buyHoldPct")).toBe(h.buyHoldPct);
+    expect(hold).toContain(`${fmt(h.profitPct, 2)} %`);
+    expect(sel).toMatch(
+      /^Selection period 2023-03-01 00:00 – 2023-03-19 23:59 UTC, <b>in-sample for the thresholds<\/b> \(chosen on these rows\): /,
+    );
+    expect(value(sel as string, "profitPct")).toBe(holdout.selection.profitPct);
+    expect(value(whole as string, "profitPct")).toBe(f.result.metrics.profitPct);
+
+    // the holdout section: its own metrics and months; the whole run's table says what it is
+    expect(html).toContain('<section id="holdout"><h2>Holdout from 2023-03-20 00:00 UTC</h2>');
+    const table = /<table id="holdout-metrics">([\s\S]*?)<\/table>/.exec(html)?.[1] ?? "";
+    const cells = metricCells(table);
+    expect(cells.size).toBe(Object.keys(h).length);
+    for (const [name, [v]] of cells) expect(Number(v)).toBe((h as unknown as Record<string, number>)[name]);
+    expect(html).toMatch(/<table id="holdout-monthly">[\s\S]*?data-month="2023-03"/);
+    expect(html).toContain("<h2>Metrics: whole range</h2>");
+
+    // the charts get the holdout's time: the bucket (3m candles here) holding its first bar
+    const data = embeddedData(html);
+    expect(data.meta.bucketMs).toBe(3 * 60_000);
+    expect(data.holdout).toEqual({ start: Date.UTC(2023, 2, 20), time: Date.UTC(2023, 2, 20) / 1000 });
+    expect(embeddedData(renderReportHtml(reportInput(f))).holdout).toBeNull();
+  });
+
+  it("without a holdout, says whether the thresholds were chosen on the rows it shows", () => {
+    const searched = renderReportHtml({ ...reportInput(f), thresholds: "search" });
+    expect(searched).toMatch(
+      /<p class="headline" id="headline-main">Thresholds chosen on these rows, <b>in-sample for the thresholds<\/b> \(check them with a holdout\): /,
+    );
+    expect(renderReportHtml(reportInput(f))).toMatch(
+      /<p class="headline" id="headline-main">The config's thresholds: <b>profit /,
+    );
+    expect(searched).not.toContain('id="holdout"');
+  });
+
   it("marks the lowest value best for a lower-is-better metric", () => {
     const input = reportInput(f);
     const html = renderReportHtml({
@@ -226,6 +277,24 @@ describe("equity PNG", () => {
     expect(white / total).toBeLessThan(0.99);
     expect(blue).toBeGreaterThan(800);
     expect(grey).toBeGreaterThan(400);
+  });
+
+  it("draws a dashed line at the holdout and puts its numbers first", () => {
+    const holdout = holdoutOf(f, Date.UTC(2023, 2, 20));
+    const svg = renderEquitySvg({
+      title: "BTCUSDT 1m",
+      bars: f.bars,
+      result: f.result,
+      holdout: { start: holdout.start, metrics: holdout.result.metrics },
+    });
+    const h = holdout.result.metrics;
+    expect(svg).toContain(
+      `>holdout from 2023-03-20 00:00 UTC: profit ${fmt(h.profitPct, 2)} %   buy &amp; hold ${fmt(h.buyHoldPct, 2)} %   ${h.trades} trades<`,
+    );
+    expect(svg).toContain(">whole range (thresholds chosen on its first part): profit ");
+    expect(svg).toContain(">holdout<");
+    // the mark line: dashed, in the holdout colour
+    expect(svg).toMatch(/<path [^>]*stroke="#b26a00"[^>]*stroke-dasharray/);
   });
 
   it("says IN-SAMPLE in its title when the predictions were", () => {

@@ -240,11 +240,29 @@ describe("itb simulate and itb report", () => {
     expect(rep.status).toBe(0);
     expect(rep.stdout).toMatch(/holdout from 2023-03-20T00:00:00Z: .* the thresholds were chosen before it/);
     const report = JSON.parse(readFileSync(join(dir, "BTCUSDT", "report.json"), "utf8")) as {
-      holdout: { start: string; metrics: Record<string, number> };
+      holdout: {
+        start: string;
+        metrics: Record<string, number>;
+        trades: unknown[];
+        monthly: { month: string }[];
+      };
       selection: { metrics: Record<string, number> };
     };
+    // the report backtests the holdout on its own again: the search's numbers to the last digit
     expect(report.holdout.metrics).toEqual(j.holdout?.metrics);
+    expect(report.holdout.trades).toHaveLength(j.holdout?.metrics.trades as number);
+    expect(report.holdout.monthly.map((m) => m.month)).toEqual(["2023-03"]);
     expect(report.selection.metrics).toEqual(j.best.metrics);
+    // the page: the holdout's headline first, with the numbers report.json has only in it before
+    const html = readFileSync(join(dir, "BTCUSDT", "report.html"), "utf8");
+    const holdoutLine = /<p class="headline" id="headline-holdout">(.*?)<\/p>/.exec(html)?.[1] ?? "";
+    const holdoutProfit = j.holdout?.metrics.profitPct as number;
+    expect(holdoutLine).toContain(
+      `data-field="profitPct" data-value="${holdoutProfit}">${holdoutProfit.toFixed(2)} %`,
+    );
+    expect(html.indexOf('id="headline-holdout"')).toBeLessThan(html.indexOf('id="headline-selection"'));
+    expect(html).toContain('<section id="holdout">');
+    expect(html).toContain('"holdout":{"start":1679270400000,"time":1679270400}');
     const bad = itb(["simulate", "--config", config, "--holdout", "2023-05-01"]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--holdout 2023-05-01: must fall inside the scored rows/);
@@ -318,7 +336,9 @@ describe("itb simulate and itb report", () => {
       const html = readFileSync(join(dir, "BTCUSDT", "report.html"), "utf8");
       expect(html).toMatch(/<title>IN-SAMPLE: BTCUSDT 1m/);
       expect(html).toContain('<p class="in-sample" id="in-sample-banner">IN-SAMPLE:');
-      expect(html).toMatch(/<p class="legend" id="headline"><span class="mark">IN-SAMPLE<\/span> /);
+      const headline = [...html.matchAll(/<p class="headline" id="[^"]+">(.*?)<\/p>/g)].map((m) => m[1]);
+      expect(headline.length).toBeGreaterThan(0);
+      for (const h of headline) expect(h).toMatch(/^<span class="mark">IN-SAMPLE<\/span> /);
       // every section heading carries the mark
       const headings = [...html.matchAll(/<h2>(.*?)<\/h2>/g)].map((m) => m[1] as string);
       expect(headings.length).toBeGreaterThanOrEqual(6);

@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { lowerBound } from "../../core/frame.js";
 import type { BacktestResult, Bars, GridCell, Metrics, MonthRow, Trade } from "../types.js";
 import {
   aggregateOhlc,
   type Buckets,
+  bucketOf,
   buyHoldEquity,
   type ChartMarker,
   chartValues,
@@ -15,7 +17,8 @@ import {
   minPerBucket,
   tradeMarkers,
 } from "./data.js";
-import { escapeHtml, fmt, fmtDuration, fmtTime, scriptJson } from "./format.js";
+import { escapeHtml, fmtDuration, fmtTime, scriptJson } from "./format.js";
+import { headlineHtml } from "./headline.js";
 import { type HeatmapGrid, heatmap } from "./heatmap.js";
 import { PAGE_CSS, PAGE_SCRIPT } from "./page.js";
 import { metricsTable, monthlyTable, tradesTable } from "./tables.js";
@@ -42,6 +45,17 @@ export interface ReportInput {
    * every section are marked IN-SAMPLE, as every number on the page overstates what will trade.
    */
   inSample?: boolean;
+  /** "search": the thresholds are a threshold search's best cell; "config" (default): the config's own. */
+  thresholds?: "search" | "config";
+  /**
+   * The search's holdout: the thresholds were chosen on the rows before `start` (epoch ms) and
+   * `result` is the holdout backtested on its own (from the initial capital); `selection` is the
+   * search's own metrics on the rows before it. The page gives the holdout its own headline and
+   * section and marks its start on every chart.
+   */
+  holdout?: { start: number; result: BacktestResult; selection: Metrics };
+  /** Fewer trades than this are too few to tell an edge from luck; the headline says so. Default 0. */
+  minTrades?: number;
 }
 
 export interface ReportHtmlOptions {
@@ -106,6 +120,8 @@ export interface ReportData {
   monthly: MonthRow[];
   trades: Trade[];
   grid: { xParam: string; yParam: string; metric: string; cells: GridCell[] } | null;
+  /** The holdout's first bar (ms) and the chart time (s) of the bucket holding it, where the charts draw a line. */
+  holdout: { start: number; time: number } | null;
 }
 
 /** Builds the embedded data (exported for tests and for a JSON export of the same numbers). */
@@ -183,6 +199,14 @@ export function buildReportData(input: ReportInput, options: ReportHtmlOptions =
           cells: input.grid.cells,
         }
       : null,
+    holdout: input.holdout
+      ? {
+          start: input.holdout.start,
+          time: Math.floor(
+            (b.time[bucketOf(b, lowerBound(bars.time, input.holdout.start))] as number) / 1000,
+          ),
+        }
+      : null,
   };
 }
 
@@ -239,6 +263,30 @@ export function renderReportHtml(input: ReportInput, options: ReportHtmlOptions 
   // every section heading says IN-SAMPLE when the predictions were
   const mark = inSample ? ' <span class="mark">IN-SAMPLE</span>' : "";
   const h2 = (text: string): string => `<h2>${text}${mark}</h2>`;
+  const headline = headlineHtml(
+    {
+      whole: m,
+      thresholds: input.thresholds ?? "config",
+      ...(input.holdout
+        ? { holdout: { metrics: input.holdout.result.metrics, selection: input.holdout.selection } }
+        : {}),
+    },
+    { inSample, minTrades: input.minTrades ?? 0 },
+  );
+  const holdoutSection = input.holdout
+    ? `<section id="holdout">${h2(`Holdout from ${fmtTime(input.holdout.start)} UTC`)}
+<p class="note">The thresholds were chosen on the rows before this time (a dashed line on the charts). These rows are backtested here on their own, from the initial capital: the numbers to judge the thresholds by. The charts and the whole-range table run through both parts in one go.</p>
+<div class="tables">
+<section><h3>Metrics</h3>
+${metricsTable(input.holdout.result.metrics, "holdout-metrics")}
+</section>
+<section><h3>Monthly</h3>
+${monthlyTable(input.holdout.result.monthly, "holdout-monthly")}
+</section>
+</div>
+</section>
+`
+    : "";
   const banner = inSample
     ? '<p class="in-sample" id="in-sample-banner">IN-SAMPLE: the scores were predicted on the rows the models were trained on. Every number on this page overstates what these thresholds will trade; make walk-forward predictions (itb predict-rolling) for an honest test.</p>\n'
     : "";
@@ -253,7 +301,7 @@ export function renderReportHtml(input: ReportInput, options: ReportHtmlOptions 
 <body>
 <h1><span id="report-title">${title}</span>${mark}</h1>
 <div class="meta">${metaItems.join("")}</div>
-${banner}<p class="legend" id="headline">${inSample ? '<span class="mark">IN-SAMPLE</span> ' : ""}<b>Profit ${fmt(m.profitPct, 2)} %</b>, max drawdown ${fmt(m.maxDrawdownPct, 2)} %, ${m.trades} trades; buy &amp; hold ${fmt(m.buyHoldPct, 2)} %.</p>
+${banner}${headline}
 <div id="report-error"></div>
 ${h2("Price and trades")}
 ${notes.join("\n")}
@@ -266,8 +314,8 @@ ${legend([
   ["#d63b3b", "drawdown % (lower pane)"],
 ])}
 <div class="chart" id="chart-equity"></div>
-<div class="tables">
-<section>${h2("Metrics")}
+${holdoutSection}<div class="tables">
+<section>${h2(input.holdout ? "Metrics: whole range" : "Metrics")}
 ${metricsTable(m)}
 </section>
 <section>${h2("Monthly")}

@@ -13,7 +13,15 @@ h2 { font-size: 17px; margin: 28px 0 8px; }
 .meta { color: #5b6472; font-size: 13px; margin-bottom: 12px; }
 .meta span { margin-right: 16px; }
 .note { color: #8a5a00; font-size: 13px; margin: 6px 0; }
-.chart { background: #fff; border: 1px solid #dfe3e8; border-radius: 6px; width: 100%; }
+.chart { background: #fff; border: 1px solid #dfe3e8; border-radius: 6px; width: 100%; position: relative; }
+h3 { font-size: 14px; margin: 12px 0 6px; }
+.headline { font-size: 14px; margin: 4px 0; }
+.headline .warn, .warn { color: #b3261e; font-weight: 600; }
+#headline-holdout { font-size: 16px; }
+#holdout { border-left: 4px solid #b26a00; padding-left: 12px; }
+.holdout-line { position: absolute; top: 0; width: 0; border-left: 2px dashed #b26a00; pointer-events: none; z-index: 2; }
+.holdout-line span { position: absolute; top: 4px; left: 4px; font-size: 11px; color: #b26a00; white-space: nowrap;
+  background: rgba(255, 255, 255, 0.8); padding: 0 3px; }
 #chart-price { height: 560px; }
 #chart-equity { height: 440px; }
 .legend { font-size: 13px; margin: 4px 0; color: #5b6472; }
@@ -123,6 +131,34 @@ export const PAGE_SCRIPT = `
   follow(equity, price);
   price.timeScale().fitContent();
   equity.timeScale().fitContent();
+
+  // the holdout's first bar: a dashed line over every pane of both charts, kept in place when
+  // the charts scroll, zoom or resize (the library has no vertical line of its own)
+  function holdoutLine(chart, id) {
+    var box = document.getElementById(id);
+    var el = document.createElement("div");
+    el.className = "holdout-line";
+    var label = document.createElement("span");
+    label.textContent = "holdout \u2192";
+    el.appendChild(label);
+    box.appendChild(el);
+    function place() {
+      var x = chart.timeScale().timeToCoordinate(data.holdout.time);
+      if (x === null) { el.style.display = "none"; return; }
+      el.style.display = "block";
+      el.style.left = Math.round(x) + "px";
+      el.style.height = Math.max(0, box.clientHeight - chart.timeScale().height()) + "px";
+    }
+    chart.timeScale().subscribeVisibleLogicalRangeChange(place);
+    chart.timeScale().subscribeSizeChange(place);
+    place();
+  }
+  if (data.holdout) {
+    holdoutLine(price, "chart-price");
+    holdoutLine(equity, "chart-equity");
+  }
+  // for inspection from the console (and the browser test)
+  window.itbReport = { price: price, equity: equity, candles: candles, score: score || null, data: data };
   document.body.setAttribute("data-charts", "ready");
 })();
 `;

@@ -47,7 +47,7 @@ export function signClass(v: number): string {
   return v > 0 ? "num pos" : v < 0 ? "num neg" : "num";
 }
 
-export function metricsTable(metrics: Metrics): string {
+export function metricsTable(metrics: Metrics, id = "metrics"): string {
   const m = metrics as unknown as Record<string, unknown>;
   const names = [
     ...Object.keys(METRICS).filter((k) => k in m),
@@ -63,10 +63,10 @@ export function metricsTable(metrics: Metrics): string {
       `<tr><th>${escapeHtml(spec.label)}</th><td class="num" data-metric="${escapeHtml(name)}" data-value="${exact(v)}" data-decimals="${spec.decimals}">${escapeHtml(text)}</td></tr>`,
     );
   }
-  return `<table id="metrics"><tbody>\n${rows.join("\n")}\n</tbody></table>`;
+  return `<table id="${id}"><tbody>\n${rows.join("\n")}\n</tbody></table>`;
 }
 
-export function monthlyTable(monthly: readonly MonthRow[]): string {
+export function monthlyTable(monthly: readonly MonthRow[], id = "monthly"): string {
   const cols: [keyof MonthRow, string, number][] = [
     ["startEquity", "Start equity", 2],
     ["endEquity", "End equity", 2],
@@ -84,7 +84,7 @@ export function monthlyTable(monthly: readonly MonthRow[]): string {
     });
     return `<tr data-month="${escapeHtml(r.month)}"><th>${escapeHtml(r.month)}</th>${cells.join("")}</tr>`;
   });
-  return `<table id="monthly"><thead>${head}</thead><tbody>\n${body.join("\n")}\n</tbody></table>`;
+  return `<table id="${id}"><thead>${head}</thead><tbody>\n${body.join("\n")}\n</tbody></table>`;
 }
 
 export function tradesTable(trades: readonly Trade[], total: number): string {
