@@ -5,6 +5,7 @@ import { barsOf } from "../backtest/bars.js";
 import { runBacktest } from "../backtest/engine.js";
 import {
   checkRuleParameters,
+  DEFAULT_MIN_TRADES,
   expandGrid,
   type RankMetric,
   rankCells,
@@ -13,6 +14,7 @@ import {
   thresholdSignals,
 } from "../backtest/grid.js";
 import { gridWorkers, runGrid } from "../backtest/gridThreads.js";
+import { plural } from "../backtest/report/format.js";
 import type { BacktestOptions, Bars, GridCell, Metrics } from "../backtest/types.js";
 import { type Config, canonicalJson, type SignalSet } from "../config/index.js";
 import { parseConfigTime } from "../config/primitives.js";
@@ -185,6 +187,8 @@ export interface SimulateRun {
   inSample: boolean;
   rule: ThresholdRule;
   rankBy: RankMetric;
+  /** Cells with fewer trades rank after the others (simulate_model.min_trades). */
+  minTrades: number;
   options: BacktestOptions;
   range: { start: string; end: string; rows: number };
   holdout?: {
@@ -309,7 +313,8 @@ export async function runSimulate(
     opts.workers ?? gridWorkers(cellsParams.length, split - start, opts.maxWorkers ?? availableParallelism());
   const metrics = await runGrid(input, cellsParams, workers);
   const cells: GridCell[] = cellsParams.map((params, i) => ({ params, metrics: metrics[i] as Metrics }));
-  const ranked = rankCells(cells, rankBy);
+  const minTrades = sm.min_trades ?? DEFAULT_MIN_TRADES;
+  const ranked = rankCells(cells, rankBy, minTrades);
   const topN = sm.topn_to_store ?? 10;
   const top = ranked.slice(0, Math.max(1, topN));
 
@@ -344,6 +349,7 @@ export async function runSimulate(
     inSample,
     rule,
     rankBy,
+    minTrades,
     options,
     range: {
       start: iso(time[span.start] as number),
@@ -420,6 +426,9 @@ async function writeSimulation(run: SimulateRun, config: Config): Promise<void> 
     in_sample: run.inSample,
     signal_generator: run.rule,
     rank_by: run.rankBy,
+    min_trades: run.minTrades,
+    // no cell reached min_trades: the best cell rests on too few trades to tell an edge from luck
+    best_below_min_trades: (run.ranked[0]?.metrics.trades ?? 0) < run.minTrades,
     range: run.range,
     options: run.options,
     best: run.ranked[0],
@@ -440,7 +449,23 @@ async function writeSimulation(run: SimulateRun, config: Config): Promise<void> 
   await writeFileAtomic(run.outputs.csv, simulationCsv(run.top, run.provenance));
 }
 
-/** Stdout summary: the top cells and the holdout check; every number marked when in-sample. */
+/** The warnings a result's own numbers call for: trailing buy and hold, resting on too few trades. */
+export function resultWarnings(m: Metrics, minTrades: number): string[] {
+  const out: string[] = [];
+  if (m.profitPct < m.buyHoldPct) {
+    out.push(
+      `it trails buy and hold (${m.buyHoldPct.toFixed(2)} %) by ${(m.buyHoldPct - m.profitPct).toFixed(2)} points`,
+    );
+  }
+  if (minTrades > 0 && m.trades < minTrades) {
+    out.push(
+      `it rests on only ${plural(m.trades, "trade")} (fewer than min_trades ${minTrades}): too few to tell an edge from luck`,
+    );
+  }
+  return out;
+}
+
+/** Stdout summary: the top cells, the best cell with what to beware of, and the holdout check; every number marked when in-sample. */
 export function formatSimulateRun(run: SimulateRun, show = 10): string {
   const mark = run.inSample ? `${IN_SAMPLE} ` : "";
   const lines = [
@@ -450,31 +475,49 @@ export function formatSimulateRun(run: SimulateRun, show = 10): string {
         ]
       : []),
     `${run.cells.length} cells of ${run.rule} on ${run.range.rows.toLocaleString("en-US")} rows (${run.range.start} .. ${run.range.end}) in ${run.seconds.toFixed(2)} s`,
-    `ranked by ${run.rankBy}; fees ${(run.options.takerFee * 100).toFixed(3)} % per side, slippage ${run.options.slippageBps} bps, ${run.options.direction}, fill at ${run.options.fillAt}`,
+    `ranked by ${run.rankBy}${run.minTrades > 0 ? `, cells with fewer than ${run.minTrades} trades (min_trades) last` : ""}; fees ${(run.options.takerFee * 100).toFixed(3)} % per side, slippage ${run.options.slippageBps} bps, ${run.options.direction}, fill at ${run.options.fillAt}`,
   ];
   const params = Object.keys(run.ranked[0]?.params ?? {}).sort();
   const header = ["rank", ...params, "%/month", "%profit", "trades", "win%", "maxDD%", "sharpe"];
   lines.push((run.inSample ? [...header, "predictions"] : header).join("\t"));
   run.ranked.slice(0, show).forEach((c, i) => {
     const m = c.metrics;
+    // a cell without trades has no result to show: its zeros would read as one
+    const shown = (v: string) => (m.trades === 0 ? "-" : v);
     const row = [
       String(i + 1),
       ...params.map((p) => fmt(c.params[p] ?? Number.NaN)),
-      m.profitPctPerMonth.toFixed(2),
-      m.profitPct.toFixed(2),
+      shown(m.profitPctPerMonth.toFixed(2)),
+      shown(m.profitPct.toFixed(2)),
       String(m.trades),
-      m.winRatePct.toFixed(1),
-      m.maxDrawdownPct.toFixed(2),
-      m.sharpe.toFixed(2),
+      shown(m.winRatePct.toFixed(1)),
+      shown(m.maxDrawdownPct.toFixed(2)),
+      shown(m.sharpe.toFixed(2)),
     ];
     lines.push((run.inSample ? [...row, IN_SAMPLE] : row).join("\t"));
   });
+  const best = run.ranked[0];
+  if (best !== undefined) {
+    const m = best.metrics;
+    const p = params.map((k) => `${k}=${fmt(best.params[k] ?? Number.NaN)}`).join(", ");
+    lines.push(
+      `${mark}best: ${p}: ${m.profitPct.toFixed(2)} % (${m.profitPctPerMonth.toFixed(2)} %/month), ${plural(m.trades, "trade")}, max drawdown ${m.maxDrawdownPct.toFixed(2)} %; buy and hold ${m.buyHoldPct.toFixed(2)} %`,
+    );
+    for (const w of resultWarnings(m, run.minTrades)) lines.push(`  ${w}`);
+    const few = run.cells.filter((c) => c.metrics.trades < run.minTrades).length;
+    if (few > 0 && few < run.cells.length) {
+      lines.push(
+        `  ${few} of ${run.cells.length} cells have fewer than ${run.minTrades} trades and are ranked after the others`,
+      );
+    }
+  }
   if (run.holdout !== undefined) {
     const h = run.holdout.metrics;
     lines.push(
       `${mark}holdout ${run.holdout.start} .. ${run.holdout.end} (${run.holdout.rows.toLocaleString("en-US")} rows) with the best parameters: ` +
-        `${h.profitPct.toFixed(2)} % (${h.profitPctPerMonth.toFixed(2)} %/month), ${h.trades} trades, max drawdown ${h.maxDrawdownPct.toFixed(2)} %`,
+        `${h.profitPct.toFixed(2)} % (${h.profitPctPerMonth.toFixed(2)} %/month), ${plural(h.trades, "trade")}, max drawdown ${h.maxDrawdownPct.toFixed(2)} %; buy and hold ${h.buyHoldPct.toFixed(2)} %`,
     );
+    for (const w of resultWarnings(h, run.minTrades)) lines.push(`  ${w}`);
   } else {
     lines.push(
       "the best cell is chosen on the same rows it is measured on; check it on later rows with --holdout DATE",

@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { runBacktest } from "../backtest/engine.js";
+import { DEFAULT_MIN_TRADES } from "../backtest/grid.js";
+import { plural } from "../backtest/report/format.js";
 import { renderReportHtml } from "../backtest/report/html.js";
 import { renderEquityPng } from "../backtest/report/png.js";
 import type { BacktestResult, Bars, GridCell, Metrics, Signals } from "../backtest/types.js";
@@ -13,6 +15,7 @@ import { backtestOptionsOf } from "./backtestOptions.js";
 import {
   baseParameters,
   readScoredTable,
+  resultWarnings,
   scoreColumns,
   searchedSignalSet,
   searchInputs,
@@ -44,6 +47,8 @@ export interface ReportOptions {
 export interface ReportRun {
   params: Record<string, number>;
   paramsFrom: "simulation" | "config";
+  /** Fewer trades than this are too few to tell an edge from luck (as the search ranked). */
+  minTrades: number;
   /** The predictions are in-sample (allowed by the opt-in): every number is marked IN-SAMPLE. */
   inSample: boolean;
   result: BacktestResult;
@@ -57,6 +62,7 @@ interface SimulationFile {
   best?: GridCell;
   grid?: GridCell[];
   rank_by?: string;
+  min_trades?: number;
   signal_generator?: string;
   range?: { start: string; end: string; rows: number };
   holdout?: { from: string; start: string; end: string; rows: number; metrics: Metrics } | null;
@@ -177,6 +183,10 @@ export async function runReport(config: Config, configFile: string, opts: Report
     .map(([k, v]) => `${k}=${v}`)
     .join(", ")}${chosen}`;
   const gridCells = fromSim ? (sim?.grid ?? []) : [];
+  // as the search ranked (an older simulation.json records none: it ranked without a minimum)
+  const minTrades = fromSim
+    ? (sim?.min_trades ?? 0)
+    : (config.simulate_model?.min_trades ?? DEFAULT_MIN_TRADES);
   const axes = [...new Set(gridCells.flatMap((c) => Object.keys(c.params)))].filter(
     (k) => new Set(gridCells.map((c) => c.params[k])).size > 1,
   );
@@ -187,6 +197,8 @@ export async function runReport(config: Config, configFile: string, opts: Report
           yParam: axes[1] as string,
           cells: gridCells,
           metric: (sim?.rank_by ?? "profitPctPerMonth") as keyof Metrics,
+          ...(sim?.best?.params !== undefined ? { best: sim.best.params } : {}),
+          minTrades,
         }
       : undefined;
   const score =
@@ -213,6 +225,7 @@ export async function runReport(config: Config, configFile: string, opts: Report
     configHash: configHash(config),
     inSample,
     thresholds: fromSim ? "search" : "config",
+    minTrades,
     ...(holdoutRun !== undefined && selection !== undefined
       ? { holdout: { start: bars.time[span.split - span.start] as number, result: holdoutRun, selection } }
       : {}),
@@ -265,6 +278,7 @@ export async function runReport(config: Config, configFile: string, opts: Report
   return {
     params,
     paramsFrom: fromSim ? "simulation" : "config",
+    minTrades,
     inSample,
     result,
     outputs,
@@ -288,10 +302,13 @@ export function formatReportRun(run: ReportRun): string {
         ]
       : []),
     `${mark}backtest ${run.range.start} .. ${run.range.end} (${run.range.rows.toLocaleString("en-US")} bars) with ${p} (from ${run.paramsFrom})`,
-    `${mark}profit ${m.profitPct.toFixed(2)} % (${m.profitPctPerMonth.toFixed(2)} %/month) after ${m.feesPaid.toFixed(2)} fees, ${m.trades} trades, win rate ${m.winRatePct.toFixed(1)} %, max drawdown ${m.maxDrawdownPct.toFixed(2)} %, Sharpe ${m.sharpe.toFixed(2)}; buy and hold ${m.buyHoldPct.toFixed(2)} %`,
+    `${mark}profit ${m.profitPct.toFixed(2)} % (${m.profitPctPerMonth.toFixed(2)} %/month) after ${m.feesPaid.toFixed(2)} fees, ${plural(m.trades, "trade")}, win rate ${m.winRatePct.toFixed(1)} %, max drawdown ${m.maxDrawdownPct.toFixed(2)} %, Sharpe ${m.sharpe.toFixed(2)}; buy and hold ${m.buyHoldPct.toFixed(2)} %`,
+    // with a holdout the whole run's first part is in-sample for the thresholds: only the holdout's warnings count
+    ...(run.holdout === undefined ? resultWarnings(m, run.minTrades).map((w) => `  ${w}`) : []),
     ...(run.holdout !== undefined
       ? [
-          `${mark}holdout from ${run.holdout.start}: ${run.holdout.metrics.profitPct.toFixed(2)} % (${run.holdout.metrics.profitPctPerMonth.toFixed(2)} %/month), ${run.holdout.metrics.trades} trades — the thresholds were chosen before it`,
+          `${mark}holdout from ${run.holdout.start}: ${run.holdout.metrics.profitPct.toFixed(2)} % (${run.holdout.metrics.profitPctPerMonth.toFixed(2)} %/month), ${plural(run.holdout.metrics.trades, "trade")}; buy and hold ${run.holdout.metrics.buyHoldPct.toFixed(2)} % — the thresholds were chosen before it`,
+          ...resultWarnings(run.holdout.metrics, run.minTrades).map((w) => `  ${w}`),
         ]
       : []),
     `wrote ${run.outputs.html}`,

@@ -79,10 +79,19 @@ beforeAll(async () => {
   const file = join(dir, "report.html");
   // 44,560 bars with the default 15,000-candle bound: aggregated to 3m candles; thresholds
   // chosen before a holdout from 2023-03-20
+  // chosen before a holdout from 2023-03-20. The score's lines are drawn at the score's own
+  // extremes, where a searched threshold often lands, to check that they stay inside the pane.
+  const input = reportInput(f, EVIL_TITLE);
+  const finite = Array.from(f.score).filter(Number.isFinite);
   writeFileSync(
     file,
     renderReportHtml({
-      ...reportInput(f, EVIL_TITLE),
+      ...input,
+      score: {
+        ...(input.score as NonNullable<typeof input.score>),
+        buyThreshold: Math.max(...finite),
+        sellThreshold: Math.min(...finite),
+      },
       thresholds: "search",
       holdout: holdoutOf(f, HOLDOUT),
     }),
@@ -166,6 +175,56 @@ describe("report page in chromium", () => {
     );
     expect(await page.textContent("#holdout h2")).toBe("Holdout from 2023-03-20 00:00 UTC");
     expect(await page.$$eval("#holdout-metrics td[data-metric]", (tds) => tds.length)).toBeGreaterThan(20);
+  });
+
+  it("keeps the lower panes clear, the last marker whole and the threshold lines inside their pane", async () => {
+    const got = (await page.evaluate(`(() => {
+      const r = window.itbReport;
+      // what is on top at the lower-left of each lower pane, where the library's logo used to sit
+      const corner = (id) => {
+        const panes = [...document.querySelectorAll("#" + id + " canvas")].filter((c) => c.width >= 400 && c.height >= 100);
+        panes[2].scrollIntoView({ block: "center" });
+        const rect = panes[2].getBoundingClientRect();
+        return document.elementFromPoint(rect.left + 27, rect.bottom - 20).tagName;
+      };
+      const ts = r.price.timeScale();
+      const last = r.data.markers[r.data.markers.length - 1];
+      const pane = r.price.panes()[1];
+      return {
+        logos: document.querySelectorAll("#tv-attr-logo").length,
+        attribution: document.querySelector("#attribution a").getAttribute("href"),
+        corners: [corner("chart-price"), corner("chart-equity")],
+        lastMarker: ts.timeToCoordinate(last.time),
+        lastCandle: ts.timeToCoordinate(r.data.candles.time[r.data.candles.time.length - 1]),
+        width: ts.width(),
+        paneHeight: pane.getHeight(),
+        buy: r.score.priceToCoordinate(r.data.score.buyThreshold),
+        sell: r.score.priceToCoordinate(r.data.score.sellThreshold),
+      };
+    })()`)) as {
+      logos: number;
+      attribution: string;
+      corners: string[];
+      lastMarker: number;
+      lastCandle: number;
+      width: number;
+      paneHeight: number;
+      buy: number;
+      sell: number;
+    };
+    // no logo over the score and drawdown panes; the page credits the library instead
+    expect(got.logos).toBe(0);
+    expect(got.corners).toEqual(["CANVAS", "CANVAS"]);
+    expect(got.attribution).toBe("https://www.tradingview.com/");
+    // the last trade is closed at the end: its marker sits on the last candle and, 13 px wide
+    // at this zoom, fits inside the pane
+    expect(f.result.trades.at(-1)?.exitReason).toBe("end");
+    expect(got.lastMarker).toBe(got.lastCandle);
+    expect(got.lastMarker + 7).toBeLessThanOrEqual(got.width);
+    // the thresholds at the score's extremes: inside the pane, clear of its borders
+    expect(got.buy).toBeGreaterThanOrEqual(10);
+    expect(got.sell).toBeLessThanOrEqual(got.paneHeight - 10);
+    expect(got.buy).toBeLessThan(got.sell);
   });
 
   it("shows the title as text, without running it", async () => {

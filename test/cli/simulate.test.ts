@@ -175,7 +175,11 @@ describe("itb simulate and itb report", () => {
     expect(report.trades).toHaveLength(best.metrics.trades as number);
     const html = readFileSync(join(dir, "BTCUSDT", "report.html"), "utf8");
     expect(html).toMatch(/^<!DOCTYPE html>/i);
-    expect(html).not.toMatch(/(src|href)="https?:/);
+    expect(html).not.toMatch(/src="https?:/);
+    // the one link is the chart library's attribution, a link to follow, not a resource to load
+    expect([...html.matchAll(/href="(https?:[^"]*)"/g)].map((m) => m[1])).toEqual([
+      "https://www.tradingview.com/",
+    ]);
     const png = readFileSync(join(dir, "BTCUSDT", "report.png"));
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
 
@@ -376,6 +380,78 @@ describe("itb simulate and itb report", () => {
     } finally {
       writeFileSync(meta, JSON.stringify({ kind: "predict-rolling", in_sample: false }));
     }
+  });
+
+  it("min_trades: cells with fewer trades rank last; a cell without trades shows no numbers; the best's warnings are said", () => {
+    const cfg = writeConfig("min-trades.jsonc", {
+      simulate_model: {
+        // a buy threshold the score (up − down, within ±1) never reaches: that cell cannot trade
+        grid: { buy_signal_threshold: [0.1, 0.3, 1.5], sell_signal_threshold: [-0.1, -0.3] },
+      },
+    });
+    const r = itb(["simulate", "--config", cfg]);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(readFileSync(join(dir, "BTCUSDT", "simulation.json"), "utf8")) as Json & {
+      min_trades: number;
+      best_below_min_trades: boolean;
+    };
+    expect(j.min_trades).toBe(10);
+    const trades = j.grid.map((c) => c.metrics.trades as number);
+    expect(trades.filter((n) => n === 0)).toHaveLength(2);
+    expect(trades.filter((n) => n >= 10).length).toBeGreaterThan(0);
+    expect(j.best_below_min_trades).toBe(false);
+    // the ranking (stdout, top) puts every cell with 10 trades or more first
+    const out = r.stdout.split("\n");
+    const header = out.findIndex((l) => l.startsWith("rank\t"));
+    const rows = out.slice(header + 1, header + 7).map((l) => l.split("\t"));
+    const enough = rows.map((row) => Number(row[5]) >= 10);
+    expect(enough).toEqual([...enough].sort((a, b) => Number(b) - Number(a)));
+    // no trades: no numbers, not 0.00
+    const idle = rows.filter((row) => row[1] === "1.5");
+    expect(idle).toHaveLength(2);
+    for (const row of idle) expect(row.slice(3)).toEqual(["-", "-", "0", "-", "-", "-"]);
+    const best = j.best.metrics;
+    expect(r.stdout).toContain(
+      `best: buy_signal_threshold=${j.best.params.buy_signal_threshold}, sell_signal_threshold=${j.best.params.sell_signal_threshold}: ${best.profitPct?.toFixed(2)} % (${best.profitPctPerMonth?.toFixed(2)} %/month), ${best.trades} trades, max drawdown ${best.maxDrawdownPct?.toFixed(2)} %; buy and hold ${best.buyHoldPct?.toFixed(2)} %`,
+    );
+    // March 2023: BTC rose 23 %; the best cell trails it, and the output says by how much
+    expect(best.profitPct as number).toBeLessThan(best.buyHoldPct as number);
+    expect(r.stdout).toContain(
+      `  it trails buy and hold (${best.buyHoldPct?.toFixed(2)} %) by ${((best.buyHoldPct as number) - (best.profitPct as number)).toFixed(2)} points`,
+    );
+    const below = trades.filter((n) => n < 10).length;
+    expect(r.stdout).toContain(
+      `  ${below} of 6 cells have fewer than 10 trades and are ranked after the others`,
+    );
+
+    // no cell reaches min_trades: the best is said to rest on too few trades, here and in the report
+    const strict = writeConfig("min-trades-strict.jsonc", {
+      simulate_model: {
+        min_trades: 100_000,
+        grid: { buy_signal_threshold: [0.1, 0.3, 1.5], sell_signal_threshold: [-0.1, -0.3] },
+      },
+    });
+    const s = itb(["simulate", "--config", strict]);
+    expect(s.status).toBe(0);
+    const sj = readJson() as Json & { best_below_min_trades: boolean };
+    expect(sj.best_below_min_trades).toBe(true);
+    expect(s.stdout).toContain(
+      `  it rests on only ${sj.best.metrics.trades} trades (fewer than min_trades 100000): too few to tell an edge from luck`,
+    );
+    const rep = itb(["report", "--config", strict]);
+    expect(rep.status).toBe(0);
+    expect(rep.stdout).toContain("(fewer than min_trades 100000): too few to tell an edge from luck");
+    const html = readFileSync(join(dir, "BTCUSDT", "report.html"), "utf8");
+    expect(html).toContain(
+      `<span class="warn" data-warn="few-trades">only ${sj.best.metrics.trades} trades: too few to tell an edge from luck (min_trades 100000)</span>`,
+    );
+    // the heatmap outlines the search's best cell and leaves the cells without trades empty
+    expect(html).toMatch(
+      new RegExp(
+        `<td class="best few" data-best="true" [^>]*data-x="${sj.best.params.buy_signal_threshold}" data-y="${sj.best.params.sell_signal_threshold}"`,
+      ),
+    );
+    expect(html.match(/<td class="empty" title="no trades" data-trades="0" data-x="1\.5"/g)).toHaveLength(2);
   });
 
   it("a bad grid value is a config error naming its path, before any work", () => {

@@ -1,5 +1,5 @@
 import type { Metrics } from "../types.js";
-import { escapeHtml, exact, fmt, fmtTime } from "./format.js";
+import { escapeHtml, exact, fmt, fmtTime, plural } from "./format.js";
 
 /**
  * The report's headline: one line per part of the run a trader must read separately. With a
@@ -7,11 +7,6 @@ import { escapeHtml, exact, fmt, fmtTime } from "./format.js";
  * and the selection period's line says it is in-sample for the thresholds; without one the
  * line says whether the thresholds were chosen on the very rows it measures.
  */
-
-/** "1 trade", "2 trades". */
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
 
 export interface HeadlinePart {
   /** Element id: headline-holdout, headline-selection, headline-whole, headline-main. */

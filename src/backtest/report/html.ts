@@ -325,6 +325,7 @@ ${monthlyTable(input.result.monthly)}
 ${input.grid ? `${h2(`Threshold search: ${escapeHtml(input.grid.metric)}`)}\n${heatmap(input.grid)}` : ""}
 ${h2("Trades")}
 ${tradesTable(data.trades, meta.tradesTotal)}
+<p class="note" id="attribution">Charts drawn with <a href="https://www.tradingview.com/">TradingView</a> Lightweight Charts™, Copyright (c) TradingView, Inc. (Apache License 2.0), inlined in this page.</p>
 <script id="report-data" type="application/json">${scriptJson(data)}</script>
 <script>${lightweightChartsSource()}</script>
 <script>${PAGE_SCRIPT}</script>

@@ -35,6 +35,10 @@ td.neg { color: #c62828; }
 .tables { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 table.heatmap td { text-align: right; min-width: 56px; font-variant-numeric: tabular-nums; }
 table.heatmap td.best { outline: 3px solid #1d2430; outline-offset: -3px; font-weight: 700; }
+table.heatmap td.few { color: #5b6472;
+  background-image: repeating-linear-gradient(45deg, transparent 0 5px, rgba(29, 36, 48, 0.08) 5px 7px); }
+table.heatmap td.empty { background: #fafbfc; }
+.monthly-note { max-width: 560px; }
 #report-error { color: #c62828; font-weight: 600; }
 .mark { display: inline-block; background: #c62828; color: #fff; font-size: 12px; font-weight: 700;
   padding: 1px 6px; border-radius: 3px; vertical-align: middle; letter-spacing: 0.03em; }
@@ -63,10 +67,15 @@ export const PAGE_SCRIPT = `
   function chartOptions() {
     return {
       autoSize: true,
-      layout: { background: { type: "solid", color: "#ffffff" }, textColor: "#1d2430", fontSize: 12 },
+      // no logo in the charts (it covered the lower panes' lines): the page credits TradingView
+      // below, with the link its licence asks for
+      layout: { background: { type: "solid", color: "#ffffff" }, textColor: "#1d2430", fontSize: 12,
+        attributionLogo: false },
       grid: { vertLines: { color: "#f0f2f5" }, horzLines: { color: "#f0f2f5" } },
       // a small minimum spacing lets fitContent show the whole run at first
-      timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#dfe3e8", minBarSpacing: 0.01 },
+      // room right of the last bar, so that a marker there (a position closed at the end) is whole
+      timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#dfe3e8", minBarSpacing: 0.01,
+        rightOffsetPixels: 24 },
       rightPriceScale: { borderColor: "#dfe3e8" },
       crosshair: { mode: 0 }
     };
@@ -88,8 +97,22 @@ export const PAGE_SCRIPT = `
   if (data.markers.length > 0) LC.createSeriesMarkers(candles, data.markers);
 
   if (data.score) {
+    var buyAt = data.score.buyThreshold;
+    var sellAt = data.score.sellThreshold;
     var score = price.addSeries(LC.LineSeries, {
-      color: "#6a4fb3", lineWidth: 1, priceLineVisible: false, lastValueVisible: false
+      color: "#6a4fb3", lineWidth: 1, priceLineVisible: false, lastValueVisible: false,
+      // the thresholds are part of the range, with a margin: a threshold at (or beyond) the
+      // score's extreme is drawn inside the pane, not on its border or outside it
+      autoscaleInfoProvider: function (original) {
+        var r = original();
+        var lo = r === null ? Infinity : r.priceRange.minValue;
+        var hi = r === null ? -Infinity : r.priceRange.maxValue;
+        [buyAt, sellAt].forEach(function (t) {
+          if (typeof t === "number") { lo = Math.min(lo, t); hi = Math.max(hi, t); }
+        });
+        if (!(lo <= hi)) return r;
+        return { priceRange: { minValue: lo, maxValue: hi }, margins: { above: 14, below: 14 } };
+      }
     }, 1);
     score.setData(line(data.score.values));
     if (typeof data.score.buyThreshold === "number") {

@@ -2,8 +2,7 @@ import { Resvg } from "@resvg/resvg-js";
 import * as echarts from "echarts";
 import type { BacktestResult, Bars, Metrics } from "../types.js";
 import { buyHoldEquity, chartValues, chooseBuckets, lastPerBucket } from "./data.js";
-import { fmt, fmtTime } from "./format.js";
-import { plural } from "./headline.js";
+import { fmt, fmtTime, plural } from "./format.js";
 
 export interface EquityPngInput {
   title: string;

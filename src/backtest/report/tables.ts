@@ -32,6 +32,7 @@ const METRICS: Record<string, MetricSpec> = {
   avgHoldBars: { label: "Mean bars held", decimals: 1 },
   feesPaid: { label: "Fees paid", decimals: 2 },
   rejectedOrders: { label: "Rejected orders", decimals: 0 },
+  conflicts: { label: "Bars with both signals (ignored)", decimals: 0 },
   bars: { label: "Bars", decimals: 0 },
   months: { label: "Months", decimals: 2 },
   firstTime: { label: "First bar (UTC)", decimals: 0, time: true },
@@ -70,9 +71,9 @@ export function monthlyTable(monthly: readonly MonthRow[], id = "monthly"): stri
   const cols: [keyof MonthRow, string, number][] = [
     ["startEquity", "Start equity", 2],
     ["endEquity", "End equity", 2],
-    ["returnPct", "Return %", 2],
-    ["trades", "Trades", 0],
-    ["profit", "Profit", 2],
+    ["returnPct", "Return % (marked to market)", 2],
+    ["trades", "Trades closed", 0],
+    ["profit", "Realised profit", 2],
     ["buyHoldPct", "Buy & hold %", 2],
   ];
   const head = `<tr><th>Month</th>${cols.map(([, l]) => `<th>${l}</th>`).join("")}</tr>`;
@@ -84,7 +85,11 @@ export function monthlyTable(monthly: readonly MonthRow[], id = "monthly"): stri
     });
     return `<tr data-month="${escapeHtml(r.month)}"><th>${escapeHtml(r.month)}</th>${cells.join("")}</tr>`;
   });
-  return `<table id="${id}"><thead>${head}</thead><tbody>\n${body.join("\n")}\n</tbody></table>`;
+  // the two columns measure different things and disagree while a position is open at a month's end
+  const note =
+    '<p class="note monthly-note">Return %: equity marked to each close, open positions included. ' +
+    "Realised profit: the trades closed in the month, after fees. They differ when a position is open across a month's end.</p>";
+  return `<table id="${id}"><thead>${head}</thead><tbody>\n${body.join("\n")}\n</tbody></table>${note}`;
 }
 
 export function tradesTable(trades: readonly Trade[], total: number): string {

@@ -274,7 +274,7 @@ const signalsStage: StageDef = {
 const simulateStage: StageDef = {
   name: "simulate",
   description: "threshold search: a backtest (fees, slippage) per cell of simulate_model.grid",
-  // 2: in-sample predictions refused unless allowed, and marked
+  // 2: in-sample predictions refused unless allowed, and marked; min_trades
   version: 2,
   after: ["predict-rolling", "predict"],
   reads: ["signal_sets", "simulate_model", "backtest", "freq", "time_column"],
@@ -306,7 +306,11 @@ const simulateStage: StageDef = {
       profit_pct: round(best?.metrics.profitPct, 3),
       profit_pct_per_month: round(best?.metrics.profitPctPerMonth, 3),
       trades: best?.metrics.trades ?? null,
+      buy_hold_pct: round(best?.metrics.buyHoldPct, 3),
+      min_trades: r.minTrades,
       holdout_profit_pct: round(r.holdout?.metrics.profitPct, 3),
+      holdout_trades: r.holdout?.metrics.trades ?? null,
+      holdout_buy_hold_pct: round(r.holdout?.metrics.buyHoldPct, 3),
       in_sample: r.inSample,
     };
   },

@@ -1,3 +1,4 @@
+import { plural } from "../../backtest/report/format.js";
 import type { PipelineRun } from "./matrix.js";
 import type { MarketRun, StageResult } from "./runner.js";
 
@@ -99,9 +100,43 @@ function fmtProfit(s: MarketSummary): string {
   return `${main}${holdout}${mark(s)}`;
 }
 
+/**
+ * What the search's numbers call for: a profit that trails buy and hold (the holdout's, when
+ * there is one), and a best cell resting on fewer trades than min_trades.
+ */
+function searchNotes(m: MarketRun, s: MarketSummary): string[] {
+  const sim = done(m, "simulate")?.summary;
+  if (sim === undefined) return [];
+  const out: string[] = [];
+  const holdout = s.holdout_profit_pct !== null;
+  const profit = holdout ? s.holdout_profit_pct : s.profit_pct;
+  const buyHold = num(holdout ? sim.holdout_buy_hold_pct : sim.buy_hold_pct);
+  if (profit !== null && buyHold !== null && profit < buyHold) {
+    out.push(
+      `${s.market}: the ${holdout ? "holdout's" : "best cell's"} profit (${profit.toFixed(2)} %) trails buy and hold (${buyHold.toFixed(2)} %)`,
+    );
+  }
+  const minTrades = num(sim.min_trades) ?? 0;
+  const few = [
+    ["the best cell", num(sim.trades)],
+    ["the holdout", num(sim.holdout_trades)],
+  ] as const;
+  for (const [what, n] of few) {
+    if (n !== null && n < minTrades) {
+      out.push(
+        `${s.market}: ${what} rests on only ${plural(n, "trade")} (fewer than min_trades ${minTrades}): too few to tell an edge from luck`,
+      );
+    }
+  }
+  return out;
+}
+
 export function formatSummary(run: PipelineRun): string {
   const rows = run.markets.map(summarizeMarket);
-  const notes = run.markets.map((m, i) => predictorNote(m, rows[i] as MarketSummary));
+  const notes = run.markets.flatMap((m, i) => [
+    predictorNote(m, rows[i] as MarketSummary),
+    ...searchNotes(m, rows[i] as MarketSummary),
+  ]);
   const table = [["MARKET", "STATUS", "RAN", "SKIPPED", "ROWS", "AUC", "BEST THRESHOLDS", "PROFIT", "TIME"]];
   for (const s of rows) {
     table.push([
