@@ -188,14 +188,33 @@ export function evaluateCells(input: GridInput, cells: readonly Record<string, n
   });
 }
 
-/** Ranks cells by a metric, best first; NaN ranks last, ties keep grid order. */
-export function rankCells(cells: readonly GridCell[], by: RankMetric): GridCell[] {
+/** The default of simulate_model.min_trades: fewer trades than this are too few to rank a cell best. */
+export const DEFAULT_MIN_TRADES = 10;
+
+/**
+ * Where a cell stands before its metric is compared: 0 with at least `minTrades` trades, 1 with
+ * fewer, 2 without any (no result at all, only the zeros of doing nothing). With `minTrades` 0
+ * every cell stands level, as in the original.
+ */
+export function tradeTier(trades: number, minTrades: number): number {
+  if (minTrades <= 0 || trades >= minTrades) return 0;
+  return trades > 0 ? 1 : 2;
+}
+
+/**
+ * Ranks cells by a metric, best first; NaN ranks last, ties keep grid order. Cells with fewer
+ * than `minTrades` trades rank after every cell that has enough (and cells without a trade after
+ * those), in metric order among themselves: a cell whose profit rests on one or two trades is
+ * luck as often as an edge, and a grid search over many cells finds such luck easily.
+ */
+export function rankCells(cells: readonly GridCell[], by: RankMetric, minTrades = 0): GridCell[] {
   const key = (c: GridCell) => {
     const v = c.metrics[by];
     return Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v;
   };
+  const tier = (c: GridCell) => tradeTier(c.metrics.trades, minTrades);
   return cells
     .map((c, i) => ({ c, i }))
-    .sort((a, b) => key(b.c) - key(a.c) || a.i - b.i)
+    .sort((a, b) => tier(a.c) - tier(b.c) || key(b.c) - key(a.c) || a.i - b.i)
     .map((x) => x.c);
 }

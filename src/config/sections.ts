@@ -131,6 +131,16 @@ export const SimulateModelSchema = known({
     .describe(
       "Optimise on rows before this time and report the chosen parameters after it (like --holdout).",
     ),
+  min_trades: nonNegativeInt()
+    .optional()
+    .describe(
+      "Cells with fewer trades are shown but ranked after every cell that has this many; default 10, 0: off.",
+    ),
+  allow_in_sample: flag()
+    .optional()
+    .describe(
+      "Search and report on in-sample predictions (itb predict on the models' training rows); refused unless true, and then every number is marked IN-SAMPLE.",
+    ),
 }).describe("Threshold grid search for the signal parameters (the original's train_signal_model).");
 
 const fraction = (what: string) =>

@@ -5,6 +5,7 @@ import { barsOf } from "../backtest/bars.js";
 import { runBacktest } from "../backtest/engine.js";
 import {
   checkRuleParameters,
+  DEFAULT_MIN_TRADES,
   expandGrid,
   type RankMetric,
   rankCells,
@@ -13,6 +14,7 @@ import {
   thresholdSignals,
 } from "../backtest/grid.js";
 import { gridWorkers, runGrid } from "../backtest/gridThreads.js";
+import { plural } from "../backtest/report/format.js";
 import type { BacktestOptions, Bars, GridCell, Metrics } from "../backtest/types.js";
 import { type Config, canonicalJson, type SignalSet } from "../config/index.js";
 import { parseConfigTime } from "../config/primitives.js";
@@ -24,6 +26,7 @@ import { symbolFile } from "../data/paths.js";
 import { frameFileInfo, readFrame } from "../data/store/index.js";
 import { runSignalSets, type SignalStep } from "../signals/index.js";
 import { backtestOptionsOf } from "./backtestOptions.js";
+import { checkInSample, IN_SAMPLE, type PredictionsProvenance } from "./inSample.js";
 import { resolveSignalSets } from "./signalStages.js";
 
 /**
@@ -39,7 +42,7 @@ export interface ScoredTable {
   frame: Frame;
   bars: Bars;
   /** Where the predictions came from ("predict-rolling", "predict" or unknown) and whether any row was in-sample. */
-  provenance: { kind: string; inSample: boolean; metricsFile: string | undefined };
+  provenance: PredictionsProvenance;
 }
 
 function predictionsMetricsFile(file: string): string {
@@ -170,14 +173,22 @@ export interface SimulateOptions {
   workers?: number;
   /** At most this many; a grid too small to gain from threads runs in one (see gridWorkers). */
   maxWorkers?: number;
+  /** --allow-in-sample: search in-sample predictions (see inSample.ts). */
+  allowInSample?: boolean;
+  /** The caller is the command, which has the --allow-in-sample flag (named in the refusal). */
+  cli?: boolean;
   log: Logger;
 }
 
 export interface SimulateRun {
   input: string;
   provenance: ScoredTable["provenance"];
+  /** The predictions are in-sample (allowed by the opt-in): every number is marked IN-SAMPLE. */
+  inSample: boolean;
   rule: ThresholdRule;
   rankBy: RankMetric;
+  /** Cells with fewer trades rank after the others (simulate_model.min_trades). */
+  minTrades: number;
   options: BacktestOptions;
   range: { start: string; end: string; rows: number };
   holdout?: {
@@ -258,20 +269,6 @@ export function searchInputs(config: Config, table: ScoredTable, holdout?: strin
   };
 }
 
-export function warnProvenance(p: ScoredTable["provenance"], file: string, log: Logger): void {
-  if (p.kind === "predict-rolling" && !p.inSample) return;
-  const why =
-    p.kind === "predict"
-      ? "come from `itb predict`"
-      : p.kind === "predict-rolling"
-        ? "include rows the models were trained on"
-        : "have no walk-forward record (no predictions .metrics.json from `itb predict-rolling`)";
-  log.warn(
-    { file, kind: p.kind, in_sample: p.inSample },
-    `IN-SAMPLE RISK: the predictions ${why}; thresholds chosen on them look better than they will trade. Run \`itb predict-rolling\` first.`,
-  );
-}
-
 /** The original's simulate_model: grid of thresholds → backtests → ranked cells, written as JSON and CSV. */
 export async function runSimulate(
   config: Config,
@@ -291,7 +288,16 @@ export async function runSimulate(
   checkRuleParameters(rule, cellsParams);
   const steps = await resolveSignalSets(withParameters(config, index, cellsParams[0] ?? {}), configFile);
   const table = await readScoredTable(config, opts.input);
-  warnProvenance(table.provenance, table.file, opts.log);
+  const inSample = checkInSample(
+    table.provenance,
+    table.file,
+    config,
+    {
+      ...(opts.allowInSample !== undefined ? { allowInSample: opts.allowInSample } : {}),
+      flag: opts.cli === true,
+    },
+    opts.log,
+  );
   // The generators before the searched rule (smoothen, combine) make its score columns.
   runSignalSets(table.frame, steps.slice(0, index));
   const scores = scoreColumns(steps[index] as SignalStep, table.frame, table.file);
@@ -307,7 +313,8 @@ export async function runSimulate(
     opts.workers ?? gridWorkers(cellsParams.length, split - start, opts.maxWorkers ?? availableParallelism());
   const metrics = await runGrid(input, cellsParams, workers);
   const cells: GridCell[] = cellsParams.map((params, i) => ({ params, metrics: metrics[i] as Metrics }));
-  const ranked = rankCells(cells, rankBy);
+  const minTrades = sm.min_trades ?? DEFAULT_MIN_TRADES;
+  const ranked = rankCells(cells, rankBy, minTrades);
   const topN = sm.topn_to_store ?? 10;
   const top = ranked.slice(0, Math.max(1, topN));
 
@@ -339,8 +346,10 @@ export async function runSimulate(
   const run: SimulateRun = {
     input: table.file,
     provenance: table.provenance,
+    inSample,
     rule,
     rankBy,
+    minTrades,
     options,
     range: {
       start: iso(time[span.start] as number),
@@ -381,16 +390,27 @@ function fmt(v: number): string {
   return String(Number.parseFloat(v.toPrecision(8)));
 }
 
-/** CSV of ranked cells (the best topn_to_store): rank, parameters, then the metrics. */
-export function simulationCsv(ranked: readonly GridCell[]): string {
+/** What the CSV's `predictions` column says: IN-SAMPLE, else how the predictions were made. */
+function predictionsLabel(p: PredictionsProvenance): string {
+  return p.inSample ? IN_SAMPLE : p.kind;
+}
+
+/**
+ * CSV of ranked cells (the best topn_to_store): rank, parameters, the metrics, then
+ * `predictions` (IN-SAMPLE, or predict-rolling, predict, unknown), so that a row read on its
+ * own still says whether its numbers are in-sample.
+ */
+export function simulationCsv(ranked: readonly GridCell[], provenance: PredictionsProvenance): string {
   const params = [...new Set(ranked.flatMap((c) => Object.keys(c.params)))].sort();
-  const lines = [["rank", ...params, ...CSV_METRICS].join(",")];
+  const lines = [["rank", ...params, ...CSV_METRICS, "predictions"].join(",")];
+  const label = predictionsLabel(provenance);
   ranked.forEach((c, i) => {
     lines.push(
       [
         String(i + 1),
         ...params.map((p) => fmt(c.params[p] ?? Number.NaN)),
         ...CSV_METRICS.map((m) => fmt(c.metrics[m] ?? Number.NaN)),
+        label,
       ].join(","),
     );
   });
@@ -402,8 +422,13 @@ async function writeSimulation(run: SimulateRun, config: Config): Promise<void> 
     kind: "simulate",
     input: run.input,
     predictions: run.provenance,
+    // every number below is measured on the models' training rows (allowed by allow_in_sample)
+    in_sample: run.inSample,
     signal_generator: run.rule,
     rank_by: run.rankBy,
+    min_trades: run.minTrades,
+    // no cell reached min_trades: the best cell rests on too few trades to tell an edge from luck
+    best_below_min_trades: (run.ranked[0]?.metrics.trades ?? 0) < run.minTrades,
     range: run.range,
     options: run.options,
     best: run.ranked[0],
@@ -421,38 +446,78 @@ async function writeSimulation(run: SimulateRun, config: Config): Promise<void> 
     2,
   );
   await writeFileAtomic(run.outputs.json, `${text}\n`);
-  await writeFileAtomic(run.outputs.csv, simulationCsv(run.top));
+  await writeFileAtomic(run.outputs.csv, simulationCsv(run.top, run.provenance));
 }
 
-/** Stdout summary: the top cells and the holdout check. */
+/** The warnings a result's own numbers call for: trailing buy and hold, resting on too few trades. */
+export function resultWarnings(m: Metrics, minTrades: number): string[] {
+  const out: string[] = [];
+  if (m.profitPct < m.buyHoldPct) {
+    out.push(
+      `it trails buy and hold (${m.buyHoldPct.toFixed(2)} %) by ${(m.buyHoldPct - m.profitPct).toFixed(2)} points`,
+    );
+  }
+  if (minTrades > 0 && m.trades < minTrades) {
+    out.push(
+      `it rests on only ${plural(m.trades, "trade")} (fewer than min_trades ${minTrades}): too few to tell an edge from luck`,
+    );
+  }
+  return out;
+}
+
+/** Stdout summary: the top cells, the best cell with what to beware of, and the holdout check; every number marked when in-sample. */
 export function formatSimulateRun(run: SimulateRun, show = 10): string {
+  const mark = run.inSample ? `${IN_SAMPLE} ` : "";
   const lines = [
+    ...(run.inSample
+      ? [
+          `${IN_SAMPLE}: the predictions were made on the models' training rows (allowed by allow_in_sample); every number below overstates what will trade`,
+        ]
+      : []),
     `${run.cells.length} cells of ${run.rule} on ${run.range.rows.toLocaleString("en-US")} rows (${run.range.start} .. ${run.range.end}) in ${run.seconds.toFixed(2)} s`,
-    `ranked by ${run.rankBy}; fees ${(run.options.takerFee * 100).toFixed(3)} % per side, slippage ${run.options.slippageBps} bps, ${run.options.direction}, fill at ${run.options.fillAt}`,
+    `ranked by ${run.rankBy}${run.minTrades > 0 ? `, cells with fewer than ${run.minTrades} trades (min_trades) last` : ""}; fees ${(run.options.takerFee * 100).toFixed(3)} % per side, slippage ${run.options.slippageBps} bps, ${run.options.direction}, fill at ${run.options.fillAt}`,
   ];
   const params = Object.keys(run.ranked[0]?.params ?? {}).sort();
-  lines.push(["rank", ...params, "%/month", "%profit", "trades", "win%", "maxDD%", "sharpe"].join("\t"));
+  const header = ["rank", ...params, "%/month", "%profit", "trades", "win%", "maxDD%", "sharpe"];
+  lines.push((run.inSample ? [...header, "predictions"] : header).join("\t"));
   run.ranked.slice(0, show).forEach((c, i) => {
     const m = c.metrics;
-    lines.push(
-      [
-        String(i + 1),
-        ...params.map((p) => fmt(c.params[p] ?? Number.NaN)),
-        m.profitPctPerMonth.toFixed(2),
-        m.profitPct.toFixed(2),
-        String(m.trades),
-        m.winRatePct.toFixed(1),
-        m.maxDrawdownPct.toFixed(2),
-        m.sharpe.toFixed(2),
-      ].join("\t"),
-    );
+    // a cell without trades has no result to show: its zeros would read as one
+    const shown = (v: string) => (m.trades === 0 ? "-" : v);
+    const row = [
+      String(i + 1),
+      ...params.map((p) => fmt(c.params[p] ?? Number.NaN)),
+      shown(m.profitPctPerMonth.toFixed(2)),
+      shown(m.profitPct.toFixed(2)),
+      String(m.trades),
+      shown(m.winRatePct.toFixed(1)),
+      shown(m.maxDrawdownPct.toFixed(2)),
+      shown(m.sharpe.toFixed(2)),
+    ];
+    lines.push((run.inSample ? [...row, IN_SAMPLE] : row).join("\t"));
   });
+  const best = run.ranked[0];
+  if (best !== undefined) {
+    const m = best.metrics;
+    const p = params.map((k) => `${k}=${fmt(best.params[k] ?? Number.NaN)}`).join(", ");
+    lines.push(
+      `${mark}best: ${p}: ${m.profitPct.toFixed(2)} % (${m.profitPctPerMonth.toFixed(2)} %/month), ${plural(m.trades, "trade")}, max drawdown ${m.maxDrawdownPct.toFixed(2)} %; buy and hold ${m.buyHoldPct.toFixed(2)} %`,
+    );
+    for (const w of resultWarnings(m, run.minTrades)) lines.push(`  ${w}`);
+    const few = run.cells.filter((c) => c.metrics.trades < run.minTrades).length;
+    if (few > 0 && few < run.cells.length) {
+      lines.push(
+        `  ${few} of ${run.cells.length} cells have fewer than ${run.minTrades} trades and are ranked after the others`,
+      );
+    }
+  }
   if (run.holdout !== undefined) {
     const h = run.holdout.metrics;
     lines.push(
-      `holdout ${run.holdout.start} .. ${run.holdout.end} (${run.holdout.rows.toLocaleString("en-US")} rows) with the best parameters: ` +
-        `${h.profitPct.toFixed(2)} % (${h.profitPctPerMonth.toFixed(2)} %/month), ${h.trades} trades, max drawdown ${h.maxDrawdownPct.toFixed(2)} %`,
+      `${mark}holdout ${run.holdout.start} .. ${run.holdout.end} (${run.holdout.rows.toLocaleString("en-US")} rows) with the best parameters: ` +
+        `${h.profitPct.toFixed(2)} % (${h.profitPctPerMonth.toFixed(2)} %/month), ${plural(h.trades, "trade")}, max drawdown ${h.maxDrawdownPct.toFixed(2)} %; buy and hold ${h.buyHoldPct.toFixed(2)} %`,
     );
+    for (const w of resultWarnings(h, run.minTrades)) lines.push(`  ${w}`);
   } else {
     lines.push(
       "the best cell is chosen on the same rows it is measured on; check it on later rows with --holdout DATE",

@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { runBacktest } from "../backtest/engine.js";
+import { DEFAULT_MIN_TRADES } from "../backtest/grid.js";
+import { plural } from "../backtest/report/format.js";
 import { renderReportHtml } from "../backtest/report/html.js";
 import { renderEquityPng } from "../backtest/report/png.js";
 import type { BacktestResult, Bars, GridCell, Metrics, Signals } from "../backtest/types.js";
@@ -13,13 +15,14 @@ import { backtestOptionsOf } from "./backtestOptions.js";
 import {
   baseParameters,
   readScoredTable,
+  resultWarnings,
   scoreColumns,
   searchedSignalSet,
   searchInputs,
   searchRange,
-  warnProvenance,
   withParameters,
 } from "./backtestStages.js";
+import { checkInSample, IN_SAMPLE } from "./inSample.js";
 import { resolveSignalSets } from "./signalStages.js";
 
 /**
@@ -35,11 +38,19 @@ export interface ReportOptions {
   log: Logger;
   /** Epoch ms the report is stamped with. */
   now: number;
+  /** --allow-in-sample: report on in-sample predictions (see inSample.ts). */
+  allowInSample?: boolean;
+  /** The caller is the command, which has the --allow-in-sample flag (named in the refusal). */
+  cli?: boolean;
 }
 
 export interface ReportRun {
   params: Record<string, number>;
   paramsFrom: "simulation" | "config";
+  /** Fewer trades than this are too few to tell an edge from luck (as the search ranked). */
+  minTrades: number;
+  /** The predictions are in-sample (allowed by the opt-in): every number is marked IN-SAMPLE. */
+  inSample: boolean;
   result: BacktestResult;
   outputs: { html: string; png: string; json: string };
   range: { start: string; end: string; rows: number };
@@ -51,6 +62,7 @@ interface SimulationFile {
   best?: GridCell;
   grid?: GridCell[];
   rank_by?: string;
+  min_trades?: number;
   signal_generator?: string;
   range?: { start: string; end: string; rows: number };
   holdout?: { from: string; start: string; end: string; rows: number; metrics: Metrics } | null;
@@ -113,7 +125,16 @@ export async function runReport(config: Config, configFile: string, opts: Report
   const simFile = simulationFile(config);
   const sim = opts.params === "config" ? undefined : readSimulation(simFile);
   const table = await readScoredTable(config, opts.input);
-  warnProvenance(table.provenance, table.file, opts.log);
+  const inSample = checkInSample(
+    table.provenance,
+    table.file,
+    config,
+    {
+      ...(opts.allowInSample !== undefined ? { allowInSample: opts.allowInSample } : {}),
+      flag: opts.cli === true,
+    },
+    opts.log,
+  );
   let fromSim = false;
   if (sim?.best?.params !== undefined) {
     const holdoutFrom = sim.holdout?.from ?? undefined;
@@ -144,6 +165,13 @@ export async function runReport(config: Config, configFile: string, opts: Report
   const options = backtestOptionsOf(config);
   const result = runBacktest(bars, signals, options);
   const holdout = fromSim && span.split < span.end ? (sim?.holdout ?? undefined) : undefined;
+  // The holdout on its own, from the initial capital, as the search measured it: its numbers
+  // are the ones to judge the thresholds by (the whole run carries the selection's equity in).
+  const holdoutRun =
+    holdout !== undefined
+      ? runBacktest(bars, signals, options, { start: span.split - span.start })
+      : undefined;
+  const selection = holdout !== undefined ? sim?.best?.metrics : undefined;
 
   const m = result.metrics;
   const chosen = holdout
@@ -155,6 +183,10 @@ export async function runReport(config: Config, configFile: string, opts: Report
     .map(([k, v]) => `${k}=${v}`)
     .join(", ")}${chosen}`;
   const gridCells = fromSim ? (sim?.grid ?? []) : [];
+  // as the search ranked (an older simulation.json records none: it ranked without a minimum)
+  const minTrades = fromSim
+    ? (sim?.min_trades ?? 0)
+    : (config.simulate_model?.min_trades ?? DEFAULT_MIN_TRADES);
   const axes = [...new Set(gridCells.flatMap((c) => Object.keys(c.params)))].filter(
     (k) => new Set(gridCells.map((c) => c.params[k])).size > 1,
   );
@@ -165,6 +197,8 @@ export async function runReport(config: Config, configFile: string, opts: Report
           yParam: axes[1] as string,
           cells: gridCells,
           metric: (sim?.rank_by ?? "profitPctPerMonth") as keyof Metrics,
+          ...(sim?.best?.params !== undefined ? { best: sim.best.params } : {}),
+          minTrades,
         }
       : undefined;
   const score =
@@ -189,8 +223,22 @@ export async function runReport(config: Config, configFile: string, opts: Report
     ...(grid !== undefined ? { grid } : {}),
     generatedAt,
     configHash: configHash(config),
+    inSample,
+    thresholds: fromSim ? "search" : "config",
+    minTrades,
+    ...(holdoutRun !== undefined && selection !== undefined
+      ? { holdout: { start: bars.time[span.split - span.start] as number, result: holdoutRun, selection } }
+      : {}),
   });
-  const png = renderEquityPng({ title: `${config.symbol} ${config.freq}`, bars, result });
+  const png = renderEquityPng({
+    title: `${config.symbol} ${config.freq}`,
+    bars,
+    result,
+    inSample,
+    ...(holdoutRun !== undefined
+      ? { holdout: { start: bars.time[span.split - span.start] as number, metrics: holdoutRun.metrics } }
+      : {}),
+  });
   const base = symbolFile(config, "report").replace(/\.parquet$/, "");
   const outputs = { html: `${base}.html`, png: `${base}.png`, json: `${base}.json` };
   const range = {
@@ -205,6 +253,8 @@ export async function runReport(config: Config, configFile: string, opts: Report
     freq: config.freq,
     input: table.file,
     predictions: table.provenance,
+    // every number below is measured on the models' training rows (allowed by allow_in_sample)
+    in_sample: inSample,
     signal_generator: rule,
     params,
     params_from: fromSim ? simFile : "config",
@@ -212,7 +262,11 @@ export async function runReport(config: Config, configFile: string, opts: Report
     // With a holdout, the search's own numbers for the two parts of the range.
     selection:
       fromSim && sim?.best !== undefined ? { range: sim.range ?? null, metrics: sim.best.metrics } : null,
-    holdout: holdout ?? null,
+    // the holdout backtested on its own (the search's numbers there, recomputed with its months and trades)
+    holdout:
+      holdout !== undefined && holdoutRun !== undefined
+        ? { ...holdout, metrics: holdoutRun.metrics, monthly: holdoutRun.monthly, trades: holdoutRun.trades }
+        : null,
     options,
     metrics: m,
     monthly: result.monthly,
@@ -224,10 +278,14 @@ export async function runReport(config: Config, configFile: string, opts: Report
   return {
     params,
     paramsFrom: fromSim ? "simulation" : "config",
+    minTrades,
+    inSample,
     result,
     outputs,
     range,
-    ...(holdout !== undefined ? { holdout: { start: holdout.start, metrics: holdout.metrics } } : {}),
+    ...(holdout !== undefined && holdoutRun !== undefined
+      ? { holdout: { start: holdout.start, metrics: holdoutRun.metrics } }
+      : {}),
   };
 }
 
@@ -236,12 +294,21 @@ export function formatReportRun(run: ReportRun): string {
   const p = Object.entries(run.params)
     .map(([k, v]) => `${k}=${v}`)
     .join(", ");
+  const mark = run.inSample ? `${IN_SAMPLE} ` : "";
   return [
-    `backtest ${run.range.start} .. ${run.range.end} (${run.range.rows.toLocaleString("en-US")} bars) with ${p} (from ${run.paramsFrom})`,
-    `profit ${m.profitPct.toFixed(2)} % (${m.profitPctPerMonth.toFixed(2)} %/month) after ${m.feesPaid.toFixed(2)} fees, ${m.trades} trades, win rate ${m.winRatePct.toFixed(1)} %, max drawdown ${m.maxDrawdownPct.toFixed(2)} %, Sharpe ${m.sharpe.toFixed(2)}; buy and hold ${m.buyHoldPct.toFixed(2)} %`,
+    ...(run.inSample
+      ? [
+          `${IN_SAMPLE}: the predictions were made on the models' training rows (allowed by allow_in_sample); every number below overstates what will trade`,
+        ]
+      : []),
+    `${mark}backtest ${run.range.start} .. ${run.range.end} (${run.range.rows.toLocaleString("en-US")} bars) with ${p} (from ${run.paramsFrom})`,
+    `${mark}profit ${m.profitPct.toFixed(2)} % (${m.profitPctPerMonth.toFixed(2)} %/month) after ${m.feesPaid.toFixed(2)} fees, ${plural(m.trades, "trade")}, win rate ${m.winRatePct.toFixed(1)} %, max drawdown ${m.maxDrawdownPct.toFixed(2)} %, Sharpe ${m.sharpe.toFixed(2)}; buy and hold ${m.buyHoldPct.toFixed(2)} %`,
+    // with a holdout the whole run's first part is in-sample for the thresholds: only the holdout's warnings count
+    ...(run.holdout === undefined ? resultWarnings(m, run.minTrades).map((w) => `  ${w}`) : []),
     ...(run.holdout !== undefined
       ? [
-          `holdout from ${run.holdout.start}: ${run.holdout.metrics.profitPct.toFixed(2)} % (${run.holdout.metrics.profitPctPerMonth.toFixed(2)} %/month), ${run.holdout.metrics.trades} trades — the thresholds were chosen before it`,
+          `${mark}holdout from ${run.holdout.start}: ${run.holdout.metrics.profitPct.toFixed(2)} % (${run.holdout.metrics.profitPctPerMonth.toFixed(2)} %/month), ${plural(run.holdout.metrics.trades, "trade")}; buy and hold ${run.holdout.metrics.buyHoldPct.toFixed(2)} % — the thresholds were chosen before it`,
+          ...resultWarnings(run.holdout.metrics, run.minTrades).map((w) => `  ${w}`),
         ]
       : []),
     `wrote ${run.outputs.html}`,

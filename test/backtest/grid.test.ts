@@ -128,13 +128,34 @@ describe("thresholdSignals", () => {
 });
 
 describe("rankCells", () => {
-  const cell = (id: number, v: number): GridCell => ({
+  const cell = (id: number, v: number, trades = 50): GridCell => ({
     params: { id },
-    metrics: { profitPctPerMonth: v } as unknown as Metrics,
+    metrics: { profitPctPerMonth: v, trades } as unknown as Metrics,
   });
 
   it("best first, NaN last, ties in grid order", () => {
     const ranked = rankCells([cell(0, 1), cell(1, Number.NaN), cell(2, 3), cell(3, 1)], "profitPctPerMonth");
     expect(ranked.map((c) => c.params.id)).toEqual([2, 0, 3, 1]);
+  });
+
+  it("ranks cells with fewer than min_trades trades after all others, in metric order among themselves", () => {
+    const cells = [
+      cell(0, 1, 12),
+      cell(1, 40, 1),
+      cell(2, 3, 10),
+      cell(3, 25, 9),
+      cell(4, Number.NaN, 30),
+      cell(5, 0, 0),
+      cell(6, -2, 11),
+    ];
+    const ids = (minTrades?: number) =>
+      rankCells(cells, "profitPctPerMonth", minTrades).map((c) => c.params.id);
+    // enough trades, then too few, then none (no result: its 0 % does not beat a real loss)
+    expect(ids(10)).toEqual([2, 0, 6, 4, 1, 3, 5]);
+    // 0 (and the default) ranks by the metric alone, as the original
+    expect(ids(0)).toEqual([1, 3, 2, 0, 5, 6, 4]);
+    expect(ids()).toEqual([1, 3, 2, 0, 5, 6, 4]);
+    // no cell has enough: the trading cells by the metric, the caller says the best has too few
+    expect(ids(100)).toEqual([1, 3, 2, 0, 6, 4, 5]);
   });
 });

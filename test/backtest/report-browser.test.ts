@@ -6,7 +6,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fmt } from "../../src/backtest/report/format.js";
 import { metricDecimals, renderReportHtml } from "../../src/backtest/report/html.js";
-import { type BacktestFixture, backtestFixture, reportInput } from "../helpers/backtestFixture.js";
+import { type BacktestFixture, backtestFixture, holdoutOf, reportInput } from "../helpers/backtestFixture.js";
 
 /**
  * The report page in a real browser: Debian's chromium driven by playwright-core. Not skipped
@@ -14,6 +14,29 @@ import { type BacktestFixture, backtestFixture, reportInput } from "../helpers/b
  */
 const CHROMIUM = "/usr/bin/chromium";
 const EVIL_TITLE = "<script>window.__pwned = 1</script> BTCUSDT momentum";
+const HOLDOUT = Date.UTC(2023, 2, 20);
+
+/** Browser-side: where each chart's holdout line is, and where the chart puts the holdout's time. */
+const HOLDOUT_LINES = `(() => {
+  const r = window.itbReport;
+  return ["price", "equity"].map((k) => {
+    const box = document.getElementById("chart-" + k);
+    const el = box.querySelector(".holdout-line");
+    if (!el) return null;
+    const ts = r[k].timeScale();
+    const rect = el.getBoundingClientRect();
+    return {
+      left: parseFloat(el.style.left),
+      x: ts.timeToCoordinate(r.data.holdout.time),
+      width: ts.width(),
+      display: getComputedStyle(el).display,
+      top: rect.top - box.getBoundingClientRect().top - box.clientTop,
+      height: rect.height,
+      panes: box.clientHeight - ts.height(),
+      label: el.textContent,
+    };
+  });
+})()`;
 
 /**
  * Browser-side: per chart container, the painted pixels (neither transparent nor white) of each
@@ -54,8 +77,25 @@ beforeAll(async () => {
   f = await backtestFixture(["2023-03"]);
   dir = mkdtempSync(join(tmpdir(), "itb-report-"));
   const file = join(dir, "report.html");
-  // 44,560 bars with the default 15,000-candle bound: aggregated to 3m candles
-  writeFileSync(file, renderReportHtml(reportInput(f, EVIL_TITLE)));
+  // 44,560 bars with the default 15,000-candle bound: aggregated to 3m candles; thresholds
+  // chosen before a holdout from 2023-03-20
+  // chosen before a holdout from 2023-03-20. The score's lines are drawn at the score's own
+  // extremes, where a searched threshold often lands, to check that they stay inside the pane.
+  const input = reportInput(f, EVIL_TITLE);
+  const finite = Array.from(f.score).filter(Number.isFinite);
+  writeFileSync(
+    file,
+    renderReportHtml({
+      ...input,
+      score: {
+        ...(input.score as NonNullable<typeof input.score>),
+        buyThreshold: Math.max(...finite),
+        sellThreshold: Math.min(...finite),
+      },
+      thresholds: "search",
+      holdout: holdoutOf(f, HOLDOUT),
+    }),
+  );
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -103,6 +143,88 @@ describe("report page in chromium", () => {
     expect(await page.textContent("#report-error")).toBe("");
     expect(problems).toEqual([]);
     expect(external).toEqual([]);
+  });
+
+  it("marks the holdout's start with a line over every pane of both charts, and gives it a section", async () => {
+    const lines = (await page.evaluate(HOLDOUT_LINES)) as ({
+      left: number;
+      x: number | null;
+      width: number;
+      display: string;
+      top: number;
+      height: number;
+      panes: number;
+      label: string;
+    } | null)[];
+    expect(lines).toHaveLength(2);
+    for (const l of lines) {
+      if (l === null) throw new Error("no holdout line in a chart");
+      expect(l.display).toBe("block");
+      expect(l.x).not.toBeNull();
+      expect(l.left).toBe(Math.round(l.x as number));
+      // 2023-03-20 is 19 of the 31 days: the line is well inside the time axis
+      expect(l.left / l.width).toBeGreaterThan(0.55);
+      expect(l.left / l.width).toBeLessThan(0.66);
+      // from the top of the first pane to the bottom of the last
+      expect(l.top).toBe(0);
+      expect(l.height).toBe(l.panes);
+      expect(l.label).toBe("holdout →");
+    }
+    expect(await page.textContent("#headline-holdout")).toMatch(
+      /^Holdout 2023-03-20 00:00 – 2023-03-31 23:59 UTC, thresholds chosen before it: profit /,
+    );
+    expect(await page.textContent("#holdout h2")).toBe("Holdout from 2023-03-20 00:00 UTC");
+    expect(await page.$$eval("#holdout-metrics td[data-metric]", (tds) => tds.length)).toBeGreaterThan(20);
+  });
+
+  it("keeps the lower panes clear, the last marker whole and the threshold lines inside their pane", async () => {
+    const got = (await page.evaluate(`(() => {
+      const r = window.itbReport;
+      // what is on top at the lower-left of each lower pane, where the library's logo used to sit
+      const corner = (id) => {
+        const panes = [...document.querySelectorAll("#" + id + " canvas")].filter((c) => c.width >= 400 && c.height >= 100);
+        panes[2].scrollIntoView({ block: "center" });
+        const rect = panes[2].getBoundingClientRect();
+        return document.elementFromPoint(rect.left + 27, rect.bottom - 20).tagName;
+      };
+      const ts = r.price.timeScale();
+      const last = r.data.markers[r.data.markers.length - 1];
+      const pane = r.price.panes()[1];
+      return {
+        logos: document.querySelectorAll("#tv-attr-logo").length,
+        attribution: document.querySelector("#attribution a").getAttribute("href"),
+        corners: [corner("chart-price"), corner("chart-equity")],
+        lastMarker: ts.timeToCoordinate(last.time),
+        lastCandle: ts.timeToCoordinate(r.data.candles.time[r.data.candles.time.length - 1]),
+        width: ts.width(),
+        paneHeight: pane.getHeight(),
+        buy: r.score.priceToCoordinate(r.data.score.buyThreshold),
+        sell: r.score.priceToCoordinate(r.data.score.sellThreshold),
+      };
+    })()`)) as {
+      logos: number;
+      attribution: string;
+      corners: string[];
+      lastMarker: number;
+      lastCandle: number;
+      width: number;
+      paneHeight: number;
+      buy: number;
+      sell: number;
+    };
+    // no logo over the score and drawdown panes; the page credits the library instead
+    expect(got.logos).toBe(0);
+    expect(got.corners).toEqual(["CANVAS", "CANVAS"]);
+    expect(got.attribution).toBe("https://www.tradingview.com/");
+    // the last trade is closed at the end: its marker sits on the last candle and, 13 px wide
+    // at this zoom, fits inside the pane
+    expect(f.result.trades.at(-1)?.exitReason).toBe("end");
+    expect(got.lastMarker).toBe(got.lastCandle);
+    expect(got.lastMarker + 7).toBeLessThanOrEqual(got.width);
+    // the thresholds at the score's extremes: inside the pane, clear of its borders
+    expect(got.buy).toBeGreaterThanOrEqual(10);
+    expect(got.sell).toBeLessThanOrEqual(got.paneHeight - 10);
+    expect(got.buy).toBeLessThan(got.sell);
   });
 
   it("shows the title as text, without running it", async () => {

@@ -1,11 +1,18 @@
 import { Resvg } from "@resvg/resvg-js";
 import { beforeAll, describe, expect, it } from "vitest";
+import { runBacktest } from "../../src/backtest/engine.js";
 import { aggregateOhlc, chooseBuckets } from "../../src/backtest/report/data.js";
 import { fmt } from "../../src/backtest/report/format.js";
 import { metricDecimals, type ReportData, renderReportHtml } from "../../src/backtest/report/html.js";
-import { renderEquityPng } from "../../src/backtest/report/png.js";
-import type { Metrics } from "../../src/backtest/types.js";
-import { type BacktestFixture, backtestFixture, reportInput } from "../helpers/backtestFixture.js";
+import { renderEquityPng, renderEquitySvg } from "../../src/backtest/report/png.js";
+import type { GridCell, Metrics } from "../../src/backtest/types.js";
+import {
+  type BacktestFixture,
+  backtestFixture,
+  holdoutOf,
+  reportInput,
+  thresholdSignals,
+} from "../helpers/backtestFixture.js";
 
 /** The page's embedded JSON, with the non-finite numbers ("Infinity", "NaN") restored. */
 function embeddedData(html: string): ReportData {
@@ -106,7 +113,10 @@ describe("report HTML", () => {
 
   it("references no external resource", () => {
     const html = renderReportHtml(reportInput(f));
-    const markup = markupOnly(html);
+    // the chart library's attribution is the one link: followed when clicked, never loaded
+    const attribution = '<a href="https://www.tradingview.com/">TradingView</a>';
+    expect(html.split(attribution)).toHaveLength(2);
+    const markup = markupOnly(html).replace(attribution, "");
     expect(markup).not.toMatch(/\b(src|href|action|poster)\s*=\s*["']?\s*(https?:)?\/\//i);
     expect(markup).not.toMatch(/<(link|iframe|img|object|embed)\b/i);
     expect(markup).not.toMatch(/url\(\s*["']?(https?:)?\/\//i);
@@ -190,6 +200,159 @@ describe("report HTML", () => {
     expect(Number(best[0]?.[4])).toBe(Math.max(...f.grid.map((c) => c.metrics.profitPct)));
   });
 
+  it("gives the holdout its own headline and section; the selection's line says it is in-sample", () => {
+    const holdout = holdoutOf(f, Date.UTC(2023, 2, 20));
+    const html = renderReportHtml({ ...reportInput(f), thresholds: "search", holdout });
+    const h = holdout.result.metrics;
+    // the holdout is a run of its own: not the whole run's tail
+    expect(h.firstTime).toBe(Date.UTC(2023, 2, 20));
+    expect(h.bars).toBe(f.bars.time.length - f.bars.time.indexOf(Date.UTC(2023, 2, 20)));
+    const lines = [...html.matchAll(/<p class="headline" id="([^"]+)">([\s\S]*?)<\/p>/g)];
+    expect(lines.map((l) => l[1])).toEqual(["headline-holdout", "headline-selection", "headline-whole"]);
+    const value = (line: string, field: string) =>
+      Number(new RegExp(`data-field="${field}" data-value="([^"]+)"`).exec(line)?.[1]);
+    const [hold, sel, whole] = lines.map((l) => l[2] as string);
+    expect(hold).toMatch(
+      /^<b>Holdout<\/b> 2023-03-20 00:00 – 2023-03-31 23:59 UTC, thresholds chosen before it: /,
+    );
+    expect(value(hold as string, "profitPct")).toBe(h.profitPct);
+    expect(value(hold as string, "buyHoldPct")).toBe(h.buyHoldPct);
+    expect(hold).toContain(`${fmt(h.profitPct, 2)} %`);
+    expect(sel).toMatch(
+      /^Selection period 2023-03-01 00:00 – 2023-03-19 23:59 UTC, <b>in-sample for the thresholds<\/b> \(chosen on these rows\): /,
+    );
+    expect(value(sel as string, "profitPct")).toBe(holdout.selection.profitPct);
+    expect(value(whole as string, "profitPct")).toBe(f.result.metrics.profitPct);
+
+    // the holdout section: its own metrics and months; the whole run's table says what it is
+    expect(html).toContain('<section id="holdout"><h2>Holdout from 2023-03-20 00:00 UTC</h2>');
+    const table = /<table id="holdout-metrics">([\s\S]*?)<\/table>/.exec(html)?.[1] ?? "";
+    const cells = metricCells(table);
+    expect(cells.size).toBe(Object.keys(h).length);
+    for (const [name, [v]] of cells) expect(Number(v)).toBe((h as unknown as Record<string, number>)[name]);
+    expect(html).toMatch(/<table id="holdout-monthly">[\s\S]*?data-month="2023-03"/);
+    expect(html).toContain("<h2>Metrics: whole range</h2>");
+
+    // the charts get the holdout's time: the bucket (3m candles here) holding its first bar
+    const data = embeddedData(html);
+    expect(data.meta.bucketMs).toBe(3 * 60_000);
+    expect(data.holdout).toEqual({ start: Date.UTC(2023, 2, 20), time: Date.UTC(2023, 2, 20) / 1000 });
+    expect(embeddedData(renderReportHtml(reportInput(f))).holdout).toBeNull();
+  });
+
+  it("without a holdout, says whether the thresholds were chosen on the rows it shows", () => {
+    const searched = renderReportHtml({ ...reportInput(f), thresholds: "search" });
+    expect(searched).toMatch(
+      /<p class="headline" id="headline-main">Thresholds chosen on these rows, <b>in-sample for the thresholds<\/b> \(check them with a holdout\): /,
+    );
+    expect(renderReportHtml(reportInput(f))).toMatch(
+      /<p class="headline" id="headline-main">The config's thresholds: <b>profit /,
+    );
+    expect(searched).not.toContain('id="holdout"');
+  });
+
+  it("heatmap: the search's best cell outlined, cells with too few trades pale, cells without trades empty", () => {
+    const options = f.result.options;
+    const cell = (buy: number, sell: number): GridCell => ({
+      params: { buy_signal_threshold: buy, sell_signal_threshold: sell },
+      metrics: runBacktest(f.bars, thresholdSignals(f.score, buy, sell), options, { collectTrades: false })
+        .metrics,
+    });
+    // the close is never 8 % above its 2-hour mean in March 2023: those cells cannot trade;
+    // 3 % above it happens a few times
+    const cells = [0.4, 3, 8].flatMap((buy) => [-0.4, -1.2].map((sell) => cell(buy, sell)));
+    const trades = cells.map((c) => c.metrics.trades);
+    expect(trades.filter((n) => n === 0)).toHaveLength(2);
+    expect(trades.filter((n) => n > 0 && n < 10).length).toBeGreaterThan(0);
+    expect(trades.filter((n) => n >= 10).length).toBeGreaterThan(0);
+    const chosen = cells.find((c) => c.metrics.trades >= 10) as GridCell;
+    const grid = {
+      xParam: "buy_signal_threshold",
+      yParam: "sell_signal_threshold",
+      cells,
+      metric: "profitPct" as keyof Metrics,
+      best: chosen.params,
+      minTrades: 10,
+    };
+    const html = renderReportHtml({ ...reportInput(f), grid });
+    const tds = [
+      ...html.matchAll(
+        /<td([^>]*) data-trades="(\d+)" data-x="([^"]+)" data-y="([^"]+)" data-value="([^"]+)">([^<]*)</g,
+      ),
+    ];
+    expect(tds).toHaveLength(6);
+    for (const td of tds) {
+      const [, attrs, n, x, y, value, text] = td as unknown as string[];
+      const c = cells.find(
+        (k) => k.params.buy_signal_threshold === Number(x) && k.params.sell_signal_threshold === Number(y),
+      ) as GridCell;
+      expect(Number(n)).toBe(c.metrics.trades);
+      expect(Number(value)).toBe(c.metrics.profitPct);
+      if (c.metrics.trades === 0) {
+        // no result: empty, not a 0.00 that reads as one
+        expect(attrs).toBe(' class="empty" title="no trades"');
+        expect(text).toBe("");
+      } else {
+        expect(text).toBe(fmt(c.metrics.profitPct, 2));
+        expect(attrs?.includes("few")).toBe(c.metrics.trades < 10);
+        expect(attrs?.includes('data-best="true"')).toBe(c === chosen);
+      }
+    }
+    const few = cells.find((c) => c.metrics.trades > 0 && c.metrics.trades < 10) as GridCell;
+    expect(html).toContain(
+      `title="${few.metrics.trades} trade${few.metrics.trades === 1 ? "" : "s"}: fewer than min_trades (10), not ranked best"`,
+    );
+    expect(html).toContain(
+      '<p class="note" id="heatmap-key">Empty: no trades. Pale: fewer than min_trades (10) trades, ranked after the others.</p>',
+    );
+    expect(html).toContain(`(${chosen.metrics.trades} trades).</p>`);
+  });
+
+  it("the headline says when a result trails buy and hold or rests on too few trades", () => {
+    const m = f.result.metrics;
+    // March 2023: BTC rose 23 %, the momentum rule far less
+    expect(m.profitPct).toBeLessThan(m.buyHoldPct);
+    const html = renderReportHtml({ ...reportInput(f), minTrades: 1000 });
+    const line = /<p class="headline" id="headline-main">(.*?)<\/p>/.exec(html)?.[1] ?? "";
+    expect(line).toContain(
+      `<span class="warn" data-warn="trails-buy-hold">trails buy &amp; hold by ${fmt(m.buyHoldPct - m.profitPct, 2)} points</span>`,
+    );
+    expect(line).toContain(
+      `<span class="warn" data-warn="few-trades">only ${m.trades} trades: too few to tell an edge from luck (min_trades 1000)</span>`,
+    );
+    expect(renderReportHtml(reportInput(f))).not.toContain('data-warn="few-trades"');
+
+    // one trade is "1 trade", on the page and in the PNG
+    const n = f.bars.time.length;
+    const buy = new Uint8Array(n);
+    const sell = new Uint8Array(n);
+    buy[1000] = 1;
+    sell[2000] = 1;
+    const one = runBacktest(f.bars, { buy, sell }, f.result.options);
+    expect(one.metrics.trades).toBe(1);
+    const page = renderReportHtml({ ...reportInput(f), result: one });
+    expect(page).toMatch(/<\/span>, 1 trade; buy &amp; hold /);
+    expect(page).not.toMatch(/\b1 trades\b/);
+    expect(renderEquitySvg({ title: "t", bars: f.bars, result: one })).toMatch(/ {3}1 trade</);
+  });
+
+  it("the monthly table labels its return (marked to market) and its realised profit", async () => {
+    // three months: a position open across a month's end makes the two disagree
+    const big = await backtestFixture(["2023-02", "2023-03", "2023-04"]);
+    const differ = big.result.monthly.filter(
+      (r) => Math.abs((r.startEquity * r.returnPct) / 100 - r.profit) > 0.01,
+    );
+    expect(differ.length).toBeGreaterThan(0);
+    const html = renderReportHtml(reportInput(big));
+    const head = /<table id="monthly"><thead>(.*?)<\/thead>/.exec(html)?.[1];
+    expect(head).toBe(
+      "<tr><th>Month</th><th>Start equity</th><th>End equity</th><th>Return % (marked to market)</th><th>Trades closed</th><th>Realised profit</th><th>Buy & hold %</th></tr>",
+    );
+    expect(html).toContain(
+      "Realised profit: the trades closed in the month, after fees. They differ when a position is open across a month's end.</p>",
+    );
+  });
+
   it("marks the lowest value best for a lower-is-better metric", () => {
     const input = reportInput(f);
     const html = renderReportHtml({
@@ -226,6 +389,30 @@ describe("equity PNG", () => {
     expect(white / total).toBeLessThan(0.99);
     expect(blue).toBeGreaterThan(800);
     expect(grey).toBeGreaterThan(400);
+  });
+
+  it("draws a dashed line at the holdout and puts its numbers first", () => {
+    const holdout = holdoutOf(f, Date.UTC(2023, 2, 20));
+    const svg = renderEquitySvg({
+      title: "BTCUSDT 1m",
+      bars: f.bars,
+      result: f.result,
+      holdout: { start: holdout.start, metrics: holdout.result.metrics },
+    });
+    const h = holdout.result.metrics;
+    expect(svg).toContain(
+      `>holdout from 2023-03-20 00:00 UTC: profit ${fmt(h.profitPct, 2)} %   buy &amp; hold ${fmt(h.buyHoldPct, 2)} %   ${h.trades} trades<`,
+    );
+    expect(svg).toContain(">whole range (thresholds chosen on its first part): profit ");
+    expect(svg).toContain(">holdout<");
+    // the mark line: dashed, in the holdout colour
+    expect(svg).toMatch(/<path [^>]*stroke="#b26a00"[^>]*stroke-dasharray/);
+  });
+
+  it("says IN-SAMPLE in its title when the predictions were", () => {
+    const input = { title: "BTCUSDT 1m", bars: f.bars, result: f.result };
+    expect(renderEquitySvg({ ...input, inSample: true })).toContain(">BTCUSDT 1m — IN-SAMPLE<");
+    expect(renderEquitySvg(input)).not.toContain("IN-SAMPLE");
   });
 
   it("renders the default size", () => {

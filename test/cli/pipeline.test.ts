@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -98,6 +98,41 @@ describe("itb pipeline", () => {
     expect(typeof m?.profit_pct).toBe("number");
     expect(r.stderr).toContain("[BTCUSDT 1m] features ... skipped (up to date)");
     expect(r.stderr.split("\n").filter((l) => l.startsWith("[BTCUSDT 1m]"))).toHaveLength(9);
+  });
+
+  it("without rolling_predict, predict's in-sample predictions stop simulate (status 2) unless allowed, then are marked", () => {
+    const { rolling_predict: _, ...noRolling } = smallPipelineConfig(join(dir, "in-sample")) as Record<
+      string,
+      unknown
+    >;
+    const file = join(dir, "in-sample.json");
+    writeFileSync(file, JSON.stringify(noRolling, null, 2));
+    const r = itb(["pipeline", "--config", file, "--archive", SAMPLE]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("error: 1 of 1 market(s) failed");
+    expect(r.stdout).toMatch(
+      /^BTCUSDT 1m\s+FAILED \(simulate\)\s+7\s+0\s+44,640\s+.*\(IN-SAMPLE\)\s+-\s+-\s+/m,
+    );
+    expect(r.stdout).toContain(
+      "BTCUSDT 1m: the predictions come from predict (the models scored on the rows they were trained on: IN-SAMPLE) because the config has no rolling_predict section; add a rolling_predict section for walk-forward (out-of-sample) predictions",
+    );
+    expect(r.stdout).toMatch(
+      /^BTCUSDT 1m failed at simulate: .*predictions\.parquet: the predictions are IN-SAMPLE: .* or accept results marked IN-SAMPLE with "simulate_model": \{ "allow_in_sample": true \} in the config\.$/m,
+    );
+    expect(existsSync(join(dir, "in-sample", "BTCUSDT", "simulation.json"))).toBe(false);
+
+    const sm = noRolling.simulate_model as object;
+    writeFileSync(file, JSON.stringify({ ...noRolling, simulate_model: { ...sm, allow_in_sample: true } }));
+    const allowed = itb(["pipeline", "--config", file, "--archive", SAMPLE]);
+    expect(allowed.status).toBe(0);
+    expect(allowed.stdout).toMatch(
+      /^BTCUSDT 1m\s+ok\s+2\s+7\s+44,640\s+high_10_lc 0\.\d{3}, low_10_lc 0\.\d{3} \(IN-SAMPLE\)\s+buy -?[\d.]+, sell -?[\d.]+ \(IN-SAMPLE\)\s+-?\d+\.\d\d % \(IN-SAMPLE\)\s+[\d.]+ s$/m,
+    );
+    expect(allowed.stdout).toContain("BTCUSDT 1m: the predictions come from predict");
+    const report = JSON.parse(readFileSync(join(dir, "in-sample", "BTCUSDT", "report.json"), "utf8")) as {
+      in_sample: boolean;
+    };
+    expect(report.in_sample).toBe(true);
   });
 
   it("names a bad stage as a usage error (status 2)", () => {

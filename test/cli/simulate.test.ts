@@ -175,7 +175,11 @@ describe("itb simulate and itb report", () => {
     expect(report.trades).toHaveLength(best.metrics.trades as number);
     const html = readFileSync(join(dir, "BTCUSDT", "report.html"), "utf8");
     expect(html).toMatch(/^<!DOCTYPE html>/i);
-    expect(html).not.toMatch(/(src|href)="https?:/);
+    expect(html).not.toMatch(/src="https?:/);
+    // the one link is the chart library's attribution, a link to follow, not a resource to load
+    expect([...html.matchAll(/href="(https?:[^"]*)"/g)].map((m) => m[1])).toEqual([
+      "https://www.tradingview.com/",
+    ]);
     const png = readFileSync(join(dir, "BTCUSDT", "report.png"));
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
 
@@ -240,27 +244,214 @@ describe("itb simulate and itb report", () => {
     expect(rep.status).toBe(0);
     expect(rep.stdout).toMatch(/holdout from 2023-03-20T00:00:00Z: .* the thresholds were chosen before it/);
     const report = JSON.parse(readFileSync(join(dir, "BTCUSDT", "report.json"), "utf8")) as {
-      holdout: { start: string; metrics: Record<string, number> };
+      holdout: {
+        start: string;
+        metrics: Record<string, number>;
+        trades: unknown[];
+        monthly: { month: string }[];
+      };
       selection: { metrics: Record<string, number> };
     };
+    // the report backtests the holdout on its own again: the search's numbers to the last digit
     expect(report.holdout.metrics).toEqual(j.holdout?.metrics);
+    expect(report.holdout.trades).toHaveLength(j.holdout?.metrics.trades as number);
+    expect(report.holdout.monthly.map((m) => m.month)).toEqual(["2023-03"]);
     expect(report.selection.metrics).toEqual(j.best.metrics);
+    // the page: the holdout's headline first, with the numbers report.json has only in it before
+    const html = readFileSync(join(dir, "BTCUSDT", "report.html"), "utf8");
+    const holdoutLine = /<p class="headline" id="headline-holdout">(.*?)<\/p>/.exec(html)?.[1] ?? "";
+    const holdoutProfit = j.holdout?.metrics.profitPct as number;
+    expect(holdoutLine).toContain(
+      `data-field="profitPct" data-value="${holdoutProfit}">${holdoutProfit.toFixed(2)} %`,
+    );
+    expect(html.indexOf('id="headline-holdout"')).toBeLessThan(html.indexOf('id="headline-selection"'));
+    expect(html).toContain('<section id="holdout">');
+    expect(html).toContain('"holdout":{"start":1679270400000,"time":1679270400}');
     const bad = itb(["simulate", "--config", config, "--holdout", "2023-05-01"]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--holdout 2023-05-01: must fall inside the scored rows/);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it("warns loudly when the predictions are not walk-forward", () => {
+  it("refuses in-sample predictions (exit 2, why and how to opt in), writing nothing", () => {
+    const meta = join(dir, "BTCUSDT", "predictions.metrics.json");
+    const sim = join(dir, "BTCUSDT", "simulation.json");
+    const rep = join(dir, "BTCUSDT", "report.json");
+    writeFileSync(meta, JSON.stringify({ kind: "predict", in_sample: true }));
+    try {
+      const before = [readFileSync(sim, "utf8"), readFileSync(rep, "utf8")];
+      for (const command of ["simulate", "report"]) {
+        const r = itb([command, "--config", config]);
+        expect(r.status, command).toBe(2);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).toContain(
+          `error: ${join(dir, "BTCUSDT", "predictions.parquet")}: the predictions are IN-SAMPLE: they come from \`itb predict\`, which scores the current models on the rows they were trained on (${meta} says in_sample: true).`,
+        );
+        expect(r.stderr).toContain("Make walk-forward predictions with `itb predict-rolling`");
+        expect(r.stderr).toContain(
+          'or accept results marked IN-SAMPLE with --allow-in-sample or "simulate_model": { "allow_in_sample": true }.',
+        );
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      }
+      expect([readFileSync(sim, "utf8"), readFileSync(rep, "utf8")]).toEqual(before);
+    } finally {
+      writeFileSync(meta, JSON.stringify({ kind: "predict-rolling", in_sample: false }));
+    }
+  });
+
+  it("with the opt-in, every number from in-sample predictions is marked IN-SAMPLE", () => {
     const meta = join(dir, "BTCUSDT", "predictions.metrics.json");
     writeFileSync(meta, JSON.stringify({ kind: "predict", in_sample: true }));
+    try {
+      const r = itb(["simulate", "--config", config, "--allow-in-sample"]);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/IN-SAMPLE predictions allowed \(allow_in_sample\)/);
+      const out = r.stdout.split("\n");
+      expect(out[0]).toBe(
+        "IN-SAMPLE: the predictions were made on the models' training rows (allowed by allow_in_sample); every number below overstates what will trade",
+      );
+      const header = out.findIndex((l) => l.startsWith("rank\t"));
+      expect(out[header]?.endsWith("\tsharpe\tpredictions")).toBe(true);
+      // the nine ranked rows, each marked
+      const rows = out.slice(header + 1, header + 10);
+      expect(rows.every((l) => /^\d+\t.*\tIN-SAMPLE$/.test(l))).toBe(true);
+      const j = JSON.parse(readFileSync(join(dir, "BTCUSDT", "simulation.json"), "utf8")) as {
+        in_sample: boolean;
+        predictions: { kind: string; inSample: boolean };
+      };
+      expect(j.in_sample).toBe(true);
+      expect(j.predictions).toMatchObject({ kind: "predict", inSample: true });
+      const csv = readFileSync(join(dir, "BTCUSDT", "simulation.csv"), "utf8")
+        .trim()
+        .split("\n");
+      expect(csv[0]?.endsWith(",buyHoldPct,predictions")).toBe(true);
+      expect(csv.slice(1).map((l) => l.split(",").at(-1))).toEqual(["IN-SAMPLE", "IN-SAMPLE", "IN-SAMPLE"]);
+
+      const rep = itb(["report", "--config", config, "--allow-in-sample"]);
+      expect(rep.status).toBe(0);
+      const lines = rep.stdout.split("\n");
+      expect(lines[0]).toMatch(/^IN-SAMPLE: the predictions were made on the models' training rows/);
+      expect(lines[1]).toMatch(/^IN-SAMPLE backtest /);
+      expect(lines[2]).toMatch(/^IN-SAMPLE profit /);
+      const report = JSON.parse(readFileSync(join(dir, "BTCUSDT", "report.json"), "utf8")) as {
+        in_sample: boolean;
+      };
+      expect(report.in_sample).toBe(true);
+      const html = readFileSync(join(dir, "BTCUSDT", "report.html"), "utf8");
+      expect(html).toMatch(/<title>IN-SAMPLE: BTCUSDT 1m/);
+      expect(html).toContain('<p class="in-sample" id="in-sample-banner">IN-SAMPLE:');
+      const headline = [...html.matchAll(/<p class="headline" id="[^"]+">(.*?)<\/p>/g)].map((m) => m[1]);
+      expect(headline.length).toBeGreaterThan(0);
+      for (const h of headline) expect(h).toMatch(/^<span class="mark">IN-SAMPLE<\/span> /);
+      // every section heading carries the mark
+      const headings = [...html.matchAll(/<h2>(.*?)<\/h2>/g)].map((m) => m[1] as string);
+      expect(headings.length).toBeGreaterThanOrEqual(6);
+      for (const h of headings) expect(h).toMatch(/ <span class="mark">IN-SAMPLE<\/span>$/);
+
+      // the config key opts in as well; walk-forward predictions are never marked
+      const keyed = writeConfig("in-sample.jsonc", {
+        simulate_model: {
+          topn_to_store: 3,
+          allow_in_sample: true,
+          grid: { buy_signal_threshold: [0.1, 0.2], sell_signal_threshold: [-0.1, -0.2] },
+        },
+      });
+      const k = itb(["simulate", "--config", keyed]);
+      expect(k.status).toBe(0);
+      expect(k.stdout.split("\n")[0]).toMatch(/^IN-SAMPLE: /);
+    } finally {
+      writeFileSync(meta, JSON.stringify({ kind: "predict-rolling", in_sample: false }));
+    }
+    const clean = itb(["simulate", "--config", config, "--allow-in-sample"]);
+    expect(clean.status).toBe(0);
+    expect(clean.stdout).not.toMatch(/IN-SAMPLE/);
+    expect(readFileSync(join(dir, "BTCUSDT", "simulation.csv"), "utf8")).toMatch(/,predict-rolling\n$/);
+  });
+
+  it("warns when the predictions' provenance does not show them out of sample", () => {
+    const meta = join(dir, "BTCUSDT", "predictions.metrics.json");
+    // `itb predict` on rows after the models' training: not in-sample, but not walk-forward either
+    writeFileSync(meta, JSON.stringify({ kind: "predict", in_sample: false }));
     try {
       const r = itb(["simulate", "--config", config]);
       expect(r.status).toBe(0);
       expect(r.stderr).toMatch(/IN-SAMPLE RISK: the predictions come from `itb predict`/);
+      expect(r.stdout).not.toMatch(/IN-SAMPLE/);
     } finally {
       writeFileSync(meta, JSON.stringify({ kind: "predict-rolling", in_sample: false }));
     }
+  });
+
+  it("min_trades: cells with fewer trades rank last; a cell without trades shows no numbers; the best's warnings are said", () => {
+    const cfg = writeConfig("min-trades.jsonc", {
+      simulate_model: {
+        // a buy threshold the score (up − down, within ±1) never reaches: that cell cannot trade
+        grid: { buy_signal_threshold: [0.1, 0.3, 1.5], sell_signal_threshold: [-0.1, -0.3] },
+      },
+    });
+    const r = itb(["simulate", "--config", cfg]);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(readFileSync(join(dir, "BTCUSDT", "simulation.json"), "utf8")) as Json & {
+      min_trades: number;
+      best_below_min_trades: boolean;
+    };
+    expect(j.min_trades).toBe(10);
+    const trades = j.grid.map((c) => c.metrics.trades as number);
+    expect(trades.filter((n) => n === 0)).toHaveLength(2);
+    expect(trades.filter((n) => n >= 10).length).toBeGreaterThan(0);
+    expect(j.best_below_min_trades).toBe(false);
+    // the ranking (stdout, top) puts every cell with 10 trades or more first
+    const out = r.stdout.split("\n");
+    const header = out.findIndex((l) => l.startsWith("rank\t"));
+    const rows = out.slice(header + 1, header + 7).map((l) => l.split("\t"));
+    const enough = rows.map((row) => Number(row[5]) >= 10);
+    expect(enough).toEqual([...enough].sort((a, b) => Number(b) - Number(a)));
+    // no trades: no numbers, not 0.00
+    const idle = rows.filter((row) => row[1] === "1.5");
+    expect(idle).toHaveLength(2);
+    for (const row of idle) expect(row.slice(3)).toEqual(["-", "-", "0", "-", "-", "-"]);
+    const best = j.best.metrics;
+    expect(r.stdout).toContain(
+      `best: buy_signal_threshold=${j.best.params.buy_signal_threshold}, sell_signal_threshold=${j.best.params.sell_signal_threshold}: ${best.profitPct?.toFixed(2)} % (${best.profitPctPerMonth?.toFixed(2)} %/month), ${best.trades} trades, max drawdown ${best.maxDrawdownPct?.toFixed(2)} %; buy and hold ${best.buyHoldPct?.toFixed(2)} %`,
+    );
+    // March 2023: BTC rose 23 %; the best cell trails it, and the output says by how much
+    expect(best.profitPct as number).toBeLessThan(best.buyHoldPct as number);
+    expect(r.stdout).toContain(
+      `  it trails buy and hold (${best.buyHoldPct?.toFixed(2)} %) by ${((best.buyHoldPct as number) - (best.profitPct as number)).toFixed(2)} points`,
+    );
+    const below = trades.filter((n) => n < 10).length;
+    expect(r.stdout).toContain(
+      `  ${below} of 6 cells have fewer than 10 trades and are ranked after the others`,
+    );
+
+    // no cell reaches min_trades: the best is said to rest on too few trades, here and in the report
+    const strict = writeConfig("min-trades-strict.jsonc", {
+      simulate_model: {
+        min_trades: 100_000,
+        grid: { buy_signal_threshold: [0.1, 0.3, 1.5], sell_signal_threshold: [-0.1, -0.3] },
+      },
+    });
+    const s = itb(["simulate", "--config", strict]);
+    expect(s.status).toBe(0);
+    const sj = readJson() as Json & { best_below_min_trades: boolean };
+    expect(sj.best_below_min_trades).toBe(true);
+    expect(s.stdout).toContain(
+      `  it rests on only ${sj.best.metrics.trades} trades (fewer than min_trades 100000): too few to tell an edge from luck`,
+    );
+    const rep = itb(["report", "--config", strict]);
+    expect(rep.status).toBe(0);
+    expect(rep.stdout).toContain("(fewer than min_trades 100000): too few to tell an edge from luck");
+    const html = readFileSync(join(dir, "BTCUSDT", "report.html"), "utf8");
+    expect(html).toContain(
+      `<span class="warn" data-warn="few-trades">only ${sj.best.metrics.trades} trades: too few to tell an edge from luck (min_trades 100000)</span>`,
+    );
+    // the heatmap outlines the search's best cell and leaves the cells without trades empty
+    expect(html).toMatch(
+      new RegExp(
+        `<td class="best few" data-best="true" [^>]*data-x="${sj.best.params.buy_signal_threshold}" data-y="${sj.best.params.sell_signal_threshold}"`,
+      ),
+    );
+    expect(html.match(/<td class="empty" title="no trades" data-trades="0" data-x="1\.5"/g)).toHaveLength(2);
   });
 
   it("a bad grid value is a config error naming its path, before any work", () => {

@@ -2,6 +2,7 @@ import { barsOf } from "../../src/backtest/bars.js";
 import { defaultBacktestOptions, runBacktest } from "../../src/backtest/engine.js";
 import type { ReportInput } from "../../src/backtest/report/html.js";
 import type { BacktestResult, Bars, GridCell, Signals } from "../../src/backtest/types.js";
+import { lowerBound } from "../../src/core/frame.js";
 import { sampleCandles } from "./candles.js";
 
 const MINUTE = 60_000;
@@ -61,6 +62,22 @@ export async function backtestFixture(months: readonly string[] = ["2023-03"]): 
     }
   }
   return { bars, score, buyThreshold, sellThreshold, result, grid };
+}
+
+/**
+ * The fixture's run split at `start` (epoch ms) as a search with a holdout splits it: the
+ * holdout backtested on its own from the initial capital, and the rows before it (the
+ * selection) without trades.
+ */
+export function holdoutOf(f: BacktestFixture, start: number): NonNullable<ReportInput["holdout"]> {
+  const split = lowerBound(f.bars.time, start);
+  const signals = thresholdSignals(f.score, f.buyThreshold, f.sellThreshold);
+  const options = f.result.options;
+  return {
+    start: f.bars.time[split] as number,
+    result: runBacktest(f.bars, signals, options, { start: split }),
+    selection: runBacktest(f.bars, signals, options, { end: split, collectTrades: false }).metrics,
+  };
 }
 
 /** A complete report input from the fixture. */

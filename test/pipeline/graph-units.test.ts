@@ -8,6 +8,7 @@ import { sectionHashes } from "../../src/pipeline/graph/manifest.js";
 import { defaultJobs, planMarket } from "../../src/pipeline/graph/matrix.js";
 import { KeyedLock } from "../../src/pipeline/graph/runner.js";
 import { STAGES, selectGraph } from "../../src/pipeline/graph/stages.js";
+import { formatSummary } from "../../src/pipeline/graph/summary.js";
 import type { PipelineOptions } from "../../src/pipeline/graph/types.js";
 
 const dir = mkdtempSync(join(tmpdir(), "itb-graph-units-"));
@@ -72,6 +73,27 @@ describe("the stage definitions", () => {
     ]);
   });
 
+  it("the plan says which predictor it chose and why (predict scores the training rows)", () => {
+    const plan = (request: object, extra: object = {}) =>
+      planMarket(
+        { configFile: "c.json", ...request },
+        { ...loaded, config: ConfigSchema.parse({ symbol: "B", ...extra }) },
+      ).predictor;
+    expect(plan({})).toEqual({ stage: "predict", reason: "the config has no rolling_predict section" });
+    expect(plan({}, { rolling_predict: {} })).toEqual({
+      stage: "predict-rolling",
+      reason: "the config has a rolling_predict section",
+    });
+    expect(plan({ predict: "current" }, { rolling_predict: {} })).toEqual({
+      stage: "predict",
+      reason: "--predict current was given",
+    });
+    expect(plan({ only: ["predict"] }, { rolling_predict: {} })).toEqual({
+      stage: "predict",
+      reason: "the stage was named",
+    });
+  });
+
   it("hashes exactly the config keys a stage reads", () => {
     const features = STAGES.find((s) => s.name === "features");
     if (features === undefined) throw new Error("no features stage");
@@ -89,6 +111,89 @@ describe("the stage definitions", () => {
     expect(b).toEqual(a);
     expect(c.time_column).not.toBe(a.time_column);
     expect(c.feature_sets).toBe(a.feature_sets);
+  });
+});
+
+describe("the summary table", () => {
+  /** One market whose predict and simulate stages ran with these summaries. */
+  const run = (
+    simulate: Record<string, unknown>,
+    predictor = { stage: "predict", reason: "the config has no rolling_predict section" },
+  ) => ({
+    markets: [
+      {
+        symbol: "BTCUSDT",
+        freq: "1m",
+        ok: true,
+        seconds: 1,
+        predictor,
+        stages: [
+          {
+            name: predictor.stage,
+            status: "ran" as const,
+            reason: "",
+            seconds: 0,
+            summary: { kind: predictor.stage === "predict" ? "in-sample" : "out-of-sample", auc: { a: 0.7 } },
+          },
+          { name: "simulate", status: "ran" as const, reason: "", seconds: 0, summary: simulate },
+        ],
+      },
+    ],
+    jobs: 1,
+    workers: 1,
+    seconds: 1,
+    failed: 0,
+  });
+  const search = {
+    best: { buy_signal_threshold: 0.1, sell_signal_threshold: -0.2 },
+    profit_pct: 24.521,
+    buy_hold_pct: 22.89,
+    trades: 2,
+    min_trades: 10,
+    holdout_profit_pct: null,
+    holdout_trades: null,
+    holdout_buy_hold_pct: null,
+    in_sample: true,
+  };
+
+  it("says why predict ran, and what the search's numbers call for", () => {
+    const table = formatSummary(run(search));
+    expect(table).toMatch(
+      /^BTCUSDT 1m .* buy 0\.1, sell -0\.2 \(IN-SAMPLE\)\s+24\.52 % \(IN-SAMPLE\)\s+1\.0 s$/m,
+    );
+    expect(table).toContain(
+      "BTCUSDT 1m: the predictions come from predict (the models scored on the rows they were trained on: IN-SAMPLE) because the config has no rolling_predict section; add a rolling_predict section for walk-forward (out-of-sample) predictions",
+    );
+    expect(table).toContain(
+      "BTCUSDT 1m: the best cell rests on only 2 trades (fewer than min_trades 10): too few to tell an edge from luck",
+    );
+    expect(table).not.toContain("trails");
+
+    // with a holdout its own numbers are judged: a 1-trade holdout below buy and hold
+    const held = formatSummary(
+      run(
+        {
+          ...search,
+          trades: 12,
+          holdout_profit_pct: 0.15,
+          holdout_trades: 1,
+          holdout_buy_hold_pct: 1.76,
+          in_sample: false,
+        },
+        {
+          stage: "predict-rolling",
+          reason: "the config has a rolling_predict section",
+        },
+      ),
+    );
+    expect(held).toContain("24.52 % (holdout 0.15 %)  ");
+    expect(held).toContain("BTCUSDT 1m: the holdout's profit (0.15 %) trails buy and hold (1.76 %)");
+    expect(held).toContain(
+      "BTCUSDT 1m: the holdout rests on only 1 trade (fewer than min_trades 10): too few to tell an edge from luck",
+    );
+    expect(held).not.toContain("the best cell rests");
+    expect(held).not.toContain("the predictions come from predict");
+    expect(held).not.toContain("IN-SAMPLE)");
   });
 });
 

@@ -26,6 +26,11 @@ export function fmt(v: number, decimals: number): string {
   return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
 }
 
+/** "1 trade", "2 trades", "0 trades". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 /** Decimals for a price: 2 for prices above 100, more for smaller ones (8 at most). */
 export function priceDecimals(p: number): number {
   if (!Number.isFinite(p) || p === 0) return 2;

@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { lowerBound } from "../../core/frame.js";
 import type { BacktestResult, Bars, GridCell, Metrics, MonthRow, Trade } from "../types.js";
 import {
   aggregateOhlc,
   type Buckets,
+  bucketOf,
   buyHoldEquity,
   type ChartMarker,
   chartValues,
@@ -15,17 +17,13 @@ import {
   minPerBucket,
   tradeMarkers,
 } from "./data.js";
-import {
-  escapeHtml,
-  exact,
-  fmt,
-  fmtDuration,
-  fmtTime,
-  priceDecimals,
-  qtyDecimals,
-  scriptJson,
-} from "./format.js";
+import { escapeHtml, fmtDuration, fmtTime, scriptJson } from "./format.js";
+import { headlineHtml } from "./headline.js";
+import { type HeatmapGrid, heatmap } from "./heatmap.js";
 import { PAGE_CSS, PAGE_SCRIPT } from "./page.js";
+import { metricsTable, monthlyTable, tradesTable } from "./tables.js";
+
+export { metricDecimals } from "./tables.js";
 
 /** Everything `itb report` shows about one run. */
 export interface ReportInput {
@@ -38,10 +36,26 @@ export interface ReportInput {
   score?: { name: string; values: Float64Array; buyThreshold?: number; sellThreshold?: number };
   result: BacktestResult;
   /** A threshold search over two parameters, shown as a heatmap of `metric`. */
-  grid?: { xParam: string; yParam: string; cells: GridCell[]; metric: keyof Metrics };
+  grid?: HeatmapGrid;
   /** ISO time the report was made (injected; the renderer reads no clock). */
   generatedAt: string;
   configHash?: string;
+  /**
+   * The scores were predicted on the models' own training rows: the title, the headline and
+   * every section are marked IN-SAMPLE, as every number on the page overstates what will trade.
+   */
+  inSample?: boolean;
+  /** "search": the thresholds are a threshold search's best cell; "config" (default): the config's own. */
+  thresholds?: "search" | "config";
+  /**
+   * The search's holdout: the thresholds were chosen on the rows before `start` (epoch ms) and
+   * `result` is the holdout backtested on its own (from the initial capital); `selection` is the
+   * search's own metrics on the rows before it. The page gives the holdout its own headline and
+   * section and marks its start on every chart.
+   */
+  holdout?: { start: number; result: BacktestResult; selection: Metrics };
+  /** Fewer trades than this are too few to tell an edge from luck; the headline says so. Default 0. */
+  minTrades?: number;
 }
 
 export interface ReportHtmlOptions {
@@ -80,6 +94,8 @@ export interface ReportData {
     tradesTotal: number;
     tradesShown: number;
     initialCapital: number;
+    /** The predictions were in-sample (see ReportInput.inSample). */
+    inSample: boolean;
   };
   /** Seconds (UTC) per candle; OHLC with null for an empty bucket. */
   candles: {
@@ -104,6 +120,8 @@ export interface ReportData {
   monthly: MonthRow[];
   trades: Trade[];
   grid: { xParam: string; yParam: string; metric: string; cells: GridCell[] } | null;
+  /** The holdout's first bar (ms) and the chart time (s) of the bucket holding it, where the charts draw a line. */
+  holdout: { start: number; time: number } | null;
 }
 
 /** Builds the embedded data (exported for tests and for a JSON export of the same numbers). */
@@ -148,6 +166,7 @@ export function buildReportData(input: ReportInput, options: ReportHtmlOptions =
       tradesTotal: result.trades.length,
       tradesShown: trades.length,
       initialCapital: result.options.initialCapital,
+      inSample: input.inSample === true,
     },
     candles: {
       time: times,
@@ -180,180 +199,15 @@ export function buildReportData(input: ReportInput, options: ReportHtmlOptions =
           cells: input.grid.cells,
         }
       : null,
+    holdout: input.holdout
+      ? {
+          start: input.holdout.start,
+          time: Math.floor(
+            (b.time[bucketOf(b, lowerBound(bars.time, input.holdout.start))] as number) / 1000,
+          ),
+        }
+      : null,
   };
-}
-
-interface MetricSpec {
-  label: string;
-  decimals: number;
-  time?: boolean;
-}
-
-/** Row order, labels and decimals of the metrics table; unknown metrics follow with 4 decimals. */
-const METRICS: Record<string, MetricSpec> = {
-  profitPct: { label: "Profit %", decimals: 2 },
-  profit: { label: "Profit (quote)", decimals: 2 },
-  profitPctPerMonth: { label: "Profit % per month", decimals: 2 },
-  maxDrawdownPct: { label: "Max drawdown %", decimals: 2 },
-  buyHoldPct: { label: "Buy & hold %", decimals: 2 },
-  buyHoldMaxDrawdownPct: { label: "Buy & hold max drawdown %", decimals: 2 },
-  trades: { label: "Trades", decimals: 0 },
-  longTrades: { label: "Long trades", decimals: 0 },
-  shortTrades: { label: "Short trades", decimals: 0 },
-  wins: { label: "Winning trades", decimals: 0 },
-  winRatePct: { label: "Win rate %", decimals: 2 },
-  profitFactor: { label: "Profit factor", decimals: 3 },
-  sharpe: { label: "Sharpe (annualised)", decimals: 3 },
-  sortino: { label: "Sortino (annualised)", decimals: 3 },
-  exposurePct: { label: "Exposure %", decimals: 2 },
-  avgHoldBars: { label: "Mean bars held", decimals: 1 },
-  feesPaid: { label: "Fees paid", decimals: 2 },
-  rejectedOrders: { label: "Rejected orders", decimals: 0 },
-  bars: { label: "Bars", decimals: 0 },
-  months: { label: "Months", decimals: 2 },
-  firstTime: { label: "First bar (UTC)", decimals: 0, time: true },
-  lastTime: { label: "Last bar (UTC)", decimals: 0, time: true },
-};
-
-/** Decimals shown for a metric in the tables and the heatmap. */
-export function metricDecimals(name: string): number {
-  return METRICS[name]?.decimals ?? 4;
-}
-
-function signClass(v: number): string {
-  return v > 0 ? "num pos" : v < 0 ? "num neg" : "num";
-}
-
-function metricsTable(metrics: Metrics): string {
-  const m = metrics as unknown as Record<string, unknown>;
-  const names = [
-    ...Object.keys(METRICS).filter((k) => k in m),
-    ...Object.keys(m).filter((k) => !(k in METRICS)),
-  ];
-  const rows: string[] = [];
-  for (const name of names) {
-    const v = m[name];
-    if (typeof v !== "number") continue;
-    const spec = METRICS[name] ?? { label: name, decimals: 4 };
-    const text = spec.time ? fmtTime(v) : fmt(v, spec.decimals);
-    rows.push(
-      `<tr><th>${escapeHtml(spec.label)}</th><td class="num" data-metric="${escapeHtml(name)}" data-value="${exact(v)}" data-decimals="${spec.decimals}">${escapeHtml(text)}</td></tr>`,
-    );
-  }
-  return `<table id="metrics"><tbody>\n${rows.join("\n")}\n</tbody></table>`;
-}
-
-function monthlyTable(monthly: readonly MonthRow[]): string {
-  const cols: [keyof MonthRow, string, number][] = [
-    ["startEquity", "Start equity", 2],
-    ["endEquity", "End equity", 2],
-    ["returnPct", "Return %", 2],
-    ["trades", "Trades", 0],
-    ["profit", "Profit", 2],
-    ["buyHoldPct", "Buy & hold %", 2],
-  ];
-  const head = `<tr><th>Month</th>${cols.map(([, l]) => `<th>${l}</th>`).join("")}</tr>`;
-  const body = monthly.map((r) => {
-    const cells = cols.map(([k, , d]) => {
-      const v = r[k] as number;
-      const cls = k === "returnPct" || k === "profit" || k === "buyHoldPct" ? signClass(v) : "num";
-      return `<td class="${cls}" data-field="${k}" data-value="${exact(v)}">${fmt(v, d)}</td>`;
-    });
-    return `<tr data-month="${escapeHtml(r.month)}"><th>${escapeHtml(r.month)}</th>${cells.join("")}</tr>`;
-  });
-  return `<table id="monthly"><thead>${head}</thead><tbody>\n${body.join("\n")}\n</tbody></table>`;
-}
-
-function tradesTable(trades: readonly Trade[], total: number): string {
-  const head =
-    "<tr><th>#</th><th>Side</th><th>Entry (UTC)</th><th>Entry price</th><th>Exit (UTC)</th><th>Exit price</th>" +
-    "<th>Qty</th><th>Fees</th><th>PnL</th><th>Return %</th><th>Exit reason</th></tr>";
-  const body = trades.map((t, i) => {
-    // the return is a fraction in the data and shown in percent
-    const num = (field: string, v: number, d: number, cls = "num", scale = 1): string =>
-      `<td class="${cls}" data-field="${field}" data-value="${exact(v)}">${fmt(v * scale, d)}</td>`;
-    return (
-      `<tr data-trade="${i}"><td class="num">${i + 1}</td><td>${escapeHtml(t.side)}</td>` +
-      `<td>${fmtTime(t.entryTime)}</td>${num("entryPrice", t.entryPrice, priceDecimals(t.entryPrice))}` +
-      `<td>${fmtTime(t.exitTime)}</td>${num("exitPrice", t.exitPrice, priceDecimals(t.exitPrice))}` +
-      `${num("qty", t.qty, qtyDecimals(t.qty))}${num("fees", t.fees, 4)}${num("pnl", t.pnl, 2, signClass(t.pnl))}` +
-      `${num("ret", t.ret, 2, signClass(t.ret), 100)}` +
-      `<td>${escapeHtml(t.exitReason)}</td></tr>`
-    );
-  });
-  const note =
-    total > trades.length
-      ? `<p class="note" id="trades-note">Showing the first ${trades.length} of ${total} trades.</p>`
-      : "";
-  return `${note}<table id="trades"><thead>${head}</thead><tbody>\n${body.join("\n")}\n</tbody></table>`;
-}
-
-/** Higher is better except for these (drawdowns, costs, refusals). */
-const LOWER_IS_BETTER = new Set(["maxDrawdownPct", "buyHoldMaxDrawdownPct", "feesPaid", "rejectedOrders"]);
-
-function heatColour(t: number): string {
-  // red (0) → yellow → green (1)
-  const hue = Math.round(120 * Math.min(1, Math.max(0, t)));
-  return `hsl(${hue}, 70%, 78%)`;
-}
-
-function heatmap(grid: NonNullable<ReportInput["grid"]>): string {
-  const { xParam, yParam, metric } = grid;
-  // optional metrics (absent in a cell) count as NaN
-  const val = (c: GridCell): number => c.metrics[metric] ?? Number.NaN;
-  const xs = [...new Set(grid.cells.map((c) => c.params[xParam]).filter((v) => v !== undefined))].sort(
-    (a, z) => a - z,
-  );
-  const ys = [...new Set(grid.cells.map((c) => c.params[yParam]).filter((v) => v !== undefined))].sort(
-    (a, z) => a - z,
-  );
-  const at = new Map<string, GridCell>();
-  for (const c of grid.cells) {
-    const x = c.params[xParam];
-    const y = c.params[yParam];
-    // with more than two parameters, the best cell of each (x, y) pair is shown
-    if (x === undefined || y === undefined) continue;
-    const key = `${x}|${y}`;
-    const prev = at.get(key);
-    if (!prev || better(val(c), val(prev))) at.set(key, c);
-  }
-  function better(a: number, z: number): boolean {
-    if (Number.isNaN(a)) return false;
-    if (Number.isNaN(z)) return true;
-    return LOWER_IS_BETTER.has(metric) ? a < z : a > z;
-  }
-  let best: GridCell | undefined;
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const c of at.values()) {
-    const v = val(c);
-    if (!best || better(v, val(best))) best = c;
-    if (Number.isFinite(v)) {
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-  }
-  const d = metricDecimals(metric);
-  const head = `<tr><th>${escapeHtml(yParam)} \\ ${escapeHtml(xParam)}</th>${xs.map((x) => `<th>${exact(x)}</th>`).join("")}</tr>`;
-  const rows = ys.map((y) => {
-    const cells = xs.map((x) => {
-      const c = at.get(`${x}|${y}`);
-      if (!c) return `<td data-x="${exact(x)}" data-y="${exact(y)}"></td>`;
-      const v = val(c);
-      let t = Number.isNaN(v) ? 0 : hi > lo ? (Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo) : 1;
-      if (LOWER_IS_BETTER.has(metric)) t = 1 - t;
-      const isBest = c === best;
-      return `<td${isBest ? ' class="best" data-best="true"' : ""} style="background:${heatColour(t)}" data-x="${exact(x)}" data-y="${exact(y)}" data-value="${exact(v)}">${fmt(v, d)}</td>`;
-    });
-    return `<tr><th>${exact(y)}</th>${cells.join("")}</tr>`;
-  });
-  const bestText = best
-    ? `Best ${escapeHtml(metric)}: ${fmt(val(best), d)} at ${escapeHtml(xParam)} = ${exact(best.params[xParam] ?? Number.NaN)}, ${escapeHtml(yParam)} = ${exact(best.params[yParam] ?? Number.NaN)}.`
-    : "No cells.";
-  return (
-    `<p class="legend" id="heatmap-best">${bestText}</p>` +
-    `<table class="heatmap" id="heatmap" data-grid-metric="${escapeHtml(metric)}"><thead>${head}</thead><tbody>\n${rows.join("\n")}\n</tbody></table>`
-  );
 }
 
 let libCache: string | undefined;
@@ -405,41 +259,73 @@ export function renderReportHtml(input: ReportInput, options: ReportHtmlOptions 
   const scoreLegend: [string, string][] = input.score
     ? [["#6a4fb3", `${input.score.name} (lower pane)`]]
     : [];
+  const inSample = input.inSample === true;
+  // every section heading says IN-SAMPLE when the predictions were
+  const mark = inSample ? ' <span class="mark">IN-SAMPLE</span>' : "";
+  const h2 = (text: string): string => `<h2>${text}${mark}</h2>`;
+  const headline = headlineHtml(
+    {
+      whole: m,
+      thresholds: input.thresholds ?? "config",
+      ...(input.holdout
+        ? { holdout: { metrics: input.holdout.result.metrics, selection: input.holdout.selection } }
+        : {}),
+    },
+    { inSample, minTrades: input.minTrades ?? 0 },
+  );
+  const holdoutSection = input.holdout
+    ? `<section id="holdout">${h2(`Holdout from ${fmtTime(input.holdout.start)} UTC`)}
+<p class="note">The thresholds were chosen on the rows before this time (a dashed line on the charts). These rows are backtested here on their own, from the initial capital: the numbers to judge the thresholds by. The charts and the whole-range table run through both parts in one go.</p>
+<div class="tables">
+<section><h3>Metrics</h3>
+${metricsTable(input.holdout.result.metrics, "holdout-metrics")}
+</section>
+<section><h3>Monthly</h3>
+${monthlyTable(input.holdout.result.monthly, "holdout-monthly")}
+</section>
+</div>
+</section>
+`
+    : "";
+  const banner = inSample
+    ? '<p class="in-sample" id="in-sample-banner">IN-SAMPLE: the scores were predicted on the rows the models were trained on. Every number on this page overstates what these thresholds will trade; make walk-forward predictions (itb predict-rolling) for an honest test.</p>\n'
+    : "";
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
+<title>${inSample ? "IN-SAMPLE: " : ""}${title}</title>
 <style>${PAGE_CSS}</style>
 </head>
 <body>
-<h1 id="report-title">${title}</h1>
+<h1><span id="report-title">${title}</span>${mark}</h1>
 <div class="meta">${metaItems.join("")}</div>
-<p class="legend"><b>Profit ${fmt(m.profitPct, 2)} %</b>, max drawdown ${fmt(m.maxDrawdownPct, 2)} %, ${m.trades} trades; buy &amp; hold ${fmt(m.buyHoldPct, 2)} %.</p>
+${banner}${headline}
 <div id="report-error"></div>
-<h2>Price and trades</h2>
+${h2("Price and trades")}
 ${notes.join("\n")}
 ${legend([["#1b9e4b", "buy"], ["#d63b3b", "sell"], ...scoreLegend])}
 <div class="chart" id="chart-price"></div>
-<h2>Equity</h2>
+${h2("Equity")}
 ${legend([
   ["#1f6fd1", "strategy equity"],
   ["#9aa3ad", "buy & hold"],
   ["#d63b3b", "drawdown % (lower pane)"],
 ])}
 <div class="chart" id="chart-equity"></div>
-<div class="tables">
-<section><h2>Metrics</h2>
+${holdoutSection}<div class="tables">
+<section>${h2(input.holdout ? "Metrics: whole range" : "Metrics")}
 ${metricsTable(m)}
 </section>
-<section><h2>Monthly</h2>
+<section>${h2("Monthly")}
 ${monthlyTable(input.result.monthly)}
 </section>
 </div>
-${input.grid ? `<h2>Threshold search: ${escapeHtml(input.grid.metric)}</h2>\n${heatmap(input.grid)}` : ""}
-<h2>Trades</h2>
+${input.grid ? `${h2(`Threshold search: ${escapeHtml(input.grid.metric)}`)}\n${heatmap(input.grid)}` : ""}
+${h2("Trades")}
 ${tradesTable(data.trades, meta.tradesTotal)}
+<p class="note" id="attribution">Charts drawn with <a href="https://www.tradingview.com/">TradingView</a> Lightweight Charts™, Copyright (c) TradingView, Inc. (Apache License 2.0), inlined in this page.</p>
 <script id="report-data" type="application/json">${scriptJson(data)}</script>
 <script>${lightweightChartsSource()}</script>
 <script>${PAGE_SCRIPT}</script>

@@ -1,8 +1,8 @@
 import { Resvg } from "@resvg/resvg-js";
 import * as echarts from "echarts";
-import type { BacktestResult, Bars } from "../types.js";
+import type { BacktestResult, Bars, Metrics } from "../types.js";
 import { buyHoldEquity, chartValues, chooseBuckets, lastPerBucket } from "./data.js";
-import { fmt } from "./format.js";
+import { fmt, fmtTime, plural } from "./format.js";
 
 export interface EquityPngInput {
   title: string;
@@ -13,10 +13,27 @@ export interface EquityPngInput {
   height?: number;
   /** At most this many points per line (bars are bucketed, last value per bucket). Default 2000. */
   maxPoints?: number;
+  /** The scores were predicted on the models' training rows: the title says IN-SAMPLE. */
+  inSample?: boolean;
+  /** The holdout: a dashed line at its first bar (ms), and its own numbers first in the subtitle. */
+  holdout?: { start: number; metrics: Metrics };
 }
 
 /** Font family asked for in the SVG; resvg falls back to any system font when it is missing. */
 const FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif";
+
+/** The numbers under the title: the holdout's first when there is one, then the whole run's. */
+function subtitle(m: Metrics, holdout: EquityPngInput["holdout"]): string {
+  const whole =
+    `profit ${fmt(m.profitPct, 2)} %   max drawdown ${fmt(m.maxDrawdownPct, 2)} %   ` +
+    `buy & hold ${fmt(m.buyHoldPct, 2)} %   ${plural(m.trades, "trade")}`;
+  if (holdout === undefined) return whole;
+  const h = holdout.metrics;
+  return (
+    `holdout from ${fmtTime(holdout.start)} UTC: profit ${fmt(h.profitPct, 2)} %   buy & hold ${fmt(h.buyHoldPct, 2)} %   ${plural(h.trades, "trade")}\n` +
+    `whole range (thresholds chosen on its first part): ${whole}`
+  );
+}
 
 /**
  * The chart as SVG, rendered by ECharts on the server (no DOM, no animation): strategy equity
@@ -41,10 +58,8 @@ export function renderEquitySvg(input: EquityPngInput): string {
       backgroundColor: "#ffffff",
       textStyle: { fontFamily: FONT },
       title: {
-        text: input.title,
-        subtext:
-          `profit ${fmt(m.profitPct, 2)} %   max drawdown ${fmt(m.maxDrawdownPct, 2)} %   ` +
-          `buy & hold ${fmt(m.buyHoldPct, 2)} %   trades ${m.trades}`,
+        text: input.inSample ? `${input.title} — IN-SAMPLE` : input.title,
+        subtext: subtitle(m, input.holdout),
         left: 16,
         top: 10,
         textStyle: { fontSize: 18, fontFamily: FONT, color: "#1d2430" },
@@ -57,7 +72,7 @@ export function renderEquitySvg(input: EquityPngInput): string {
         itemGap: 24,
         textStyle: { fontFamily: FONT },
       },
-      grid: { left: 70, right: 30, top: 80, bottom: 40 },
+      grid: { left: 70, right: 30, top: input.holdout !== undefined ? 100 : 80, bottom: 40 },
       xAxis: { type: "time", axisLabel: { fontFamily: FONT, hideOverlap: true } },
       yAxis: { type: "value", scale: true, axisLabel: { fontFamily: FONT } },
       series: [
@@ -68,6 +83,22 @@ export function renderEquitySvg(input: EquityPngInput): string {
           lineStyle: { width: 2, color: "#1f6fd1" },
           itemStyle: { color: "#1f6fd1" },
           data: pairs(equity),
+          ...(input.holdout !== undefined
+            ? {
+                markLine: {
+                  silent: true,
+                  symbol: "none",
+                  lineStyle: { color: "#b26a00", type: "dashed", width: 1.5 },
+                  label: {
+                    formatter: "holdout",
+                    position: "insideEndTop",
+                    fontFamily: FONT,
+                    color: "#b26a00",
+                  },
+                  data: [{ xAxis: input.holdout.start }],
+                },
+              }
+            : {}),
         },
         {
           name: "buy & hold",

@@ -22,24 +22,31 @@ export function registerBacktestCommands(program: Command): void {
           "combination of simulate_model.grid with the config's backtest costs (fees, slippage, stops) on\n" +
           "worker threads, ranks the cells (rank_by, default profit % per month) and writes\n" +
           "<data_folder>/<symbol>/simulation.json and simulation.csv. Use walk-forward predictions\n" +
-          "(itb predict-rolling): thresholds chosen on in-sample predictions are optimistic, and itb warns.\n" +
+          "(itb predict-rolling): in-sample predictions (itb predict on the training rows) are refused unless\n" +
+          "--allow-in-sample (or simulate_model.allow_in_sample) is given, and then every number is marked IN-SAMPLE.\n" +
           "--holdout DATE optimises before DATE and reports the chosen thresholds' result after it.",
       ),
   )
     .option("--input <file>", "predictions table to read (default: the config's predict_file_name)")
     .option("--holdout <date>", "optimise before this UTC date and report the best cell after it")
     .option("--workers <n>", "worker threads (default: one per core; small grids run in one thread)")
+    .option("--allow-in-sample", "search in-sample predictions; every number is marked IN-SAMPLE")
     .addHelpText(
       "after",
       "\nExamples:\n  itb simulate --config configs/btcusdt-1m.jsonc\n  itb simulate --config configs/btcusdt-1m.jsonc --holdout 2023-10-01",
     )
     .action(
-      async (opts: ConfigOptions & { input?: string; holdout?: string; workers?: string }, cmd: Command) => {
+      async (
+        opts: ConfigOptions & { input?: string; holdout?: string; workers?: string; allowInSample?: boolean },
+        cmd: Command,
+      ) => {
         const ctx = contextOf(cmd);
         const { config, file } = configOf(opts, ctx.log);
         const workers = workersOf(opts.workers);
         const run = await runSimulate(config, file, {
           log: ctx.log,
+          cli: true,
+          allowInSample: opts.allowInSample === true,
           ...(opts.input !== undefined ? { input: opts.input } : {}),
           ...(opts.holdout !== undefined ? { holdout: opts.holdout } : {}),
           ...(workers !== undefined ? { workers } : {}),
@@ -57,24 +64,33 @@ export function registerBacktestCommands(program: Command): void {
           "(simulation.json), or the config's own with --params config, backtests them with trades kept and\n" +
           "writes <data_folder>/<symbol>/report.html (candles with trades, score and thresholds, equity\n" +
           "against buy and hold, drawdown, metrics, monthly table, threshold heatmap; self-contained),\n" +
-          "report.png (equity curve, for messages) and report.json (the same numbers).",
+          "report.png (equity curve, for messages) and report.json (the same numbers). In-sample predictions\n" +
+          "are refused unless --allow-in-sample (or simulate_model.allow_in_sample), which marks every number IN-SAMPLE.",
       ),
   )
     .option("--input <file>", "predictions table to read (default: the config's predict_file_name)")
     .option("--params <from>", 'thresholds from "best" (simulation.json, default when present) or "config"')
+    .option("--allow-in-sample", "report on in-sample predictions; every number is marked IN-SAMPLE")
     .addHelpText("after", "\nExample:\n  itb report --config configs/btcusdt-1m.jsonc")
-    .action(async (opts: ConfigOptions & { input?: string; params?: string }, cmd: Command) => {
-      const ctx = contextOf(cmd);
-      if (opts.params !== undefined && opts.params !== "best" && opts.params !== "config") {
-        throw new UsageError(`--params must be "best" or "config", got "${opts.params}"`);
-      }
-      const { config, file } = configOf(opts, ctx.log);
-      const run = await runReport(config, file, {
-        log: ctx.log,
-        now: Date.now(),
-        ...(opts.input !== undefined ? { input: opts.input } : {}),
-        ...(opts.params !== undefined ? { params: opts.params as "best" | "config" } : {}),
-      });
-      process.stdout.write(`${formatReportRun(run)}\n`);
-    });
+    .action(
+      async (
+        opts: ConfigOptions & { input?: string; params?: string; allowInSample?: boolean },
+        cmd: Command,
+      ) => {
+        const ctx = contextOf(cmd);
+        if (opts.params !== undefined && opts.params !== "best" && opts.params !== "config") {
+          throw new UsageError(`--params must be "best" or "config", got "${opts.params}"`);
+        }
+        const { config, file } = configOf(opts, ctx.log);
+        const run = await runReport(config, file, {
+          log: ctx.log,
+          now: Date.now(),
+          cli: true,
+          allowInSample: opts.allowInSample === true,
+          ...(opts.input !== undefined ? { input: opts.input } : {}),
+          ...(opts.params !== undefined ? { params: opts.params as "best" | "config" } : {}),
+        });
+        process.stdout.write(`${formatReportRun(run)}\n`);
+      },
+    );
 }

@@ -236,7 +236,11 @@ export function registerPipelineCommand(program: Command): void {
         progress: opts.progress,
       });
       if (run.failed > 0) {
-        throw new ItbError(`${run.failed} of ${run.markets.length} market(s) failed`, { exitCode: 1 });
+        // status 2 when every failure is a config or usage mistake (e.g. in-sample predictions not allowed)
+        const usage = run.markets.every((m) => m.ok || m.error?.exit_code === 2);
+        throw new ItbError(`${run.failed} of ${run.markets.length} market(s) failed`, {
+          exitCode: usage ? 2 : 1,
+        });
       }
     });
 }

@@ -111,7 +111,12 @@ function choose<T extends string>(
 export function planMarket(
   request: PipelineRequest,
   loaded: LoadedConfig,
-): { options: PipelineOptions; graph: StageDef[]; selected: string[] } {
+): {
+  options: PipelineOptions;
+  graph: StageDef[];
+  selected: string[];
+  predictor: { stage: string; reason: string };
+} {
   const { config } = loaded;
   const named = new Set([
     ...(request.only ?? []),
@@ -135,6 +140,18 @@ export function planMarket(
     config.rolling_predict !== undefined ? "rolling" : "current",
     "--predict",
   );
+  // `predict` scores the models on their own training rows: the summary says why it ran
+  const predictor = {
+    stage: predict === "rolling" ? "predict-rolling" : "predict",
+    reason:
+      request.predict !== undefined
+        ? `--predict ${request.predict} was given`
+        : named.has("predict") || named.has("predict-rolling")
+          ? "the stage was named"
+          : config.rolling_predict !== undefined
+            ? "the config has a rolling_predict section"
+            : "the config has no rolling_predict section",
+  };
   const options: PipelineOptions = {
     source,
     predict,
@@ -155,7 +172,7 @@ export function planMarket(
       `no stage selected: --from ${request.from ?? "(first)"} --to ${request.to ?? "(last)"}${request.only ? ` --only ${request.only.join(",")}` : ""}`,
     );
   }
-  return { options, graph, selected };
+  return { options, graph, selected, predictor };
 }
 
 function validateRequest(request: PipelineRequest): void {
@@ -317,7 +334,7 @@ export async function runPipeline(request: PipelineRequest, deps: PipelineDeps):
       const m = markets[i];
       if (m === undefined) return;
       deps.onMarket?.(m.id, m.plan.selected);
-      results[i] = await runMarket(
+      const market = await runMarket(
         m.plan.graph,
         m.loaded,
         { ...m.plan.options, workers: m.plan.options.workers ?? workers },
@@ -334,6 +351,7 @@ export async function runPipeline(request: PipelineRequest, deps: PipelineDeps):
           ...(deps.onEvent === undefined ? {} : { onEvent: deps.onEvent }),
         },
       );
+      results[i] = { ...market, predictor: m.plan.predictor };
     }
   };
   await Promise.all(Array.from({ length: jobs }, worker));

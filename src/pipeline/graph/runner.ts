@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { LoadedConfig } from "../../config/index.js";
-import { errorMessage } from "../../core/errors.js";
+import { errorMessage, ItbError } from "../../core/errors.js";
 import type { Logger, ProgressFactory } from "../../core/log.js";
 import type { FingerprintCache } from "./fingerprint.js";
 import {
@@ -100,9 +100,11 @@ export interface RunMarketOptions {
 export interface MarketRun extends MarketId {
   ok: boolean;
   stages: StageResult[];
-  /** The failed stage and its message. */
-  error?: { stage: string; message: string };
+  /** The failed stage, its message and the exit status its error asks for (2: config or usage). */
+  error?: { stage: string; message: string; exit_code?: number };
   seconds: number;
+  /** Which predictor the plan chose and why (set by the pipeline's planner). */
+  predictor?: { stage: string; reason: string };
 }
 
 export async function runMarket(
@@ -116,7 +118,7 @@ export async function runMarket(
   const market: MarketId = { symbol: config.symbol, freq: config.freq };
   const plan: StagePlan = { config, configFile: loaded.file, options };
   const stages: StageResult[] = [];
-  let failed: { stage: string; message: string } | undefined;
+  let failed: { stage: string; message: string; exit_code?: number } | undefined;
 
   for (const stage of graph) {
     if (!run.selected.has(stage.name)) continue;
@@ -137,7 +139,11 @@ export async function runMarket(
       result = await runStage(stage, plan, loaded, market, run);
     } catch (err) {
       const message = errorMessage(err);
-      failed = { stage: stage.name, message };
+      failed = {
+        stage: stage.name,
+        message,
+        ...(err instanceof ItbError ? { exit_code: err.exitCode } : {}),
+      };
       result = {
         name: stage.name,
         status: "failed",

@@ -277,7 +277,8 @@ const signalsStage: StageDef = {
 const simulateStage: StageDef = {
   name: "simulate",
   description: "threshold search: a backtest (fees, slippage) per cell of simulate_model.grid",
-  version: 1,
+  // 2: in-sample predictions refused unless allowed, and marked; min_trades
+  version: 2,
   after: ["predict-rolling", "predict"],
   reads: ["signal_sets", "simulate_model", "backtest", "freq", "time_column"],
   notConfigured: (c) =>
@@ -308,7 +309,12 @@ const simulateStage: StageDef = {
       profit_pct: round(best?.metrics.profitPct, 3),
       profit_pct_per_month: round(best?.metrics.profitPctPerMonth, 3),
       trades: best?.metrics.trades ?? null,
+      buy_hold_pct: round(best?.metrics.buyHoldPct, 3),
+      min_trades: r.minTrades,
       holdout_profit_pct: round(r.holdout?.metrics.profitPct, 3),
+      holdout_trades: r.holdout?.metrics.trades ?? null,
+      holdout_buy_hold_pct: round(r.holdout?.metrics.buyHoldPct, 3),
+      in_sample: r.inSample,
     };
   },
 };
@@ -316,7 +322,8 @@ const simulateStage: StageDef = {
 const reportStage: StageDef = {
   name: "report",
   description: "one backtest at the best thresholds, as HTML, PNG and JSON",
-  version: 1,
+  // 2: in-sample predictions refused unless allowed, and marked
+  version: 2,
   after: ["simulate", "predict-rolling", "predict"],
   reads: ["signal_sets", "simulate_model", "backtest", "freq", "time_column"],
   notConfigured: (c) => (c.signal_sets.length === 0 ? "signal_sets is empty" : undefined),
@@ -336,6 +343,7 @@ const reportStage: StageDef = {
       params_from: r.paramsFrom,
       profit_pct: round(m.profitPct, 3),
       trades: m.trades,
+      in_sample: r.inSample,
     };
   },
 };

@@ -1,3 +1,4 @@
+import { plural } from "../../backtest/report/format.js";
 import type { PipelineRun } from "./matrix.js";
 import type { MarketRun, StageResult } from "./runner.js";
 
@@ -19,8 +20,12 @@ export interface MarketSummary {
   best: Record<string, number> | null;
   profit_pct: number | null;
   holdout_profit_pct: number | null;
+  /** The search ran on in-sample predictions (allowed by allow_in_sample): its numbers are marked. */
+  in_sample: boolean;
   seconds: number;
-  error: { stage: string; message: string } | null;
+  error: { stage: string; message: string; exit_code?: number } | null;
+  /** The predictor's stage and why the plan chose it. */
+  predictor: { stage: string; reason: string } | null;
 }
 
 function done(m: MarketRun, name: string): StageResult | undefined {
@@ -50,9 +55,25 @@ export function summarizeMarket(m: MarketRun): MarketSummary {
     best: typeof best === "object" && best !== null ? (best as Record<string, number>) : null,
     profit_pct: num(simulate?.summary?.profit_pct),
     holdout_profit_pct: num(simulate?.summary?.holdout_profit_pct),
+    in_sample: simulate?.summary?.in_sample === true,
     seconds: Math.round(m.seconds * 10) / 10,
     error: m.error ?? null,
+    predictor: m.predictor ?? null,
   };
+}
+
+/**
+ * Says when the predictions came from `predict` (the models on their own training rows), and
+ * why the plan chose it over walk-forward predict-rolling: a config without rolling_predict
+ * (say, misspelt) otherwise gives in-sample results without a word.
+ */
+function predictorNote(m: MarketRun, s: MarketSummary): string | undefined {
+  if (s.predictor?.stage !== "predict" || !m.stages.some((x) => x.name === "predict")) return undefined;
+  const advice =
+    s.predictor.reason === "the config has no rolling_predict section"
+      ? "add a rolling_predict section for walk-forward (out-of-sample) predictions"
+      : "--predict rolling makes walk-forward (out-of-sample) predictions";
+  return `${s.market}: the predictions come from predict (the models scored on the rows they were trained on: IN-SAMPLE) because ${s.predictor.reason}; ${advice}`;
 }
 
 function fmtAuc(s: MarketSummary): string {
@@ -61,21 +82,61 @@ function fmtAuc(s: MarketSummary): string {
   return `${parts.join(", ")}${s.auc_kind === "in-sample" ? " (IN-SAMPLE)" : ""}`;
 }
 
+/** The search's numbers carry the mark when they come from in-sample predictions. */
+const mark = (s: MarketSummary): string => (s.in_sample ? " (IN-SAMPLE)" : "");
+
 function fmtBest(s: MarketSummary): string {
   if (s.best === null) return "-";
-  return Object.entries(s.best)
+  const best = Object.entries(s.best)
     .map(([k, v]) => `${k.replace(/_signal_threshold$/, "")} ${v}`)
     .join(", ");
+  return `${best}${mark(s)}`;
 }
 
 function fmtProfit(s: MarketSummary): string {
   if (s.profit_pct === null) return "-";
   const main = `${s.profit_pct.toFixed(2)} %`;
-  return s.holdout_profit_pct === null ? main : `${main} (holdout ${s.holdout_profit_pct.toFixed(2)} %)`;
+  const holdout = s.holdout_profit_pct === null ? "" : ` (holdout ${s.holdout_profit_pct.toFixed(2)} %)`;
+  return `${main}${holdout}${mark(s)}`;
+}
+
+/**
+ * What the search's numbers call for: a profit that trails buy and hold (the holdout's, when
+ * there is one), and a best cell resting on fewer trades than min_trades.
+ */
+function searchNotes(m: MarketRun, s: MarketSummary): string[] {
+  const sim = done(m, "simulate")?.summary;
+  if (sim === undefined) return [];
+  const out: string[] = [];
+  const holdout = s.holdout_profit_pct !== null;
+  const profit = holdout ? s.holdout_profit_pct : s.profit_pct;
+  const buyHold = num(holdout ? sim.holdout_buy_hold_pct : sim.buy_hold_pct);
+  if (profit !== null && buyHold !== null && profit < buyHold) {
+    out.push(
+      `${s.market}: the ${holdout ? "holdout's" : "best cell's"} profit (${profit.toFixed(2)} %) trails buy and hold (${buyHold.toFixed(2)} %)`,
+    );
+  }
+  const minTrades = num(sim.min_trades) ?? 0;
+  const few = [
+    ["the best cell", num(sim.trades)],
+    ["the holdout", num(sim.holdout_trades)],
+  ] as const;
+  for (const [what, n] of few) {
+    if (n !== null && n < minTrades) {
+      out.push(
+        `${s.market}: ${what} rests on only ${plural(n, "trade")} (fewer than min_trades ${minTrades}): too few to tell an edge from luck`,
+      );
+    }
+  }
+  return out;
 }
 
 export function formatSummary(run: PipelineRun): string {
   const rows = run.markets.map(summarizeMarket);
+  const notes = run.markets.flatMap((m, i) => [
+    predictorNote(m, rows[i] as MarketSummary),
+    ...searchNotes(m, rows[i] as MarketSummary),
+  ]);
   const table = [["MARKET", "STATUS", "RAN", "SKIPPED", "ROWS", "AUC", "BEST THRESHOLDS", "PROFIT", "TIME"]];
   for (const s of rows) {
     table.push([
@@ -98,8 +159,9 @@ export function formatSummary(run: PipelineRun): string {
       .trimEnd(),
   );
   lines.push(
-    "AUC: out-of-sample (walk-forward) unless marked IN-SAMPLE; PROFIT: the best cell of the threshold search, after fees",
+    "AUC: out-of-sample (walk-forward) unless marked IN-SAMPLE; PROFIT: the best cell of the threshold search, after fees; BEST THRESHOLDS and PROFIT are marked IN-SAMPLE when the predictions were",
   );
+  for (const note of notes) if (note !== undefined) lines.push(note);
   for (const s of rows) {
     if (s.error !== null) lines.push(`${s.market} failed at ${s.error.stage}: ${s.error.message}`);
   }
