@@ -1,5 +1,6 @@
 import { dirname } from "node:path";
 import type { Command } from "commander";
+import { DataError } from "../../core/errors.js";
 import { isoTime } from "../../core/time.js";
 import { symbolFile } from "../../data/paths.js";
 import { readFrame } from "../../data/store/index.js";
@@ -69,10 +70,12 @@ export function registerFeatureCommands(program: Command): void {
       if (opts.rows) frame = frame.slice(Math.max(0, frame.length - Number(opts.rows)));
       const sets = await resolveFeatureSets(config.feature_sets, dirname(file));
       const checks = checkLookahead(frame, sets, { checkpoints: Number(opts.checkpoints) });
-      let bad = 0;
+      const peeking: string[] = [];
+      const drifting: string[] = [];
       for (const c of checks) {
         const ok = c.prefixOk && c.streamOk !== false;
-        if (!ok) bad++;
+        if (!c.prefixOk) peeking.push(c.column);
+        else if (c.streamOk === false) drifting.push(c.column);
         const stream =
           c.streamOk === null ? "no streaming form" : c.streamOk ? "stream = batch" : "STREAM DRIFTS";
         const where = c.firstBad
@@ -82,7 +85,18 @@ export function registerFeatureCommands(program: Command): void {
           `${ok ? "ok  " : "FAIL"} ${c.column}: ${c.prefixOk ? "no lookahead" : "PEEKS AHEAD"}, ${stream}${where}\n`,
         );
       }
+      const bad = peeking.length + drifting.length;
       process.stdout.write(`${checks.length - bad} of ${checks.length} columns pass\n`);
-      if (bad > 0) process.exitCode = 1;
+      if (bad > 0) {
+        // A data error (exit 1), so that a CI step guarding a strategy fails on a leak.
+        const of = (cols: string[], what: string) =>
+          `${cols.length} of ${checks.length} column(s) ${what}: ${cols.join(", ")}`;
+        throw new DataError(
+          [
+            ...(peeking.length > 0 ? [of(peeking, "peek ahead")] : []),
+            ...(drifting.length > 0 ? [of(drifting, "stream differently from the batch")] : []),
+          ].join("; "),
+        );
+      }
     });
 }
