@@ -171,6 +171,8 @@ export interface SimulateOptions {
   /** At most this many; a grid too small to gain from threads runs in one (see gridWorkers). */
   maxWorkers?: number;
   log: Logger;
+  /** Aborting terminates the grid's worker threads; nothing is written. */
+  signal?: AbortSignal;
 }
 
 export interface SimulateRun {
@@ -305,7 +307,7 @@ export async function runSimulate(
   const input = { bars: table.bars, rule, scores, options, start, end: split };
   const workers =
     opts.workers ?? gridWorkers(cellsParams.length, split - start, opts.maxWorkers ?? availableParallelism());
-  const metrics = await runGrid(input, cellsParams, workers);
+  const metrics = await runGrid(input, cellsParams, workers, opts.signal);
   const cells: GridCell[] = cellsParams.map((params, i) => ({ params, metrics: metrics[i] as Metrics }));
   const ranked = rankCells(cells, rankBy);
   const topN = sm.topn_to_store ?? 10;

@@ -8,44 +8,53 @@ import { checkLookahead } from "../../features/lookahead.js";
 import { runFeatures, runLabels } from "../../pipeline/featureStages.js";
 import { resolveFeatureSets } from "../../pipeline/generators.js";
 import { type ConfigOptions, configOf, contextOf, withConfigOptions } from "../context.js";
+import { marketWriter, runWriter, type WriterOptions, withWaitOption } from "../writer.js";
 
 export function registerFeatureCommands(program: Command): void {
-  withConfigOptions(
-    program
-      .command("features")
-      .summary("compute every feature_sets entry on the merged table and write features")
-      .description(
-        "Runs the config's feature generators (talib, itbstats, custom) over the merged table, in order,\n" +
-          "and writes the features table and the list of feature names. Logs timing and NaN counts.",
-      ),
+  withWaitOption(
+    withConfigOptions(
+      program
+        .command("features")
+        .summary("compute every feature_sets entry on the merged table and write features")
+        .description(
+          "Runs the config's feature generators (talib, itbstats, custom) over the merged table, in order,\n" +
+            "and writes the features table and the list of feature names. Logs timing and NaN counts.",
+        ),
+    ),
   )
     .addHelpText("after", "\nExample:\n  itb features --config configs/btcusdt-1m.jsonc")
-    .action(async (opts: ConfigOptions, cmd: Command) => {
+    .action(async (opts: ConfigOptions & WriterOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { config, file } = configOf(opts, ctx.log);
-      const run = await runFeatures(config, file, ctx.log);
-      process.stdout.write(
-        `${run.columns.length} features on ${run.rows.toLocaleString("en-US")} rows\nwrote ${run.output}\n`,
-      );
+      await runWriter(ctx, config, opts, marketWriter("features"), async () => {
+        const run = await runFeatures(config, file, ctx.log);
+        process.stdout.write(
+          `${run.columns.length} features on ${run.rows.toLocaleString("en-US")} rows\nwrote ${run.output}\n`,
+        );
+      });
     });
 
-  withConfigOptions(
-    program
-      .command("labels")
-      .summary("compute every label_sets entry on the features table and write matrix")
-      .description(
-        "Runs the config's label generators (highlow2, highlow, topbot2) on the features table and writes\n" +
-          "the training matrix. Labels look into the future by definition: the last rows have none (NaN).",
-      ),
+  withWaitOption(
+    withConfigOptions(
+      program
+        .command("labels")
+        .summary("compute every label_sets entry on the features table and write matrix")
+        .description(
+          "Runs the config's label generators (highlow2, highlow, topbot2) on the features table and writes\n" +
+            "the training matrix. Labels look into the future by definition: the last rows have none (NaN).",
+        ),
+    ),
   )
     .addHelpText("after", "\nExample:\n  itb labels --config configs/btcusdt-1m.jsonc")
-    .action(async (opts: ConfigOptions, cmd: Command) => {
+    .action(async (opts: ConfigOptions & WriterOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { config, file } = configOf(opts, ctx.log);
-      const run = await runLabels(config, file, ctx.log);
-      process.stdout.write(
-        `${run.columns.length} labels on ${run.rows.toLocaleString("en-US")} rows\nwrote ${run.output}\n`,
-      );
+      await runWriter(ctx, config, opts, marketWriter("labels"), async () => {
+        const run = await runLabels(config, file, ctx.log);
+        process.stdout.write(
+          `${run.columns.length} labels on ${run.rows.toLocaleString("en-US")} rows\nwrote ${run.output}\n`,
+        );
+      });
     });
 
   withConfigOptions(
