@@ -140,6 +140,38 @@ describe("itb pipeline interrupted", () => {
   });
 });
 
+describe("itb predict-rolling interrupted", () => {
+  it("terminates its worker threads at once, removes the unfinished run and leaves the predictions alone", async () => {
+    const d = fresh("rolling");
+    const config = join(d, "config.jsonc");
+    // gb with many rounds: each walk-forward step takes far longer than the test waits.
+    const c = {
+      ...smallPipelineConfig(join(d, "data")),
+      algorithms: [
+        { name: "gb", algo: "gb", params: { max_depth: 3, num_boost_round: 5000, learning_rate: 0.01 } },
+      ],
+    };
+    writeFileSync(config, JSON.stringify(c, null, 2));
+    const setup = itb(["pipeline", "--config", config, "--archive", SAMPLE, "--to", "labels"]);
+    expect(setup.status, setup.stderr).toBe(0);
+    const models = join(d, "data", "BTCUSDT", "MODELS");
+    const p = spawnItb(["predict-rolling", "--config", config, "--workers", "2", "--log-format", "json"]);
+    await p.waitFor(/"mode":"worker threads","msg":"walk-forward started"/);
+    expect(existsSync(join(models, "rolling", "run-0001"))).toBe(true);
+    const t0 = Date.now();
+    p.child.kill("SIGINT");
+    const r = await p.done;
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(r.status, r.stderr).toBe(130);
+    expect(r.stderr.trim().split("\n").at(-1)).toBe(
+      "interrupted by SIGINT: predict-rolling stopped after 0 of 3 step(s); the unfinished run 1 is removed and predictions are unchanged",
+    );
+    expect(r.stdout).toBe("");
+    expect(existsSync(join(models, "rolling", "run-0001"))).toBe(false);
+    expect(existsSync(join(d, "data", "BTCUSDT", "predictions.parquet"))).toBe(false);
+  }, 180_000);
+});
+
 describe("itb import interrupted", () => {
   let server: Awaited<ReturnType<typeof serveArchive>>;
   beforeAll(async () => {
