@@ -67,10 +67,12 @@ export function gridWorkers(cells: number, rows: number, requested?: number): nu
   return Math.max(1, Math.min(cores, cells));
 }
 
+/** Aborting `signal` rejects with its reason and terminates the worker threads. */
 export async function runGrid(
   input: GridInput,
   cells: readonly Record<string, number>[],
   workers = gridWorkers(cells.length, input.end - input.start),
+  signal?: AbortSignal,
 ): Promise<Metrics[]> {
   // never a worker without a cell
   workers = Math.min(workers, cells.length);
@@ -89,8 +91,15 @@ export async function runGrid(
   };
   const out: Metrics[] = new Array(cells.length);
   const threads: Worker[] = [];
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
   try {
-    await Promise.all(
+    const all = Promise.all(
       Array.from({ length: workers }, (_, w) => {
         const mine: number[] = [];
         for (let i = w; i < cells.length; i += workers) mine.push(i);
@@ -125,7 +134,11 @@ export async function runGrid(
         });
       }),
     );
+    // Once aborted, the terminated workers' exits reject `all` too: that is expected, not unhandled.
+    all.catch(() => undefined);
+    await (signal === undefined ? all : Promise.race([all, aborted]));
   } finally {
+    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
     await Promise.all(threads.map((t) => t.terminate()));
   }
   return out;

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
-import { ConfigError, ItbError } from "../core/errors.js";
+import { ConfigError, InterruptedError, ItbError } from "../core/errors.js";
 import { registerBacktestCommands } from "./commands/backtest.js";
 import { registerConfigCommands } from "./commands/config.js";
 import { registerDataCommands } from "./commands/data.js";
@@ -45,15 +45,24 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI; user mistakes end as one clear message and status 2 (or the error's own code). */
+/**
+ * Runs the CLI; user mistakes end as one clear message and status 2 (or the error's own code).
+ * A command may also report failure by setting process.exitCode (a status the caller then
+ * writes back into it, so it must not be lost here).
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv as string[]);
-    return 0;
+    const set = Number(process.exitCode ?? 0);
+    return Number.isInteger(set) ? set : 1;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version output are successful exits; usage errors were already printed.
       return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof InterruptedError) {
+      process.stderr.write(`${err.message}\n`);
+      return err.exitCode;
     }
     if (err instanceof ItbError) {
       process.stderr.write(`error: ${err.message}\n`);

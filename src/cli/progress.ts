@@ -9,6 +9,15 @@ export function createProgress(log: Logger, interactive = process.stderr.isTTY =
   return (label, unit) => (interactive ? barProgress(label, unit) : logProgress(log, label, unit));
 }
 
+/** Bars on screen: a process that quits at once stops them, so the cursor is shown again. */
+const activeBars = new Set<cliProgress.SingleBar>();
+
+/** Stops every bar on screen: the cursor is shown again and the bar's line ended. */
+export function restoreTerminal(): void {
+  for (const bar of activeBars) bar.stop();
+  activeBars.clear();
+}
+
 function barProgress(label: string, unit: string): Progress {
   const bar = new cliProgress.SingleBar(
     {
@@ -30,12 +39,14 @@ function barProgress(label: string, unit: string): Progress {
       started = Date.now();
       rows = Number(payload?.rows ?? 0);
       bar.start(total, 0, { rate: rate() });
+      activeBars.add(bar);
     },
     update(value, payload) {
       if (payload?.rows !== undefined) rows = Number(payload.rows);
       bar.update(value, { rate: rate() });
     },
     stop() {
+      activeBars.delete(bar);
       bar.stop();
     },
   };

@@ -114,6 +114,11 @@ const BaseConfigSchema = known(
     model_folder: text()
       .default("MODELS")
       .describe("Folder of trained models, under <data_folder>/<symbol>/."),
+    models_keep: nonNegativeInt()
+      .default(5)
+      .describe(
+        "Model versions (and walk-forward runs) kept after each training; the current version always. 0: keep all.",
+      ),
 
     // Features and labels
     feature_sets: z

@@ -63,6 +63,45 @@ export class NetworkError extends ItbError {
   }
 }
 
+/** The signals that interrupt a command, and the exit status each gives (128 + its number). */
+export type InterruptSignal = "SIGINT" | "SIGTERM";
+
+export function interruptExitCode(signal: InterruptSignal): number {
+  return signal === "SIGTERM" ? 143 : 130;
+}
+
+/**
+ * The user (Ctrl-C) or the system (SIGTERM) stopped a command. The message says what finished
+ * and what did not; the exit status is 130 for SIGINT and 143 for SIGTERM, as a shell reports
+ * a process killed by that signal.
+ */
+export class InterruptedError extends ItbError {
+  readonly signal: InterruptSignal;
+  constructor(signal: InterruptSignal, message = `interrupted by ${signal}`) {
+    super(message, { action: "halt", exitCode: interruptExitCode(signal) });
+    this.signal = signal;
+  }
+}
+
+/** An InterruptedError with `detail` for an aborted signal (its reason names SIGINT or SIGTERM). */
+export function interruption(signal: AbortSignal | undefined, detail: string): InterruptedError {
+  const reason: unknown = signal?.reason;
+  const sig = reason instanceof InterruptedError ? reason.signal : "SIGINT";
+  return new InterruptedError(sig, `interrupted by ${sig}: ${detail}`);
+}
+
+/**
+ * Another itb process holds the write lock of a folder. Exit status 75 (EX_TEMPFAIL of
+ * sysexits.h: a temporary condition, try again later), so scripts can tell "busy" from a failure.
+ */
+export class LockedError extends ItbError {
+  readonly folder: string;
+  constructor(message: string, folder: string) {
+    super(message, { action: "retry", exitCode: 75 });
+    this.folder = folder;
+  }
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -34,7 +34,7 @@ export interface SourceImport extends ImportResult {
 export async function runImport(
   config: Config,
   opts: ImportOptions,
-  deps: { log: Logger; progress: ProgressFactory; now?: () => number },
+  deps: { log: Logger; progress: ProgressFactory; now?: () => number; signal?: AbortSignal },
 ): Promise<SourceImport[]> {
   const fromText = opts.from ?? config.download_start;
   if (fromText === undefined || fromText === null) {
@@ -51,6 +51,8 @@ export async function runImport(
   const source = opts.source ?? config.archive_url;
   const results: SourceImport[] = [];
   for (const [i, ds] of config.data_sources.entries()) {
+    // Interrupted: the sources not started are left for the rerun.
+    if (deps.signal?.aborted) break;
     const interval = opts.interval ?? sourceInterval(config, ds);
     const file = sourceFile(config, ds);
     deps.log.info({ symbol: ds.folder, market: ds.market, interval, source, file }, "import");
@@ -77,4 +79,24 @@ export async function runImport(
     results.push({ ...r, folder: ds.folder, file });
   }
   return results;
+}
+
+/** Whether an import stopped before every source was complete. */
+export function importIncomplete(config: Config, results: readonly SourceImport[]): boolean {
+  return results.length < config.data_sources.length || results.some((r) => r.interrupted);
+}
+
+/** What an interrupted import kept, for its message: files stored per source, sources not started. */
+export function describeStoppedImport(config: Config, results: readonly SourceImport[]): string {
+  const done = results.map((r) =>
+    r.interrupted
+      ? `${r.folder}: ${r.files} of ${r.filesPlanned} file(s) stored`
+      : `${r.folder}: complete (${r.files} file(s))`,
+  );
+  const notStarted = config.data_sources.slice(results.length).map((ds) => ds.folder);
+  return (
+    `import stopped; ${done.length > 0 ? done.join(", ") : "no file completed"}` +
+    (notStarted.length > 0 ? `; not started: ${notStarted.join(", ")}` : "") +
+    "; run the same command again to resume"
+  );
 }

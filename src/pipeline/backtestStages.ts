@@ -178,6 +178,8 @@ export interface SimulateOptions {
   /** The caller is the command, which has the --allow-in-sample flag (named in the refusal). */
   cli?: boolean;
   log: Logger;
+  /** Aborting terminates the grid's worker threads; nothing is written. */
+  signal?: AbortSignal;
 }
 
 export interface SimulateRun {
@@ -311,7 +313,7 @@ export async function runSimulate(
   const input = { bars: table.bars, rule, scores, options, start, end: split };
   const workers =
     opts.workers ?? gridWorkers(cellsParams.length, split - start, opts.maxWorkers ?? availableParallelism());
-  const metrics = await runGrid(input, cellsParams, workers);
+  const metrics = await runGrid(input, cellsParams, workers, opts.signal);
   const cells: GridCell[] = cellsParams.map((params, i) => ({ params, metrics: metrics[i] as Metrics }));
   const minTrades = sm.min_trades ?? DEFAULT_MIN_TRADES;
   const ranked = rankCells(cells, rankBy, minTrades);

@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Config } from "../config/index.js";
-import { DataError, ItbError } from "../core/errors.js";
+import { DataError, InterruptedError, ItbError, interruption } from "../core/errors.js";
 import { Frame } from "../core/frame.js";
 import { type Logger, noProgress, type ProgressFactory } from "../core/log.js";
 import { symbolFile } from "../data/paths.js";
@@ -36,6 +37,24 @@ export interface ModelStageContext {
   /** Epoch ms; every artifact's creation time and the store's pointers come from it. */
   clock: { now(): number };
   itbVersion: string;
+  /** Aborting stops train after the model in flight and predict-rolling at once (workers terminated). */
+  signal?: AbortSignal;
+}
+
+/** Keeps the newest `models_keep` versions and walk-forward runs (the current ones always); 0 keeps all. */
+export async function pruneStore(store: ModelStore, keep: number, log: Logger): Promise<void> {
+  if (keep <= 0) return;
+  const r = await store.prune(keep);
+  if (r.versions.length + r.runs.length === 0) return;
+  log.info(
+    {
+      versions: r.versions.map((v) => `${v.name} v${v.version}`),
+      runs: r.runs.map((x) => x.run),
+      bytes: r.bytes,
+      models_keep: keep,
+    },
+    `removed ${r.versions.length} old model version(s) and ${r.runs.length} old walk-forward run(s)`,
+  );
 }
 
 interface Loaded {
@@ -117,6 +136,17 @@ export async function runTrain(
   const progress = (ctx.progress ?? noProgress)("train", "models");
   progress.start(specs.length);
   for (const [i, spec] of specs.entries()) {
+    if (ctx.signal?.aborted) {
+      progress.stop();
+      const stored = models.map((m) => `${m.name} v${m.version}`).join(", ") || "none";
+      throw interruption(
+        ctx.signal,
+        `train stopped after ${i} of ${specs.length} model(s); stored: ${stored}; not trained: ${specs
+          .slice(i)
+          .map((s) => s.name)
+          .join(", ")}`,
+      );
+    }
     try {
       const trained = await trainModel(
         frame,
@@ -147,6 +177,7 @@ export async function runTrain(
     progress.update(i + 1);
   }
   progress.stop();
+  await pruneStore(store, config.models_keep, ctx.log);
   return { input: file, rows: frame.length, store: store.root, models, skipped };
 }
 
@@ -412,19 +443,35 @@ export async function runPredictRolling(
     ctx.log.debug({ step: result.step, done, of: plan.steps.length }, "walk-forward step done");
   };
 
-  if (onWorkers) {
-    const data: RollingWorkerData = {
-      kind: "itb-rolling-worker",
-      table: shareFrame(frame, [...features, ...labels]),
-      plan,
-      specs: specs.map((s) => withThreadShare(s, Math.max(1, Math.floor(availableParallelism() / workers)))),
-      ctx: stepCtx,
-    };
-    await runOnWorkers(WORKER_URL, data, workers, onResult);
-  } else {
-    for (const step of plan.steps) {
-      await onResult(await runRollingStep(frame, plan, step, specs, { ...stepCtx, log: ctx.log }));
+  try {
+    if (onWorkers) {
+      const data: RollingWorkerData = {
+        kind: "itb-rolling-worker",
+        table: shareFrame(frame, [...features, ...labels]),
+        plan,
+        specs: specs.map((s) =>
+          withThreadShare(s, Math.max(1, Math.floor(availableParallelism() / workers))),
+        ),
+        ctx: stepCtx,
+      };
+      await runOnWorkers(WORKER_URL, data, workers, onResult, ctx.signal);
+    } else {
+      for (const step of plan.steps) {
+        ctx.signal?.throwIfAborted();
+        await onResult(await runRollingStep(frame, plan, step, specs, { ...stepCtx, log: ctx.log }));
+      }
     }
+  } catch (err) {
+    progress.stop();
+    if (ctx.signal?.aborted && err instanceof InterruptedError) {
+      // An unfinished run is of no use: removed now (a killed one is removed by the next writer).
+      await rm(store.runFolder(run), { recursive: true, force: true });
+      throw interruption(
+        ctx.signal,
+        `predict-rolling stopped after ${done} of ${plan.steps.length} step(s); the unfinished run ${run} is removed and predictions are unchanged`,
+      );
+    }
+    throw err;
   }
   progress.stop();
 
@@ -481,6 +528,7 @@ export async function runPredictRolling(
   };
   await writeFileAtomic(metricsFile, `${JSON.stringify(summary, null, 2)}\n`);
   await store.writeRunSummary(run, summary);
+  await pruneStore(store, config.models_keep, ctx.log);
   return {
     input: file,
     output,
@@ -535,6 +583,7 @@ async function runOnWorkers(
   data: RollingWorkerData,
   size: number,
   onResult: (r: StepResult) => Promise<void>,
+  signal?: AbortSignal,
 ): Promise<void> {
   const queue = data.plan.steps.map((s) => s.step);
   // A worker's default young generation is small: training's short-lived arrays then trigger a
@@ -543,8 +592,16 @@ async function runOnWorkers(
     { length: size },
     () => new Worker(url, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 64 } }),
   );
+  // Ctrl-C: the steps in flight are abandoned and the workers terminated (finally).
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
   try {
-    await Promise.all(
+    const all = Promise.all(
       workers.map(
         (w) =>
           new Promise<void>((resolve, reject) => {
@@ -571,7 +628,11 @@ async function runOnWorkers(
           }),
       ),
     );
+    // After an abort, the terminated workers' exits reject `all` too: expected, not unhandled.
+    all.catch(() => undefined);
+    await (signal === undefined ? all : Promise.race([all, aborted]));
   } finally {
+    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }

@@ -12,7 +12,10 @@ import { checkFeatures, type ModelArtifact, parseArtifact, serializeArtifact } f
  *   <model name>/v0001.json, v0002.json, …   every training adds a version, never overwrites
  *   <model name>/current.json               {"version": 2, …}: the version predict uses
  *   rolling/run-0001/step-0001/<model name>.json   walk-forward runs, every step's models kept
- *   rolling/run-0001/run.json               the run's plan, metrics and provenance
+ *   rolling/run-0001/run.json               the run's plan, metrics and provenance (written last)
+ *
+ * `models_keep` bounds the store: after each training (and walk-forward run) only the newest
+ * versions (runs) are kept, and a model's current version always (see prune).
  *
  * Every file is written atomically (temporary file, fsync, rename or link); a new version is
  * created with link(2), which fails rather than replaces, so two trainings running at once
@@ -232,6 +235,66 @@ export class ModelStore {
     throw new DataError("cannot allocate a new walk-forward run folder", { file: this.rollingRoot });
   }
 
+  /**
+   * Run folders without run.json: walk-forward runs that were killed or interrupted (run.json
+   * is written last), ascending. Only meaningful under the folder's write lock, when no run
+   * is in progress.
+   */
+  async partialRuns(): Promise<number[]> {
+    const out: number[] = [];
+    for (const run of await this.runs()) {
+      if (!(await exists(join(this.runFolder(run), "run.json")))) out.push(run);
+    }
+    return out;
+  }
+
+  /** Removes the partial run folders (see partialRuns); returns them. */
+  async removePartialRuns(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const run of await this.partialRuns()) {
+      await rm(this.runFolder(run), { recursive: true, force: true });
+      removed.push(this.runFolder(run));
+    }
+    return removed;
+  }
+
+  /**
+   * Keeps the newest `keep` versions of every model and the newest `keep` complete
+   * walk-forward runs, and removes the rest (or, with `dryRun`, lists them). A model's
+   * current version is never removed, whatever its age; partial runs are left to
+   * removePartialRuns.
+   */
+  async prune(keep: number, opts: { dryRun?: boolean } = {}): Promise<PruneResult> {
+    if (!Number.isInteger(keep) || keep < 1)
+      throw new UsageError(`keep must be a positive integer, got ${keep}`);
+    const result: PruneResult = { versions: [], runs: [], bytes: 0 };
+    for (const name of await this.names()) {
+      const versions = await this.versions(name);
+      const current = (await this.current(name))?.version;
+      const kept = new Set(versions.slice(-keep));
+      for (const version of versions) {
+        if (kept.has(version) || version === current) continue;
+        const file = this.fileOf(name, version);
+        const bytes = (await stat(file)).size;
+        result.versions.push({ name, version, file, bytes });
+        result.bytes += bytes;
+      }
+    }
+    const partial = new Set(await this.partialRuns());
+    const complete = (await this.runs()).filter((r) => !partial.has(r));
+    for (const run of complete.slice(0, Math.max(0, complete.length - keep))) {
+      const folder = this.runFolder(run);
+      const bytes = await folderBytes(folder);
+      result.runs.push({ run, folder, bytes });
+      result.bytes += bytes;
+    }
+    if (opts.dryRun !== true) {
+      for (const v of result.versions) await rm(v.file, { force: true });
+      for (const r of result.runs) await rm(r.folder, { recursive: true, force: true });
+    }
+    return result;
+  }
+
   /** Writes a step's artifacts; the step's folder is new, so nothing is overwritten. */
   async saveStep(run: number, step: number, artifacts: readonly ModelArtifact[]): Promise<string[]> {
     const dir = this.stepFolder(run, step);
@@ -264,6 +327,20 @@ export class ModelStore {
     for (const f of files) out.push(parseArtifact(await readFile(join(dir, f), "utf8"), join(dir, f)));
     return out;
   }
+}
+
+export interface PruneResult {
+  versions: { name: string; version: number; file: string; bytes: number }[];
+  runs: { run: number; folder: string; bytes: number }[];
+  /** Bytes removed (or, in a dry run, that would be). */
+  bytes: number;
+}
+
+async function folderBytes(folder: string): Promise<number> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(notFoundAs([]));
+  let n = 0;
+  for (const e of entries) if (e.isFile()) n += (await stat(join(e.parentPath, e.name))).size;
+  return n;
 }
 
 /**

@@ -71,6 +71,8 @@ describe("importKlines from a local folder", () => {
     const rows = referenceRows(unzipText(spotZip(SAMPLE, "2023-03")));
     expect(r).toEqual({
       files: 1,
+      filesPlanned: 1,
+      interrupted: false,
       filesSkipped: 0,
       rowsRead: rows.length,
       rowsAdded: rows.length,
@@ -139,7 +141,14 @@ describe("importKlines from a local folder", () => {
     const mtime = statSync(store).mtimeMs;
     const c = capture();
     const again = await run(spot(store, FEB, MAY), c);
-    expect(again).toEqual({ ...first, files: 0, filesSkipped: 3, rowsRead: 0, rowsAdded: 0 });
+    expect(again).toEqual({
+      ...first,
+      files: 0,
+      filesPlanned: 0,
+      filesSkipped: 3,
+      rowsRead: 0,
+      rowsAdded: 0,
+    });
     expect(Buffer.compare(readFileSync(store), bytes)).toBe(0);
     expect(statSync(store).mtimeMs).toBe(mtime);
     expect(listTree(join(store, ".."))).toEqual(["klines.parquet"]);

@@ -9,7 +9,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
@@ -90,22 +90,34 @@ export interface ArchiveServer {
   url: string;
   /** Paths requested, with method, in order. */
   requests: string[];
+  /** Answers the GET requests held by `hold` (and those that come later). */
+  release(): void;
   close(): Promise<void>;
 }
 
 /**
  * A real HTTP server on 127.0.0.1 serving `root` like data.binance.vision: 200 with the file,
- * 404 when absent. `failFirst` makes the first N requests of each path answer with that status.
+ * 404 when absent. `failFirst` makes the first N requests of each path answer with that status;
+ * `hold` keeps GET requests of matching paths waiting until `release()` (a download in flight).
  */
 export async function serveArchive(
   root: string,
-  opts: { failFirst?: number; status?: number } = {},
+  opts: { failFirst?: number; status?: number; hold?: RegExp } = {},
 ): Promise<ArchiveServer> {
   const requests: string[] = [];
   const seen = new Map<string, number>();
+  let released = false;
+  const held: (() => void)[] = [];
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     requests.push(`${req.method} ${path}`);
+    if (opts.hold?.test(path) && req.method === "GET" && !released) {
+      held.push(() => answer(req, res, path));
+      return;
+    }
+    answer(req, res, path);
+  });
+  const answer = (req: IncomingMessage, res: ServerResponse, path: string): void => {
     const count = (seen.get(path) ?? 0) + 1;
     seen.set(path, count);
     if (opts.failFirst !== undefined && count <= opts.failFirst) {
@@ -120,12 +132,16 @@ export async function serveArchive(
     const body = readFileSync(file);
     res.writeHead(200, { "content-type": "application/zip", "content-length": body.length });
     res.end(req.method === "HEAD" ? undefined : body);
-  });
+  };
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    release() {
+      released = true;
+      for (const h of held.splice(0)) h();
+    },
     close: () =>
       new Promise<void>((done) => {
         server.closeAllConnections();

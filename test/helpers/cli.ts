@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { ROOT } from "./paths.js";
 
@@ -17,4 +17,82 @@ export function itb(args: readonly string[], opts: { cwd?: string; env?: NodeJS.
     timeout: 120_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface CliExit {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliProcess {
+  child: ChildProcess;
+  /** Output so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once stderr (or stdout) matches `pattern`; rejects after `timeoutMs` or when the process ends first. */
+  waitFor(pattern: RegExp, opts?: { stream?: "stdout" | "stderr"; timeoutMs?: number }): Promise<void>;
+  done: Promise<CliExit>;
+}
+
+/** Starts the real CLI as a child process without waiting (for signals and concurrent runs). */
+export function spawnItb(
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): CliProcess {
+  const child = spawn(process.execPath, [resolve(ROOT, "bin/itb"), ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  let ended = false;
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const l of [...listeners]) l();
+  };
+  child.stdout?.on("data", (b: Buffer) => {
+    out += b.toString();
+    notify();
+  });
+  child.stderr?.on("data", (b: Buffer) => {
+    err += b.toString();
+    notify();
+  });
+  const done = new Promise<CliExit>((ok) => {
+    child.on("close", (status, signal) => {
+      ended = true;
+      notify();
+      ok({ status, signal, stdout: out, stderr: err });
+    });
+  });
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    done,
+    waitFor: (pattern, o = {}) =>
+      new Promise<void>((ok, fail) => {
+        const text = () => (o.stream === "stdout" ? out : err);
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          fail(new Error(`timed out waiting for ${pattern}; stderr so far:\n${err}`));
+        }, o.timeoutMs ?? 60_000);
+        function check() {
+          if (pattern.test(text())) {
+            clearTimeout(timer);
+            listeners.delete(check);
+            ok();
+          } else if (ended) {
+            clearTimeout(timer);
+            listeners.delete(check);
+            fail(new Error(`the process ended before ${pattern}; stderr:\n${err}`));
+          }
+        }
+        listeners.add(check);
+        check();
+      }),
+  };
 }

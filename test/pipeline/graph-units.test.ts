@@ -125,6 +125,7 @@ describe("the summary table", () => {
         symbol: "BTCUSDT",
         freq: "1m",
         ok: true,
+        interrupted: false,
         seconds: 1,
         predictor,
         stages: [
@@ -143,6 +144,7 @@ describe("the summary table", () => {
     workers: 1,
     seconds: 1,
     failed: 0,
+    interrupted: 0,
   });
   const search = {
     best: { buy_signal_threshold: 0.1, sell_signal_threshold: -0.2 },

@@ -3,6 +3,7 @@ import { UsageError } from "../../core/errors.js";
 import { formatSimulateRun, runSimulate } from "../../pipeline/backtestStages.js";
 import { formatReportRun, runReport } from "../../pipeline/reportStage.js";
 import { type ConfigOptions, configOf, contextOf, withConfigOptions } from "../context.js";
+import { marketWriter, runWriter, type WriterOptions, withWaitOption } from "../writer.js";
 
 function workersOf(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -13,19 +14,21 @@ function workersOf(value: string | undefined): number | undefined {
 }
 
 export function registerBacktestCommands(program: Command): void {
-  withConfigOptions(
-    program
-      .command("simulate")
-      .summary("search the signal thresholds: backtest every cell of simulate_model.grid and rank them")
-      .description(
-        "Runs signal_sets up to the searched threshold rule on the predictions table, then backtests every\n" +
-          "combination of simulate_model.grid with the config's backtest costs (fees, slippage, stops) on\n" +
-          "worker threads, ranks the cells (rank_by, default profit % per month) and writes\n" +
-          "<data_folder>/<symbol>/simulation.json and simulation.csv. Use walk-forward predictions\n" +
-          "(itb predict-rolling): in-sample predictions (itb predict on the training rows) are refused unless\n" +
-          "--allow-in-sample (or simulate_model.allow_in_sample) is given, and then every number is marked IN-SAMPLE.\n" +
-          "--holdout DATE optimises before DATE and reports the chosen thresholds' result after it.",
-      ),
+  withWaitOption(
+    withConfigOptions(
+      program
+        .command("simulate")
+        .summary("search the signal thresholds: backtest every cell of simulate_model.grid and rank them")
+        .description(
+          "Runs signal_sets up to the searched threshold rule on the predictions table, then backtests every\n" +
+            "combination of simulate_model.grid with the config's backtest costs (fees, slippage, stops) on\n" +
+            "worker threads, ranks the cells (rank_by, default profit % per month) and writes\n" +
+            "<data_folder>/<symbol>/simulation.json and simulation.csv. Use walk-forward predictions\n" +
+            "(itb predict-rolling): in-sample predictions (itb predict on the training rows) are refused unless\n" +
+            "--allow-in-sample (or simulate_model.allow_in_sample) is given, and then every number is marked IN-SAMPLE.\n" +
+            "--holdout DATE optimises before DATE and reports the chosen thresholds' result after it.",
+        ),
+    ),
   )
     .option("--input <file>", "predictions table to read (default: the config's predict_file_name)")
     .option("--holdout <date>", "optimise before this UTC date and report the best cell after it")
@@ -37,36 +40,43 @@ export function registerBacktestCommands(program: Command): void {
     )
     .action(
       async (
-        opts: ConfigOptions & { input?: string; holdout?: string; workers?: string; allowInSample?: boolean },
+        opts: ConfigOptions &
+          WriterOptions & { input?: string; holdout?: string; workers?: string; allowInSample?: boolean },
         cmd: Command,
       ) => {
         const ctx = contextOf(cmd);
         const { config, file } = configOf(opts, ctx.log);
         const workers = workersOf(opts.workers);
-        const run = await runSimulate(config, file, {
-          log: ctx.log,
-          cli: true,
-          allowInSample: opts.allowInSample === true,
-          ...(opts.input !== undefined ? { input: opts.input } : {}),
-          ...(opts.holdout !== undefined ? { holdout: opts.holdout } : {}),
-          ...(workers !== undefined ? { workers } : {}),
+        const writer = { ...marketWriter("simulate"), stopping: "stopping the threshold search" };
+        await runWriter(ctx, config, opts, writer, async (signal) => {
+          const run = await runSimulate(config, file, {
+            log: ctx.log,
+            signal,
+            cli: true,
+            allowInSample: opts.allowInSample === true,
+            ...(opts.input !== undefined ? { input: opts.input } : {}),
+            ...(opts.holdout !== undefined ? { holdout: opts.holdout } : {}),
+            ...(workers !== undefined ? { workers } : {}),
+          });
+          process.stdout.write(`${formatSimulateRun(run)}\n`);
         });
-        process.stdout.write(`${formatSimulateRun(run)}\n`);
       },
     );
 
-  withConfigOptions(
-    program
-      .command("report")
-      .summary("backtest the chosen thresholds and write an HTML report, a PNG equity curve and a JSON")
-      .description(
-        "Runs signal_sets on the predictions table with the best thresholds of the last `itb simulate`\n" +
-          "(simulation.json), or the config's own with --params config, backtests them with trades kept and\n" +
-          "writes <data_folder>/<symbol>/report.html (candles with trades, score and thresholds, equity\n" +
-          "against buy and hold, drawdown, metrics, monthly table, threshold heatmap; self-contained),\n" +
-          "report.png (equity curve, for messages) and report.json (the same numbers). In-sample predictions\n" +
-          "are refused unless --allow-in-sample (or simulate_model.allow_in_sample), which marks every number IN-SAMPLE.",
-      ),
+  withWaitOption(
+    withConfigOptions(
+      program
+        .command("report")
+        .summary("backtest the chosen thresholds and write an HTML report, a PNG equity curve and a JSON")
+        .description(
+          "Runs signal_sets on the predictions table with the best thresholds of the last `itb simulate`\n" +
+            "(simulation.json), or the config's own with --params config, backtests them with trades kept and\n" +
+            "writes <data_folder>/<symbol>/report.html (candles with trades, score and thresholds, equity\n" +
+            "against buy and hold, drawdown, metrics, monthly table, threshold heatmap; self-contained),\n" +
+            "report.png (equity curve, for messages) and report.json (the same numbers). In-sample predictions\n" +
+            "are refused unless --allow-in-sample (or simulate_model.allow_in_sample), which marks every number IN-SAMPLE.",
+        ),
+    ),
   )
     .option("--input <file>", "predictions table to read (default: the config's predict_file_name)")
     .option("--params <from>", 'thresholds from "best" (simulation.json, default when present) or "config"')
@@ -74,7 +84,7 @@ export function registerBacktestCommands(program: Command): void {
     .addHelpText("after", "\nExample:\n  itb report --config configs/btcusdt-1m.jsonc")
     .action(
       async (
-        opts: ConfigOptions & { input?: string; params?: string; allowInSample?: boolean },
+        opts: ConfigOptions & WriterOptions & { input?: string; params?: string; allowInSample?: boolean },
         cmd: Command,
       ) => {
         const ctx = contextOf(cmd);
@@ -82,15 +92,17 @@ export function registerBacktestCommands(program: Command): void {
           throw new UsageError(`--params must be "best" or "config", got "${opts.params}"`);
         }
         const { config, file } = configOf(opts, ctx.log);
-        const run = await runReport(config, file, {
-          log: ctx.log,
-          now: Date.now(),
-          cli: true,
-          allowInSample: opts.allowInSample === true,
-          ...(opts.input !== undefined ? { input: opts.input } : {}),
-          ...(opts.params !== undefined ? { params: opts.params as "best" | "config" } : {}),
+        await runWriter(ctx, config, opts, marketWriter("report"), async () => {
+          const run = await runReport(config, file, {
+            log: ctx.log,
+            now: Date.now(),
+            cli: true,
+            allowInSample: opts.allowInSample === true,
+            ...(opts.input !== undefined ? { input: opts.input } : {}),
+            ...(opts.params !== undefined ? { params: opts.params as "best" | "config" } : {}),
+          });
+          process.stdout.write(`${formatReportRun(run)}\n`);
         });
-        process.stdout.write(`${formatReportRun(run)}\n`);
       },
     );
 }

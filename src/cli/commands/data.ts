@@ -1,10 +1,12 @@
 import type { Command } from "commander";
+import { interruption } from "../../core/errors.js";
 import { isoTime } from "../../core/time.js";
-import { runImport } from "../../data/runImport.js";
+import { describeStoppedImport, importIncomplete, runImport } from "../../data/runImport.js";
 import { formatGapReport, runMerge } from "../../data/runMerge.js";
 import { type ConfigOptions, configOf, contextOf, withConfigOptions } from "../context.js";
+import { marketWriter, runWriter, type WriterOptions, withWaitOption } from "../writer.js";
 
-interface ImportCliOptions extends ConfigOptions {
+interface ImportCliOptions extends ConfigOptions, WriterOptions {
   source?: string;
   from?: string;
   to?: string;
@@ -13,14 +15,17 @@ interface ImportCliOptions extends ConfigOptions {
 }
 
 export function registerDataCommands(program: Command): void {
-  withConfigOptions(
-    program
-      .command("import")
-      .summary("import bulk kline history from Binance's public archive (monthly/daily zips)")
-      .description(
-        "Imports every data source of the config from Binance's public archive (or a local folder in the\n" +
-          "same layout) into its klines store, verifying each zip's checksum. Re-running is a no-op.",
-      ),
+  withWaitOption(
+    withConfigOptions(
+      program
+        .command("import")
+        .summary("import bulk kline history from Binance's public archive (monthly/daily zips)")
+        .description(
+          "Imports every data source of the config from Binance's public archive (or a local folder in the\n" +
+            "same layout) into its klines store, verifying each zip's checksum. Re-running is a no-op.\n" +
+            "Ctrl-C stops after the file in flight and keeps the files completed: a rerun resumes.",
+        ),
+    ),
   )
     .option("--source <url|dir>", "archive base URL or local folder (default: the config's archive_url)")
     .option("--from <YYYY-MM[-DD]>", "first month or day to import (default: download_start)")
@@ -37,33 +42,47 @@ export function registerDataCommands(program: Command): void {
     .action(async (opts: ImportCliOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { config } = configOf(opts, ctx.log);
-      const results = await runImport(config, opts, ctx);
-      for (const r of results) {
-        process.stdout.write(
-          `${r.folder}: ${r.rowsAdded.toLocaleString("en-US")} rows added from ${r.files} file(s) (${r.filesSkipped} already stored); ` +
-            `${r.rowsTotal.toLocaleString("en-US")} rows in ${r.file}` +
-            (r.first !== undefined && r.last !== undefined
-              ? ` (${isoTime(r.first)} .. ${isoTime(r.last)})`
-              : "") +
-            "\n",
-        );
-      }
+      const run = {
+        writes: { sources: true },
+        stopping: "stopping after the file in flight",
+        what: "import",
+      };
+      await runWriter(ctx, config, opts, run, async (signal) => {
+        const results = await runImport(config, opts, { ...ctx, signal });
+        for (const r of results) {
+          process.stdout.write(
+            `${r.folder}: ${r.rowsAdded.toLocaleString("en-US")} rows added from ${r.files} file(s) (${r.filesSkipped} already stored); ` +
+              `${r.rowsTotal.toLocaleString("en-US")} rows in ${r.file}` +
+              (r.first !== undefined && r.last !== undefined
+                ? ` (${isoTime(r.first)} .. ${isoTime(r.last)})`
+                : "") +
+              (r.interrupted ? ` [interrupted after ${r.files} of ${r.filesPlanned} file(s)]` : "") +
+              "\n",
+          );
+        }
+        if (importIncomplete(config, results))
+          throw interruption(signal, describeStoppedImport(config, results));
+      });
     });
 
-  withConfigOptions(
-    program
-      .command("merge")
-      .summary("merge the data sources onto the regular time grid and report every gap")
-      .description(
-        "Builds the regular grid at the config's freq from all data sources (column prefixes added),\n" +
-          "writes the merged table and a JSON gap report. Gaps stay NaN unless merge_interpolate is set.",
-      ),
+  withWaitOption(
+    withConfigOptions(
+      program
+        .command("merge")
+        .summary("merge the data sources onto the regular time grid and report every gap")
+        .description(
+          "Builds the regular grid at the config's freq from all data sources (column prefixes added),\n" +
+            "writes the merged table and a JSON gap report. Gaps stay NaN unless merge_interpolate is set.",
+        ),
+    ),
   )
     .addHelpText("after", "\nExample:\n  itb merge --config configs/btcusdt-ethusdt-1m.jsonc")
-    .action(async (opts: ConfigOptions, cmd: Command) => {
+    .action(async (opts: ConfigOptions & WriterOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { config } = configOf(opts, ctx.log);
-      const run = await runMerge(config, ctx.log);
-      process.stdout.write(`${formatGapReport(run.report)}\nwrote ${run.file}\nwrote ${run.gapFile}\n`);
+      await runWriter(ctx, config, opts, marketWriter("merge"), async () => {
+        const run = await runMerge(config, ctx.log);
+        process.stdout.write(`${formatGapReport(run.report)}\nwrote ${run.file}\nwrote ${run.gapFile}\n`);
+      });
     });
 }

@@ -1,27 +1,30 @@
 import type { Command } from "commander";
-import { ItbError, UsageError } from "../../core/errors.js";
+import { interruption, UsageError } from "../../core/errors.js";
 import { isoTime } from "../../core/time.js";
 import { runDownload } from "../../data/runDownload.js";
 import { type ConfigOptions, configOf, contextOf, withConfigOptions } from "../context.js";
+import { runWriter, type WriterOptions, withWaitOption } from "../writer.js";
 
-interface DownloadCliOptions extends ConfigOptions {
+interface DownloadCliOptions extends ConfigOptions, WriterOptions {
   from?: string;
   to?: string;
   batchRows?: string;
 }
 
 export function registerDownloadCommand(program: Command): void {
-  withConfigOptions(
-    program
-      .command("download")
-      .summary("download klines from the exchange's REST API, incrementally (ccxt)")
-      .description(
-        "Downloads every data source of the config from the exchange (the config's venue, or its\n" +
-          "exchange_url, e.g. a local simulator) into its klines store. The first run starts at\n" +
-          "download_start (or the exchange's first candle); later runs resume from the last stored\n" +
-          "candle, fetching the last append_overlap_records bars (default 5) again. The still-forming\n" +
-          "candle is never stored. Rows are written atomically in batches: an interrupted run resumes.",
-      ),
+  withWaitOption(
+    withConfigOptions(
+      program
+        .command("download")
+        .summary("download klines from the exchange's REST API, incrementally (ccxt)")
+        .description(
+          "Downloads every data source of the config from the exchange (the config's venue, or its\n" +
+            "exchange_url, e.g. a local simulator) into its klines store. The first run starts at\n" +
+            "download_start (or the exchange's first candle); later runs resume from the last stored\n" +
+            "candle, fetching the last append_overlap_records bars (default 5) again. The still-forming\n" +
+            "candle is never stored. Rows are written atomically in batches: an interrupted run resumes.",
+        ),
+    ),
   )
     .option(
       "--from <YYYY-MM[-DD]>",
@@ -45,43 +48,40 @@ export function registerDownloadCommand(program: Command): void {
           throw new UsageError(`--batch-rows must be a positive integer, got "${opts.batchRows}"`);
         }
       }
-      // The first Ctrl-C stops after the request in flight and stores what arrived; a second one kills.
-      const controller = new AbortController();
-      const onSignal = (signal: NodeJS.Signals) => {
-        ctx.log.warn({ signal }, "interrupted: storing the rows fetched so far (again to quit at once)");
-        controller.abort();
+      // The first Ctrl-C stops after the request in flight and stores what arrived; a second one quits.
+      const run = {
+        writes: { sources: true },
+        stopping: "storing the rows fetched so far",
+        what: "download",
       };
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
-      let results: Awaited<ReturnType<typeof runDownload>>;
-      try {
-        results = await runDownload(
+      await runWriter(ctx, config, opts, run, async (signal) => {
+        const results = await runDownload(
           config,
           {
             ...(opts.from === undefined ? {} : { from: opts.from }),
             ...(opts.to === undefined ? {} : { to: opts.to }),
             ...(batchRows === undefined ? {} : { batchRows }),
           },
-          { ...ctx, signal: controller.signal },
+          { ...ctx, signal },
         );
-      } finally {
-        process.removeListener("SIGINT", onSignal);
-        process.removeListener("SIGTERM", onSignal);
-      }
-      for (const r of results) {
-        process.stdout.write(
-          `${r.folder}: ${r.rowsAdded.toLocaleString("en-US")} rows added` +
-            (r.rowsChanged > 0 ? `, ${r.rowsChanged.toLocaleString("en-US")} replaced` : "") +
-            ` from ${r.pages} request(s); ${r.rowsTotal.toLocaleString("en-US")} rows in ${r.file}` +
-            (r.first !== undefined && r.last !== undefined
-              ? ` (${isoTime(r.first)} .. ${isoTime(r.last)})`
-              : "") +
-            (r.interrupted ? " [interrupted]" : "") +
-            "\n",
-        );
-      }
-      if (controller.signal.aborted) {
-        throw new ItbError("download interrupted; run the same command again to resume", { exitCode: 130 });
-      }
+        for (const r of results) {
+          process.stdout.write(
+            `${r.folder}: ${r.rowsAdded.toLocaleString("en-US")} rows added` +
+              (r.rowsChanged > 0 ? `, ${r.rowsChanged.toLocaleString("en-US")} replaced` : "") +
+              ` from ${r.pages} request(s); ${r.rowsTotal.toLocaleString("en-US")} rows in ${r.file}` +
+              (r.first !== undefined && r.last !== undefined
+                ? ` (${isoTime(r.first)} .. ${isoTime(r.last)})`
+                : "") +
+              (r.interrupted ? " [interrupted]" : "") +
+              "\n",
+          );
+        }
+        if (signal.aborted) {
+          throw interruption(
+            signal,
+            "download interrupted; run the same command again to resume (the rows fetched are stored)",
+          );
+        }
+      });
     });
 }

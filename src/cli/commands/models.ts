@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { UsageError } from "../../core/errors.js";
+import { DataError, UsageError } from "../../core/errors.js";
 import { diffArtifacts, type ModelArtifact, type Scores } from "../../models/artifact.js";
 import {
   formatPredictRun,
@@ -10,14 +10,21 @@ import {
   runPredictRolling,
   runTrain,
 } from "../../pipeline/modelStages.js";
-import { ModelStore, modelRoot, versionFileName } from "../../pipeline/modelStore.js";
+import { ModelStore, modelRoot, type PruneResult, versionFileName } from "../../pipeline/modelStore.js";
 import { type ConfigOptions, type Context, configOf, contextOf, withConfigOptions } from "../context.js";
 import { VERSION } from "../version.js";
+import { marketWriter, runWriter, type WriterOptions, withWaitOption } from "../writer.js";
 
 const systemClock = { now: () => Date.now() };
 
-function stageContext(ctx: Context): ModelStageContext {
-  return { log: ctx.log, progress: ctx.progress, clock: systemClock, itbVersion: VERSION };
+function stageContext(ctx: Context, signal?: AbortSignal): ModelStageContext {
+  return {
+    log: ctx.log,
+    progress: ctx.progress,
+    clock: systemClock,
+    itbVersion: VERSION,
+    ...(signal === undefined ? {} : { signal }),
+  };
 }
 
 function positiveInt(value: string, what: string): number {
@@ -28,65 +35,84 @@ function positiveInt(value: string, what: string): number {
 }
 
 export function registerModelCommands(program: Command): void {
-  withConfigOptions(
-    program
-      .command("train")
-      .summary("train one model per label and algorithm on the matrix and store a new version of each")
-      .description(
-        "Trains the models of train_feature_sets (default: every label x algorithm on train_features) on\n" +
-          "the matrix, without its last label_horizon rows, and stores each as a new version under\n" +
-          "<data_folder>/<symbol>/<model_folder>/, made current. The metrics it prints are IN-SAMPLE:\n" +
-          "measured on the training rows themselves. Use predict-rolling to evaluate a model.",
-      ),
+  withWaitOption(
+    withConfigOptions(
+      program
+        .command("train")
+        .summary("train one model per label and algorithm on the matrix and store a new version of each")
+        .description(
+          "Trains the models of train_feature_sets (default: every label x algorithm on train_features) on\n" +
+            "the matrix, without its last label_horizon rows, and stores each as a new version under\n" +
+            "<data_folder>/<symbol>/<model_folder>/, made current. The metrics it prints are IN-SAMPLE:\n" +
+            "measured on the training rows themselves. Use predict-rolling to evaluate a model.\n" +
+            "Afterwards only the newest models_keep versions of each model are kept (and the current one).",
+        ),
+    ),
   )
     .option("--no-promote", "store the new versions without making them current")
     .addHelpText("after", "\nExample:\n  itb train --config configs/demo.jsonc")
-    .action(async (opts: ConfigOptions & { promote: boolean }, cmd: Command) => {
+    .action(async (opts: ConfigOptions & WriterOptions & { promote: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const loaded = configOf(opts, ctx.log);
-      const run = await runTrain(loaded, stageContext(ctx), { promote: opts.promote });
-      process.stdout.write(`${formatTrainRun(run)}\n`);
-      if (run.skipped.length > 0) process.exitCode = 1;
+      const writer = { ...marketWriter("train"), stopping: "stopping after the model in flight" };
+      await runWriter(ctx, loaded.config, opts, writer, async (signal) => {
+        const run = await runTrain(loaded, stageContext(ctx, signal), { promote: opts.promote });
+        process.stdout.write(`${formatTrainRun(run)}\n`);
+        if (run.skipped.length > 0) {
+          throw new DataError(
+            `${run.skipped.length} of ${run.skipped.length + run.models.length} model(s) not trained`,
+          );
+        }
+      });
     });
 
-  withConfigOptions(
-    program
-      .command("predict")
-      .summary("apply the current models to features (or the matrix) and write predictions and metrics")
-      .description(
-        "Applies the current version of every configured model and writes predictions (<label>_<name>\n" +
-          "columns, the time column, price columns and the labels present) and <predictions>.metrics.json.\n" +
-          "Reads the matrix when it exists (its labels give metrics), else the features table. Metrics on\n" +
-          "rows a model was trained on are flagged IN-SAMPLE.",
-      ),
+  withWaitOption(
+    withConfigOptions(
+      program
+        .command("predict")
+        .summary("apply the current models to features (or the matrix) and write predictions and metrics")
+        .description(
+          "Applies the current version of every configured model and writes predictions (<label>_<name>\n" +
+            "columns, the time column, price columns and the labels present) and <predictions>.metrics.json.\n" +
+            "Reads the matrix when it exists (its labels give metrics), else the features table. Metrics on\n" +
+            "rows a model was trained on are flagged IN-SAMPLE.",
+        ),
+    ),
   )
     .option("--input <table>", "features or matrix (default: matrix if it exists)")
     .option("--output <name>", "predictions table name (default: predict_file_name)")
     .addHelpText("after", "\nExample:\n  itb predict --config configs/demo.jsonc --input features")
-    .action(async (opts: ConfigOptions & { input?: string; output?: string }, cmd: Command) => {
-      const ctx = contextOf(cmd);
-      const loaded = configOf(opts, ctx.log);
-      if (opts.input !== undefined && opts.input !== "features" && opts.input !== "matrix") {
-        throw new UsageError(`--input must be "features" or "matrix", got "${opts.input}"`);
-      }
-      const run = await runPredict(loaded, stageContext(ctx), {
-        ...(opts.input ? { input: opts.input } : {}),
-        ...(opts.output ? { output: opts.output } : {}),
-      });
-      process.stdout.write(`${formatPredictRun(run)}\n`);
-    });
+    .action(
+      async (opts: ConfigOptions & WriterOptions & { input?: string; output?: string }, cmd: Command) => {
+        const ctx = contextOf(cmd);
+        const loaded = configOf(opts, ctx.log);
+        if (opts.input !== undefined && opts.input !== "features" && opts.input !== "matrix") {
+          throw new UsageError(`--input must be "features" or "matrix", got "${opts.input}"`);
+        }
+        const input = opts.input;
+        await runWriter(ctx, loaded.config, opts, marketWriter("predict"), async () => {
+          const run = await runPredict(loaded, stageContext(ctx), {
+            ...(input ? { input } : {}),
+            ...(opts.output ? { output: opts.output } : {}),
+          });
+          process.stdout.write(`${formatPredictRun(run)}\n`);
+        });
+      },
+    );
 
-  withConfigOptions(
-    program
-      .command("predict-rolling")
-      .summary("walk-forward: train and predict step by step, out-of-sample, with the label horizon purged")
-      .description(
-        "Splits the matrix into rolling_predict steps; each step trains on rows whose labels end before\n" +
-          "its first predicted row (last training row <= first predicted row - label_horizon - 1) and\n" +
-          "predicts its rows. Steps run in parallel on worker threads; every step's models are kept in\n" +
-          "<model_folder>/rolling/run-N/. Writes predictions (NaN outside the predicted rows) and\n" +
-          "out-of-sample metrics.",
-      ),
+  withWaitOption(
+    withConfigOptions(
+      program
+        .command("predict-rolling")
+        .summary("walk-forward: train and predict step by step, out-of-sample, with the label horizon purged")
+        .description(
+          "Splits the matrix into rolling_predict steps; each step trains on rows whose labels end before\n" +
+            "its first predicted row (last training row <= first predicted row - label_horizon - 1) and\n" +
+            "predicts its rows. Steps run in parallel on worker threads; every step's models are kept in\n" +
+            "<model_folder>/rolling/run-N/. Writes predictions (NaN outside the predicted rows) and\n" +
+            "out-of-sample metrics. Ctrl-C stops at once (the unfinished run is removed).",
+        ),
+    ),
   )
     .option("--workers <n>", "at most this many worker threads (default: one per core)")
     .option("--in-process", "run the steps one by one in this thread (same results)")
@@ -94,21 +120,27 @@ export function registerModelCommands(program: Command): void {
     .addHelpText("after", "\nExample:\n  itb predict-rolling --config configs/demo.jsonc --workers 4")
     .action(
       async (
-        opts: ConfigOptions & { workers?: string; inProcess?: boolean; output?: string },
+        opts: ConfigOptions & WriterOptions & { workers?: string; inProcess?: boolean; output?: string },
         cmd: Command,
       ) => {
         const ctx = contextOf(cmd);
         const loaded = configOf(opts, ctx.log);
-        const run = await runPredictRolling(loaded, stageContext(ctx), {
-          ...(opts.workers ? { workers: positiveInt(opts.workers, "--workers") } : {}),
-          ...(opts.inProcess ? { inProcess: true } : {}),
-          ...(opts.output ? { output: opts.output } : {}),
+        const workers = opts.workers ? positiveInt(opts.workers, "--workers") : undefined;
+        const writer = { ...marketWriter("predict-rolling"), stopping: "stopping the walk-forward steps" };
+        await runWriter(ctx, loaded.config, opts, writer, async (signal) => {
+          const run = await runPredictRolling(loaded, stageContext(ctx, signal), {
+            ...(workers === undefined ? {} : { workers }),
+            ...(opts.inProcess ? { inProcess: true } : {}),
+            ...(opts.output ? { output: opts.output } : {}),
+          });
+          process.stdout.write(`${formatRollingRun(run)}\n`);
         });
-        process.stdout.write(`${formatRollingRun(run)}\n`);
       },
     );
 
-  const models = program.command("models").summary("list, show, promote and compare stored model versions");
+  const models = program
+    .command("models")
+    .summary("list, show, promote, compare and prune stored model versions");
 
   const storeOf = (opts: ConfigOptions, cmd: Command): ModelStore => {
     const ctx = contextOf(cmd);
@@ -180,20 +212,60 @@ export function registerModelCommands(program: Command): void {
       },
     );
 
-  withConfigOptions(
-    models.command("promote").summary("make a stored version the current one (predict uses it)"),
+  withWaitOption(
+    withConfigOptions(
+      models.command("promote").summary("make a stored version the current one (predict uses it)"),
+    ),
   )
     .argument("<name>", "model name")
     .argument("<version>", "version number (3 or v0003)")
     .addHelpText("after", "\nExample:\n  itb models promote high_20_lc 2 --config configs/demo.jsonc")
-    .action(async (name: string, versionText: string, opts: ConfigOptions, cmd: Command) => {
-      const store = storeOf(opts, cmd);
+    .action(async (name: string, versionText: string, opts: ConfigOptions & WriterOptions, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const { config } = configOf(opts, ctx.log);
+      const store = new ModelStore(modelRoot(config), systemClock);
       const version = positiveInt(versionText, "version");
-      const before = await store.current(name);
-      await store.promote(name, version);
-      const was = before === undefined ? "none" : `v${before.version}`;
-      process.stdout.write(`${name}: current version is now v${version} (was ${was})\n`);
+      await runWriter(ctx, config, opts, marketWriter("models promote"), async () => {
+        const before = await store.current(name);
+        await store.promote(name, version);
+        const was = before === undefined ? "none" : `v${before.version}`;
+        process.stdout.write(`${name}: current version is now v${version} (was ${was})\n`);
+      });
     });
+
+  withWaitOption(
+    withConfigOptions(
+      models
+        .command("prune")
+        .summary("remove old model versions and walk-forward runs, keeping the newest (and the current ones)")
+        .description(
+          "Keeps the newest N versions of every model (default: the config's models_keep, 5) and the\n" +
+            "newest N walk-forward runs, and removes the rest. A model's current version is never\n" +
+            "removed. itb train and predict-rolling prune this way after each run unless models_keep is 0.",
+        ),
+    ),
+  )
+    .option("--keep <n>", "versions (and runs) to keep (default: models_keep)")
+    .option("--dry-run", "list what would be removed, remove nothing")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  itb models prune --config configs/demo.jsonc --dry-run\n  itb models prune --config configs/demo.jsonc --keep 2",
+    )
+    .action(
+      async (opts: ConfigOptions & WriterOptions & { keep?: string; dryRun?: boolean }, cmd: Command) => {
+        const ctx = contextOf(cmd);
+        const { config } = configOf(opts, ctx.log);
+        const keep = opts.keep === undefined ? config.models_keep : positiveInt(opts.keep, "--keep");
+        if (keep < 1) {
+          throw new UsageError("models_keep is 0 (keep every version): pass --keep N to prune");
+        }
+        const store = new ModelStore(modelRoot(config), systemClock);
+        await runWriter(ctx, config, opts, marketWriter("models prune"), async () => {
+          const r = await store.prune(keep, { dryRun: opts.dryRun === true });
+          process.stdout.write(`${formatPrune(store.root, keep, r, opts.dryRun === true)}\n`);
+        });
+      },
+    );
 
   withConfigOptions(
     models.command("diff").summary("what changed between two versions: params, features, window, metrics"),
@@ -215,6 +287,17 @@ export function registerModelCommands(program: Command): void {
       }
       process.stdout.write(`${lines.join("\n")}\n`);
     });
+}
+
+function formatPrune(root: string, keep: number, r: PruneResult, dryRun: boolean): string {
+  const verb = dryRun ? "would remove" : "removed";
+  const lines = r.versions.map((v) => `  ${v.name} v${v.version}  ${v.file}`);
+  for (const x of r.runs) lines.push(`  walk-forward run ${x.run}  ${x.folder}`);
+  const mb = (r.bytes / 1e6).toFixed(1);
+  lines.unshift(
+    `${verb} ${r.versions.length} model version(s) and ${r.runs.length} walk-forward run(s) (${mb} MB), keeping the newest ${keep} and the current versions, in ${root}`,
+  );
+  return lines.join("\n");
 }
 
 interface ListRow {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { ItbError, UsageError } from "../../core/errors.js";
+import { ItbError, interruption, UsageError } from "../../core/errors.js";
 import { type Logger, noProgress } from "../../core/log.js";
 import {
   type PipelineDeps,
@@ -9,10 +9,12 @@ import {
   withFields,
 } from "../../pipeline/graph/matrix.js";
 import type { MarketId, StageEvent, StageResult } from "../../pipeline/graph/runner.js";
-import { formatSummary, summaryJson } from "../../pipeline/graph/summary.js";
+import { describeInterrupted, formatSummary, summaryJson } from "../../pipeline/graph/summary.js";
 import { type ConfigOptions, contextOf, withConfigOptions } from "../context.js";
+import { catchInterrupts } from "../interrupts.js";
 import { createProgress } from "../progress.js";
 import { VERSION } from "../version.js";
+import { withWaitOption } from "../writer.js";
 
 interface PipelineCliOptions extends ConfigOptions {
   symbols?: string;
@@ -30,6 +32,7 @@ interface PipelineCliOptions extends ConfigOptions {
   workers?: string;
   json?: boolean;
   progress: string;
+  wait?: boolean;
 }
 
 const list = (v: string | undefined): string[] | undefined =>
@@ -90,6 +93,7 @@ export function requestOf(opts: PipelineCliOptions): PipelineRequest {
     ...(force === undefined ? {} : { force }),
     ...(jobs === undefined ? {} : { jobs }),
     ...(workers === undefined ? {} : { workers }),
+    ...(opts.wait === true ? { wait: true } : {}),
   };
 }
 
@@ -103,6 +107,8 @@ function describe(r: StageResult): string {
       return `skipped (not configured: ${r.reason})`;
     case "failed":
       return `FAILED after ${r.seconds.toFixed(1)} s: ${r.reason}`;
+    case "interrupted":
+      return `INTERRUPTED after ${r.seconds.toFixed(1)} s: ${r.reason}`;
     default:
       return `not run (${r.reason})`;
   }
@@ -172,22 +178,26 @@ function lineModeLogger(log: Logger, reporter: LineReporter, verbose: boolean, f
 }
 
 export function registerPipelineCommand(program: Command): void {
-  withConfigOptions(
-    program
-      .command("pipeline")
-      .summary(
-        "run the stages (import/download → … → simulate → report) for one or many markets, skipping what is up to date",
-      )
-      .description(
-        "Runs the batch stages in order: import or download, merge, features, labels,\n" +
-          "train, predict-rolling or predict, signals, simulate, report. Each stage\n" +
-          "writes a manifest (<data_folder>/<symbol>/.itb/manifests/<stage>.json) with\n" +
-          "fingerprints of its input and output files and the hash of the config keys\n" +
-          "it reads; a stage whose inputs, outputs and config are unchanged is skipped.\n" +
-          "--symbols/--freqs run every symbol x freq as a market, several at once; a\n" +
-          "failing market does not stop the others, and the exit status is then 1.\n" +
-          "See docs/pipeline.md.",
-      ),
+  withWaitOption(
+    withConfigOptions(
+      program
+        .command("pipeline")
+        .summary(
+          "run the stages (import/download → … → simulate → report) for one or many markets, skipping what is up to date",
+        )
+        .description(
+          "Runs the batch stages in order: import or download, merge, features, labels,\n" +
+            "train, predict-rolling or predict, signals, simulate, report. Each stage\n" +
+            "writes a manifest (<data_folder>/<symbol>/.itb/manifests/<stage>.json) with\n" +
+            "fingerprints of its input and output files and the hash of the config keys\n" +
+            "it reads; a stage whose inputs, outputs and config are unchanged is skipped.\n" +
+            "--symbols/--freqs run every symbol x freq as a market, several at once; a\n" +
+            "failing market does not stop the others, and the exit status is then 1.\n" +
+            "Another itb process writing the same folders stops it (exit 75) unless --wait.\n" +
+            "Ctrl-C stops after the stages in flight (exit 130; again to quit at once).\n" +
+            "See docs/pipeline.md.",
+        ),
+    ),
   )
     .option("--symbols <list>", "comma-separated symbols, each a market (default: the config's symbol)")
     .option(
@@ -265,13 +275,10 @@ export async function executePipeline(
   const verbose = g.logLevel === "debug";
   const fields = (m: MarketId, stage: string) => ({ symbol: m.symbol, freq: m.freq, stage });
 
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    ctx.log.warn({ signal }, "interrupted: finishing the requests in flight (again to quit at once)");
-    controller.abort();
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // Ctrl-C: the stages in flight finish (or stop at their own safe points), no stage starts.
+  const interrupts = catchInterrupts(ctx.log, "stopping after the stages in flight", () =>
+    reporter.breakLine(),
+  );
   let run: Awaited<ReturnType<typeof runPipeline>>;
   try {
     run = await runPipeline(request, {
@@ -280,7 +287,7 @@ export async function executePipeline(
       clock: { now: () => Date.now() },
       itbVersion: VERSION,
       ...(load === undefined ? {} : { load }),
-      signal: controller.signal,
+      signal: interrupts.signal,
       logFor: (m, stage) =>
         lines
           ? lineModeLogger(ctx.log, reporter, verbose, fields(m, stage))
@@ -305,17 +312,23 @@ export async function executePipeline(
             ...(r.summary === undefined ? {} : { summary: r.summary }),
           };
           if (r.status === "failed") ctx.log.error(entry, "stage failed");
+          else if (r.status === "interrupted") ctx.log.warn(entry, "stage interrupted");
           else ctx.log.info(entry, r.status === "ran" ? "stage done" : "stage skipped");
         }
       },
     });
   } finally {
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
+    interrupts.dispose();
   }
   reporter.breakLine();
   process.stdout.write(
     output.json ? `${JSON.stringify(summaryJson(run), null, 2)}\n` : `${formatSummary(run)}\n`,
   );
+  if (interrupts.signal.aborted) {
+    throw interruption(
+      interrupts.signal,
+      `${describeInterrupted(run)}; run the same command again to continue (finished stages are skipped)`,
+    );
+  }
   return run;
 }

@@ -13,10 +13,13 @@ import { type ArchiveSource, archivePath, type Market, openSource } from "./sour
 /**
  * `itb import`: Binance's public kline archive → the symbol's klines store. Whole months come
  * from monthly files; a month without one (the current month is published only day by day)
- * from its daily files. Every file is fetched, checksum-verified and parsed before the store is
- * touched, and the store is written once, atomically, at the end: a failure or a kill anywhere
- * leaves it as it was (the cost is that an interrupted import starts over; files the store
- * already holds are skipped without being read, so a re-run is cheap).
+ * from its daily files. Every file is fetched, checksum-verified and parsed before its rows
+ * count, and the store is only ever replaced atomically, with whole files' rows: at the end,
+ * at checkpoints while a long import runs (so a kill loses at most the files since the last
+ * one), and when the import is interrupted (Ctrl-C: the files completed are kept, the file in
+ * flight is dropped). A rerun skips the files the store already holds without reading them,
+ * so an interrupted import resumes where it stopped. A failure (a corrupt file) leaves the
+ * store as the last checkpoint left it.
  */
 
 export interface ImportRequest {
@@ -49,6 +52,9 @@ export interface ImportResult {
   rowsAdded: number;
   /** Rows in the store after the import. */
   rowsTotal: number;
+  /** Stopped by the signal: `files` completed and stored, `filesPlanned` were to be read. */
+  interrupted: boolean;
+  filesPlanned: number;
   first?: number;
   last?: number;
 }
@@ -160,19 +166,30 @@ function baseName(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
-export async function importKlines(
-  req: ImportRequest,
-  deps: { log: Logger; progress: ProgressFactory },
-): Promise<ImportResult> {
+/**
+ * The store is rewritten whole at each checkpoint, so checkpoints are spaced: at least this
+ * long apart, and far enough that rewriting takes at most a tenth of the time (as download).
+ */
+export const CHECKPOINT_MIN_MS = 5_000;
+const CHECKPOINT_WRITE_SHARE = 0.1;
+
+export interface ImportDeps {
+  log: Logger;
+  progress: ProgressFactory;
+  /** Aborting stops after the file being parsed; the completed files are stored. */
+  signal?: AbortSignal;
+}
+
+export async function importKlines(req: ImportRequest, deps: ImportDeps): Promise<ImportResult> {
   if (!(req.to > req.from)) {
     throw new UsageError(`empty import range: from ${isoTime(req.from)} is not before to ${isoTime(req.to)}`);
   }
   const step = stepOf(req.interval);
   const timeColumn = req.timeColumn ?? DEFAULT_TIME_COLUMN;
   const verify = req.verify ?? true;
-  const source = openSource(req.source);
+  const source = openSource(req.source, deps.signal === undefined ? {} : { signal: deps.signal });
   const info = await frameFileInfo(req.storeFile, { timeColumn });
-  const stored = info === undefined ? undefined : await readFrame(req.storeFile, { timeColumn });
+  let stored = info === undefined ? undefined : await readFrame(req.storeFile, { timeColumn });
 
   const plan = await planFiles(req, source, stored, step);
   const what = `${req.symbol} ${req.market} ${req.interval}`;
@@ -195,46 +212,85 @@ export async function importKlines(
 
   // All files go into one table, each cut to its share of the range as it arrives, so the
   // archive rows are never held twice.
-  const table = new KlineTable(
-    plan.files.reduce((n, f) => n + Math.ceil((f.periodEnd - f.periodStart) / step), 0),
-  );
+  const capacity = (from: number) =>
+    plan.files.slice(from).reduce((n, f) => n + Math.ceil((f.periodEnd - f.periodStart) / step), 0);
+  let table = new KlineTable(capacity(0));
   let rowsRead = 0;
+  let added = 0;
+  let changed = 0;
+  let filesDone = 0;
+  let lastWriteEnd = performance.now();
+  let lastWriteMs = 0;
+  /** Merges the completed files into the store and writes it if anything changed. */
+  const store = async (more: boolean): Promise<void> => {
+    const r = appendRows(stored, table.toFrame());
+    if (r.added > 0 || r.changed > 0) {
+      const t0 = performance.now();
+      await writeFrame(req.storeFile, r.frame, { timeColumn });
+      lastWriteEnd = performance.now();
+      lastWriteMs = lastWriteEnd - t0;
+    }
+    // Rows already merged count once: later merges see them as stored.
+    added += r.added;
+    changed += r.changed;
+    stored = r.frame;
+    // The stored frame may share the table's arrays: the next files go into a new one.
+    table = new KlineTable(more ? capacity(filesDone) : 0);
+  };
+  const checkpointDue = () => {
+    const since = performance.now() - lastWriteEnd;
+    return (
+      since >= CHECKPOINT_MIN_MS &&
+      since >= (lastWriteMs * (1 - CHECKPOINT_WRITE_SHARE)) / CHECKPOINT_WRITE_SHARE
+    );
+  };
   const progress = deps.progress("import", "files");
   progress.start(plan.files.length, { rows: 0 });
   try {
     const paths = plan.files.map((f) => f.path);
-    let k = 0;
     for await (const { path, csv } of archiveCsvs(source, paths, { verify })) {
-      const file = plan.files[k] as PlannedFile;
+      const file = plan.files[filesDone] as PlannedFile;
       const before = table.length;
       parseKlineCsvInto(csv, source.describe(path), table);
       // Drops rows outside [from, to), and keeps files disjoint even if one strays past its period.
       const rows = keepRange(table, before, file.start, file.end);
       rowsRead += rows;
-      k++;
+      filesDone++;
       deps.log.info({ file: baseName(file.path), rows }, "archive file");
-      progress.update(k, { rows: rowsRead });
+      progress.update(filesDone, { rows: rowsRead });
+      if (deps.signal?.aborted) break;
+      if (filesDone < plan.files.length && checkpointDue()) {
+        await store(true);
+        deps.log.debug(
+          { file: req.storeFile, files: filesDone, rows: stored?.length ?? 0 },
+          "import checkpoint",
+        );
+      }
     }
+  } catch (err) {
+    // Interrupted while a file was in flight: the files before it are complete and kept.
+    if (!deps.signal?.aborted) throw err;
   } finally {
     progress.stop();
   }
-
-  const archive = table.toFrame();
-  const { frame, added, changed } = appendRows(stored, archive);
+  await store(false);
+  const interrupted = deps.signal?.aborted === true && filesDone < plan.files.length;
   if (changed > 0) {
     deps.log.warn(
       { symbol: req.symbol, rows: changed, file: req.storeFile },
       "stored rows differed from Binance's archive; the archive's values replaced them",
     );
   }
-  if (added > 0 || changed > 0) await writeFrame(req.storeFile, frame, { timeColumn });
+  const frame = stored ?? new KlineTable(0).toFrame();
 
   const result: ImportResult = {
-    files: plan.files.length,
+    files: filesDone,
     filesSkipped: plan.skipped,
     rowsRead,
     rowsAdded: added,
     rowsTotal: frame.length,
+    interrupted,
+    filesPlanned: plan.files.length,
   };
   if (frame.length > 0) {
     result.first = frame.time[0] as number;
@@ -252,7 +308,11 @@ export async function importKlines(
       last: result.last === undefined ? undefined : isoTime(result.last),
       file: req.storeFile,
     },
-    added > 0 || changed > 0 ? "import done" : "import done; the store already had every row",
+    interrupted
+      ? `import interrupted after ${filesDone} of ${plan.files.length} file(s); their rows are stored`
+      : added > 0 || changed > 0
+        ? "import done"
+        : "import done; the store already had every row",
   );
   return result;
 }

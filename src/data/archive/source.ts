@@ -52,13 +52,15 @@ export interface HttpOptions {
   /** Per attempt, whole download included. */
   timeoutMs?: number;
   fetch?: typeof globalThis.fetch;
+  /** Aborts requests in flight and the waits between retries (Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 /** `https://…`/`http://…` is Binance's archive or a mirror; a `file://` URL or a plain path is a local folder. */
 export function openSource(source: string, http: HttpOptions = {}): ArchiveSource {
   if (/^https?:\/\//i.test(source)) return new HttpSource(source.replace(/\/+$/, ""), http);
   const dir = /^file:/i.test(source) ? fileURLToPath(source) : resolve(source);
-  return new FolderSource(dir);
+  return new FolderSource(dir, http.signal);
 }
 
 function isNotFound(err: unknown): boolean {
@@ -68,7 +70,10 @@ function isNotFound(err: unknown): boolean {
 
 class FolderSource implements ArchiveSource {
   private rootChecked = false;
-  constructor(readonly location: string) {}
+  constructor(
+    readonly location: string,
+    private readonly signal?: AbortSignal,
+  ) {}
 
   describe(path: string): string {
     return join(this.location, path);
@@ -89,9 +94,10 @@ class FolderSource implements ArchiveSource {
   async fetch(path: string): Promise<Uint8Array | undefined> {
     await this.checkRoot();
     try {
-      return await readFile(this.describe(path));
+      return await readFile(this.describe(path), this.signal === undefined ? {} : { signal: this.signal });
     } catch (err) {
       if (isNotFound(err)) return undefined;
+      if (this.signal?.aborted) throw err;
       throw new DataError(
         `cannot read: ${(err as Error).message}`,
         { file: this.describe(path) },
@@ -114,7 +120,17 @@ class FolderSource implements ArchiveSource {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+/** Resolves after `ms`, or at once when `signal` aborts (the caller checks it next). */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((done) => {
+    const timer = setTimeout(finish, ms);
+    function finish() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", finish);
+      done();
+    }
+    signal?.addEventListener("abort", finish, { once: true });
+  });
 
 /** Statuses worth another attempt: the server's trouble or a rate limit, not the request's. */
 function transient(status: number): boolean {
@@ -126,6 +142,7 @@ class HttpSource implements ArchiveSource {
   private readonly backoffMs: number;
   private readonly timeoutMs: number;
   private readonly fetchFn: typeof globalThis.fetch;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(
     readonly location: string,
@@ -135,6 +152,7 @@ class HttpSource implements ArchiveSource {
     this.backoffMs = opts.backoffMs ?? 500;
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.fetchFn = opts.fetch ?? globalThis.fetch;
+    this.signal = opts.signal;
   }
 
   describe(path: string): string {
@@ -154,11 +172,17 @@ class HttpSource implements ArchiveSource {
     const url = this.describe(path);
     let last: NetworkError | undefined;
     for (let attempt = 0; attempt <= this.retries; attempt++) {
-      if (attempt > 0) await sleep(this.retryDelay(attempt, last));
+      if (attempt > 0) await sleep(this.retryDelay(attempt, last), this.signal);
+      this.signal?.throwIfAborted();
+      const timeout = AbortSignal.timeout(this.timeoutMs);
       let res: Response;
       try {
-        res = await this.fetchFn(url, { method, signal: AbortSignal.timeout(this.timeoutMs) });
+        res = await this.fetchFn(url, {
+          method,
+          signal: this.signal === undefined ? timeout : AbortSignal.any([timeout, this.signal]),
+        });
       } catch (err) {
+        if (this.signal?.aborted) throw err;
         last = new NetworkError(`${method} ${url} failed: ${causeText(err)}`, { cause: err });
         continue;
       }
@@ -180,6 +204,7 @@ class HttpSource implements ArchiveSource {
       try {
         return new Uint8Array(await res.arrayBuffer());
       } catch (err) {
+        if (this.signal?.aborted) throw err;
         // A connection dropped mid-body is as transient as one refused up front.
         last = new NetworkError(`${method} ${url}: download interrupted: ${causeText(err)}`, { cause: err });
       }

@@ -3,7 +3,9 @@ import { type ConfigOverrides, type LoadedConfig, loadConfig } from "../../confi
 import { parseConfigTime, TIME_EXPECTED } from "../../config/primitives.js";
 import { ConfigError, UsageError } from "../../core/errors.js";
 import type { Logger, ProgressFactory } from "../../core/log.js";
+import type { AcquireOptions } from "../../data/lock.js";
 import { preflight } from "../preflight.js";
+import { lockForWriting, type WriteTarget } from "../writeLocks.js";
 import { FingerprintCache } from "./fingerprint.js";
 import { manifestFile } from "./manifest.js";
 import { KeyedLock, type MarketId, type MarketRun, runMarket, type StageEvent } from "./runner.js";
@@ -16,6 +18,11 @@ import type { PipelineOptions, StageDef } from "./types.js";
  * market). Markets run concurrently in a pool of `jobs` (default: half the cores, at least
  * one), each market's stages in order; the heavy stages of a market get cores / jobs worker
  * threads, so the machine is not oversubscribed. One market failing does not stop the others.
+ *
+ * Before any stage runs, the pipeline takes the write lock of every market's folder (and of
+ * the data source folders, when import or download runs): another itb process writing one
+ * of them makes it stop (LockedError) or, with `wait`, wait. An aborted signal (Ctrl-C) ends
+ * every market after its stage in flight; markets not started report every stage not run.
  */
 
 export interface PipelineRequest {
@@ -42,6 +49,8 @@ export interface PipelineRequest {
   jobs?: number;
   /** Worker threads per market; default max(1, floor(cores / jobs)). */
   workers?: number;
+  /** When another process writes a market's folders: wait for it (default: LockedError). */
+  wait?: boolean;
 }
 
 export interface PipelineDeps {
@@ -58,6 +67,8 @@ export interface PipelineDeps {
   /** Called once, after planning and before any stage runs: how many markets, how many at a time. */
   onPlan?(plan: { markets: number; jobs: number }): void;
   load?(file: string, overrides: ConfigOverrides): LoadedConfig;
+  /** Lock timings (tests); `wait` and `signal` come from the request and the deps. */
+  lock?: Pick<AcquireOptions, "pollMs" | "staleMs" | "refreshMs" | "command">;
 }
 
 export interface PipelineRun {
@@ -65,7 +76,10 @@ export interface PipelineRun {
   jobs: number;
   workers: number;
   seconds: number;
+  /** Markets that failed (an interrupted market is not counted). */
   failed: number;
+  /** Markets stopped by the signal before their last stage. */
+  interrupted: number;
 }
 
 /** A logger that adds fields to every line. */
@@ -354,12 +368,30 @@ export async function runPipeline(request: PipelineRequest, deps: PipelineDeps):
       results[i] = { ...market, predictor: m.plan.predictor };
     }
   };
-  await Promise.all(Array.from({ length: jobs }, worker));
+  const targets: WriteTarget[] = [];
+  for (const m of markets) {
+    if (m.loaded === undefined || m.plan === undefined) continue;
+    const selected = new Set(m.plan.selected);
+    const sources = m.plan.graph.some((s) => s.group === "source" && selected.has(s.name));
+    targets.push({ config: m.loaded.config, market: true, sources });
+  }
+  const held = await lockForWriting(targets, {
+    ...deps.lock,
+    wait: request.wait === true,
+    log: deps.log,
+    ...(deps.signal === undefined ? {} : { signal: deps.signal }),
+  });
+  try {
+    await Promise.all(Array.from({ length: jobs }, worker));
+  } finally {
+    await held.release();
+  }
   return {
     markets: results,
     jobs,
     workers,
     seconds: (performance.now() - t0) / 1000,
-    failed: results.filter((r) => !r.ok).length,
+    failed: results.filter((r) => !r.ok && !r.interrupted).length,
+    interrupted: results.filter((r) => r.interrupted).length,
   };
 }

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { LoadedConfig } from "../../config/index.js";
-import { errorMessage, ItbError } from "../../core/errors.js";
+import { errorMessage, InterruptedError, ItbError } from "../../core/errors.js";
 import type { Logger, ProgressFactory } from "../../core/log.js";
 import type { FingerprintCache } from "./fingerprint.js";
 import {
@@ -20,10 +20,13 @@ import type { PipelineOptions, StageContext, StageDef, StagePlan, StageSummary }
  * Runs one market's stages in order: each selected stage is skipped when its manifest shows
  * it up to date (see manifest.ts `decide`), else run, its outputs fingerprinted and its
  * manifest written. The first failure ends the market; the stages after it are reported as
- * not run. Nothing here prints: progress goes to `onEvent`.
+ * not run. An aborted `signal` (Ctrl-C) ends it too, after the stage in flight: that stage
+ * finishes (and is recorded as run) or, if it stops early at one of its own safe points, is
+ * reported as interrupted and writes no manifest, so the next run runs it again. Nothing here
+ * prints: progress goes to `onEvent`.
  */
 
-export type StageStatus = "ran" | "skipped" | "not-configured" | "failed" | "not-run";
+export type StageStatus = "ran" | "skipped" | "not-configured" | "failed" | "interrupted" | "not-run";
 
 export interface StageResult {
   name: string;
@@ -99,6 +102,8 @@ export interface RunMarketOptions {
 
 export interface MarketRun extends MarketId {
   ok: boolean;
+  /** Stopped by the signal before its last stage (not a failure). */
+  interrupted: boolean;
   stages: StageResult[];
   /** The failed stage, its message and the exit status its error asks for (2: config or usage). */
   error?: { stage: string; message: string; exit_code?: number };
@@ -119,11 +124,17 @@ export async function runMarket(
   const plan: StagePlan = { config, configFile: loaded.file, options };
   const stages: StageResult[] = [];
   let failed: { stage: string; message: string; exit_code?: number } | undefined;
+  let interrupted = false;
 
   for (const stage of graph) {
     if (!run.selected.has(stage.name)) continue;
     if (failed !== undefined) {
       stages.push({ name: stage.name, status: "not-run", reason: `${failed.stage} failed`, seconds: 0 });
+      continue;
+    }
+    if (run.signal?.aborted) {
+      interrupted = true;
+      stages.push({ name: stage.name, status: "not-run", reason: "interrupted", seconds: 0 });
       continue;
     }
     const why = stage.notConfigured?.(config);
@@ -139,28 +150,34 @@ export async function runMarket(
       result = await runStage(stage, plan, loaded, market, run);
     } catch (err) {
       const message = errorMessage(err);
-      failed = {
-        stage: stage.name,
-        message,
-        ...(err instanceof ItbError ? { exit_code: err.exitCode } : {}),
-      };
-      result = {
-        name: stage.name,
-        status: "failed",
-        reason: message,
-        seconds: (performance.now() - s0) / 1000,
-      };
+      const seconds = (performance.now() - s0) / 1000;
+      if (run.signal?.aborted && (err instanceof InterruptedError || isAbortError(err))) {
+        interrupted = true;
+        result = { name: stage.name, status: "interrupted", reason: message, seconds };
+      } else {
+        failed = {
+          stage: stage.name,
+          message,
+          ...(err instanceof ItbError ? { exit_code: err.exitCode } : {}),
+        };
+        result = { name: stage.name, status: "failed", reason: message, seconds };
+      }
     }
     stages.push(result);
     run.onEvent?.({ market, stage: stage.name, phase: "end", result });
   }
   return {
     ...market,
-    ok: failed === undefined,
+    ok: failed === undefined && !interrupted,
+    interrupted,
     stages,
     ...(failed === undefined ? {} : { error: failed }),
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+function isAbortError(err: unknown): boolean {
+  return err instanceof Error && err.name === "AbortError";
 }
 
 async function runStage(

@@ -1,9 +1,9 @@
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { type Config, parseCustomGenerator } from "../../config/index.js";
-import { ItbError } from "../../core/errors.js";
+import { ItbError, interruption } from "../../core/errors.js";
 import { gapReportFile, sourceFile, symbolFile } from "../../data/paths.js";
 import { runDownload } from "../../data/runDownload.js";
-import { runImport } from "../../data/runImport.js";
+import { describeStoppedImport, importIncomplete, runImport } from "../../data/runImport.js";
 import { runMerge } from "../../data/runMerge.js";
 import { modelSpecs } from "../../models/train.js";
 import { runSimulate } from "../backtestStages.js";
@@ -56,7 +56,13 @@ const currentPointers = (c: Config) => modelSpecs(c).map((s) => join(modelRoot(c
 // --------------------------------------------------------------------------------- helpers
 
 function modelCtx(ctx: StageContext) {
-  return { log: ctx.log, progress: ctx.progress, clock: ctx.clock, itbVersion: ctx.itbVersion };
+  return {
+    log: ctx.log,
+    progress: ctx.progress,
+    clock: ctx.clock,
+    itbVersion: ctx.itbVersion,
+    ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
+  };
 }
 
 const round = (x: number | null | undefined, digits = 4): number | null =>
@@ -104,8 +110,16 @@ const importStage: StageDef = {
         ...(ctx.options.archive === undefined ? {} : { source: ctx.options.archive }),
         fromOption: "--download-start",
       },
-      { log: ctx.log, progress: ctx.progress, now: () => ctx.clock.now() },
+      {
+        log: ctx.log,
+        progress: ctx.progress,
+        now: () => ctx.clock.now(),
+        ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
+      },
     );
+    if (importIncomplete(ctx.config, results)) {
+      throw interruption(ctx.signal, describeStoppedImport(ctx.config, results));
+    }
     return sourceSummary(results);
   },
 };
@@ -135,7 +149,9 @@ const downloadStage: StageDef = {
       {},
       { log: ctx.log, progress: ctx.progress, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) },
     );
-    if (results.some((r) => r.interrupted)) throw new ItbError("download interrupted", { exitCode: 130 });
+    if (results.length < ctx.config.data_sources.length || results.some((r) => r.interrupted)) {
+      throw interruption(ctx.signal, "download stopped; the rows fetched are stored");
+    }
     return sourceSummary(results);
   },
 };
@@ -297,6 +313,7 @@ const simulateStage: StageDef = {
   async run(ctx) {
     const r = await runSimulate(ctx.config, ctx.configFile, {
       log: ctx.log,
+      ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
       // an upper bound: a small grid still runs in one thread (see gridWorkers)
       ...(ctx.options.workers === undefined ? {} : { maxWorkers: ctx.options.workers }),
     });

@@ -12,8 +12,12 @@ import type { MarketRun, StageResult } from "./runner.js";
 export interface MarketSummary {
   market: string;
   ok: boolean;
+  interrupted: boolean;
   ran: string[];
   skipped: string[];
+  /** The stage stopped part-way by an interrupt, and the stages an interrupt kept from starting. */
+  interrupted_stage: string | null;
+  not_run: string[];
   rows: number | null;
   auc: Record<string, number | null> | null;
   auc_kind: string | null;
@@ -47,8 +51,11 @@ export function summarizeMarket(m: MarketRun): MarketSummary {
   return {
     market: `${m.symbol} ${m.freq}`,
     ok: m.ok,
+    interrupted: m.interrupted,
     ran: m.stages.filter((s) => s.status === "ran").map((s) => s.name),
     skipped: m.stages.filter((s) => s.status === "skipped").map((s) => s.name),
+    interrupted_stage: m.stages.find((s) => s.status === "interrupted")?.name ?? null,
+    not_run: m.stages.filter((s) => s.status === "not-run").map((s) => s.name),
     rows: rowsFrom ?? null,
     auc: typeof auc === "object" && auc !== null ? (auc as Record<string, number | null>) : null,
     auc_kind: typeof predict?.summary?.kind === "string" ? predict.summary.kind : null,
@@ -74,6 +81,32 @@ function predictorNote(m: MarketRun, s: MarketSummary): string | undefined {
       ? "add a rolling_predict section for walk-forward (out-of-sample) predictions"
       : "--predict rolling makes walk-forward (out-of-sample) predictions";
   return `${s.market}: the predictions come from predict (the models scored on the rows they were trained on: IN-SAMPLE) because ${s.predictor.reason}; ${advice}`;
+}
+
+function status(s: MarketSummary): string {
+  if (s.ok) return "ok";
+  if (s.interrupted)
+    return s.interrupted_stage === null ? "INTERRUPTED" : `INTERRUPTED (${s.interrupted_stage})`;
+  return `FAILED (${s.error?.stage ?? "?"})`;
+}
+
+/**
+ * What an interrupted run finished, per interrupted market: "BTCUSDT 1m: finished import,
+ * merge; interrupted: train; not run: predict-rolling, ...".
+ */
+export function describeInterrupted(run: PipelineRun): string {
+  const parts = run.markets
+    .filter((m) => m.interrupted)
+    .map((m) => {
+      const s = summarizeMarket(m);
+      const finished = [...s.ran, ...s.skipped];
+      return [
+        `${s.market}: finished ${finished.length > 0 ? finished.join(", ") : "no stage"}`,
+        ...(s.interrupted_stage === null ? [] : [`interrupted: ${s.interrupted_stage}`]),
+        ...(s.not_run.length > 0 ? [`not run: ${s.not_run.join(", ")}`] : []),
+      ].join("; ");
+    });
+  return parts.length > 0 ? parts.join(" | ") : "every market had finished";
 }
 
 function fmtAuc(s: MarketSummary): string {
@@ -141,7 +174,7 @@ export function formatSummary(run: PipelineRun): string {
   for (const s of rows) {
     table.push([
       s.market,
-      s.ok ? "ok" : `FAILED (${s.error?.stage ?? "?"})`,
+      status(s),
       String(s.ran.length),
       String(s.skipped.length),
       s.rows === null ? "-" : s.rows.toLocaleString("en-US"),
@@ -164,10 +197,15 @@ export function formatSummary(run: PipelineRun): string {
   for (const note of notes) if (note !== undefined) lines.push(note);
   for (const s of rows) {
     if (s.error !== null) lines.push(`${s.market} failed at ${s.error.stage}: ${s.error.message}`);
+    if (s.interrupted) {
+      const stopped = s.interrupted_stage === null ? "" : `${s.interrupted_stage} stopped part-way; `;
+      lines.push(
+        `${s.market} interrupted: ${stopped}not run: ${s.not_run.length > 0 ? s.not_run.join(", ") : "-"}`,
+      );
+    }
   }
-  const failed = rows.filter((s) => !s.ok).length;
   lines.push(
-    `${rows.length} market(s), ${failed} failed, in ${run.seconds.toFixed(1)} s (${run.jobs} at a time, ${run.workers} worker thread(s) each)`,
+    `${rows.length} market(s), ${run.failed} failed${run.interrupted > 0 ? `, ${run.interrupted} interrupted` : ""}, in ${run.seconds.toFixed(1)} s (${run.jobs} at a time, ${run.workers} worker thread(s) each)`,
   );
   return lines.join("\n");
 }
@@ -179,5 +217,6 @@ export function summaryJson(run: PipelineRun): object {
     workers: run.workers,
     seconds: Math.round(run.seconds * 1000) / 1000,
     failed: run.failed,
+    interrupted: run.interrupted,
   };
 }
