@@ -1,5 +1,5 @@
 import { Frame } from "../core/frame.js";
-import { type ResolvedSet, runSets, streamSets } from "../features/featureSets.js";
+import { type ResolvedSet, runSetsSync, streamSets } from "../features/featureSets.js";
 import { fillGaps } from "../features/fill.js";
 import { talibGenerator } from "../features/talib.js";
 import { LABEL_GENERATORS } from "../labels/index.js";
@@ -30,7 +30,7 @@ export const BENCH_FEATURE_SETS: readonly ResolvedSet[] = [
 ];
 
 export function benchFeatures(frame: Frame): string[] {
-  return runSets(frame, BENCH_FEATURE_SETS).flatMap((r) => r.columns);
+  return runSetsSync(frame, BENCH_FEATURE_SETS).flatMap((r) => r.columns);
 }
 
 /** highlow2 high_20 / low_20 (2 %, tolerance 0.2, horizon 120) on interpolated close/high/low. */

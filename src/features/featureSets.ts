@@ -1,12 +1,13 @@
 import { DataError } from "../core/errors.js";
 import { Frame } from "../core/frame.js";
-import type { FeatureGenerator, GeneratorConfig, GeneratorStream } from "./generator.js";
+import type { CustomGenerator, GeneratorConfig, GeneratorStream } from "./generator.js";
 
 /** One entry of `feature_sets` (or `label_sets`) with its generator resolved. */
 export interface ResolvedSet {
   /** The name written in the config: `talib`, `itbstats`, `./my.mjs:range`. */
   name: string;
-  generator: FeatureGenerator;
+  /** A built-in FeatureGenerator, or a custom one (whose batch may be asynchronous). */
+  generator: CustomGenerator;
   column_prefix: string;
   feature_prefix: string;
   config: GeneratorConfig;
@@ -33,27 +34,52 @@ export function frameOutputs(set: ResolvedSet): string[] {
 /**
  * The original's `generate_feature_set`: the generator sees only the columns with
  * `column_prefix` (prefix stripped), its outputs get `feature_prefix`, and generated columns
- * replace same-named ones. Sets run in order, each seeing the previous sets' columns.
+ * replace same-named ones. Sets run in order, each seeing the previous sets' columns. A custom
+ * generator's `batch` may be asynchronous (it may read something first); it is awaited.
  */
-export function runSet(frame: Frame, set: ResolvedSet): SetRun {
+export async function runSet(frame: Frame, set: ResolvedSet): Promise<SetRun> {
   const started = performance.now();
+  const outs = await set.generator.batch(setView(frame, set), set.config);
+  return placeOutputs(frame, set, outs, started);
+}
+
+export async function runSets(frame: Frame, sets: readonly ResolvedSet[]): Promise<SetRun[]> {
+  const runs: SetRun[] = [];
+  for (const s of sets) runs.push(await runSet(frame, s));
+  return runs;
+}
+
+/** `runSets` for synchronous generators (the built-in ones): a generator that returns a promise is refused. */
+export function runSetsSync(frame: Frame, sets: readonly ResolvedSet[]): SetRun[] {
+  return sets.map((set) => {
+    const started = performance.now();
+    const outs = set.generator.batch(setView(frame, set), set.config);
+    if (outs instanceof Promise) {
+      throw new DataError(
+        `feature generator ${set.name} is asynchronous; this caller needs a synchronous one`,
+      );
+    }
+    return placeOutputs(frame, set, outs, started);
+  });
+}
+
+function setView(frame: Frame, set: ResolvedSet): Frame {
   const cp = set.column_prefix ? `${set.column_prefix}_` : "";
   const view = new Frame(frame.time);
   for (const [name, values] of frame.columns()) {
     if (!cp) view.set(name, values);
     else if (name.startsWith(cp)) view.set(name.slice(cp.length), values);
   }
-  const outs = set.generator.batch(view, set.config);
+  return view;
+}
+
+function placeOutputs(frame: Frame, set: ResolvedSet, outs: Float64Array[], started: number): SetRun {
   const names = frameOutputs(set);
   names.forEach((n, j) => {
     frame.delete(n);
     frame.set(n, outs[j] as Float64Array);
   });
   return { name: set.name, columns: names, seconds: (performance.now() - started) / 1000 };
-}
-
-export function runSets(frame: Frame, sets: readonly ResolvedSet[]): SetRun[] {
-  return sets.map((s) => runSet(frame, s));
 }
 
 /**

@@ -23,6 +23,15 @@ export interface FeatureGenerator {
   stream?(config: GeneratorConfig): GeneratorStream;
 }
 
+/**
+ * A generator from a user's module (`"<module>:<export>"`): a FeatureGenerator whose `batch` may
+ * return its outputs as a promise (it may read something first). The feature and label stages
+ * await it; signal sets and streaming need the synchronous kind.
+ */
+export interface CustomGenerator extends Omit<FeatureGenerator, "batch"> {
+  batch(frame: Frame, config: GeneratorConfig): Float64Array[] | Promise<Float64Array[]>;
+}
+
 export interface GeneratorStream {
   /** Next bar's inputs (in `inputs()` order) in, this bar's outputs (in `outputs()` order) out. */
   next(inputs: ArrayLike<number>, out: Float64Array): void;

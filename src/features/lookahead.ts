@@ -51,14 +51,14 @@ export function checkpointRows(frame: Frame, inputs: readonly string[], count: n
  * rows exist — computed on the table truncated after t for each checkpoint t — and (2) feeding
  * the rows one at a time through the streaming path gives the batch values after the warm-up.
  */
-export function checkLookahead(
+export async function checkLookahead(
   frame: Frame,
   sets: readonly ResolvedSet[],
   opts: LookaheadOptions = {},
-): ColumnCheck[] {
+): Promise<ColumnCheck[]> {
   const tol = opts.tolerance ?? 1e-9;
   const full = copyFrame(frame);
-  runSets(full, sets);
+  await runSets(full, sets);
   const checks: ColumnCheck[] = [];
   const byColumn = new Map<string, ColumnCheck>();
   for (const s of sets) {
@@ -76,7 +76,7 @@ export function checkLookahead(
   const inputs = sets.flatMap((s) => frameInputs(s));
   for (const t of checkpointRows(frame, inputs, opts.checkpoints ?? 12)) {
     const part = frame.slice(0, t + 1);
-    runSets(part, sets);
+    await runSets(part, sets);
     for (const check of checks) {
       if (!check.prefixOk) continue;
       const a = part.get(check.column);

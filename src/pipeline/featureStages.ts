@@ -33,7 +33,7 @@ export async function runFeatures(config: Config, configFile: string, log: Logge
   const input = symbolFile(config, config.merge_file_name);
   const frame = await readFrame(input, { timeColumn: config.time_column });
   const sets = await resolveFeatureSets(config.feature_sets, dirname(configFile));
-  const runs = runSets(frame, sets);
+  const runs = await runSets(frame, sets);
   logSets(log, "features", runs, frame);
   const output = symbolFile(config, config.feature_file_name);
   await writeFrame(output, frame, { timeColumn: config.time_column });
@@ -51,7 +51,7 @@ export async function runLabels(config: Config, configFile: string, log: Logger)
   const input = symbolFile(config, config.feature_file_name);
   const frame = await readFrame(input, { timeColumn: config.time_column });
   const sets = await resolveLabelSets(config.label_sets, dirname(configFile));
-  const runs = runSets(frame, sets);
+  const runs = await runSets(frame, sets);
   logSets(log, "labels", runs, frame);
   const output = symbolFile(config, config.matrix_file_name);
   await writeFrame(output, frame, { timeColumn: config.time_column });

@@ -4,7 +4,7 @@ import { type FeatureSet, type LabelSet, ORIGINAL_EXAMPLE_FEATURE } from "../con
 import { ItbError } from "../core/errors.js";
 import { exampleFeatureGenerator } from "../features/exampleFeature.js";
 import type { ResolvedSet } from "../features/featureSets.js";
-import type { FeatureGenerator } from "../features/generator.js";
+import type { CustomGenerator, FeatureGenerator } from "../features/generator.js";
 import { itbstatsGenerator } from "../features/itbstats.js";
 import { talibGenerator } from "../features/talib.js";
 import { LABEL_GENERATORS } from "../labels/index.js";
@@ -19,8 +19,8 @@ const BUILTIN_FEATURES: Record<string, FeatureGenerator> = {
 /** A custom generator module that cannot be loaded or does not export a generator. */
 export class GeneratorLoadError extends ItbError {}
 
-function isGenerator(x: unknown): x is FeatureGenerator {
-  const g = x as Partial<FeatureGenerator> | null;
+function isGenerator(x: unknown): x is CustomGenerator {
+  const g = x as Partial<CustomGenerator> | null;
   return (
     typeof g === "object" &&
     g !== null &&
@@ -35,7 +35,7 @@ function isGenerator(x: unknown): x is FeatureGenerator {
  * Loads `"<module>:<export>"`: a path (relative to the config file's folder) or a package name,
  * and the name of an export implementing FeatureGenerator (see examples/custom-generator.mjs).
  */
-export async function loadCustomGenerator(spec: string, baseDir: string): Promise<FeatureGenerator> {
+export async function loadCustomGenerator(spec: string, baseDir: string): Promise<CustomGenerator> {
   const at = spec.lastIndexOf(":");
   const mod = spec.slice(0, at);
   const name = spec.slice(at + 1);
@@ -65,7 +65,7 @@ export async function loadCustomGenerator(spec: string, baseDir: string): Promis
 }
 
 /** A config set with its generator, ready for runSets. */
-function resolved(s: FeatureSet | LabelSet, generator: FeatureGenerator): ResolvedSet {
+function resolved(s: FeatureSet | LabelSet, generator: CustomGenerator): ResolvedSet {
   return {
     name: s.generator,
     generator,
@@ -76,7 +76,7 @@ function resolved(s: FeatureSet | LabelSet, generator: FeatureGenerator): Resolv
 }
 
 /** The generator a feature set names: built in, or a custom module loaded relative to `baseDir`. */
-export async function featureGenerator(name: string, baseDir: string): Promise<FeatureGenerator> {
+export async function featureGenerator(name: string, baseDir: string): Promise<CustomGenerator> {
   const builtin = Object.hasOwn(BUILTIN_FEATURES, name) ? BUILTIN_FEATURES[name] : undefined;
   if (builtin) return builtin;
   if (name.includes(":")) return loadCustomGenerator(name, baseDir);
@@ -86,7 +86,7 @@ export async function featureGenerator(name: string, baseDir: string): Promise<F
 }
 
 /** The generator a label set names: built in, or a custom module loaded relative to `baseDir`. */
-export async function labelGenerator(name: string, baseDir: string): Promise<FeatureGenerator> {
+export async function labelGenerator(name: string, baseDir: string): Promise<CustomGenerator> {
   const lg = LABEL_GENERATORS[name];
   if (lg) {
     return {

@@ -2,7 +2,7 @@ import { dirname } from "node:path";
 import { expandGrid } from "../backtest/grid.js";
 import type { Config, FeatureSet, LabelSet } from "../config/index.js";
 import { ConfigError, errorMessage } from "../core/errors.js";
-import type { FeatureGenerator } from "../features/generator.js";
+import type { CustomGenerator } from "../features/generator.js";
 import { getIndicator } from "../features/indicators/index.js";
 import { checkRollingSettings } from "../models/rolling.js";
 import { modelSpecs } from "../models/train.js";
@@ -103,10 +103,10 @@ export async function preflight(
 async function checkSet(
   set: FeatureSet | LabelSet,
   where: string,
-  load: () => Promise<FeatureGenerator>,
+  load: () => Promise<CustomGenerator>,
   issues: string[],
 ): Promise<void> {
-  let generator: FeatureGenerator;
+  let generator: CustomGenerator;
   try {
     generator = await load();
   } catch (err) {

@@ -5,7 +5,7 @@ import { Frame } from "../core/frame.js";
 import type { Logger } from "../core/log.js";
 import { symbolFile } from "../data/paths.js";
 import { frameFileInfo, readFrame, writeFrame } from "../data/store/index.js";
-import type { FeatureGenerator } from "../features/generator.js";
+import type { CustomGenerator } from "../features/generator.js";
 import {
   BUILTIN_SIGNAL_GENERATORS,
   compileSignalSets,
@@ -43,7 +43,7 @@ export interface SignalsRun {
  * custom `"<module>:<export>"` generators relative to the config file's folder.
  */
 export async function resolveSignalSets(config: Config, configFile: string): Promise<SignalStep[]> {
-  const custom = new Map<string, FeatureGenerator>();
+  const custom = new Map<string, CustomGenerator>();
   for (const s of config.signal_sets) {
     const isCustom = !BUILTIN_SIGNAL_GENERATORS.includes(s.generator) && parseCustomGenerator(s.generator);
     if (isCustom && !custom.has(s.generator)) {

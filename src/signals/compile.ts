@@ -1,6 +1,6 @@
 import { ConfigError } from "../core/errors.js";
 import { Frame } from "../core/frame.js";
-import type { FeatureGenerator } from "../features/generator.js";
+import type { CustomGenerator } from "../features/generator.js";
 import { combineGenerator, parseCombine } from "./combine.js";
 import { ConfigReader, show } from "./parse.js";
 import { parseSmoothen, smoothenGenerator } from "./smoothen.js";
@@ -32,7 +32,7 @@ export const BUILTIN_SIGNAL_GENERATORS = Object.keys(BUILTIN);
  */
 export function compileSignalSets(
   sets: readonly SignalSetInput[],
-  custom: ReadonlyMap<string, FeatureGenerator> = new Map(),
+  custom: ReadonlyMap<string, CustomGenerator> = new Map(),
 ): SignalStep[] {
   return sets.map((set, index) => {
     const path = `signal_sets[${index}]`;
@@ -73,7 +73,7 @@ export function compileSignalSets(
 /** A custom generator written for feature_sets, used as a signal generator. */
 function fromFeatureGenerator(
   name: string,
-  g: FeatureGenerator,
+  g: CustomGenerator,
   config: Readonly<Record<string, unknown>>,
   path: string,
 ): SignalGenerator {
@@ -88,7 +88,12 @@ function fromFeatureGenerator(
         time,
         inputs.map((c, k) => [c, cols[k] as Float64Array] as const),
       );
-      return g.batch(view, config);
+      const out = g.batch(view, config);
+      if (out instanceof Promise) {
+        const msg = `${path}.generator: "${name}" is asynchronous (its batch returns a promise); signal generators must be synchronous`;
+        throw new ConfigError(msg, [msg]);
+      }
+      return out;
     },
     stream() {
       if (!g.stream) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/core/errors.js";
 import { exampleFeatureGenerator as g } from "../../src/features/exampleFeature.js";
-import { type ResolvedSet, runSets, streamSets } from "../../src/features/featureSets.js";
+import { type ResolvedSet, runSetsSync, streamSets } from "../../src/features/featureSets.js";
 import { sampleCandles } from "../helpers/candles.js";
 
 /** The original's `common.my_feature_example:my_feature_example`, built in so its samples run. */
@@ -22,7 +22,7 @@ describe("the original's example feature", () => {
       set({ columns: "volume", function: "mul", parameter: 0.5 }),
     ];
     const batch = frame.slice(0);
-    expect(runSets(batch, sets).map((r) => r.columns)).toEqual([["close_add"], ["volume_mul"]]);
+    expect(runSetsSync(batch, sets).map((r) => r.columns)).toEqual([["close_add"], ["volume_mul"]]);
     const close = frame.get("close");
     const volume = frame.get("volume");
     const added = batch.get("close_add");

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Frame } from "../../src/core/frame.js";
 import { mergeSources } from "../../src/data/merge.js";
 import type { ResolvedSet } from "../../src/features/featureSets.js";
-import type { FeatureGenerator } from "../../src/features/generator.js";
+import type { CustomGenerator, FeatureGenerator } from "../../src/features/generator.js";
 import { INDICATORS } from "../../src/features/indicators/index.js";
 import { itbstatsGenerator } from "../../src/features/itbstats.js";
 import { checkLookahead } from "../../src/features/lookahead.js";
@@ -34,30 +34,30 @@ const INPUT_COLUMN: Record<string, string> = {
   volume: "volume",
 };
 
-function set(generator: FeatureGenerator, config: Record<string, unknown>, name = "talib"): ResolvedSet {
+function set(generator: CustomGenerator, config: Record<string, unknown>, name = "talib"): ResolvedSet {
   return { name, generator, column_prefix: "", feature_prefix: "", config };
 }
 
-function failures(checks: ReturnType<typeof checkLookahead>): string[] {
+function failures(checks: Awaited<ReturnType<typeof checkLookahead>>): string[] {
   return checks
     .filter((c) => !c.prefixOk || c.streamOk !== true)
     .map((c) => `${c.column} ${JSON.stringify(c.firstBad)}`);
 }
 
 describe("lookahead and batch/stream parity on real candles", () => {
-  it("every ported TA-Lib indicator (default options) is prefix-invariant and streams its batch values", () => {
+  it("every ported TA-Lib indicator (default options) is prefix-invariant and streams its batch values", async () => {
     const sets = [...INDICATORS.values()].map((ind) =>
       set(talibGenerator, {
         columns: Object.fromEntries(ind.inputs.map((i) => [i, INPUT_COLUMN[i]])),
         functions: [ind.name],
       }),
     );
-    const checks = checkLookahead(data, sets, { checkpoints: 6 });
+    const checks = await checkLookahead(data, sets, { checkpoints: 6 });
     expect(checks.length).toBeGreaterThanOrEqual(INDICATORS.size);
     expect(failures(checks)).toEqual([]);
   });
 
-  it("talib sets with windows, relative parameters and multi-output functions", () => {
+  it("talib sets with windows, relative parameters and multi-output functions", async () => {
     const sets = [
       set(talibGenerator, {
         columns: ["close"],
@@ -77,10 +77,10 @@ describe("lookahead and batch/stream parity on real candles", () => {
         windows: [14, 30],
       }),
     ];
-    expect(failures(checkLookahead(data, sets, { checkpoints: 8 }))).toEqual([]);
+    expect(failures(await checkLookahead(data, sets, { checkpoints: 8 }))).toEqual([]);
   });
 
-  it("itbstats", () => {
+  it("itbstats", async () => {
     const sets = [
       set(
         itbstatsGenerator,
@@ -92,18 +92,18 @@ describe("lookahead and batch/stream parity on real candles", () => {
         "itbstats",
       ),
     ];
-    expect(failures(checkLookahead(data, sets, { checkpoints: 6 }))).toEqual([]);
+    expect(failures(await checkLookahead(data, sets, { checkpoints: 6 }))).toEqual([]);
   });
 
   it("the example custom generator passes", async () => {
     const g = await loadCustomGenerator("./examples/custom-generator.mjs:rangePct", ROOT);
-    const checks = checkLookahead(data, [set(g, { window: 10 }, "custom")], { checkpoints: 6 });
+    const checks = await checkLookahead(data, [set(g, { window: 10 }, "custom")], { checkpoints: 6 });
     expect(checks.map((c) => c.column)).toEqual(["range_pct_10"]);
     expect(failures(checks)).toEqual([]);
   });
 
-  it("flags the original's linear interpolation across the halt as lookahead", () => {
-    const checks = checkLookahead(
+  it("flags the original's linear interpolation across the halt as lookahead", async () => {
+    const checks = await checkLookahead(
       data,
       [set(talibGenerator, { columns: ["close"], functions: ["SMA"], windows: [5], fill: "linear" })],
       { checkpoints: 4 },
@@ -112,7 +112,7 @@ describe("lookahead and batch/stream parity on real candles", () => {
     expect(new Date(checks[0]?.firstBad?.time as number).toISOString()).toBe("2023-03-24T12:40:00.000Z");
   });
 
-  it("flags a generator that reads the next row, and one whose stream drifts", () => {
+  it("flags a generator that reads the next row, and one whose stream drifts", async () => {
     const peek: FeatureGenerator = {
       inputs: () => ["close"],
       outputs: () => ["next_close"],
@@ -138,7 +138,9 @@ describe("lookahead and batch/stream parity on real candles", () => {
         },
       }),
     };
-    const checks = checkLookahead(data, [set(peek, {}, "peek"), set(drift, {}, "drift")], { checkpoints: 3 });
+    const checks = await checkLookahead(data, [set(peek, {}, "peek"), set(drift, {}, "drift")], {
+      checkpoints: 3,
+    });
     expect(checks.map((c) => [c.column, c.prefixOk, c.streamOk])).toEqual([
       ["next_close", false, false],
       ["drift", true, false],

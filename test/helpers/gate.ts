@@ -4,9 +4,10 @@ import { join } from "node:path";
 /**
  * A custom feature generator that holds the features stage until the test lets it go, so a
  * test can act (send a signal, start a second process) while a pipeline is known to be in
- * that stage. The module waits at load time with a top-level await on a timer, so the holding
- * process's event loop stays free and handles signals at once. It writes `gate.ready` (its
- * pid) when it starts waiting and continues once `gate.go` exists; its one column copies close.
+ * that stage. Its batch is asynchronous and waits on a timer, so the holding process's event
+ * loop stays free and handles signals at once (loading the module, which the pipeline does
+ * before its first stage to check the config, does not wait). It writes `gate.ready` (its pid)
+ * when it starts waiting and continues once `gate.go` exists; its one column copies close.
  */
 export interface Gate {
   /** The feature set to add to a config in `dir`. */
@@ -25,13 +26,15 @@ export function writeGate(dir: string): Gate {
     join(dir, "gate.mjs"),
     `import { existsSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-writeFileSync(${JSON.stringify(ready)}, String(process.pid));
-while (!existsSync(${JSON.stringify(go)})) await sleep(20);
 export const gate = {
   inputs: () => ["close"],
   outputs: () => ["gate_close"],
   warmup: () => 0,
-  batch: (f) => [new Float64Array(f.get("close"))],
+  batch: async (f) => {
+    writeFileSync(${JSON.stringify(ready)}, String(process.pid));
+    while (!existsSync(${JSON.stringify(go)})) await sleep(20);
+    return [new Float64Array(f.get("close"))];
+  },
 };
 `,
   );

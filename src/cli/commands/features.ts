@@ -78,7 +78,7 @@ export function registerFeatureCommands(program: Command): void {
       });
       if (opts.rows) frame = frame.slice(Math.max(0, frame.length - Number(opts.rows)));
       const sets = await resolveFeatureSets(config.feature_sets, dirname(file));
-      const checks = checkLookahead(frame, sets, { checkpoints: Number(opts.checkpoints) });
+      const checks = await checkLookahead(frame, sets, { checkpoints: Number(opts.checkpoints) });
       const peeking: string[] = [];
       const drifting: string[] = [];
       for (const c of checks) {
