@@ -198,7 +198,7 @@ export async function importKlines(
   );
   let rowsRead = 0;
   const progress = deps.progress("import", "files");
-  progress.start(plan.files.length, { rows: 0 });
+  progress.start(plan.files.length, { rows: 0, source: `${req.symbol} ${req.market}` });
   try {
     const paths = plan.files.map((f) => f.path);
     let k = 0;
