@@ -52,8 +52,6 @@ export function registerDemoCommand(program: Command): void {
           { json: false, progress: "auto" },
           load,
         );
-        const report = resolve(dataFolder, "BTCUSDT", "report.html");
-        process.stdout.write(`\nreport: ${report}\n`);
         if (run.failed > 0) process.exitCode = 1;
       } finally {
         await sim.close();

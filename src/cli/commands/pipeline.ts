@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ItbError, UsageError } from "../../core/errors.js";
-import { type Logger, noProgress } from "../../core/log.js";
+import { type Logger, noProgress, type ProgressFactory } from "../../core/log.js";
 import {
   type PipelineDeps,
   type PipelineRequest,
@@ -9,10 +9,13 @@ import {
   withFields,
 } from "../../pipeline/graph/matrix.js";
 import type { MarketId, StageEvent, StageResult } from "../../pipeline/graph/runner.js";
-import { formatSummary, summaryJson } from "../../pipeline/graph/summary.js";
+import { formatSummary, reportFiles, summaryJson } from "../../pipeline/graph/summary.js";
 import { type ConfigOptions, contextOf, withConfigOptions } from "../context.js";
 import { createProgress } from "../progress.js";
+import { type StatusLine, stderrLine } from "../terminalLine.js";
 import { VERSION } from "../version.js";
+
+const SOURCE_STAGES: ReadonlySet<string> = new Set(["import", "download"]);
 
 interface PipelineCliOptions extends ConfigOptions {
   symbols?: string;
@@ -89,10 +92,11 @@ export function requestOf(opts: PipelineCliOptions): PipelineRequest {
   };
 }
 
-function describe(r: StageResult): string {
+/** The stage's outcome; `why` false leaves out why it ran (the same reason as the stage before). */
+function describe(r: StageResult, why = true): string {
   switch (r.status) {
     case "ran":
-      return `done in ${r.seconds.toFixed(1)} s (${r.reason})`;
+      return `done in ${r.seconds.toFixed(1)} s${why ? ` (${r.reason})` : ""}`;
     case "skipped":
       return `skipped (${r.reason})`;
     case "not-configured":
@@ -106,64 +110,54 @@ function describe(r: StageResult): string {
 
 /**
  * One line per market and stage on stderr: "[BTCUSDT 1m] features ... done in 3.2 s". With one
- * market at a time the line is opened when the stage starts and completed when it ends; a
- * warning in between starts a new line.
+ * market at a time the line is shown (transient, on a terminal) when the stage starts and made
+ * permanent when it ends; logs and bars in between keep out of its way (see StatusLine). Why a
+ * stage runs is said once while it stays the same ("first run" for every stage of a first run).
  */
 class LineReporter {
   private open: string | undefined;
+  private readonly lastReason = new Map<string, string>();
   /** True while one market runs at a time (the default until the pipeline's plan says otherwise). */
   sequential = true;
-  constructor(private readonly out: NodeJS.WritableStream) {}
+  constructor(private readonly line: StatusLine) {}
 
-  breakLine(): void {
+  /** Removes an open stage line (before the summary). */
+  close(): void {
     if (this.open !== undefined) {
-      this.out.write("\n");
+      this.line.show("");
       this.open = undefined;
     }
   }
 
   onEvent(e: StageEvent): void {
-    const key = `[${e.market.symbol} ${e.market.freq}] ${e.stage} ...`;
+    const market = `${e.market.symbol} ${e.market.freq}`;
+    const key = `[${market}] ${e.stage} ...`;
     if (e.phase === "start") {
       if (!this.sequential) return;
-      this.breakLine();
-      this.out.write(`${key} `);
       this.open = key;
+      this.line.show(key);
       return;
     }
-    const text = describe(e.result as StageResult);
-    if (this.open === key) {
-      this.out.write(`${text}\n`);
-      this.open = undefined;
-    } else {
-      this.breakLine();
-      this.out.write(`${key} ${text}\n`);
-    }
+    const r = e.result as StageResult;
+    const repeated = r.status === "ran" && this.lastReason.get(market) === r.reason;
+    if (r.status === "ran") this.lastReason.set(market, r.reason);
+    if (this.open === key) this.close();
+    this.line.print(`${key} ${describe(r, !repeated)}`);
   }
 }
 
-/** Stage logs in line mode: warnings and errors only (all with --log-level debug), on their own lines. */
-function lineModeLogger(log: Logger, reporter: LineReporter, verbose: boolean, fields: object): Logger {
+/** Stage logs in line mode: warnings and errors only (all with --log-level debug). */
+function lineModeLogger(log: Logger, verbose: boolean, fields: object): Logger {
   const base = withFields(log, fields);
   return {
     debug: (o, m) => {
-      if (!verbose) return;
-      reporter.breakLine();
-      base.debug(o, m);
+      if (verbose) base.debug(o, m);
     },
     info: (o, m) => {
-      if (!verbose) return;
-      reporter.breakLine();
-      base.info(o, m);
+      if (verbose) base.info(o, m);
     },
-    warn: (o, m) => {
-      reporter.breakLine();
-      base.warn(o, m);
-    },
-    error: (o, m) => {
-      reporter.breakLine();
-      base.error(o, m);
-    },
+    warn: (o, m) => base.warn(o, m),
+    error: (o, m) => base.error(o, m),
   };
 }
 
@@ -248,9 +242,17 @@ export async function executePipeline(
   const lines =
     mode === "lines" || (mode === "auto" && process.stderr.isTTY === true && g.logFormat !== "json");
   // One market at a time or several: known once the pipeline has planned (onPlan).
-  const reporter = new LineReporter(process.stderr);
+  const line = stderrLine();
+  const reporter = new LineReporter(line);
   const verbose = g.logLevel === "debug";
   const fields = (m: MarketId, stage: string) => ({ symbol: m.symbol, freq: m.freq, stage });
+  // In line mode only the source stages draw bars (a bar per data source, under the stage's
+  // line): they wait on the network; the others are done in seconds and their line says so.
+  const bars = createProgress(ctx.log, true);
+  const lineProgress: ProgressFactory = (label, unit) =>
+    line.interactive && reporter.sequential && SOURCE_STAGES.has(label)
+      ? bars(label, unit)
+      : noProgress(label, unit);
 
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -263,15 +265,13 @@ export async function executePipeline(
   try {
     run = await runPipeline(request, {
       log: ctx.log,
-      progress: lines ? noProgress : createProgress(ctx.log, false),
+      progress: lines ? lineProgress : createProgress(ctx.log, false),
       clock: { now: () => Date.now() },
       itbVersion: VERSION,
       ...(load === undefined ? {} : { load }),
       signal: controller.signal,
       logFor: (m, stage) =>
-        lines
-          ? lineModeLogger(ctx.log, reporter, verbose, fields(m, stage))
-          : withFields(ctx.log, fields(m, stage)),
+        lines ? lineModeLogger(ctx.log, verbose, fields(m, stage)) : withFields(ctx.log, fields(m, stage)),
       onPlan: (plan) => {
         reporter.sequential = plan.jobs === 1;
       },
@@ -300,9 +300,13 @@ export async function executePipeline(
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
   }
-  reporter.breakLine();
+  reporter.close();
   process.stdout.write(
     output.json ? `${JSON.stringify(summaryJson(run), null, 2)}\n` : `${formatSummary(run)}\n`,
   );
+  if (!output.json) {
+    const reports = reportFiles(run);
+    if (reports.length > 0) process.stdout.write(`\n${reports.map((f) => `report: ${f}`).join("\n")}\n`);
+  }
   return run;
 }

@@ -119,3 +119,11 @@ export function summaryJson(run: PipelineRun): object {
     failed: run.failed,
   };
 }
+
+/** The HTML report of every market whose report stage ran or is up to date. */
+export function reportFiles(run: PipelineRun): string[] {
+  return run.markets.flatMap((m) => {
+    const report = done(m, "report");
+    return report?.outputs?.filter((f) => f.endsWith(".html")) ?? [];
+  });
+}
