@@ -1,5 +1,6 @@
 import type { PipelineRun } from "./matrix.js";
 import type { MarketRun, StageResult } from "./runner.js";
+import { formatTable, wrapText } from "./table.js";
 
 /**
  * The end-of-run table: per market, stages run and skipped, rows of the merged table, the
@@ -74,6 +75,9 @@ function fmtProfit(s: MarketSummary): string {
   return s.holdout_profit_pct === null ? main : `${main} (holdout ${s.holdout_profit_pct.toFixed(2)} %)`;
 }
 
+/** The table's lines fit a terminal this wide: long cells wrap onto continuation lines. */
+export const SUMMARY_WIDTH = 120;
+
 export function formatSummary(run: PipelineRun): string {
   const rows = run.markets.map(summarizeMarket);
   const table = [["MARKET", "STATUS", "RAN", "SKIPPED", "ROWS", "AUC", "BEST THRESHOLDS", "PROFIT", "TIME"]];
@@ -90,18 +94,14 @@ export function formatSummary(run: PipelineRun): string {
       `${s.seconds.toFixed(1)} s`,
     ]);
   }
-  const widths = (table[0] as string[]).map((_, j) => Math.max(...table.map((r) => (r[j] as string).length)));
-  const lines = table.map((r) =>
-    r
-      .map((c, j) => (j === r.length - 1 ? c : c.padEnd(widths[j] as number)))
-      .join("  ")
-      .trimEnd(),
-  );
+  const lines = formatTable(table, SUMMARY_WIDTH);
   lines.push(
     "AUC: out-of-sample (walk-forward) unless marked IN-SAMPLE; PROFIT: the best cell of the threshold search, after fees",
   );
   for (const s of rows) {
-    if (s.error !== null) lines.push(`${s.market} failed at ${s.error.stage}: ${s.error.message}`);
+    if (s.error !== null) {
+      lines.push(...wrapText(`${s.market} failed at ${s.error.stage}: ${s.error.message}`, SUMMARY_WIDTH));
+    }
   }
   const failed = rows.filter((s) => !s.ok).length;
   lines.push(
