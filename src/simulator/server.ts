@@ -8,7 +8,7 @@ import { type RealTime, VirtualClock } from "./clock.js";
 import { Dataset } from "./dataset.js";
 import { ApiError } from "./errors.js";
 import { type FaultRule, Faults, type HttpFault } from "./faults.js";
-import { DEFAULT_WEIGHT_LIMITS, WeightLimiter } from "./limiter.js";
+import { DEFAULT_WEIGHT_LIMITS, WeightLimiter, weightPolicy } from "./limiter.js";
 import { marketRoutes } from "./marketRoutes.js";
 import { RequestLog } from "./requests.js";
 import { type Reply, Router } from "./router.js";
@@ -266,7 +266,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       }
       if (route.market !== undefined) {
         const used = String(state.limiter.usedWeight(route.market));
-        reply.headers = { ...reply.headers, "X-MBX-USED-WEIGHT": used, "X-MBX-USED-WEIGHT-1M": used };
+        reply.headers = {
+          ...reply.headers,
+          "X-MBX-USED-WEIGHT": used,
+          "X-MBX-USED-WEIGHT-1M": used,
+          // Binance publishes its budget in exchangeInfo only; every reply here also announces
+          // it, in the IETF draft's header, so a client can pace itself from the first reply.
+          "RateLimit-Policy": weightPolicy(state.limiter.limits[route.market]),
+        };
       }
     }
     send(res, reply, head, fault.drop);
