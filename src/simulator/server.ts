@@ -36,6 +36,8 @@ export interface SimulatorOptions {
   verify?: boolean;
   /** Default 0: an ephemeral port. */
   port?: number;
+  /** When `port` is in use, listen on an ephemeral port instead of failing. */
+  anyPortIfTaken?: boolean;
   /** Default 127.0.0.1. */
   host?: string;
   /** Virtual start time, epoch ms (default: the end of the data, so the latest candles are the newest stored). */
@@ -297,13 +299,21 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   });
 
   const host = opts.host ?? "127.0.0.1";
-  await new Promise<void>((done, fail) => {
-    server.once("error", fail);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off("error", fail);
-      done();
+  const listen = (port: number) =>
+    new Promise<void>((done, fail) => {
+      server.once("error", fail);
+      server.listen(port, host, () => {
+        server.off("error", fail);
+        done();
+      });
     });
-  });
+  try {
+    await listen(opts.port ?? 0);
+  } catch (err) {
+    if (!(opts.anyPortIfTaken === true && (err as NodeJS.ErrnoException).code === "EADDRINUSE")) throw err;
+    log.info({ port: opts.port }, "simulator: port in use, listening on a free one");
+    await listen(0);
+  }
   const port = (server.address() as AddressInfo).port;
   const hostPart = host.includes(":") ? `[${host}]` : host;
   log.info({ url: `http://${hostPart}:${port}`, symbols: data.symbols().length }, "simulator: listening");

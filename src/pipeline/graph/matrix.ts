@@ -37,6 +37,8 @@ export interface PipelineRequest {
   jobs?: number;
   /** Worker threads per market; default max(1, floor(cores / jobs)). */
   workers?: number;
+  /** The download stage's exchange, instead of exchange_url (not part of its manifest). */
+  exchangeUrl?: string;
 }
 
 export interface PipelineDeps {
@@ -135,6 +137,7 @@ export function planMarket(
     predict,
     ...(request.archive === undefined ? {} : { archive: request.archive }),
     ...(request.workers === undefined ? {} : { workers: request.workers }),
+    ...(request.exchangeUrl === undefined ? {} : { exchangeUrl: request.exchangeUrl }),
   };
   const graph = selectGraph(STAGES, { source, predict });
   const names = graph.map((s) => s.name);

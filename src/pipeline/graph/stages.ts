@@ -127,10 +127,16 @@ const downloadStage: StageDef = {
   inputs: () => [],
   outputs: (p) => sourceFiles(p.config),
   async run(ctx) {
+    const { exchangeUrl } = ctx.options;
     const results = await runDownload(
       ctx.config,
       {},
-      { log: ctx.log, progress: ctx.progress, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) },
+      {
+        log: ctx.log,
+        progress: ctx.progress,
+        ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
+        ...(exchangeUrl === undefined ? {} : { ccxt: { exchangeUrl } }),
+      },
     );
     if (results.some((r) => r.interrupted)) throw new ItbError("download interrupted", { exitCode: 130 });
     return sourceSummary(results);
