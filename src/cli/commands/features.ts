@@ -14,7 +14,7 @@ export function registerFeatureCommands(program: Command): void {
       .command("features")
       .summary("compute every feature_sets entry on the merged table and write features")
       .description(
-        "Runs the config's feature generators (talib, itbstats, custom) over the merged table, in order,\n" +
+        "Runs the config's feature generators (talib, itbstats, custom) over the merged table, in order, " +
           "and writes the features table and the list of feature names. Logs timing and NaN counts.",
       ),
   )
@@ -33,7 +33,7 @@ export function registerFeatureCommands(program: Command): void {
       .command("labels")
       .summary("compute every label_sets entry on the features table and write matrix")
       .description(
-        "Runs the config's label generators (highlow2, highlow, topbot2) on the features table and writes\n" +
+        "Runs the config's label generators (highlow2, highlow, topbot2) on the features table and writes " +
           "the training matrix. Labels look into the future by definition: the last rows have none (NaN).",
       ),
   )
@@ -52,8 +52,8 @@ export function registerFeatureCommands(program: Command): void {
       .command("lookahead")
       .summary("prove the config's features never peek ahead and that streaming equals batch")
       .description(
-        "For every feature column of the config (custom generators included): recomputes it on the\n" +
-          "table truncated at checkpoints and compares with the full run (prefix invariance), and feeds\n" +
+        "For every feature column of the config (custom generators included): recomputes it on the " +
+          "table truncated at checkpoints and compares with the full run (prefix invariance), and feeds " +
           "the rows one by one through the streaming path (batch/stream parity). Exit 1 if any fails.",
       ),
   )

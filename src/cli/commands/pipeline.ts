@@ -169,13 +169,13 @@ export function registerPipelineCommand(program: Command): void {
         "run the stages (import/download → … → simulate → report) for one or many markets, skipping what is up to date",
       )
       .description(
-        "Runs the batch stages in order: import or download, merge, features, labels,\n" +
-          "train, predict-rolling or predict, signals, simulate, report. Each stage\n" +
-          "writes a manifest (<data_folder>/<symbol>/.itb/manifests/<stage>.json) with\n" +
-          "fingerprints of its input and output files and the hash of the config keys\n" +
-          "it reads; a stage whose inputs, outputs and config are unchanged is skipped.\n" +
-          "--symbols/--freqs run every symbol x freq as a market, several at once; a\n" +
-          "failing market does not stop the others, and the exit status is then 1.\n" +
+        "Runs the batch stages in order: import or download, merge, features, labels, " +
+          "train, predict-rolling or predict, signals, simulate, report. Each stage " +
+          "writes a manifest (<data_folder>/<symbol>/.itb/manifests/<stage>.json) with " +
+          "fingerprints of its input and output files and the hash of the config keys " +
+          "it reads; a stage whose inputs, outputs and config are unchanged is skipped. " +
+          "--symbols/--freqs run every symbol x freq as a market, several at once; a " +
+          "failing market does not stop the others, and the exit status is then 1. " +
           "See docs/pipeline.md.",
       ),
   )

@@ -1,0 +1,74 @@
+import type { Command } from "commander";
+import { describe, expect, it } from "vitest";
+import { buildProgram } from "../../src/cli/main.js";
+import { inPty } from "../helpers/pty.js";
+import { renderScreen } from "../helpers/screen.js";
+
+/** Help texts, through the compiled CLI. */
+
+const COMMANDS = [
+  "demo",
+  "import",
+  "download",
+  "sim",
+  "merge",
+  "features",
+  "labels",
+  "lookahead",
+  "train",
+  "predict",
+  "predict-rolling",
+  "signals",
+  "simulate",
+  "report",
+  "pipeline",
+];
+
+/** The description of `itb <command> --help`: the paragraph between the usage line and "Options:". */
+function descriptionLines(help: string): string[] {
+  const lines = help.split("\n");
+  const start = lines.findIndex((l) => l.startsWith("Usage: "));
+  const end = lines.indexOf("Options:");
+  return lines.slice(start + 1, end).filter((l) => l.trim() !== "");
+}
+
+describe("help texts", () => {
+  /** Every command and subcommand with a description of its own. */
+  const described = (): Command[] => {
+    const all: Command[] = [];
+    const walk = (c: Command) => {
+      for (const sub of c.commands) {
+        if (sub.description() !== "" && sub.description() !== sub.summary()) all.push(sub);
+        walk(sub);
+      }
+    };
+    walk(buildProgram());
+    return all;
+  };
+
+  it("are not broken mid-sentence in the source: one line per paragraph when the terminal is wide", () => {
+    const commands = described();
+    expect(commands.map((c) => c.name())).toEqual(expect.arrayContaining(COMMANDS));
+    for (const c of commands) {
+      c.configureHelp({ helpWidth: 1000 });
+      const text = descriptionLines(c.helpInformation());
+      expect(text, c.name()).toHaveLength(1);
+      expect(text[0], c.name()).toMatch(/^[A-Z].*\.$/);
+    }
+  });
+
+  it("are wrapped to the width of the terminal (80 columns off a terminal)", async () => {
+    for (const c of described()) {
+      c.configureHelp({ helpWidth: 80 });
+      const text = descriptionLines(c.helpInformation());
+      expect(text.length, c.name()).toBeGreaterThan(1);
+      for (const l of text) expect(l.length, `${c.name()}: ${l}`).toBeLessThanOrEqual(80);
+    }
+    // A real terminal: commander takes its width.
+    const r = await inPty("bin/itb merge --help", { cols: 250, rows: 40 });
+    expect(r.status).toBe(0);
+    expect(descriptionLines(renderScreen(r.output, { cols: 250, rows: 40 }).lines.join("\n"))).toEqual([
+      "Builds the regular grid at the config's freq from all data sources (column prefixes added), writes the merged table and a JSON gap report. Gaps stay NaN unless merge_interpolate is set.",
+    ]);
+  });
+});
