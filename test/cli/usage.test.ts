@@ -1,10 +1,13 @@
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { buildProgram } from "../../src/cli/main.js";
+import { ROOT } from "../helpers/paths.js";
 import { inPty } from "../helpers/pty.js";
 import { renderScreen } from "../helpers/screen.js";
 
-/** Help texts, through the compiled CLI. */
+/** Help texts, through the compiled CLI and the benchmark script. */
 
 const COMMANDS = [
   "demo",
@@ -70,5 +73,22 @@ describe("help texts", () => {
     expect(descriptionLines(renderScreen(r.output, { cols: 250, rows: 40 }).lines.join("\n"))).toEqual([
       "Builds the regular grid at the config's freq from all data sources (column prefixes added), writes the merged table and a JSON gap report. Gaps stay NaN unless merge_interpolate is set.",
     ]);
+  });
+
+  it("npm run bench -- --help prints the options; an unknown option is a usage error without a stack", () => {
+    const bench = (args: string[]) =>
+      spawnSync(process.execPath, [resolve(ROOT, "dist/bench/main.js"), ...args], { encoding: "utf8" });
+    const help = bench(["--help"]);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: npm run bench -- \[options\]$/m);
+    for (const o of ["--months <n>", "--data <dir>", "--reference <py>", "--json <file>", "--no-reference"]) {
+      expect(help.stdout).toContain(`  ${o}`);
+    }
+    expect(help.stderr).toBe("");
+    const bad = bench(["--frobnicate"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^bench: Unknown option '--frobnicate'/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    expect(bad.stdout).toBe("");
   });
 });
