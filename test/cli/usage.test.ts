@@ -1,13 +1,16 @@
 import { spawnSync } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildProgram } from "../../src/cli/main.js";
+import { itb } from "../helpers/cli.js";
 import { ROOT } from "../helpers/paths.js";
 import { inPty } from "../helpers/pty.js";
 import { renderScreen } from "../helpers/screen.js";
 
-/** Help texts, through the compiled CLI and the benchmark script. */
+/** Help texts and usage errors, through the compiled CLI and the benchmark script. */
 
 const COMMANDS = [
   "demo",
@@ -34,6 +37,42 @@ function descriptionLines(help: string): string[] {
   const end = lines.indexOf("Options:");
   return lines.slice(start + 1, end).filter((l) => l.trim() !== "");
 }
+
+let dir = "";
+let config = "";
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "itb-usage-"));
+  config = join(dir, "config.jsonc");
+  writeFileSync(
+    config,
+    JSON.stringify({
+      symbol: "BTCUSDT",
+      freq: "1m",
+      data_folder: join(dir, "data"),
+      feature_sets: [
+        { generator: "talib", config: { columns: ["close"], functions: ["SMA"], windows: [5] } },
+      ],
+      label_sets: [
+        {
+          generator: "highlow2",
+          config: {
+            columns: ["close", "high", "low"],
+            function: "high",
+            thresholds: [2.0],
+            tolerance: 0.2,
+            horizon: 120,
+            names: ["high_20"],
+          },
+        },
+      ],
+    }),
+  );
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe("help texts", () => {
   /** Every command and subcommand with a description of its own. */
@@ -90,5 +129,23 @@ describe("help texts", () => {
     expect(bad.stderr).toMatch(/^bench: Unknown option '--frobnicate'/);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
     expect(bad.stdout).toBe("");
+  });
+});
+
+describe("usage errors", () => {
+  it("a bad --freq or --freqs exits 2 before anything runs, naming the option", () => {
+    for (const args of [
+      ["pipeline", "--config", config, "--freq", "7x"],
+      ["pipeline", "--config", config, "--freqs", "1m,7x"],
+      ["merge", "--config", config, "--freq", "7x"],
+      ["config", "check", config, "--freq", "7x"],
+    ]) {
+      const r = itb(args);
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).toMatch(
+        /^error: option '--freqs? <(freq|list)>' argument '(1m,)?7x' is invalid\. unsupported frequency "7x"/,
+      );
+      expect(r.stdout, args.join(" ")).toBe("");
+    }
   });
 });

@@ -10,7 +10,7 @@ import {
 } from "../../pipeline/graph/matrix.js";
 import type { MarketId, StageEvent, StageResult } from "../../pipeline/graph/runner.js";
 import { formatSummary, reportFiles, summaryJson } from "../../pipeline/graph/summary.js";
-import { type ConfigOptions, contextOf, withConfigOptions } from "../context.js";
+import { type ConfigOptions, contextOf, freqArgument, withConfigOptions } from "../context.js";
 import { createProgress } from "../progress.js";
 import { type StatusLine, stderrLine } from "../terminalLine.js";
 import { VERSION } from "../version.js";
@@ -183,6 +183,10 @@ export function registerPipelineCommand(program: Command): void {
     .option(
       "--freqs <list>",
       "comma-separated frequencies, each a market per symbol (default: the config's freq)",
+      (v: string) => {
+        for (const f of list(v) ?? []) freqArgument(f);
+        return v;
+      },
     )
     .option(
       "--source <stage>",
