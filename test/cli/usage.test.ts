@@ -10,7 +10,7 @@ import { ROOT } from "../helpers/paths.js";
 import { inPty } from "../helpers/pty.js";
 import { renderScreen } from "../helpers/screen.js";
 
-/** Help texts and usage errors, through the compiled CLI and the benchmark script. */
+/** Help texts, usage errors and the first command to run, through the compiled CLI. */
 
 const COMMANDS = [
   "demo",
@@ -146,6 +146,20 @@ describe("usage errors", () => {
         /^error: option '--freqs? <(freq|list)>' argument '(1m,)?7x' is invalid\. unsupported frequency "7x"/,
       );
       expect(r.stdout, args.join(" ")).toBe("");
+    }
+  });
+
+  it("merge, features and labels name the command to run first when their input is missing", () => {
+    const data = join(dir, "data", "BTCUSDT");
+    const cases: [string, string, string][] = [
+      ["merge", "klines.parquet", "`itb import` or `itb download`"],
+      ["features", "data.parquet", "`itb merge`"],
+      ["labels", "features.parquet", "`itb features`"],
+    ];
+    for (const [command, file, first] of cases) {
+      const r = itb([command, "--config", config]);
+      expect(r.status, command).toBe(1);
+      expect(r.stderr, command).toBe(`error: ${join(data, file)}: file not found; run ${first} first\n`);
     }
   });
 });

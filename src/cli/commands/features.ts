@@ -2,7 +2,7 @@ import { dirname } from "node:path";
 import type { Command } from "commander";
 import { isoTime } from "../../core/time.js";
 import { symbolFile } from "../../data/paths.js";
-import { readFrame } from "../../data/store/index.js";
+import { readInput } from "../../data/store/index.js";
 import { checkLookahead } from "../../features/lookahead.js";
 import { runFeatures, runLabels } from "../../pipeline/featureStages.js";
 import { resolveFeatureSets } from "../../pipeline/generators.js";
@@ -63,9 +63,11 @@ export function registerFeatureCommands(program: Command): void {
     .action(async (opts: ConfigOptions & { rows?: string; checkpoints: string }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { config, file } = configOf(opts, ctx.log);
-      let frame = await readFrame(symbolFile(config, config.merge_file_name), {
-        timeColumn: config.time_column,
-      });
+      let frame = await readInput(
+        symbolFile(config, config.merge_file_name),
+        { timeColumn: config.time_column },
+        "`itb merge`",
+      );
       if (opts.rows) frame = frame.slice(Math.max(0, frame.length - Number(opts.rows)));
       const sets = await resolveFeatureSets(config.feature_sets, dirname(file));
       const checks = checkLookahead(frame, sets, { checkpoints: Number(opts.checkpoints) });
