@@ -20,10 +20,10 @@ export function createLogger(level: string, format: LogFormat): Logger {
     const line = stderrLine();
     // pino-pretty's own stream formats on a later tick; formatting here keeps the order of
     // log lines and bar redraws exactly as they happen.
-    const format = usePretty ? prettyFactory({ ...PRETTY, colorize: true }) : (s: string) => s;
+    const render = usePretty ? prettyFactory({ ...PRETTY, colorize: true }) : (s: string) => s;
     return pino(
       { level, ...(usePretty ? {} : { base: undefined }) },
-      { write: (s) => line.print(format(s)) },
+      { write: (s) => line.print(render(s)) },
     );
   }
   if (usePretty) return pino({ level }, pretty({ ...PRETTY, destination: 2, sync: true, colorize: false }));
