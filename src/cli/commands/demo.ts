@@ -53,8 +53,7 @@ export function registerDemoCommand(program: Command): void {
         port: DEMO_PORT,
         anyPortIfTaken: true,
         weightLimits: { spot: DEMO_WEIGHT_LIMIT, um: DEMO_WEIGHT_LIMIT },
-        // Loaded before the first request, so no log line or pause interrupts the download.
-        preload: true,
+        // Each symbol loads at its first request: a second run, whose download is up to date, loads none.
         log: warningsOnly(ctx.log),
       });
       try {
