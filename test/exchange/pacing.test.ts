@@ -86,6 +86,9 @@ describe("the adapter against an exchange that announces its budget", () => {
       await a.md.fetchKlines("ETHUSDT", "um", "1m", MAR, 499);
       expect(a.clients.get("spot")?.rateLimit).toBe(0.5);
       expect(a.clients.get("um")?.rateLimit).toBe(0.1);
+      // Under a millisecond ccxt's bucket would only add its own sleep: the limiter is off.
+      expect(a.clients.get("spot")?.enableRateLimit).toBe(false);
+      expect(a.clients.get("um")?.enableRateLimit).toBe(false);
       await a.md.close();
 
       const b = adapter(binanceLike.url);
@@ -94,6 +97,8 @@ describe("the adapter against an exchange that announces its budget", () => {
       expect(b.clients.get("spot")?.rateLimit).toBe(50);
       // ccxt assumes half of Binance's futures budget; the announced 2400 per minute is used.
       expect(b.clients.get("um")?.rateLimit).toBe(25);
+      expect(b.clients.get("um")?.enableRateLimit).toBe(true);
+      expect(b.clients.get("um")?.throttler.config.refillRate).toBe(1 / 25);
       await b.md.close();
     } finally {
       await big.close();

@@ -59,9 +59,23 @@ export function pacedRateLimit(id: string, policy: WeightPolicy, current: number
   return ms < current ? ms : undefined;
 }
 
-/** Sets ccxt's spacing of requests (its leaky bucket's refill rate) on a client. */
+/**
+ * ccxt's leaky bucket sleeps at least this long whenever a request leaves it in debt, so a
+ * spacing well below it only adds that sleep to every request.
+ */
+export const THROTTLE_GRANULARITY_MS = 1;
+
+/**
+ * Sets ccxt's spacing of requests (its leaky bucket's refill rate) on a client; a spacing below
+ * the bucket's granularity turns the limiter off instead (the budget is then kept by the
+ * adapter's used-weight guard and the exchange's Retry-After).
+ */
 export function setRateLimit(ex: Exchange, ms: number): void {
   ex.rateLimit = ms;
+  if (ms < THROTTLE_GRANULARITY_MS) {
+    ex.enableRateLimit = false;
+    return;
+  }
   ex.tokenBucket = { ...ex.tokenBucket, rateLimit: ms, refillRate: 1 / ms };
   ex.initThrottler();
 }
