@@ -107,16 +107,57 @@ function runReference(script: string, data: string, months: number): Promise<Ben
   });
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
+const USAGE = `Usage: npm run bench -- [options]
+
+Times the stages of ../shared/bench/reference.py's workload (load, features, labels, models,
+signal grid, streaming, exchange) on months of real BTCUSDT 1m candles from 2023-01 on, prints
+one JSON line, then runs the Python reference on the same workload (when Debian's python3-pandas,
+python3-sklearn and python3-xgboost are installed) and prints its line and the ratios.
+
+Options:
+  --months <n>       months of candles, 1 to 24 (default 12)
+  --data <dir>       Binance archive folder (default ../shared/data/binance-vision)
+  --reference <py>   the reference script (default ../shared/bench/reference.py)
+  --json <file>      also write our JSON line to this file
+  --no-reference     do not run the Python reference
+  -h, --help         print this help
+
+Example:
+  npm run bench -- --months 1 --no-reference
+`;
+
+function options(): ReturnType<typeof parse> | undefined {
+  try {
+    return parse();
+  } catch (err) {
+    // parseArgs names the unknown option or the missing value; that, not a stack, is the message.
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return undefined;
+  }
+}
+
+function parse() {
+  return parseArgs({
     options: {
       months: { type: "string", default: "12" },
       data: { type: "string", default: resolve(PACKAGE_ROOT, "../shared/data/binance-vision") },
       reference: { type: "string", default: resolve(PACKAGE_ROOT, "../shared/bench/reference.py") },
       json: { type: "string" },
       "no-reference": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
     },
   });
+}
+
+async function main(): Promise<void> {
+  const parsed = options();
+  if (parsed === undefined) return;
+  const { values } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const months = Number(values.months);
   if (!Number.isInteger(months) || months < 1 || months > 24) {
     process.stderr.write(`bench: --months must be an integer from 1 to 24, got "${values.months}"\n`);

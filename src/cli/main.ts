@@ -10,6 +10,7 @@ import { registerModelCommands } from "./commands/models.js";
 import { registerPipelineCommand } from "./commands/pipeline.js";
 import { registerSignalCommands } from "./commands/signals.js";
 import { registerSimCommand } from "./commands/sim.js";
+import { stderrLine } from "./terminalLine.js";
 import { VERSION } from "./version.js";
 
 export function buildProgram(): Command {
@@ -51,11 +52,14 @@ export function buildProgram(): Command {
  * writes back into it, so it must not be lost here).
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  const stderr = stderrLine();
   try {
     await buildProgram().parseAsync(argv as string[]);
     const set = Number(process.exitCode ?? 0);
     return Number.isInteger(set) ? set : 1;
   } catch (err) {
+    // A bar or stage line still drawn would end up in front of the message (and the prompt).
+    stderr.show("");
     if (err instanceof CommanderError) {
       // Help and version output are successful exits; usage errors were already printed.
       return err.exitCode === 0 ? 0 : 2;
@@ -65,16 +69,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       return err.exitCode;
     }
     if (err instanceof ItbError) {
-      process.stderr.write(`error: ${err.message}\n`);
+      stderr.print(`error: ${err.message}`);
       if (err instanceof ConfigError && err.issues.length > 0 && !err.message.includes(err.issues[0] ?? "")) {
-        for (const i of err.issues) process.stderr.write(`  ${i}\n`);
+        for (const i of err.issues) stderr.print(`  ${i}`);
       }
       return err.exitCode;
     }
     // Anything else is a bug in itb, so the stack is worth showing.
-    process.stderr.write(
-      `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    stderr.print(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return 1;
+  } finally {
+    stderr.show("");
   }
 }

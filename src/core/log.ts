@@ -18,7 +18,8 @@ export const silentLogger: Logger = {
 
 /**
  * Progress of a long step: a bar on a terminal, periodic log lines otherwise. `total` and
- * `value` are in the unit the caller names (files, rows, ms of history).
+ * `value` are in the unit the caller names (files, rows, ms of history). Payload: `rows`, the
+ * rows processed so far (for a rate), and `source`, what the bar counts (e.g. "BTCUSDT spot").
  */
 export interface Progress {
   start(total: number, payload?: Record<string, string | number>): void;

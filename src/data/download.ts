@@ -231,7 +231,7 @@ export async function downloadKlines(
           if (fromFirstCandle) span.start = page.time[lo] as number;
           totalBars = spans.reduce((n, s) => n + barsOf(s), 0);
           progress = deps.progress("download", `${req.interval} bars`);
-          progress.start(totalBars, { rows: 0 });
+          progress.start(totalBars, { rows: 0, source: `${req.symbol} ${req.market}` });
         }
         const kept = appendClosed(pending, page, lo, span.end, serverTime);
         result.rowsFetched += kept;

@@ -4,7 +4,7 @@ import { isoTime } from "../core/time.js";
 import { type MergeReport, type MergeSource, mergeSources } from "./merge.js";
 import { gapReportFile, sourceFile, symbolFile } from "./paths.js";
 import { nativeStep, resampleKlines } from "./resample.js";
-import { readFrame, writeFileAtomic, writeFrame } from "./store/index.js";
+import { readInput, writeFileAtomic, writeFrame } from "./store/index.js";
 
 /** Columns of the klines store that carry no information and are not merged. */
 const SKIP_COLUMNS = new Set(["ignore"]);
@@ -25,7 +25,7 @@ export async function runMerge(config: Config, log: Logger): Promise<MergeRun> {
   const sources: MergeSource[] = [];
   for (const ds of config.data_sources) {
     const file = sourceFile(config, ds);
-    let frame = await readFrame(file, { timeColumn: config.time_column });
+    let frame = await readInput(file, { timeColumn: config.time_column }, "`itb import` or `itb download`");
     for (const c of frame.columnNames) if (SKIP_COLUMNS.has(c)) frame.delete(c);
     const step = nativeStep(frame.time);
     if (step !== undefined && step < freq.ms && freq.ms % step === 0) {

@@ -3,7 +3,7 @@ import type { Config } from "../config/index.js";
 import type { Frame } from "../core/frame.js";
 import type { Logger } from "../core/log.js";
 import { symbolFile } from "../data/paths.js";
-import { readFrame, writeFileAtomic, writeFrame } from "../data/store/index.js";
+import { readInput, writeFileAtomic, writeFrame } from "../data/store/index.js";
 import { countNaN, runSets, type SetRun } from "../features/featureSets.js";
 import { resolveFeatureSets, resolveLabelSets } from "./generators.js";
 
@@ -31,7 +31,7 @@ function logSets(log: Logger, stage: string, sets: readonly SetRun[], frame: Fra
 /** `itb features`: the merged table + every `feature_sets` entry → `features` and its name list. */
 export async function runFeatures(config: Config, configFile: string, log: Logger): Promise<StageRun> {
   const input = symbolFile(config, config.merge_file_name);
-  const frame = await readFrame(input, { timeColumn: config.time_column });
+  const frame = await readInput(input, { timeColumn: config.time_column }, "`itb merge`");
   const sets = await resolveFeatureSets(config.feature_sets, dirname(configFile));
   const runs = await runSets(frame, sets);
   logSets(log, "features", runs, frame);
@@ -49,7 +49,7 @@ export async function runFeatures(config: Config, configFile: string, log: Logge
 /** `itb labels`: `features` + every `label_sets` entry → `matrix` (training only). */
 export async function runLabels(config: Config, configFile: string, log: Logger): Promise<StageRun> {
   const input = symbolFile(config, config.feature_file_name);
-  const frame = await readFrame(input, { timeColumn: config.time_column });
+  const frame = await readInput(input, { timeColumn: config.time_column }, "`itb features`");
   const sets = await resolveLabelSets(config.label_sets, dirname(configFile));
   const runs = await runSets(frame, sets);
   logSets(log, "labels", runs, frame);

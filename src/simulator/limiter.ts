@@ -48,3 +48,11 @@ export class WeightLimiter {
     this.used.um = 0;
   }
 }
+
+/**
+ * The weight budget as a `RateLimit-Policy` header value (draft-ietf-httpapi-ratelimit-headers):
+ * `"request-weight";q=6000;w=60` — `limit` units of Binance request weight per 60 s window.
+ */
+export function weightPolicy(limit: number): string {
+  return `"request-weight";q=${limit};w=${WINDOW_MS / 1000}`;
+}

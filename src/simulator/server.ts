@@ -8,7 +8,7 @@ import { type RealTime, VirtualClock } from "./clock.js";
 import { Dataset } from "./dataset.js";
 import { ApiError } from "./errors.js";
 import { type FaultRule, Faults, type HttpFault } from "./faults.js";
-import { DEFAULT_WEIGHT_LIMITS, WeightLimiter } from "./limiter.js";
+import { DEFAULT_WEIGHT_LIMITS, WeightLimiter, weightPolicy } from "./limiter.js";
 import { marketRoutes } from "./marketRoutes.js";
 import { RequestLog } from "./requests.js";
 import { type Reply, Router } from "./router.js";
@@ -36,6 +36,8 @@ export interface SimulatorOptions {
   verify?: boolean;
   /** Default 0: an ephemeral port. */
   port?: number;
+  /** When `port` is in use, listen on an ephemeral port instead of failing. */
+  anyPortIfTaken?: boolean;
   /** Default 127.0.0.1. */
   host?: string;
   /** Virtual start time, epoch ms (default: the end of the data, so the latest candles are the newest stored). */
@@ -266,7 +268,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       }
       if (route.market !== undefined) {
         const used = String(state.limiter.usedWeight(route.market));
-        reply.headers = { ...reply.headers, "X-MBX-USED-WEIGHT": used, "X-MBX-USED-WEIGHT-1M": used };
+        reply.headers = {
+          ...reply.headers,
+          "X-MBX-USED-WEIGHT": used,
+          "X-MBX-USED-WEIGHT-1M": used,
+          // Binance publishes its budget in exchangeInfo only; every reply here also announces
+          // it, in the IETF draft's header, so a client can pace itself from the first reply.
+          "RateLimit-Policy": weightPolicy(state.limiter.limits[route.market]),
+        };
       }
     }
     send(res, reply, head, fault.drop);
@@ -290,13 +299,21 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   });
 
   const host = opts.host ?? "127.0.0.1";
-  await new Promise<void>((done, fail) => {
-    server.once("error", fail);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off("error", fail);
-      done();
+  const listen = (port: number) =>
+    new Promise<void>((done, fail) => {
+      server.once("error", fail);
+      server.listen(port, host, () => {
+        server.off("error", fail);
+        done();
+      });
     });
-  });
+  try {
+    await listen(opts.port ?? 0);
+  } catch (err) {
+    if (!(opts.anyPortIfTaken === true && (err as NodeJS.ErrnoException).code === "EADDRINUSE")) throw err;
+    log.info({ port: opts.port }, "simulator: port in use, listening on a free one");
+    await listen(0);
+  }
   const port = (server.address() as AddressInfo).port;
   const hostPart = host.includes(":") ? `[${host}]` : host;
   log.info({ url: `http://${hostPart}:${port}`, symbols: data.symbols().length }, "simulator: listening");

@@ -62,9 +62,12 @@ describe("itb pipeline", () => {
     expect(r.stdout).toMatch(
       /^MARKET\s+STATUS\s+RAN\s+SKIPPED\s+ROWS\s+AUC\s+BEST THRESHOLDS\s+PROFIT\s+TIME$/m,
     );
+    // The AUC list continues on the next line when the row would be wider than 120 columns.
     expect(r.stdout).toMatch(
-      /^BTCUSDT 1m\s+ok\s+9\s+0\s+44,640\s+high_10_lc 0\.\d{3}, low_10_lc 0\.\d{3}\s+buy -?[\d.]+, sell -?[\d.]+\s+-?\d+\.\d\d %\s+[\d.]+ s$/m,
+      /^BTCUSDT 1m\s+ok\s+9\s+0\s+44,640\s+high_10_lc 0\.\d{3},( low_10_lc 0\.\d{3})?\s+buy -?[\d.]+, sell -?[\d.]+\s+-?\d+\.\d\d %\s+[\d.]+ s$/m,
     );
+    expect(r.stdout).toMatch(/\blow_10_lc 0\.\d{3}\b/);
+    for (const l of r.stdout.split("\n")) expect(l.length, l).toBeLessThanOrEqual(120);
     expect(r.stdout).toMatch(/^XRPUSDT 1m\s+FAILED \(import\)\s+0\s+0\s+-/m);
     expect(r.stdout).toMatch(/^XRPUSDT 1m failed at import: nothing published for XRPUSDT spot 1m/m);
     expect(r.stdout).toContain("2 market(s), 1 failed");

@@ -29,6 +29,19 @@ describe("appendRows", () => {
     expect(r.frame).toBe(stored);
   });
 
+  it("rows after the store's last are appended whole; columns either side lacks are NaN there", () => {
+    const stored = f([1, 2], { close: [10, 20], extra: [7, 8] });
+    const r = appendRows(stored, f([3, 4], { close: [30, 40], open: [3, 4] }));
+    expect([r.added, r.changed]).toEqual([2, 0]);
+    expect([...r.frame.time]).toEqual([1, 2, 3, 4]);
+    expect(r.frame.columnNames).toEqual(["close", "extra", "open"]);
+    expect(values(r.frame, "close")).toEqual([10, 20, 30, 40]);
+    expect(values(r.frame, "extra")).toEqual([7, 8, Number.NaN, Number.NaN]);
+    expect(values(r.frame, "open")).toEqual([Number.NaN, Number.NaN, 3, 4]);
+    // The store is not changed in place.
+    expect([...stored.time]).toEqual([1, 2]);
+  });
+
   it("with no store, the archive is the table; columns only the archive has come last", () => {
     const archive = f([1, 2], { open: [1, 2], close: [3, 4] });
     expect(appendRows(undefined, archive)).toEqual({ frame: archive, added: 2, changed: 0 });

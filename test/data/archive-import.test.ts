@@ -99,7 +99,11 @@ describe("importKlines from a local folder", () => {
       {
         label: "import",
         unit: "files",
-        calls: [["start", 1, { rows: 0 }], ["update", 1, { rows: rows.length }], ["stop"]],
+        calls: [
+          ["start", 1, { rows: 0, source: "BTCUSDT spot" }],
+          ["update", 1, { rows: rows.length }],
+          ["stop"],
+        ],
       },
     ]);
   });

@@ -75,7 +75,7 @@ describe("downloadKlines", () => {
     const bar = c.bars[0];
     expect(bar?.label).toBe("download");
     expect(bar?.unit).toBe("1m bars");
-    expect(bar?.calls[0]).toEqual(["start", (APR - MAR) / MIN, { rows: 0 }]);
+    expect(bar?.calls[0]).toEqual(["start", (APR - MAR) / MIN, { rows: 0, source: "BTCUSDT spot" }]);
     expect(bar?.calls.at(-2)).toEqual(["update", (APR - MAR) / MIN, { rows: march.length }]);
     expect(bar?.calls.at(-1)).toEqual(["stop"]);
   });
@@ -146,7 +146,11 @@ describe("downloadKlines", () => {
     expect(md.calls[0]?.startTime).toBe(0);
     expectSameKlines(await readFrame(store), march);
     // Progress counts from the first candle, not from 1970.
-    expect(c.bars[0]?.calls[0]).toEqual(["start", (utc(2023, 6) - MAR) / MIN, { rows: 0 }]);
+    expect(c.bars[0]?.calls[0]).toEqual([
+      "start",
+      (utc(2023, 6) - MAR) / MIN,
+      { rows: 0, source: "BTCUSDT spot" },
+    ]);
   });
 
   it("fetches history before the store when --from asks for it", async () => {

@@ -1,5 +1,4 @@
-import { Resvg } from "@resvg/resvg-js";
-import * as echarts from "echarts";
+import { createRequire } from "node:module";
 import type { BacktestResult, Bars, Metrics } from "../types.js";
 import { buyHoldEquity, chartValues, chooseBuckets, lastPerBucket } from "./data.js";
 import { fmt, fmtTime, plural } from "./format.js";
@@ -17,6 +16,20 @@ export interface EquityPngInput {
   inSample?: boolean;
   /** The holdout: a dashed line at its first bar (ms), and its own numbers first in the subtitle. */
   holdout?: { start: number; metrics: Metrics };
+}
+
+/**
+ * ECharts and resvg load on the first chart, not with every command that imports this module:
+ * together they take about a second to load, which `itb merge --help` should not pay.
+ */
+const require = createRequire(import.meta.url);
+let charts: { echarts: typeof import("echarts"); Resvg: typeof import("@resvg/resvg-js").Resvg } | undefined;
+function libraries(): NonNullable<typeof charts> {
+  charts ??= {
+    echarts: require("echarts") as typeof import("echarts"),
+    Resvg: (require("@resvg/resvg-js") as typeof import("@resvg/resvg-js")).Resvg,
+  };
+  return charts;
 }
 
 /** Font family asked for in the SVG; resvg falls back to any system font when it is missing. */
@@ -51,7 +64,7 @@ export function renderEquitySvg(input: EquityPngInput): string {
   const pairs = (v: (number | null)[]): [number, number | null][] =>
     Array.from(times, (t, i) => [t, v[i] ?? null] as [number, number | null]);
 
-  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width, height });
+  const chart = libraries().echarts.init(null, null, { renderer: "svg", ssr: true, width, height });
   try {
     chart.setOption({
       animation: false,
@@ -124,7 +137,7 @@ export function renderEquitySvg(input: EquityPngInput): string {
  */
 export function renderEquityPng(input: EquityPngInput): Buffer {
   const svg = renderEquitySvg(input);
-  const resvg = new Resvg(svg, {
+  const resvg = new (libraries().Resvg)(svg, {
     background: "#ffffff",
     fitTo: { mode: "width", value: input.width ?? 1200 },
     font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" },

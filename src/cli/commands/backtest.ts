@@ -20,12 +20,12 @@ export function registerBacktestCommands(program: Command): void {
         .command("simulate")
         .summary("search the signal thresholds: backtest every cell of simulate_model.grid and rank them")
         .description(
-          "Runs signal_sets up to the searched threshold rule on the predictions table, then backtests every\n" +
-            "combination of simulate_model.grid with the config's backtest costs (fees, slippage, stops) on\n" +
-            "worker threads, ranks the cells (rank_by, default profit % per month) and writes\n" +
-            "<data_folder>/<symbol>/simulation.json and simulation.csv. Use walk-forward predictions\n" +
-            "(itb predict-rolling): in-sample predictions (itb predict on the training rows) are refused unless\n" +
-            "--allow-in-sample (or simulate_model.allow_in_sample) is given, and then every number is marked IN-SAMPLE.\n" +
+          "Runs signal_sets up to the searched threshold rule on the predictions table, then backtests every " +
+            "combination of simulate_model.grid with the config's backtest costs (fees, slippage, stops) on " +
+            "worker threads, ranks the cells (rank_by, default profit % per month) and writes " +
+            "<data_folder>/<symbol>/simulation.json and simulation.csv. Use walk-forward predictions " +
+            "(itb predict-rolling): in-sample predictions (itb predict on the training rows) are refused unless " +
+            "--allow-in-sample (or simulate_model.allow_in_sample) is given, and then every number is marked IN-SAMPLE. " +
             "--holdout DATE optimises before DATE and reports the chosen thresholds' result after it.",
         ),
     ),
@@ -69,11 +69,11 @@ export function registerBacktestCommands(program: Command): void {
         .command("report")
         .summary("backtest the chosen thresholds and write an HTML report, a PNG equity curve and a JSON")
         .description(
-          "Runs signal_sets on the predictions table with the best thresholds of the last `itb simulate`\n" +
-            "(simulation.json), or the config's own with --params config, backtests them with trades kept and\n" +
-            "writes <data_folder>/<symbol>/report.html (candles with trades, score and thresholds, equity\n" +
-            "against buy and hold, drawdown, metrics, monthly table, threshold heatmap; self-contained),\n" +
-            "report.png (equity curve, for messages) and report.json (the same numbers). In-sample predictions\n" +
+          "Runs signal_sets on the predictions table with the best thresholds of the last `itb simulate` " +
+            "(simulation.json), or the config's own with --params config, backtests them with trades kept and " +
+            "writes <data_folder>/<symbol>/report.html (candles with trades, score and thresholds, equity " +
+            "against buy and hold, drawdown, metrics, monthly table, threshold heatmap; self-contained), " +
+            "report.png (equity curve, for messages) and report.json (the same numbers). In-sample predictions " +
             "are refused unless --allow-in-sample (or simulate_model.allow_in_sample), which marks every number IN-SAMPLE.",
         ),
     ),

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { configJsonSchema, loadConfig, maskSecrets } from "../../config/index.js";
 import { writeFileAtomic } from "../../data/atomic.js";
 import { configuredStages, preflight } from "../../pipeline/preflight.js";
-import { contextOf } from "../context.js";
+import { contextOf, freqArgument } from "../context.js";
 
 export function registerConfigCommands(program: Command): void {
   const config = program.command("config").summary("check a config or export its JSON Schema");
@@ -12,7 +12,7 @@ export function registerConfigCommands(program: Command): void {
     .summary("validate a config and print it resolved (defaults filled, secrets masked)")
     .argument("<file>", "JSONC config file")
     .option("--symbol <symbol>", "override the config's symbol")
-    .option("--freq <freq>", "override the config's frequency")
+    .option("--freq <freq>", "override the config's frequency", freqArgument)
     .addHelpText("after", "\nExample:\n  itb config check configs/btcusdt-1m.jsonc")
     .action(async (file: string, opts: { symbol?: string; freq?: string }, cmd: Command) => {
       const ctx = contextOf(cmd);

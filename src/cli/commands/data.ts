@@ -21,8 +21,8 @@ export function registerDataCommands(program: Command): void {
         .command("import")
         .summary("import bulk kline history from Binance's public archive (monthly/daily zips)")
         .description(
-          "Imports every data source of the config from Binance's public archive (or a local folder in the\n" +
-            "same layout) into its klines store, verifying each zip's checksum. Re-running is a no-op.\n" +
+          "Imports every data source of the config from Binance's public archive (or a local folder in the " +
+            "same layout) into its klines store, verifying each zip's checksum. Re-running is a no-op. " +
             "Ctrl-C stops after the file in flight and keeps the files completed: a rerun resumes.",
         ),
     ),
@@ -71,7 +71,7 @@ export function registerDataCommands(program: Command): void {
         .command("merge")
         .summary("merge the data sources onto the regular time grid and report every gap")
         .description(
-          "Builds the regular grid at the config's freq from all data sources (column prefixes added),\n" +
+          "Builds the regular grid at the config's freq from all data sources (column prefixes added), " +
             "writes the merged table and a JSON gap report. Gaps stay NaN unless merge_interpolate is set.",
         ),
     ),

@@ -18,10 +18,10 @@ export function registerDownloadCommand(program: Command): void {
         .command("download")
         .summary("download klines from the exchange's REST API, incrementally (ccxt)")
         .description(
-          "Downloads every data source of the config from the exchange (the config's venue, or its\n" +
-            "exchange_url, e.g. a local simulator) into its klines store. The first run starts at\n" +
-            "download_start (or the exchange's first candle); later runs resume from the last stored\n" +
-            "candle, fetching the last append_overlap_records bars (default 5) again. The still-forming\n" +
+          "Downloads every data source of the config from the exchange (the config's venue, or its " +
+            "exchange_url, e.g. a local simulator) into its klines store. The first run starts at " +
+            "download_start (or the exchange's first candle); later runs resume from the last stored " +
+            "candle, fetching the last append_overlap_records bars (default 5) again. The still-forming " +
             "candle is never stored. Rows are written atomically in batches: an interrupted run resumes.",
         ),
     ),

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { DataError } from "../../core/errors.js";
 import { isoTime } from "../../core/time.js";
 import { symbolFile } from "../../data/paths.js";
-import { readFrame } from "../../data/store/index.js";
+import { readInput } from "../../data/store/index.js";
 import { checkLookahead } from "../../features/lookahead.js";
 import { runFeatures, runLabels } from "../../pipeline/featureStages.js";
 import { resolveFeatureSets } from "../../pipeline/generators.js";
@@ -17,7 +17,7 @@ export function registerFeatureCommands(program: Command): void {
         .command("features")
         .summary("compute every feature_sets entry on the merged table and write features")
         .description(
-          "Runs the config's feature generators (talib, itbstats, custom) over the merged table, in order,\n" +
+          "Runs the config's feature generators (talib, itbstats, custom) over the merged table, in order, " +
             "and writes the features table and the list of feature names. Logs timing and NaN counts.",
         ),
     ),
@@ -40,7 +40,7 @@ export function registerFeatureCommands(program: Command): void {
         .command("labels")
         .summary("compute every label_sets entry on the features table and write matrix")
         .description(
-          "Runs the config's label generators (highlow2, highlow, topbot2) on the features table and writes\n" +
+          "Runs the config's label generators (highlow2, highlow, topbot2) on the features table and writes " +
             "the training matrix. Labels look into the future by definition: the last rows have none (NaN).",
         ),
     ),
@@ -62,8 +62,8 @@ export function registerFeatureCommands(program: Command): void {
       .command("lookahead")
       .summary("prove the config's features never peek ahead and that streaming equals batch")
       .description(
-        "For every feature column of the config (custom generators included): recomputes it on the\n" +
-          "table truncated at checkpoints and compares with the full run (prefix invariance), and feeds\n" +
+        "For every feature column of the config (custom generators included): recomputes it on the " +
+          "table truncated at checkpoints and compares with the full run (prefix invariance), and feeds " +
           "the rows one by one through the streaming path (batch/stream parity). Exit 1 if any fails.",
       ),
   )
@@ -73,9 +73,11 @@ export function registerFeatureCommands(program: Command): void {
     .action(async (opts: ConfigOptions & { rows?: string; checkpoints: string }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const { config, file } = configOf(opts, ctx.log);
-      let frame = await readFrame(symbolFile(config, config.merge_file_name), {
-        timeColumn: config.time_column,
-      });
+      let frame = await readInput(
+        symbolFile(config, config.merge_file_name),
+        { timeColumn: config.time_column },
+        "`itb merge`",
+      );
       if (opts.rows) frame = frame.slice(Math.max(0, frame.length - Number(opts.rows)));
       const sets = await resolveFeatureSets(config.feature_sets, dirname(file));
       const checks = await checkLookahead(frame, sets, { checkpoints: Number(opts.checkpoints) });

@@ -41,10 +41,10 @@ export function registerModelCommands(program: Command): void {
         .command("train")
         .summary("train one model per label and algorithm on the matrix and store a new version of each")
         .description(
-          "Trains the models of train_feature_sets (default: every label x algorithm on train_features) on\n" +
-            "the matrix, without its last label_horizon rows, and stores each as a new version under\n" +
-            "<data_folder>/<symbol>/<model_folder>/, made current. The metrics it prints are IN-SAMPLE:\n" +
-            "measured on the training rows themselves. Use predict-rolling to evaluate a model.\n" +
+          "Trains the models of train_feature_sets (default: every label x algorithm on train_features) on " +
+            "the matrix, without its last label_horizon rows, and stores each as a new version under " +
+            "<data_folder>/<symbol>/<model_folder>/, made current. The metrics it prints are IN-SAMPLE: " +
+            "measured on the training rows themselves. Use predict-rolling to evaluate a model. " +
             "Afterwards only the newest models_keep versions of each model are kept (and the current one).",
         ),
     ),
@@ -72,9 +72,9 @@ export function registerModelCommands(program: Command): void {
         .command("predict")
         .summary("apply the current models to features (or the matrix) and write predictions and metrics")
         .description(
-          "Applies the current version of every configured model and writes predictions (<label>_<name>\n" +
-            "columns, the time column, price columns and the labels present) and <predictions>.metrics.json.\n" +
-            "Reads the matrix when it exists (its labels give metrics), else the features table. Metrics on\n" +
+          "Applies the current version of every configured model and writes predictions (<label>_<name> " +
+            "columns, the time column, price columns and the labels present) and <predictions>.metrics.json. " +
+            "Reads the matrix when it exists (its labels give metrics), else the features table. Metrics on " +
             "rows a model was trained on are flagged IN-SAMPLE.",
         ),
     ),
@@ -106,10 +106,10 @@ export function registerModelCommands(program: Command): void {
         .command("predict-rolling")
         .summary("walk-forward: train and predict step by step, out-of-sample, with the label horizon purged")
         .description(
-          "Splits the matrix into rolling_predict steps; each step trains on rows whose labels end before\n" +
-            "its first predicted row (last training row <= first predicted row - label_horizon - 1) and\n" +
-            "predicts its rows. Steps run in parallel on worker threads; every step's models are kept in\n" +
-            "<model_folder>/rolling/run-N/. Writes predictions (NaN outside the predicted rows) and\n" +
+          "Splits the matrix into rolling_predict steps; each step trains on rows whose labels end before " +
+            "its first predicted row (last training row <= first predicted row - label_horizon - 1) and " +
+            "predicts its rows. Steps run in parallel on worker threads; every step's models are kept in " +
+            "<model_folder>/rolling/run-N/. Writes predictions (NaN outside the predicted rows) and " +
             "out-of-sample metrics. Ctrl-C stops at once (the unfinished run is removed).",
         ),
     ),

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ItbError, interruption, UsageError } from "../../core/errors.js";
-import { type Logger, noProgress } from "../../core/log.js";
+import { type Logger, noProgress, type ProgressFactory } from "../../core/log.js";
 import {
   type PipelineDeps,
   type PipelineRequest,
@@ -9,12 +9,20 @@ import {
   withFields,
 } from "../../pipeline/graph/matrix.js";
 import type { MarketId, StageEvent, StageResult } from "../../pipeline/graph/runner.js";
-import { describeInterrupted, formatSummary, summaryJson } from "../../pipeline/graph/summary.js";
-import { type ConfigOptions, contextOf, withConfigOptions } from "../context.js";
+import {
+  describeInterrupted,
+  formatSummary,
+  reportFiles,
+  summaryJson,
+} from "../../pipeline/graph/summary.js";
+import { type ConfigOptions, contextOf, freqArgument, withConfigOptions } from "../context.js";
 import { catchInterrupts } from "../interrupts.js";
 import { createProgress } from "../progress.js";
+import { type StatusLine, stderrLine } from "../terminalLine.js";
 import { VERSION } from "../version.js";
 import { withWaitOption } from "../writer.js";
+
+const SOURCE_STAGES: ReadonlySet<string> = new Set(["import", "download"]);
 
 interface PipelineCliOptions extends ConfigOptions {
   symbols?: string;
@@ -97,10 +105,11 @@ export function requestOf(opts: PipelineCliOptions): PipelineRequest {
   };
 }
 
-function describe(r: StageResult): string {
+/** The stage's outcome; `why` false leaves out why it ran (the same reason as the stage before). */
+function describe(r: StageResult, why = true): string {
   switch (r.status) {
     case "ran":
-      return `done in ${r.seconds.toFixed(1)} s (${r.reason})`;
+      return `done in ${r.seconds.toFixed(1)} s${why ? ` (${r.reason})` : ""}`;
     case "skipped":
       return `skipped (${r.reason})`;
     case "not-configured":
@@ -116,64 +125,54 @@ function describe(r: StageResult): string {
 
 /**
  * One line per market and stage on stderr: "[BTCUSDT 1m] features ... done in 3.2 s". With one
- * market at a time the line is opened when the stage starts and completed when it ends; a
- * warning in between starts a new line.
+ * market at a time the line is shown (transient, on a terminal) when the stage starts and made
+ * permanent when it ends; logs and bars in between keep out of its way (see StatusLine). Why a
+ * stage runs is said once while it stays the same ("first run" for every stage of a first run).
  */
 class LineReporter {
   private open: string | undefined;
+  private readonly lastReason = new Map<string, string>();
   /** True while one market runs at a time (the default until the pipeline's plan says otherwise). */
   sequential = true;
-  constructor(private readonly out: NodeJS.WritableStream) {}
+  constructor(private readonly line: StatusLine) {}
 
-  breakLine(): void {
+  /** Removes an open stage line (before the summary). */
+  close(): void {
     if (this.open !== undefined) {
-      this.out.write("\n");
+      this.line.show("");
       this.open = undefined;
     }
   }
 
   onEvent(e: StageEvent): void {
-    const key = `[${e.market.symbol} ${e.market.freq}] ${e.stage} ...`;
+    const market = `${e.market.symbol} ${e.market.freq}`;
+    const key = `[${market}] ${e.stage} ...`;
     if (e.phase === "start") {
       if (!this.sequential) return;
-      this.breakLine();
-      this.out.write(`${key} `);
       this.open = key;
+      this.line.show(key);
       return;
     }
-    const text = describe(e.result as StageResult);
-    if (this.open === key) {
-      this.out.write(`${text}\n`);
-      this.open = undefined;
-    } else {
-      this.breakLine();
-      this.out.write(`${key} ${text}\n`);
-    }
+    const r = e.result as StageResult;
+    const repeated = r.status === "ran" && this.lastReason.get(market) === r.reason;
+    if (r.status === "ran") this.lastReason.set(market, r.reason);
+    if (this.open === key) this.close();
+    this.line.print(`${key} ${describe(r, !repeated)}`);
   }
 }
 
-/** Stage logs in line mode: warnings and errors only (all with --log-level debug), on their own lines. */
-function lineModeLogger(log: Logger, reporter: LineReporter, verbose: boolean, fields: object): Logger {
+/** Stage logs in line mode: warnings and errors only (all with --log-level debug). */
+function lineModeLogger(log: Logger, verbose: boolean, fields: object): Logger {
   const base = withFields(log, fields);
   return {
     debug: (o, m) => {
-      if (!verbose) return;
-      reporter.breakLine();
-      base.debug(o, m);
+      if (verbose) base.debug(o, m);
     },
     info: (o, m) => {
-      if (!verbose) return;
-      reporter.breakLine();
-      base.info(o, m);
+      if (verbose) base.info(o, m);
     },
-    warn: (o, m) => {
-      reporter.breakLine();
-      base.warn(o, m);
-    },
-    error: (o, m) => {
-      reporter.breakLine();
-      base.error(o, m);
-    },
+    warn: (o, m) => base.warn(o, m),
+    error: (o, m) => base.error(o, m),
   };
 }
 
@@ -186,15 +185,15 @@ export function registerPipelineCommand(program: Command): void {
           "run the stages (import/download → … → simulate → report) for one or many markets, skipping what is up to date",
         )
         .description(
-          "Runs the batch stages in order: import or download, merge, features, labels,\n" +
-            "train, predict-rolling or predict, signals, simulate, report. Each stage\n" +
-            "writes a manifest (<data_folder>/<symbol>/.itb/manifests/<stage>.json) with\n" +
-            "fingerprints of its input and output files and the hash of the config keys\n" +
-            "it reads; a stage whose inputs, outputs and config are unchanged is skipped.\n" +
-            "--symbols/--freqs run every symbol x freq as a market, several at once; a\n" +
-            "failing market does not stop the others, and the exit status is then 1.\n" +
-            "Another itb process writing the same folders stops it (exit 75) unless --wait.\n" +
-            "Ctrl-C stops after the stages in flight (exit 130; again to quit at once).\n" +
+          "Runs the batch stages in order: import or download, merge, features, labels, " +
+            "train, predict-rolling or predict, signals, simulate, report. Each stage " +
+            "writes a manifest (<data_folder>/<symbol>/.itb/manifests/<stage>.json) with " +
+            "fingerprints of its input and output files and the hash of the config keys " +
+            "it reads; a stage whose inputs, outputs and config are unchanged is skipped. " +
+            "--symbols/--freqs run every symbol x freq as a market, several at once; a " +
+            "failing market does not stop the others, and the exit status is then 1. " +
+            "Another itb process writing the same folders stops it (exit 75) unless --wait. " +
+            "Ctrl-C stops after the stages in flight (exit 130; again to quit at once). " +
             "See docs/pipeline.md.",
         ),
     ),
@@ -203,6 +202,10 @@ export function registerPipelineCommand(program: Command): void {
     .option(
       "--freqs <list>",
       "comma-separated frequencies, each a market per symbol (default: the config's freq)",
+      (v: string) => {
+        for (const f of list(v) ?? []) freqArgument(f);
+        return v;
+      },
     )
     .option(
       "--source <stage>",
@@ -271,27 +274,32 @@ export async function executePipeline(
   const lines =
     mode === "lines" || (mode === "auto" && process.stderr.isTTY === true && g.logFormat !== "json");
   // One market at a time or several: known once the pipeline has planned (onPlan).
-  const reporter = new LineReporter(process.stderr);
+  const line = stderrLine();
+  const reporter = new LineReporter(line);
   const verbose = g.logLevel === "debug";
   const fields = (m: MarketId, stage: string) => ({ symbol: m.symbol, freq: m.freq, stage });
+  // In line mode only the source stages draw bars (a bar per data source, under the stage's
+  // line): they wait on the network; the others are done in seconds and their line says so.
+  const bars = createProgress(ctx.log, true);
+  const lineProgress: ProgressFactory = (label, unit) =>
+    line.interactive && reporter.sequential && SOURCE_STAGES.has(label)
+      ? bars(label, unit)
+      : noProgress(label, unit);
 
-  // Ctrl-C: the stages in flight finish (or stop at their own safe points), no stage starts.
-  const interrupts = catchInterrupts(ctx.log, "stopping after the stages in flight", () =>
-    reporter.breakLine(),
-  );
+  // Ctrl-C: the stages in flight finish (or stop at their own safe points), no stage starts. The
+  // warning prints above the open stage line (logs go through the status line).
+  const interrupts = catchInterrupts(ctx.log, "stopping after the stages in flight");
   let run: Awaited<ReturnType<typeof runPipeline>>;
   try {
     run = await runPipeline(request, {
       log: ctx.log,
-      progress: lines ? noProgress : createProgress(ctx.log, false),
+      progress: lines ? lineProgress : createProgress(ctx.log, false),
       clock: { now: () => Date.now() },
       itbVersion: VERSION,
       ...(load === undefined ? {} : { load }),
       signal: interrupts.signal,
       logFor: (m, stage) =>
-        lines
-          ? lineModeLogger(ctx.log, reporter, verbose, fields(m, stage))
-          : withFields(ctx.log, fields(m, stage)),
+        lines ? lineModeLogger(ctx.log, verbose, fields(m, stage)) : withFields(ctx.log, fields(m, stage)),
       onPlan: (plan) => {
         reporter.sequential = plan.jobs === 1;
       },
@@ -320,10 +328,14 @@ export async function executePipeline(
   } finally {
     interrupts.dispose();
   }
-  reporter.breakLine();
+  reporter.close();
   process.stdout.write(
     output.json ? `${JSON.stringify(summaryJson(run), null, 2)}\n` : `${formatSummary(run)}\n`,
   );
+  if (!output.json) {
+    const reports = reportFiles(run);
+    if (reports.length > 0) process.stdout.write(`\n${reports.map((f) => `report: ${f}`).join("\n")}\n`);
+  }
   if (interrupts.signal.aborted) {
     throw interruption(
       interrupts.signal,

@@ -10,9 +10,9 @@ export function registerSignalCommands(program: Command): void {
         .command("signals")
         .summary("apply every signal_sets entry to the predictions and write the signals table")
         .description(
-          "Runs the config's signal generators (smoothen, combine, threshold_rule, threshold_rule2, custom)\n" +
-            "in order on the predictions table and writes the signals table: time, the candle columns,\n" +
-            "the model scores and the generated columns (buy/sell signals are 0/1). Prints how many rows\n" +
+          "Runs the config's signal generators (smoothen, combine, threshold_rule, threshold_rule2, custom) " +
+            "in order on the predictions table and writes the signals table: time, the candle columns, " +
+            "the model scores and the generated columns (buy/sell signals are 0/1). Prints how many rows " +
             "each buy and sell column fires on. See docs/signals.md.",
         ),
     ),

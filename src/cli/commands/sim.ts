@@ -61,11 +61,11 @@ export function registerSimCommand(program: Command): void {
       "run a Binance-compatible exchange on loopback that replays stored candles under a virtual clock",
     )
     .description(
-      "Serves real stored candles as Binance does: spot (/api/v3) and USD-M futures (/fapi/v1) ping, time,\n" +
-        "exchangeInfo and klines (1m aggregated to 3m..1w), kline WebSocket streams (/ws, /stream, /fstream/...),\n" +
-        "and the public archive's /data/... files. Virtual time starts at --start and runs at --speed; closed\n" +
-        "candles appear one by one, the newest is still forming. Faults (429/418/5xx, delays, dropped\n" +
-        "connections, WebSocket disconnects) can be injected by flag or at POST /admin/faults; /admin/clock\n" +
+      "Serves real stored candles as Binance does: spot (/api/v3) and USD-M futures (/fapi/v1) ping, time, " +
+        "exchangeInfo and klines (1m aggregated to 3m..1w), kline WebSocket streams (/ws, /stream, /fstream/...), " +
+        "and the public archive's /data/... files. Virtual time starts at --start and runs at --speed; closed " +
+        "candles appear one by one, the newest is still forming. Faults (429/418/5xx, delays, dropped " +
+        "connections, WebSocket disconnects) can be injected by flag or at POST /admin/faults; /admin/clock " +
         "moves time, /admin/requests lists every request. Runs until Ctrl-C. See docs/simulator.md.",
     )
     .option("--archive <dir>", "folder in Binance's archive layout (e.g. sample/binance-vision)")

@@ -35,6 +35,8 @@ export function appendRows(stored: Frame | undefined, archive: Frame): Appended 
   const names = [...new Set([...stored.columnNames, ...archive.columnNames])];
   const s = stored.time;
   const a = archive.time;
+  if (a.length > 0 && (a[0] as number) > (s[s.length - 1] as number))
+    return concatenated(stored, archive, names);
   let added = 0;
   for (let i = 0, j = 0; j < a.length; ) {
     const tj = a[j] as number;
@@ -83,6 +85,26 @@ export function appendRows(stored: Frame | undefined, archive: Frame): Appended 
     added,
     changed,
   };
+}
+
+/**
+ * Every archive row after the store's last (a download's batches, the next month): the columns
+ * copied end to end instead of merged row by row.
+ */
+function concatenated(stored: Frame, archive: Frame, names: readonly string[]): Appended {
+  const n = stored.length + archive.length;
+  const time = new Float64Array(n);
+  time.set(stored.time);
+  time.set(archive.time, stored.length);
+  const columns = names.map((c) => {
+    const out = new Float64Array(n);
+    if (stored.has(c)) out.set(stored.get(c));
+    else out.fill(Number.NaN, 0, stored.length);
+    if (archive.has(c)) out.set(archive.get(c), stored.length);
+    else out.fill(Number.NaN, stored.length);
+    return [c, out] as const;
+  });
+  return { frame: new Frame(time, columns), added: archive.length, changed: 0 };
 }
 
 /** Whether any archive row with a stored twin differs from it in a shared column. */

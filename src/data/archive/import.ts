@@ -245,7 +245,7 @@ export async function importKlines(req: ImportRequest, deps: ImportDeps): Promis
     );
   };
   const progress = deps.progress("import", "files");
-  progress.start(plan.files.length, { rows: 0 });
+  progress.start(plan.files.length, { rows: 0, source: `${req.symbol} ${req.market}` });
   try {
     const paths = plan.files.map((f) => f.path);
     for await (const { path, csv } of archiveCsvs(source, paths, { verify })) {

@@ -40,6 +40,20 @@ export async function readFrame(file: string, opts?: ReadOptions): Promise<Frame
 }
 
 /**
+ * `readFrame` for a stage's input: a missing file says which command writes it, e.g.
+ * "…/data.parquet: file not found; run `itb merge` first".
+ */
+export async function readInput(
+  file: string,
+  opts: ReadOptions | undefined,
+  writtenBy: string,
+): Promise<Frame> {
+  formatOf(file);
+  if (!(await present(file))) throw new DataError(`file not found; run ${writtenBy} first`, { file });
+  return readFrame(file, opts);
+}
+
+/**
  * Row count, data columns and time range of a stored frame, or undefined when the file does
  * not exist. Parquet answers from its footer and one column; CSV is scanned line by line.
  */

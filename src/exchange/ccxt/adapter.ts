@@ -8,6 +8,7 @@ import type { Market, MarketData } from "../marketData.js";
 import { type ClientOptions, createCcxtClient, isBinance } from "./client.js";
 import { headerValue, mapExchangeError, type ResponseInfo } from "./errors.js";
 import { binanceKlinesFrame, ohlcvFrame } from "./klines.js";
+import { pacedRateLimit, parseWeightPolicy, setRateLimit } from "./pacing.js";
 import {
   DEFAULT_RETRY,
   ExchangeRequestError,
@@ -19,14 +20,15 @@ import {
 
 /**
  * MarketData over ccxt. Requests are serialised per adapter (so each response's headers are
- * known to belong to it) and go through ccxt's own rate limiter (`enableRateLimit`). On top:
+ * known to belong to it) and go through ccxt's own rate limiter (`enableRateLimit`), spaced
+ * wider apart only as far as a budget the exchange announces allows (pacing.ts). On top:
  * Binance's used-weight header pauses requests until the next minute once it passes a share of
  * the limit; failures are mapped to itb errors and the transient ones retried (`withRetry`).
  */
 
 export interface CcxtMarketDataOptions extends Omit<ClientOptions, "market"> {
   retry?: Partial<RetryPolicy>;
-  /** Request weight per minute allowed per market (Binance: 6000 spot, 2400 USD-M). */
+  /** Request weight per minute allowed per market (default: what the exchange announces, else Binance's 6000 spot, 2400 USD-M). */
   weightLimit?: Partial<Record<Market, number>>;
   /** Share of `weightLimit` after which requests wait for the next minute (default 0.8). */
   weightThreshold?: number;
@@ -77,6 +79,8 @@ export class CcxtMarketData implements MarketData {
   private readonly now: () => number;
   private readonly log: Logger;
   private tail: Promise<unknown> = Promise.resolve();
+  /** Weight per minute each market's exchange announced (RateLimit-Policy), once seen. */
+  private readonly announced = new Map<Market, number>();
   private lastResponse: ResponseInfo | undefined;
   private pauseUntil = 0;
 
@@ -212,10 +216,12 @@ export class CcxtMarketData implements MarketData {
     this.stats.requests++;
     try {
       const result = await this.withDeadline(ex, what, call(ex));
+      this.notePolicy(ex, market);
       this.noteWeight(market);
       return result;
     } catch (err) {
       this.stats.failures++;
+      this.notePolicy(ex, market);
       this.noteWeight(market);
       const ctx = {
         venue: ex.id,
@@ -249,13 +255,32 @@ export class CcxtMarketData implements MarketData {
     }
   }
 
+  /**
+   * Reads the budget the exchange announces (once per market): ccxt's spacing follows it when
+   * it allows more, and the used-weight guard below measures against it.
+   */
+  private notePolicy(ex: Exchange, market: Market): void {
+    if (this.announced.has(market)) return;
+    const policy = parseWeightPolicy(headerValue(this.lastResponse?.headers, "ratelimit-policy"));
+    if (policy === undefined) return;
+    this.announced.set(market, (policy.quota * 60) / policy.windowSeconds);
+    const before = Number(ex.rateLimit);
+    const ms = pacedRateLimit(ex.id, policy, before);
+    if (ms !== undefined) setRateLimit(ex, ms);
+    this.log.debug(
+      { market, weight: policy.quota, windowSeconds: policy.windowSeconds, rateLimitMs: ms ?? before },
+      "the exchange announces its request-weight budget",
+    );
+  }
+
   /** Reads Binance's used-weight header; near the limit, later requests wait for the next minute. */
   private noteWeight(market: Market): void {
     const header = headerValue(this.lastResponse?.headers, "x-mbx-used-weight-1m");
     const used = Number(header);
     if (header === undefined || !Number.isFinite(used)) return;
     this.stats.usedWeight = used;
-    const limit = this.opts.weightLimit?.[market] ?? DEFAULT_WEIGHT_LIMIT[market];
+    const limit =
+      this.opts.weightLimit?.[market] ?? this.announced.get(market) ?? DEFAULT_WEIGHT_LIMIT[market];
     const threshold = this.opts.weightThreshold ?? 0.8;
     if (used >= limit * threshold) {
       const now = this.now();

@@ -51,6 +51,8 @@ export interface PipelineRequest {
   workers?: number;
   /** When another process writes a market's folders: wait for it (default: LockedError). */
   wait?: boolean;
+  /** The download stage's exchange, instead of exchange_url (not part of its manifest). */
+  exchangeUrl?: string;
 }
 
 export interface PipelineDeps {
@@ -171,6 +173,7 @@ export function planMarket(
     predict,
     ...(request.archive === undefined ? {} : { archive: request.archive }),
     ...(request.workers === undefined ? {} : { workers: request.workers }),
+    ...(request.exchangeUrl === undefined ? {} : { exchangeUrl: request.exchangeUrl }),
   };
   const graph = selectGraph(STAGES, { source, predict });
   const names = graph.map((s) => s.name);

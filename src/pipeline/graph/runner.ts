@@ -36,6 +36,8 @@ export interface StageResult {
   seconds: number;
   /** The run's summary, or the manifest's when skipped. */
   summary?: StageSummary;
+  /** The files the stage writes (absolute paths), when it ran or is up to date. */
+  outputs?: string[];
 }
 
 export interface MarketId {
@@ -204,6 +206,7 @@ async function runStage(
         reason: decision.reason,
         seconds: (performance.now() - s0) / 1000,
         summary: previous.summary,
+        outputs,
       };
     }
     run.onEvent?.({ market, stage: stage.name, phase: "start", reason: decision.reason });
@@ -244,6 +247,6 @@ async function runStage(
       ctx.log.warn({ outputs: absent }, "the stage did not write all of its declared outputs");
     }
     await writeManifest(file, manifest);
-    return { name: stage.name, status: "ran", reason: decision.reason, seconds, summary };
+    return { name: stage.name, status: "ran", reason: decision.reason, seconds, summary, outputs };
   });
 }

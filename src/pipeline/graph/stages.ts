@@ -144,10 +144,16 @@ const downloadStage: StageDef = {
   inputs: () => [],
   outputs: (p) => sourceFiles(p.config),
   async run(ctx) {
+    const { exchangeUrl } = ctx.options;
     const results = await runDownload(
       ctx.config,
       {},
-      { log: ctx.log, progress: ctx.progress, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) },
+      {
+        log: ctx.log,
+        progress: ctx.progress,
+        ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
+        ...(exchangeUrl === undefined ? {} : { ccxt: { exchangeUrl } }),
+      },
     );
     if (results.length < ctx.config.data_sources.length || results.some((r) => r.interrupted)) {
       throw interruption(ctx.signal, "download stopped; the rows fetched are stored");

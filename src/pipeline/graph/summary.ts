@@ -1,6 +1,7 @@
 import { plural } from "../../backtest/report/format.js";
 import type { PipelineRun } from "./matrix.js";
 import type { MarketRun, StageResult } from "./runner.js";
+import { formatTable, wrapText } from "./table.js";
 
 /**
  * The end-of-run table: per market, stages run and skipped, rows of the merged table, the
@@ -164,6 +165,9 @@ function searchNotes(m: MarketRun, s: MarketSummary): string[] {
   return out;
 }
 
+/** The table's lines fit a terminal this wide: long cells wrap onto continuation lines. */
+export const SUMMARY_WIDTH = 120;
+
 export function formatSummary(run: PipelineRun): string {
   const rows = run.markets.map(summarizeMarket);
   const notes = run.markets.flatMap((m, i) => [
@@ -184,23 +188,25 @@ export function formatSummary(run: PipelineRun): string {
       `${s.seconds.toFixed(1)} s`,
     ]);
   }
-  const widths = (table[0] as string[]).map((_, j) => Math.max(...table.map((r) => (r[j] as string).length)));
-  const lines = table.map((r) =>
-    r
-      .map((c, j) => (j === r.length - 1 ? c : c.padEnd(widths[j] as number)))
-      .join("  ")
-      .trimEnd(),
-  );
+  const lines = formatTable(table, SUMMARY_WIDTH);
   lines.push(
-    "AUC: out-of-sample (walk-forward) unless marked IN-SAMPLE; PROFIT: the best cell of the threshold search, after fees; BEST THRESHOLDS and PROFIT are marked IN-SAMPLE when the predictions were",
+    ...wrapText(
+      "AUC: out-of-sample (walk-forward) unless marked IN-SAMPLE; PROFIT: the best cell of the threshold search, after fees; BEST THRESHOLDS and PROFIT are marked IN-SAMPLE when the predictions were in-sample",
+      SUMMARY_WIDTH,
+    ),
   );
-  for (const note of notes) if (note !== undefined) lines.push(note);
+  for (const note of notes) if (note !== undefined) lines.push(...wrapText(note, SUMMARY_WIDTH));
   for (const s of rows) {
-    if (s.error !== null) lines.push(`${s.market} failed at ${s.error.stage}: ${s.error.message}`);
+    if (s.error !== null) {
+      lines.push(...wrapText(`${s.market} failed at ${s.error.stage}: ${s.error.message}`, SUMMARY_WIDTH));
+    }
     if (s.interrupted) {
       const stopped = s.interrupted_stage === null ? "" : `${s.interrupted_stage} stopped part-way; `;
       lines.push(
-        `${s.market} interrupted: ${stopped}not run: ${s.not_run.length > 0 ? s.not_run.join(", ") : "-"}`,
+        ...wrapText(
+          `${s.market} interrupted: ${stopped}not run: ${s.not_run.length > 0 ? s.not_run.join(", ") : "-"}`,
+          SUMMARY_WIDTH,
+        ),
       );
     }
   }
@@ -219,4 +225,12 @@ export function summaryJson(run: PipelineRun): object {
     failed: run.failed,
     interrupted: run.interrupted,
   };
+}
+
+/** The HTML report of every market whose report stage ran or is up to date. */
+export function reportFiles(run: PipelineRun): string[] {
+  return run.markets.flatMap((m) => {
+    const report = done(m, "report");
+    return report?.outputs?.filter((f) => f.endsWith(".html")) ?? [];
+  });
 }

@@ -18,6 +18,11 @@ export interface PipelineOptions {
   archive?: string;
   /** Worker threads one market's heavy stages may use (predict-rolling, simulate). */
   workers?: number;
+  /**
+   * Where the download stage connects instead of exchange_url, which stays what its manifest
+   * records: the demo's simulator serves the same candles on whichever port it got.
+   */
+  exchangeUrl?: string;
 }
 
 /** What `inputs`, `outputs` and `options` see: the market's resolved config and the run's choices. */
