@@ -87,9 +87,27 @@ export function barProgress(line: StatusLine, label: string, unit: string, now =
     const seconds = (now() - started) / 1000;
     return `${prefix}${barText({ name, unit, value, total, seconds, rows, done }, line.width - [...prefix].length)}`;
   };
+  /** A redraw held back by the rate limit, so the last value shown is the last value set. */
+  let pending: NodeJS.Timeout | undefined;
   const draw = (force: boolean) => {
     const t = now();
-    if (!force && t - drawnAt < REDRAW_MS) return;
+    if (!force && t - drawnAt < REDRAW_MS) {
+      if (pending === undefined) {
+        pending = setTimeout(
+          () => {
+            pending = undefined;
+            if (running) draw(true);
+          },
+          Math.max(1, REDRAW_MS - (t - drawnAt)),
+        );
+        pending.unref();
+      }
+      return;
+    }
+    if (pending !== undefined) {
+      clearTimeout(pending);
+      pending = undefined;
+    }
     drawnAt = t;
     line.show(text(false));
   };
@@ -113,6 +131,10 @@ export function barProgress(line: StatusLine, label: string, unit: string, now =
     stop() {
       if (!running) return;
       running = false;
+      if (pending !== undefined) {
+        clearTimeout(pending);
+        pending = undefined;
+      }
       line.show(base);
       line.print(text(true));
     },

@@ -115,6 +115,8 @@ describe("the stage definitions", () => {
 });
 
 describe("the summary table", () => {
+  /** The table with its notes' continuation lines joined again (notes wrap at 120 columns). */
+  const formatted = (r: Parameters<typeof formatSummary>[0]) => formatSummary(r).replace(/\n {2}/g, " ");
   /** One market whose predict and simulate stages ran with these summaries. */
   const run = (
     simulate: Record<string, unknown>,
@@ -159,7 +161,7 @@ describe("the summary table", () => {
   };
 
   it("says why predict ran, and what the search's numbers call for", () => {
-    const table = formatSummary(run(search));
+    const table = formatted(run(search));
     expect(table).toMatch(
       /^BTCUSDT 1m .* buy 0\.1, sell -0\.2 \(IN-SAMPLE\)\s+24\.52 % \(IN-SAMPLE\)\s+1\.0 s$/m,
     );
@@ -172,7 +174,7 @@ describe("the summary table", () => {
     expect(table).not.toContain("trails");
 
     // with a holdout its own numbers are judged: a 1-trade holdout below buy and hold
-    const held = formatSummary(
+    const held = formatted(
       run(
         {
           ...search,

@@ -239,8 +239,8 @@ export function registerModelCommands(program: Command): void {
         .command("prune")
         .summary("remove old model versions and walk-forward runs, keeping the newest (and the current ones)")
         .description(
-          "Keeps the newest N versions of every model (default: the config's models_keep, 5) and the\n" +
-            "newest N walk-forward runs, and removes the rest. A model's current version is never\n" +
+          "Keeps the newest N versions of every model (default: the config's models_keep, 5) and the " +
+            "newest N walk-forward runs, and removes the rest. A model's current version is never " +
             "removed. itb train and predict-rolling prune this way after each run unless models_keep is 0.",
         ),
     ),
