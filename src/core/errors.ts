@@ -108,3 +108,6 @@ export function errorMessage(err: unknown): string {
 
 /** A trading rule broken by the caller (a bad stake, an order the Trader cannot track). */
 export class TradingError extends ItbError {}
+
+/** The ledger refused a write (a candle recorded twice) or cannot be opened. */
+export class LedgerError extends ItbError {}

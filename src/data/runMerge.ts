@@ -1,4 +1,5 @@
 import { type Config, configFreq } from "../config/index.js";
+import type { Frame } from "../core/frame.js";
 import type { Logger } from "../core/log.js";
 import { isoTime } from "../core/time.js";
 import { type MergeReport, type MergeSource, mergeSources } from "./merge.js";
@@ -21,6 +22,33 @@ export interface MergeRun {
  * table and the JSON gap report, and logs every gap.
  */
 export async function runMerge(config: Config, log: Logger): Promise<MergeRun> {
+  const { frame, report } = await mergeStores(config, log);
+  const file = symbolFile(config, config.merge_file_name);
+  await writeFrame(file, frame, { timeColumn: config.time_column });
+  const gapFile = gapReportFile(config);
+  await writeFileAtomic(gapFile, `${JSON.stringify(gapReportJson(report), null, 2)}\n`);
+  log.info(
+    {
+      file,
+      rows: report.rows,
+      start: report.start === undefined ? null : isoTime(report.start),
+      end: report.end === undefined ? null : isoTime(report.end),
+      gaps: report.sources.reduce((n, s) => n + s.gaps.length, 0),
+    },
+    "merged",
+  );
+  return { file, gapFile, report };
+}
+
+/**
+ * The merge in memory: every data source's klines store read, aggregated onto the grid when
+ * finer, and merged; every gap logged. `itb merge` writes the result; `itb serve` warms its
+ * streams on it.
+ */
+export async function mergeStores(
+  config: Config,
+  log: Logger,
+): Promise<{ frame: Frame; report: MergeReport }> {
   const freq = configFreq(config);
   const sources: MergeSource[] = [];
   for (const ds of config.data_sources) {
@@ -67,21 +95,7 @@ export async function runMerge(config: Config, log: Logger): Promise<MergeRun> {
       );
     }
   }
-  const file = symbolFile(config, config.merge_file_name);
-  await writeFrame(file, frame, { timeColumn: config.time_column });
-  const gapFile = gapReportFile(config);
-  await writeFileAtomic(gapFile, `${JSON.stringify(gapReportJson(report), null, 2)}\n`);
-  log.info(
-    {
-      file,
-      rows: report.rows,
-      start: report.start === undefined ? null : isoTime(report.start),
-      end: report.end === undefined ? null : isoTime(report.end),
-      gaps: report.sources.reduce((n, s) => n + s.gaps.length, 0),
-    },
-    "merged",
-  );
-  return { file, gapFile, report };
+  return { frame, report };
 }
 
 /** The gap report with ISO times, as written to `<merge_file_name>.gaps.json`. */

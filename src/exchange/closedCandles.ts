@@ -1,6 +1,8 @@
 import type { Clock } from "../core/clock.js";
 import { ItbError } from "../core/errors.js";
+import type { Frame } from "../core/frame.js";
 import type { Candle } from "../core/trading.js";
+import type { Waker } from "../core/waker.js";
 import type { Market, MarketData } from "./marketData.js";
 
 /**
@@ -32,6 +34,8 @@ export interface ClosedCandleOptions {
   /** First retry wait after a transient failure, ms (default 1000; doubles up to 60 s). */
   retryMs?: number;
   signal?: AbortSignal;
+  /** Cuts waits short when poked (a WebSocket saw a candle close): the feed looks at once. */
+  wake?: Waker;
   /** Told about every transient failure before its retry. */
   onRetry?: (err: unknown, waitMs: number) => void;
 }
@@ -40,6 +44,10 @@ export interface ClosedCandleOptions {
 export interface ClosedCandle extends Candle {
   /** The candle was made up of NaNs for a grid time the exchange skipped. */
   missing: boolean;
+  /** Every column the exchange reported (the klines store's: open … tb_quote_av), by name. */
+  values: Record<string, number>;
+  /** The exchange's time when the candle was fetched (a candle fetched long after its close is a catch-up). */
+  receivedAt: number;
 }
 
 export async function* closedCandles(md: MarketData, o: ClosedCandleOptions): AsyncGenerator<ClosedCandle> {
@@ -48,7 +56,10 @@ export async function* closedCandles(md: MarketData, o: ClosedCandleOptions): As
   const firstRetry = o.retryMs ?? 1000;
   let next = o.from;
   let retry = firstRetry;
-  const sleep = (ms: number) => o.clock.waitUntil(o.clock.now() + Math.max(0, ms), o.signal);
+  const sleep = (ms: number) =>
+    o.wake === undefined
+      ? o.clock.waitUntil(o.clock.now() + Math.max(0, ms), o.signal)
+      : o.wake.wait(Math.max(0, ms), o.clock, o.signal);
   for (;;) {
     o.signal?.throwIfAborted();
     let now: number;
@@ -87,21 +98,12 @@ export async function* closedCandles(md: MarketData, o: ClosedCandleOptions): As
  * The candles of a klines frame from `next` on that had closed by `now`, on the grid: a grid
  * time skipped by the exchange before a later candle becomes a NaN candle.
  */
-function closedRows(
-  frame: {
-    length: number;
-    time: Float64Array;
-    get(name: string): Float64Array;
-  },
-  next: number,
-  intervalMs: number,
-  now: number,
-): ClosedCandle[] {
+function closedRows(frame: Frame, next: number, intervalMs: number, now: number): ClosedCandle[] {
+  const receivedAt = now;
   const out: ClosedCandle[] = [];
   if (frame.length === 0) return out;
-  const [open, high, low, close, volume] = ["open", "high", "low", "close", "volume"].map((c) =>
-    frame.get(c),
-  );
+  const names = frame.columnNames;
+  const cols = names.map((c) => frame.get(c));
   let expect = next;
   for (let i = 0; i < frame.length; i++) {
     const t = frame.time[i] as number;
@@ -109,22 +111,30 @@ function closedRows(
     // a candle is closed when its whole interval lies before the exchange's now
     if (t + intervalMs > now) break;
     if ((t - next) % intervalMs !== 0) continue; // off the grid: not ours
-    for (; expect < t; expect += intervalMs) out.push(missingCandle(expect));
+    for (; expect < t; expect += intervalMs) out.push(missingCandle(expect, names, receivedAt));
+    const values: Record<string, number> = {};
+    names.forEach((n, k) => {
+      values[n] = (cols[k] as Float64Array)[i] as number;
+    });
     out.push({
       time: t,
-      open: open?.[i] as number,
-      high: high?.[i] as number,
-      low: low?.[i] as number,
-      close: close?.[i] as number,
-      volume: volume?.[i] as number,
+      open: values.open ?? Number.NaN,
+      high: values.high ?? Number.NaN,
+      low: values.low ?? Number.NaN,
+      close: values.close ?? Number.NaN,
+      volume: values.volume ?? Number.NaN,
       missing: false,
+      values,
+      receivedAt,
     });
     expect = t + intervalMs;
   }
   return out;
 }
 
-function missingCandle(time: number): ClosedCandle {
+function missingCandle(time: number, names: readonly string[], receivedAt: number): ClosedCandle {
   const nan = Number.NaN;
-  return { time, open: nan, high: nan, low: nan, close: nan, volume: nan, missing: true };
+  const values: Record<string, number> = {};
+  for (const n of names) values[n] = nan;
+  return { time, open: nan, high: nan, low: nan, close: nan, volume: nan, missing: true, values, receivedAt };
 }

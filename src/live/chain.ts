@@ -23,7 +23,7 @@ export interface ChainRow {
 
 export class CandleChain {
   readonly featureStream: FeatureStream;
-  readonly scoreStream: ScoreStream;
+  private scoreStream: ScoreStream;
   readonly signalStream: SignalStream;
   /** The merged table's columns `update` reads, in order. */
   readonly inputs: readonly string[];
@@ -46,6 +46,8 @@ export class CandleChain {
     tableColumns: readonly string[],
     artifacts: readonly ModelArtifact[],
     steps: readonly SignalStep[],
+    /** The signal columns to trade on, when not the threshold rule's (trader_simulation's buy/sell_signal_column). */
+    columns: { buy?: string | undefined; sell?: string | undefined } = {},
   ) {
     this.featureStream = new FeatureStream(sets, tableColumns);
     this.inputs = this.featureStream.inputs;
@@ -66,10 +68,17 @@ export class CandleChain {
       );
     });
     const roles = signalColumns(steps);
-    const buy = roles.filter((r) => r.role === "buy").at(-1)?.column;
-    const sell = roles.filter((r) => r.role === "sell").at(-1)?.column;
+    const buy = columns.buy ?? roles.filter((r) => r.role === "buy").at(-1)?.column;
+    const sell = columns.sell ?? roles.filter((r) => r.role === "sell").at(-1)?.column;
     if (buy === undefined || sell === undefined) {
       throw new DataError("signal_sets make no buy and sell columns: add a threshold_rule set");
+    }
+    for (const c of [buy, sell]) {
+      if (!this.signalColumns.includes(c)) {
+        throw new DataError(
+          `the signal column "${c}" to trade on is not one signal_sets make (${this.signalColumns.join(", ")})`,
+        );
+      }
     }
     this.buyColumn = buy;
     this.sellColumn = sell;
@@ -84,6 +93,20 @@ export class CandleChain {
       buy: false,
       sell: false,
     };
+  }
+
+  /**
+   * Scores from now on come from these models (a newly promoted version). They must make the
+   * same score columns and need only features the feature sets make; otherwise a DataError and
+   * the old models stay.
+   */
+  replaceModels(artifacts: readonly ModelArtifact[]): void {
+    const next = new ScoreStream(artifacts, this.featureColumns);
+    const names = next.names.join(", ");
+    if (names !== this.scoreColumns.join(", ")) {
+      throw new DataError(`the new models make the scores ${names}, not ${this.scoreColumns.join(", ")}`);
+    }
+    this.scoreStream = next;
   }
 
   /**

@@ -18,6 +18,7 @@ export class TradingSession {
     readonly trader: Trader,
     private readonly port: ExecutionPort,
     private readonly onEvent?: (e: ExecutionEvent) => void,
+    private readonly onAction?: (a: TraderAction) => void,
   ) {
     this.unsubscribe = port.subscribe((e) => {
       if (e.order.symbol !== trader.symbol) return;
@@ -59,6 +60,7 @@ export class TradingSession {
 
   private send(actions: readonly TraderAction[]): void {
     for (const a of actions) {
+      this.onAction?.(a);
       const p = a.kind === "submit" ? this.port.submit(a.order) : this.port.cancel(a.symbol, a.clientOrderId);
       this.inFlight.push(
         p.catch((err: unknown) => {

@@ -1,7 +1,7 @@
 import { TradingError } from "../core/errors.js";
 import type { ExecutionPort } from "../core/execution.js";
 import type { Balances, Candle, ExecutionEvent, Order, OrderIntent, Position } from "../core/trading.js";
-import { type FillAt, SimulatedVenue } from "./simulatedVenue.js";
+import { type FillAt, SimulatedVenue, type VenueSnapshot } from "./simulatedVenue.js";
 
 /**
  * The execution port over simulated venues, one per symbol: paper trading in the live service
@@ -38,18 +38,40 @@ export class SimulatedExecution implements ExecutionPort {
 
   constructor(private readonly options: SimulatedExecutionOptions) {}
 
-  /** One closed candle of `symbol`: its open, range and close meet the working orders. */
+  /**
+   * One closed candle of `symbol`: its open, range and (except under fill_at close) close meet
+   * the working orders. Call it before the Trader decides on the candle; under fill_at close,
+   * `settleDecisions` afterwards fills the decision at the candle's own close.
+   */
   onCandle(symbol: string, c: Candle): void {
     const v = this.venue(symbol);
     v.openBar(c.time, c.open, c.high, c.low, c.close);
     v.rangeBar();
-    v.closeBar();
+    if (v.fillAt !== "close") v.closeBar();
   }
 
-  /**
-   * The end of a replay: from now on `symbol` opens no position; waiting market orders fill at
-   * the last close (a backtest closes what is open at its last close).
-   */
+  /** Under fill_at close: the market orders decided on the last candle fill at its close. */
+  settleDecisions(symbol: string): void {
+    const v = this.venue(symbol);
+    if (v.fillAt === "close") v.closeBar();
+  }
+
+  /** The last close `symbol`'s venue has seen (NaN before any). */
+  lastClose(symbol: string): number {
+    return this.venues.get(symbol)?.lastClose ?? Number.NaN;
+  }
+
+  /** The venue state of `symbol`, to save with a processed candle (see SimulatedVenue.snapshot). */
+  snapshot(symbol: string): VenueSnapshot {
+    return this.venue(symbol).snapshot();
+  }
+
+  /** Restores `symbol`'s venue from a snapshot (a restart). */
+  restore(symbol: string, s: VenueSnapshot): void {
+    this.venue(symbol).restore(s);
+  }
+
+  /** The end of a replay: `symbol`'s waiting market orders fill at the last close. */
   settleAtClose(symbol: string): void {
     this.venue(symbol).settleAtClose();
   }

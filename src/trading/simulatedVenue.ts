@@ -1,3 +1,4 @@
+import { TradingError } from "../core/errors.js";
 import type {
   ExchangeFilters,
   ExecutionEvent,
@@ -29,6 +30,20 @@ import { LIMIT, MARKET, type OrderKind, type PriceFill, SimBroker, STOP } from "
  */
 
 export type FillAt = "next_open" | "next_close" | "close";
+
+/** The venue's whole state (see `SimulatedVenue.snapshot`). */
+export interface VenueSnapshot {
+  version: 1;
+  lastClose: number;
+  time: number;
+  base: number;
+  quote: number;
+  fills: number;
+  seq: number;
+  queue: Order[];
+  resting: { order: Order; seq: number; best: number; trigger: number }[];
+  finished: Order[];
+}
 
 export interface SimulatedVenueOptions {
   symbol: string;
@@ -88,6 +103,55 @@ export class SimulatedVenue {
     this.model = new SimBroker(o);
     this.listener = listener;
     this.quote = o.cash ?? 0;
+  }
+
+  /** Everything the venue holds, as plain data (numbers may be NaN: store it through core/json.ts). */
+  snapshot(): VenueSnapshot {
+    const kept = this.finished.filter((id) => this.orders.has(id));
+    return {
+      version: 1,
+      lastClose: this.lastClose,
+      time: this.time,
+      base: this.base,
+      quote: this.quote,
+      fills: this.fills,
+      seq: this.seq,
+      queue: this.queue.map((o) => ({ ...o })),
+      resting: this.resting.map((w) => ({
+        order: { ...w.order },
+        seq: w.seq,
+        best: w.best,
+        trigger: w.trigger,
+      })),
+      finished: kept.map((id) => ({ ...(this.orders.get(id) as Order) })),
+    };
+  }
+
+  /** Puts the venue back in the state `snapshot` recorded (the options must be the same). */
+  restore(s: VenueSnapshot): void {
+    if (s.version !== 1) throw new TradingError(`unknown venue snapshot version ${s.version}`);
+    this.lastClose = s.lastClose;
+    this.time = s.time;
+    this.base = s.base;
+    this.quote = s.quote;
+    this.fills = s.fills;
+    this.seq = s.seq;
+    this.orders.clear();
+    this.finished.length = 0;
+    for (const o of s.finished) {
+      this.orders.set(o.clientOrderId, { ...o });
+      this.finished.push(o.clientOrderId);
+    }
+    this.queue = s.queue.map((o) => {
+      const order = { ...o };
+      this.orders.set(order.clientOrderId, order);
+      return order;
+    });
+    this.resting = s.resting.map((w) => {
+      const order = { ...w.order };
+      this.orders.set(order.clientOrderId, order);
+      return { order, seq: w.seq, best: w.best, trigger: w.trigger };
+    });
   }
 
   /** Takes an order: market orders wait for their phase, the others rest. Returns its state. */

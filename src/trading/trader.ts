@@ -68,6 +68,32 @@ export type TraderAction =
   | { kind: "submit"; order: OrderIntent }
   | { kind: "cancel"; symbol: string; clientOrderId: string };
 
+/** The Trader's whole state (see `Trader.snapshot`). */
+export interface TraderSnapshot {
+  version: 1;
+  conflicts: number;
+  blockEntries: boolean;
+  cash: number;
+  pos: 1 | -1 | 0;
+  qty: number;
+  entryPx: number;
+  entryFee: number;
+  entryNotional: number;
+  entryFills: number;
+  entryIndex: number;
+  entryTime: number;
+  exitQty: number;
+  exitNotional: number;
+  exitFee: number;
+  exitFills: number;
+  exitPurpose: ExitReason;
+  barIndex: number;
+  pendingEntry: 1 | -1 | 0;
+  pendingDecidedAt: number;
+  working: { id: string; purpose: OrderPurpose; side: OrderSide; market: boolean }[];
+  protective: string[];
+}
+
 /** What the Trader holds and plans, for status pages, ledgers and tests. */
 export interface TraderState {
   cash: number;
@@ -177,6 +203,68 @@ export class Trader {
       pendingEntry: this.pendingEntry,
       conflicts: this.conflicts,
     };
+  }
+
+  /**
+   * Everything the Trader holds, as plain data (numbers may be NaN: store it through
+   * core/json.ts): a restart restores it with `restore` and continues exactly where it was.
+   */
+  snapshot(): TraderSnapshot {
+    return {
+      version: 1,
+      conflicts: this.conflicts,
+      blockEntries: this.blockEntries,
+      cash: this.cash,
+      pos: this.pos,
+      qty: this.qty,
+      entryPx: this.entryPx,
+      entryFee: this.entryFee,
+      entryNotional: this.entryNotional,
+      entryFills: this.entryFills,
+      entryIndex: this.entryIndex,
+      entryTime: this.entryTime,
+      exitQty: this.exitQty,
+      exitNotional: this.exitNotional,
+      exitFee: this.exitFee,
+      exitFills: this.exitFills,
+      exitPurpose: this.exitPurpose,
+      barIndex: this.barIndex,
+      pendingEntry: this.pendingEntry,
+      pendingDecidedAt: this.pendingDecidedAt,
+      working: [...this.working].map(([id, w]) => ({ id, ...w })),
+      protective: [...this.protective],
+    };
+  }
+
+  /** Puts the Trader back in the state `snapshot` recorded (the options must be the same). */
+  restore(s: TraderSnapshot): void {
+    if (s.version !== 1) throw new TradingError(`unknown Trader snapshot version ${s.version}`);
+    this.conflicts = s.conflicts;
+    this.blockEntries = s.blockEntries;
+    this.cash = s.cash;
+    this.pos = s.pos;
+    this.qty = s.qty;
+    this.entryPx = s.entryPx;
+    this.entryFee = s.entryFee;
+    this.entryNotional = s.entryNotional;
+    this.entryFills = s.entryFills;
+    this.entryIndex = s.entryIndex;
+    this.entryTime = s.entryTime;
+    this.exitQty = s.exitQty;
+    this.exitNotional = s.exitNotional;
+    this.exitFee = s.exitFee;
+    this.exitFills = s.exitFills;
+    this.exitPurpose = s.exitPurpose;
+    this.barIndex = s.barIndex;
+    this.pendingEntry = s.pendingEntry;
+    this.pendingDecidedAt = s.pendingDecidedAt;
+    this.working.clear();
+    this.workingMarket = 0;
+    for (const w of s.working) {
+      this.working.set(w.id, { purpose: w.purpose, side: w.side, market: w.market });
+      if (w.market) this.workingMarket++;
+    }
+    this.protective = [...s.protective];
   }
 
   /** A reversal waits for its exit to fill before it opens the other side. */

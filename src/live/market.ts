@@ -1,0 +1,428 @@
+import { dirname } from "node:path";
+import { type Config, configFreq, type LoadedConfig } from "../config/index.js";
+import type { Clock } from "../core/clock.js";
+import { DataError, errorMessage, ItbError } from "../core/errors.js";
+import type { Frame } from "../core/frame.js";
+import { fromJsonSafe, toJsonSafe } from "../core/json.js";
+import type { Logger } from "../core/log.js";
+import { noProgress } from "../core/log.js";
+import { isoTime } from "../core/time.js";
+import type { Candle, ExecutionEvent, Fill, Order, SignalBar, Trade } from "../core/trading.js";
+import type { Waker } from "../core/waker.js";
+import { acquireWriteLock } from "../data/lock.js";
+import { runDownload } from "../data/runDownload.js";
+import { mergeStores } from "../data/runMerge.js";
+import { type ClosedCandle, closedCandles } from "../exchange/closedCandles.js";
+import type { MarketData } from "../exchange/marketData.js";
+import type { ModelArtifact } from "../models/artifact.js";
+import { backtestOptionsOf } from "../pipeline/backtestOptions.js";
+import { resolveFeatureSets } from "../pipeline/generators.js";
+import { resolveSignalSets } from "../pipeline/signalStages.js";
+import { SimulatedExecution } from "../trading/simulatedExecution.js";
+import type { VenueSnapshot } from "../trading/simulatedVenue.js";
+import { Trader, type TraderAction, type TraderSnapshot } from "../trading/trader.js";
+import { CandleChain } from "./chain.js";
+import type { CandleRecord, Ledger, MarketKey } from "./ledger/types.js";
+import { loadCurrentModels, type ModelWatch, watchCurrentModels } from "./models.js";
+import { type OutputPlan, planOutputs } from "./outputs.js";
+import { TradingSession } from "./session.js";
+
+/**
+ * One market of the live service: one config at one symbol and frequency. `prepare` loads the
+ * models, back-fills every data source over REST to the last closed candle, merges the stores
+ * in memory and warms the streams by replaying that history (so the first new candle's
+ * features equal the batch features over the same history), restores the paper trader from
+ * the ledger and processes, as catch-up, the stored candles the ledger has not seen. `run`
+ * then follows the exchange candle by candle, each exactly once, in order, recorded in one
+ * ledger transaction with its scores, signals, decisions, orders, fills and equity.
+ */
+export interface MarketDeps {
+  log: Logger;
+  clock: Clock;
+  ledger: Ledger;
+  /** The exchange for each data source's market (spot, um). */
+  marketData: (market: "spot" | "um") => MarketData;
+  signal: AbortSignal;
+  /** Pokes the closed-candle polls of a source when its WebSocket sees a candle close. */
+  waker?: (source: { symbol: string; market: "spot" | "um" }) => Waker | undefined;
+  /** Told after every processed candle (the terminal table, metrics, tests), with its features. */
+  onProcessed?: (rec: CandleRecord, stages: StageTimes, features: Float64Array) => void;
+  /** Longest wait between two looks at the exchange's clock, ms (default 1000). */
+  pollMs?: number;
+  /** Wait after a candle's close before asking for it, ms (default 1000). */
+  delayMs?: number;
+  /** Back-fill the klines stores over REST at start-up (default true). */
+  backfill?: boolean;
+}
+
+/** Milliseconds each stage of one candle took. */
+export interface StageTimes {
+  features: number;
+  scores: number;
+  signals: number;
+  trading: number;
+  ledger: number;
+  total: number;
+}
+
+/** What the ledger keeps to resume a market: the paper trader's and venue's state. */
+interface MarketState {
+  trader?: TraderSnapshot;
+  venue?: VenueSnapshot;
+}
+
+export class MarketRunner {
+  readonly key: MarketKey;
+  readonly config: Config;
+  private readonly configFile: string;
+  private readonly stepMs: number;
+  private chain: CandleChain | undefined;
+  private paper: { trader: Trader; port: SimulatedExecution; session: TradingSession } | undefined;
+  private outputs: OutputPlan | undefined;
+  private models: ModelWatch | undefined;
+  /** The open time of the last candle processed (or warmed), NaN before any. */
+  private last = Number.NaN;
+  /** What happened during the candle being processed, for its ledger record. */
+  private pending = { actions: [] as TraderAction[], orders: new Map<string, Order>(), fills: [] as Fill[] };
+  private trades: Trade[] = [];
+  private inputsOf: ((row: Float64Array, values: (name: string) => number) => void) | undefined;
+  private row = new Float64Array(0);
+
+  constructor(
+    loaded: LoadedConfig,
+    private readonly deps: MarketDeps,
+  ) {
+    this.config = loaded.config;
+    this.configFile = loaded.file;
+    this.key = { symbol: loaded.config.symbol, freq: loaded.config.freq };
+    this.stepMs = configFreq(loaded.config).ms;
+  }
+
+  /** The time of the last candle processed. */
+  get lastTime(): number {
+    return this.last;
+  }
+
+  /** The feature columns the chain makes, in the order `onProcessed` gives them. */
+  get featureColumns(): readonly string[] {
+    return this.chain?.featureColumns ?? [];
+  }
+
+  get name(): string {
+    return `${this.key.symbol} ${this.key.freq}`;
+  }
+
+  async prepare(): Promise<void> {
+    const c = this.config;
+    const log = this.deps.log;
+    this.outputs = planOutputs(c, log);
+    const artifacts = await loadCurrentModels(c);
+    const baseDir = dirname(this.configFile);
+    const sets = await resolveFeatureSets(c.feature_sets, baseDir);
+    const steps = await resolveSignalSets(c, this.configFile);
+
+    if (this.deps.backfill !== false) await this.backfill();
+    const { frame } = await mergeStores(c, log);
+    const chain = new CandleChain(sets, frame.columnNames, artifacts, steps, this.outputs.columns);
+    this.chain = chain;
+    this.models = watchCurrentModels(c, artifacts);
+    this.row = new Float64Array(chain.inputs.length);
+    const inputs = chain.inputs;
+    this.inputsOf = (row, value) => {
+      for (let k = 0; k < inputs.length; k++) row[k] = value(inputs[k] as string);
+    };
+
+    const lastRecorded = await this.deps.ledger.last(this.key);
+    if (this.outputs.paper !== undefined) this.paper = this.createPaper(lastRecorded?.state);
+
+    // Warm the streams over the history the ledger has seen (or all of it on a first start);
+    // what is stored after the ledger's last candle is processed now, as catch-up.
+    const n = frame.length;
+    const until = lastRecorded?.time ?? (n > 0 ? (frame.time[n - 1] as number) : Number.NEGATIVE_INFINITY);
+    const cols = inputs.map((name) => frame.get(name));
+    let k = 0;
+    const t0 = performance.now();
+    for (; k < n && (frame.time[k] as number) <= until; k++) {
+      for (let j = 0; j < cols.length; j++) this.row[j] = (cols[j] as Float64Array)[k] as number;
+      chain.update(this.row);
+      this.last = frame.time[k] as number;
+    }
+    if (lastRecorded !== undefined && lastRecorded.time > this.last) {
+      log.warn(
+        {
+          market: this.name,
+          ledger: isoTime(lastRecorded.time),
+          store: Number.isNaN(this.last) ? null : isoTime(this.last),
+        },
+        "the ledger is ahead of the klines stores: the streams are warmed on less history than was processed",
+      );
+      this.last = lastRecorded.time;
+    }
+    log.info(
+      {
+        market: this.name,
+        warmed: k,
+        seconds: Math.round(performance.now() - t0) / 1000,
+        models: artifacts.map((a) => a.name),
+        paper: this.paper !== undefined,
+        last: Number.isNaN(this.last) ? null : isoTime(this.last),
+      },
+      "market ready",
+    );
+    for (; k < n; k++) {
+      this.deps.signal.throwIfAborted();
+      const i = k;
+      await this.process(this.candleOf(frame, i), (name) => frame.get(name)[i] as number, true);
+    }
+  }
+
+  /** Follows the exchange from the next candle on, until the signal aborts. */
+  async run(): Promise<void> {
+    const c = this.config;
+    const freq = configFreq(c);
+    const from = Number.isNaN(this.last) ? undefined : this.last + this.stepMs;
+    const feeds = c.data_sources.map((ds) => {
+      const md = this.deps.marketData(ds.market);
+      const wake = this.deps.waker?.({ symbol: ds.folder, market: ds.market });
+      return {
+        ds,
+        it: closedCandles(md, {
+          symbol: ds.folder,
+          market: ds.market,
+          interval: freq.binance,
+          intervalMs: this.stepMs,
+          from: from ?? this.alignedNow(),
+          clock: this.deps.clock,
+          delayMs: this.deps.delayMs ?? 1000,
+          maxWaitMs: this.deps.pollMs ?? 1000,
+          signal: this.deps.signal,
+          ...(wake === undefined ? {} : { wake }),
+          onRetry: (err, ms) =>
+            this.deps.log.warn(
+              { market: this.name, source: ds.folder, retry_ms: ms, err: String(err) },
+              "exchange unreachable, retrying",
+            ),
+        })[Symbol.asyncIterator](),
+      };
+    });
+    // which source and kline column each merged column the chain reads comes from
+    const picks = new Map<string, { feed: number; column: string }>();
+    for (const name of this.chain?.inputs ?? []) {
+      const f = feeds.findIndex(
+        (x) => x.ds.column_prefix !== "" && name.startsWith(`${x.ds.column_prefix}_`),
+      );
+      if (f >= 0) {
+        const prefix = (feeds[f] as (typeof feeds)[number]).ds.column_prefix;
+        picks.set(name, { feed: f, column: name.slice(prefix.length + 1) });
+      } else {
+        const own = feeds.findIndex((x) => x.ds.column_prefix === "");
+        if (own >= 0) picks.set(name, { feed: own, column: name });
+      }
+    }
+    try {
+      for (;;) {
+        // one candle of every source at the same grid time (the feeds yield every grid time)
+        const got: ClosedCandle[] = [];
+        for (const f of feeds) {
+          const r = await f.it.next();
+          if (r.done) return;
+          got.push(r.value);
+        }
+        const t = (got[0] as ClosedCandle).time;
+        if (got.some((g) => g.time !== t)) {
+          throw new DataError(
+            `${this.name}: the data sources' candles are out of step (${got.map((g) => isoTime(g.time)).join(", ")})`,
+          );
+        }
+        if (t <= this.last) continue; // already processed (a restart's overlap)
+        const main = got[0] as ClosedCandle;
+        const catchUp = main.receivedAt >= t + 2 * this.stepMs;
+        await this.process(
+          main,
+          (name) => {
+            const pick = picks.get(name);
+            return pick === undefined
+              ? Number.NaN
+              : ((got[pick.feed] as ClosedCandle).values[pick.column] ?? Number.NaN);
+          },
+          catchUp,
+        );
+      }
+    } finally {
+      for (const f of feeds) await f.it.return?.(undefined);
+    }
+  }
+
+  /** One closed candle through every stage, recorded in one ledger transaction. */
+  private async process(candle: Candle, value: (name: string) => number, catchUp: boolean): Promise<void> {
+    const chain = this.chain;
+    const inputsOf = this.inputsOf;
+    if (chain === undefined || inputsOf === undefined) throw new ItbError(`${this.name}: not prepared`);
+    const t0 = performance.now();
+    const changed = await this.models?.poll(this.deps.log);
+    if (changed !== undefined) {
+      try {
+        chain.replaceModels(changed);
+      } catch (err) {
+        this.deps.log.error(
+          { market: this.name, err: errorMessage(err) },
+          "new models refused; the models in use stay",
+        );
+      }
+    }
+    inputsOf(this.row, value);
+    const out = chain.update(this.row);
+    const t1 = performance.now();
+    const index = Math.round(candle.time / this.stepMs);
+    let t2 = t1;
+    const paper = this.paper;
+    if (paper !== undefined) {
+      paper.port.onCandle(this.key.symbol, candle);
+      const bar: SignalBar = { index, ...candleOnly(candle), buy: out.buy, sell: out.sell };
+      await paper.session.decide(bar);
+      paper.port.settleDecisions(this.key.symbol);
+      await paper.session.settled();
+      t2 = performance.now();
+    }
+    const rec: CandleRecord = {
+      market: this.key,
+      candle: candleOnly(candle),
+      catchUp,
+      scores: Object.fromEntries(chain.scoreColumns.map((c, k) => [c, out.scores[k] as number])),
+      signals: Object.fromEntries(chain.signalColumns.map((c, k) => [c, out.signals[k] as number])),
+      buy: out.buy,
+      sell: out.sell,
+      actions: this.pending.actions,
+      orders: [...this.pending.orders.values()],
+      fills: this.pending.fills,
+      trades: this.trades,
+      equity: this.equity(candle.close),
+      state: toJsonSafe(this.state()),
+      processedAt: this.deps.clock.now(),
+      latencyMs: 0,
+    };
+    rec.latencyMs = performance.now() - t0;
+    await this.deps.ledger.record(rec);
+    const t3 = performance.now();
+    this.last = candle.time;
+    this.pending = { actions: [], orders: new Map(), fills: [] };
+    this.trades = [];
+    this.outputs?.console(this.deps.log, this.name, rec);
+    this.deps.onProcessed?.(
+      rec,
+      { features: t1 - t0, scores: 0, signals: 0, trading: t2 - t1, ledger: t3 - t2, total: t3 - t0 },
+      out.features,
+    );
+  }
+
+  private equity(close: number): CandleRecord["equity"] {
+    const p = this.paper;
+    if (p === undefined)
+      return { equity: Number.NaN, cash: Number.NaN, position: 0, quantity: 0, entryPrice: Number.NaN };
+    const s = p.trader.state;
+    const last = Number.isNaN(close) ? p.port.lastClose(this.key.symbol) : close;
+    return {
+      equity: s.position === 0 ? s.cash : p.trader.equityAt(last),
+      cash: s.cash,
+      position: s.position,
+      quantity: s.quantity,
+      entryPrice: s.entryPrice,
+    };
+  }
+
+  private state(): MarketState {
+    const p = this.paper;
+    if (p === undefined) return {};
+    return { trader: p.trader.snapshot(), venue: p.port.snapshot(this.key.symbol) };
+  }
+
+  private createPaper(saved: unknown): MarketRunner["paper"] {
+    const o = backtestOptionsOf(this.config);
+    const port = new SimulatedExecution({
+      fillAt: o.fillAt,
+      takerFee: o.takerFee,
+      makerFee: o.makerFee,
+      slippageBps: o.slippageBps,
+      filters: o.filters,
+      cash: o.initialCapital,
+    });
+    const trader = new Trader({
+      symbol: this.key.symbol,
+      direction: o.direction,
+      stake: o.stake,
+      stopLoss: o.stopLoss,
+      takeProfit: o.takeProfit,
+      trailingStop: o.trailingStop,
+      cash: o.initialCapital,
+      idPrefix: "paper",
+      onTrade: (t) => this.trades.push(t),
+    });
+    const state = (saved === undefined ? {} : fromJsonSafe(saved)) as MarketState;
+    if (state.trader !== undefined) trader.restore(state.trader);
+    if (state.venue !== undefined) port.restore(this.key.symbol, state.venue);
+    const session = new TradingSession(
+      trader,
+      port,
+      (e) => this.onEvent(e),
+      (a) => this.pending.actions.push(a),
+    );
+    return { trader, port, session };
+  }
+
+  private onEvent(e: ExecutionEvent): void {
+    this.pending.orders.set(e.order.clientOrderId, e.order);
+    if (e.type === "fill") this.pending.fills.push(e.fill);
+  }
+
+  private candleOf(frame: Frame, i: number): Candle {
+    const v = (c: string) => (frame.has(c) ? (frame.get(c)[i] as number) : Number.NaN);
+    return {
+      time: frame.time[i] as number,
+      open: v("open"),
+      high: v("high"),
+      low: v("low"),
+      close: v("close"),
+      volume: v("volume"),
+    };
+  }
+
+  /** The open time of the candle in progress now, on the grid (a start without history). */
+  private alignedNow(): number {
+    const now = this.deps.clock.now();
+    return Math.floor(now / this.stepMs) * this.stepMs;
+  }
+
+  /** Back-fills every data source's klines store over REST, holding its folder's write lock. */
+  private async backfill(): Promise<void> {
+    const c = this.config;
+    for (const ds of c.data_sources) {
+      const lock = await acquireWriteLock(`${c.data_folder}/${ds.folder}`, {
+        wait: true,
+        signal: this.deps.signal,
+        log: this.deps.log,
+      });
+      try {
+        // to the last closed candle, whatever download_end says (it bounds batch runs)
+        await runDownload(
+          { ...c, download_end: undefined, data_sources: [ds] },
+          {},
+          {
+            log: this.deps.log,
+            progress: noProgress,
+            signal: this.deps.signal,
+            marketData: this.deps.marketData(ds.market),
+          },
+        );
+      } finally {
+        await lock.release();
+      }
+    }
+  }
+}
+
+function candleOnly(c: Candle): Candle {
+  return { time: c.time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume };
+}
+
+/** Artifacts as the chain holds them. */
+export type { ModelArtifact };

@@ -1,0 +1,86 @@
+import type { Config } from "../config/index.js";
+import { errorMessage } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+import type { ModelArtifact } from "../models/artifact.js";
+import { modelSpecs } from "../models/train.js";
+import { ModelStore, modelRoot } from "../pipeline/modelStore.js";
+
+/**
+ * The models a live market scores with: the current version of every model the config trains
+ * (labels × algorithms, or its train_feature_sets), each checked against its contract (the
+ * features the config names, in order). A missing model or a contract mismatch is a DataError
+ * naming the model and what to do.
+ */
+export async function loadCurrentModels(config: Config): Promise<ModelArtifact[]> {
+  const store = new ModelStore(modelRoot(config), { now: Date.now });
+  const out: ModelArtifact[] = [];
+  for (const spec of modelSpecs(config)) {
+    out.push((await store.readForFeatures(spec.name, spec.features)).artifact);
+  }
+  return out;
+}
+
+/** Watches the model store's current versions between candles. */
+export interface ModelWatch {
+  /**
+   * The models to score with from now on when a current version changed since the last call
+   * (a promotion, a pipeline run), after their contracts were checked; undefined when nothing
+   * changed or the new ones were refused (logged; the old ones stay).
+   */
+  poll(log: Logger): Promise<ModelArtifact[] | undefined>;
+}
+
+export function watchCurrentModels(config: Config, loaded: readonly ModelArtifact[]): ModelWatch {
+  const store = new ModelStore(modelRoot(config), { now: Date.now });
+  const specs = modelSpecs(config);
+  let seen: string | undefined;
+  let refused: string | undefined;
+  const versions = async (): Promise<string> => {
+    const v: string[] = [];
+    for (const s of specs) v.push(`${s.name}@${(await store.current(s.name))?.version ?? "none"}`);
+    return v.join(",");
+  };
+  let first = true;
+  return {
+    async poll(log) {
+      let now: string;
+      try {
+        now = await versions();
+      } catch (err) {
+        log.warn(
+          { err: errorMessage(err) },
+          "cannot read the model store's current versions; the models in use stay",
+        );
+        return undefined;
+      }
+      if (first) {
+        first = false;
+        seen = now;
+        return undefined;
+      }
+      if (now === seen || now === refused) return undefined;
+      try {
+        const next = await loadCurrentModels(config);
+        log.info(
+          {
+            models: next.map((a) => a.name),
+            was: seen,
+            now,
+            created: next.map((a) => a.created_at),
+          },
+          "new current models picked up",
+        );
+        seen = now;
+        refused = undefined;
+        return next;
+      } catch (err) {
+        refused = now;
+        log.error(
+          { now, err: errorMessage(err), in_use: loaded.map((a) => a.name) },
+          "new current models refused (their contract does not match); the models in use stay",
+        );
+        return undefined;
+      }
+    },
+  };
+}

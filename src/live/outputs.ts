@@ -1,0 +1,102 @@
+import type { Config } from "../config/index.js";
+import { closestKey } from "../config/unknown-keys.js";
+import { ConfigError } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+import { isoTime } from "../core/time.js";
+import type { CandleRecord } from "./ledger/types.js";
+
+/**
+ * What the live service does with each processed candle, from the config's `output_sets` (the
+ * original's names): `console` logs one line per candle (the default when output_sets is
+ * empty), `trader_simulation` trades on paper with the `backtest` section's fees, slippage,
+ * stake and stops (the original's `trade_model.trader_simulation: true` too). The original's
+ * Telegram outputs come with the notifications; `trader_binance` with exchange trading.
+ */
+export interface OutputPlan {
+  /** Paper trading, and the signal columns it trades on (default: the threshold rule's). */
+  paper?: { buy?: string; sell?: string };
+  /** The signal columns to trade on, for the chain. */
+  columns: { buy?: string; sell?: string };
+  /** Logs the candle (at info with a console output, else at debug). */
+  console(log: Logger, market: string, rec: CandleRecord): void;
+}
+
+const KNOWN = [
+  "console",
+  "trader_simulation",
+  "score_notification_model",
+  "diagram_notification_model",
+  "trader_binance",
+] as const;
+const LATER: Record<string, string> = {
+  score_notification_model: "Telegram notifications",
+  diagram_notification_model: "Telegram notifications",
+};
+
+export function planOutputs(config: Config, log: Logger): OutputPlan {
+  let paper: OutputPlan["paper"];
+  let consoleOn = config.output_sets.length === 0;
+  config.output_sets.forEach((o, i) => {
+    const where = `output_sets[${i}].generator`;
+    const name = o.generator;
+    if (!(KNOWN as readonly string[]).includes(name)) {
+      const near = closestKey(name, KNOWN);
+      const text = `${where}: unknown output ${JSON.stringify(name)}${near === undefined ? "" : `; did you mean "${near}"?`} (itb serve runs ${KNOWN.join(", ")})`;
+      throw new ConfigError(text, [text]);
+    }
+    if (name === "console") consoleOn = true;
+    else if (name === "trader_simulation") paper = columnsOf(o.config, `output_sets[${i}].config`);
+    else if (name === "trader_binance") {
+      const text = `${where}: exchange trading (trader_binance) is not available in this release; trader_simulation trades on paper`;
+      throw new ConfigError(text, [text]);
+    } else {
+      log.warn({ output: name }, `${name} is skipped: ${LATER[name]} are not available in this release`);
+    }
+  });
+  if (paper === undefined && config.trade_model?.trader_simulation === true) {
+    paper = {
+      ...(config.trade_model.buy_signal_column === undefined
+        ? {}
+        : { buy: config.trade_model.buy_signal_column }),
+      ...(config.trade_model.sell_signal_column === undefined
+        ? {}
+        : { sell: config.trade_model.sell_signal_column }),
+    };
+  }
+  return {
+    ...(paper === undefined ? {} : { paper }),
+    columns: paper ?? {},
+    console(l, market, rec) {
+      const fields = {
+        market,
+        time: isoTime(rec.candle.time),
+        close: rec.candle.close,
+        scores: rec.scores,
+        buy: rec.buy,
+        sell: rec.sell,
+        ...(paper === undefined ? {} : { position: rec.equity.position, equity: rec.equity.equity }),
+        ...(rec.catchUp ? { catch_up: true } : {}),
+        ms: Math.round(rec.latencyMs * 100) / 100,
+      };
+      if (consoleOn) l.info(fields, "candle");
+      else l.debug(fields, "candle");
+    },
+  };
+}
+
+function columnsOf(config: Record<string, unknown>, where: string): { buy?: string; sell?: string } {
+  const out: { buy?: string; sell?: string } = {};
+  for (const [key, field] of [
+    ["buy_signal_column", "buy"],
+    ["sell_signal_column", "sell"],
+  ] as const) {
+    const v = config[key];
+    if (v === undefined) continue;
+    if (typeof v !== "string" || v === "") {
+      const text = `${where}.${key}: expected a column name, found ${JSON.stringify(v)}`;
+      throw new ConfigError(text, [text]);
+    }
+    out[field] = v;
+  }
+  return out;
+}

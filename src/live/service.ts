@@ -1,0 +1,141 @@
+import { resolve } from "node:path";
+import type { LoadedConfig } from "../config/index.js";
+import { loadMarketConfigs } from "../config/markets.js";
+import type { Clock } from "../core/clock.js";
+import { ConfigError, errorMessage } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+import { CcxtMarketData } from "../exchange/ccxt/adapter.js";
+import type { Market, MarketData } from "../exchange/marketData.js";
+import type { CandleRecord, Ledger } from "./ledger/types.js";
+import { type MarketDeps, MarketRunner, type StageTimes } from "./market.js";
+
+/**
+ * `itb serve`: every market of one or more configs (each config's `symbols` × `freqs`) in one
+ * process. Each market is prepared (models, back-fill, warm-up, catch-up) and then follows the
+ * exchange on its own; a market that fails is logged and stops, the others go on. Markets of
+ * one data folder share its ledger; markets of one exchange share its REST client.
+ */
+export interface ServiceOptions {
+  configFiles: readonly string[];
+  symbols?: readonly string[];
+  freqs?: readonly string[];
+  log: Logger;
+  clock: Clock;
+  signal: AbortSignal;
+  /** Opens the ledger of a data folder (the SQLite one by default in the CLI). */
+  openLedger: (dataFolder: string) => Promise<Ledger>;
+  /** The exchange's REST client (tests pass one pointing at a simulator). */
+  marketData?: (config: LoadedConfig["config"], market: Market) => MarketData;
+  onProcessed?: (market: MarketRunner, rec: CandleRecord, stages: StageTimes, features: Float64Array) => void;
+  /** Called once every market is prepared and following the exchange. */
+  onReady?: (markets: readonly MarketRunner[]) => void;
+  pollMs?: number;
+  delayMs?: number;
+}
+
+export interface ServiceRun {
+  markets: MarketRunner[];
+  /** Markets that stopped with an error, and why. */
+  failed: { market: string; error: string }[];
+}
+
+export async function runService(o: ServiceOptions): Promise<ServiceRun> {
+  const loaded: LoadedConfig[] = [];
+  for (const file of o.configFiles) {
+    const markets = loadMarketConfigs(file, {
+      ...(o.symbols === undefined ? {} : { symbols: o.symbols }),
+      ...(o.freqs === undefined ? {} : { freqs: o.freqs }),
+    });
+    for (const m of markets) for (const w of m.warnings) o.log.warn({ config: m.file }, w);
+    loaded.push(...markets);
+  }
+  checkCollisions(loaded);
+
+  const ledgers = new Map<string, Promise<Ledger>>();
+  const ledgerOf = (dataFolder: string) => {
+    const key = resolve(dataFolder);
+    let l = ledgers.get(key);
+    if (l === undefined) {
+      l = o.openLedger(key);
+      ledgers.set(key, l);
+    }
+    return l;
+  };
+  const clients = new Map<string, MarketData>();
+  const clientOf = (config: LoadedConfig["config"], market: Market): MarketData => {
+    if (o.marketData !== undefined) return o.marketData(config, market);
+    const key = `${config.venue} ${config.exchange_url ?? ""} ${market}`;
+    let c = clients.get(key);
+    if (c === undefined) {
+      c = new CcxtMarketData({
+        venue: config.venue,
+        ...(config.exchange_url === undefined ? {} : { exchangeUrl: config.exchange_url }),
+        ...(config.api_key === undefined ? {} : { apiKey: config.api_key }),
+        ...(config.api_secret === undefined ? {} : { apiSecret: config.api_secret }),
+        log: o.log,
+        signal: o.signal,
+      });
+      clients.set(key, c);
+    }
+    return c;
+  };
+
+  const runners: MarketRunner[] = [];
+  const failed: ServiceRun["failed"] = [];
+  try {
+    for (const l of loaded) {
+      const deps: MarketDeps = {
+        log: o.log,
+        clock: o.clock,
+        ledger: await ledgerOf(l.config.data_folder),
+        marketData: (market) => clientOf(l.config, market),
+        signal: o.signal,
+        ...(o.pollMs === undefined ? {} : { pollMs: o.pollMs }),
+        ...(o.delayMs === undefined ? {} : { delayMs: o.delayMs }),
+      };
+      const runner: MarketRunner = new MarketRunner(l, {
+        ...deps,
+        ...(o.onProcessed === undefined
+          ? {}
+          : { onProcessed: (rec, st, f) => o.onProcessed?.(runner, rec, st, f) }),
+      });
+      runners.push(runner);
+    }
+    // Prepared one after the other: start-up errors (a missing model, an unreachable exchange)
+    // end the command before any market trades.
+    for (const r of runners) {
+      if (o.signal.aborted) break;
+      await r.prepare();
+    }
+    if (!o.signal.aborted) o.onReady?.(runners);
+    await Promise.all(
+      runners.map(async (r) => {
+        try {
+          await r.run();
+        } catch (err) {
+          if (o.signal.aborted) return;
+          failed.push({ market: r.name, error: errorMessage(err) });
+          o.log.error({ market: r.name, err: errorMessage(err) }, "market stopped");
+        }
+      }),
+    );
+  } finally {
+    for (const l of ledgers.values()) await (await l.catch(() => undefined))?.close();
+    for (const c of clients.values()) await c.close();
+  }
+  return { markets: runners, failed };
+}
+
+/** Two markets of the same data folder, symbol and freq would write one ledger market twice. */
+function checkCollisions(loaded: readonly LoadedConfig[]): void {
+  const seen = new Map<string, string>();
+  for (const l of loaded) {
+    const key = `${resolve(l.config.data_folder)} ${l.config.symbol} ${l.config.freq}`;
+    const before = seen.get(key);
+    if (before !== undefined) {
+      const text = `${l.file} and ${before} both serve ${l.config.symbol} ${l.config.freq} in ${l.config.data_folder}: give one of them another data_folder`;
+      throw new ConfigError(text, [text]);
+    }
+    seen.set(key, l.file);
+  }
+}
