@@ -23,6 +23,7 @@ import {
   DataSourceSchema,
   isBinanceKlineInterval,
   RollingPredictSchema,
+  ServeSchema,
   SimulateModelSchema,
   TradeModelSchema,
 } from "./sections.js";
@@ -178,6 +179,7 @@ const BaseConfigSchema = known(
     backtest: BacktestSchema.prefault({}),
     rolling_predict: RollingPredictSchema.optional(),
     trade_model: TradeModelSchema.optional(),
+    serve: ServeSchema.prefault({}),
 
     // Credentials
     api_key: secretText("Exchange API key (falls back to ITB_API_KEY)"),

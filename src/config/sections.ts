@@ -250,3 +250,26 @@ export const TradeModelSchema = open({
     .optional()
     .describe("Limit price offset relative to the last close."),
 }).describe("Live trading options; other keys are passed to the trader unchanged.");
+
+const ADDRESS_EXPECTED = 'an address "host:port", e.g. "127.0.0.1:9464"';
+
+export const ServeSchema = known({
+  address: z
+    .string(expected(ADDRESS_EXPECTED))
+    .regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, expected(ADDRESS_EXPECTED))
+    .default("127.0.0.1:9464")
+    .describe("Where /healthz, /readyz and /metrics listen (loopback by default); port 0: any free port."),
+  websocket: flag()
+    .default(true)
+    .describe(
+      "Follow the exchange's kline WebSocket to react to each close at once (REST polling stays the source).",
+    ),
+  poll_ms: positiveInt()
+    .default(1000)
+    .describe("Longest wait between two looks at the exchange's clock, ms."),
+  delay_ms: nonNegativeInt()
+    .default(1000)
+    .describe(
+      "Wait after a candle's close before fetching it, ms (the exchange's settling time; the original: 1 s).",
+    ),
+}).describe("itb serve: the online service's operations (itb's addition).");

@@ -1,13 +1,16 @@
 import { resolve } from "node:path";
-import type { LoadedConfig } from "../config/index.js";
+import { configFreq, type LoadedConfig } from "../config/index.js";
 import { loadMarketConfigs } from "../config/markets.js";
 import type { Clock } from "../core/clock.js";
 import { ConfigError, errorMessage } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
+import { Waker } from "../core/waker.js";
 import { CcxtMarketData } from "../exchange/ccxt/adapter.js";
+import { watchKlineCloses } from "../exchange/ccxt/klineStream.js";
 import type { Market, MarketData } from "../exchange/marketData.js";
 import type { CandleRecord, Ledger } from "./ledger/types.js";
 import { type MarketDeps, MarketRunner, type StageTimes } from "./market.js";
+import type { ServiceMetrics } from "./metrics.js";
 
 /**
  * `itb serve`: every market of one or more configs (each config's `symbols` × `freqs`) in one
@@ -29,8 +32,12 @@ export interface ServiceOptions {
   onProcessed?: (market: MarketRunner, rec: CandleRecord, stages: StageTimes, features: Float64Array) => void;
   /** Called once every market is prepared and following the exchange. */
   onReady?: (markets: readonly MarketRunner[]) => void;
+  /** Overrides of the configs' serve.poll_ms and serve.delay_ms (tests). */
   pollMs?: number;
   delayMs?: number;
+  /** Override of the configs' serve.websocket. */
+  websocket?: boolean;
+  metrics?: ServiceMetrics;
 }
 
 export interface ServiceRun {
@@ -80,6 +87,41 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     return c;
   };
 
+  // One kline stream per source, symbol and interval, shared by the markets that read it.
+  const wakers = new Map<string, { waker: Waker; start: () => Promise<unknown> }>();
+  const wakerOf = (l: LoadedConfig, source: { symbol: string; market: Market }): Waker | undefined => {
+    const c = l.config;
+    if (!(o.websocket ?? c.serve.websocket)) return undefined;
+    const interval = configFreq(c).binance;
+    const key = `${c.venue} ${c.exchange_url ?? ""} ${source.market} ${source.symbol} ${interval}`;
+    let w = wakers.get(key);
+    if (w === undefined) {
+      const waker = new Waker();
+      w = {
+        waker,
+        start: () =>
+          watchKlineCloses({
+            venue: c.venue,
+            exchangeUrl: c.exchange_url,
+            market: source.market,
+            symbol: source.symbol,
+            interval,
+            signal: o.signal,
+            log: o.log,
+            onCandle: () => waker.poke(),
+            onReconnect: () => o.metrics?.reconnects.inc({ source: `${source.symbol} ${source.market}` }),
+          }).catch((err: unknown) => {
+            o.log.warn(
+              { source: source.symbol, market: source.market, err: errorMessage(err) },
+              "no kline stream; following the exchange by REST polling alone",
+            );
+          }),
+      };
+      wakers.set(key, w);
+    }
+    return w.waker;
+  };
+
   const runners: MarketRunner[] = [];
   const failed: ServiceRun["failed"] = [];
   try {
@@ -90,14 +132,16 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
         ledger: await ledgerOf(l.config.data_folder),
         marketData: (market) => clientOf(l.config, market),
         signal: o.signal,
-        ...(o.pollMs === undefined ? {} : { pollMs: o.pollMs }),
-        ...(o.delayMs === undefined ? {} : { delayMs: o.delayMs }),
+        waker: (source) => wakerOf(l, source),
+        pollMs: o.pollMs ?? l.config.serve.poll_ms,
+        delayMs: o.delayMs ?? l.config.serve.delay_ms,
       };
       const runner: MarketRunner = new MarketRunner(l, {
         ...deps,
-        ...(o.onProcessed === undefined
-          ? {}
-          : { onProcessed: (rec, st, f) => o.onProcessed?.(runner, rec, st, f) }),
+        onProcessed: (rec, st, f) => {
+          if (o.metrics !== undefined) observe(o.metrics, runner.name, rec, st);
+          o.onProcessed?.(runner, rec, st, f);
+        },
       });
       runners.push(runner);
     }
@@ -107,6 +151,8 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
       if (o.signal.aborted) break;
       await r.prepare();
     }
+    for (const w of wakers.values()) await w.start();
+    for (const r of runners) o.metrics?.ready.set({ market: r.name }, 1);
     if (!o.signal.aborted) o.onReady?.(runners);
     await Promise.all(
       runners.map(async (r) => {
@@ -115,6 +161,8 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
         } catch (err) {
           if (o.signal.aborted) return;
           failed.push({ market: r.name, error: errorMessage(err) });
+          o.metrics?.errors.inc({ market: r.name });
+          o.metrics?.ready.set({ market: r.name }, 0);
           o.log.error({ market: r.name, err: errorMessage(err) }, "market stopped");
         }
       }),
@@ -124,6 +172,19 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     for (const c of clients.values()) await c.close();
   }
   return { markets: runners, failed };
+}
+
+function observe(m: ServiceMetrics, market: string, rec: CandleRecord, st: StageTimes): void {
+  m.processed.inc({ market, catch_up: String(rec.catchUp) });
+  if (rec.catchUp) m.backfilled.inc({ market });
+  if (rec.buy) m.signals.inc({ market, side: "buy" });
+  if (rec.sell) m.signals.inc({ market, side: "sell" });
+  for (const a of rec.actions)
+    if (a.kind === "submit") m.paperOrders.inc({ market, purpose: a.order.purpose });
+  m.latency.observe({ stage: "features" }, st.features / 1000);
+  m.latency.observe({ stage: "trading" }, st.trading / 1000);
+  m.latency.observe({ stage: "ledger" }, st.ledger / 1000);
+  m.latency.observe({ stage: "total" }, st.total / 1000);
 }
 
 /** Two markets of the same data folder, symbol and freq would write one ledger market twice. */
