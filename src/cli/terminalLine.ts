@@ -10,7 +10,7 @@
 export interface StatusLine {
   /** Permanent text: one or more whole lines (a missing final newline is added). */
   print(text: string): void;
-  /** Replaces the transient line; "" removes it. */
+  /** Replaces the transient line (several lines make a block, drawn and erased whole); "" removes it. */
   show(line: string): void;
   /** The transient line as last set (uncut). */
   readonly current: string;
@@ -22,6 +22,8 @@ export interface StatusLine {
 
 /** Erases the cursor's line and returns to its first column. */
 const CLEAR = "\r\x1b[2K";
+const CURSOR_UP = "\x1b[1A";
+const CLEAR_LINE = "\x1b[2K";
 
 /** The width a transient line may use: one column short of the terminal, so it never wraps. */
 function usableWidth(stream: NodeJS.WriteStream): number {
@@ -59,7 +61,7 @@ export class TerminalLine implements StatusLine {
   print(text: string): void {
     // One write: the erase, the permanent lines, and the transient line again.
     const redraw = this.fit(this.wanted);
-    this.stream.write(`${this.drawn === "" ? "" : CLEAR}${withNewline(text)}${redraw}`);
+    this.stream.write(`${this.erase()}${withNewline(text)}${redraw}`);
     this.drawn = redraw;
   }
 
@@ -67,12 +69,25 @@ export class TerminalLine implements StatusLine {
     this.wanted = line;
     const next = this.fit(line);
     if (next === this.drawn) return;
-    this.stream.write(this.drawn === "" ? next : `${CLEAR}${next}`);
+    this.stream.write(`${this.erase()}${next}`);
     this.drawn = next;
   }
 
+  /** Erases what is drawn: the cursor's line, and the lines above it a multi-line block took. */
+  private erase(): string {
+    if (this.drawn === "") return "";
+    const extra = this.drawn.split("\n").length - 1;
+    return CLEAR + `${CURSOR_UP}${CLEAR_LINE}`.repeat(extra);
+  }
+
+  /** Each line cut to the width; a transient text of several lines (a live table) stays a block. */
   private fit(line: string): string {
-    return line === "" ? "" : fitWidth(line, this.width);
+    return line === ""
+      ? ""
+      : line
+          .split("\n")
+          .map((l) => fitWidth(l, this.width))
+          .join("\n");
   }
 }
 
