@@ -4,6 +4,7 @@ import type { Clock } from "../core/clock.js";
 import { DataError, errorMessage, ItbError } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
 import { fromJsonSafe, toJsonSafe } from "../core/json.js";
+import { KLINE_COLUMNS } from "../core/klines.js";
 import type { Logger } from "../core/log.js";
 import { noProgress } from "../core/log.js";
 import { isoTime } from "../core/time.js";
@@ -14,10 +15,12 @@ import { runDownload } from "../data/runDownload.js";
 import { mergeStores } from "../data/runMerge.js";
 import { type ClosedCandle, closedCandles } from "../exchange/closedCandles.js";
 import type { MarketData } from "../exchange/marketData.js";
+import type { ResolvedSet } from "../features/featureSets.js";
 import type { ModelArtifact } from "../models/artifact.js";
 import { backtestOptionsOf } from "../pipeline/backtestOptions.js";
 import { resolveFeatureSets } from "../pipeline/generators.js";
 import { resolveSignalSets } from "../pipeline/signalStages.js";
+import type { SignalStep } from "../signals/index.js";
 import { SimulatedExecution } from "../trading/simulatedExecution.js";
 import type { VenueSnapshot } from "../trading/simulatedVenue.js";
 import { Trader, type TraderAction, type TraderSnapshot } from "../trading/trader.js";
@@ -39,7 +42,8 @@ import { TradingSession } from "./session.js";
 export interface MarketDeps {
   log: Logger;
   clock: Clock;
-  ledger: Ledger;
+  /** The ledger, opened on first use (after the start-up checks and the back-fill). */
+  ledger: () => Promise<Ledger>;
   /** The exchange for each data source's market (spot, um). */
   marketData: (market: "spot" | "um") => MarketData;
   signal: AbortSignal;
@@ -87,6 +91,9 @@ export class MarketRunner {
   private trades: Trade[] = [];
   private inputsOf: ((row: Float64Array, values: (name: string) => number) => void) | undefined;
   private row = new Float64Array(0);
+  private ledger: Ledger | undefined;
+  /** What `check` loaded for `prepare`. */
+  private loaded: { artifacts: ModelArtifact[]; sets: ResolvedSet[]; steps: SignalStep[] } | undefined;
 
   constructor(
     loaded: LoadedConfig,
@@ -112,18 +119,37 @@ export class MarketRunner {
     return `${this.key.symbol} ${this.key.freq}`;
   }
 
+  /**
+   * The start-up checks that need no data: the outputs, the current models and their contract
+   * against the feature sets, the signal sets. A mistake ends the start before anything is
+   * fetched or written.
+   */
+  async check(): Promise<void> {
+    const c = this.config;
+    this.outputs = planOutputs(c, this.deps.log);
+    const artifacts = await loadCurrentModels(c);
+    const sets = await resolveFeatureSets(c.feature_sets, dirname(this.configFile));
+    const steps = await resolveSignalSets(c, this.configFile);
+    // the merged table's columns, as merge names them: each source's kline columns, prefixed
+    const columns = c.data_sources.flatMap((ds) =>
+      KLINE_COLUMNS.filter((k) => k !== "ignore").map((k) =>
+        ds.column_prefix === "" ? k : `${ds.column_prefix}_${k}`,
+      ),
+    );
+    new CandleChain(sets, columns, artifacts, steps, this.outputs.columns);
+    this.loaded = { artifacts, sets, steps };
+  }
+
   async prepare(): Promise<void> {
     const c = this.config;
     const log = this.deps.log;
-    this.outputs = planOutputs(c, log);
-    const artifacts = await loadCurrentModels(c);
-    const baseDir = dirname(this.configFile);
-    const sets = await resolveFeatureSets(c.feature_sets, baseDir);
-    const steps = await resolveSignalSets(c, this.configFile);
+    if (this.loaded === undefined) await this.check();
+    const { artifacts, sets, steps } = this.loaded as NonNullable<MarketRunner["loaded"]>;
+    const outputs = this.outputs as OutputPlan;
 
     if (this.deps.backfill !== false) await this.backfill();
     const { frame } = await mergeStores(c, log);
-    const chain = new CandleChain(sets, frame.columnNames, artifacts, steps, this.outputs.columns);
+    const chain = new CandleChain(sets, frame.columnNames, artifacts, steps, outputs.columns);
     this.chain = chain;
     this.models = watchCurrentModels(c, artifacts);
     this.row = new Float64Array(chain.inputs.length);
@@ -132,8 +158,9 @@ export class MarketRunner {
       for (let k = 0; k < inputs.length; k++) row[k] = value(inputs[k] as string);
     };
 
-    const lastRecorded = await this.deps.ledger.last(this.key);
-    if (this.outputs.paper !== undefined) this.paper = this.createPaper(lastRecorded?.state);
+    this.ledger = await this.deps.ledger();
+    const lastRecorded = await this.ledger.last(this.key);
+    if (outputs.paper !== undefined) this.paper = this.createPaper(lastRecorded?.state);
 
     // Warm the streams over the history the ledger has seen (or all of it on a first start);
     // what is stored after the ledger's last candle is processed now, as catch-up.
@@ -302,7 +329,7 @@ export class MarketRunner {
       latencyMs: 0,
     };
     rec.latencyMs = performance.now() - t0;
-    await this.deps.ledger.record(rec);
+    await (this.ledger as Ledger).record(rec);
     const t3 = performance.now();
     this.last = candle.time;
     this.pending = { actions: [], orders: new Map(), fills: [] };
@@ -423,6 +450,3 @@ export class MarketRunner {
 function candleOnly(c: Candle): Candle {
   return { time: c.time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume };
 }
-
-/** Artifacts as the chain holds them. */
-export type { ModelArtifact };

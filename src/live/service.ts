@@ -129,7 +129,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
       const deps: MarketDeps = {
         log: o.log,
         clock: o.clock,
-        ledger: await ledgerOf(l.config.data_folder),
+        ledger: () => ledgerOf(l.config.data_folder),
         marketData: (market) => clientOf(l.config, market),
         signal: o.signal,
         waker: (source) => wakerOf(l, source),
@@ -145,8 +145,10 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
       });
       runners.push(runner);
     }
-    // Prepared one after the other: start-up errors (a missing model, an unreachable exchange)
-    // end the command before any market trades.
+    // Checked, then prepared one after the other: start-up errors (a missing model, a model for
+    // other features, an unreachable exchange) end the command before any market trades, and
+    // the checks before anything is fetched or written.
+    for (const r of runners) await r.check();
     for (const r of runners) {
       if (o.signal.aborted) break;
       await r.prepare();
