@@ -37,6 +37,12 @@ export interface CliProcess {
 }
 
 /** Starts the real CLI as a child process without waiting (for signals and concurrent runs). */
+/** Children still running when the test file's process exits are killed (a failed test may leave one waiting). */
+const running = new Set<ReturnType<typeof spawn>>();
+process.once("exit", () => {
+  for (const c of running) c.kill("SIGKILL");
+});
+
 export function spawnItb(
   args: readonly string[],
   opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
@@ -46,6 +52,8 @@ export function spawnItb(
     env: { ...process.env, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  running.add(child);
+  child.on("exit", () => running.delete(child));
   let out = "";
   let err = "";
   let ended = false;
