@@ -276,6 +276,19 @@ describe("the ledger's rules", () => {
     await ledger.close();
   });
 
+  it("a score or signal named like another column is exported with a score./signal. prefix", async () => {
+    const ledger = openSqliteLedger(fresh());
+    await ledger.record(later(0, { scores: { close: 0.25, Buy: 0.5, x: 1 }, signals: { x: 2, close: 3 } }));
+    const t = await ledger.read("signals");
+    expect(t.columns.slice(8, 13)).toEqual(["score.close", "score.Buy", "x", "signal.x", "signal.close"]);
+    expect(t.rows[0]?.slice(8, 13)).toEqual([0.25, 0.5, 1, 2, 3]);
+    expect(t.rows[0]?.[3]).toBe(later(0).candle.open);
+    await expect(ledger.read("equity", { market: { freq: "1M" } })).rejects.toThrow(
+      new LedgerError('ledger: unsupported frequency "1M"'),
+    );
+    await ledger.close();
+  });
+
   it("a market's freq is kept in Binance's spelling: 1min and 1m are one market", async () => {
     const ledger = openSqliteLedger(fresh());
     await ledger.record({ ...(records[0] as CandleRecord), market: { symbol: "BTCUSDT", freq: "1min" } });

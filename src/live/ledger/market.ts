@@ -10,13 +10,16 @@ export function ledgerMarket(m: MarketKey): MarketKey {
   if (typeof m?.symbol !== "string" || m.symbol === "") {
     throw new LedgerError(`a ledger market needs a symbol, got ${JSON.stringify(m?.symbol)}`);
   }
-  let freq: string;
+  return { symbol: m.symbol, freq: ledgerFreq(m.freq, `market ${m.symbol}`) };
+}
+
+/** A frequency in Binance's spelling (`1min` → `1m`); `what` names the market in the error. */
+export function ledgerFreq(freq: string, what = "ledger"): string {
   try {
-    freq = parseFreq(m.freq).binance;
+    return parseFreq(freq).binance;
   } catch {
-    throw new LedgerError(`market ${m.symbol}: unsupported frequency ${JSON.stringify(m.freq)}`);
+    throw new LedgerError(`${what}: unsupported frequency ${JSON.stringify(freq)}`);
   }
-  return { symbol: m.symbol, freq };
 }
 
 export function marketName(m: MarketKey): string {

@@ -6,7 +6,7 @@ import { errorMessage, LedgerError } from "../../core/errors.js";
 import type { Fill, Order, OrderIntent, Trade } from "../../core/trading.js";
 import type { TraderAction } from "../../trading/trader.js";
 import { decodeJson, encodeJson } from "./json.js";
-import { ledgerMarket, marketName } from "./market.js";
+import { ledgerFreq, ledgerMarket, marketName } from "./market.js";
 import { migrate, SCHEMA_VERSION, schemaVersion } from "./schema.js";
 import { readTable } from "./tables.js";
 import type {
@@ -263,7 +263,7 @@ export class SqliteLedger implements Ledger {
         ? {}
         : {
             ...(m.symbol === undefined ? {} : { symbol: m.symbol }),
-            ...(m.freq === undefined ? {} : { freq: ledgerMarket({ symbol: "-", freq: m.freq }).freq }),
+            ...(m.freq === undefined ? {} : { freq: ledgerFreq(m.freq) }),
           };
     return readTable(this.db, what, { ...q, market });
   }
