@@ -109,8 +109,5 @@ export function errorMessage(err: unknown): string {
 /** A trading rule broken by the caller (a bad stake, an order the Trader cannot track). */
 export class TradingError extends ItbError {}
 
-/**
- * The live ledger refused or could not do something: a candle recorded twice or out of order, a
- * ledger another process is writing, a file that is not a ledger, a schema newer than this itb.
- */
+/** The ledger refused a write (a candle recorded twice) or cannot be opened. */
 export class LedgerError extends ItbError {}

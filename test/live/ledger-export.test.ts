@@ -7,7 +7,7 @@ import { withConnection } from "../../src/data/store/duckdb.js";
 import { readFrame } from "../../src/data/store/index.js";
 import { writeLedgerTable } from "../../src/live/ledger/export.js";
 import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
-import { LEDGER_TABLES, type LedgerTable } from "../../src/live/ledger/types.js";
+import { LEDGER_TABLES, type TypedLedgerTable } from "../../src/live/ledger/types.js";
 import { sampleRecords } from "../helpers/ledgerRecords.js";
 import { SAMPLE } from "../helpers/paths.js";
 
@@ -18,7 +18,7 @@ import { SAMPLE } from "../helpers/paths.js";
  */
 
 let dir = "";
-const tables = new Map<string, LedgerTable>();
+const tables = new Map<string, TypedLedgerTable>();
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "itb-ledger-export-"));
@@ -47,9 +47,9 @@ async function readBack(file: string, csv: boolean) {
   });
 }
 
-const numericColumns = (t: LedgerTable) => t.columns.filter((_, j) => t.types[j] === "number");
+const numericColumns = (t: TypedLedgerTable) => t.columns.filter((_, j) => t.types[j] === "number");
 
-async function expectNumbersBack(file: string, t: LedgerTable): Promise<void> {
+async function expectNumbersBack(file: string, t: TypedLedgerTable): Promise<void> {
   const names = numericColumns(t);
   const frame = await readFrame(file, { columns: names });
   expect(Array.from(frame.time)).toEqual(t.rows.map((r) => r[0]));
@@ -61,7 +61,7 @@ async function expectNumbersBack(file: string, t: LedgerTable): Promise<void> {
 
 describe("ledger tables as files", () => {
   it.each(LEDGER_TABLES)("%s as Parquet: typed columns equal to the ledger's", async (what) => {
-    const t = tables.get(what) as LedgerTable;
+    const t = tables.get(what) as TypedLedgerTable;
     expect(t.rows.length).toBeGreaterThan(50);
     const file = join(dir, `${what}.parquet`);
     await writeLedgerTable(file, t);
@@ -79,7 +79,7 @@ describe("ledger tables as files", () => {
   it.each(LEDGER_TABLES)(
     "%s as CSV: ISO times, shortest numbers, strings; readFrame reads the numbers",
     async (what) => {
-      const t = tables.get(what) as LedgerTable;
+      const t = tables.get(what) as TypedLedgerTable;
       const file = join(dir, `${what}.csv`);
       await writeLedgerTable(file, t);
       const back = await readBack(file, true);
@@ -95,7 +95,7 @@ describe("ledger tables as files", () => {
   );
 
   it("strings with commas, quotes and line breaks are quoted in CSV and come back whole", async () => {
-    const t: LedgerTable = {
+    const t: TypedLedgerTable = {
       columns: ["timestamp", "reason", "a,b", "x"],
       types: ["time", "string", "string", "number"],
       rows: [
@@ -125,8 +125,25 @@ describe("ledger tables as files", () => {
     expect(Object.is(p.rows[0]?.[3], -0)).toBe(true);
   });
 
+  it("a table without column types (another Ledger's) goes out as strings where strings are, numbers elsewhere", async () => {
+    const file = join(dir, "untyped.parquet");
+    await writeLedgerTable(file, {
+      columns: ["timestamp", "side", "price"],
+      rows: [
+        [Date.UTC(2023, 2, 1), "buy", 1.5],
+        [Date.UTC(2023, 2, 1, 0, 1), null, Number.NaN],
+      ],
+    });
+    const back = await readBack(file, false);
+    expect(back.types).toEqual(["DOUBLE", "VARCHAR", "DOUBLE"]);
+    expect(back.rows).toEqual([
+      [Date.UTC(2023, 2, 1), "buy", 1.5],
+      [Date.UTC(2023, 2, 1, 0, 1), null, Number.NaN],
+    ]);
+  });
+
   it("refuses other extensions and names that differ only in case (Parquet), writing nothing", async () => {
-    const t: LedgerTable = {
+    const t: TypedLedgerTable = {
       columns: ["timestamp", "Close", "close"],
       types: ["time", "number", "number"],
       rows: [],

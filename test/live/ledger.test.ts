@@ -8,6 +8,7 @@ import type { Fill, Order } from "../../src/core/trading.js";
 import { decodeJson, encodeJson } from "../../src/live/ledger/json.js";
 import { MIGRATIONS, migrate, SCHEMA_VERSION } from "../../src/live/ledger/schema.js";
 import { openSqliteLedger, type SqliteLedger } from "../../src/live/ledger/sqlite.js";
+import { marketStatus } from "../../src/live/ledger/status.js";
 import { type CandleRecord, LEDGER_TABLES, type Ledger } from "../../src/live/ledger/types.js";
 import { expectedTables, MARKET, rowObjects, sampleRecords } from "../helpers/ledgerRecords.js";
 import { SAMPLE } from "../helpers/paths.js";
@@ -412,5 +413,58 @@ describe("the ledger's JSON", () => {
     expect(back).toEqual(value);
     expect(Object.is(back.b[2], -0)).toBe(true);
     expect(decodeJson(encodeJson(undefined))).toBeNull();
+  });
+});
+
+describe("a market's status", () => {
+  it("from the SQLite ledger's last(): every field, NaN as null; from a sparser ledger's: what it has", async () => {
+    const ledger = openSqliteLedger(fresh());
+    for (const r of records.slice(0, 42)) await ledger.record(r);
+    const halt = records[41] as CandleRecord;
+    expect(halt.scores.mom_60).toBeNaN();
+    const now = halt.candle.time + 60_000 + 90_500;
+    const s = marketStatus(MARKET, ledger.file, await ledger.last(MARKET), now);
+    expect(s).toEqual({
+      symbol: "BTCUSDT",
+      freq: "1m",
+      ledger: ledger.file,
+      recorded: true,
+      last_candle: "2023-03-01T00:41:00.000Z",
+      close_time: "2023-03-01T00:42:00.000Z",
+      lag_seconds: 90.5,
+      catch_up: false,
+      processed_at: new Date(halt.processedAt).toISOString(),
+      latency_ms: halt.latencyMs,
+      close: null,
+      scores: { ...halt.scores, mom_60: null },
+      signals: halt.signals,
+      buy: false,
+      sell: false,
+      position: halt.equity.position === 0 ? "flat" : halt.equity.position === 1 ? "long" : "short",
+      quantity: halt.equity.quantity,
+      entry_price: Number.isNaN(halt.equity.entryPrice) ? null : halt.equity.entryPrice,
+      equity: halt.equity.equity,
+      cash: halt.equity.cash,
+    });
+    await ledger.close();
+    const sparse = marketStatus(
+      MARKET,
+      "memory",
+      { time: halt.candle.time, state: {}, equity: halt.equity },
+      now,
+    );
+    expect(sparse).toMatchObject({
+      recorded: true,
+      lag_seconds: 90.5,
+      close: null,
+      scores: {},
+      buy: null,
+      catch_up: null,
+    });
+    expect(marketStatus(MARKET, "memory", undefined, now)).toMatchObject({
+      recorded: false,
+      last_candle: null,
+      equity: null,
+    });
   });
 });

@@ -6,7 +6,7 @@ import { withTempPath } from "../../data/atomic.js";
 import { formatNumber } from "../../data/store/csv-number.js";
 import { formatTime } from "../../data/store/csv-time.js";
 import { sqlIdent, sqlString, withConnection } from "../../data/store/duckdb.js";
-import type { LedgerColumnType, LedgerTable } from "./types.js";
+import type { LedgerColumnType, LedgerTable, TypedLedgerTable } from "./types.js";
 
 /**
  * A ledger table to a file, atomically (temporary file, fsync, rename), chosen by extension:
@@ -33,8 +33,17 @@ export async function writeLedgerTable(file: string, table: LedgerTable): Promis
       file,
     });
   }
-  if (format === "csv") await writeCsvTable(file, table);
-  else await writeParquetTable(file, table);
+  const typed = { ...table, types: columnTypes(table) };
+  if (format === "csv") await writeCsvTable(file, typed);
+  else await writeParquetTable(file, typed);
+}
+
+/** The table's column types; for a table without them, `string` where a string occurs, else `number`. */
+export function columnTypes(table: LedgerTable): LedgerColumnType[] {
+  if (table.types !== undefined) return table.types;
+  return table.columns.map((_, j) =>
+    table.rows.some((r) => typeof r[j] === "string") ? "string" : "number",
+  );
 }
 
 const ROWS_PER_WRITE = 4096;
@@ -51,7 +60,7 @@ function csvCell(v: number | string | null, type: LedgerColumnType): string {
   return formatNumber(x);
 }
 
-async function writeCsvTable(file: string, table: LedgerTable): Promise<void> {
+async function writeCsvTable(file: string, table: TypedLedgerTable): Promise<void> {
   await withTempPath(file, async (tmp) => {
     const handle = await open(tmp, "wx");
     try {
@@ -77,7 +86,7 @@ const SQL_TYPE: Record<LedgerColumnType, string> = {
   string: "VARCHAR",
 };
 
-async function writeParquetTable(file: string, table: LedgerTable): Promise<void> {
+async function writeParquetTable(file: string, table: TypedLedgerTable): Promise<void> {
   checkNames(file, table.columns);
   await withConnection(async (conn) => {
     const columns = table.columns.map(

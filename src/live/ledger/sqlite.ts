@@ -15,9 +15,9 @@ import type {
   Ledger,
   LedgerEquity,
   LedgerQuery,
-  LedgerTable,
   LedgerTableName,
   MarketKey,
+  TypedLedgerTable,
 } from "./types.js";
 import { tryLockLedger } from "./writerLock.js";
 
@@ -256,7 +256,7 @@ export class SqliteLedger implements Ledger {
     return this.st.markets.all() as MarketKey[];
   }
 
-  async read(what: LedgerTableName, q: LedgerQuery = {}): Promise<LedgerTable> {
+  async read(what: LedgerTableName, q: LedgerQuery = {}): Promise<TypedLedgerTable> {
     const m = q.market;
     const market =
       m === undefined

@@ -71,20 +71,21 @@ export function marketStatus(
   }
   const closeTime = last.time + parseFreq(market.freq).ms;
   const e = last.equity;
+  const num = (x: number | undefined) => (x === undefined ? null : finite(x));
   return {
     ...base,
     recorded: true,
     last_candle: isoOf(last.time),
     close_time: isoOf(closeTime),
     lag_seconds: Math.round((now - closeTime) / 100) / 10,
-    catch_up: last.catchUp,
-    processed_at: isoOf(last.processedAt),
-    latency_ms: finite(last.latencyMs),
-    close: finite(last.candle.close),
-    scores: plain(last.scores),
-    signals: plain(last.signals),
-    buy: last.buy,
-    sell: last.sell,
+    catch_up: last.catchUp ?? null,
+    processed_at: last.processedAt === undefined ? null : isoOf(last.processedAt),
+    latency_ms: num(last.latencyMs),
+    close: num(last.candle?.close),
+    scores: plain(last.scores ?? {}),
+    signals: plain(last.signals ?? {}),
+    buy: last.buy ?? null,
+    sell: last.sell ?? null,
     position: e.position === 1 ? "long" : e.position === -1 ? "short" : "flat",
     quantity: finite(e.quantity),
     entry_price: finite(e.entryPrice),

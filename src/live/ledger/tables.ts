@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import { decodeJson } from "./json.js";
-import type { LedgerColumnType, LedgerQuery, LedgerTable, LedgerTableName } from "./types.js";
+import type { LedgerColumnType, LedgerQuery, LedgerTableName, TypedLedgerTable } from "./types.js";
 
 /**
  * The ledger's rows as export and status read them. Every table starts with `timestamp` (the
@@ -173,7 +173,7 @@ function select(db: Database.Database, spec: Spec, columns: readonly Column[], q
 }
 
 /** `what`'s rows (a table of the right columns and no rows when nothing matches). */
-export function readTable(db: Database.Database, what: LedgerTableName, q: LedgerQuery): LedgerTable {
+export function readTable(db: Database.Database, what: LedgerTableName, q: LedgerQuery): TypedLedgerTable {
   if (what === "signals") return readSignals(db, q);
   const spec = SPECS[what];
   const columns: readonly Column[] = [["timestamp", `t.${spec.candle}`, "time"], ...MARKET, ...spec.columns];
@@ -190,7 +190,7 @@ export function readTable(db: Database.Database, what: LedgerTableName, q: Ledge
  * that clashes with another column (case-insensitively, as Parquet and DuckDB compare names)
  * is prefixed with `score.` or `signal.`.
  */
-function readSignals(db: Database.Database, q: LedgerQuery): LedgerTable {
+function readSignals(db: Database.Database, q: LedgerQuery): TypedLedgerTable {
   const spec: Spec = { table: "candles", candle: "time", columns: [] };
   const head: readonly Column[] = [["timestamp", "t.time", "time"], ...MARKET, ...CANDLE];
   const json: readonly Column[] = [

@@ -53,15 +53,18 @@ export interface LastProcessed {
   time: number;
   state: unknown;
   equity: CandleRecord["equity"];
-  /** The rest of the candle's record, for status pages (what it scored, signalled, when). */
-  candle: CandleRecord["candle"];
-  scores: Record<string, number>;
-  signals: Record<string, number>;
-  buy: boolean;
-  sell: boolean;
-  catchUp: boolean;
-  processedAt: number;
-  latencyMs: number;
+  /**
+   * The rest of the candle's record, for status pages (what it scored, signalled, when). The
+   * SQLite ledger fills them all; a ledger that leaves them out shows less in `itb status`.
+   */
+  candle?: CandleRecord["candle"];
+  scores?: Record<string, number>;
+  signals?: Record<string, number>;
+  buy?: boolean;
+  sell?: boolean;
+  catchUp?: boolean;
+  processedAt?: number;
+  latencyMs?: number;
 }
 
 /** What `read` returns: `decisions` are the Trader's actions (submits and cancels) per candle. */
@@ -112,7 +115,10 @@ export type LedgerColumnType = "number" | "time" | "string";
 /** A table: named columns of numbers or strings, one value per row. */
 export interface LedgerTable {
   columns: string[];
-  /** One per column. */
-  types: LedgerColumnType[];
+  /** One per column; when left out, a column with a string in it is `string`, any other `number`. */
+  types?: LedgerColumnType[];
   rows: (number | string | null)[][];
 }
+
+/** A table that says its column types (what the SQLite ledger returns). */
+export type TypedLedgerTable = LedgerTable & { types: LedgerColumnType[] };
