@@ -373,6 +373,28 @@ describe("writers and readers", () => {
     expect(() => openSqliteLedger(newer, { readonly: true })).toThrow(msg);
   });
 
+  it("a damaged ledger's reads fail with a LedgerError naming the file, not SQLite's own error", async () => {
+    const file = fresh();
+    const writer = openSqliteLedger(file);
+    await writer.record(records[0] as CandleRecord);
+    await writer.close();
+    const reader = openSqliteLedger(file, { readonly: true });
+    const db = new Database(file);
+    db.exec("DROP TABLE equity");
+    db.close();
+    const err = await reader.read("equity").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LedgerError);
+    expect((err as Error).message).toBe(`${file}: cannot read the ledger: no such table: equity`);
+    await expect(reader.last(MARKET)).rejects.toThrow(
+      `${file}: cannot read the ledger: no such table: equity`,
+    );
+    expect(await reader.markets()).toEqual([MARKET]);
+    await reader.close();
+    expect(() => openSqliteLedger(file, { readonly: true })).toThrow(
+      new LedgerError(`${file}: cannot open the ledger: no such table: equity`),
+    );
+  });
+
   it("the file is in WAL mode with synchronous FULL and foreign keys on; migrations run once, in order", async () => {
     const file = fresh();
     const ledger = openSqliteLedger(file);

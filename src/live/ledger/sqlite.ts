@@ -218,6 +218,10 @@ export class SqliteLedger implements Ledger {
   }
 
   async last(market: MarketKey): Promise<LastProcessed | undefined> {
+    return this.reading(() => this.lastOf(market));
+  }
+
+  private lastOf(market: MarketKey): LastProcessed | undefined {
     const id = this.marketId(ledgerMarket(market), false);
     if (id === undefined) return undefined;
     const row = this.st.last.raw(true).get(id) as unknown[] | undefined;
@@ -253,7 +257,7 @@ export class SqliteLedger implements Ledger {
   }
 
   async markets(): Promise<MarketKey[]> {
-    return this.st.markets.all() as MarketKey[];
+    return this.reading(() => this.st.markets.all() as MarketKey[]);
   }
 
   async read(what: LedgerTableName, q: LedgerQuery = {}): Promise<TypedLedgerTable> {
@@ -265,7 +269,17 @@ export class SqliteLedger implements Ledger {
             ...(m.symbol === undefined ? {} : { symbol: m.symbol }),
             ...(m.freq === undefined ? {} : { freq: ledgerFreq(m.freq) }),
           };
-    return readTable(this.db, what, { ...q, market });
+    return this.reading(() => readTable(this.db, what, { ...q, market }));
+  }
+
+  /** A read's SQLite failure (a damaged file, a disk error) as a LedgerError naming the file. */
+  private reading<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (err) {
+      if (err instanceof LedgerError) throw err;
+      throw new LedgerError(`${this.file}: cannot read the ledger: ${errorMessage(err)}`, { cause: err });
+    }
   }
 
   async close(): Promise<void> {
