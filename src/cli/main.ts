@@ -6,6 +6,7 @@ import { registerDataCommands } from "./commands/data.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerDownloadCommand } from "./commands/download.js";
 import { registerFeatureCommands } from "./commands/features.js";
+import { registerLedgerCommands } from "./commands/ledger.js";
 import { registerModelCommands } from "./commands/models.js";
 import { registerPipelineCommand } from "./commands/pipeline.js";
 import { registerSignalCommands } from "./commands/signals.js";
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerSignalCommands(program);
   registerBacktestCommands(program);
   registerPipelineCommand(program);
+  registerLedgerCommands(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

@@ -24,6 +24,8 @@ const COMMANDS = [
   "report",
   "pipeline",
   "config",
+  "ledger",
+  "status",
 ];
 
 describe("itb CLI", () => {
@@ -51,6 +53,8 @@ describe("itb CLI", () => {
       ["pipeline"],
       ["config", "check"],
       ["config", "schema"],
+      ["ledger", "export"],
+      ["status"],
     ]) {
       const r = itb([...c, "--help"]);
       expect(r.status, c.join(" ")).toBe(0);

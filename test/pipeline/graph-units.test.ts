@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ConfigSchema, configJsonSchema } from "../../src/config/index.js";
 import { FingerprintCache, sha256File } from "../../src/pipeline/graph/fingerprint.js";
 import { sectionHashes } from "../../src/pipeline/graph/manifest.js";
-import { defaultJobs, planMarket } from "../../src/pipeline/graph/matrix.js";
+import { configMarkets, defaultJobs, planMarket } from "../../src/pipeline/graph/matrix.js";
 import { KeyedLock } from "../../src/pipeline/graph/runner.js";
 import { STAGES, selectGraph } from "../../src/pipeline/graph/stages.js";
 import { formatSummary } from "../../src/pipeline/graph/summary.js";
@@ -236,5 +236,23 @@ describe("the market pool", () => {
     await Promise.all([task("a", ["x", "y"], 30), task("b", ["y"], 1), task("c", ["z"], 1)]);
     expect(order.indexOf("b+")).toBeGreaterThan(order.indexOf("a-"));
     expect(order.indexOf("c-")).toBeLessThan(order.indexOf("a-"));
+  });
+});
+
+describe("configMarkets", () => {
+  it("is symbols × freqs (given, else the config's lists, else its symbol and freq), overriding only what a list names", () => {
+    const c = { symbol: "BTCUSDT", freq: "1m", symbols: undefined, freqs: undefined };
+    expect(configMarkets(c)).toEqual([{ id: { symbol: "BTCUSDT", freq: "1m" }, overrides: {} }]);
+    expect(configMarkets({ ...c, symbols: ["BTCUSDT", "ETHUSDT"] })).toEqual([
+      { id: { symbol: "BTCUSDT", freq: "1m" }, overrides: { symbol: "BTCUSDT" } },
+      { id: { symbol: "ETHUSDT", freq: "1m" }, overrides: { symbol: "ETHUSDT" } },
+    ]);
+    expect(configMarkets({ ...c, symbols: ["ETHUSDT"], freqs: ["1h"] }, undefined, ["5m", "1h"])).toEqual([
+      { id: { symbol: "ETHUSDT", freq: "5m" }, overrides: { symbol: "ETHUSDT", freq: "5m" } },
+      { id: { symbol: "ETHUSDT", freq: "1h" }, overrides: { symbol: "ETHUSDT", freq: "1h" } },
+    ]);
+    expect(configMarkets(c, ["SOLUSDT"], [])).toEqual([
+      { id: { symbol: "SOLUSDT", freq: "1m" }, overrides: { symbol: "SOLUSDT" } },
+    ]);
   });
 });

@@ -2,10 +2,12 @@ import type { Candle, Fill, Order, Trade } from "../../core/trading.js";
 import type { TraderAction } from "../../trading/trader.js";
 
 /**
- * The ledger of the live service: every processed closed candle per market, with what it
- * produced, written in one transaction per candle (see docs/ledger.md). Asynchronous so that a
- * Postgres implementation can take the SQLite one's place.
+ * The live service's ledger: every processed closed candle per market with what it produced
+ * (scores, signals, decisions, orders, fills, trades, equity) and the state to resume from,
+ * written in one transaction per candle. Asynchronous on purpose: the SQLite implementation
+ * (sqlite.ts) answers at once, a Postgres one would not. docs/ledger.md.
  */
+
 /** A market in the ledger: one config's symbol at one frequency. */
 export interface MarketKey {
   symbol: string;
@@ -31,7 +33,7 @@ export interface CandleRecord {
   fills: readonly Fill[];
   trades: readonly Trade[];
   /** After the candle. */
-  equity: { equity: number; cash: number; position: -1 | 0 | 1; quantity: number; entryPrice: number };
+  equity: LedgerEquity;
   /** Opaque JSON-serialisable snapshots to resume from (the Trader's and the paper venue's state). */
   state: unknown;
   /** Wall-clock time the candle was processed (epoch ms) and the processing latency in ms. */
@@ -39,10 +41,50 @@ export interface CandleRecord {
   latencyMs: number;
 }
 
+export interface LedgerEquity {
+  equity: number;
+  cash: number;
+  position: -1 | 0 | 1;
+  quantity: number;
+  entryPrice: number;
+}
+
 export interface LastProcessed {
   time: number;
   state: unknown;
   equity: CandleRecord["equity"];
+  /**
+   * The rest of the candle's record, for status pages (what it scored, signalled, when). The
+   * SQLite ledger fills them all; a ledger that leaves them out shows less in `itb status`.
+   */
+  candle?: CandleRecord["candle"];
+  scores?: Record<string, number>;
+  signals?: Record<string, number>;
+  buy?: boolean;
+  sell?: boolean;
+  catchUp?: boolean;
+  processedAt?: number;
+  latencyMs?: number;
+}
+
+/** What `read` returns: `decisions` are the Trader's actions (submits and cancels) per candle. */
+export type LedgerTableName = "signals" | "decisions" | "orders" | "fills" | "trades" | "equity";
+
+export const LEDGER_TABLES: readonly LedgerTableName[] = [
+  "signals",
+  "decisions",
+  "orders",
+  "fills",
+  "trades",
+  "equity",
+];
+
+export interface LedgerQuery {
+  /** One market, or with only a symbol (a freq) every market of that symbol (freq). */
+  market?: Partial<MarketKey>;
+  /** Candle open times, epoch ms: from inclusive, to exclusive. */
+  from?: number;
+  to?: number;
 }
 
 export interface Ledger {
@@ -55,16 +97,28 @@ export interface Ledger {
   last(market: MarketKey): Promise<LastProcessed | undefined>;
   /** Markets with at least one candle. */
   markets(): Promise<MarketKey[]>;
-  /** Rows for export and status: signals (time, OHLCV, scores, signals, buy, sell, catch_up, latency), orders, fills, trades, equity; optionally from/to (open times, to exclusive) and one market. */
-  read(
-    what: "signals" | "orders" | "fills" | "trades" | "equity",
-    q?: { market?: MarketKey; from?: number; to?: number },
-  ): Promise<LedgerTable>;
+  /**
+   * Rows for export and status: signals (time, OHLCV, scores, signals, buy, sell, catch_up,
+   * latency), decisions, orders, fills, trades, equity; optionally from/to (open times, to
+   * exclusive) and one market. Rows are ordered by market, then candle time.
+   */
+  read(what: LedgerTableName, q?: LedgerQuery): Promise<LedgerTable>;
   close(): Promise<void>;
 }
+
+/**
+ * A column's kind: `number` (a double, NaN when missing; flags are 0/1), `time` (epoch ms, NaN
+ * when missing; exported as a UTC timestamp) or `string` (null when missing).
+ */
+export type LedgerColumnType = "number" | "time" | "string";
 
 /** A table: named columns of numbers or strings, one value per row. */
 export interface LedgerTable {
   columns: string[];
+  /** One per column; when left out, a column with a string in it is `string`, any other `number`. */
+  types?: LedgerColumnType[];
   rows: (number | string | null)[][];
 }
+
+/** A table that says its column types (what the SQLite ledger returns). */
+export type TypedLedgerTable = LedgerTable & { types: LedgerColumnType[] };

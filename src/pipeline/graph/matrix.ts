@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { type ConfigOverrides, type LoadedConfig, loadConfig } from "../../config/index.js";
+import { type Config, type ConfigOverrides, type LoadedConfig, loadConfig } from "../../config/index.js";
 import { parseConfigTime, TIME_EXPECTED } from "../../config/primitives.js";
 import { ConfigError, UsageError } from "../../core/errors.js";
 import type { Logger, ProgressFactory } from "../../core/log.js";
@@ -294,6 +294,30 @@ export function defaultJobs(markets: number, cores = availableParallelism()): nu
   return Math.max(1, Math.min(markets, Math.floor(cores / 2)));
 }
 
+/**
+ * The markets of a config, symbol by symbol, each at every freq: `symbols`/`freqs` given (the
+ * command line's), else the config's lists, else its one symbol and freq. Each comes with the
+ * overrides its config is loaded with (so `{symbol}`/`{freq}` placeholders resolve per market).
+ */
+export function configMarkets(
+  config: Pick<Config, "symbol" | "freq" | "symbols" | "freqs">,
+  symbols?: readonly string[],
+  freqs?: readonly string[],
+): { id: MarketId; overrides: ConfigOverrides }[] {
+  const symbolList = symbols?.length ? symbols : config.symbols;
+  const freqList = freqs?.length ? freqs : config.freqs;
+  const out: { id: MarketId; overrides: ConfigOverrides }[] = [];
+  for (const symbol of symbolList?.length ? symbolList : [config.symbol]) {
+    for (const freq of freqList?.length ? freqList : [config.freq]) {
+      out.push({
+        id: { symbol, freq },
+        overrides: { ...(symbolList?.length ? { symbol } : {}), ...(freqList?.length ? { freq } : {}) },
+      });
+    }
+  }
+  return out;
+}
+
 export async function runPipeline(request: PipelineRequest, deps: PipelineDeps): Promise<PipelineRun> {
   const t0 = performance.now();
   validateRequest(request);
@@ -302,31 +326,18 @@ export async function runPipeline(request: PipelineRequest, deps: PipelineDeps):
   // The file as written must load: a mistake in it is the same for every market (exit 2).
   const base = load(request.configFile, dates);
   for (const w of base.warnings) deps.log.warn({ config: base.file }, w);
-  // --symbols/--freqs, else the config's lists, else its one symbol and freq
-  const symbolList = request.symbols?.length ? request.symbols : base.config.symbols;
-  const freqList = request.freqs?.length ? request.freqs : base.config.freqs;
-  const symbols = symbolList?.length ? symbolList : [base.config.symbol];
-  const freqs = freqList?.length ? freqList : [base.config.freq];
-
   const markets: PlannedMarket[] = [];
-  for (const symbol of symbols) {
-    for (const freq of freqs) {
-      const id = { symbol, freq };
-      let loaded: LoadedConfig;
-      try {
-        loaded = load(request.configFile, {
-          ...dates,
-          ...(symbolList?.length ? { symbol } : {}),
-          ...(freqList?.length ? { freq } : {}),
-        });
-      } catch (err) {
-        // A market's own config mistake (a symbol that does not reach a literal data-source
-        // folder) ends the command before anything runs, as a mistake in the file does.
-        throw err instanceof ConfigError ? inMarket(id, err) : err;
-      }
-      // Usage mistakes (stage names) are the same for every market: they end the command.
-      markets.push({ id, loaded, plan: planMarket(request, loaded) });
+  for (const { id, overrides } of configMarkets(base.config, request.symbols, request.freqs)) {
+    let loaded: LoadedConfig;
+    try {
+      loaded = load(request.configFile, { ...dates, ...overrides });
+    } catch (err) {
+      // A market's own config mistake (a symbol that does not reach a literal data-source
+      // folder) ends the command before anything runs, as a mistake in the file does.
+      throw err instanceof ConfigError ? inMarket(id, err) : err;
     }
+    // Usage mistakes (stage names) are the same for every market: they end the command.
+    markets.push({ id, loaded, plan: planMarket(request, loaded) });
   }
   checkCollisions(markets);
   for (const m of markets) await preflightMarket(m, markets.length > 1);

@@ -1,0 +1,433 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { errorMessage, LedgerError } from "../../core/errors.js";
+import type { Fill, Order, OrderIntent, Trade } from "../../core/trading.js";
+import type { TraderAction } from "../../trading/trader.js";
+import { decodeJson, encodeJson } from "./json.js";
+import { ledgerFreq, ledgerMarket, marketName } from "./market.js";
+import { migrate, SCHEMA_VERSION, schemaVersion } from "./schema.js";
+import { readTable } from "./tables.js";
+import type {
+  CandleRecord,
+  LastProcessed,
+  Ledger,
+  LedgerEquity,
+  LedgerQuery,
+  LedgerTableName,
+  MarketKey,
+  TypedLedgerTable,
+} from "./types.js";
+import { tryLockLedger } from "./writerLock.js";
+
+/**
+ * The ledger in one SQLite file (better-sqlite3), in WAL mode: the writer appends, readers
+ * (export, status, other processes) read a consistent snapshot without waiting for it.
+ * `synchronous = FULL` makes every committed candle durable before `record` returns: after a
+ * SIGKILL or a power loss the file holds every candle whose `record` returned, each whole, and
+ * nothing of the candle in flight. One writer per file (writerLock.ts). docs/ledger.md.
+ */
+
+export interface SqliteLedgerOptions {
+  /** Open for reading only (export, status): the file must exist; `record` is refused. */
+  readonly?: boolean;
+  /** The command line recorded as the writer's (default: this process's arguments). */
+  command?: string;
+}
+
+type Db = Database.Database;
+type Value = number | string | null;
+
+const flag = (b: boolean): number => (b ? 1 : 0);
+const opt = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
+const iso = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms));
+
+function intentValues(o: OrderIntent): Value[] {
+  return [
+    o.side,
+    o.type,
+    opt(o.quantity),
+    opt(o.quoteQuantity),
+    opt(o.price),
+    opt(o.trailingFraction),
+    flag(o.reduceOnly),
+    opt(o.ocoGroup),
+    o.purpose,
+    o.decidedAt,
+  ];
+}
+
+function actionValues(a: TraderAction): Value[] {
+  if (a.kind === "cancel") return ["cancel", a.clientOrderId, a.symbol, ...new Array<Value>(10).fill(null)];
+  return ["submit", a.order.clientOrderId, a.order.symbol, ...intentValues(a.order)];
+}
+
+function orderValues(o: Order): Value[] {
+  return [
+    o.clientOrderId,
+    o.symbol,
+    ...intentValues(o),
+    o.status,
+    opt(o.exchangeOrderId),
+    o.filledQuantity,
+    o.averagePrice,
+    o.fees,
+    opt(o.reason),
+    o.createdAt,
+    o.updatedAt,
+  ];
+}
+
+function fillValues(f: Fill): Value[] {
+  return [
+    f.tradeId,
+    f.clientOrderId,
+    f.symbol,
+    f.side,
+    f.price,
+    f.quantity,
+    f.fee,
+    f.liquidity,
+    f.time,
+    flag(f.final),
+  ];
+}
+
+function tradeValues(t: Trade): Value[] {
+  return [
+    t.side,
+    t.entryIndex,
+    t.entryTime,
+    t.entryPrice,
+    t.exitIndex,
+    t.exitTime,
+    t.exitPrice,
+    t.qty,
+    t.fees,
+    t.pnl,
+    t.ret,
+    t.exitReason,
+  ];
+}
+
+const ORDER_COLUMNS =
+  "client_order_id, symbol, side, type, quantity, quote_quantity, price, trailing_fraction, reduce_only, " +
+  "oco_group, purpose, decided_at, status, exchange_order_id, filled_quantity, average_price, fees, reason, " +
+  "created_at, updated_at";
+const ORDER_UPDATES = ORDER_COLUMNS.split(", ")
+  .slice(1)
+  .map((c) => `${c} = excluded.${c}`)
+  .join(", ");
+
+function statements(db: Db) {
+  const q = (n: number) => new Array(n).fill("?").join(", ");
+  return {
+    marketId: db.prepare("SELECT id FROM markets WHERE symbol = ? AND freq = ?").pluck(),
+    addMarket: db.prepare("INSERT INTO markets (symbol, freq) VALUES (?, ?)"),
+    lastTime: db.prepare("SELECT max(time) FROM candles WHERE market = ?").pluck(),
+    candle: db.prepare(
+      "INSERT INTO candles (market, time, open, high, low, close, volume, scores, signals, buy, sell, " +
+        `catch_up, processed_at, latency_ms) VALUES (${q(14)})`,
+    ),
+    decision: db.prepare(
+      "INSERT INTO decisions (market, time, seq, kind, client_order_id, symbol, side, type, quantity, " +
+        "quote_quantity, price, trailing_fraction, reduce_only, oco_group, purpose, decided_at) " +
+        `VALUES (${q(16)})`,
+    ),
+    // A state older than the one recorded (by updated_at) does not replace it.
+    order: db.prepare(
+      `INSERT INTO orders (market, candle, ${ORDER_COLUMNS}) VALUES (${q(22)}) ` +
+        `ON CONFLICT (market, client_order_id) DO UPDATE SET candle = excluded.candle, ${ORDER_UPDATES} ` +
+        "WHERE orders.updated_at IS NULL OR excluded.updated_at >= orders.updated_at",
+    ),
+    // A fill delivered again (same trade id) is ignored: it was recorded with its first delivery.
+    fill: db.prepare(
+      "INSERT INTO fills (market, candle, trade_id, client_order_id, symbol, side, price, quantity, fee, " +
+        `liquidity, time, final) VALUES (${q(12)}) ON CONFLICT (market, trade_id) DO NOTHING`,
+    ),
+    trade: db.prepare(
+      "INSERT INTO trades (market, candle, seq, side, entry_index, entry_time, entry_price, exit_index, " +
+        `exit_time, exit_price, qty, fees, pnl, ret, exit_reason) VALUES (${q(15)})`,
+    ),
+    equity: db.prepare(
+      "INSERT INTO equity (market, time, equity, cash, position, quantity, entry_price) " +
+        `VALUES (${q(7)})`,
+    ),
+    state: db.prepare(
+      "INSERT INTO state (market, time, state) VALUES (?, ?, ?) " +
+        "ON CONFLICT (market) DO UPDATE SET time = excluded.time, state = excluded.state",
+    ),
+    last: db.prepare(
+      "SELECT s.time, s.state, e.equity, e.cash, e.position, e.quantity, e.entry_price, " +
+        "c.open, c.high, c.low, c.close, c.volume, c.scores, c.signals, c.buy, c.sell, c.catch_up, " +
+        "c.processed_at, c.latency_ms FROM state s " +
+        "JOIN equity e ON e.market = s.market AND e.time = s.time " +
+        "JOIN candles c ON c.market = s.market AND c.time = s.time WHERE s.market = ?",
+    ),
+    markets: db.prepare(
+      "SELECT symbol, freq FROM markets m WHERE EXISTS (SELECT 1 FROM candles c WHERE c.market = m.id) " +
+        "ORDER BY symbol, freq",
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof statements>;
+
+const num = (v: unknown): number => (typeof v === "number" ? v : Number.NaN);
+
+export class SqliteLedger implements Ledger {
+  readonly file: string;
+  readonly readonly: boolean;
+  private readonly db: Db;
+  private readonly st: Statements;
+  private readonly ids = new Map<string, number>();
+  private readonly unlock: (() => void) | undefined;
+  private readonly recordTx: (rec: CandleRecord, market: MarketKey) => void;
+
+  /** Use openSqliteLedger. */
+  constructor(file: string, db: Db, readonly: boolean, unlock: (() => void) | undefined) {
+    this.file = file;
+    this.db = db;
+    this.readonly = readonly;
+    this.unlock = unlock;
+    this.st = statements(db);
+    this.recordTx = db.transaction((rec: CandleRecord, market: MarketKey) => this.write(rec, market));
+  }
+
+  async record(rec: CandleRecord): Promise<void> {
+    if (this.readonly) throw new LedgerError(`${this.file}: opened read-only, cannot record`);
+    const market = ledgerMarket(rec.market);
+    const time = rec.candle?.time;
+    if (!Number.isSafeInteger(time)) {
+      throw new LedgerError(
+        `${marketName(market)}: a candle's time must be an integer of epoch ms, got ${time}`,
+      );
+    }
+    try {
+      this.recordTx(rec, market);
+    } catch (err) {
+      // The transaction was rolled back, a market it added with it.
+      this.ids.clear();
+      if (err instanceof LedgerError) throw err;
+      throw new LedgerError(
+        `${this.file}: cannot record the ${marketName(market)} candle of ${iso(time)}: ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
+  }
+
+  async last(market: MarketKey): Promise<LastProcessed | undefined> {
+    return this.reading(() => this.lastOf(market));
+  }
+
+  private lastOf(market: MarketKey): LastProcessed | undefined {
+    const id = this.marketId(ledgerMarket(market), false);
+    if (id === undefined) return undefined;
+    const row = this.st.last.raw(true).get(id) as unknown[] | undefined;
+    if (row === undefined) return undefined;
+    const [time, state, equity, cash, position, quantity, entryPrice, open, high, low, close, volume] = row;
+    const [scores, signals, buy, sell, catchUp, processedAt, latencyMs] = row.slice(12);
+    return {
+      time: num(time),
+      state: decodeJson(state as string),
+      equity: {
+        equity: num(equity),
+        cash: num(cash),
+        position: num(position) as LedgerEquity["position"],
+        quantity: num(quantity),
+        entryPrice: num(entryPrice),
+      },
+      candle: {
+        time: num(time),
+        open: num(open),
+        high: num(high),
+        low: num(low),
+        close: num(close),
+        volume: num(volume),
+      },
+      scores: decodeJson(scores as string) as Record<string, number>,
+      signals: decodeJson(signals as string) as Record<string, number>,
+      buy: buy === 1,
+      sell: sell === 1,
+      catchUp: catchUp === 1,
+      processedAt: num(processedAt),
+      latencyMs: num(latencyMs),
+    };
+  }
+
+  async markets(): Promise<MarketKey[]> {
+    return this.reading(() => this.st.markets.all() as MarketKey[]);
+  }
+
+  async read(what: LedgerTableName, q: LedgerQuery = {}): Promise<TypedLedgerTable> {
+    const m = q.market;
+    const market =
+      m === undefined
+        ? {}
+        : {
+            ...(m.symbol === undefined ? {} : { symbol: m.symbol }),
+            ...(m.freq === undefined ? {} : { freq: ledgerFreq(m.freq) }),
+          };
+    return this.reading(() => readTable(this.db, what, { ...q, market }));
+  }
+
+  /** A read's SQLite failure (a damaged file, a disk error) as a LedgerError naming the file. */
+  private reading<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (err) {
+      if (err instanceof LedgerError) throw err;
+      throw new LedgerError(`${this.file}: cannot read the ledger: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    this.unlock?.();
+  }
+
+  private marketId(m: MarketKey, create: boolean): number | undefined {
+    const key = `${m.symbol}\u0000${m.freq}`;
+    const known = this.ids.get(key);
+    if (known !== undefined) return known;
+    let id = this.st.marketId.get(m.symbol, m.freq) as number | undefined;
+    if (id === undefined && create) id = Number(this.st.addMarket.run(m.symbol, m.freq).lastInsertRowid);
+    // A reader does not cache: the writer may add the market later.
+    if (id !== undefined && !this.readonly) this.ids.set(key, id);
+    return id;
+  }
+
+  /** Inside the record's transaction. */
+  private write(rec: CandleRecord, market: MarketKey): void {
+    const st = this.st;
+    const id = this.marketId(market, true) as number;
+    const c = rec.candle;
+    const last = st.lastTime.get(id) as number | null;
+    if (last !== null && c.time <= last) {
+      throw new LedgerError(
+        `${marketName(market)}: the candle of ${iso(c.time)} is ${c.time === last ? "already recorded" : `before the last recorded one (${iso(last)})`}; a candle is recorded once, in order`,
+      );
+    }
+    st.candle.run(
+      id,
+      c.time,
+      c.open,
+      c.high,
+      c.low,
+      c.close,
+      c.volume,
+      encodeJson(rec.scores),
+      encodeJson(rec.signals),
+      flag(rec.buy),
+      flag(rec.sell),
+      flag(rec.catchUp),
+      rec.processedAt,
+      rec.latencyMs,
+    );
+    rec.actions.forEach((a, seq) => {
+      st.decision.run(id, c.time, seq, ...actionValues(a));
+    });
+    for (const o of rec.orders) st.order.run(id, c.time, ...orderValues(o));
+    for (const f of rec.fills) st.fill.run(id, c.time, ...fillValues(f));
+    rec.trades.forEach((t, seq) => {
+      st.trade.run(id, c.time, seq, ...tradeValues(t));
+    });
+    const e = rec.equity;
+    st.equity.run(id, c.time, e.equity, e.cash, e.position, e.quantity, e.entryPrice);
+    st.state.run(id, c.time, encodeJson(rec.state));
+  }
+}
+
+/**
+ * Opens (creating the folder, the file and its schema when needed) the ledger at `file` for
+ * writing, or with `readonly` for reading. A second writer of the same file, in this process
+ * or another, is refused with a LedgerError naming the one at work.
+ */
+export function openSqliteLedger(file: string, opts: SqliteLedgerOptions = {}): SqliteLedger {
+  const path = resolve(file);
+  return opts.readonly === true ? openReader(path) : openWriter(path, opts.command);
+}
+
+function openReader(file: string): SqliteLedger {
+  if (!existsSync(file)) throw new LedgerError(`no ledger at ${file}`);
+  let db: Db | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    checkVersion(db, file);
+    return new SqliteLedger(file, db, true, undefined);
+  } catch (err) {
+    db?.close();
+    throw asLedgerError(err, file);
+  }
+}
+
+function openWriter(file: string, command: string | undefined): SqliteLedger {
+  mkdirSync(dirname(file), { recursive: true });
+  const lock = tryLockLedger(file);
+  if (lock === undefined)
+    throw new LedgerError(`${file} is being written by ${writerOf(file)}; one writer per ledger`);
+  let db: Db | undefined;
+  try {
+    db = new Database(file);
+    const mode = db.pragma("journal_mode = WAL", { simple: true });
+    if (mode !== "wal")
+      throw new LedgerError(`${file}: cannot use WAL mode (journal mode stays ${String(mode)})`);
+    // Every commit reaches the disk before record() returns (see the class comment).
+    db.pragma("synchronous = FULL");
+    db.pragma("foreign_keys = ON");
+    migrate(db, file);
+    db.prepare(
+      "INSERT INTO writer (id, pid, hostname, command, started) VALUES (1, ?, ?, ?, ?) " +
+        "ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, hostname = excluded.hostname, " +
+        "command = excluded.command, started = excluded.started",
+    ).run(process.pid, hostname(), command ?? processCommand(), new Date().toISOString());
+    return new SqliteLedger(file, db, false, lock.release);
+  } catch (err) {
+    db?.close();
+    lock.release();
+    throw asLedgerError(err, file);
+  }
+}
+
+function checkVersion(db: Db, file: string): void {
+  const version = schemaVersion(db);
+  if (version === SCHEMA_VERSION) return;
+  if (version === 0) throw new LedgerError(`${file}: not an itb ledger (no schema_version table)`);
+  throw new LedgerError(
+    version > SCHEMA_VERSION
+      ? `${file}: ledger schema version ${version} is newer than this itb's (${SCHEMA_VERSION}); use a newer itb`
+      : `${file}: ledger schema version ${version} is older than this itb's (${SCHEMA_VERSION}); itb serve upgrades it`,
+  );
+}
+
+/** The process holding the ledger, as its row in `writer` names it. */
+function writerOf(file: string): string {
+  let db: Db | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const w = db.prepare("SELECT pid, hostname, command, started FROM writer WHERE id = 1").get() as
+      | { pid: number; hostname: string; command: string; started: string }
+      | undefined;
+    if (w !== undefined) {
+      const host = w.hostname === hostname() ? "" : ` on ${w.hostname}`;
+      return `another process (pid ${w.pid}${host}, ${JSON.stringify(w.command)}, since ${w.started})`;
+    }
+  } catch {
+    // The holder may be creating the file: name it without details.
+  } finally {
+    db?.close();
+  }
+  return "another process";
+}
+
+function processCommand(): string {
+  return ["itb", ...process.argv.slice(2)].join(" ");
+}
+
+function asLedgerError(err: unknown, file: string): LedgerError {
+  if (err instanceof LedgerError) return err;
+  const code = err instanceof Error && "code" in err ? String(err.code) : "";
+  if (code === "SQLITE_NOTADB") return new LedgerError(`${file}: not an itb ledger (not an SQLite database)`);
+  return new LedgerError(`${file}: cannot open the ledger: ${errorMessage(err)}`, { cause: err });
+}

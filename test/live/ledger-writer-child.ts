@@ -1,0 +1,28 @@
+import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
+import { MARKET, sampleRecords } from "../helpers/ledgerRecords.js";
+
+/**
+ * Child process of the crash test: records the sample's records into the ledger from the first
+ * one it lacks, as fast as it can, until the parent kills it (SIGKILL) or it has them all.
+ * Before it starts it checks that the ledger's last candle and state are those of the record
+ * before (the resume point) and prints `ready <index>`; at the end it prints `done`.
+ * Usage: node ledger-writer-child.js <ledger file> <sample folder> <count>
+ */
+const [file, sample, countText] = process.argv.slice(2);
+if (file === undefined || sample === undefined)
+  throw new Error("usage: ledger-writer-child <file> <sample> <count>");
+const records = await sampleRecords(sample, {
+  count: Number(countText),
+  halts: [40, 41, 42],
+  catchUpUntil: 30,
+});
+const ledger = openSqliteLedger(file, { command: "ledger-writer-child" });
+const last = await ledger.last(MARKET);
+const start = last === undefined ? 0 : records.findIndex((r) => r.candle.time === last.time) + 1;
+if (last !== undefined && JSON.stringify(last.state) !== JSON.stringify(records[start - 1]?.state)) {
+  throw new Error(`the state saved with ${last.time} is not that of record ${start - 1}`);
+}
+process.stdout.write(`ready ${start}\n`);
+for (let i = start; i < records.length; i++) await ledger.record(records[i] as (typeof records)[number]);
+await ledger.close();
+process.stdout.write("done\n");

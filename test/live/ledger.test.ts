@@ -1,0 +1,492 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LedgerError } from "../../src/core/errors.js";
+import type { Fill, Order } from "../../src/core/trading.js";
+import { decodeJson, encodeJson } from "../../src/live/ledger/json.js";
+import { MIGRATIONS, migrate, SCHEMA_VERSION } from "../../src/live/ledger/schema.js";
+import { openSqliteLedger, type SqliteLedger } from "../../src/live/ledger/sqlite.js";
+import { marketStatus } from "../../src/live/ledger/status.js";
+import { type CandleRecord, LEDGER_TABLES, type Ledger } from "../../src/live/ledger/types.js";
+import { expectedTables, MARKET, rowObjects, sampleRecords } from "../helpers/ledgerRecords.js";
+import { SAMPLE } from "../helpers/paths.js";
+
+/**
+ * The SQLite ledger on real files, fed the records of real sample candles through the Trader
+ * and the simulated venue: every table reads back exactly what was recorded (NaN prices of a
+ * halt included), orders are upserted through their states, a fill delivered twice is kept
+ * once, a candle is recorded once and in order (refused otherwise, nothing changed), a failed
+ * record leaves nothing behind, one writer per file, readers beside it.
+ */
+
+let dir = "";
+let n = 0;
+const fresh = () => join(dir, `l${++n}`, "ledger.sqlite");
+let records: CandleRecord[] = [];
+const HALTS = [40, 41, 42];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "itb-ledger-"));
+  records = await sampleRecords(SAMPLE, { count: 1500, halts: HALTS, catchUpUntil: 30 });
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function everything(ledger: Ledger) {
+  const out: Record<string, ReturnType<typeof rowObjects>> = {};
+  for (const what of LEDGER_TABLES) out[what] = rowObjects(await ledger.read(what));
+  return out;
+}
+
+describe("record and read", () => {
+  let ledger: SqliteLedger;
+  beforeAll(async () => {
+    ledger = openSqliteLedger(fresh());
+    for (const r of records) await ledger.record(r);
+  });
+  afterAll(() => ledger.close());
+
+  it("the records hold what the test needs: trades, fills, cancels, stops, halts", () => {
+    const count = (f: (r: CandleRecord) => number) => records.reduce((a, r) => a + f(r), 0);
+    expect(count((r) => r.trades.length)).toBeGreaterThan(50);
+    expect(count((r) => r.fills.length)).toBeGreaterThan(100);
+    expect(count((r) => r.actions.filter((a) => a.kind === "cancel").length)).toBeGreaterThan(10);
+    expect(new Set(records.flatMap((r) => r.trades.map((t) => t.exitReason)))).toEqual(
+      new Set(["signal", "take_profit", "stop_loss"]),
+    );
+    expect(records[41]?.candle).toEqual({
+      time: Date.UTC(2023, 2, 1, 0, 41),
+      open: Number.NaN,
+      high: Number.NaN,
+      low: Number.NaN,
+      close: Number.NaN,
+      volume: Number.NaN,
+    });
+  });
+
+  it("every table reads back exactly what was recorded", async () => {
+    const want = expectedTables(records);
+    const got = await everything(ledger);
+    for (const what of LEDGER_TABLES) expect(got[what], what).toEqual(want[what]);
+    expect(got.signals?.length).toBe(1500);
+    expect(got.signals?.[41]).toMatchObject({ open: Number.NaN, close: Number.NaN, volume: Number.NaN });
+    expect(got.signals?.[29]?.catch_up).toBe(1);
+    expect(got.signals?.[30]?.catch_up).toBe(0);
+  });
+
+  it("signals have one column per score and signal name, in order, between the candle and the flags", async () => {
+    const t = await ledger.read("signals", {
+      from: records[100]?.candle.time,
+      to: records[103]?.candle.time,
+    });
+    expect(t.columns).toEqual([
+      "timestamp",
+      "symbol",
+      "freq",
+      "open",
+      "high",
+      "low",
+      "close",
+      "volume",
+      "mom_5",
+      "mom_10",
+      "mom_20",
+      "mom_60",
+      "trade_score",
+      "trade_score_smooth",
+      "buy_score",
+      "sell_score",
+      "buy_signal_column",
+      "sell_signal_column",
+      "buy",
+      "sell",
+      "catch_up",
+      "processed_at",
+      "latency_ms",
+    ]);
+    expect(t.types.filter((x) => x === "time")).toHaveLength(2);
+    expect(t.rows.map((r) => r[0])).toEqual([100, 101, 102].map((i) => records[i]?.candle.time));
+  });
+
+  it("last() is the last candle with its state (NaN kept), equity and record", async () => {
+    const r = records.at(-1) as CandleRecord;
+    const last = await ledger.last(MARKET);
+    expect(last).toEqual({
+      time: r.candle.time,
+      state: r.state,
+      equity: r.equity,
+      candle: r.candle,
+      scores: r.scores,
+      signals: r.signals,
+      buy: r.buy,
+      sell: r.sell,
+      catchUp: r.catchUp,
+      processedAt: r.processedAt,
+      latencyMs: r.latencyMs,
+    });
+    const flat = records.findLast((x) => x.equity.position === 0) as CandleRecord;
+    expect((flat.state as { trader: { entryPrice: number } }).trader.entryPrice).toBeNaN();
+    expect(await ledger.last({ symbol: "ETHUSDT", freq: "1m" })).toBeUndefined();
+    expect(await ledger.markets()).toEqual([{ symbol: "BTCUSDT", freq: "1m" }]);
+  });
+
+  it("from/to select candle open times (to exclusive) and a market filter reads one market", async () => {
+    const from = records[200]?.candle.time as number;
+    const to = records[400]?.candle.time as number;
+    const want = expectedTables(records);
+    const inRange = (r: Record<string, unknown>) =>
+      (r.timestamp as number) >= from && (r.timestamp as number) < to;
+    for (const what of LEDGER_TABLES) {
+      const got = rowObjects(await ledger.read(what, { market: MARKET, from, to }));
+      expect(got, what).toEqual(want[what].filter(inRange));
+    }
+    expect((await ledger.read("equity", { market: { symbol: "ETHUSDT" } })).rows).toEqual([]);
+    expect((await ledger.read("equity", { market: { freq: "1min" } })).rows).toHaveLength(1500);
+  });
+});
+
+/** A small record of a candle after the sample's, for the rules below. */
+function later(i: number, extra: Partial<CandleRecord> = {}): CandleRecord {
+  const base = records.at(-1) as CandleRecord;
+  const time = base.candle.time + (i + 1) * 60_000;
+  return {
+    ...base,
+    candle: { ...base.candle, time },
+    actions: [],
+    orders: [],
+    fills: [],
+    trades: [],
+    state: { i },
+    processedAt: time + 60_100,
+    ...extra,
+  };
+}
+
+const order = (status: Order["status"], updatedAt: number, filled: number): Order => ({
+  clientOrderId: "itb-BTCUSDT-x-en",
+  symbol: "BTCUSDT",
+  side: "buy",
+  type: "limit",
+  quantity: 0.5,
+  price: 20_000,
+  reduceOnly: false,
+  purpose: "entry",
+  decidedAt: 0,
+  status,
+  filledQuantity: filled,
+  averagePrice: filled > 0 ? 20_000 : Number.NaN,
+  fees: filled * 20,
+  createdAt: 1000,
+  updatedAt,
+});
+
+const fill = (tradeId: string, quantity: number): Fill => ({
+  clientOrderId: "itb-BTCUSDT-x-en",
+  symbol: "BTCUSDT",
+  side: "buy",
+  price: 20_000,
+  quantity,
+  fee: quantity * 20,
+  liquidity: "maker",
+  time: 2000,
+  final: false,
+  tradeId,
+});
+
+describe("the ledger's rules", () => {
+  it("an order is upserted through its states; an older state does not replace a newer one", async () => {
+    const ledger = openSqliteLedger(fresh());
+    await ledger.record(later(0, { orders: [order("new", 1000, 0)] }));
+    await ledger.record(
+      later(1, { orders: [order("partially_filled", 2000, 0.2), order("filled", 3000, 0.5)] }),
+    );
+    await ledger.record(later(2, { orders: [order("partially_filled", 2500, 0.2)] }));
+    const rows = rowObjects(await ledger.read("orders"));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      timestamp: later(1).candle.time,
+      client_order_id: "itb-BTCUSDT-x-en",
+      status: "filled",
+      filled_quantity: 0.5,
+      average_price: 20_000,
+      fees: 10,
+      updated_at: 3000,
+      reason: null,
+      exchange_order_id: null,
+      quote_quantity: Number.NaN,
+    });
+    await ledger.close();
+  });
+
+  it("a fill delivered twice (in one record or a later one) is kept once, with its first candle", async () => {
+    const ledger = openSqliteLedger(fresh());
+    await ledger.record(later(0, { fills: [fill("t1", 0.2), fill("t1", 0.2)] }));
+    await ledger.record(later(1, { fills: [fill("t1", 0.2), fill("t2", 0.3)] }));
+    const rows = rowObjects(await ledger.read("fills"));
+    expect(rows.map((r) => [r.trade_id, r.timestamp, r.quantity])).toEqual([
+      ["t1", later(0).candle.time, 0.2],
+      ["t2", later(1).candle.time, 0.3],
+    ]);
+    await ledger.close();
+  });
+
+  it("a candle recorded twice, or one before the last, is refused and nothing changes", async () => {
+    const ledger = openSqliteLedger(fresh());
+    for (const r of records.slice(0, 300)) await ledger.record(r);
+    const before = await everything(ledger);
+    const again = records[299] as CandleRecord;
+    await expect(ledger.record(again)).rejects.toThrow(
+      new LedgerError(
+        "BTCUSDT 1m: the candle of 2023-03-01T04:59:00.000Z is already recorded; a candle is recorded once, in order",
+      ),
+    );
+    await expect(ledger.record({ ...(records[10] as CandleRecord), state: "changed" })).rejects.toThrow(
+      "BTCUSDT 1m: the candle of 2023-03-01T00:10:00.000Z is before the last recorded one (2023-03-01T04:59:00.000Z); a candle is recorded once, in order",
+    );
+    expect(await everything(ledger)).toEqual(before);
+    expect((await ledger.last(MARKET))?.state).toEqual(again.state);
+    await ledger.close();
+  });
+
+  it("a record that fails part-way leaves nothing of itself, a new market included", async () => {
+    const ledger = openSqliteLedger(fresh());
+    await ledger.record(records[0] as CandleRecord);
+    const before = await everything(ledger);
+    // the trade is the last table written before equity: a NaN latency fails the candle row
+    // first, a NaN equity position fails after the candle, its decisions, orders and fills
+    const bad = { ...(records[1] as CandleRecord), equity: { ...records[1]?.equity, position: Number.NaN } };
+    const err = await ledger.record(bad as CandleRecord).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LedgerError);
+    expect((err as Error).message).toBe(
+      `${ledger.file}: cannot record the BTCUSDT 1m candle of 2023-03-01T00:01:00.000Z: NOT NULL constraint failed: equity.position`,
+    );
+    const eth = {
+      ...(records[1] as CandleRecord),
+      market: { symbol: "ETHUSDT", freq: "1m" },
+      latencyMs: Number.NaN,
+    };
+    await expect(ledger.record(eth)).rejects.toThrow("NOT NULL constraint failed: candles.latency_ms");
+    expect(await everything(ledger)).toEqual(before);
+    expect(await ledger.markets()).toEqual([MARKET]);
+    // and the market can be recorded afterwards
+    await ledger.record({ ...eth, latencyMs: 1 });
+    expect(await ledger.markets()).toEqual([MARKET, { symbol: "ETHUSDT", freq: "1m" }]);
+    await ledger.close();
+  });
+
+  it("a score or signal named like another column is exported with a score./signal. prefix", async () => {
+    const ledger = openSqliteLedger(fresh());
+    await ledger.record(later(0, { scores: { close: 0.25, Buy: 0.5, x: 1 }, signals: { x: 2, close: 3 } }));
+    const t = await ledger.read("signals");
+    expect(t.columns.slice(8, 13)).toEqual(["score.close", "score.Buy", "x", "signal.x", "signal.close"]);
+    expect(t.rows[0]?.slice(8, 13)).toEqual([0.25, 0.5, 1, 2, 3]);
+    expect(t.rows[0]?.[3]).toBe(later(0).candle.open);
+    await expect(ledger.read("equity", { market: { freq: "1M" } })).rejects.toThrow(
+      new LedgerError('ledger: unsupported frequency "1M"'),
+    );
+    await ledger.close();
+  });
+
+  it("a market's freq is kept in Binance's spelling: 1min and 1m are one market", async () => {
+    const ledger = openSqliteLedger(fresh());
+    await ledger.record({ ...(records[0] as CandleRecord), market: { symbol: "BTCUSDT", freq: "1min" } });
+    await expect(ledger.record(records[0] as CandleRecord)).rejects.toThrow("is already recorded");
+    expect(await ledger.markets()).toEqual([MARKET]);
+    expect((await ledger.last({ symbol: "BTCUSDT", freq: "1T" }))?.time).toBe(records[0]?.candle.time);
+    await expect(
+      ledger.record({ ...(records[1] as CandleRecord), market: { symbol: "BTCUSDT", freq: "1M" } }),
+    ).rejects.toThrow('market BTCUSDT: unsupported frequency "1M"');
+    await expect(
+      ledger.record({
+        ...(records[1] as CandleRecord),
+        candle: { ...records[1]?.candle, time: 1.5 } as CandleRecord["candle"],
+      }),
+    ).rejects.toThrow("BTCUSDT 1m: a candle's time must be an integer of epoch ms, got 1.5");
+    await ledger.close();
+  });
+});
+
+describe("writers and readers", () => {
+  it("a second writer is refused, naming the first; a reader reads beside the writer and cannot record", async () => {
+    const file = fresh();
+    const writer = openSqliteLedger(file, { command: "itb serve --config c.jsonc" });
+    const peek = new Database(file, { readonly: true });
+    const { started } = peek.prepare("SELECT started FROM writer").get() as { started: string };
+    peek.close();
+    expect(() => openSqliteLedger(file)).toThrow(
+      new LedgerError(
+        `${file} is being written by another process (pid ${process.pid}, "itb serve --config c.jsonc", since ${started}); one writer per ledger`,
+      ),
+    );
+    const reader = openSqliteLedger(file, { readonly: true });
+    expect(await reader.last(MARKET)).toBeUndefined();
+    await writer.record(records[0] as CandleRecord);
+    expect((await reader.last(MARKET))?.time).toBe(records[0]?.candle.time);
+    await expect(reader.record(records[1] as CandleRecord)).rejects.toThrow(
+      `${file}: opened read-only, cannot record`,
+    );
+    await writer.close();
+    const next = openSqliteLedger(file);
+    await next.record(records[1] as CandleRecord);
+    expect((await reader.read("signals")).rows).toHaveLength(2);
+    // the last connection to close (a writer) folds the WAL back into the file and removes it
+    await reader.close();
+    await next.close();
+    expect(readdirSync(join(file, "..")).sort()).toEqual(["ledger.sqlite", "ledger.sqlite.lock"]);
+  });
+
+  it("a reader of a missing file, a file that is not a ledger, or a newer schema gets a clear error", () => {
+    const missing = fresh();
+    expect(() => openSqliteLedger(missing, { readonly: true })).toThrow(
+      new LedgerError(`no ledger at ${missing}`),
+    );
+    const text = fresh();
+    rmSync(join(text, ".."), { recursive: true, force: true });
+    openSqliteLedger(join(text, "..", "x.sqlite")).close();
+    writeFileSync(text, "timestamp,open\n".repeat(100));
+    for (const readonly of [true, false]) {
+      expect(() => openSqliteLedger(text, { readonly })).toThrow(
+        new LedgerError(`${text}: not an itb ledger (not an SQLite database)`),
+      );
+    }
+    const other = fresh();
+    openSqliteLedger(join(other, "..", "x.sqlite")).close();
+    const db = new Database(other);
+    db.exec("CREATE TABLE t (x)");
+    db.close();
+    expect(() => openSqliteLedger(other)).toThrow(
+      `${other}: an SQLite database, but not an itb ledger (no schema_version table)`,
+    );
+    expect(() => openSqliteLedger(other, { readonly: true })).toThrow(
+      `${other}: not an itb ledger (no schema_version table)`,
+    );
+    const newer = fresh();
+    openSqliteLedger(newer).close();
+    const db2 = new Database(newer);
+    db2.prepare("UPDATE schema_version SET version = ?").run(SCHEMA_VERSION + 1);
+    db2.close();
+    const msg = `${newer}: ledger schema version ${SCHEMA_VERSION + 1} is newer than this itb's (${SCHEMA_VERSION}); use a newer itb`;
+    expect(() => openSqliteLedger(newer)).toThrow(msg);
+    expect(() => openSqliteLedger(newer, { readonly: true })).toThrow(msg);
+  });
+
+  it("a damaged ledger's reads fail with a LedgerError naming the file, not SQLite's own error", async () => {
+    const file = fresh();
+    const writer = openSqliteLedger(file);
+    await writer.record(records[0] as CandleRecord);
+    await writer.close();
+    const reader = openSqliteLedger(file, { readonly: true });
+    const db = new Database(file);
+    db.exec("DROP TABLE equity");
+    db.close();
+    const err = await reader.read("equity").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LedgerError);
+    expect((err as Error).message).toBe(`${file}: cannot read the ledger: no such table: equity`);
+    await expect(reader.last(MARKET)).rejects.toThrow(
+      `${file}: cannot read the ledger: no such table: equity`,
+    );
+    expect(await reader.markets()).toEqual([MARKET]);
+    await reader.close();
+    expect(() => openSqliteLedger(file, { readonly: true })).toThrow(
+      new LedgerError(`${file}: cannot open the ledger: no such table: equity`),
+    );
+  });
+
+  it("the file is in WAL mode with synchronous FULL and foreign keys on; migrations run once, in order", async () => {
+    const file = fresh();
+    const ledger = openSqliteLedger(file);
+    const raw = (ledger as unknown as { db: Database.Database }).db;
+    expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(raw.pragma("synchronous", { simple: true })).toBe(2);
+    expect(raw.pragma("foreign_keys", { simple: true })).toBe(1);
+    await ledger.close();
+    const db = new Database(file);
+    expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }]);
+    const steps = [
+      ...MIGRATIONS,
+      (d: Database.Database) => d.exec("ALTER TABLE candles ADD COLUMN note TEXT"),
+    ];
+    migrate(db, file, steps);
+    migrate(db, file, steps);
+    expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 2 }]);
+    expect(db.prepare("SELECT name FROM pragma_table_info('candles') WHERE name = 'note'").all()).toEqual([
+      { name: "note" },
+    ]);
+    db.close();
+  });
+});
+
+describe("the ledger's JSON", () => {
+  it("keeps NaN, infinities and -0 that plain JSON loses", () => {
+    const value = {
+      a: Number.NaN,
+      b: [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0, 1.5e-300],
+      c: null,
+      d: "x",
+    };
+    const text = encodeJson(value);
+    expect(text).toBe(
+      '{"a":{"$n":"NaN"},"b":[{"$n":"Infinity"},{"$n":"-Infinity"},{"$n":"-0"},0,1.5e-300],"c":null,"d":"x"}',
+    );
+    const back = decodeJson(text) as typeof value;
+    expect(back).toEqual(value);
+    expect(Object.is(back.b[2], -0)).toBe(true);
+    expect(decodeJson(encodeJson(undefined))).toBeNull();
+  });
+});
+
+describe("a market's status", () => {
+  it("from the SQLite ledger's last(): every field, NaN as null; from a sparser ledger's: what it has", async () => {
+    const ledger = openSqliteLedger(fresh());
+    for (const r of records.slice(0, 42)) await ledger.record(r);
+    const halt = records[41] as CandleRecord;
+    expect(halt.scores.mom_60).toBeNaN();
+    const now = halt.candle.time + 60_000 + 90_500;
+    const s = marketStatus(MARKET, ledger.file, await ledger.last(MARKET), now);
+    expect(s).toEqual({
+      symbol: "BTCUSDT",
+      freq: "1m",
+      ledger: ledger.file,
+      recorded: true,
+      last_candle: "2023-03-01T00:41:00.000Z",
+      close_time: "2023-03-01T00:42:00.000Z",
+      lag_seconds: 90.5,
+      catch_up: false,
+      processed_at: new Date(halt.processedAt).toISOString(),
+      latency_ms: halt.latencyMs,
+      close: null,
+      scores: { ...halt.scores, mom_60: null },
+      signals: halt.signals,
+      buy: false,
+      sell: false,
+      position: halt.equity.position === 0 ? "flat" : halt.equity.position === 1 ? "long" : "short",
+      quantity: halt.equity.quantity,
+      entry_price: Number.isNaN(halt.equity.entryPrice) ? null : halt.equity.entryPrice,
+      equity: halt.equity.equity,
+      cash: halt.equity.cash,
+    });
+    await ledger.close();
+    const sparse = marketStatus(
+      MARKET,
+      "memory",
+      { time: halt.candle.time, state: {}, equity: halt.equity },
+      now,
+    );
+    expect(sparse).toMatchObject({
+      recorded: true,
+      lag_seconds: 90.5,
+      close: null,
+      scores: {},
+      buy: null,
+      catch_up: null,
+    });
+    expect(marketStatus(MARKET, "memory", undefined, now)).toMatchObject({
+      recorded: false,
+      last_candle: null,
+      equity: null,
+    });
+  });
+});
