@@ -9,6 +9,7 @@ import { registerFeatureCommands } from "./commands/features.js";
 import { registerLedgerCommands } from "./commands/ledger.js";
 import { registerModelCommands } from "./commands/models.js";
 import { registerPipelineCommand } from "./commands/pipeline.js";
+import { registerServeCommand } from "./commands/serve.js";
 import { registerSignalCommands } from "./commands/signals.js";
 import { registerSimCommand } from "./commands/sim.js";
 import { stderrLine } from "./terminalLine.js";
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerModelCommands(program);
   registerSignalCommands(program);
   registerBacktestCommands(program);
+  registerServeCommand(program);
   registerPipelineCommand(program);
   registerLedgerCommands(program);
   for (const cmd of program.commands) {

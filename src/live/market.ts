@@ -3,7 +3,6 @@ import { type Config, configFreq, type LoadedConfig } from "../config/index.js";
 import type { Clock } from "../core/clock.js";
 import { DataError, errorMessage, ItbError } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
-import { fromJsonSafe, toJsonSafe } from "../core/json.js";
 import { KLINE_COLUMNS } from "../core/klines.js";
 import type { Logger } from "../core/log.js";
 import { noProgress } from "../core/log.js";
@@ -324,7 +323,7 @@ export class MarketRunner {
       fills: this.pending.fills,
       trades: this.trades,
       equity: this.equity(candle.close),
-      state: toJsonSafe(this.state()),
+      state: this.state(),
       processedAt: this.deps.clock.now(),
       latencyMs: 0,
     };
@@ -384,7 +383,7 @@ export class MarketRunner {
       idPrefix: "paper",
       onTrade: (t) => this.trades.push(t),
     });
-    const state = (saved === undefined ? {} : fromJsonSafe(saved)) as MarketState;
+    const state = (saved ?? {}) as MarketState;
     if (state.trader !== undefined) trader.restore(state.trader);
     if (state.venue !== undefined) port.restore(this.key.symbol, state.venue);
     const session = new TradingSession(

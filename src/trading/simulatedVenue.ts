@@ -105,7 +105,7 @@ export class SimulatedVenue {
     this.quote = o.cash ?? 0;
   }
 
-  /** Everything the venue holds, as plain data (numbers may be NaN: store it through core/json.ts). */
+  /** Everything the venue holds, as plain data (numbers may be NaN or infinite: encode it with core/json.ts). */
   snapshot(): VenueSnapshot {
     const kept = this.finished.filter((id) => this.orders.has(id));
     return {

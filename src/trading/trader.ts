@@ -206,8 +206,8 @@ export class Trader {
   }
 
   /**
-   * Everything the Trader holds, as plain data (numbers may be NaN: store it through
-   * core/json.ts): a restart restores it with `restore` and continues exactly where it was.
+   * Everything the Trader holds, as plain data (numbers may be NaN or infinite: encode it
+   * with core/json.ts): a restart restores it with `restore` and continues exactly where it was.
    */
   snapshot(): TraderSnapshot {
     return {

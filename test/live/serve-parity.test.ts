@@ -12,12 +12,13 @@ import type { Trade } from "../../src/core/trading.js";
 import { symbolFile } from "../../src/data/paths.js";
 import { runDownload } from "../../src/data/runDownload.js";
 import { readFrame } from "../../src/data/store/index.js";
+import { ledgerFile } from "../../src/live/ledger/file.js";
+import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
 import type { CandleRecord } from "../../src/live/ledger/types.js";
 import { runService } from "../../src/live/service.js";
 import { backtestOptionsOf } from "../../src/pipeline/backtestOptions.js";
 import { runPipeline } from "../../src/pipeline/graph/matrix.js";
 import { type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
-import { MemoryLedger } from "../helpers/memoryLedger.js";
 import { SAMPLE } from "../helpers/paths.js";
 import { liveConfig } from "./liveConfig.js";
 
@@ -65,7 +66,7 @@ const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Nu
 
 describe("itb serve follows the exchange with the batch pipeline's numbers", () => {
   test("a week served candle by candle equals the batch features, scores, signals and backtest", async () => {
-    const ledger = new MemoryLedger();
+    const recs: CandleRecord[] = [];
     const features = new Map<number, Float64Array>();
     let featureColumns: readonly string[] = [];
     const controller = new AbortController();
@@ -75,10 +76,11 @@ describe("itb serve follows the exchange with the batch pipeline's numbers", () 
       log: silentLogger,
       clock: new SystemClock(),
       signal: controller.signal,
-      openLedger: async () => ledger,
+      openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
       pollMs: 5,
       delayMs: 0,
       onProcessed: (m, rec, _st, f) => {
+        recs.push(structuredClone(rec));
         featureColumns = m.featureColumns;
         features.set(rec.candle.time, Float64Array.from(f));
         if (rec.candle.time >= end - MIN) controller.abort();
@@ -97,10 +99,14 @@ describe("itb serve follows the exchange with the batch pipeline's numbers", () 
     });
     const result = await served;
     expect(result.failed).toEqual([]);
-    const recs = ledger.records;
     expect(recs.length).toBe(DAYS * 1440);
     expect(recs[0]?.candle.time).toBe(T0);
     expect(recs.at(-1)?.candle.time).toBe(end - MIN);
+    const ledger = openSqliteLedger(ledgerFile({ data_folder: join(dir, "data") }), { readonly: true });
+    const lastRecorded = await ledger.last({ symbol: "BTCUSDT", freq: "1m" });
+    expect(lastRecorded?.time).toBe(end - MIN);
+    expect(lastRecorded?.equity).toEqual(recs.at(-1)?.equity);
+    await ledger.close();
 
     // the batch side: the same week downloaded into the store, then merge → features → predict → signals
     const config = loadConfig(configFile, {}).config;

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { decodeJson } from "./json.js";
+import { decodeJson } from "../../core/json.js";
 import type { LedgerColumnType, LedgerQuery, LedgerTableName, TypedLedgerTable } from "./types.js";
 
 /**

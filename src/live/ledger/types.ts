@@ -34,7 +34,10 @@ export interface CandleRecord {
   trades: readonly Trade[];
   /** After the candle. */
   equity: LedgerEquity;
-  /** Opaque JSON-serialisable snapshots to resume from (the Trader's and the paper venue's state). */
+  /**
+   * Snapshots to resume from (the Trader's and the paper venue's state): plain data whose
+   * numbers may be NaN, ±Infinity or -0; the ledger gives them back exactly (core/json.ts).
+   */
   state: unknown;
   /** Wall-clock time the candle was processed (epoch ms) and the processing latency in ms. */
   processedAt: number;
