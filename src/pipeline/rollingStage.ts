@@ -2,20 +2,18 @@ import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
 import { InterruptedError, interruption } from "../core/errors.js";
 import { Frame } from "../core/frame.js";
 import { noProgress } from "../core/log.js";
+import { runPool } from "../core/workerPool.js";
 import { symbolFile } from "../data/paths.js";
 import { writeFileAtomic, writeFrame } from "../data/store/index.js";
 import type { ModelArtifact, Scores } from "../models/artifact.js";
 import { scorePredictions } from "../models/predict.js";
 import {
-  deserializeError,
   planRolling,
   type RollingPlan,
   type RollingWorkerData,
-  type RollingWorkerReply,
   runRollingStep,
   type StepResult,
   shareFrame,
@@ -165,7 +163,21 @@ export async function runPredictRolling(
         ),
         ctx: stepCtx,
       };
-      await runOnWorkers(WORKER_URL, data, workers, onResult, ctx.signal);
+      await runPool<number, StepResult>(
+        {
+          url: WORKER_URL,
+          workerData: data,
+          tasks: plan.steps.map((s) => s.step),
+          size: workers,
+          name: "walk-forward",
+          // A worker's default young generation is small: training's short-lived arrays then
+          // trigger a scavenge every few milliseconds and a step takes twice as long as in the
+          // main thread.
+          resourceLimits: { maxYoungGenerationSizeMb: 64 },
+          signal: ctx.signal,
+        },
+        onResult,
+      );
     } else {
       for (const step of plan.steps) {
         ctx.signal?.throwIfAborted();
@@ -282,64 +294,4 @@ function withThreadShare(spec: ModelSpec, threads: number): ModelSpec {
   if (spec.algorithm.algo !== "gb" || GB_THREAD_KEYS.some((k) => spec.modelParams[k] !== undefined))
     return spec;
   return { ...spec, modelParams: { ...spec.modelParams, num_threads: threads } };
-}
-
-/** Runs every step of `data.plan` on `size` worker threads, handing results to `onResult` in arrival order. */
-async function runOnWorkers(
-  url: URL,
-  data: RollingWorkerData,
-  size: number,
-  onResult: (r: StepResult) => Promise<void>,
-  signal?: AbortSignal,
-): Promise<void> {
-  const queue = data.plan.steps.map((s) => s.step);
-  // A worker's default young generation is small: training's short-lived arrays then trigger a
-  // scavenge every few milliseconds and a step takes twice as long as in the main thread.
-  const workers = Array.from(
-    { length: size },
-    () => new Worker(url, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 64 } }),
-  );
-  // Ctrl-C: the steps in flight are abandoned and the workers terminated (finally).
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal?.reason);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener("abort", onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
-  try {
-    const all = Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            let finished = false;
-            const next = () => {
-              const s = queue.shift();
-              if (s === undefined) {
-                finished = true;
-                resolve();
-              } else w.postMessage({ step: s });
-            };
-            w.on("message", (reply: RollingWorkerReply) => {
-              if (!reply.ok) {
-                reject(deserializeError(reply.error));
-                return;
-              }
-              onResult(reply.result).then(next, reject);
-            });
-            w.on("error", reject);
-            w.on("exit", (code) => {
-              if (!finished) reject(new Error(`walk-forward worker stopped (exit code ${code})`));
-            });
-            next();
-          }),
-      ),
-    );
-    // After an abort, the terminated workers' exits reject `all` too: expected, not unhandled.
-    all.catch(() => undefined);
-    await (signal === undefined ? all : Promise.race([all, aborted]));
-  } finally {
-    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
 }
