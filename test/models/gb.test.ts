@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, test } from "vitest";
-import { ConfigError, DataError } from "../../src/core/errors.js";
+import { ConfigError, DataError, WorkerError } from "../../src/core/errors.js";
 import { binFeature, binOf, findBinBounds } from "../../src/models/gb/binning.js";
 import { compileForest } from "../../src/models/gb/forest-wasm.js";
 import {
@@ -15,6 +15,7 @@ import {
 import { CLAIM, CTRL, CTRL_SIZE, JOB, JP, JP_SIZE, workerSource } from "../../src/models/gb/kernels.js";
 import { flatten, rawScores } from "../../src/models/gb/predict.js";
 import { Rng } from "../../src/models/gb/rng.js";
+import { awaitParts } from "../../src/models/gb/team.js";
 import { ROOT } from "../helpers/paths.js";
 
 /** Value i of a column (tests index freshly built arrays). */
@@ -563,5 +564,27 @@ describe("the worker protocol (jp and ctrl slots) is named, and the workers get 
     expect(Math.max(...ctrl)).toBeLessThan(CTRL_SIZE);
     expect(CLAIM.partMask).toBe(2 ** CLAIM.tagShift - 1);
     expect(new Set(Object.values(JOB)).size).toBe(Object.keys(JOB).length);
+  });
+});
+
+describe("the team's wait for its workers' parts", () => {
+  test("returns once every part is done; a part left unfinished too long is a WorkerError", () => {
+    const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_SIZE * 4));
+    Atomics.store(ctrl, CTRL.done, 2);
+    awaitParts(ctrl, 2, 300);
+    Atomics.store(ctrl, CTRL.done, 1);
+    const t0 = performance.now();
+    let err: unknown;
+    try {
+      awaitParts(ctrl, 2, 300);
+    } catch (e) {
+      err = e;
+    }
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(300);
+    expect(err).toBeInstanceOf(WorkerError);
+    expect((err as WorkerError).message).toBe(
+      "gb: a worker thread stopped responding: 1 part(s) of a job unfinished for 0.3 s (the thread was killed or ran out of memory)",
+    );
+    expect((err as WorkerError).exitCode).toBe(1);
   });
 });

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { WorkerError } from "../../core/errors.js";
 import {
   CLAIM,
   CTRL,
@@ -76,23 +77,9 @@ export class Team {
     Atomics.store(ctrl, CTRL.job, tag);
     Atomics.notify(ctrl, CTRL.job);
     claimParts(v, ctrl, tag, this.err);
-    // Only parts a worker claimed and is running remain: wait for them (a worker that died
-    // holding one would stall training forever, so a long silence is an error).
-    let spins = 0;
-    let done = Atomics.load(ctrl, CTRL.done);
-    let since = 0;
-    while (done < parts) {
-      if (++spins > 100000) {
-        Atomics.wait(ctrl, CTRL.done, done, 20);
-        spins = 0;
-        const now = Atomics.load(ctrl, CTRL.done);
-        if (now !== done) since = 0;
-        else if (since === 0) since = performance.now();
-        else if (performance.now() - since > STALL_MS)
-          throw new Error("gb: a worker thread stopped responding");
-      }
-      done = Atomics.load(ctrl, CTRL.done);
-    }
+    awaitParts(ctrl, parts);
+    // A part that threw is a bug in the kernels (their inputs are checked before training):
+    // a plain error, with the worker's stack in its message.
     if (Atomics.load(ctrl, CTRL.failed) !== 0) {
       const end = this.err.indexOf(0);
       const msg = new TextDecoder().decode(this.err.slice(0, end < 0 ? this.err.length : end));
@@ -110,6 +97,32 @@ export class Team {
       Atomics.notify(this.ctrl, CTRL.job);
       for (const w of this.workers) void w.terminate();
     }
+  }
+}
+
+/**
+ * Waits until `parts` parts of the current job are finished. Only parts a worker claimed and is
+ * running remain when the main thread gets here; a worker that died holding one would stall
+ * training forever, so a part unfinished for `stallMs` is a WorkerError.
+ */
+export function awaitParts(ctrl: Int32Array, parts: number, stallMs = STALL_MS): void {
+  let spins = 0;
+  let done = Atomics.load(ctrl, CTRL.done);
+  let since = 0;
+  while (done < parts) {
+    if (++spins > 100000) {
+      Atomics.wait(ctrl, CTRL.done, done, 20);
+      spins = 0;
+      const now = Atomics.load(ctrl, CTRL.done);
+      if (now !== done) since = 0;
+      else if (since === 0) since = performance.now();
+      else if (performance.now() - since > stallMs) {
+        throw new WorkerError(
+          `gb: a worker thread stopped responding: ${parts - now} part(s) of a job unfinished for ${stallMs / 1000} s (the thread was killed or ran out of memory)`,
+        );
+      }
+    }
+    done = Atomics.load(ctrl, CTRL.done);
   }
 }
 
