@@ -1,8 +1,9 @@
 /**
  * The hot loops of training, run by the main thread and by worker threads over the same shared
- * memory. Every function here is self-contained (no imports, no module-level references): the
- * worker is started from their source text (`Function.prototype.toString`), so the code in
- * both threads is literally the same and no worker file has to be resolved at run time. Where
+ * memory. Every function here is self-contained (no imports; of this module's names, only the
+ * protocol's constants JOB, JP, CTRL and CLAIM, which the worker's source declares): the worker
+ * is started from their source text (`Function.prototype.toString`), so the code in both
+ * threads is literally the same and no worker file has to be resolved at run time. Where
  * WebAssembly is available, histograms, partitions and the gradient update run as the wasm
  * kernels of kernels-wasm.ts instead (same results, bit for bit); the loops here are the fallback.
  *
