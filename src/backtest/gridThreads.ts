@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import { mapPool } from "../core/workerPool.js";
 import { evaluateCells, type GridInput } from "./grid.js";
 import type { BacktestOptions, Metrics } from "./types.js";
 
@@ -25,10 +25,10 @@ export interface GridWorkerData {
   options: BacktestOptions;
   start: number;
   end: number;
-  cells: Record<string, number>[];
 }
 
-export type GridWorkerReply = { ok: true; metrics: Metrics[] } | { ok: false; message: string };
+/** A grid worker's task: its share of the cells, answered with their metrics in the same order. */
+export type GridTask = Record<string, number>[];
 
 const WORKER_URL = new URL("./gridWorker.js", import.meta.url);
 
@@ -89,57 +89,36 @@ export async function runGrid(
     },
     scores: input.scores.map(share),
   };
-  const out: Metrics[] = new Array(cells.length);
-  const threads: Worker[] = [];
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal?.reason);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener("abort", onAbort, { once: true });
+  // One task per worker: an interleaved share of the cells, so that a grid whose cells differ
+  // in cost still splits evenly, and each worker computes a threshold's signal column once
+  // (evaluateCells caches them within a call).
+  const shares = Array.from({ length: workers }, (_, w) => {
+    const mine: number[] = [];
+    for (let i = w; i < cells.length; i += workers) mine.push(i);
+    return mine;
   });
-  aborted.catch(() => undefined);
-  try {
-    const all = Promise.all(
-      Array.from({ length: workers }, (_, w) => {
-        const mine: number[] = [];
-        for (let i = w; i < cells.length; i += workers) mine.push(i);
-        const data: GridWorkerData = {
-          kind: "itb-grid-worker",
-          ...shared,
-          rule: input.rule,
-          options: input.options,
-          start: input.start,
-          end: input.end,
-          cells: mine.map((i) => cells[i] as Record<string, number>),
-        };
-        const worker = new Worker(WORKER_URL, { workerData: data });
-        threads.push(worker);
-        return new Promise<void>((resolve, reject) => {
-          let done = false;
-          worker.once("message", (reply: GridWorkerReply) => {
-            done = true;
-            if (!reply.ok) {
-              reject(new Error(`threshold search worker: ${reply.message}`));
-              return;
-            }
-            reply.metrics.forEach((m, k) => {
-              out[mine[k] as number] = m;
-            });
-            resolve();
-          });
-          worker.once("error", reject);
-          worker.once("exit", (code) => {
-            if (!done) reject(new Error(`threshold search worker stopped (exit code ${code})`));
-          });
-        });
-      }),
-    );
-    // Once aborted, the terminated workers' exits reject `all` too: that is expected, not unhandled.
-    all.catch(() => undefined);
-    await (signal === undefined ? all : Promise.race([all, aborted]));
-  } finally {
-    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
-    await Promise.all(threads.map((t) => t.terminate()));
-  }
+  const data: GridWorkerData = {
+    kind: "itb-grid-worker",
+    ...shared,
+    rule: input.rule,
+    options: input.options,
+    start: input.start,
+    end: input.end,
+  };
+  const results = await mapPool<GridTask, Metrics[]>({
+    url: WORKER_URL,
+    workerData: data,
+    tasks: shares.map((mine) => mine.map((i) => cells[i] as Record<string, number>)),
+    size: workers,
+    name: "threshold search",
+    signal,
+  });
+  const out: Metrics[] = new Array(cells.length);
+  shares.forEach((mine, w) => {
+    const metrics = results[w] as Metrics[];
+    mine.forEach((i, k) => {
+      out[i] = metrics[k] as Metrics;
+    });
+  });
   return out;
 }

@@ -1,15 +1,12 @@
-import { parentPort, workerData } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
+import { serveTasks } from "../core/workerPool.js";
 import { evaluateCells } from "./grid.js";
-import { type GridWorkerData, type GridWorkerReply, gridInputFromShared } from "./gridThreads.js";
+import { type GridTask, type GridWorkerData, gridInputFromShared } from "./gridThreads.js";
+import type { Metrics } from "./types.js";
 
-/** A threshold-search worker: evaluates the cells it was started with and replies once. */
+/** A threshold-search worker: maps the shared bars once, then evaluates the cells it is sent (its share of the grid). */
 const data = workerData as GridWorkerData | undefined;
-if (parentPort && data?.kind === "itb-grid-worker") {
-  let reply: GridWorkerReply;
-  try {
-    reply = { ok: true, metrics: evaluateCells(gridInputFromShared(data), data.cells) };
-  } catch (err) {
-    reply = { ok: false, message: err instanceof Error ? err.message : String(err) };
-  }
-  parentPort.postMessage(reply);
+if (data?.kind === "itb-grid-worker") {
+  const input = gridInputFromShared(data);
+  serveTasks<GridTask, Metrics[]>((cells) => evaluateCells(input, cells));
 }

@@ -63,6 +63,13 @@ export class NetworkError extends ItbError {
   }
 }
 
+/**
+ * A worker thread that died or stalled without reporting an error of its own: killed, out of
+ * memory, or stuck holding its part of a job. Exit status 1; nothing the input can fix, but
+ * no bug in the input either (a bug thrown in a worker arrives as that error).
+ */
+export class WorkerError extends ItbError {}
+
 /** The signals that interrupt a command, and the exit status each gives (128 + its number). */
 export type InterruptSignal = "SIGINT" | "SIGTERM";
 

@@ -1,6 +1,6 @@
 import type { RollingPredict } from "../config/index.js";
 import { parseConfigTime } from "../config/primitives.js";
-import { ConfigError, DataError, ItbError, UsageError } from "../core/errors.js";
+import { ConfigError, ItbError } from "../core/errors.js";
 import { Frame, lowerBound } from "../core/frame.js";
 import type { ModelArtifact } from "./artifact.js";
 import { predictModel, scorePredictions } from "./predict.js";
@@ -280,37 +280,4 @@ export interface RollingWorkerData {
   plan: RollingPlan;
   specs: ModelSpec[];
   ctx: { configHash: string; itbVersion: string; createdAt: number; run: number };
-}
-
-export type RollingWorkerReply =
-  | { step: number; ok: true; result: StepResult }
-  | { step: number; ok: false; error: SerializedError };
-
-/** An error crossing the thread boundary: enough to rebuild an ItbError of the same kind. */
-export interface SerializedError {
-  name: string;
-  message: string;
-  action?: string;
-  issues?: readonly string[];
-  stack?: string;
-}
-
-export function serializeError(err: unknown): SerializedError {
-  if (!(err instanceof Error)) return { name: "Error", message: String(err) };
-  const out: SerializedError = { name: err.name, message: err.message };
-  if (err.stack !== undefined) out.stack = err.stack;
-  if (err instanceof ItbError) out.action = err.action;
-  if (err instanceof ConfigError) out.issues = err.issues;
-  return out;
-}
-
-export function deserializeError(e: SerializedError): Error {
-  const action = e.action === "retry" || e.action === "skip" || e.action === "halt" ? e.action : undefined;
-  if (e.name === "ConfigError") return new ConfigError(e.message, e.issues ?? []);
-  if (e.name === "DataError") return new DataError(e.message, {}, action ? { action } : undefined);
-  if (e.name === "UsageError") return new UsageError(e.message);
-  const err = new Error(e.message);
-  err.name = e.name;
-  if (e.stack !== undefined) err.stack = e.stack;
-  return err;
 }

@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { describe, expect, test } from "vitest";
-import { ConfigError, DataError } from "../../src/core/errors.js";
+import { ConfigError, DataError, WorkerError } from "../../src/core/errors.js";
 import { binFeature, binOf, findBinBounds } from "../../src/models/gb/binning.js";
 import { compileForest } from "../../src/models/gb/forest-wasm.js";
 import {
@@ -10,9 +12,11 @@ import {
   predictGb,
   trainGb,
 } from "../../src/models/gb/index.js";
-import { JOB } from "../../src/models/gb/kernels.js";
+import { CLAIM, CTRL, CTRL_SIZE, JOB, JP, JP_SIZE, workerSource } from "../../src/models/gb/kernels.js";
 import { flatten, rawScores } from "../../src/models/gb/predict.js";
 import { Rng } from "../../src/models/gb/rng.js";
+import { awaitParts } from "../../src/models/gb/team.js";
+import { ROOT } from "../helpers/paths.js";
 
 /** Value i of a column (tests index freshly built arrays). */
 function at(c: Float64Array | undefined, i: number): number {
@@ -510,15 +514,77 @@ describe("model and prediction", () => {
   });
 });
 
-test("job numbers used by the worker's dispatcher", () => {
-  // runPart (shipped to workers as source text) spells these numbers literally.
-  expect(JOB).toEqual({
-    hist: 1,
-    partition: 2,
-    updateLeaves: 3,
-    updateTraverse: 4,
-    sort: 5,
-    split: 6,
-    quit: 9,
+describe("the worker protocol (jp and ctrl slots) is named, and the workers get the same names", () => {
+  const source = workerSource();
+  const GB = resolve(ROOT, "src/models/gb");
+
+  test("no jp or ctrl slot is a number literal, in the worker's source or in the files that post jobs", () => {
+    const literal = [/\bjp\[[^\]]*(?<![\w$.])\d/, /Atomics\.\w+\(\s*(this\.)?ctrl,\s*\d/, /\bctrl\[\s*\d/];
+    for (const text of [
+      source,
+      ...["kernels.ts", "grow.ts", "train.ts", "team.ts"].map((f) => readFileSync(resolve(GB, f), "utf8")),
+    ]) {
+      const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
+      for (const re of literal) expect(code).not.toMatch(re);
+    }
+    // Sanity of the patterns: they catch what they are meant to.
+    expect("x = jp[3];").toMatch(literal[0] as RegExp);
+    expect("jp[o + 1]").toMatch(literal[0] as RegExp);
+    expect("Atomics.store(ctrl, 15, 1)").toMatch(literal[1] as RegExp);
+    expect("jp[JP.l1] + jp[o + S.g]").not.toMatch(literal[0] as RegExp);
+  });
+
+  test("the worker's source declares the protocol's constants from the module's objects", () => {
+    const declared = new Function(
+      `${source.slice(source.indexOf("const JOB"), source.indexOf("\nfunction "))}\nreturn { JOB, JP, CTRL, CLAIM };`,
+    )();
+    expect(declared).toEqual({ JOB, JP, CTRL, CLAIM });
+  });
+
+  test("slots do not overlap and fit their arrays", () => {
+    const { kind, parts, hist, partition, updateLeaves, updateTraverse, split, ...run } = JP;
+    const runSlots = Object.values(run);
+    const firstRun = Math.min(...runSlots);
+    for (const args of [hist, partition, updateLeaves, updateTraverse]) {
+      const slots = Object.values(args);
+      expect(new Set(slots).size).toBe(slots.length);
+      for (const s of slots) {
+        expect(s).toBeGreaterThan(Math.max(kind, parts));
+        expect(s).toBeLessThan(firstRun);
+      }
+    }
+    expect(new Set([kind, parts, ...runSlots]).size).toBe(runSlots.length + 2);
+    expect(Math.max(...runSlots)).toBeLessThan(split.leaves);
+    const fields = [split.leaf, split.base, split.g, split.h, split.count];
+    expect([...fields].sort()).toEqual([0, 1, 2, 3, 4].slice(0, split.stride));
+    // A split job searches one leaf or a split's two children.
+    expect(split.leaves + 2 * split.stride).toBeLessThanOrEqual(JP_SIZE);
+    const ctrl = Object.values(CTRL);
+    expect(new Set(ctrl).size).toBe(ctrl.length);
+    expect(Math.max(...ctrl)).toBeLessThan(CTRL_SIZE);
+    expect(CLAIM.partMask).toBe(2 ** CLAIM.tagShift - 1);
+    expect(new Set(Object.values(JOB)).size).toBe(Object.keys(JOB).length);
+  });
+});
+
+describe("the team's wait for its workers' parts", () => {
+  test("returns once every part is done; a part left unfinished too long is a WorkerError", () => {
+    const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_SIZE * 4));
+    Atomics.store(ctrl, CTRL.done, 2);
+    awaitParts(ctrl, 2, 300);
+    Atomics.store(ctrl, CTRL.done, 1);
+    const t0 = performance.now();
+    let err: unknown;
+    try {
+      awaitParts(ctrl, 2, 300);
+    } catch (e) {
+      err = e;
+    }
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(300);
+    expect(err).toBeInstanceOf(WorkerError);
+    expect((err as WorkerError).message).toBe(
+      "gb: a worker thread stopped responding: 1 part(s) of a job unfinished for 0.3 s (the thread was killed or ran out of memory)",
+    );
+    expect((err as WorkerError).exitCode).toBe(1);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../src/core/errors.js";
 import { fastExp, sigmoidInPlace } from "../../src/models/nn/exp.js";
-import { RELU, SIGMOID, TANH } from "../../src/models/nn/kernels.js";
+import { activationCode, RELU, SIGMOID, TANH } from "../../src/models/nn/kernels.js";
 import { forwardChunk, glorotNet, modelToNet, netToModel, workspace } from "../../src/models/nn/network.js";
 import { nnParams } from "../../src/models/nn/params.js";
 import { NnRng } from "../../src/models/nn/rng.js";
@@ -86,6 +87,20 @@ describe("NnRng", () => {
     r.shuffle(p);
     expect(Array.from(p).sort((x, y) => x - y)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     expect(Array.from(p.subarray(0, 10))).not.toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+});
+
+describe("activationCode", () => {
+  it("maps the three activations and refuses another name with a ConfigError that lists them", () => {
+    expect([activationCode("sigmoid"), activationCode("tanh"), activationCode("relu")]).toEqual([
+      SIGMOID,
+      TANH,
+      RELU,
+    ]);
+    expect(() => activationCode("gelu")).toThrow(ConfigError);
+    expect(() => activationCode("gelu")).toThrow(
+      'nn: "activation" must be one of relu, sigmoid, tanh, got "gelu"',
+    );
   });
 });
 

@@ -2,18 +2,11 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { benchFeatures, benchLabels } from "../../src/bench/workload.js";
 import type { RollingPredict } from "../../src/config/index.js";
-import { ConfigError, DataError } from "../../src/core/errors.js";
+import { ConfigError } from "../../src/core/errors.js";
 import { Frame } from "../../src/core/frame.js";
 import { silentLogger } from "../../src/core/log.js";
 import { mergeSources } from "../../src/data/merge.js";
-import {
-  deserializeError,
-  frameFromShared,
-  planRolling,
-  runRollingStep,
-  serializeError,
-  shareFrame,
-} from "../../src/models/rolling.js";
+import { frameFromShared, planRolling, runRollingStep, shareFrame } from "../../src/models/rolling.js";
 import { modelSpecs } from "../../src/models/train.js";
 import { sampleCandles } from "../helpers/candles.js";
 
@@ -242,18 +235,5 @@ describe("walk-forward steps on real data", () => {
     expect(r.models[0]?.artifact).toBeNull();
     expect(r.models[0]?.skipped).toMatch(/y_lc: the label has one class only/);
     expect(r.models[0]?.predictions.every((v) => Number.isNaN(v))).toBe(true);
-  });
-
-  it("errors cross the thread boundary with their kind and action", () => {
-    const d = deserializeError(serializeError(new DataError("bad row", { file: "f" }, { action: "skip" })));
-    expect(d).toBeInstanceOf(DataError);
-    expect(d.message).toBe("f: bad row");
-    expect((d as DataError).action).toBe("skip");
-    const c = deserializeError(serializeError(new ConfigError("bad", ["x: y"])));
-    expect(c).toBeInstanceOf(ConfigError);
-    expect((c as ConfigError).issues).toEqual(["x: y"]);
-    const e = deserializeError(serializeError(new TypeError("boom")));
-    expect(e.name).toBe("TypeError");
-    expect(e.message).toBe("boom");
   });
 });

@@ -122,7 +122,7 @@ export class TreeGrower {
       if (best < 0) break;
       this.split(best);
     }
-    v.jp[0] = 0;
+    v.jp[JP.kind] = JOB.none;
     return this.numLeaves;
   }
 
@@ -171,13 +171,14 @@ export class TreeGrower {
     }
     const t0 = performance.now();
     jp[JP.kind] = JOB.split;
+    const S = JP.split;
     leaves.forEach((l, p) => {
-      const o = JP.splitLeaves + 5 * p;
-      jp[o] = l;
-      jp[o + 1] = (this.slotOf[l] as number) * v.slotSize;
-      jp[o + 2] = this.G[l] as number;
-      jp[o + 3] = this.H[l] as number;
-      jp[o + 4] = this.cnt[l] as number;
+      const o = S.leaves + S.stride * p;
+      jp[o + S.leaf] = l;
+      jp[o + S.base] = (this.slotOf[l] as number) * v.slotSize;
+      jp[o + S.g] = this.G[l] as number;
+      jp[o + S.h] = this.H[l] as number;
+      jp[o + S.count] = this.cnt[l] as number;
     });
     this.team.run(leaves.length);
     this.msSplit += performance.now() - t0;
@@ -271,14 +272,14 @@ export class TreeGrower {
     this.rowsPartitioned += e - s;
     const t0 = performance.now();
     const jp = v.jp;
-    jp[0] = JOB.partition;
-    jp[2] = s;
-    jp[3] = e;
-    jp[4] = f;
-    jp[5] = k;
-    jp[6] = dl;
-    jp[7] = rightLeaf;
-    jp[8] = direct ? 1 : 0;
+    jp[JP.kind] = JOB.partition;
+    jp[JP.partition.start] = s;
+    jp[JP.partition.end] = e;
+    jp[JP.partition.feature] = f;
+    jp[JP.partition.bin] = k;
+    jp[JP.partition.defaultLeft] = dl;
+    jp[JP.partition.rightLeaf] = rightLeaf;
+    jp[JP.partition.direct] = direct ? 1 : 0;
     const parts = e - s < PARALLEL_ROWS ? 1 : this.team.threads;
     this.team.run(parts);
     const t1 = performance.now();
@@ -333,12 +334,12 @@ export class TreeGrower {
     const t0 = performance.now();
     const jp = v.jp;
     const parts = histParts(e - s);
-    jp[0] = JOB.hist;
-    jp[2] = s;
-    jp[3] = e;
-    jp[4] = slot * v.slotSize;
-    jp[5] = this.scratchBase;
-    jp[6] = direct ? 1 : 0;
+    jp[JP.kind] = JOB.hist;
+    jp[JP.hist.start] = s;
+    jp[JP.hist.end] = e;
+    jp[JP.hist.dest] = slot * v.slotSize;
+    jp[JP.hist.scratch] = this.scratchBase;
+    jp[JP.hist.direct] = direct ? 1 : 0;
     this.team.run(parts);
     if (parts > 1) {
       const hist = v.hist;

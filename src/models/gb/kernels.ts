@@ -1,8 +1,9 @@
 /**
  * The hot loops of training, run by the main thread and by worker threads over the same shared
- * memory. Every function here is self-contained (no imports, no module-level references): the
- * worker is started from their source text (`Function.prototype.toString`), so the code in
- * both threads is literally the same and no worker file has to be resolved at run time. Where
+ * memory. Every function here is self-contained (no imports; of this module's names, only the
+ * protocol's constants JOB, JP, CTRL and CLAIM, which the worker's source declares): the worker
+ * is started from their source text (`Function.prototype.toString`), so the code in both
+ * threads is literally the same and no worker file has to be resolved at run time. Where
  * WebAssembly is available, histograms, partitions and the gradient update run as the wasm
  * kernels of kernels-wasm.ts instead (same results, bit for bit); the loops here are the fallback.
  *
@@ -46,7 +47,7 @@ export interface WsData {
   sampleM: number;
   /** Histogram slots per feature (max_bin + 1). */
   stride: number;
-  /** Features the current tree may split on (jp[38] of them). */
+  /** Features the current tree may split on (jp[JP.nFeats] of them). */
   feats: SharedArrayBuffer;
   /** Best split per leaf: 6 × num_leaves doubles (gain, feature, bin, default-left, left G, left H). */
   split: SharedArrayBuffer;
@@ -126,8 +127,16 @@ export interface Views {
   wasm: WasmKernels | undefined;
 }
 
-/** Job kinds; the worker's dispatcher (`runPart`) spells the same numbers. */
+/*
+ * The protocol between the main thread and the workers, in shared memory: `jp` (JP_SIZE
+ * doubles) describes the job, `ctrl` (CTRL_SIZE int32s) hands it out. The functions shipped to
+ * the workers read these slots by name; workerSource() declares the same objects in the
+ * worker's source, generated from the ones below.
+ */
+
+/** Job kinds, in jp[JP.kind]. */
 export const JOB = {
+  none: 0,
   hist: 1,
   partition: 2,
   updateLeaves: 3,
@@ -137,15 +146,27 @@ export const JOB = {
   quit: 9,
 } as const;
 
-/** jp slots. */
+/**
+ * jp slots: the job's kind and number of parts; each kind's arguments (the kinds share slots
+ * 2..19, one job being described at a time); the constants of the training run (20..39, set
+ * once or per tree or iteration, read by every job); the split job's leaves (40..).
+ */
 export const JP = {
   kind: 0,
   parts: 1,
-  a: 2,
-  b: 3,
-  c: 4,
-  d: 5,
-  e: 6,
+  /**
+   * Histogram of rows[start..end) (of start..end themselves when direct = 1): part 0 into the
+   * slot at hist[dest..], part p > 0 into scratch at hist[scratch + (p − 1)·slotSize..].
+   */
+  hist: { start: 2, end: 3, dest: 4, scratch: 5, direct: 6 },
+  /** Partition of rows[start..end) by "bin of feature <= bin", missing values left when defaultLeft = 1. */
+  partition: { start: 2, end: 3, feature: 4, bin: 5, defaultLeft: 6, rightLeaf: 7, direct: 8 },
+  /** Leaf updates of rows [0, rows). */
+  updateLeaves: { rows: 3 },
+  /** Tree traversal of rows [start, end); internal = the tree's internal nodes (0: one leaf). */
+  updateTraverse: { start: 2, end: 3, internal: 4 },
+  /** Split search: leaf p's id, histogram base, G, H and row count at leaves + stride·p + field. */
+  split: { leaves: 40, stride: 5, leaf: 0, base: 1, g: 2, h: 3, count: 4 },
   wPos: 20,
   wNeg: 21,
   iterSeed: 22,
@@ -160,9 +181,23 @@ export const JP = {
   gScale: 36,
   hScale: 37,
   nFeats: 38,
-  /** Split jobs: leaf p's (id, histogram base, G, H, count) at splitLeaves + 5p. */
-  splitLeaves: 40,
 } as const;
+
+/** Doubles in jp. */
+export const JP_SIZE = 64;
+
+/**
+ * ctrl slots: the job tag the workers wait on (a new one starts a job), the claim word (job tag
+ * << CLAIM.tagShift | next part), the count of finished parts, and the error flag (its text in
+ * the team's error bytes).
+ */
+export const CTRL = { job: 0, claim: 1, done: 2, failed: 15 } as const;
+
+/** Int32s in ctrl. */
+export const CTRL_SIZE = 16;
+
+/** The claim word's layout: the part number in the low bits, the job tag above them. */
+export const CLAIM = { tagShift: 12, partMask: 0xfff } as const;
 
 export function makeViews(w: WsData): Views {
   const n = w.n;
@@ -221,31 +256,32 @@ export function makeViews(w: WsData): Views {
 /** Runs part p of the job described in jp. */
 export function runPart(v: Views, p: number): void {
   const jp = v.jp;
-  const kind = jp[0] as number;
-  const parts = jp[1] as number;
-  if (kind === 1) histPart(v, p, parts);
-  else if (kind === 2) partitionPart(v, p, parts);
-  else if (kind === 3) updateLeavesPart(v, p, parts);
-  else if (kind === 4) updateTraversePart(v, p, parts);
-  else if (kind === 5) sortPart(v, p, parts);
-  else if (kind === 6) splitPart(v, p);
+  const kind = jp[JP.kind] as number;
+  const parts = jp[JP.parts] as number;
+  if (kind === JOB.hist) histPart(v, p, parts);
+  else if (kind === JOB.partition) partitionPart(v, p, parts);
+  else if (kind === JOB.updateLeaves) updateLeavesPart(v, p, parts);
+  else if (kind === JOB.updateTraverse) updateTraversePart(v, p, parts);
+  else if (kind === JOB.sort) sortPart(v, p, parts);
+  else if (kind === JOB.split) splitPart(v, p);
 }
 
 /**
  * Part p's histogram of rows[s..e): part 0 into the destination slot, part p > 0 into scratch
- * p-1. jp[6] = 1 says rows[i] = i over the range (the root without bagging).
+ * p-1. direct = 1 says rows[i] = i over the range (the root without bagging).
  */
 export function histPart(v: Views, p: number, parts: number): void {
   const jp = v.jp;
-  const s = jp[2] as number;
-  const e = jp[3] as number;
-  const base = p === 0 ? (jp[4] as number) : (jp[5] as number) + (p - 1) * v.slotSize;
+  const s = jp[JP.hist.start] as number;
+  const e = jp[JP.hist.end] as number;
+  const base =
+    p === 0 ? (jp[JP.hist.dest] as number) : (jp[JP.hist.scratch] as number) + (p - 1) * v.slotSize;
   const h = v.hist.subarray(base, base + v.slotSize);
   h.fill(0);
   const ps = s + Math.floor(((e - s) * p) / parts);
   const pe = s + Math.floor(((e - s) * (p + 1)) / parts);
   const wasm = v.wasm;
-  const direct = (jp[6] as number) === 1;
+  const direct = (jp[JP.hist.direct] as number) === 1;
   if (wasm === undefined) (direct ? v.histKernelDirect : v.histKernel)(h, v.gh, v.bins, v.rows, ps, pe);
   else if (direct) wasm.histDirect(ps, pe, v.layout.hist + 8 * base);
   else wasm.hist(ps, pe, v.layout.hist + 8 * base);
@@ -254,19 +290,19 @@ export function histPart(v: Views, p: number, parts: number): void {
 /**
  * Stable partition of part p of rows[s..e) by the split (feature, bin, default-left): rows going
  * left stay in place at the front of the part, rows going right go to tmp at the part's start
- * and are marked in leafOf with the right child's leaf id (jp[7]). jp[8] = 1: the rows are
- * s..e themselves (the root without bagging; rows[] is not read). ji[p] receives the part's left
+ * and are marked in leafOf with the right child's leaf id. direct = 1: the rows are s..e
+ * themselves (the root without bagging; rows[] is not read). ji[p] receives the part's left
  * count.
  */
 export function partitionPart(v: Views, p: number, parts: number): void {
   const jp = v.jp;
-  const s = jp[2] as number;
-  const e = jp[3] as number;
-  const f = jp[4] as number;
-  const k = jp[5] as number;
-  const dl = jp[6] as number;
-  const rightLeaf = jp[7] as number;
-  const direct = (jp[8] as number) === 1;
+  const s = jp[JP.partition.start] as number;
+  const e = jp[JP.partition.end] as number;
+  const f = jp[JP.partition.feature] as number;
+  const k = jp[JP.partition.bin] as number;
+  const dl = jp[JP.partition.defaultLeft] as number;
+  const rightLeaf = jp[JP.partition.rightLeaf] as number;
+  const direct = (jp[JP.partition.direct] as number) === 1;
   const leafOf = v.leafOf;
   const nan = v.nanBin[f] as number;
   const ps = s + Math.floor(((e - s) * p) / parts);
@@ -352,12 +388,12 @@ export function writeGrad(
 }
 
 /**
- * Applies each row's leaf update (leafOf → lMul) to rows [0, jp[3]) in row order, streaming, and
+ * Applies each row's leaf update (leafOf → lMul) to rows [0, rows) in row order, streaming, and
  * recomputes their gradients; leafOf is reset to 0 for the next tree.
  */
 export function updateLeavesPart(v: Views, p: number, parts: number): void {
   const jp = v.jp;
-  const total = jp[3] as number;
+  const total = jp[JP.updateLeaves.rows] as number;
   const ps = Math.floor((total * p) / parts);
   const pe = Math.floor((total * (p + 1)) / parts);
   const e = v.e;
@@ -367,12 +403,12 @@ export function updateLeavesPart(v: Views, p: number, parts: number): void {
   const mul = v.lMul;
   const regression = v.objective !== 0;
   const packed = v.packed !== 0;
-  const wPos = jp[20] as number;
-  const wNeg = jp[21] as number;
-  const seed = (jp[22] as number) | 0;
-  const invGs = jp[23] as number;
-  const invHs = jp[24] as number;
-  const shift = jp[25] as number;
+  const wPos = jp[JP.wPos] as number;
+  const wNeg = jp[JP.wNeg] as number;
+  const seed = (jp[JP.iterSeed] as number) | 0;
+  const invGs = jp[JP.invGs] as number;
+  const invHs = jp[JP.invHs] as number;
+  const shift = jp[JP.packShift] as number;
   if (v.wasm !== undefined) {
     v.wasm.update(ps, pe, wPos, wNeg, seed, invGs, invHs, shift);
     return;
@@ -403,13 +439,13 @@ export function leafOfRow(v: Views, r: number): number {
 
 /**
  * Applies the current tree to rows [a, b) by traversal (rows outside the bag, validation rows);
- * rows below nTrain also get new gradients. jp[4] = number of internal nodes (0: one leaf).
+ * rows below nTrain also get new gradients.
  */
 export function updateTraversePart(v: Views, p: number, parts: number): void {
   const jp = v.jp;
-  const a = jp[2] as number;
-  const b = jp[3] as number;
-  const internal = jp[4] as number;
+  const a = jp[JP.updateTraverse.start] as number;
+  const b = jp[JP.updateTraverse.end] as number;
+  const internal = jp[JP.updateTraverse.internal] as number;
   const ps = a + Math.floor(((b - a) * p) / parts);
   const pe = a + Math.floor(((b - a) * (p + 1)) / parts);
   const e = v.e;
@@ -417,12 +453,12 @@ export function updateTraversePart(v: Views, p: number, parts: number): void {
   const gh = v.gh;
   const regression = v.objective !== 0;
   const packed = v.packed !== 0;
-  const wPos = jp[20] as number;
-  const wNeg = jp[21] as number;
-  const seed = (jp[22] as number) | 0;
-  const invGs = jp[23] as number;
-  const invHs = jp[24] as number;
-  const shift = jp[25] as number;
+  const wPos = jp[JP.wPos] as number;
+  const wNeg = jp[JP.wNeg] as number;
+  const seed = (jp[JP.iterSeed] as number) | 0;
+  const invGs = jp[JP.invGs] as number;
+  const invHs = jp[JP.invHs] as number;
+  const shift = jp[JP.packShift] as number;
   const nTrain = v.nTrain;
   for (let r = ps; r < pe; r++) {
     const m = v.lMul[internal === 0 ? 0 : leafOfRow(v, r)] as number;
@@ -447,15 +483,16 @@ export function leafScore(g: number, h: number, l1: number, l2: number): number 
 
 /** Split job part p: the best split of leaf p of the job (a split's two children run in parallel). */
 export function splitPart(v: Views, p: number): void {
-  const o = 40 + 5 * p;
+  const S = JP.split;
+  const o = S.leaves + S.stride * p;
   const jp = v.jp;
   bestSplit(
     v,
-    jp[o] as number,
-    jp[o + 1] as number,
-    jp[o + 2] as number,
-    jp[o + 3] as number,
-    jp[o + 4] as number,
+    jp[o + S.leaf] as number,
+    jp[o + S.base] as number,
+    jp[o + S.g] as number,
+    jp[o + S.h] as number,
+    jp[o + S.count] as number,
   );
 }
 
@@ -471,15 +508,15 @@ export function splitPart(v: Views, p: number): void {
  */
 export function bestSplit(v: Views, leaf: number, base: number, G: number, H: number, cnt: number): void {
   const jp = v.jp;
-  const l1 = jp[30] as number;
-  const l2 = jp[31] as number;
-  const minData = jp[32] as number;
-  const minHess = jp[33] as number;
-  const minGain = jp[34] as number;
-  const S = jp[25] as number;
-  const gs = jp[36] as number;
-  const hs = jp[37] as number;
-  const nFeats = jp[38] as number;
+  const l1 = jp[JP.l1] as number;
+  const l2 = jp[JP.l2] as number;
+  const minData = jp[JP.minData] as number;
+  const minHess = jp[JP.minHess] as number;
+  const minGain = jp[JP.minGain] as number;
+  const S = jp[JP.packShift] as number;
+  const gs = jp[JP.gScale] as number;
+  const hs = jp[JP.hScale] as number;
+  const nFeats = jp[JP.nFeats] as number;
   const packed = v.packed !== 0;
   const invS = 1 / S;
   const hist = v.hist;
@@ -591,18 +628,18 @@ export function sortPart(v: Views, p: number, parts: number): void {
 }
 
 /**
- * Claims and runs parts of the current job until none is left. ctrl[1] holds (job tag << 12 |
- * next part): a claim is a compare-and-swap that only succeeds for the job the caller saw, so a
- * thread that wakes late can neither take a part of a newer job by mistake nor run one twice.
- * ctrl[2] counts finished parts; ctrl[15] flags an error (its text in errBytes).
+ * Claims and runs parts of the current job until none is left. The claim word holds the job tag
+ * and the next part: a claim is a compare-and-swap that only succeeds for the job the caller
+ * saw, so a thread that wakes late can neither take a part of a newer job by mistake nor run one
+ * twice. Finished parts are counted; an error raises the failed flag (its text in errBytes).
  */
 export function claimParts(v: Views, ctrl: Int32Array, tag: number, errBytes: Uint8Array): void {
   for (;;) {
-    const cur = Atomics.load(ctrl, 1);
-    if (cur >>> 12 !== tag) return;
-    const p = cur & 0xfff;
-    if (p >= (v.jp[1] as number)) return;
-    if (Atomics.compareExchange(ctrl, 1, cur, cur + 1) !== cur) continue;
+    const cur = Atomics.load(ctrl, CTRL.claim);
+    if (cur >>> CLAIM.tagShift !== tag) return;
+    const p = cur & CLAIM.partMask;
+    if (p >= (v.jp[JP.parts] as number)) return;
+    if (Atomics.compareExchange(ctrl, CTRL.claim, cur, cur + 1) !== cur) continue;
     try {
       runPart(v, p);
     } catch (err) {
@@ -610,17 +647,17 @@ export function claimParts(v: Views, ctrl: Int32Array, tag: number, errBytes: Ui
         .encode(String(err instanceof Error ? err.stack : err))
         .subarray(0, errBytes.length - 1);
       errBytes.set(msg);
-      Atomics.store(ctrl, 15, 1);
+      Atomics.store(ctrl, CTRL.failed, 1);
     }
-    Atomics.add(ctrl, 2, 1);
-    Atomics.notify(ctrl, 2);
+    Atomics.add(ctrl, CTRL.done, 1);
+    Atomics.notify(ctrl, CTRL.done);
   }
 }
 
 /**
- * Worker thread body: waits for a new job tag in ctrl[0] (spinning first, because jobs arrive
- * tens of microseconds apart while a tree grows), then claims parts alongside the main thread.
- * Job kind 9 ends the thread.
+ * Worker thread body: waits for a new job tag (spinning first, because jobs arrive tens of
+ * microseconds apart while a tree grows), then claims parts alongside the main thread. A quit
+ * job ends the thread.
  */
 export function workerLoop(data: { ws: WsData; ctrl: SharedArrayBuffer; err: SharedArrayBuffer }): void {
   const ctrl = new Int32Array(data.ctrl);
@@ -629,19 +666,25 @@ export function workerLoop(data: { ws: WsData; ctrl: SharedArrayBuffer; err: Sha
   let seen = 0;
   for (;;) {
     let spins = 0;
-    while (Atomics.load(ctrl, 0) === seen) {
+    while (Atomics.load(ctrl, CTRL.job) === seen) {
       if (++spins > 100000) {
-        Atomics.wait(ctrl, 0, seen, 20);
+        Atomics.wait(ctrl, CTRL.job, seen, 20);
         spins = 0;
       }
     }
-    seen = Atomics.load(ctrl, 0);
-    if ((v.jp[0] as number) === 9) return;
+    seen = Atomics.load(ctrl, CTRL.job);
+    if ((v.jp[JP.kind] as number) === JOB.quit) return;
     claimParts(v, ctrl, seen, errBytes);
   }
 }
 
-/** Source text of the worker: the functions above plus a call of workerLoop. */
+/**
+ * The protocol's constants under the names the shipped functions use; the worker's source
+ * declares them from these objects (never from a copy that could drift).
+ */
+const PROTOCOL = { JOB, JP, CTRL, CLAIM };
+
+/** Source text of the worker: the protocol's constants, the functions above and a call of workerLoop. */
 export function workerSource(): string {
   const fns = [
     makeViews,
@@ -659,7 +702,10 @@ export function workerSource(): string {
     claimParts,
     workerLoop,
   ];
-  return `"use strict";\nconst { workerData } = require("node:worker_threads");\n${fns.map((f) => f.toString()).join("\n")}\nworkerLoop(workerData);\n`;
+  const constants = Object.entries(PROTOCOL).map(
+    ([name, value]) => `const ${name} = ${JSON.stringify(value)};`,
+  );
+  return `"use strict";\nconst { workerData } = require("node:worker_threads");\n${constants.join("\n")}\n${fns.map((f) => f.toString()).join("\n")}\nworkerLoop(workerData);\n`;
 }
 
 /** Generated histogram kernel: one statement per feature per row, so updates of different features interleave. */

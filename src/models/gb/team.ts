@@ -1,6 +1,18 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { claimParts, runPart, type Views, type WsData, workerSource } from "./kernels.js";
+import { WorkerError } from "../../core/errors.js";
+import {
+  CLAIM,
+  CTRL,
+  CTRL_SIZE,
+  claimParts,
+  JOB,
+  JP,
+  runPart,
+  type Views,
+  type WsData,
+  workerSource,
+} from "./kernels.js";
 
 /**
  * The main thread plus `threads - 1` workers over one training run's shared buffers. `run`
@@ -21,7 +33,7 @@ export class Team {
     ws: WsData,
     threads: number,
   ) {
-    this.ctrl = new Int32Array(new SharedArrayBuffer(16 * 4));
+    this.ctrl = new Int32Array(new SharedArrayBuffer(CTRL_SIZE * 4));
     this.err = new Uint8Array(new SharedArrayBuffer(4096));
     let started = 1;
     if (threads > 1) {
@@ -50,38 +62,25 @@ export class Team {
    */
   run(parts: number): void {
     const v = this.v;
-    v.jp[1] = parts;
+    v.jp[JP.parts] = parts;
     if (parts <= 1 || this.threads <= 1) {
       for (let p = 0; p < parts; p++) runPart(v, p);
       return;
     }
-    if (parts > 0xfff) throw new Error(`gb: ${parts} parts is more than a job can have`);
-    this.tag = (this.tag % 0x7ffff) + 1;
+    // Internal: jobs have at most max(4, threads) parts, and threads are capped at 64.
+    if (parts > CLAIM.partMask) throw new Error(`gb: ${parts} parts is more than a job can have`);
+    this.tag = (this.tag % MAX_TAG) + 1;
     const tag = this.tag;
     const ctrl = this.ctrl;
-    Atomics.store(ctrl, 2, 0);
-    Atomics.store(ctrl, 1, tag << 12);
-    Atomics.store(ctrl, 0, tag);
-    Atomics.notify(ctrl, 0);
+    Atomics.store(ctrl, CTRL.done, 0);
+    Atomics.store(ctrl, CTRL.claim, tag << CLAIM.tagShift);
+    Atomics.store(ctrl, CTRL.job, tag);
+    Atomics.notify(ctrl, CTRL.job);
     claimParts(v, ctrl, tag, this.err);
-    // Only parts a worker claimed and is running remain: wait for them (a worker that died
-    // holding one would stall training forever, so a long silence is an error).
-    let spins = 0;
-    let done = Atomics.load(ctrl, 2);
-    let since = 0;
-    while (done < parts) {
-      if (++spins > 100000) {
-        Atomics.wait(ctrl, 2, done, 20);
-        spins = 0;
-        const now = Atomics.load(ctrl, 2);
-        if (now !== done) since = 0;
-        else if (since === 0) since = performance.now();
-        else if (performance.now() - since > STALL_MS)
-          throw new Error("gb: a worker thread stopped responding");
-      }
-      done = Atomics.load(ctrl, 2);
-    }
-    if (Atomics.load(ctrl, 15) !== 0) {
+    awaitParts(ctrl, parts);
+    // A part that threw is a bug in the kernels (their inputs are checked before training):
+    // a plain error, with the worker's stack in its message.
+    if (Atomics.load(ctrl, CTRL.failed) !== 0) {
       const end = this.err.indexOf(0);
       const msg = new TextDecoder().decode(this.err.slice(0, end < 0 ? this.err.length : end));
       throw new Error(`gb worker thread failed: ${msg}`);
@@ -92,14 +91,43 @@ export class Team {
     if (this.closed) return;
     this.closed = true;
     if (this.workers.length > 0) {
-      this.v.jp[0] = 9;
-      this.tag = (this.tag % 0x7ffff) + 1;
-      Atomics.store(this.ctrl, 0, this.tag);
-      Atomics.notify(this.ctrl, 0);
+      this.v.jp[JP.kind] = JOB.quit;
+      this.tag = (this.tag % MAX_TAG) + 1;
+      Atomics.store(this.ctrl, CTRL.job, this.tag);
+      Atomics.notify(this.ctrl, CTRL.job);
       for (const w of this.workers) void w.terminate();
     }
   }
 }
+
+/**
+ * Waits until `parts` parts of the current job are finished. Only parts a worker claimed and is
+ * running remain when the main thread gets here; a worker that died holding one would stall
+ * training forever, so a part unfinished for `stallMs` is a WorkerError.
+ */
+export function awaitParts(ctrl: Int32Array, parts: number, stallMs = STALL_MS): void {
+  let spins = 0;
+  let done = Atomics.load(ctrl, CTRL.done);
+  let since = 0;
+  while (done < parts) {
+    if (++spins > 100000) {
+      Atomics.wait(ctrl, CTRL.done, done, 20);
+      spins = 0;
+      const now = Atomics.load(ctrl, CTRL.done);
+      if (now !== done) since = 0;
+      else if (since === 0) since = performance.now();
+      else if (performance.now() - since > stallMs) {
+        throw new WorkerError(
+          `gb: a worker thread stopped responding: ${parts - now} part(s) of a job unfinished for ${stallMs / 1000} s (the thread was killed or ran out of memory)`,
+        );
+      }
+    }
+    done = Atomics.load(ctrl, CTRL.done);
+  }
+}
+
+/** Job tags cycle through 1..MAX_TAG, so that tag << CLAIM.tagShift stays a positive int32. */
+const MAX_TAG = 2 ** (31 - CLAIM.tagShift) - 1;
 
 /** A claimed part unfinished for this long means its worker is gone. */
 const STALL_MS = 120_000;

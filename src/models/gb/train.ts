@@ -9,7 +9,7 @@ import {
   makeBinInfo,
 } from "./binning.js";
 import { TreeGrower } from "./grow.js";
-import { histKernelSource, JOB, JP, makeViews, type Views, type WsData } from "./kernels.js";
+import { histKernelSource, JOB, JP, JP_SIZE, makeViews, type Views, type WsData } from "./kernels.js";
 import { pagesFor, type TrainLayout, trainKernelBytes, trainLayout, WASM_MAX_BYTES } from "./kernels-wasm.js";
 import type { GbModel, GbTree } from "./model.js";
 import type { GbParams } from "./params.js";
@@ -148,7 +148,7 @@ export function trainGb(
     layout,
     mem: heap.mem,
     wasmBytes: heap.bytes,
-    jp: sab(8 * 64),
+    jp: sab(8 * JP_SIZE),
     ji: sab(4 * 64),
     tFeat: sab(4 * maxLeaves),
     tBin: sab(4 * maxLeaves),
@@ -249,7 +249,7 @@ export function trainGb(
       if (bagging) traverse(v, team, 0, nTrain, grower.numInternal);
       else {
         jp[JP.kind] = JOB.updateLeaves;
-        jp[JP.b] = nTrain;
+        jp[JP.updateLeaves.rows] = nTrain;
         team.run(nTrain < 8192 ? 1 : team.threads);
       }
       msUpdate += performance.now() - tu;
@@ -362,9 +362,9 @@ function iterationSeed(seed: number, it: number): number {
 /** Applies the current tree (internal nodes in v.t*, leaf updates in v.lMul) to rows [a, b) by traversal. */
 function traverse(v: Views, team: Team, a: number, b: number, internal: number): void {
   v.jp[JP.kind] = JOB.updateTraverse;
-  v.jp[JP.a] = a;
-  v.jp[JP.b] = b;
-  v.jp[JP.c] = internal;
+  v.jp[JP.updateTraverse.start] = a;
+  v.jp[JP.updateTraverse.end] = b;
+  v.jp[JP.updateTraverse.internal] = internal;
   team.run(b - a < 8192 ? 1 : team.threads);
 }
 

@@ -1,3 +1,4 @@
+import { ConfigError } from "../../core/errors.js";
 import { fastExp, sigmoidInPlace } from "./exp.js";
 
 /**
@@ -25,11 +26,12 @@ export const TANH = 1;
 export const RELU = 2;
 export type ActivationCode = typeof SIGMOID | typeof TANH | typeof RELU;
 
+/** The kernels' code of an activation; another name is a ConfigError (a stored model's is a DataError, see modelToNet). */
 export function activationCode(name: string): ActivationCode {
   if (name === "sigmoid") return SIGMOID;
   if (name === "tanh") return TANH;
   if (name === "relu") return RELU;
-  throw new Error(`unknown activation "${name}"`);
+  throw new ConfigError(`nn: "activation" must be one of relu, sigmoid, tanh, got ${JSON.stringify(name)}`);
 }
 
 /**
