@@ -380,7 +380,8 @@ export class MarketRunner {
       takeProfit: o.takeProfit,
       trailingStop: o.trailingStop,
       cash: o.initialCapital,
-      idPrefix: "paper",
+      // the freq in the id: two markets of one symbol deciding at the same bar time place two orders
+      idPrefix: `paper${configFreq(this.config).binance}`,
       onTrade: (t) => this.trades.push(t),
     });
     const state = (saved ?? {}) as MarketState;
