@@ -224,6 +224,7 @@ const SAMPLES: Record<string, unknown[]> = {
   ChecksumError: ["checksum mismatch", { file: "/d/x.zip" }],
   NetworkError: ["HTTP 429", { status: 429, action: "retry", cause: new Error("too many requests") }],
   WorkerError: ["worker died", { cause: new Error("killed") }],
+  LedgerError: ["candle 2023-01-01T00:00:00Z is recorded already", { action: "halt", exitCode: 4 }],
   InterruptedError: ["SIGTERM", "interrupted by SIGTERM: stopping"],
   LockedError: ["locked by pid 12", "/d/BTCUSDT"],
   TradingError: ["stake must be positive", { action: "skip" }],

@@ -22,6 +22,9 @@ const BUILD = join(ROOT, "node_modules", ".cache", "itb-ledger-test");
 const CHILD = join(BUILD, "test", "live", "ledger-writer-child.js");
 const COUNT = 1500;
 const KILLS = 6;
+/** The pause after each record and the longest wait before a kill: KILLS * DELAY_MS / PACE_MS < COUNT. */
+const PACE_MS = 1;
+const DELAY_MS = 200;
 
 let dir = "";
 let records: CandleRecord[] = [];
@@ -58,8 +61,8 @@ interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }>;
 }
 
-function writer(file: string): Child {
-  const child = spawn(process.execPath, [CHILD, file, SAMPLE, String(COUNT)], {
+function writer(file: string, paceMs = 0): Child {
+  const child = spawn(process.execPath, [CHILD, file, SAMPLE, String(COUNT), String(paceMs)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -103,6 +106,21 @@ async function expectHolds(file: string, n: number, context: string): Promise<vo
   }
 }
 
+/** Resolves once the ledger holds a candle after the first `recorded` ones. */
+async function untilAdvanced(file: string, recorded: number, w: Child): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ledger = openSqliteLedger(file, { readonly: true });
+    const last = await ledger.last(MARKET).catch(() => undefined);
+    await ledger.close();
+    const n = records.findIndex((r) => r.candle.time === last?.time) + 1;
+    if (n > recorded) return;
+    if (w.child.exitCode !== null) throw new Error(`the writer ended early: ${w.child.exitCode}`);
+    if (Date.now() > deadline) throw new Error("the writer recorded nothing in 60 s");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe("a writer killed with SIGKILL at random moments", () => {
   it(`leaves whole candles only, and the next resumes after the last (${KILLS} kills)`, async () => {
     const file = join(dir, "ledger.sqlite");
@@ -114,11 +132,14 @@ describe("a writer killed with SIGKILL at random moments", () => {
     };
     let recorded = 0;
     for (let k = 0; k < KILLS; k++) {
-      const w = writer(file);
+      const w = writer(file, PACE_MS);
       const start = await w.ready;
       const context = `seed ${seed}, kill ${k + 1}`;
       expect(start, context).toBe(recorded);
-      const delay = 40 + Math.floor(random() * 400);
+      // kill at a random moment once the child has recorded something (on a loaded machine it
+      // may take a while to start); paced, it records at most DELAY_MS / PACE_MS candles more
+      await untilAdvanced(file, recorded, w);
+      const delay = Math.floor(random() * DELAY_MS);
       await new Promise((r) => setTimeout(r, delay));
       w.child.kill("SIGKILL");
       const exit = await w.exited;

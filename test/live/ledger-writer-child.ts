@@ -6,9 +6,12 @@ import { MARKET, sampleRecords } from "../helpers/ledgerRecords.js";
  * one it lacks, as fast as it can, until the parent kills it (SIGKILL) or it has them all.
  * Before it starts it checks that the ledger's last candle and state are those of the record
  * before (the resume point) and prints `ready <index>`; at the end it prints `done`.
- * Usage: node ledger-writer-child.js <ledger file> <sample folder> <count>
+ * It waits `paceMs` after each record (a live service records one candle a minute), so that a
+ * kill a few hundred milliseconds after the start lands before the end on any machine.
+ * Usage: node ledger-writer-child.js <ledger file> <sample folder> <count> [paceMs]
  */
-const [file, sample, countText] = process.argv.slice(2);
+const [file, sample, countText, paceText] = process.argv.slice(2);
+const paceMs = Number(paceText ?? 0);
 if (file === undefined || sample === undefined)
   throw new Error("usage: ledger-writer-child <file> <sample> <count>");
 const records = await sampleRecords(sample, {
@@ -23,6 +26,9 @@ if (last !== undefined && JSON.stringify(last.state) !== JSON.stringify(records[
   throw new Error(`the state saved with ${last.time} is not that of record ${start - 1}`);
 }
 process.stdout.write(`ready ${start}\n`);
-for (let i = start; i < records.length; i++) await ledger.record(records[i] as (typeof records)[number]);
+for (let i = start; i < records.length; i++) {
+  await ledger.record(records[i] as (typeof records)[number]);
+  if (paceMs > 0) await new Promise((r) => setTimeout(r, paceMs));
+}
 await ledger.close();
 process.stdout.write("done\n");
