@@ -112,9 +112,12 @@ describe("itb serve, a real process", () => {
     expect(kills).toBeGreaterThanOrEqual(2);
 
     // an uninterrupted run over the same candles (in this process, against its own simulator)
+    // it starts where the killed one started (an empty ledger begins at the exchange's present)
+    // and the exchange then jumps to the end
+    const cleanClock = new VirtualClock({ start: T0 + 30_000, speed: 0 });
     const clean = await startSimulator({
       archive: SAMPLE,
-      clock: new VirtualClock({ start: END + 30_000, speed: 0 }),
+      clock: cleanClock,
       streams: { formingEveryMs: 0 },
     });
     try {
@@ -128,6 +131,7 @@ describe("itb serve, a real process", () => {
         openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
         pollMs: 5,
         delayMs: 0,
+        onReady: () => cleanClock.set(END + 30_000),
         onProcessed: (_m, rec) => {
           if (rec.candle.time >= END - MIN) controller.abort();
         },
