@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SystemClock } from "../../src/core/clock.js";
 import { silentLogger } from "../../src/core/log.js";
+import { readFrame } from "../../src/data/store/index.js";
 import { ledgerFile } from "../../src/live/ledger/file.js";
 import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
 import { ServiceMetrics } from "../../src/live/metrics.js";
@@ -14,7 +15,8 @@ import { buildLiveFixture, type LiveFixture, ledgerContents } from "./liveFixtur
 /**
  * Faults while serving: the exchange's kline WebSocket is cut, loses events, and the REST
  * back-fill answers 503 and 429; the service (following the simulator minute by minute) ends
- * with no gap, no duplicate and the same ledger as a run without faults.
+ * with no gap, no duplicate and the same ledger as a run without faults. Both runs bring the
+ * klines store up to date every ten candles.
  */
 const MIN = 60_000;
 const T0 = Date.UTC(2023, 2, 20);
@@ -32,6 +34,8 @@ afterAll(() => {
 
 interface Served {
   data: string;
+  /** The last candle in the BTCUSDT klines store after the run. */
+  stored: number;
   times: number[];
   metrics: string;
   faults: { rule: FaultRule; fired: number; seen: number }[];
@@ -44,7 +48,9 @@ async function serveMinutes(label: string, faults: FaultRule[]): Promise<Served>
   const metrics = new ServiceMetrics();
   const times: number[] = [];
   try {
-    const { dir, config } = fixture.copy(label, sim.url);
+    const { dir, config } = fixture.copy(label, sim.url, (c) => {
+      c.serve = { address: "127.0.0.1:0", store_refresh_minutes: 10 };
+    });
     const controller = new AbortController();
     let next = T0; // the candle the exchange closes next
     const step = () => {
@@ -73,8 +79,10 @@ async function serveMinutes(label: string, faults: FaultRule[]): Promise<Served>
       },
     });
     expect(run.failed).toEqual([]);
+    const store = await readFrame(join(dir, "data", "BTCUSDT", "klines.parquet"));
     return {
       data: join(dir, "data"),
+      stored: store.time[store.length - 1] as number,
       times,
       metrics: await metrics.registry.metrics(),
       faults: sim.faults.list().map((f) => ({ rule: f.rule, fired: f.fired, seen: f.seen })),
@@ -108,6 +116,9 @@ describe("itb serve under exchange faults", () => {
     for (const f of faulty.faults) expect(f.fired, JSON.stringify(f)).toBe(f.rule.nth?.length);
     expect(metric(faulty.metrics, "itb_websocket_reconnects_total")).toBeGreaterThanOrEqual(2);
     expect(metric(faulty.metrics, "itb_candles_processed_total")).toBe(MINUTES);
+
+    // the klines stores followed every ten minutes while serving (the last refresh at candle 40)
+    for (const r of [clean, faulty]) expect(r.stored).toBeGreaterThanOrEqual(T0 + 39 * MIN);
 
     const expected = await ledgerContents(clean.data);
     expect(expected.signals?.rows).toHaveLength(MINUTES);
