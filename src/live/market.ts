@@ -45,6 +45,8 @@ export interface MarketDeps {
   ledger: () => Promise<Ledger>;
   /** The exchange for each data source's market (spot, um). */
   marketData: (market: "spot" | "um") => MarketData;
+  /** The console output logs candles at debug (a terminal table shows them). */
+  quietCandles?: boolean;
   /** A client with few retries for the start-up check (default: marketData). */
   probe?: (market: "spot" | "um") => MarketData;
   signal: AbortSignal;
@@ -371,7 +373,7 @@ export class MarketRunner {
     this.last = candle.time;
     this.pending = { actions: [], orders: new Map(), fills: [] };
     this.trades = [];
-    this.outputs?.console(this.deps.log, this.name, rec);
+    this.outputs?.console(this.deps.log, this.name, rec, this.deps.quietCandles);
     this.deps.onProcessed?.(
       rec,
       { features: t1 - t0, scores: 0, signals: 0, trading: t2 - t1, ledger: t3 - t2, total: t3 - t0 },

@@ -35,6 +35,8 @@ export interface ServiceOptions {
   /** Overrides of the configs' serve.poll_ms and serve.delay_ms (tests). */
   pollMs?: number;
   delayMs?: number;
+  /** The console output logs candles at debug (a terminal table shows them). */
+  quietCandles?: boolean;
   /** Override of the configs' serve.websocket. */
   websocket?: boolean;
   metrics?: ServiceMetrics;
@@ -154,6 +156,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
         ledger: () => ledgerOf(l.config.data_folder),
         marketData: (market) => clientOf(l.config, market),
         probe: (market) => probeOf(l.config, market),
+        ...(o.quietCandles === true ? { quietCandles: true } : {}),
         signal: o.signal,
         waker: (source) => wakerOf(l, source),
         pollMs: o.pollMs ?? l.config.serve.poll_ms,

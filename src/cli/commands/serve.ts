@@ -115,6 +115,7 @@ export function registerServeCommand(program: Command): void {
             clock,
             signal: interrupts.signal,
             metrics,
+            ...(table === undefined ? {} : { quietCandles: true }),
             ...(opts.websocket === false ? { websocket: false } : {}),
             openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
             onReady: (ms) => {
