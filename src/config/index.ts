@@ -55,3 +55,18 @@ export {
   SECRETS_FILE_ENV,
   type SecretKey,
 } from "./secrets.js";
+export {
+  backtestOptionsOf,
+  configSettings,
+  DEFAULT_MIN_TRADES,
+  DEFAULT_TOP_CELLS,
+  type GridAxis,
+  gridAxes,
+  type HoldoutSplit,
+  holdoutOption,
+  type RankMetric,
+  type RowBound,
+  type SearchSettings,
+  type Settings,
+  searchSettingsOf,
+} from "./settings.js";

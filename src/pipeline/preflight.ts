@@ -1,12 +1,12 @@
 import { dirname } from "node:path";
 import { expandGrid } from "../backtest/grid.js";
+import { baseParameters, searchedSignalSet, withParameters } from "../backtest/search.js";
 import type { Config, FeatureSet, LabelSet } from "../config/index.js";
 import { ConfigError, errorMessage } from "../core/errors.js";
 import type { CustomGenerator } from "../features/generator.js";
 import { getIndicator } from "../features/indicators/index.js";
 import { checkRollingSettings } from "../models/rolling.js";
 import { modelSpecs } from "../models/train.js";
-import { baseParameters, searchedSignalSet, withParameters } from "./backtestStages.js";
 import { featureGenerator, labelGenerator } from "./generators.js";
 import { resolveSignalSets } from "./signalStages.js";
 
@@ -81,9 +81,9 @@ export async function preflight(
       const grid = config.simulate_model?.grid;
       if (searched && grid !== undefined && Object.keys(grid).length > 0) {
         // The searched rule's thresholds may come from the grid instead of its parameters.
-        const { index, set } = searchedSignalSet(config);
+        const { index, set } = searchedSignalSet(config.signal_sets, config.simulate_model?.signal_generator);
         const cells = expandGrid(grid, baseParameters(set), config.simulate_model?.buy_sell_equal === true);
-        checked = withParameters(config, index, cells[0] ?? {});
+        checked = { ...config, signal_sets: withParameters(config.signal_sets, index, cells[0] ?? {}) };
       }
       await resolveSignalSets(checked, configFile);
     });
