@@ -2,6 +2,7 @@ import type { RollingPredict } from "../config/index.js";
 import { parseConfigTime } from "../config/primitives.js";
 import { ConfigError, ItbError } from "../core/errors.js";
 import { Frame, lowerBound } from "../core/frame.js";
+import { isoTime } from "../core/time.js";
 import type { ModelArtifact } from "./artifact.js";
 import { predictModel, scorePredictions } from "./predict.js";
 import { type ModelSpec, type TrainContext, type TrainLimits, trainModel } from "./train.js";
@@ -164,7 +165,7 @@ function rowOf(
   const lo = lowerBound(time, t);
   if (lo >= time.length && !end) {
     throw new ConfigError(
-      `${where}: ${new Date(t).toISOString()} is after the table's last row (${span(time, 0, time.length)})`,
+      `${where}: ${isoTime(t)} is after the table's last row (${span(time, 0, time.length)})`,
     );
   }
   return lo;
@@ -173,7 +174,7 @@ function rowOf(
 /** `first .. last` time of rows [from, to), for messages. */
 function span(time: Float64Array, from: number, to: number): string {
   if (to <= from || from >= time.length) return "no rows";
-  const iso = (i: number) => new Date(time[i] as number).toISOString();
+  const iso = (i: number) => isoTime(time[i] as number);
   return to - from === 1 ? iso(from) : `${iso(from)} .. ${iso(Math.min(to, time.length) - 1)}`;
 }
 
@@ -243,8 +244,8 @@ export async function runRollingStep(
       step: step.step,
       predict_first_row: step.predictStart,
       predict_last_row: step.predictEnd - 1,
-      predict_first_time: new Date(time[step.predictStart] as number).toISOString(),
-      predict_last_time: new Date(time[step.predictEnd - 1] as number).toISOString(),
+      predict_first_time: isoTime(time[step.predictStart] as number),
+      predict_last_time: isoTime(time[step.predictEnd - 1] as number),
     };
     models.push({ name: spec.name, label: spec.label, artifact, predictions, skipped: null });
   }
