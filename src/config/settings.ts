@@ -3,7 +3,7 @@ import type { BacktestOptions } from "../core/trading.js";
 import { configDownloadRange, configFreq } from "./accessors.js";
 import { gridAxisValues } from "./gridValues.js";
 import { parseConfigTime } from "./primitives.js";
-import type { Config, SimulateModel } from "./schema.js";
+import type { Config, RollingPredict, SimulateModel } from "./schema.js";
 
 /**
  * The config's sections as typed values, made once where the config is loaded (`loadConfig`
@@ -12,8 +12,11 @@ import type { Config, SimulateModel } from "./schema.js";
  * whole config, and never parse a time from text.
  */
 
-/** A bound written as a row number or as a time (epoch ms, the first row at or after it). */
-export type RowBound = { row: number } | { time: number };
+/**
+ * A bound written as a row number or as a time: epoch ms (the first row at or after it), with
+ * the text as written for messages.
+ */
+export type RowBound = { row: number } | { time: number; text: string };
 
 /** Where a threshold search stops optimising and starts measuring the chosen cell. */
 export interface HoldoutSplit {
@@ -165,5 +168,31 @@ function configTime(text: string, path: string): number {
 
 function rowBound(v: number | string | null | undefined, path: string): RowBound | undefined {
   if (v === null || v === undefined) return undefined;
-  return typeof v === "number" ? { row: v } : { time: configTime(v, path) };
+  return typeof v === "number" ? { row: v } : { time: configTime(v, path), text: v };
+}
+
+/** `rolling_predict` (walk-forward) with its bounds typed; sizes as written (null: derived from the others). */
+export interface RollingSettings {
+  /** First row used (a row, or the first row at or after a time); undefined: the first row. */
+  dataStart: RowBound | undefined;
+  /** End of the rows used, exclusive; undefined: the last row. */
+  dataEnd: RowBound | undefined;
+  /** First predicted row (a row counted from dataStart, or a time); undefined: derived. */
+  predictionStart: RowBound | undefined;
+  /** Rows per step; undefined: derived. */
+  predictionSize: number | undefined;
+  /** Number of steps; undefined: derived. */
+  predictionSteps: number | undefined;
+}
+
+/** `rolling_predict` as typed values; undefined without the section. */
+export function rollingSettingsOf(rp: RollingPredict | undefined): RollingSettings | undefined {
+  if (rp === undefined) return undefined;
+  return {
+    dataStart: rowBound(rp.data_start, "rolling_predict.data_start"),
+    dataEnd: rowBound(rp.data_end, "rolling_predict.data_end"),
+    predictionStart: rowBound(rp.prediction_start, "rolling_predict.prediction_start"),
+    predictionSize: rp.prediction_size ?? undefined,
+    predictionSteps: rp.prediction_steps ?? undefined,
+  };
 }

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { rollingSettingsOf } from "../config/index.js";
 import { InterruptedError, interruption } from "../core/errors.js";
 import { Frame } from "../core/frame.js";
 import { noProgress } from "../core/log.js";
@@ -76,7 +77,7 @@ export async function runPredictRolling(
     PASS_THROUGH,
     "run itb features and itb labels first",
   );
-  const plan = planRolling(frame.time, config.rolling_predict, {
+  const plan = planRolling(frame.time, rollingSettingsOf(config.rolling_predict), {
     labelHorizon: config.label_horizon,
     trainLength: config.train_length,
   });
