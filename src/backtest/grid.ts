@@ -1,12 +1,6 @@
-import {
-  DEFAULT_MIN_TRADES,
-  type GridAxis,
-  gridAxes,
-  type RankMetric,
-  THRESHOLD_RULE_PARAMETERS,
-} from "../config/index.js";
+import { type GridAxis, gridAxes, type RankMetric, THRESHOLD_RULE_PARAMETERS } from "../config/index.js";
 import { ConfigError } from "../core/errors.js";
-import { ruleThresholds, thresholdColumn } from "../signals/thresholds.js";
+import { ruleThresholds, type ThresholdSide, thresholdColumn } from "../signals/thresholds.js";
 import { buyHoldPath, runEngine } from "./engine.js";
 import type { BacktestOptions, Bars, GridCell, Metrics, Signals } from "./types.js";
 
@@ -20,8 +14,6 @@ import type { BacktestOptions, Bars, GridCell, Metrics, Signals } from "./types.
 export const THRESHOLD_RULES = THRESHOLD_RULE_PARAMETERS;
 
 export type ThresholdRule = keyof typeof THRESHOLD_RULES;
-
-export { DEFAULT_MIN_TRADES, type RankMetric };
 
 /**
  * Expands the grid into parameter sets (sklearn's ParameterGrid order: keys sorted, the last key
@@ -112,7 +104,7 @@ export function evaluateCells(input: GridInput, cells: readonly Record<string, n
   const cache = new Map<string, Uint8Array>();
   let budget = COLUMN_CACHE_BYTES;
   const scratch = { buy: new Uint8Array(0), sell: new Uint8Array(0) };
-  const column = (side: "buy" | "sell", thresholds: number[]): Uint8Array => {
+  const column = (side: ThresholdSide, thresholds: number[]): Uint8Array => {
     const key = `${side}${thresholds.join(",")}`;
     const hit = cache.get(key);
     if (hit !== undefined) return hit;

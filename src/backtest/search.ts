@@ -113,7 +113,7 @@ export function rowOf(time: Float64Array, bound: RowBound | undefined, fallback:
 }
 
 /** First and one-past-last row where every score is a number (walk-forward predictions cover only part). */
-export function scoredSpan(
+function scoredSpan(
   scores: readonly Float64Array[],
   start: number,
   end: number,

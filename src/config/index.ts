@@ -58,8 +58,6 @@ export {
 export {
   backtestOptionsOf,
   configSettings,
-  DEFAULT_MIN_TRADES,
-  DEFAULT_TOP_CELLS,
   type GridAxis,
   gridAxes,
   type HoldoutSplit,

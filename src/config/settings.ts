@@ -37,10 +37,10 @@ export interface GridAxis {
 }
 
 /** The default of simulate_model.min_trades: fewer trades than this are too few to rank a cell best. */
-export const DEFAULT_MIN_TRADES = 10;
+const DEFAULT_MIN_TRADES = 10;
 
 /** The default of simulate_model.topn_to_store. */
-export const DEFAULT_TOP_CELLS = 10;
+const DEFAULT_TOP_CELLS = 10;
 
 /** `simulate_model` (the threshold search, and the report of its result) with defaults resolved. */
 export interface SearchSettings {

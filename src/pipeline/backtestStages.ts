@@ -151,9 +151,9 @@ export async function runSimulate(
   // The generators before the searched rule (smoothen, combine) make its score columns.
   runSignalSets(table.frame, steps.slice(0, plan.index));
   const scores = scoreColumns(steps[plan.index] as SignalStep, table.frame, table.file);
-  const holdoutSplit = opts.holdout ?? search.holdout;
-  const range = searchRange(table.bars.time, scores, search, holdoutSplit, table.file);
-  const holdout = range.split < range.end ? holdoutSplit : undefined;
+  // --holdout wins over simulate_model.holdout; searchRange puts the split inside the scored rows
+  const holdout = opts.holdout ?? search.holdout;
+  const range = searchRange(table.bars.time, scores, search, holdout, table.file);
   const outcome = await runSearch({
     bars: table.bars,
     plan,
