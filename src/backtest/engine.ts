@@ -92,7 +92,7 @@ export class Engine {
   /** The fast paths over stretches where nothing can happen (false: every bar the plain way). */
   private readonly fast: boolean = true;
   /** The metric state handed to the fast paths (slots EQ_PREV...). */
-  private readonly st = new Float64Array(STATE_SLOTS);
+  private readonly state = new Float64Array(STATE_SLOTS);
 
   // the columns the loop reads
   private cTime: Float64Array = NO_ROWS;
@@ -199,14 +199,14 @@ export class Engine {
     last: number,
     equity: Float64Array | null,
     eqStart: number,
-    pre: BuyHoldPath | null,
+    shared: BuyHoldPath | null,
   ): void {
-    const T = this.cTime;
-    const H = this.cHigh;
-    const L = this.cLow;
-    const C = this.cClose;
-    const B = this.cBuy;
-    const S = this.cSell;
+    const times = this.cTime;
+    const highs = this.cHigh;
+    const lows = this.cLow;
+    const closes = this.cClose;
+    const buys = this.cBuy;
+    const sells = this.cSell;
     const acc = this.acc;
     const mode = this.fillMode;
     const dir = this.dir;
@@ -226,24 +226,24 @@ export class Engine {
     // the first bar with prices and, for each month start (found by binary search on the time
     // column: the loop is bound by memory bandwidth), the last close before it.
     const fresh = !this.started && acc.nextMonth === Number.NEGATIVE_INFINITY && Number.isNaN(acc.bhLast);
-    const bh =
-      pre !== null &&
+    const buyHold =
+      shared !== null &&
       fresh &&
-      pre.time === T &&
-      pre.open === this.cOpen &&
-      pre.close === C &&
-      pre.start === from &&
-      pre.end === to
-        ? pre
-        : buyHoldPass(T, this.cOpen, C, from, to, acc, this.started);
-    const rolls = bh.rolls;
-    const rollLast = bh.rollLast;
-    let ri = 0;
+      shared.time === times &&
+      shared.open === this.cOpen &&
+      shared.close === closes &&
+      shared.start === from &&
+      shared.end === to
+        ? shared
+        : buyHoldPass(times, this.cOpen, closes, from, to, acc, this.started);
+    const rolls = buyHold.rolls;
+    const rollLast = buyHold.rollLast;
+    let rollIndex = 0;
     let nextRoll = rolls.length > 0 ? (rolls[0] as number) : to;
-    let firstRow = bh.firstRow;
+    let firstRow = buyHold.firstRow;
     /** The next row that rolls the month or is the buy-and-hold entry. */
     let nextEvent = firstRow >= 0 && firstRow < nextRoll ? firstRow : nextRoll;
-    let eqPrev = acc.equity;
+    let prevEquity = acc.equity;
     let sumR = acc.sumR;
     let sumR2 = acc.sumR2;
     let sumDown2 = acc.sumDown2;
@@ -254,11 +254,11 @@ export class Engine {
     for (let k = from; k < to; k++) {
       if (k === nextEvent) {
         if (k === nextRoll) {
-          acc.equity = eqPrev;
-          acc.bhLast = rollLast[ri] as number;
-          acc.rollMonth(T[k] as number);
-          ri++;
-          nextRoll = ri < rolls.length ? (rolls[ri] as number) : to;
+          acc.equity = prevEquity;
+          acc.bhLast = rollLast[rollIndex] as number;
+          acc.rollMonth(times[k] as number);
+          rollIndex++;
+          nextRoll = rollIndex < rolls.length ? (rolls[rollIndex] as number) : to;
         }
         if (k === firstRow) {
           acc.firstPrice(this.cOpen[k] as number);
@@ -275,27 +275,27 @@ export class Engine {
           // return, no drawdown, not exposed). A bar with both signals stops the stretch (a
           // conflict, counted by the plain path).
           if (
-            cash === eqPrev &&
+            cash === prevEquity &&
             (dir === LONG_ONLY ? pending !== 1 : dir === SHORT_ONLY ? pending !== -1 : pending === 0)
           ) {
-            if (dir === LONG_ONLY) j = nextSignal(B, this.cBuyW, k, bound);
-            else if (dir === SHORT_ONLY) j = nextSignal(S, this.cSellW, k, bound);
-            else j = nextSignal2(B, this.cBuyW, S, this.cSellW, k, bound);
+            if (dir === LONG_ONLY) j = nextSignal(buys, this.cBuyW, k, bound);
+            else if (dir === SHORT_ONLY) j = nextSignal(sells, this.cSellW, k, bound);
+            else j = nextSignal2(buys, this.cBuyW, sells, this.cSellW, k, bound);
             if (j > k) {
               if (equity !== null) equity.fill(cash, k - eqStart, j - eqStart);
               // the last bar with prices sets the close and, under next_*, the pending signal
               for (let q = j - 1; q >= k; q--) {
-                const c = C[q] as number;
-                if (!Number.isNaN(c)) {
-                  lastClose = c;
+                const close = closes[q] as number;
+                if (!Number.isNaN(close)) {
+                  lastClose = close;
                   if (mode !== AT_CLOSE) {
                     pending =
                       dir === LONG_ONLY
-                        ? S[q] !== 0
+                        ? sells[q] !== 0
                           ? -1
                           : 0
                         : dir === SHORT_ONLY
-                          ? B[q] !== 0
+                          ? buys[q] !== 0
                             ? 1
                             : 0
                           : 0;
@@ -307,41 +307,41 @@ export class Engine {
           }
         } else if (pending === 0 || pending === pos) {
           // In a position, no signal against it and no stop touched: only the marked equity moves.
-          const opp = pos === 1 ? S : B;
-          const same = pos === 1 ? B : S;
-          const st = this.st;
-          st[EQ_PREV] = eqPrev;
-          st[SUM_R] = sumR;
-          st[SUM_R2] = sumR2;
-          st[SUM_DOWN2] = sumDown2;
-          st[PEAK] = peak;
-          st[DD_FLOOR] = ddFloor;
-          st[MAX_DD] = maxDD;
-          st[CASH] = cash;
+          const against = pos === 1 ? sells : buys;
+          const along = pos === 1 ? buys : sells;
+          const state = this.state;
+          state[EQ_PREV] = prevEquity;
+          state[SUM_R] = sumR;
+          state[SUM_R2] = sumR2;
+          state[SUM_DOWN2] = sumDown2;
+          state[PEAK] = peak;
+          state[DD_FLOOR] = ddFloor;
+          state[MAX_DD] = maxDD;
+          state[CASH] = cash;
           const signedQty = pos * qty;
-          st[SIGNED_QTY] = signedQty;
+          state[SIGNED_QTY] = signedQty;
           if (stopsOn) {
-            st[STOP_LEVEL] = stop;
-            st[TAKE_PROFIT] = takeProfit;
-            st[BEST] = best;
-            j = holdRowsStops(st, C, H, L, opp, pos === 1, j, bound);
+            state[STOP_LEVEL] = stop;
+            state[TAKE_PROFIT] = takeProfit;
+            state[BEST] = best;
+            j = holdRowsStops(state, closes, highs, lows, against, pos === 1, j, bound);
           } else {
-            j = holdRows(st, C, opp, j, bound);
+            j = holdRows(state, closes, against, j, bound);
           }
           // the same marked equity, kept apart from the hot loop
           if (equity !== null)
-            for (let q = k; q < j; q++) equity[q - eqStart] = cash + signedQty * (C[q] as number);
-          eqPrev = st[EQ_PREV] as number;
-          sumR = st[SUM_R] as number;
-          sumR2 = st[SUM_R2] as number;
-          sumDown2 = st[SUM_DOWN2] as number;
-          peak = st[PEAK] as number;
-          ddFloor = st[DD_FLOOR] as number;
-          maxDD = st[MAX_DD] as number;
+            for (let q = k; q < j; q++) equity[q - eqStart] = cash + signedQty * (closes[q] as number);
+          prevEquity = state[EQ_PREV] as number;
+          sumR = state[SUM_R] as number;
+          sumR2 = state[SUM_R2] as number;
+          sumDown2 = state[SUM_DOWN2] as number;
+          peak = state[PEAK] as number;
+          ddFloor = state[DD_FLOOR] as number;
+          maxDD = state[MAX_DD] as number;
           if (j > k) {
             exposed += j - k;
-            lastClose = C[j - 1] as number;
-            if (mode !== AT_CLOSE) pending = same[j - 1] !== 0 ? pos : 0;
+            lastClose = closes[j - 1] as number;
+            if (mode !== AT_CLOSE) pending = along[j - 1] !== 0 ? pos : 0;
           }
         }
         if (j > k) {
@@ -349,9 +349,9 @@ export class Engine {
           continue;
         }
       }
-      const c = C[k] as number;
-      let e: number;
-      if (Number.isNaN(c)) {
+      const close = closes[k] as number;
+      let marked: number;
+      if (Number.isNaN(close)) {
         // A bar without a close (a gap on the grid): nothing trades, a pending signal waits for
         // the next bar with prices, the equity is carried.
         if (pos !== 0) {
@@ -362,13 +362,13 @@ export class Engine {
             cash = this.cash;
           }
         }
-        e = pos === 0 ? cash : cash + pos * qty * lastClose;
+        marked = pos === 0 ? cash : cash + pos * qty * lastClose;
       } else {
         let signal = 0;
-        if (B[k] !== 0) {
-          if (S[k] !== 0) acc.conflicts++;
+        if (buys[k] !== 0) {
+          if (sells[k] !== 0) acc.conflicts++;
           else signal = 1;
-        } else if (S[k] !== 0) {
+        } else if (sells[k] !== 0) {
           signal = -1;
         }
         let traded = false;
@@ -385,13 +385,15 @@ export class Engine {
           }
           pending = signal;
         } else {
-          const sig = mode === NEXT_CLOSE ? pending : signal;
+          const executed = mode === NEXT_CLOSE ? pending : signal;
           if (mode === NEXT_CLOSE) pending = signal;
           if (pos !== 0 && stopsOn) {
-            const h = H[k] as number;
-            const l = L[k] as number;
+            const high = highs[k] as number;
+            const low = lows[k] as number;
             if (
-              pos === 1 ? l <= stop || h >= takeProfit || h > best : h >= stop || l <= takeProfit || l < best
+              pos === 1
+                ? low <= stop || high >= takeProfit || high > best
+                : high >= stop || low <= takeProfit || low < best
             ) {
               this.checkStops(k, false);
               traded = true;
@@ -400,8 +402,8 @@ export class Engine {
           // The position the signal was decided against: under next_close the one held at the
           // previous close (`pos`, before this bar's stops), under close the one at this close.
           const decided = mode === NEXT_CLOSE ? pos : this.pos;
-          if (sig !== 0 && sig !== decided && sig !== this.pos) {
-            this.act(sig, k, c, k !== last);
+          if (executed !== 0 && executed !== decided && executed !== this.pos) {
+            this.act(executed, k, close, k !== last);
             traded = true;
           }
         }
@@ -415,10 +417,12 @@ export class Engine {
         }
         if (mode === NEXT_OPEN && pos !== 0 && stopsOn) {
           // the position held into this bar, or opened at its open, meets the bar's range
-          const h = H[k] as number;
-          const l = L[k] as number;
+          const high = highs[k] as number;
+          const low = lows[k] as number;
           if (
-            pos === 1 ? l <= stop || h >= takeProfit || h > best : h >= stop || l <= takeProfit || l < best
+            pos === 1
+              ? low <= stop || high >= takeProfit || high > best
+              : high >= stop || low <= takeProfit || low < best
           ) {
             this.checkStops(k, false);
             pos = this.pos;
@@ -431,57 +435,57 @@ export class Engine {
         if (pos !== 0) {
           exposed++;
           if (k === last) {
-            this.exit(k, c, MARKET, "end");
+            this.exit(k, close, MARKET, "end");
             pos = 0;
             cash = this.cash;
           }
         }
-        lastClose = c;
-        e = cash + pos * qty * c;
+        lastClose = close;
+        marked = cash + pos * qty * close;
       }
-      if (e !== eqPrev) {
-        const r = e / eqPrev - 1;
-        sumR += r;
-        sumR2 += r * r;
-        // min(r, 0) without a branch (the sign of r is a coin flip, and V8 compiles Math.min
-        // and ?: to branches): exact, since r − |r| is 2r or 0
-        const down = (r - Math.abs(r)) * 0.5;
+      if (marked !== prevEquity) {
+        const ret = marked / prevEquity - 1;
+        sumR += ret;
+        sumR2 += ret * ret;
+        // min(ret, 0) without a branch (the sign of ret is a coin flip, and V8 compiles
+        // Math.min and ?: to branches): exact, since ret − |ret| is 2 ret or 0
+        const down = (ret - Math.abs(ret)) * 0.5;
         sumDown2 += down * down;
-        eqPrev = e;
-        if (e > peak) {
-          peak = e;
-          ddFloor = e * (1 - maxDD);
-        } else if (e < ddFloor) {
-          maxDD = 1 - e / peak;
-          ddFloor = e;
+        prevEquity = marked;
+        if (marked > peak) {
+          peak = marked;
+          ddFloor = marked * (1 - maxDD);
+        } else if (marked < ddFloor) {
+          maxDD = 1 - marked / peak;
+          ddFloor = marked;
         }
       }
-      if (equity !== null) equity[k - eqStart] = e;
+      if (equity !== null) equity[k - eqStart] = marked;
     }
     this.pending = pending;
-    this.started = bh.started;
+    this.started = buyHold.started;
     this.lastClose = lastClose;
     acc.bars += to - from;
     acc.exposedBars += exposed;
-    if (to > from) acc.lastTime = T[to - 1] as number;
-    acc.equity = eqPrev;
+    if (to > from) acc.lastTime = times[to - 1] as number;
+    acc.equity = prevEquity;
     acc.sumR = sumR;
     acc.sumR2 = sumR2;
     acc.sumDown2 = sumDown2;
     acc.peak = peak;
     acc.ddFloor = ddFloor;
     acc.maxDD = maxDD;
-    acc.bhLast = bh.last;
-    acc.bhPeak = bh.peak;
-    acc.bhFloor = bh.floor;
-    acc.bhMaxDD = bh.maxDD;
+    acc.bhLast = buyHold.last;
+    acc.bhPeak = buyHold.peak;
+    acc.bhFloor = buyHold.floor;
+    acc.bhMaxDD = buyHold.maxDD;
   }
 
   /** Executes a signal (+1 buy, −1 sell) with a market order at `price` (row k's open or close). */
   private act(signal: number, k: number, price: number, allowEntry: boolean): void {
-    const p = this.pos;
-    if (p === signal) return; // no pyramiding
-    if (p !== 0) this.exit(k, price, MARKET, "signal");
+    const held = this.pos;
+    if (held === signal) return; // no pyramiding
+    if (held !== 0) this.exit(k, price, MARKET, "signal");
     if (allowEntry && this.dir !== (signal === 1 ? SHORT_ONLY : LONG_ONLY)) this.enter(signal, k, price);
   }
 
@@ -489,34 +493,36 @@ export class Engine {
     const equity = this.cash; // flat here, so cash is the equity
     const stake = this.fixedStake ? Math.min(this.stakeValue, equity) : this.stakeValue * equity;
     if (!(stake > 0)) return;
-    const f = this.fill;
-    if (!this.broker.entry(side === 1 ? 1 : -1, MARKET, ref, stake, f)) {
+    const fill = this.fill;
+    if (!this.broker.entry(side === 1 ? 1 : -1, MARKET, ref, stake, fill)) {
       this.acc.rejected++;
       return;
     }
-    const px = f.price;
+    const price = fill.price;
     this.pos = side;
-    this.qty = f.qty;
-    this.entryPx = px;
-    this.entryFee = f.fee;
+    this.qty = fill.qty;
+    this.entryPx = price;
+    this.entryFee = fill.fee;
     this.entryIndex = k;
     this.entryTime = this.cTime[k] as number;
-    this.cash -= side * f.qty * px + f.fee;
+    this.cash -= side * fill.qty * price + fill.fee;
     // without a trailing stop `best` is never beaten, so the loop never calls checkStops for it
-    this.best = this.trailingFraction > 0 ? px : side * Number.POSITIVE_INFINITY;
+    this.best = this.trailingFraction > 0 ? price : side * Number.POSITIVE_INFINITY;
     if (side === 1) {
-      this.slLevel = this.stopLossFraction > 0 ? px * (1 - this.stopLossFraction) : Number.NEGATIVE_INFINITY;
+      this.slLevel =
+        this.stopLossFraction > 0 ? price * (1 - this.stopLossFraction) : Number.NEGATIVE_INFINITY;
       this.tpLevel =
-        this.takeProfitFraction > 0 ? px * (1 + this.takeProfitFraction) : Number.POSITIVE_INFINITY;
+        this.takeProfitFraction > 0 ? price * (1 + this.takeProfitFraction) : Number.POSITIVE_INFINITY;
       this.trailLevel =
-        this.trailingFraction > 0 ? px * (1 - this.trailingFraction) : Number.NEGATIVE_INFINITY;
+        this.trailingFraction > 0 ? price * (1 - this.trailingFraction) : Number.NEGATIVE_INFINITY;
       this.stopLevel = Math.max(this.slLevel, this.trailLevel);
     } else {
-      this.slLevel = this.stopLossFraction > 0 ? px * (1 + this.stopLossFraction) : Number.POSITIVE_INFINITY;
+      this.slLevel =
+        this.stopLossFraction > 0 ? price * (1 + this.stopLossFraction) : Number.POSITIVE_INFINITY;
       this.tpLevel =
-        this.takeProfitFraction > 0 ? px * (1 - this.takeProfitFraction) : Number.NEGATIVE_INFINITY;
+        this.takeProfitFraction > 0 ? price * (1 - this.takeProfitFraction) : Number.NEGATIVE_INFINITY;
       this.trailLevel =
-        this.trailingFraction > 0 ? px * (1 + this.trailingFraction) : Number.POSITIVE_INFINITY;
+        this.trailingFraction > 0 ? price * (1 + this.trailingFraction) : Number.POSITIVE_INFINITY;
       this.stopLevel = Math.min(this.slLevel, this.trailLevel);
     }
   }
@@ -528,43 +534,43 @@ export class Engine {
    * hit first when both are touched; the trail moves with the bar's extreme only after the check.
    */
   private checkStops(k: number, atOpen: boolean): void {
-    const o = this.cOpen[k] as number;
-    const h = this.cHigh[k] as number;
-    const l = this.cLow[k] as number;
+    const open = this.cOpen[k] as number;
+    const high = this.cHigh[k] as number;
+    const low = this.cLow[k] as number;
     const stop = this.stopLevel;
     if (this.pos === 1) {
-      if (o <= stop) {
-        this.exit(k, o, STOP, this.trailLevel > this.slLevel ? "trailing_stop" : "stop_loss");
-      } else if (o >= this.tpLevel) {
+      if (open <= stop) {
+        this.exit(k, open, STOP, this.trailLevel > this.slLevel ? "trailing_stop" : "stop_loss");
+      } else if (open >= this.tpLevel) {
         this.exit(k, this.tpLevel, LIMIT, "take_profit");
       } else if (atOpen) {
         // only the open: the range comes after the orders filled at it
-      } else if (l <= stop) {
+      } else if (low <= stop) {
         this.exit(k, stop, STOP, this.trailLevel > this.slLevel ? "trailing_stop" : "stop_loss");
-      } else if (h >= this.tpLevel) {
+      } else if (high >= this.tpLevel) {
         this.exit(k, this.tpLevel, LIMIT, "take_profit");
-      } else if (h > this.best) {
-        this.best = h;
+      } else if (high > this.best) {
+        this.best = high;
         if (this.trailingFraction > 0) {
-          this.trailLevel = h * (1 - this.trailingFraction);
+          this.trailLevel = high * (1 - this.trailingFraction);
           if (this.trailLevel > this.stopLevel) this.stopLevel = this.trailLevel;
         }
       }
     } else {
-      if (o >= stop) {
-        this.exit(k, o, STOP, this.trailLevel < this.slLevel ? "trailing_stop" : "stop_loss");
-      } else if (o <= this.tpLevel) {
+      if (open >= stop) {
+        this.exit(k, open, STOP, this.trailLevel < this.slLevel ? "trailing_stop" : "stop_loss");
+      } else if (open <= this.tpLevel) {
         this.exit(k, this.tpLevel, LIMIT, "take_profit");
       } else if (atOpen) {
         // as above
-      } else if (h >= stop) {
+      } else if (high >= stop) {
         this.exit(k, stop, STOP, this.trailLevel < this.slLevel ? "trailing_stop" : "stop_loss");
-      } else if (l <= this.tpLevel) {
+      } else if (low <= this.tpLevel) {
         this.exit(k, this.tpLevel, LIMIT, "take_profit");
-      } else if (l < this.best) {
-        this.best = l;
+      } else if (low < this.best) {
+        this.best = low;
         if (this.trailingFraction > 0) {
-          this.trailLevel = l * (1 + this.trailingFraction);
+          this.trailLevel = low * (1 + this.trailingFraction);
           if (this.trailLevel < this.stopLevel) this.stopLevel = this.trailLevel;
         }
       }
@@ -574,12 +580,12 @@ export class Engine {
   private exit(k: number, ref: number, kind: OrderKind, reason: ExitReason): void {
     const pos = this.pos;
     const qty = this.qty;
-    const f = this.fill;
-    this.broker.exit(pos === 1 ? -1 : 1, kind, ref, qty, f);
-    const px = f.price;
-    this.cash += pos * qty * px - f.fee;
-    const fees = this.entryFee + f.fee;
-    const pnl = pos * qty * (px - this.entryPx) - fees;
+    const fill = this.fill;
+    this.broker.exit(pos === 1 ? -1 : 1, kind, ref, qty, fill);
+    const price = fill.price;
+    this.cash += pos * qty * price - fill.fee;
+    const fees = this.entryFee + fill.fee;
+    const pnl = pos * qty * (price - this.entryPx) - fees;
     const side: Side = pos === 1 ? "long" : "short";
     const index = k;
     this.acc.trade(side, pnl, index - this.entryIndex, fees);
@@ -591,7 +597,7 @@ export class Engine {
         entryPrice: this.entryPx,
         exitIndex: index,
         exitTime: this.cTime[k] as number,
-        exitPrice: px,
+        exitPrice: price,
         qty,
         fees,
         pnl,
@@ -641,9 +647,9 @@ export function buyHoldPath(bars: Bars, start: number, end: number): BuyHoldPath
  * nothing, as in the bar loop.
  */
 function buyHoldPass(
-  T: Float64Array,
-  O: Float64Array,
-  C: Float64Array,
+  times: Float64Array,
+  opens: Float64Array,
+  closes: Float64Array,
   from: number,
   to: number,
   acc: MetricsAccumulator,
@@ -657,34 +663,34 @@ function buyHoldPass(
   let firstRow = -1;
   const rolls: number[] = [];
   const rollLast: number[] = [];
-  const dd = new Float64Array(3);
+  const drawdown = new Float64Array(3);
   let k = from;
-  let roll = firstRowAtOrAfter(T, acc.nextMonth, from, to);
+  let roll = firstRowAtOrAfter(times, acc.nextMonth, from, to);
   for (;;) {
     // the rows [k, roll) of one month
     if (!started) {
-      while (k < roll && Number.isNaN(C[k] as number)) k++;
+      while (k < roll && Number.isNaN(closes[k] as number)) k++;
       if (k < roll) {
         started = true;
         firstRow = k;
-        const o = O[k] as number;
-        last = o;
-        peak = o;
-        floor = o;
+        const open = opens[k] as number;
+        last = open;
+        peak = open;
+        floor = open;
       }
     }
     if (started) {
-      dd[0] = peak;
-      dd[1] = floor;
-      dd[2] = maxDD;
-      drawdownOfCloses(C, k, roll, dd);
-      peak = dd[0] as number;
-      floor = dd[1] as number;
-      maxDD = dd[2] as number;
+      drawdown[0] = peak;
+      drawdown[1] = floor;
+      drawdown[2] = maxDD;
+      drawdownOfCloses(closes, k, roll, drawdown);
+      peak = drawdown[0] as number;
+      floor = drawdown[1] as number;
+      maxDD = drawdown[2] as number;
       for (let q = roll - 1; q >= k; q--) {
-        const c = C[q] as number;
-        if (!Number.isNaN(c)) {
-          last = c;
+        const close = closes[q] as number;
+        if (!Number.isNaN(close)) {
+          last = close;
           break;
         }
       }
@@ -693,12 +699,12 @@ function buyHoldPass(
     rolls.push(roll);
     rollLast.push(last);
     k = roll;
-    roll = firstRowAtOrAfter(T, nextMonth(T[roll] as number), roll + 1, to);
+    roll = firstRowAtOrAfter(times, nextMonth(times[roll] as number), roll + 1, to);
   }
   return {
-    time: T,
-    open: O,
-    close: C,
+    time: times,
+    open: opens,
+    close: closes,
     start: from,
     end: to,
     rolls,

@@ -1,6 +1,6 @@
-import { THRESHOLD_RULE_PARAMETERS } from "../config/generator-configs.js";
-import { gridAxisValues } from "../config/gridValues.js";
+import { type GridAxis, gridAxes, type RankMetric, THRESHOLD_RULE_PARAMETERS } from "../config/index.js";
 import { ConfigError } from "../core/errors.js";
+import { ruleThresholds, type ThresholdSide, thresholdColumn } from "../signals/thresholds.js";
 import { buyHoldPath, runEngine } from "./engine.js";
 import type { BacktestOptions, Bars, GridCell, Metrics, Signals } from "./types.js";
 
@@ -15,15 +15,6 @@ export const THRESHOLD_RULES = THRESHOLD_RULE_PARAMETERS;
 
 export type ThresholdRule = keyof typeof THRESHOLD_RULES;
 
-export type RankMetric =
-  | "profitPctPerMonth"
-  | "profitPct"
-  | "profit"
-  | "sharpe"
-  | "sortino"
-  | "profitFactor"
-  | "winRatePct";
-
 /**
  * Expands the grid into parameter sets (sklearn's ParameterGrid order: keys sorted, the last key
  * varies fastest). With `buySellEqual` the sell axes are dropped and each sell threshold is the
@@ -35,22 +26,19 @@ export function expandGrid(
   buySellEqual: boolean,
   path = "simulate_model.grid",
 ): Record<string, number>[] {
-  const axes: { name: string; values: number[] }[] = [];
-  for (const name of Object.keys(grid).sort()) {
-    if (buySellEqual && name.startsWith("sell_")) continue;
-    const values = gridAxisValues(grid[name]);
-    if (typeof values === "string") {
-      throw new ConfigError(`${path}.${name}: ${values}`, [`${path}.${name}: ${values}`]);
-    }
-    if (values.length === 0) {
-      throw new ConfigError(`${path}.${name}: the axis has no values`, [
-        `${path}.${name}: the axis has no values`,
-      ]);
-    }
-    axes.push({ name, values });
-  }
+  const kept = Object.keys(grid).filter((name) => !(buySellEqual && name.startsWith("sell_")));
+  return expandAxes(gridAxes(Object.fromEntries(kept.map((k) => [k, grid[k]])), path), base, buySellEqual);
+}
+
+/** `expandGrid` over axes already parsed (the search settings' grid). */
+export function expandAxes(
+  axes: readonly GridAxis[],
+  base: Record<string, number>,
+  buySellEqual: boolean,
+): Record<string, number>[] {
   let cells: Record<string, number>[] = [{ ...base }];
   for (const axis of axes) {
+    if (buySellEqual && axis.name.startsWith("sell_")) continue;
     const next: Record<string, number>[] = [];
     for (const c of cells) for (const v of axis.values) next.push({ ...c, [axis.name]: v });
     cells = next;
@@ -75,38 +63,16 @@ export function checkRuleParameters(rule: ThresholdRule, cells: readonly Record<
   }
 }
 
-/**
- * Buy/sell signals of a threshold rule into reusable buffers: buy when every score is at least
- * its buy threshold, sell when every score is at most its sell threshold (NaN gives neither).
- */
+/** Buy/sell signals of a threshold rule (signals/thresholds.ts) into reusable buffers. */
 export function thresholdSignals(
   rule: ThresholdRule,
   scores: readonly Float64Array[],
   p: Record<string, number>,
   out: Signals,
 ): Signals {
-  const { buy, sell } = out;
-  const s1 = scores[0] as Float64Array;
-  const n = s1.length;
-  const b1 = p.buy_signal_threshold as number;
-  const x1 = p.sell_signal_threshold as number;
-  if (rule === "threshold_rule") {
-    for (let i = 0; i < n; i++) {
-      const v = s1[i] as number;
-      buy[i] = v >= b1 ? 1 : 0;
-      sell[i] = v <= x1 ? 1 : 0;
-    }
-    return out;
-  }
-  const s2 = scores[1] as Float64Array;
-  const b2 = p.buy_signal_threshold_2 as number;
-  const x2 = p.sell_signal_threshold_2 as number;
-  for (let i = 0; i < n; i++) {
-    const v = s1[i] as number;
-    const w = s2[i] as number;
-    buy[i] = v >= b1 && w >= b2 ? 1 : 0;
-    sell[i] = v <= x1 && w <= x2 ? 1 : 0;
-  }
+  const thresholds = ruleThresholds(rule, p);
+  thresholdColumn("buy", scores, thresholds.buy, out.buy);
+  thresholdColumn("sell", scores, thresholds.sell, out.sell);
   return out;
 }
 
@@ -125,30 +91,6 @@ export interface GridInput {
 const COLUMN_CACHE_BYTES = 64 * 1024 * 1024;
 
 /**
- * One signal column of a threshold rule: buy (`up`) when every score is at least its
- * threshold, sell when every score is at most it; the same values as `thresholdSignals`.
- */
-function thresholdColumn(
-  scores: readonly Float64Array[],
-  t1: number,
-  t2: number,
-  up: boolean,
-  out: Uint8Array,
-): Uint8Array {
-  const s1 = scores[0] as Float64Array;
-  const n = s1.length;
-  if (scores.length < 2) {
-    if (up) for (let i = 0; i < n; i++) out[i] = (s1[i] as number) >= t1 ? 1 : 0;
-    else for (let i = 0; i < n; i++) out[i] = (s1[i] as number) <= t1 ? 1 : 0;
-    return out;
-  }
-  const s2 = scores[1] as Float64Array;
-  if (up) for (let i = 0; i < n; i++) out[i] = (s1[i] as number) >= t1 && (s2[i] as number) >= t2 ? 1 : 0;
-  else for (let i = 0; i < n; i++) out[i] = (s1[i] as number) <= t1 && (s2[i] as number) <= t2 ? 1 : 0;
-  return out;
-}
-
-/**
  * Backtests the given cells in this thread. The buy column depends only on the buy thresholds
  * and the sell column only on the sell thresholds, so each distinct column is computed once
  * and kept (up to COLUMN_CACHE_BYTES; beyond, into scratch buffers); the buy-and-hold pass,
@@ -162,23 +104,23 @@ export function evaluateCells(input: GridInput, cells: readonly Record<string, n
   const cache = new Map<string, Uint8Array>();
   let budget = COLUMN_CACHE_BYTES;
   const scratch = { buy: new Uint8Array(0), sell: new Uint8Array(0) };
-  const column = (up: boolean, t1: number, t2: number): Uint8Array => {
-    const key = two ? `${up ? "b" : "s"}${t1},${t2}` : `${up ? "b" : "s"}${t1}`;
+  const column = (side: ThresholdSide, thresholds: number[]): Uint8Array => {
+    const key = `${side}${thresholds.join(",")}`;
     const hit = cache.get(key);
     if (hit !== undefined) return hit;
     if (budget >= n) {
       budget -= n;
-      const col = thresholdColumn(scores, t1, t2, up, new Uint8Array(n));
+      const col = thresholdColumn(side, scores, thresholds, new Uint8Array(n));
       cache.set(key, col);
       return col;
     }
-    const which = up ? "buy" : "sell";
-    if (scratch[which].length !== n) scratch[which] = new Uint8Array(n);
-    return thresholdColumn(scores, t1, t2, up, scratch[which]);
+    if (scratch[side].length !== n) scratch[side] = new Uint8Array(n);
+    return thresholdColumn(side, scores, thresholds, scratch[side]);
   };
   return cells.map((p) => {
-    const buy = column(true, p.buy_signal_threshold as number, p.buy_signal_threshold_2 as number);
-    const sell = column(false, p.sell_signal_threshold as number, p.sell_signal_threshold_2 as number);
+    const thresholds = ruleThresholds(input.rule, p);
+    const buy = column("buy", thresholds.buy);
+    const sell = column("sell", thresholds.sell);
     return runEngine(input.bars, { buy, sell }, input.options, {
       start: input.start,
       end: input.end,
@@ -187,9 +129,6 @@ export function evaluateCells(input: GridInput, cells: readonly Record<string, n
     }).metrics;
   });
 }
-
-/** The default of simulate_model.min_trades: fewer trades than this are too few to rank a cell best. */
-export const DEFAULT_MIN_TRADES = 10;
 
 /**
  * Where a cell stands before its metric is compared: 0 with at least `minTrades` trades, 1 with

@@ -25,56 +25,56 @@ export const STATE_SLOTS = 12;
 
 /**
  * Rows [j, bound) of an open position without stops, up to the first with a signal against it
- * (`opp`) or without a close: the marked equity and its return statistics, bit for bit as the
+ * (`against`) or without a close: the marked equity and its return statistics, bit for bit as the
  * bar loop computes them. Returns the first row not done.
  */
 export function holdRows(
-  st: Float64Array,
-  C: Float64Array,
-  opp: Uint8Array,
+  state: Float64Array,
+  closes: Float64Array,
+  against: Uint8Array,
   from: number,
   bound: number,
 ): number {
-  const cash = st[CASH] as number;
-  const signedQty = st[SIGNED_QTY] as number;
-  let eqPrev = st[EQ_PREV] as number;
-  let sumR = st[SUM_R] as number;
-  let sumR2 = st[SUM_R2] as number;
-  let sumDown2 = st[SUM_DOWN2] as number;
-  let peak = st[PEAK] as number;
-  let ddFloor = st[DD_FLOOR] as number;
-  let maxDD = st[MAX_DD] as number;
+  const cash = state[CASH] as number;
+  const signedQty = state[SIGNED_QTY] as number;
+  let prevEquity = state[EQ_PREV] as number;
+  let sumR = state[SUM_R] as number;
+  let sumR2 = state[SUM_R2] as number;
+  let sumDown2 = state[SUM_DOWN2] as number;
+  let peak = state[PEAK] as number;
+  let ddFloor = state[DD_FLOOR] as number;
+  let maxDD = state[MAX_DD] as number;
   let j = from;
   for (; j < bound; j++) {
-    if (opp[j] !== 0) break;
-    const e = cash + signedQty * (C[j] as number);
-    // a NaN close (e is NaN), or a zero or infinite equity: the bar loop's path
-    if (!(Math.abs(e) < Number.POSITIVE_INFINITY) || e === 0) break;
-    // The bar loop's update without its `e !== eqPrev` test (a mispredicted branch: equal
-    // closes are frequent): with e finite and non-zero, e === eqPrev gives r = +0, and adding
-    // +0 to sums that are never −0 changes no bit; e is not above the peak nor below the
-    // floor (both were updated with eqPrev).
-    const r = e / eqPrev - 1;
-    sumR += r;
-    sumR2 += r * r;
-    const down = (r - Math.abs(r)) * 0.5;
+    if (against[j] !== 0) break;
+    const marked = cash + signedQty * (closes[j] as number);
+    // a NaN close (marked is NaN), or a zero or infinite equity: the bar loop's path
+    if (!(Math.abs(marked) < Number.POSITIVE_INFINITY) || marked === 0) break;
+    // The bar loop's update without its `marked !== prevEquity` test (a mispredicted branch:
+    // equal closes are frequent): with marked finite and non-zero, marked === prevEquity gives
+    // ret = +0, and adding +0 to sums that are never −0 changes no bit; marked is not above the
+    // peak nor below the floor (both were updated with prevEquity).
+    const ret = marked / prevEquity - 1;
+    sumR += ret;
+    sumR2 += ret * ret;
+    const down = (ret - Math.abs(ret)) * 0.5;
     sumDown2 += down * down;
-    eqPrev = e;
-    if (e > peak) {
-      peak = e;
-      ddFloor = e * (1 - maxDD);
-    } else if (e < ddFloor) {
-      maxDD = 1 - e / peak;
-      ddFloor = e;
+    prevEquity = marked;
+    if (marked > peak) {
+      peak = marked;
+      ddFloor = marked * (1 - maxDD);
+    } else if (marked < ddFloor) {
+      maxDD = 1 - marked / peak;
+      ddFloor = marked;
     }
   }
-  st[EQ_PREV] = eqPrev;
-  st[SUM_R] = sumR;
-  st[SUM_R2] = sumR2;
-  st[SUM_DOWN2] = sumDown2;
-  st[PEAK] = peak;
-  st[DD_FLOOR] = ddFloor;
-  st[MAX_DD] = maxDD;
+  state[EQ_PREV] = prevEquity;
+  state[SUM_R] = sumR;
+  state[SUM_R2] = sumR2;
+  state[SUM_DOWN2] = sumDown2;
+  state[PEAK] = peak;
+  state[DD_FLOOR] = ddFloor;
+  state[MAX_DD] = maxDD;
   return j;
 }
 
@@ -83,80 +83,90 @@ export function holdRows(
  * take-profit or beats the best price (the bar loop then checks it).
  */
 export function holdRowsStops(
-  st: Float64Array,
-  C: Float64Array,
-  H: Float64Array,
-  L: Float64Array,
-  opp: Uint8Array,
+  state: Float64Array,
+  closes: Float64Array,
+  highs: Float64Array,
+  lows: Float64Array,
+  against: Uint8Array,
   long: boolean,
   from: number,
   bound: number,
 ): number {
-  const cash = st[CASH] as number;
-  const signedQty = st[SIGNED_QTY] as number;
-  const stop = st[STOP_LEVEL] as number;
-  const takeProfit = st[TAKE_PROFIT] as number;
-  const best = st[BEST] as number;
-  let eqPrev = st[EQ_PREV] as number;
-  let sumR = st[SUM_R] as number;
-  let sumR2 = st[SUM_R2] as number;
-  let sumDown2 = st[SUM_DOWN2] as number;
-  let peak = st[PEAK] as number;
-  let ddFloor = st[DD_FLOOR] as number;
-  let maxDD = st[MAX_DD] as number;
+  const cash = state[CASH] as number;
+  const signedQty = state[SIGNED_QTY] as number;
+  const stop = state[STOP_LEVEL] as number;
+  const takeProfit = state[TAKE_PROFIT] as number;
+  const best = state[BEST] as number;
+  let prevEquity = state[EQ_PREV] as number;
+  let sumR = state[SUM_R] as number;
+  let sumR2 = state[SUM_R2] as number;
+  let sumDown2 = state[SUM_DOWN2] as number;
+  let peak = state[PEAK] as number;
+  let ddFloor = state[DD_FLOOR] as number;
+  let maxDD = state[MAX_DD] as number;
   let j = from;
   for (; j < bound; j++) {
-    if (opp[j] !== 0) break;
-    const h = H[j] as number;
-    const l = L[j] as number;
-    if (long ? l <= stop || h >= takeProfit || h > best : h >= stop || l <= takeProfit || l < best) break;
-    const e = cash + signedQty * (C[j] as number);
-    if (!(Math.abs(e) < Number.POSITIVE_INFINITY) || e === 0) break; // as in holdRows
-    const r = e / eqPrev - 1;
-    sumR += r;
-    sumR2 += r * r;
-    const down = (r - Math.abs(r)) * 0.5;
+    if (against[j] !== 0) break;
+    const high = highs[j] as number;
+    const low = lows[j] as number;
+    if (
+      long
+        ? low <= stop || high >= takeProfit || high > best
+        : high >= stop || low <= takeProfit || low < best
+    )
+      break;
+    const marked = cash + signedQty * (closes[j] as number);
+    if (!(Math.abs(marked) < Number.POSITIVE_INFINITY) || marked === 0) break; // as in holdRows
+    const ret = marked / prevEquity - 1;
+    sumR += ret;
+    sumR2 += ret * ret;
+    const down = (ret - Math.abs(ret)) * 0.5;
     sumDown2 += down * down;
-    eqPrev = e;
-    if (e > peak) {
-      peak = e;
-      ddFloor = e * (1 - maxDD);
-    } else if (e < ddFloor) {
-      maxDD = 1 - e / peak;
-      ddFloor = e;
+    prevEquity = marked;
+    if (marked > peak) {
+      peak = marked;
+      ddFloor = marked * (1 - maxDD);
+    } else if (marked < ddFloor) {
+      maxDD = 1 - marked / peak;
+      ddFloor = marked;
     }
   }
-  st[EQ_PREV] = eqPrev;
-  st[SUM_R] = sumR;
-  st[SUM_R2] = sumR2;
-  st[SUM_DOWN2] = sumDown2;
-  st[PEAK] = peak;
-  st[DD_FLOOR] = ddFloor;
-  st[MAX_DD] = maxDD;
+  state[EQ_PREV] = prevEquity;
+  state[SUM_R] = sumR;
+  state[SUM_R2] = sumR2;
+  state[SUM_DOWN2] = sumDown2;
+  state[PEAK] = peak;
+  state[DD_FLOOR] = ddFloor;
+  state[MAX_DD] = maxDD;
   return j;
 }
 
 /**
- * The running drawdown of the closes of rows [from, to), state in `dd` = [peak, floor, maxDD]:
+ * The running drawdown of the closes of rows [from, to), state in `drawdown` = [peak, floor, maxDD]:
  * a new maximum is only possible below `floor`; NaN closes change nothing.
  */
-export function drawdownOfCloses(C: Float64Array, from: number, to: number, dd: Float64Array): void {
-  let peak = dd[0] as number;
-  let floor = dd[1] as number;
-  let maxDD = dd[2] as number;
+export function drawdownOfCloses(
+  closes: Float64Array,
+  from: number,
+  to: number,
+  drawdown: Float64Array,
+): void {
+  let peak = drawdown[0] as number;
+  let floor = drawdown[1] as number;
+  let maxDD = drawdown[2] as number;
   for (let q = from; q < to; q++) {
-    const c = C[q] as number;
-    if (c > peak) {
-      peak = c;
-      floor = c * (1 - maxDD);
-    } else if (c < floor) {
-      maxDD = 1 - c / peak;
-      floor = c;
+    const close = closes[q] as number;
+    if (close > peak) {
+      peak = close;
+      floor = close * (1 - maxDD);
+    } else if (close < floor) {
+      maxDD = 1 - close / peak;
+      floor = close;
     }
   }
-  dd[0] = peak;
-  dd[1] = floor;
-  dd[2] = maxDD;
+  drawdown[0] = peak;
+  drawdown[1] = floor;
+  drawdown[2] = maxDD;
 }
 
 /** The bytes of `a` as 32-bit words (the tail of fewer than 4 bytes left out), or null if unaligned. */

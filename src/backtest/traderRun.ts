@@ -1,4 +1,4 @@
-import type { ExecutionEvent, SignalBar } from "../core/trading.js";
+import type { Direction, ExecutionEvent, SignalBar } from "../core/trading.js";
 import { SimulatedVenue } from "../trading/simulatedVenue.js";
 import { Trader, type TraderAction } from "../trading/trader.js";
 import { BacktestObserver } from "./observer.js";
@@ -108,11 +108,11 @@ class TraderBacktest {
     sell: false,
   };
   private readonly atClose: boolean;
-  private readonly longOnly: boolean;
-  private readonly shortOnly: boolean;
-  private readonly st = new Float64Array(STATE_SLOTS);
+  /** Which signal can open a position from flat: buy (long only), sell (short only), either. */
+  private readonly direction: Direction;
+  private readonly state = new Float64Array(STATE_SLOTS);
   private readonly levels = new Float64Array(3);
-  private readonly dd = new Float64Array(3);
+  private readonly drawdown = new Float64Array(3);
 
   constructor(
     private readonly bars: Bars,
@@ -131,11 +131,11 @@ class TraderBacktest {
       takeProfit: options.takeProfit,
       trailingStop: options.trailingStop,
       cash: options.initialCapital,
-      onTrade: (t) => observer.trade(t),
+      onTrade: (trade) => observer.trade(trade),
     });
-    const onEvent = (e: ExecutionEvent): void => {
-      if (e.type === "rejected" && e.order.purpose === "entry") observer.rejected();
-      this.apply(this.trader.onEvent(e));
+    const onEvent = (event: ExecutionEvent): void => {
+      if (event.type === "rejected" && event.order.purpose === "entry") observer.rejected();
+      this.apply(this.trader.onEvent(event));
     };
     this.venue = new SimulatedVenue(
       {
@@ -150,8 +150,7 @@ class TraderBacktest {
       onEvent,
     );
     this.atClose = options.fillAt === "close";
-    this.longOnly = options.direction === "long";
-    this.shortOnly = options.direction === "short";
+    this.direction = options.direction;
   }
 
   private apply(actions: readonly TraderAction[]): void {
@@ -163,10 +162,10 @@ class TraderBacktest {
 
   /** Rows [start, end), the last one final; `equity[k - start]` receives row k's marked equity. */
   rows(start: number, end: number, equity: Float64Array | null, fast: boolean): void {
-    const { time: T, close: C } = this.bars;
-    const { buy: B, sell: S } = this.signals;
-    const BW = words(B);
-    const SW = words(S);
+    const { time: times, close: closes } = this.bars;
+    const { buy: buys, sell: sells } = this.signals;
+    const buyWords = words(buys);
+    const sellWords = words(sells);
     const acc = this.observer.acc;
     const trader = this.trader;
     const venue = this.venue;
@@ -175,16 +174,16 @@ class TraderBacktest {
     let nextRoll = -1;
     for (let k = start; k < end; k++) {
       if (fast && k !== last && this.observer.buyHoldStarted) {
-        if (k > nextRoll) nextRoll = firstRowAtOrAfter(T, acc.nextMonth, k, end);
+        if (k > nextRoll) nextRoll = firstRowAtOrAfter(times, acc.nextMonth, k, end);
         const bound = Math.min(nextRoll, last);
         let j = k;
         const pos = trader.position;
         if (!venue.hasMarketOrders && !trader.hasPendingEntry) {
           if (pos === 0 && venue.restingCount === 0 && trader.cashBalance === acc.equity) {
             // flat, and no signal that could open a position before `bound`
-            if (this.longOnly) j = nextSignal(B, BW, k, bound);
-            else if (this.shortOnly) j = nextSignal(S, SW, k, bound);
-            else j = nextSignal2(B, BW, S, SW, k, bound);
+            if (this.direction === "long") j = nextSignal(buys, buyWords, k, bound);
+            else if (this.direction === "short") j = nextSignal(sells, sellWords, k, bound);
+            else j = nextSignal2(buys, buyWords, sells, sellWords, k, bound);
             if (j > k) {
               const cash = trader.cashBalance;
               if (equity !== null) equity.fill(cash, k - start, j - start);
@@ -192,38 +191,38 @@ class TraderBacktest {
             }
           } else if (pos !== 0) {
             // in a position: until a signal against it, a resting order reached, or a gap
-            const st = this.st;
-            st[EQ_PREV] = acc.equity;
-            st[SUM_R] = acc.sumR;
-            st[SUM_R2] = acc.sumR2;
-            st[SUM_DOWN2] = acc.sumDown2;
-            st[PEAK] = acc.peak;
-            st[DD_FLOOR] = acc.ddFloor;
-            st[MAX_DD] = acc.maxDD;
+            const state = this.state;
+            state[EQ_PREV] = acc.equity;
+            state[SUM_R] = acc.sumR;
+            state[SUM_R2] = acc.sumR2;
+            state[SUM_DOWN2] = acc.sumDown2;
+            state[PEAK] = acc.peak;
+            state[DD_FLOOR] = acc.ddFloor;
+            state[MAX_DD] = acc.maxDD;
             const cash = trader.cashBalance;
             const signedQty = pos * trader.quantity;
-            st[CASH] = cash;
-            st[SIGNED_QTY] = signedQty;
-            const opp = pos === 1 ? S : B;
+            state[CASH] = cash;
+            state[SIGNED_QTY] = signedQty;
+            const against = pos === 1 ? sells : buys;
             if (venue.restingCount > 0) {
               venue.restingLevels(pos, this.levels);
-              st[STOP_LEVEL] = this.levels[0] as number;
-              st[TAKE_PROFIT] = this.levels[1] as number;
-              st[BEST] = this.levels[2] as number;
-              j = holdRowsStops(st, C, this.bars.high, this.bars.low, opp, pos === 1, k, bound);
+              state[STOP_LEVEL] = this.levels[0] as number;
+              state[TAKE_PROFIT] = this.levels[1] as number;
+              state[BEST] = this.levels[2] as number;
+              j = holdRowsStops(state, closes, this.bars.high, this.bars.low, against, pos === 1, k, bound);
             } else {
-              j = holdRows(st, C, opp, k, bound);
+              j = holdRows(state, closes, against, k, bound);
             }
             if (j > k) {
-              acc.equity = st[EQ_PREV] as number;
-              acc.sumR = st[SUM_R] as number;
-              acc.sumR2 = st[SUM_R2] as number;
-              acc.sumDown2 = st[SUM_DOWN2] as number;
-              acc.peak = st[PEAK] as number;
-              acc.ddFloor = st[DD_FLOOR] as number;
-              acc.maxDD = st[MAX_DD] as number;
+              acc.equity = state[EQ_PREV] as number;
+              acc.sumR = state[SUM_R] as number;
+              acc.sumR2 = state[SUM_R2] as number;
+              acc.sumDown2 = state[SUM_DOWN2] as number;
+              acc.peak = state[PEAK] as number;
+              acc.ddFloor = state[DD_FLOOR] as number;
+              acc.maxDD = state[MAX_DD] as number;
               if (equity !== null)
-                for (let q = k; q < j; q++) equity[q - start] = cash + signedQty * (C[q] as number);
+                for (let q = k; q < j; q++) equity[q - start] = cash + signedQty * (closes[q] as number);
               this.skipRows(k, j, true);
             }
           }
@@ -233,63 +232,65 @@ class TraderBacktest {
           continue;
         }
       }
-      const e = this.plainRow(k, k === last);
-      if (equity !== null) equity[k - start] = e;
+      const marked = this.plainRow(k, k === last);
+      if (equity !== null) equity[k - start] = marked;
     }
   }
 
   /** The bookkeeping of rows [from, to) where nothing trades (their equity already accounted for). */
   private skipRows(from: number, to: number, exposed: boolean): void {
-    const C = this.bars.close;
-    const obs = this.observer;
-    const dd = this.dd;
-    obs.buyHoldState(dd);
-    drawdownOfCloses(C, from, to, dd);
+    const closes = this.bars.close;
+    const observer = this.observer;
+    const drawdown = this.drawdown;
+    observer.buyHoldState(drawdown);
+    drawdownOfCloses(closes, from, to, drawdown);
     let lastClose = Number.NaN;
     for (let q = to - 1; q >= from; q--) {
-      const c = C[q] as number;
-      if (!Number.isNaN(c)) {
-        lastClose = c;
+      const close = closes[q] as number;
+      if (!Number.isNaN(close)) {
+        lastClose = close;
         break;
       }
     }
-    obs.skipped(to - from, this.bars.time[to - 1] as number, exposed, dd, lastClose);
+    observer.skipped(to - from, this.bars.time[to - 1] as number, exposed, drawdown, lastClose);
     if (!Number.isNaN(lastClose)) this.venue.lastClose = lastClose;
   }
 
   /** One row through the venue's phases and the Trader; returns its marked equity. */
   private plainRow(k: number, last: boolean): number {
-    const { time: T, open: O, high: H, low: L, close: C } = this.bars;
+    const { time: times, open: opens, high: highs, low: lows, close: closes } = this.bars;
     const trader = this.trader;
     const venue = this.venue;
-    const t = T[k] as number;
-    const o = O[k] as number;
-    const c = C[k] as number;
-    this.observer.beginBar(t, o, c);
+    const time = times[k] as number;
+    const open = opens[k] as number;
+    const close = closes[k] as number;
+    this.observer.beginBar(time, open, close);
     trader.beginBar(k);
-    venue.openBar(t, o, H[k] as number, L[k] as number, c);
+    venue.openBar(time, open, highs[k] as number, lows[k] as number, close);
     if (last) this.apply(trader.stopEntries());
     venue.rangeBar();
     if (!this.atClose) venue.closeBar();
     const bar = this.bar;
     bar.index = k;
-    bar.time = t;
-    bar.open = o;
-    bar.high = H[k] as number;
-    bar.low = L[k] as number;
-    bar.close = c;
+    bar.time = time;
+    bar.open = open;
+    bar.high = highs[k] as number;
+    bar.low = lows[k] as number;
+    bar.close = close;
     bar.buy = this.signals.buy[k] !== 0;
     bar.sell = this.signals.sell[k] !== 0;
     this.apply(trader.onBar(bar));
     if (this.atClose) venue.closeBar();
     const exposed = trader.position !== 0;
     if (last) {
-      this.apply(trader.flatten(t, "end"));
+      this.apply(trader.flatten(time, "end"));
       venue.settleAtClose();
     }
-    const e =
-      trader.position === 0 ? trader.cashBalance : trader.equityAt(Number.isNaN(c) ? venue.lastClose : c);
-    this.observer.endBar(t, c, e, exposed);
-    return e;
+    const marked =
+      trader.position === 0
+        ? trader.cashBalance
+        : trader.equityAt(Number.isNaN(close) ? venue.lastClose : close);
+    this.observer.endBar(time, close, marked, exposed);
+    return marked;
   }
 }

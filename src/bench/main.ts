@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PACKAGE_ROOT } from "../cli/version.js";
+import { monthKey } from "../core/time.js";
 import { loadArchiveMonths } from "../data/archive/import.js";
 import { mergeSources } from "../data/merge.js";
 import { benchExchange } from "./exchange.js";
@@ -28,7 +29,7 @@ const MINUTE = 60_000;
 
 function monthsFrom(start: string, n: number): string[] {
   const [y, m] = start.split("-").map(Number) as [number, number];
-  return Array.from({ length: n }, (_, i) => new Date(Date.UTC(y, m - 1 + i, 1)).toISOString().slice(0, 7));
+  return Array.from({ length: n }, (_, i) => monthKey(Date.UTC(y, m - 1 + i, 1)));
 }
 
 function round3(x: number): number {

@@ -1,6 +1,6 @@
 import { barsOf } from "../backtest/bars.js";
 import { runBacktest } from "../backtest/engine.js";
-import { expandGrid } from "../backtest/grid.js";
+import { expandGrid, thresholdSignals } from "../backtest/grid.js";
 import { runGrid } from "../backtest/gridThreads.js";
 import type { BacktestOptions, Signals } from "../backtest/types.js";
 import type { Frame } from "../core/frame.js";
@@ -64,12 +64,10 @@ export async function benchSignals(
   if (bm === undefined || bp === undefined) throw new Error("bench: empty grid");
 
   // One full run with trades and equity kept, at the grid's best thresholds.
-  const signals: Signals = { buy: new Uint8Array(n), sell: new Uint8Array(n) };
-  for (let i = 0; i < n; i++) {
-    const v = score[i] as number;
-    signals.buy[i] = v >= (bp.buy_signal_threshold as number) ? 1 : 0;
-    signals.sell[i] = v <= (bp.sell_signal_threshold as number) ? 1 : 0;
-  }
+  const signals: Signals = thresholdSignals("threshold_rule", [score], bp, {
+    buy: new Uint8Array(n),
+    sell: new Uint8Array(n),
+  });
   const t1 = performance.now();
   runBacktest(bars, signals, options);
   const one = (performance.now() - t1) / 1000;

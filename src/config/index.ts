@@ -55,3 +55,18 @@ export {
   SECRETS_FILE_ENV,
   type SecretKey,
 } from "./secrets.js";
+export {
+  backtestOptionsOf,
+  configSettings,
+  type GridAxis,
+  gridAxes,
+  type HoldoutSplit,
+  holdoutOption,
+  type RankMetric,
+  type RollingSettings,
+  type RowBound,
+  rollingSettingsOf,
+  type SearchSettings,
+  type Settings,
+  searchSettingsOf,
+} from "./settings.js";

@@ -8,11 +8,14 @@ import { parseJsonc } from "./jsonc.js";
 import { substitutePlaceholders } from "./placeholders.js";
 import { type Config, ConfigSchema } from "./schema.js";
 import { resolveSecrets, SECRET_KEYS } from "./secrets.js";
+import { configSettings, type Settings } from "./settings.js";
 import { type UnknownKey, unknownKeys } from "./unknown-keys.js";
 
 export interface LoadedConfig {
   /** Resolved: defaults filled, placeholders substituted, credentials resolved. */
   config: Config;
+  /** The config's sections as typed values (times as epoch ms), made once here: what the layers below take. */
+  settings: Settings;
   /** The file (or source name) as given. */
   file: string;
   /** SHA-256 hex of the canonical resolved config without credentials. */
@@ -99,7 +102,7 @@ export function parseConfigText(
     else config[key] = value;
   }
 
-  return { config, file: source, hash: configHash(config), warnings };
+  return { config, settings: configSettings(config), file: source, hash: configHash(config), warnings };
 }
 
 /**

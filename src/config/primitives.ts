@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseFreq } from "../core/freq.js";
-import { parseTime } from "../core/time.js";
+import { dayKey, parseTime } from "../core/time.js";
 import { isStoreName } from "./file-names.js";
 import { didYouMean } from "./suggest.js";
 
@@ -121,7 +121,7 @@ export function parseConfigTime(value: string): number | undefined {
     return undefined;
   }
   const day = ZONELESS_DATE.exec(value.trim())?.[1];
-  if (day !== undefined && new Date(ms).toISOString().slice(0, 10) !== day) return undefined;
+  if (day !== undefined && dayKey(ms) !== day) return undefined;
   return ms;
 }
 

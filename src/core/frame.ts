@@ -1,4 +1,5 @@
 import { DataError } from "./errors.js";
+import { isoTime } from "./time.js";
 
 /**
  * The table that flows between batch stages: a UTC epoch-millisecond time column and one
@@ -89,7 +90,7 @@ export function assertAscending(frame: Frame, source: string): void {
   for (let i = 1; i < t.length; i++) {
     if (!((t[i] as number) > (t[i - 1] as number))) {
       throw new DataError(
-        `time column is not strictly ascending at row ${i + 1} (${new Date(t[i] as number).toISOString()})`,
+        `time column is not strictly ascending at row ${i + 1} (${isoTime(t[i] as number)})`,
         { file: source },
       );
     }

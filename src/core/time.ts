@@ -3,9 +3,24 @@ import { UsageError } from "./errors.js";
 export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
 
+/**
+ * ISO-8601 text of epoch-millisecond times, UTC: the one place itb formats a time for a file,
+ * a log line or a message.
+ */
+
 /** `2023-03-01T00:00:00.000Z` for an epoch-millisecond time. */
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/** `2023-03-01T00:00:00Z`: `isoTime` without a zero millisecond part (`…:00.250Z` keeps it). */
+export function isoTimeShort(ms: number): string {
+  return isoTime(ms).replace(".000Z", "Z");
+}
+
+/** `2023-03-01 12:34` (UTC, to the minute), for tables read by people. */
+export function isoMinute(ms: number): string {
+  return isoTime(ms).slice(0, 16).replace("T", " ");
 }
 
 /**
@@ -22,7 +37,7 @@ export function parseTime(text: string, what = "time"): number {
   const ms = Date.parse(iso);
   // Date.parse rolls impossible days over (2023-02-30 → 2023-03-02): refuse them instead.
   const day = /^(\d{4}-\d{2}-\d{2})(T[\d:.]+Z)?$/.exec(iso)?.[1];
-  if (!Number.isFinite(ms) || (day !== undefined && new Date(ms).toISOString().slice(0, 10) !== day)) {
+  if (!Number.isFinite(ms) || (day !== undefined && dayKey(ms) !== day)) {
     throw new UsageError(`invalid ${what} "${text}": expected YYYY-MM, YYYY-MM-DD, an ISO time or epoch ms`);
   }
   return ms;
@@ -42,10 +57,10 @@ export function nextMonth(ms: number): number {
 
 /** `YYYY-MM` of a time. */
 export function monthKey(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 7);
+  return isoTime(ms).slice(0, 7);
 }
 
 /** `YYYY-MM-DD` of a time. */
 export function dayKey(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  return isoTime(ms).slice(0, 10);
 }

@@ -184,3 +184,38 @@ export interface ExchangeFilters {
   /** Smallest order value in quote; 0 = none. */
   minNotional: number;
 }
+
+/**
+ * When a signal computed on bar t is executed.
+ * - `next_open`: at bar t+1's open (default; what a live bot reacting to a closed candle gets).
+ * - `next_close`: at bar t+1's close.
+ * - `close`: at bar t's own close, the original's convention (optimistic: the order is placed
+ *   at the very price the signal was computed from).
+ */
+export type FillAt = "next_open" | "next_close" | "close";
+
+/**
+ * How trades are simulated (the backtest, the threshold search, paper trading): the config's
+ * `backtest` section as typed values (src/config/settings.ts makes them). Fees and stops are
+ * fractions (0.001 = 0.1 %), slippage is in basis points.
+ */
+export interface BacktestOptions {
+  direction: Direction;
+  fillAt: FillAt;
+  /** Fee per side for market and stop orders (signal entries/exits, stop-loss, trailing stop). */
+  takerFee: number;
+  /** Fee per side for resting limit orders (take-profit). */
+  makerFee: number;
+  /** Adverse price move applied to market and stop fills, in basis points of the price. */
+  slippageBps: number;
+  initialCapital: number;
+  stake: Stake;
+  /** Fractions of the entry price; undefined = off. */
+  stopLoss?: number;
+  takeProfit?: number;
+  /** Fraction below the highest high (long) / above the lowest low (short) since entry. */
+  trailingStop?: number;
+  filters?: ExchangeFilters;
+  /** Bar length in ms, for annualising Sharpe/Sortino and expressing holding times. */
+  barMs: number;
+}

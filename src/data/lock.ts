@@ -6,6 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage, interruption, LockedError } from "../core/errors.js";
 import { type Logger, silentLogger } from "../core/log.js";
+import { isoTime } from "../core/time.js";
 
 /**
  * One writer per folder: a process that writes a market's files (`<data_folder>/<symbol>/`) or
@@ -358,7 +359,7 @@ function selfHolder(command: string): LockHolder {
     pid: process.pid,
     hostname: hostname(),
     command,
-    started: new Date().toISOString(),
+    started: isoTime(Date.now()),
     ...(boot === undefined ? {} : { boot_id: boot }),
     ...(start === undefined ? {} : { pid_start: start }),
   };

@@ -1,5 +1,5 @@
 import { dirname } from "node:path";
-import { type Config, configFreq, type LoadedConfig } from "../config/index.js";
+import { backtestOptionsOf, type Config, configFreq, type LoadedConfig } from "../config/index.js";
 import type { Clock } from "../core/clock.js";
 import { DataError, errorMessage, ItbError, LockedError } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
@@ -16,7 +16,6 @@ import { type ClosedCandle, closedCandles } from "../exchange/closedCandles.js";
 import type { MarketData } from "../exchange/marketData.js";
 import type { ResolvedSet } from "../features/featureSets.js";
 import type { ModelArtifact } from "../models/artifact.js";
-import { backtestOptionsOf } from "../pipeline/backtestOptions.js";
 import { resolveFeatureSets } from "../pipeline/generators.js";
 import { resolveSignalSets } from "../pipeline/signalStages.js";
 import type { SignalStep } from "../signals/index.js";

@@ -1,7 +1,7 @@
-import type { RollingPredict } from "../config/index.js";
-import { parseConfigTime } from "../config/primitives.js";
+import type { RollingSettings, RowBound } from "../config/index.js";
 import { ConfigError, ItbError } from "../core/errors.js";
 import { Frame, lowerBound } from "../core/frame.js";
+import { isoTime } from "../core/time.js";
 import type { ModelArtifact } from "./artifact.js";
 import { predictModel, scorePredictions } from "./predict.js";
 import { type ModelSpec, type TrainContext, type TrainLimits, trainModel } from "./train.js";
@@ -46,22 +46,22 @@ export interface RollingPlan {
  * The checks of `rolling_predict` that need no data, so that a pipeline can make them before
  * its first stage runs (planRolling makes them again).
  */
-export function checkRollingSettings(rp: RollingPredict | undefined): asserts rp is RollingPredict {
+export function checkRollingSettings(rp: RollingSettings | undefined): asserts rp is RollingSettings {
   if (rp === undefined) {
     throw new ConfigError(
       "rolling_predict is not set: give at least two of prediction_start, prediction_size and prediction_steps",
     );
   }
-  const unset = (v: unknown) => v === null || v === undefined;
-  const missing = [rp.prediction_start, rp.prediction_size, rp.prediction_steps].filter(unset).length;
+  const unset = (v: unknown) => v === undefined;
+  const missing = [rp.predictionStart, rp.predictionSize, rp.predictionSteps].filter(unset).length;
   if (missing > 1) {
     throw new ConfigError(
       "rolling_predict: only one of prediction_start, prediction_size and prediction_steps may be null; the others define it",
     );
   }
-  if (!unset(rp.prediction_size) && (rp.prediction_size as number) < 1)
+  if (!unset(rp.predictionSize) && (rp.predictionSize as number) < 1)
     throw new ConfigError("rolling_predict.prediction_size: expected a positive integer");
-  if (!unset(rp.prediction_steps) && (rp.prediction_steps as number) < 1)
+  if (!unset(rp.predictionSteps) && (rp.predictionSteps as number) < 1)
     throw new ConfigError("rolling_predict.prediction_steps: expected a positive integer");
 }
 
@@ -74,30 +74,31 @@ export function checkRollingSettings(rp: RollingPredict | undefined): asserts rp
  */
 export function planRolling(
   time: Float64Array,
-  rp: RollingPredict | undefined,
+  rp: RollingSettings | undefined,
   limits: TrainLimits,
 ): RollingPlan {
   checkRollingSettings(rp);
   const n = time.length;
-  const dataStart = rowOf(time, rp.data_start, "rolling_predict.data_start", 0, 0);
-  const dataEnd = Math.min(n, rowOf(time, rp.data_end, "rolling_predict.data_end", n, 0, true));
+  const dataStart = rowOf(time, rp.dataStart, "rolling_predict.data_start", 0, 0);
+  const dataEnd = Math.min(n, rowOf(time, rp.dataEnd, "rolling_predict.data_end", n, 0, true));
   if (dataEnd <= dataStart) {
     throw new ConfigError(
       `rolling_predict: data_end (row ${dataEnd}) is not after data_start (row ${dataStart})`,
     );
   }
   const len = dataEnd - dataStart;
+  const predictionStart = rp.predictionStart;
   let start =
-    rp.prediction_start === null || rp.prediction_start === undefined
+    predictionStart === undefined
       ? undefined
-      : rowOf(time, rp.prediction_start, "rolling_predict.prediction_start", 0, dataStart) - dataStart;
-  if (start !== undefined && start < 0 && typeof rp.prediction_start === "string") {
+      : rowOf(time, predictionStart, "rolling_predict.prediction_start", 0, dataStart) - dataStart;
+  if (start !== undefined && start < 0 && predictionStart !== undefined && "time" in predictionStart) {
     throw new ConfigError(
-      `rolling_predict.prediction_start: ${JSON.stringify(rp.prediction_start)} is before data_start (${span(time, dataStart, dataStart + 1)})`,
+      `rolling_predict.prediction_start: ${JSON.stringify(predictionStart.text)} is before data_start (${span(time, dataStart, dataStart + 1)})`,
     );
   }
-  let size = rp.prediction_size ?? undefined;
-  let steps = rp.prediction_steps ?? undefined;
+  let size = rp.predictionSize;
+  let steps = rp.predictionSteps;
   if (start === undefined) start = len - (size as number) * (steps as number);
   else if (size === undefined) size = Math.floor((len - start) / (steps as number));
   else if (steps === undefined) steps = Math.floor((len - start) / size);
@@ -151,20 +152,19 @@ export function purgedTrainEnd(predictStart: number, labelHorizon: number): numb
  */
 function rowOf(
   time: Float64Array,
-  value: number | string | null | undefined,
+  bound: RowBound | undefined,
   where: string,
   fallback: number,
   base: number,
   end = false,
 ): number {
-  if (value === null || value === undefined) return fallback;
-  if (typeof value === "number") return base + value;
-  const t = parseConfigTime(value);
-  if (t === undefined) throw new ConfigError(`${where}: cannot read the time ${JSON.stringify(value)}`);
+  if (bound === undefined) return fallback;
+  if ("row" in bound) return base + bound.row;
+  const t = bound.time;
   const lo = lowerBound(time, t);
   if (lo >= time.length && !end) {
     throw new ConfigError(
-      `${where}: ${new Date(t).toISOString()} is after the table's last row (${span(time, 0, time.length)})`,
+      `${where}: ${isoTime(t)} is after the table's last row (${span(time, 0, time.length)})`,
     );
   }
   return lo;
@@ -173,7 +173,7 @@ function rowOf(
 /** `first .. last` time of rows [from, to), for messages. */
 function span(time: Float64Array, from: number, to: number): string {
   if (to <= from || from >= time.length) return "no rows";
-  const iso = (i: number) => new Date(time[i] as number).toISOString();
+  const iso = (i: number) => isoTime(time[i] as number);
   return to - from === 1 ? iso(from) : `${iso(from)} .. ${iso(Math.min(to, time.length) - 1)}`;
 }
 
@@ -243,8 +243,8 @@ export async function runRollingStep(
       step: step.step,
       predict_first_row: step.predictStart,
       predict_last_row: step.predictEnd - 1,
-      predict_first_time: new Date(time[step.predictStart] as number).toISOString(),
-      predict_last_time: new Date(time[step.predictEnd - 1] as number).toISOString(),
+      predict_first_time: isoTime(time[step.predictStart] as number),
+      predict_last_time: isoTime(time[step.predictEnd - 1] as number),
     };
     models.push({ name: spec.name, label: spec.label, artifact, predictions, skipped: null });
   }

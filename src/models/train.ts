@@ -3,6 +3,7 @@ import type { Config } from "../config/index.js";
 import { ConfigError, DataError } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
 import type { Logger } from "../core/log.js";
+import { isoTime } from "../core/time.js";
 import { algorithmFor } from "./algorithms.js";
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION, type ModelArtifact, type Scores } from "./artifact.js";
 import { classifierScores } from "./metrics.js";
@@ -374,7 +375,7 @@ export async function trainModel(
   const time = frame.time;
   const span = () =>
     window.end > window.start && window.start < time.length
-      ? `${new Date(time[Math.max(0, window.start)] as number).toISOString()} .. ${new Date(time[Math.min(time.length, window.end) - 1] as number).toISOString()}`
+      ? `${isoTime(time[Math.max(0, window.start)] as number)} .. ${isoTime(time[Math.min(time.length, window.end) - 1] as number)}`
       : "an empty window";
   if (rows.length === 0) {
     throw new DataError(
@@ -391,7 +392,7 @@ export async function trainModel(
     if (v === 1) ones++;
     else if (v !== 0)
       throw new DataError(
-        `${spec.name}: label ${spec.label} is ${v} at ${new Date(time[rows[i] as number] as number).toISOString()}, expected 0 or 1`,
+        `${spec.name}: label ${spec.label} is ${v} at ${isoTime(time[rows[i] as number] as number)}, expected 0 or 1`,
       );
   }
   if (ones === 0 || ones === y.length) {
@@ -432,10 +433,10 @@ export async function trainModel(
       rows: rows.length,
       first_row: firstRow,
       last_row: lastRow,
-      first_time: iso(time[firstRow] as number),
-      last_time: iso(time[lastRow] as number),
+      first_time: isoTime(time[firstRow] as number),
+      last_time: isoTime(time[lastRow] as number),
       label_horizon: limits.labelHorizon,
-      label_end_time: iso(labelEndTime(time, lastRow, limits.labelHorizon)),
+      label_end_time: isoTime(labelEndTime(time, lastRow, limits.labelHorizon)),
       train_length: limits.trainLength,
       length: spec.length,
       every_nth_row: spec.everyNthRow,
@@ -446,12 +447,8 @@ export async function trainModel(
     metrics: { in_sample: inSample, out_of_sample: null },
     config_hash: ctx.configHash,
     itb_version: ctx.itbVersion,
-    created_at: iso(ctx.createdAt),
+    created_at: isoTime(ctx.createdAt),
     model,
   };
   return { artifact, rows };
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

@@ -2,7 +2,7 @@ import { dirname } from "node:path";
 import type { Config } from "../config/index.js";
 import type { Frame } from "../core/frame.js";
 import type { Logger } from "../core/log.js";
-import { symbolFile } from "../data/paths.js";
+import { sidecarFile, symbolFile } from "../data/paths.js";
 import { readInput, writeFileAtomic, writeFrame } from "../data/store/index.js";
 import { countNaN, runSets, type SetRun } from "../features/featureSets.js";
 import { resolveFeatureSets, resolveLabelSets } from "./generators.js";
@@ -39,7 +39,7 @@ export async function runFeatures(config: Config, configFile: string, log: Logge
   await writeFrame(output, frame, { timeColumn: config.time_column });
   const columns = runs.flatMap((r) => r.columns);
   await writeFileAtomic(
-    output.replace(/\.[^.]+$/, ".names.json"),
+    sidecarFile(output, "names"),
     `${JSON.stringify({ features: columns, sets: runs.map((r) => ({ generator: r.name, columns: r.columns })) }, null, 2)}\n`,
   );
   log.info({ file: output, rows: frame.length, features: columns.length }, "features written");

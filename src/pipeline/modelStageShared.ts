@@ -72,11 +72,3 @@ export function roundScores(s: Scores | null): string {
   const f = (v: number | null) => (v === null ? "n/a" : v.toFixed(3));
   return `auc ${f(s.auc)}  ap ${f(s.ap)}  f1 ${f(s.f1)}  precision ${f(s.precision)}  recall ${f(s.recall)}`;
 }
-
-export function metricsFileFor(predictionsFile: string): string {
-  return `${predictionsFile.replace(/\.[^./\\]+$/, "")}.metrics.json`;
-}
-
-export function iso(time: Float64Array, row: number): string {
-  return new Date(time[row] as number).toISOString();
-}

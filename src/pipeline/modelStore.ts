@@ -2,6 +2,7 @@ import { link, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/
 import { isAbsolute, join, resolve } from "node:path";
 import type { Config } from "../config/index.js";
 import { DataError, UsageError } from "../core/errors.js";
+import { isoTime } from "../core/time.js";
 import { tempPathFor, writeFileAtomic } from "../data/atomic.js";
 import { checkFeatures, type ModelArtifact, parseArtifact, serializeArtifact } from "../models/artifact.js";
 
@@ -189,7 +190,7 @@ export class ModelStore {
     const pointer: CurrentPointer = {
       version,
       file: versionFileName(version),
-      updated_at: new Date(this.clock.now()).toISOString(),
+      updated_at: isoTime(this.clock.now()),
     };
     await writeFileAtomic(join(this.folderOf(name), CURRENT), `${JSON.stringify(pointer, null, 2)}\n`);
     return pointer;

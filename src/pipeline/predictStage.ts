@@ -1,12 +1,12 @@
 import { Frame } from "../core/frame.js";
-import { symbolFile } from "../data/paths.js";
+import { isoTime } from "../core/time.js";
+import { sidecarFile, symbolFile } from "../data/paths.js";
 import { frameFileInfo, writeFileAtomic, writeFrame } from "../data/store/index.js";
 import { type PredictionScore, predictModel, scorePredictions, trainingSpan } from "../models/predict.js";
 import { modelSpecs } from "../models/train.js";
 import {
   type Loaded,
   type ModelStageContext,
-  metricsFileFor,
   PASS_THROUGH,
   readTable,
   roundScores,
@@ -95,13 +95,13 @@ export async function runPredict(
   }
   const output = symbolFile(config, opts.output ?? config.predict_file_name);
   await writeFrame(output, out, { timeColumn: config.time_column });
-  const metricsFile = metricsFileFor(output);
+  const metricsFile = sidecarFile(output, "metrics");
   await writeFileAtomic(
     metricsFile,
     `${JSON.stringify(
       {
         kind: "predict",
-        created_at: new Date(ctx.clock.now()).toISOString(),
+        created_at: isoTime(ctx.clock.now()),
         itb_version: ctx.itbVersion,
         config_hash: loaded.hash,
         input: file,

@@ -1,12 +1,18 @@
 import { dirname } from "node:path";
-import { expandGrid } from "../backtest/grid.js";
-import type { Config, FeatureSet, LabelSet } from "../config/index.js";
+import { expandAxes } from "../backtest/grid.js";
+import { baseParameters, searchedSignalSet, withParameters } from "../backtest/search.js";
+import {
+  type Config,
+  type FeatureSet,
+  type LabelSet,
+  rollingSettingsOf,
+  searchSettingsOf,
+} from "../config/index.js";
 import { ConfigError, errorMessage } from "../core/errors.js";
 import type { CustomGenerator } from "../features/generator.js";
 import { getIndicator } from "../features/indicators/index.js";
 import { checkRollingSettings } from "../models/rolling.js";
 import { modelSpecs } from "../models/train.js";
-import { baseParameters, searchedSignalSet, withParameters } from "./backtestStages.js";
 import { featureGenerator, labelGenerator } from "./generators.js";
 import { resolveSignalSets } from "./signalStages.js";
 
@@ -73,19 +79,20 @@ export async function preflight(
   if (["train", "predict", "predict-rolling"].some((s) => stages.has(s))) {
     await check("", () => modelSpecs(config));
   }
-  if (stages.has("predict-rolling")) await check("", () => checkRollingSettings(config.rolling_predict));
+  if (stages.has("predict-rolling"))
+    await check("", () => checkRollingSettings(rollingSettingsOf(config.rolling_predict)));
   const searched = stages.has("simulate") || stages.has("report");
   if (stages.has("signals") || searched) {
     await check("", async () => {
-      let checked = config;
-      const grid = config.simulate_model?.grid;
-      if (searched && grid !== undefined && Object.keys(grid).length > 0) {
+      let sets = config.signal_sets;
+      const search = searchSettingsOf(config);
+      if (searched && search.grid.length > 0) {
         // The searched rule's thresholds may come from the grid instead of its parameters.
-        const { index, set } = searchedSignalSet(config);
-        const cells = expandGrid(grid, baseParameters(set), config.simulate_model?.buy_sell_equal === true);
-        checked = withParameters(config, index, cells[0] ?? {});
+        const { index, set } = searchedSignalSet(sets, search.signalGenerator);
+        const cells = expandAxes(search.grid, baseParameters(set), search.buySellEqual);
+        sets = withParameters(sets, index, cells[0] ?? {});
       }
-      await resolveSignalSets(checked, configFile);
+      await resolveSignalSets({ signal_sets: sets }, configFile);
     });
   }
   if (issues.length > 0) {

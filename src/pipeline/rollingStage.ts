@@ -2,11 +2,13 @@ import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { rollingSettingsOf } from "../config/index.js";
 import { InterruptedError, interruption } from "../core/errors.js";
 import { Frame } from "../core/frame.js";
 import { noProgress } from "../core/log.js";
+import { isoTime } from "../core/time.js";
 import { runPool } from "../core/workerPool.js";
-import { symbolFile } from "../data/paths.js";
+import { sidecarFile, symbolFile } from "../data/paths.js";
 import { writeFileAtomic, writeFrame } from "../data/store/index.js";
 import type { ModelArtifact, Scores } from "../models/artifact.js";
 import { scorePredictions } from "../models/predict.js";
@@ -20,10 +22,8 @@ import {
 } from "../models/rolling.js";
 import { type ModelSpec, modelSpecs } from "../models/train.js";
 import {
-  iso,
   type Loaded,
   type ModelStageContext,
-  metricsFileFor,
   PASS_THROUGH,
   pruneStore,
   readTable,
@@ -77,7 +77,7 @@ export async function runPredictRolling(
     PASS_THROUGH,
     "run itb features and itb labels first",
   );
-  const plan = planRolling(frame.time, config.rolling_predict, {
+  const plan = planRolling(frame.time, rollingSettingsOf(config.rolling_predict), {
     labelHorizon: config.label_horizon,
     trainLength: config.train_length,
   });
@@ -103,7 +103,7 @@ export async function runPredictRolling(
       run,
       steps: plan.steps.length,
       size: plan.predictionSize,
-      first: new Date(frame.time[plan.predictionStart] as number).toISOString(),
+      first: isoTime(frame.time[plan.predictionStart] as number),
       workers: onWorkers ? workers : 1,
       mode,
     },
@@ -131,8 +131,14 @@ export async function runPredictRolling(
     }
     stepSummaries[result.step] = {
       step: result.step,
-      train_candidates: [iso(frame.time, step.trainStart), iso(frame.time, step.trainEnd - 1)],
-      predict: [iso(frame.time, step.predictStart), iso(frame.time, step.predictEnd - 1)],
+      train_candidates: [
+        isoTime(frame.time[step.trainStart] as number),
+        isoTime(frame.time[step.trainEnd - 1] as number),
+      ],
+      predict: [
+        isoTime(frame.time[step.predictStart] as number),
+        isoTime(frame.time[step.predictEnd - 1] as number),
+      ],
       models: Object.fromEntries(
         result.models.map((m) => [
           m.name,
@@ -224,11 +230,11 @@ export async function runPredictRolling(
   }
   const output = symbolFile(config, opts.output ?? config.predict_file_name);
   await writeFrame(output, out, { timeColumn: config.time_column });
-  const metricsFile = metricsFileFor(output);
+  const metricsFile = sidecarFile(output, "metrics");
   const planJson = {
-    data_start: iso(frame.time, plan.dataStart),
-    data_end: iso(frame.time, plan.dataEnd - 1),
-    prediction_start: iso(frame.time, plan.predictionStart),
+    data_start: isoTime(frame.time[plan.dataStart] as number),
+    data_end: isoTime(frame.time[plan.dataEnd - 1] as number),
+    prediction_start: isoTime(frame.time[plan.predictionStart] as number),
     prediction_size: plan.predictionSize,
     prediction_steps: plan.predictionSteps,
     label_horizon: plan.labelHorizon,
@@ -237,7 +243,7 @@ export async function runPredictRolling(
   };
   const summary = {
     kind: "predict-rolling",
-    created_at: new Date(stepCtx.createdAt).toISOString(),
+    created_at: isoTime(stepCtx.createdAt),
     itb_version: ctx.itbVersion,
     config_hash: loaded.hash,
     input: file,

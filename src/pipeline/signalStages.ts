@@ -42,7 +42,10 @@ export interface SignalsRun {
  * Compiles `signal_sets` (config mistakes are ConfigErrors naming the JSON path), loading the
  * custom `"<module>:<export>"` generators relative to the config file's folder.
  */
-export async function resolveSignalSets(config: Config, configFile: string): Promise<SignalStep[]> {
+export async function resolveSignalSets(
+  config: Pick<Config, "signal_sets">,
+  configFile: string,
+): Promise<SignalStep[]> {
   const custom = new Map<string, CustomGenerator>();
   for (const s of config.signal_sets) {
     const isCustom = !BUILTIN_SIGNAL_GENERATORS.includes(s.generator) && parseCustomGenerator(s.generator);

@@ -1,7 +1,15 @@
 import { TradingError } from "../core/errors.js";
 import type { ExecutionPort } from "../core/execution.js";
-import type { Balances, Candle, ExecutionEvent, Order, OrderIntent, Position } from "../core/trading.js";
-import { type FillAt, SimulatedVenue, type VenueSnapshot } from "./simulatedVenue.js";
+import type {
+  Balances,
+  Candle,
+  ExecutionEvent,
+  FillAt,
+  Order,
+  OrderIntent,
+  Position,
+} from "../core/trading.js";
+import { SimulatedVenue, type VenueSnapshot } from "./simulatedVenue.js";
 
 /**
  * The execution port over simulated venues, one per symbol: paper trading in the live service

@@ -3,6 +3,7 @@ import type {
   ExchangeFilters,
   ExecutionEvent,
   Fill,
+  FillAt,
   Order,
   OrderIntent,
   OrderSide,
@@ -28,8 +29,6 @@ import { LIMIT, MARKET, type OrderKind, type PriceFill, SimBroker, STOP } from "
  * Prices, quantities, fees and filters follow `fillModel.ts`. Events go synchronously to the
  * listener, which may submit and cancel from inside it.
  */
-
-export type FillAt = "next_open" | "next_close" | "close";
 
 /** The venue's whole state (see `SimulatedVenue.snapshot`). */
 export interface VenueSnapshot {

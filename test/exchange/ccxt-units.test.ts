@@ -1,6 +1,6 @@
 import * as ccxt from "ccxt";
 import { describe, expect, it } from "vitest";
-import { type ItbError, NetworkError, UsageError } from "../../src/core/errors.js";
+import { InterruptedError, type ItbError, NetworkError, UsageError } from "../../src/core/errors.js";
 import { KLINE_COLUMNS } from "../../src/core/klines.js";
 import { silentLogger } from "../../src/core/log.js";
 import { ccxtExchangeId, createCcxtClient, overrideApiUrls } from "../../src/exchange/ccxt/client.js";
@@ -10,7 +10,6 @@ import {
   backoffMs,
   DEFAULT_RETRY,
   ExchangeRequestError,
-  InterruptedError,
   realSleep,
   withRetry,
 } from "../../src/exchange/ccxt/retry.js";
@@ -251,6 +250,16 @@ describe("retry with exponential backoff and full jitter", () => {
     setTimeout(() => c.abort(), 20);
     await expect(p).rejects.toThrow(InterruptedError);
     expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it("a wait cut short by SIGTERM is the core InterruptedError of SIGTERM (exit status 143)", async () => {
+    const c = new AbortController();
+    const p = realSleep(10_000, c.signal);
+    c.abort(new InterruptedError("SIGTERM"));
+    const err = (await p.catch((e: unknown) => e)) as InterruptedError;
+    expect(err).toBeInstanceOf(InterruptedError);
+    expect([err.signal, err.exitCode, err.action]).toEqual(["SIGTERM", 143, "halt"]);
+    expect(err.message).toBe("interrupted by SIGTERM: stopped waiting to retry an exchange request");
   });
 });
 

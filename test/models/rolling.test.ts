@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { benchFeatures, benchLabels } from "../../src/bench/workload.js";
-import type { RollingPredict } from "../../src/config/index.js";
+import { type RollingPredict, type RollingSettings, rollingSettingsOf } from "../../src/config/index.js";
 import { ConfigError } from "../../src/core/errors.js";
 import { Frame } from "../../src/core/frame.js";
 import { silentLogger } from "../../src/core/log.js";
@@ -13,7 +13,8 @@ import { sampleCandles } from "../helpers/candles.js";
 const MINUTE = 60_000;
 const T0 = Date.UTC(2023, 2, 1);
 const grid = (n: number) => Float64Array.from({ length: n }, (_, i) => T0 + i * MINUTE);
-const rp = (o: Partial<RollingPredict>): RollingPredict => o as RollingPredict;
+const rp = (o: Partial<RollingPredict>): RollingSettings | undefined =>
+  rollingSettingsOf(o as RollingPredict);
 const limits = { labelHorizon: 10, trainLength: 0 };
 
 describe("walk-forward plan (rolling_predict)", () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConfigSchema, configJsonSchema } from "../../src/config/index.js";
+import { ConfigSchema, configJsonSchema, configSettings } from "../../src/config/index.js";
 import { FingerprintCache, sha256File } from "../../src/pipeline/graph/fingerprint.js";
 import { sectionHashes } from "../../src/pipeline/graph/manifest.js";
 import { configMarkets, defaultJobs, planMarket } from "../../src/pipeline/graph/matrix.js";
@@ -15,7 +15,13 @@ const dir = mkdtempSync(join(tmpdir(), "itb-graph-units-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const config = ConfigSchema.parse({ symbol: "BTCUSDT", data_folder: dir });
-const loaded = { config, file: join(dir, "c.json"), hash: "x", warnings: [] };
+const loaded = {
+  config,
+  settings: configSettings(config),
+  file: join(dir, "c.json"),
+  hash: "x",
+  warnings: [],
+};
 
 describe("the stage definitions", () => {
   it("are in a running order: every dependency comes earlier; every key read is a config key", () => {

@@ -1,3 +1,5 @@
+import { isoMinute } from "../../core/time.js";
+
 /** Text helpers for the HTML report: escaping and fixed-decimal number formatting. */
 
 const HTML_ESCAPES: Record<string, string> = {
@@ -46,7 +48,7 @@ export function qtyDecimals(q: number): number {
 /** "2023-03-01 12:34" (UTC) for an epoch-ms time; "" for NaN. */
 export function fmtTime(ms: number): string {
   if (!Number.isFinite(ms)) return "";
-  return new Date(ms).toISOString().slice(0, 16).replace("T", " ");
+  return isoMinute(ms);
 }
 
 /** A bucket length as "30m", "4h", "1d", "14d". */

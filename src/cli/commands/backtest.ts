@@ -1,7 +1,9 @@
 import type { Command } from "commander";
+import { formatReportRun, formatSimulateRun } from "../../backtest/searchText.js";
+import { holdoutOption } from "../../config/index.js";
 import { UsageError } from "../../core/errors.js";
-import { formatSimulateRun, runSimulate } from "../../pipeline/backtestStages.js";
-import { formatReportRun, runReport } from "../../pipeline/reportStage.js";
+import { runSimulate } from "../../pipeline/backtestStages.js";
+import { runReport } from "../../pipeline/reportStage.js";
 import { type ConfigOptions, configOf, contextOf, withConfigOptions } from "../context.js";
 import { marketWriter, runWriter, type WriterOptions, withWaitOption } from "../writer.js";
 
@@ -45,17 +47,19 @@ export function registerBacktestCommands(program: Command): void {
         cmd: Command,
       ) => {
         const ctx = contextOf(cmd);
-        const { config, file } = configOf(opts, ctx.log);
+        const loaded = configOf(opts, ctx.log);
+        const { config, file } = loaded;
         const workers = workersOf(opts.workers);
+        const holdout = opts.holdout !== undefined ? holdoutOption(opts.holdout) : undefined;
         const writer = { ...marketWriter("simulate"), stopping: "stopping the threshold search" };
         await runWriter(ctx, config, opts, writer, async (signal) => {
-          const run = await runSimulate(config, file, {
+          const run = await runSimulate(loaded, file, {
             log: ctx.log,
             signal,
             cli: true,
             allowInSample: opts.allowInSample === true,
             ...(opts.input !== undefined ? { input: opts.input } : {}),
-            ...(opts.holdout !== undefined ? { holdout: opts.holdout } : {}),
+            ...(holdout !== undefined ? { holdout } : {}),
             ...(workers !== undefined ? { workers } : {}),
           });
           process.stdout.write(`${formatSimulateRun(run)}\n`);
@@ -91,9 +95,10 @@ export function registerBacktestCommands(program: Command): void {
         if (opts.params !== undefined && opts.params !== "best" && opts.params !== "config") {
           throw new UsageError(`--params must be "best" or "config", got "${opts.params}"`);
         }
-        const { config, file } = configOf(opts, ctx.log);
+        const loaded = configOf(opts, ctx.log);
+        const { config, file } = loaded;
         await runWriter(ctx, config, opts, marketWriter("report"), async () => {
-          const run = await runReport(config, file, {
+          const run = await runReport(loaded, file, {
             log: ctx.log,
             now: Date.now(),
             cli: true,

@@ -3,6 +3,7 @@ import { type Command, Option } from "commander";
 import { loadConfig } from "../../config/index.js";
 import { parseConfigTime, TIME_EXPECTED } from "../../config/primitives.js";
 import { UsageError } from "../../core/errors.js";
+import { isoTime } from "../../core/time.js";
 import { tableFormatOf, writeLedgerTable } from "../../live/ledger/export.js";
 import { ledgerFile } from "../../live/ledger/file.js";
 import { ledgerMarket } from "../../live/ledger/market.js";
@@ -211,9 +212,7 @@ function registerStatus(program: Command): void {
       }
       const missing = [...ledgers].filter(([, l]) => l === undefined).map(([f]) => f);
       if (opts.json) {
-        process.stdout.write(
-          `${JSON.stringify({ now: new Date(now).toISOString(), markets: rows, missing }, null, 2)}\n`,
-        );
+        process.stdout.write(`${JSON.stringify({ now: isoTime(now), markets: rows, missing }, null, 2)}\n`);
       } else {
         process.stdout.write(`${formatStatus(rows, missing)}\n`);
       }

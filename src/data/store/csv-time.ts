@@ -1,3 +1,4 @@
+import { isoTime } from "../../core/time.js";
 import { parseNumber } from "./csv-number.js";
 
 /**
@@ -9,7 +10,7 @@ import { parseNumber } from "./csv-number.js";
  */
 
 export function formatTime(ms: number): string {
-  return new Date(ms).toISOString();
+  return isoTime(ms);
 }
 
 const DAY_MS = 86_400_000;

@@ -1,5 +1,6 @@
-import { ItbError, NetworkError } from "../../core/errors.js";
+import { ItbError, interruption, NetworkError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
+import { isoTime } from "../../core/time.js";
 
 /**
  * Retrying exchange requests. Transient failures (5xx, timeouts, dropped connections) wait an
@@ -52,29 +53,26 @@ export class ExchangeRequestError extends NetworkError {
   }
 }
 
-/** The user interrupted a wait (Ctrl-C); exit status 130 as shells report SIGINT. */
-export class InterruptedError extends ItbError {
-  constructor(message = "interrupted") {
-    super(message, { action: "halt", exitCode: 130 });
-  }
-}
-
 /** The window of the `attempt`-th retry (0-based) times a draw from `random`. */
 export function backoffMs(attempt: number, policy: RetryPolicy, random: () => number): number {
   const window = Math.min(policy.capMs, policy.baseMs * 2 ** attempt);
   return Math.floor(random() * window);
 }
 
-/** A real sleep that an AbortSignal cuts short with `InterruptedError`. */
+/**
+ * A real sleep that an AbortSignal cuts short with an `InterruptedError` (core/errors.ts)
+ * naming the signal that aborted it (SIGINT or SIGTERM, as the abort's reason says).
+ */
 export const realSleep: Sleep = (ms, signal) =>
   new Promise<void>((resolve, reject) => {
+    const interrupted = () => interruption(signal, "stopped waiting to retry an exchange request");
     if (signal?.aborted) {
-      reject(new InterruptedError());
+      reject(interrupted());
       return;
     }
     const onAbort = () => {
       clearTimeout(timer);
-      reject(new InterruptedError());
+      reject(interrupted());
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
@@ -107,7 +105,7 @@ export async function withRetry<T>(
       }
       const retryAfter = err instanceof ExchangeRequestError ? err.retryAfterMs : undefined;
       if (retryAfter !== undefined && retryAfter > policy.maxRetryAfterMs) {
-        const until = new Date(Date.now() + retryAfter).toISOString();
+        const until = isoTime(Date.now() + retryAfter);
         throw new NetworkError(
           `${err.message}; the exchange asks to wait ${Math.round(retryAfter / 1000)} s (until about ${until}): try again then`,
           { status: err instanceof NetworkError ? err.status : undefined, action: "halt", cause: err },

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { LoadedConfig } from "../../config/index.js";
 import { errorMessage, InterruptedError, ItbError } from "../../core/errors.js";
 import type { Logger, ProgressFactory } from "../../core/log.js";
+import { isoTime } from "../../core/time.js";
 import type { FingerprintCache } from "./fingerprint.js";
 import {
   decide,
@@ -234,8 +235,8 @@ async function runStage(
       sections: decision.sections,
       inputs: decision.inputs,
       outputs: await fingerprints(config, outputs, run.fingerprints),
-      started_at: new Date(startedAt).toISOString(),
-      finished_at: new Date(run.clock.now()).toISOString(),
+      started_at: isoTime(startedAt),
+      finished_at: isoTime(run.clock.now()),
       seconds: Math.round(seconds * 1000) / 1000,
       itb_version: run.itbVersion,
       config_file: resolve(loaded.file),

@@ -1,7 +1,7 @@
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { type Config, parseCustomGenerator } from "../../config/index.js";
 import { ItbError, interruption } from "../../core/errors.js";
-import { gapReportFile, sourceFile, symbolFile } from "../../data/paths.js";
+import { gapReportFile, sidecarFile, sourceFile, symbolFile, symbolOutputFile } from "../../data/paths.js";
 import { runDownload } from "../../data/runDownload.js";
 import { describeStoppedImport, importIncomplete, runImport } from "../../data/runImport.js";
 import { runMerge } from "../../data/runMerge.js";
@@ -42,14 +42,11 @@ function customModules(sets: readonly { generator: string }[], configFile: strin
 const sourceFiles = (c: Config) => c.data_sources.map((ds) => sourceFile(c, ds));
 const mergedFile = (c: Config) => symbolFile(c, c.merge_file_name);
 const featuresFile = (c: Config) => symbolFile(c, c.feature_file_name);
-const featureNamesFile = (c: Config) => featuresFile(c).replace(/\.[^.]+$/, ".names.json");
+const featureNamesFile = (c: Config) => sidecarFile(featuresFile(c), "names");
 const matrixFile = (c: Config) => symbolFile(c, c.matrix_file_name);
 const predictionsFile = (c: Config) => symbolFile(c, c.predict_file_name);
-const predictionsMetricsFile = (c: Config) => `${predictionsFile(c).replace(/\.[^./\\]+$/, "")}.metrics.json`;
+const predictionsMetricsFile = (c: Config) => sidecarFile(predictionsFile(c), "metrics");
 const signalsFile = (c: Config) => symbolFile(c, c.signal_file_name);
-/** `<data_folder>/<symbol>/<name>.<ext>` for the backtest's JSON/CSV/HTML/PNG files. */
-const symbolSideFile = (c: Config, name: string, ext: string) =>
-  symbolFile(c, name).replace(/\.parquet$/, `.${ext}`);
 /** The current-version pointer of every model train stores (predict reads them). */
 const currentPointers = (c: Config) => modelSpecs(c).map((s) => join(modelRoot(c), s.name, "current.json"));
 
@@ -313,11 +310,11 @@ const simulateStage: StageDef = {
     ...customModules(p.config.signal_sets, p.configFile),
   ],
   outputs: (p) => [
-    symbolSideFile(p.config, "simulation", "json"),
-    symbolSideFile(p.config, "simulation", "csv"),
+    symbolOutputFile(p.config, "simulation", "json"),
+    symbolOutputFile(p.config, "simulation", "csv"),
   ],
   async run(ctx) {
-    const r = await runSimulate(ctx.config, ctx.configFile, {
+    const r = await runSimulate(ctx.loaded, ctx.configFile, {
       log: ctx.log,
       ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
       // an upper bound: a small grid still runs in one thread (see gridWorkers)
@@ -353,12 +350,12 @@ const reportStage: StageDef = {
   inputs: (p) => [
     predictionsFile(p.config),
     predictionsMetricsFile(p.config),
-    symbolSideFile(p.config, "simulation", "json"),
+    symbolOutputFile(p.config, "simulation", "json"),
     ...customModules(p.config.signal_sets, p.configFile),
   ],
-  outputs: (p) => ["html", "png", "json"].map((ext) => symbolSideFile(p.config, "report", ext)),
+  outputs: (p) => ["html", "png", "json"].map((ext) => symbolOutputFile(p.config, "report", ext)),
   async run(ctx) {
-    const r = await runReport(ctx.config, ctx.configFile, { log: ctx.log, now: ctx.clock.now() });
+    const r = await runReport(ctx.loaded, ctx.configFile, { log: ctx.log, now: ctx.clock.now() });
     const m = r.result.metrics;
     return {
       rows: r.range.rows,

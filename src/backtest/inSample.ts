@@ -1,4 +1,3 @@
-import type { Config } from "../config/index.js";
 import { UsageError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 
@@ -20,10 +19,10 @@ export interface PredictionsProvenance {
 }
 
 export interface InSampleOptIn {
-  /** --allow-in-sample was given. */
-  allowInSample?: boolean;
+  /** In-sample predictions are allowed: --allow-in-sample or simulate_model.allow_in_sample. */
+  allowed: boolean;
   /** The command has a --allow-in-sample flag to name in the error (the pipeline has none). */
-  flag?: boolean;
+  flag: boolean;
 }
 
 /**
@@ -34,12 +33,11 @@ export interface InSampleOptIn {
 export function checkInSample(
   p: PredictionsProvenance,
   file: string,
-  config: Config,
   optIn: InSampleOptIn,
   log: Logger,
 ): boolean {
   if (p.inSample) {
-    const allowed = optIn.allowInSample === true || config.simulate_model?.allow_in_sample === true;
+    const allowed = optIn.allowed;
     const why =
       p.kind === "predict"
         ? "they come from `itb predict`, which scores the current models on the rows they were trained on"
