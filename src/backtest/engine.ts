@@ -773,5 +773,5 @@ export function runEngine(
   };
 }
 
-export { BacktestError, defaultBacktestOptions, validateOptions } from "./options.js";
+export { defaultBacktestOptions } from "./options.js";
 export { runBacktest } from "./traderRun.js";

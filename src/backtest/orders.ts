@@ -5,12 +5,9 @@ export {
   LIMIT,
   MARKET,
   type OrderKind,
-  type OrderSide,
   type PriceFill as Fill,
   roundPrice,
   roundQty,
-  roundToIncrement,
   SimBroker,
-  type SimBrokerOptions,
   STOP,
 } from "../trading/fillModel.js";

@@ -8,12 +8,8 @@ import type { BacktestOptions, Trade } from "../core/trading.js";
 
 export type {
   BacktestOptions,
-  Direction,
-  ExchangeFilters,
   ExitReason,
-  FillAt,
   Side,
-  Stake,
   Trade,
 } from "../core/trading.js";
 

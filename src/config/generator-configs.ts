@@ -118,8 +118,6 @@ export const TalibConfigSchema = known({
   fill,
 }).describe("Configuration of the talib feature generator.");
 
-export type TalibConfig = z.infer<typeof TalibConfigSchema>;
-
 export const ItbstatsConfigSchema = known({
   columns: own("Input column(s): a name, a list or an object of names."),
   functions: own(`Functions: ${ITBSTATS_FUNCTIONS.join(", ")} (any case).`).superRefine((v, ctx) => {
@@ -200,8 +198,6 @@ export const HighLow2ConfigSchema = known({
     { when: () => true },
   )
   .describe("Configuration of the highlow2 label generator.");
-
-export type HighLow2Config = z.infer<typeof HighLow2ConfigSchema>;
 
 export const TopBot2ConfigSchema = known({
   columns: own("The column whose tops or bottoms are labelled (one name)."),

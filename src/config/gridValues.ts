@@ -5,8 +5,6 @@
  * without prefix, and a bracketed list `"[0.1, 0.2]"`). Strings are parsed, never evaluated.
  */
 
-export type GridAxis = number | readonly number[] | { start: number; stop: number; step: number } | string;
-
 /** Rounds away binary noise (0.1 + 0.2) so 0.30000000000000004 is printed and compared as 0.3. */
 function clean(x: number): number {
   return Number.parseFloat(x.toPrecision(12));

@@ -16,8 +16,6 @@ export const KLINE_COLUMNS = [
   "ignore",
 ] as const;
 
-export type KlineColumn = (typeof KLINE_COLUMNS)[number];
-
 /** The time column's name in stored files unless the config's `time_column` says otherwise. */
 export const DEFAULT_TIME_COLUMN = "timestamp";
 

@@ -6,10 +6,6 @@ import { type Config, storeFileName } from "../config/index.js";
  * source's klines live under its own folder (`<data_folder>/<folder>/klines.parquet`); derived
  * tables (data, features, matrix, ...) under the config's symbol.
  */
-export function dataFolder(config: Config): string {
-  return resolve(config.data_folder);
-}
-
 export function symbolFile(config: Config, name: string): string {
   return resolve(config.data_folder, config.symbol, storeFileName(name));
 }

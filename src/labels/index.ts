@@ -4,7 +4,7 @@ import { topbot2 } from "./topbot2.js";
 import type { LabelGenerator } from "./types.js";
 
 export { futureExtreme } from "./highlow.js";
-export { BlockExtremes, blockShift, highlow2Kernel } from "./highlow2.js";
+export { highlow2Kernel } from "./highlow2.js";
 export { extremumLabels } from "./topbot2.js";
 export type { LabelGenerator } from "./types.js";
 

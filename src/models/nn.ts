@@ -9,7 +9,7 @@ import { modelToNet, type Net, type NnModel, predictNet } from "./nn/network.js"
  */
 
 export type { NnModel } from "./nn/network.js";
-export { NN_DEFAULTS, NN_ES_DEFAULTS, type NnParams, nnParams } from "./nn/params.js";
+export { type NnParams, nnParams } from "./nn/params.js";
 export { trainNn } from "./nn/train.js";
 
 /**

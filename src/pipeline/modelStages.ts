@@ -6,7 +6,7 @@
  * computations are the pure functions of src/models.
  */
 
-export { type ModelStageContext, pruneStore } from "./modelStageShared.js";
-export { formatPredictRun, type ModelPrediction, type PredictRun, runPredict } from "./predictStage.js";
-export { formatRollingRun, type RollingRun, runPredictRolling } from "./rollingStage.js";
-export { formatTrainRun, runTrain, type TrainRun } from "./trainStage.js";
+export type { ModelStageContext } from "./modelStageShared.js";
+export { formatPredictRun, runPredict } from "./predictStage.js";
+export { formatRollingRun, runPredictRolling } from "./rollingStage.js";
+export { formatTrainRun, runTrain } from "./trainStage.js";

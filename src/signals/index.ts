@@ -3,11 +3,11 @@
  * custom ones, in batch over frames and as an O(1) stream for the live engine. Pure: no files,
  * network or clock.
  */
-export { type CombineConfig, type CombineMode, combineValue } from "./combine.js";
+
 export { BUILTIN_SIGNAL_GENERATORS, compileSignalSets, type SignalSetInput } from "./compile.js";
 export { runSignalSets, runSignalSteps, type SignalRun, signalColumns } from "./run.js";
-export type { SmoothenConfig } from "./smoothen.js";
+
 export { createSignalStream, type SignalStream } from "./stream.js";
-export type { ThresholdConfig } from "./thresholds.js";
-export type { SignalGenerator, SignalKernel, SignalRole, SignalStep } from "./types.js";
+
+export type { SignalRole, SignalStep } from "./types.js";
 export { EwmMean, RollingMean } from "./windows.js";

@@ -1,8 +1,6 @@
 export { ccxtBinanceUrls } from "./ccxt.js";
-export { type ClockState, type RealTime, VirtualClock } from "./clock.js";
-export { type FaultRule, type FaultState, Faults, parseFaultRules, parseFaultSpec } from "./faults.js";
-export type { RecordedRequest, RequestLog } from "./requests.js";
-export type { FormingMode } from "./series.js";
-export { type Simulator, type SimulatorOptions, startSimulator } from "./server.js";
-export type { StreamStats } from "./state.js";
-export type { StreamOptions } from "./streams.js";
+export { VirtualClock } from "./clock.js";
+export { type FaultRule, parseFaultSpec } from "./faults.js";
+export type { RecordedRequest } from "./requests.js";
+
+export { type Simulator, startSimulator } from "./server.js";

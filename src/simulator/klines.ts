@@ -175,11 +175,6 @@ export function klinesBody(series: Series, sel: Selection): Buffer {
   return w.bytes();
 }
 
-/** The same rows as a string (for tests and tools; the server sends `klinesBody`). */
-export function klinesJson(series: Series, sel: Selection): string {
-  return klinesBody(series, sel).toString("latin1");
-}
-
 /** A bar's four sums as strings: exact texts where the bar carries them. */
 function sumTexts(series: Series, k: Bar): [string, string, string, string] {
   const { qtyDecimals: qd, quoteDecimals: qq } = series.spec;

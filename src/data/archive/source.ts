@@ -14,8 +14,6 @@ import type { Market } from "../../core/klines.js";
 export type { Market };
 export type Period = "monthly" | "daily";
 
-export const DEFAULT_ARCHIVE_URL = "https://data.binance.vision";
-
 /** `BTCUSDT-1m-2023-03.zip` (monthly, key `YYYY-MM`) or `BTCUSDT-1m-2023-03-24.zip` (daily). */
 export function archiveFileName(symbol: string, interval: string, key: string): string {
   return `${symbol}-${interval}-${key}.zip`;

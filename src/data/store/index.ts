@@ -15,7 +15,7 @@ import { writeParquet } from "./parquet-write.js";
 
 export { withTempPath, writeFileAtomic } from "../atomic.js";
 export { duckdb } from "./duckdb.js";
-export type { Compression, FrameFileInfo, ReadOptions, WriteOptions } from "./options.js";
+export type { FrameFileInfo, ReadOptions, WriteOptions } from "./options.js";
 
 type Format = "parquet" | "csv";
 

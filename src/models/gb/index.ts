@@ -1,4 +1,4 @@
 export { checkGbModel, type GbModel, type GbTree } from "./model.js";
-export { GB_DEFAULTS, type GbParams, gbParams } from "./params.js";
+export { type GbParams, gbParams } from "./params.js";
 export { predictGb } from "./predict.js";
-export { type TrainGbOptions, trainGb } from "./train.js";
+export { trainGb } from "./train.js";

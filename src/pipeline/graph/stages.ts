@@ -12,7 +12,7 @@ import { runPredict, runPredictRolling, runTrain } from "../modelStages.js";
 import { modelRoot } from "../modelStore.js";
 import { runReport } from "../reportStage.js";
 import { runSignals } from "../signalStages.js";
-import type { StageContext, StageDef, StagePlan, StageSummary } from "./types.js";
+import type { StageContext, StageDef, StageSummary } from "./types.js";
 
 /**
  * The batch pipeline's stages, in the order they run:
@@ -383,8 +383,6 @@ export const STAGES: readonly StageDef[] = [
   reportStage,
 ];
 
-export const STAGE_NAMES: readonly string[] = STAGES.map((s) => s.name);
-
 /** The stages of one pipeline: the chosen source and the chosen predictor. */
 export function selectGraph(
   stages: readonly StageDef[],
@@ -397,4 +395,4 @@ export function selectGraph(
   return stages.filter((s) => s.group === undefined || chosen[s.group] === s.name);
 }
 
-export type { StageContext, StageDef, StagePlan, StageSummary };
+export type { StageDef };
