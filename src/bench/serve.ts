@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -56,6 +57,7 @@ Options:
   --dir <folder>     where the temporary archive, stores and ledgers go (default: the temporary folder)
   --json <file>      also write the JSON lines to this file
   --log              the service's log lines on stderr (debug)
+  --cpu-prof <file>  write a CPU profile of the measured candles (the last --markets run) to this file
   -h, --help         print this help
 `;
 
@@ -67,6 +69,7 @@ interface Options {
   dir: string;
   json: string | undefined;
   log: Logger;
+  cpuProf: string | undefined;
 }
 
 const line =
@@ -109,6 +112,7 @@ function options(): Options | undefined {
       dir: values.dir ?? tmpdir(),
       json: values.json,
       log: values.log ? stderrLogger : silentLogger,
+      cpuProf: values["cpu-prof"],
     };
   } catch (err) {
     process.stderr.write(`bench:serve: ${(err as Error).message}\n`);
@@ -127,6 +131,7 @@ function parse() {
       dir: { type: "string" },
       json: { type: "string" },
       log: { type: "boolean", default: false },
+      "cpu-prof": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -364,6 +369,21 @@ function summary(xs: number[]): { p50: number; p99: number; max: number } {
   return { p50: r2(quantile(s, 0.5)), p99: r2(quantile(s, 0.99)), max: r2(s.at(-1) ?? Number.NaN) };
 }
 
+async function startProfile(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 100 });
+  await session.post("Profiler.start");
+  return session;
+}
+
+async function stopProfile(session: Session, file: string): Promise<void> {
+  const { profile } = await session.post("Profiler.stop");
+  writeFileSync(file, JSON.stringify(profile));
+  session.disconnect();
+}
+
 const rssMb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 
 async function benchMarkets(base: string, modelFolder: string, n: number, o: Options) {
@@ -466,7 +486,9 @@ async function benchMarkets(base: string, modelFolder: string, n: number, o: Opt
     // the WebSockets are subscribed once onReady has run; let the markets settle into their wait
     await new Promise((r) => setTimeout(r, 500));
 
+    let profiler: Session | undefined;
     for (let i = 0; i < total; i++) {
+      if (i === o.warmup && o.cpuProf !== undefined) profiler = await startProfile();
       current = T0 + i * MIN;
       measuring = i >= o.warmup;
       done = 0;
@@ -487,6 +509,7 @@ async function benchMarkets(base: string, modelFolder: string, n: number, o: Opt
       await new Promise((r) => setTimeout(r, o.gapMs));
     }
     const rssEnd = rssMb();
+    if (profiler !== undefined && o.cpuProf !== undefined) await stopProfile(profiler, o.cpuProf);
     controller.abort();
     const run = await served;
     if (run.failed.length > 0) throw new Error(`markets failed: ${JSON.stringify(run.failed)}`);
