@@ -29,7 +29,9 @@ import { BENCH_FEATURE_SETS } from "./workload.js";
  * and the service fetches it over REST, as it does against Binance.
  *
  * Per market and candle: from the moment the candle's REST response is in the process to the
- * moment its ledger transaction has committed (scores, signals, decisions, equity). Per candle:
+ * moment its ledger transaction has committed (scores, signals, decisions, equity), so including
+ * the wait behind the other markets' candles; and the service's own figure, from the runner
+ * taking the candle up to that commit (its stage times' total). Per candle:
  * from the clock move (the candle closes at the exchange) to the last market's commit, and
  * from the first market's receipt to the last one's commit. Resident memory (RSS) of this
  * process after the warm-up candles and at the end; the simulator runs in its own process.
@@ -415,7 +417,12 @@ async function benchMarkets(base: string, modelFolder: string, n: number, o: Opt
     const total = o.warmup + o.candles;
     const perMarket: number[] = [];
     const ledgerMs: number[] = [];
-    const stage = { features: [] as number[], trading: [] as number[], ledger: [] as number[] };
+    const stage = {
+      features: [] as number[],
+      trading: [] as number[],
+      ledger: [] as number[],
+      total: [] as number[],
+    };
     const allDone: number[] = [];
     const firstToLast: number[] = [];
     let rssWarm = 0;
@@ -464,6 +471,7 @@ async function benchMarkets(base: string, modelFolder: string, n: number, o: Opt
           stage.features.push(st.features);
           stage.trading.push(st.trading);
           stage.ledger.push(st.ledger);
+          stage.total.push(st.total);
         }
         if (got !== undefined) firstReceipt = Math.min(firstReceipt, got);
         lastCommit = at;
@@ -518,7 +526,8 @@ async function benchMarkets(base: string, modelFolder: string, n: number, o: Opt
       markets: n,
       candles: o.candles,
       startup_s: r2((readyAt - startedAt) / 1000),
-      per_market_ms: summary(perMarket),
+      per_market_from_receipt_ms: summary(perMarket),
+      per_market_in_service_ms: summary(stage.total),
       ledger_latency_ms_field: summary(ledgerMs),
       stages_p50_ms: {
         features_scores_signals: summary(stage.features).p50,
