@@ -56,6 +56,8 @@ export async function* closedCandles(md: MarketData, o: ClosedCandleOptions): As
   const firstRetry = o.retryMs ?? 1000;
   let next = o.from;
   let retry = firstRetry;
+  /** The exchange's time at the last fetch, once its candles are handed out: no need to ask again. */
+  let known: number | undefined;
   const sleep = (ms: number) =>
     o.wake === undefined
       ? o.clock.waitUntil(o.clock.now() + Math.max(0, ms), o.signal)
@@ -65,8 +67,16 @@ export async function* closedCandles(md: MarketData, o: ClosedCandleOptions): As
     let now: number;
     let rows: ClosedCandle[];
     try {
-      now = await md.serverTime(o.market);
       const due = next + o.intervalMs + delay;
+      if (known !== undefined && known < due) {
+        // the last fetch's time already says the next candle is not due: wait, then ask
+        const ms = due - known;
+        known = undefined;
+        await sleep(Math.min(ms, maxWait));
+        continue;
+      }
+      known = undefined;
+      now = await md.serverTime(o.market);
       if (now < due) {
         await sleep(Math.min(due - now, maxWait));
         continue;
@@ -91,6 +101,7 @@ export async function* closedCandles(md: MarketData, o: ClosedCandleOptions): As
       yield c;
       next = c.time + o.intervalMs;
     }
+    known = now;
   }
 }
 

@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import type { Config } from "../config/index.js";
 import { errorMessage } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
@@ -33,6 +34,17 @@ export interface ModelWatch {
 export function watchCurrentModels(config: Config, loaded: readonly ModelArtifact[]): ModelWatch {
   const store = new ModelStore(modelRoot(config), { now: Date.now });
   const specs = modelSpecs(config);
+  const pointers = specs.map((s) => store.currentFile(s.name));
+  // The pointer files' identities: a promotion replaces a pointer by rename (a new inode), so
+  // while these stay the same no pointer needs reading (a stat each, not four reads, per candle).
+  const identity = (): string =>
+    pointers
+      .map((f) => {
+        const st = statSync(f, { throwIfNoEntry: false });
+        return st === undefined ? "-" : `${st.ino}:${st.size}:${st.mtimeMs}`;
+      })
+      .join(",");
+  let read: string | undefined;
   let seen: string | undefined;
   let refused: string | undefined;
   const versions = async (): Promise<string> => {
@@ -44,7 +56,10 @@ export function watchCurrentModels(config: Config, loaded: readonly ModelArtifac
   return {
     async poll(log) {
       let now: string;
+      let id: string;
       try {
+        id = identity();
+        if (id === read) return undefined;
         now = await versions();
       } catch (err) {
         log.warn(
@@ -53,6 +68,7 @@ export function watchCurrentModels(config: Config, loaded: readonly ModelArtifac
         );
         return undefined;
       }
+      read = id;
       if (first) {
         first = false;
         seen = now;

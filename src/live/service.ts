@@ -179,6 +179,11 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
       if (o.signal.aborted) break;
       await r.prepare();
     }
+    // the markets' sources' streams, opened here (the runners ask for theirs when they start
+    // following) so that they are open before the markets wait on them
+    for (const l of loaded)
+      for (const ds of l.config.data_sources) wakerOf(l, { symbol: ds.folder, market: ds.market });
+    for (const w of wakers.values()) await w.stream;
     for (const r of runners) o.metrics?.ready.set({ market: r.name }, 1);
     if (!o.signal.aborted) o.onReady?.(runners);
     await Promise.all(

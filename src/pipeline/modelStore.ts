@@ -69,6 +69,11 @@ export class ModelStore {
     return join(this.root, name);
   }
 
+  /** The current-version pointer's file (replaced as a whole, by rename, when it changes). */
+  currentFile(name: string): string {
+    return join(this.folderOf(name), CURRENT);
+  }
+
   fileOf(name: string, version: number): string {
     return join(this.folderOf(name), versionFileName(version));
   }
@@ -95,7 +100,7 @@ export class ModelStore {
   }
 
   async current(name: string): Promise<CurrentPointer | undefined> {
-    const file = join(this.folderOf(name), CURRENT);
+    const file = this.currentFile(name);
     const text = await readFile(file, "utf8").catch(notFoundAs(undefined));
     if (text === undefined) return undefined;
     let value: unknown;
@@ -192,7 +197,7 @@ export class ModelStore {
       file: versionFileName(version),
       updated_at: isoTime(this.clock.now()),
     };
-    await writeFileAtomic(join(this.folderOf(name), CURRENT), `${JSON.stringify(pointer, null, 2)}\n`);
+    await writeFileAtomic(this.currentFile(name), `${JSON.stringify(pointer, null, 2)}\n`);
     return pointer;
   }
 

@@ -277,6 +277,34 @@ describe("the ledger's rules", () => {
     await ledger.close();
   });
 
+  it("candles recorded in one turn (markets closing together) are committed together, a failing one alone", async () => {
+    const ledger = openSqliteLedger(fresh());
+    await ledger.record(records[0] as CandleRecord);
+    const markets = ["ETHUSDT", "SOLUSDT", "XRPUSDT"].map((symbol) => ({ symbol, freq: "1m" }));
+    // one turn: the next BTCUSDT candle, the same candle again (refused), and three new markets
+    const turn = [
+      records[1] as CandleRecord,
+      records[1] as CandleRecord,
+      ...markets.map((market) => ({ ...(records[1] as CandleRecord), market })),
+    ];
+    const settled = await Promise.allSettled(turn.map((r) => ledger.record(r)));
+    expect(settled.map((s) => s.status)).toEqual([
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(LedgerError);
+    expect(String((settled[1] as PromiseRejectedResult).reason)).toContain("is already recorded");
+    // committed before record returned: another connection sees every market's candle
+    const reader = openSqliteLedger(ledger.file, { readonly: true });
+    expect(await reader.markets()).toEqual([MARKET, ...markets]);
+    for (const m of [MARKET, ...markets]) expect((await reader.last(m))?.time).toBe(records[1]?.candle.time);
+    await reader.close();
+    await ledger.close();
+  });
+
   it("a score or signal named like another column is exported with a score./signal. prefix", async () => {
     const ledger = openSqliteLedger(fresh());
     await ledger.record(later(0, { scores: { close: 0.25, Buy: 0.5, x: 1 }, signals: { x: 2, close: 3 } }));

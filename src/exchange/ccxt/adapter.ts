@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Exchange } from "ccxt";
 import { NetworkError } from "../../core/errors.js";
 import type { Frame } from "../../core/frame.js";
@@ -19,8 +20,9 @@ import {
 } from "./retry.js";
 
 /**
- * MarketData over ccxt. Requests are serialised per adapter (so each response's headers are
- * known to belong to it) and go through ccxt's own rate limiter (`enableRateLimit`), spaced
+ * MarketData over ccxt. Requests run concurrently (many markets share one adapter; each
+ * response's status and headers reach its own request through an AsyncLocalStorage slot)
+ * and go through ccxt's own rate limiter (`enableRateLimit`), spaced
  * wider apart only as far as a budget the exchange announces allows (pacing.ts). On top:
  * Binance's used-weight header pauses requests until the next minute once it passes a share of
  * the limit; failures are mapped to itb errors and the transient ones retried (`withRetry`).
@@ -74,14 +76,16 @@ export class CcxtMarketData implements MarketData {
   private readonly opts: CcxtMarketDataOptions;
   private readonly policy: RetryPolicy;
   private readonly clients = new Map<Market, Promise<Exchange>>();
+  /** serverTime calls waiting for the request they share, per market. */
+  private readonly timeAsked = new Map<Market, Promise<number>>();
   private readonly symbols = new Map<string, string>();
   private readonly sleep: Sleep;
   private readonly now: () => number;
   private readonly log: Logger;
-  private tail: Promise<unknown> = Promise.resolve();
   /** Weight per minute each market's exchange announced (RateLimit-Policy), once seen. */
   private readonly announced = new Map<Market, number>();
-  private lastResponse: ResponseInfo | undefined;
+  /** The response of the request in whose async context ccxt reports it. */
+  private readonly responseSlot = new AsyncLocalStorage<{ response?: ResponseInfo }>();
   private pauseUntil = 0;
 
   constructor(opts: CcxtMarketDataOptions) {
@@ -119,7 +123,23 @@ export class CcxtMarketData implements MarketData {
     });
   }
 
-  async serverTime(market: Market = "spot"): Promise<number> {
+  /**
+   * The exchange's time. Calls made in the same turn of the event loop (many markets woken by
+   * one close) share one request, sent after all of them were made.
+   */
+  serverTime(market: Market = "spot"): Promise<number> {
+    let p = this.timeAsked.get(market);
+    if (p === undefined) {
+      p = new Promise<void>((go) => setImmediate(go)).then(() => {
+        this.timeAsked.delete(market);
+        return this.askServerTime(market);
+      });
+      this.timeAsked.set(market, p);
+    }
+    return p;
+  }
+
+  private askServerTime(market: Market): Promise<number> {
     return this.request(market, `server time (${market})`, undefined, async (ex) => {
       if (isBinance(ex.id)) {
         const b = ex as Exchange & Record<"publicGetTime" | "fapiPublicGetTime", () => Promise<unknown>>;
@@ -167,7 +187,9 @@ export class CcxtMarketData implements MarketData {
         // the one place that sees the status and headers of a 429 or a 418.
         const onRest = ex.onRestResponse.bind(ex);
         ex.onRestResponse = (status, statusText, url, method, headers, body, reqHeaders, reqBody) => {
-          this.lastResponse = { status: Number(status), headers: (headers ?? {}) as ResponseInfo["headers"] };
+          const slot = this.responseSlot.getStore();
+          if (slot !== undefined)
+            slot.response = { status: Number(status), headers: (headers ?? {}) as ResponseInfo["headers"] };
           return onRest(status, statusText, url, method, headers, body, reqHeaders, reqBody);
         };
         return ex;
@@ -179,20 +201,13 @@ export class CcxtMarketData implements MarketData {
     return p;
   }
 
-  /** Runs `call` after every earlier request of this adapter has finished. */
-  private serial<T>(call: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(call, call);
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
   private request<T>(
     market: Market,
     what: string,
     symbol: string | undefined,
     call: (ex: Exchange) => Promise<T>,
   ): Promise<T> {
-    return this.serial(async () => {
+    return (async () => {
       const ex = await this.client(market);
       const deps = {
         sleep: this.sleep,
@@ -201,7 +216,7 @@ export class CcxtMarketData implements MarketData {
         ...(this.opts.signal === undefined ? {} : { signal: this.opts.signal }),
       };
       return withRetry(what, () => this.attempt(ex, market, what, symbol, call), this.policy, deps);
-    });
+    })();
   }
 
   private async attempt<T>(
@@ -212,22 +227,26 @@ export class CcxtMarketData implements MarketData {
     call: (ex: Exchange) => Promise<T>,
   ): Promise<T> {
     await this.pace(market);
-    this.lastResponse = undefined;
+    const slot: { response?: ResponseInfo } = {};
     this.stats.requests++;
     try {
-      const result = await this.withDeadline(ex, what, call(ex));
-      this.notePolicy(ex, market);
-      this.noteWeight(market);
+      const result = await this.withDeadline(
+        ex,
+        what,
+        this.responseSlot.run(slot, () => call(ex)),
+      );
+      this.notePolicy(ex, market, slot.response);
+      this.noteWeight(market, slot.response);
       return result;
     } catch (err) {
       this.stats.failures++;
-      this.notePolicy(ex, market);
-      this.noteWeight(market);
+      this.notePolicy(ex, market, slot.response);
+      this.noteWeight(market, slot.response);
       const ctx = {
         venue: ex.id,
         request: what,
         ...(symbol === undefined ? {} : { symbol }),
-        ...(this.lastResponse === undefined ? {} : { response: this.lastResponse }),
+        ...(slot.response === undefined ? {} : { response: slot.response }),
       };
       throw mapExchangeError(err, ctx);
     }
@@ -259,9 +278,9 @@ export class CcxtMarketData implements MarketData {
    * Reads the budget the exchange announces (once per market): ccxt's spacing follows it when
    * it allows more, and the used-weight guard below measures against it.
    */
-  private notePolicy(ex: Exchange, market: Market): void {
+  private notePolicy(ex: Exchange, market: Market, response: ResponseInfo | undefined): void {
     if (this.announced.has(market)) return;
-    const policy = parseWeightPolicy(headerValue(this.lastResponse?.headers, "ratelimit-policy"));
+    const policy = parseWeightPolicy(headerValue(response?.headers, "ratelimit-policy"));
     if (policy === undefined) return;
     this.announced.set(market, (policy.quota * 60) / policy.windowSeconds);
     const before = Number(ex.rateLimit);
@@ -274,8 +293,8 @@ export class CcxtMarketData implements MarketData {
   }
 
   /** Reads Binance's used-weight header; near the limit, later requests wait for the next minute. */
-  private noteWeight(market: Market): void {
-    const header = headerValue(this.lastResponse?.headers, "x-mbx-used-weight-1m");
+  private noteWeight(market: Market, response: ResponseInfo | undefined): void {
+    const header = headerValue(response?.headers, "x-mbx-used-weight-1m");
     const used = Number(header);
     if (header === undefined || !Number.isFinite(used)) return;
     this.stats.usedWeight = used;

@@ -174,6 +174,14 @@ function statements(db: Db) {
 
 type Statements = ReturnType<typeof statements>;
 
+/** A record waiting for its commit. */
+interface Queued {
+  rec: CandleRecord;
+  market: MarketKey;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 const num = (v: unknown): number => (typeof v === "number" ? v : Number.NaN);
 
 export class SqliteLedger implements Ledger {
@@ -184,6 +192,9 @@ export class SqliteLedger implements Ledger {
   private readonly ids = new Map<string, number>();
   private readonly unlock: (() => void) | undefined;
   private readonly recordTx: (rec: CandleRecord, market: MarketKey) => void;
+  private readonly batchTx: (batch: readonly Queued[], failed: unknown[]) => void;
+  /** Records waiting for the next commit. */
+  private queue: Queued[] = [];
 
   /** Use openSqliteLedger. */
   constructor(file: string, db: Db, readonly: boolean, unlock: (() => void) | undefined) {
@@ -192,9 +203,25 @@ export class SqliteLedger implements Ledger {
     this.readonly = readonly;
     this.unlock = unlock;
     this.st = statements(db);
+    // One candle: a savepoint inside the batch's transaction, all or nothing.
     this.recordTx = db.transaction((rec: CandleRecord, market: MarketKey) => this.write(rec, market));
+    this.batchTx = db.transaction((batch: readonly Queued[], failed: unknown[]) => {
+      batch.forEach((q, i) => {
+        try {
+          this.recordTx(q.rec, q.market);
+        } catch (err) {
+          failed[i] = err;
+        }
+      });
+    });
   }
 
+  /**
+   * Records one candle, whole. The candles recorded during one turn of the event loop (the
+   * markets whose candles closed together) are committed together, each in a savepoint of its
+   * own: one fsync for all of them, and a candle that fails (a duplicate) fails alone. The
+   * promise settles once the commit is on disk; `rec` must not change until then.
+   */
   async record(rec: CandleRecord): Promise<void> {
     if (this.readonly) throw new LedgerError(`${this.file}: opened read-only, cannot record`);
     const market = ledgerMarket(rec.market);
@@ -204,17 +231,41 @@ export class SqliteLedger implements Ledger {
         `${marketName(market)}: a candle's time must be an integer of epoch ms, got ${time}`,
       );
     }
+    return new Promise<void>((resolve, reject) => {
+      if (this.queue.length === 0) setImmediate(() => this.flush());
+      this.queue.push({ rec, market, resolve, reject });
+    });
+  }
+
+  /** Commits the queued records (reads and close call it first, so they see every record). */
+  private flush(): void {
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    const failed = new Array<unknown>(batch.length);
+    let err: unknown;
     try {
-      this.recordTx(rec, market);
-    } catch (err) {
-      // The transaction was rolled back, a market it added with it.
-      this.ids.clear();
-      if (err instanceof LedgerError) throw err;
-      throw new LedgerError(
-        `${this.file}: cannot record the ${marketName(market)} candle of ${iso(time)}: ${errorMessage(err)}`,
-        { cause: err },
-      );
+      this.batchTx(batch, failed);
+    } catch (e) {
+      err = e; // not committed: every record of the batch failed
     }
+    batch.forEach((q, i) => {
+      const e = err ?? failed[i];
+      if (e === undefined) {
+        q.resolve();
+        return;
+      }
+      // A rolled-back record may have added its market: forget the ids cached since.
+      this.ids.clear();
+      q.reject(
+        e instanceof LedgerError
+          ? e
+          : new LedgerError(
+              `${this.file}: cannot record the ${marketName(q.market)} candle of ${iso(q.rec.candle.time)}: ${errorMessage(e)}`,
+              { cause: e },
+            ),
+      );
+    });
   }
 
   async last(market: MarketKey): Promise<LastProcessed | undefined> {
@@ -274,6 +325,7 @@ export class SqliteLedger implements Ledger {
 
   /** A read's SQLite failure (a damaged file, a disk error) as a LedgerError naming the file. */
   private reading<T>(read: () => T): T {
+    this.flush();
     try {
       return read();
     } catch (err) {
@@ -283,7 +335,10 @@ export class SqliteLedger implements Ledger {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.db.open) {
+      this.flush();
+      this.db.close();
+    }
     this.unlock?.();
   }
 
