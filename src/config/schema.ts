@@ -23,6 +23,7 @@ import {
   DataSourceSchema,
   isBinanceKlineInterval,
   RollingPredictSchema,
+  ScheduleSchema,
   ServeSchema,
   SimulateModelSchema,
   TradeModelSchema,
@@ -180,6 +181,7 @@ const BaseConfigSchema = known(
     rolling_predict: RollingPredictSchema.optional(),
     trade_model: TradeModelSchema.optional(),
     serve: ServeSchema.prefault({}),
+    schedule: ScheduleSchema.optional(),
 
     // Credentials
     api_key: secretText("Exchange API key (falls back to ITB_API_KEY)"),
