@@ -220,6 +220,19 @@ function checkAcrossKeys(value: unknown, ctx: z.RefinementCtx): void {
   reportDuplicates(value.algorithms, "name", "algorithms", ctx, "a name not used by");
   checkSourceIntervals(value, ctx);
   checkGridParameters(value, ctx);
+  if (
+    isPlainObject(value.schedule) &&
+    value.schedule.retrain !== undefined &&
+    value.rolling_predict === undefined
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["schedule", "retrain"],
+      message:
+        "scheduled retraining judges the new models by their walk-forward AUC: add a rolling_predict section",
+      input: value.schedule.retrain,
+    });
+  }
 }
 
 function freqMs(text: unknown): number | undefined {

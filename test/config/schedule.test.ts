@@ -3,12 +3,13 @@ import { parseConfigText } from "../../src/config/index.js";
 import { ConfigError } from "../../src/core/errors.js";
 
 /** The `schedule` section: cron expressions checked by croner, strict keys, JSON paths in every issue. */
-const load = (schedule: unknown) =>
-  parseConfigText(JSON.stringify({ symbol: "BTCUSDT", freq: "1m", schedule }), "live.json").config;
+const ROLLING = { prediction_size: 1440, prediction_steps: 3 };
+const load = (schedule: unknown, rest: object = { rolling_predict: ROLLING }) =>
+  parseConfigText(JSON.stringify({ symbol: "BTCUSDT", freq: "1m", schedule, ...rest }), "live.json").config;
 
-function issuesOf(schedule: unknown): readonly string[] {
+function issuesOf(schedule: unknown, rest?: object): readonly string[] {
   try {
-    load(schedule);
+    load(schedule, rest);
   } catch (err) {
     if (err instanceof ConfigError) return err.issues;
     throw err;
@@ -54,5 +55,12 @@ describe("schedule", () => {
       'schedule.retrian: unknown key; did you mean "retrain"?',
     ]);
     expect(issuesOf("0 3 * * 0")).toEqual(['schedule: expected an object, found "0 3 * * 0"']);
+  });
+
+  test("retraining without a walk-forward to judge the new models by is refused", () => {
+    expect(issuesOf({ retrain: "0 3 * * 0" }, {})).toEqual([
+      "schedule.retrain: scheduled retraining judges the new models by their walk-forward AUC: add a rolling_predict section",
+    ]);
+    expect(load({ auc_tolerance: 0.01 }, {}).schedule?.retrain).toBeUndefined();
   });
 });

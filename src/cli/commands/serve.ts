@@ -12,6 +12,7 @@ import { contextOf } from "../context.js";
 import { catchInterrupts } from "../interrupts.js";
 import { LiveTable } from "../liveTable.js";
 import { stderrLine } from "../terminalLine.js";
+import { VERSION } from "../version.js";
 
 interface ServeCliOptions {
   config: string[];
@@ -115,6 +116,7 @@ export function registerServeCommand(program: Command): void {
             clock,
             signal: interrupts.signal,
             metrics,
+            itbVersion: VERSION,
             ...(opts.websocket === false ? { websocket: false } : {}),
             openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
             onReady: (ms) => {
