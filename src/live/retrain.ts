@@ -220,6 +220,13 @@ export async function retrainMarket(
 ): Promise<RetrainOutcome> {
   const t0 = performance.now();
   const clock = { now: deps.now ?? Date.now };
+  // the stages' progress lines are debug in a service's log; their warnings and errors stay
+  const log: Logger = {
+    debug: (obj, msg) => deps.log.debug(obj, msg),
+    info: (obj, msg) => deps.log.debug(obj, msg),
+    warn: (obj, msg) => deps.log.warn(obj, msg),
+    error: (obj, msg) => deps.log.error(obj, msg),
+  };
   const loaded = loadLatest(job.configFile, job.overrides);
   const { config } = loaded;
   const market = `${config.symbol} ${config.freq}`;
@@ -237,7 +244,7 @@ export async function retrainMarket(
       wait: true,
     },
     {
-      log: deps.log,
+      log,
       progress: noProgress,
       clock,
       itbVersion: job.itbVersion,
@@ -257,13 +264,13 @@ export async function retrainMarket(
   // 2. train, walk forward, decide and promote, holding the market's write lock
   const held = await lockForWriting([{ config, market: true, sources: false }], {
     wait: true,
-    log: deps.log,
+    log,
     command: "itb serve (scheduled retraining)",
     ...signal,
   });
   try {
     const store = new ModelStore(modelRoot(config), clock);
-    const ctx = { log: deps.log, progress: noProgress, clock, itbVersion: job.itbVersion, ...signal };
+    const ctx = { log, progress: noProgress, clock, itbVersion: job.itbVersion, ...signal };
     const before = ((await store.runs()).at(-1) ?? 0) + 1;
     const evaluations = await readEvaluations(store);
     const baselines = new Map<string, Awaited<ReturnType<typeof currentBaseline>>>();
