@@ -328,7 +328,11 @@ export type RetrainWorkerMessage =
 /** The compiled worker next to the compiled module (dist/live/retrainWorker.js). */
 const WORKER_URL = new URL("./retrainWorker.js", import.meta.url);
 
-/** How long a worker may take to stop after an abort before it is terminated. */
+/**
+ * How long a worker may take to stop after an abort before it is terminated. A terminated
+ * worker leaves its write locks behind; they name this process, which is exiting, so the next
+ * writer finds them stale.
+ */
 const STOP_GRACE_MS = 2000;
 
 /**
@@ -425,24 +429,24 @@ function overridesOf(c: Config): ConfigOverrides {
  * A retraining that fails is logged and the schedule goes on.
  */
 export function startRetraining(opts: RetrainingOptions): Retraining {
-  const stopping = new AbortController();
-  const onAbort = () => stopping.abort(opts.signal.reason);
-  if (opts.signal.aborted) onAbort();
-  else opts.signal.addEventListener("abort", onAbort, { once: true });
-  const o = { ...opts, signal: stopping.signal };
   const groups = new Map<string, LoadedConfig[]>();
-  for (const m of o.markets) {
+  for (const m of opts.markets) {
     if (m.config.schedule?.retrain === undefined) continue;
     const list = groups.get(m.file) ?? [];
     list.push(m);
     groups.set(m.file, list);
   }
-  const url = o.workerUrl ?? WORKER_URL;
+  const url = opts.workerUrl ?? WORKER_URL;
   if (groups.size > 0 && url.protocol === "file:" && !existsSync(fileURLToPath(url))) {
     throw new ItbError(
       `scheduled retraining needs the compiled worker ${fileURLToPath(url)}: build itb (npm run build)`,
     );
   }
+  const stopping = new AbortController();
+  const onAbort = () => stopping.abort(opts.signal.reason);
+  if (opts.signal.aborted) onAbort();
+  else opts.signal.addEventListener("abort", onAbort, { once: true });
+  const o = { ...opts, signal: stopping.signal };
   const retrainAll = async (file: string, markets: readonly LoadedConfig[], fire: number, log: Logger) => {
     for (const m of markets) {
       if (o.signal.aborted) return;

@@ -2,7 +2,9 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { loadConfig } from "../../src/config/index.js";
+import { loadConfig, parseConfigText } from "../../src/config/index.js";
+import { ManualClock } from "../../src/core/clock.js";
+import { silentLogger } from "../../src/core/log.js";
 import { LOCK_FILE } from "../../src/data/lock.js";
 import type { CandleRecord } from "../../src/live/ledger/types.js";
 import {
@@ -11,6 +13,7 @@ import {
   type EvaluationRecord,
   type ModelEvaluation,
   type RetrainEvent,
+  startRetraining,
 } from "../../src/live/retrain.js";
 import { modelSpecs } from "../../src/models/train.js";
 import { ModelStore, modelRoot } from "../../src/pipeline/modelStore.js";
@@ -66,6 +69,59 @@ describe("decidePromotion", () => {
       reason: "no walk-forward AUC is recorded for the current models",
     });
     expect(decidePromotion([], 0).promote).toBe(false);
+  });
+});
+
+describe("startRetraining", () => {
+  test("refuses to start without the compiled worker", () => {
+    const loaded = parseConfigText(
+      JSON.stringify({
+        symbol: "BTCUSDT",
+        rolling_predict: { prediction_size: 1440, prediction_steps: 2 },
+        schedule: { retrain: CRON },
+      }),
+      "live.json",
+    );
+    const start = (workerUrl: URL) =>
+      startRetraining({
+        markets: [loaded],
+        clock: new ManualClock(T0),
+        signal: new AbortController().signal,
+        log: silentLogger,
+        itbVersion: "test",
+        workerUrl,
+      });
+    expect(() => start(pathToFileURL("/nonexistent/retrainWorker.js"))).toThrow(
+      "scheduled retraining needs the compiled worker /nonexistent/retrainWorker.js: build itb (npm run build)",
+    );
+  });
+
+  test("announces each schedule's next fire on the service's clock, in the schedule's time zone", async () => {
+    const at = (schedule: object) => {
+      const loaded = parseConfigText(
+        JSON.stringify({
+          symbol: "BTCUSDT",
+          rolling_predict: { prediction_size: 1440, prediction_steps: 2 },
+          schedule,
+        }),
+        "live.json",
+      );
+      return startRetraining({
+        markets: [loaded],
+        clock: new ManualClock(T0 + 30_000),
+        signal: AbortSignal.abort(),
+        log: silentLogger,
+        itbVersion: "test",
+        workerUrl: WORKER,
+      });
+    };
+    const utc = at({ retrain: CRON });
+    expect(utc.schedules).toEqual([{ config: "live.json", cron: CRON, timezone: "UTC", next: FIRE }]);
+    await utc.stop();
+    // 01:00 in Berlin is 00:00 UTC (CET, before the switch to summer time on 2023-03-26): tomorrow's
+    const berlin = at({ retrain: CRON, timezone: "Europe/Berlin" });
+    expect(berlin.schedules[0]?.next).toBe(T0 + 1440 * MIN);
+    await berlin.stop();
   });
 });
 
