@@ -45,6 +45,8 @@ export interface MarketDeps {
   ledger: () => Promise<Ledger>;
   /** The exchange for each data source's market (spot, um). */
   marketData: (market: "spot" | "um") => MarketData;
+  /** A client with few retries for the start-up check (default: marketData). */
+  probe?: (market: "spot" | "um") => MarketData;
   signal: AbortSignal;
   /** Pokes the closed-candle polls of a source when its WebSocket sees a candle close. */
   waker?: (source: { symbol: string; market: "spot" | "um" }) => Waker | undefined;
@@ -126,6 +128,12 @@ export class MarketRunner {
   async check(): Promise<void> {
     const c = this.config;
     this.outputs = planOutputs(c, this.deps.log);
+    // the exchange answers and knows every source's symbol (an unknown market fails here)
+    for (const ds of c.data_sources) {
+      const md = (this.deps.probe ?? this.deps.marketData)(ds.market);
+      const now = await md.serverTime(ds.market);
+      await md.fetchKlines(ds.folder, ds.market, configFreq(c).binance, now - 3 * this.stepMs, 2);
+    }
     const artifacts = await loadCurrentModels(c);
     const sets = await resolveFeatureSets(c.feature_sets, dirname(this.configFile));
     const steps = await resolveSignalSets(c, this.configFile);

@@ -127,6 +127,26 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     return w.waker;
   };
 
+  // The start-up check asks the exchange with few retries: an unreachable exchange is an error
+  // within seconds, not after the minutes the followers' retries may wait.
+  const probes = new Map<string, MarketData>();
+  const probeOf = (config: LoadedConfig["config"], market: Market): MarketData => {
+    if (o.marketData !== undefined) return o.marketData(config, market);
+    const key = `${config.venue} ${config.exchange_url ?? ""} ${market}`;
+    let c = probes.get(key);
+    if (c === undefined) {
+      c = new CcxtMarketData({
+        venue: config.venue,
+        ...(config.exchange_url === undefined ? {} : { exchangeUrl: config.exchange_url }),
+        log: o.log,
+        signal: o.signal,
+        retry: { attempts: 3, baseMs: 250, capMs: 2000 },
+      });
+      probes.set(key, c);
+    }
+    return c;
+  };
+
   const runners: MarketRunner[] = [];
   const failed: ServiceRun["failed"] = [];
   let retraining: Retraining | undefined;
@@ -137,6 +157,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
         clock: o.clock,
         ledger: () => ledgerOf(l.config.data_folder),
         marketData: (market) => clientOf(l.config, market),
+        probe: (market) => probeOf(l.config, market),
         signal: o.signal,
         waker: (source) => wakerOf(l, source),
         pollMs: o.pollMs ?? l.config.serve.poll_ms,
@@ -186,7 +207,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
   } finally {
     await retraining?.stop();
     for (const l of ledgers.values()) await (await l.catch(() => undefined))?.close();
-    for (const c of clients.values()) await c.close();
+    for (const c of [...clients.values(), ...probes.values()]) await c.close();
   }
   return { markets: runners, failed };
 }
