@@ -34,17 +34,7 @@ export class LiveTable {
 
   /** The table as text (for tests and the final draw). */
   text(): string {
-    const header = [
-      "MARKET",
-      "LAST CANDLE (UTC)",
-      "CLOSE",
-      "SCORE",
-      "SIGNAL",
-      "POSITION",
-      "EQUITY",
-      "P&L",
-      "LAG",
-    ];
+    const header = ["MARKET", "CANDLE UTC", "CLOSE", "SCORE", "SIGNAL", "POS", "EQUITY", "P&L", "LAG"];
     const body = [...this.rows.values()].map((r) => cells(r, this.now()));
     return formatTable([header, ...body], this.line.width).join("\n");
   }
@@ -94,18 +84,26 @@ function cells(r: Row, now: number): string[] {
   const position = rec.equity.position === 1 ? "long" : rec.equity.position === -1 ? "short" : "flat";
   const pnl =
     r.initialCapital !== undefined && Number.isFinite(rec.equity.equity)
-      ? `${((rec.equity.equity / r.initialCapital - 1) * 100).toFixed(2)} %`
+      ? `${((rec.equity.equity / r.initialCapital - 1) * 100).toFixed(2)}%`
       : "-";
   const lag = Math.max(0, Math.round((now - (rec.candle.time + r.stepMs)) / 1000));
   return [
     r.market,
-    isoTime(rec.candle.time).slice(0, 16).replace("T", " "),
+    isoTime(rec.candle.time).slice(5, 16).replace("T", " "),
     num(rec.candle.close, 2),
     Number.isFinite(score) ? (score >= 0 ? `+${score.toFixed(3)}` : score.toFixed(3)) : "-",
     signal,
     position,
     num(rec.equity.equity, 2),
     pnl,
-    `${lag} s`,
+    compactSeconds(lag),
   ];
+}
+
+/** 42s, 12m, 5h, 3d: the lag in its largest whole unit. */
+function compactSeconds(s: number): string {
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172_800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
 }

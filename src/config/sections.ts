@@ -268,6 +268,11 @@ export const ServeSchema = known({
   poll_ms: positiveInt()
     .default(1000)
     .describe("Longest wait between two looks at the exchange's clock, ms."),
+  store_refresh_minutes: nonNegativeInt()
+    .default(60)
+    .describe(
+      "Bring the klines stores up to date over REST this often while serving, minutes (0: at start-up only).",
+    ),
   delay_ms: nonNegativeInt()
     .default(1000)
     .describe(

@@ -1,7 +1,7 @@
 import { dirname } from "node:path";
 import { type Config, configFreq, type LoadedConfig } from "../config/index.js";
 import type { Clock } from "../core/clock.js";
-import { DataError, errorMessage, ItbError } from "../core/errors.js";
+import { DataError, errorMessage, ItbError, LockedError } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
 import { KLINE_COLUMNS } from "../core/klines.js";
 import type { Logger } from "../core/log.js";
@@ -45,6 +45,8 @@ export interface MarketDeps {
   ledger: () => Promise<Ledger>;
   /** The exchange for each data source's market (spot, um). */
   marketData: (market: "spot" | "um") => MarketData;
+  /** The console output logs candles at debug (a terminal table shows them). */
+  quietCandles?: boolean;
   /** A client with few retries for the start-up check (default: marketData). */
   probe?: (market: "spot" | "um") => MarketData;
   signal: AbortSignal;
@@ -87,6 +89,9 @@ export class MarketRunner {
   private models: ModelWatch | undefined;
   /** The open time of the last candle processed (or warmed), NaN before any. */
   private last = Number.NaN;
+  /** The candle time the klines stores were last brought up to date at (NaN: not yet while serving). */
+  private storeRefreshedAt = Number.NaN;
+  private refreshing: Promise<void> | undefined;
   /** What happened during the candle being processed, for its ledger record. */
   private pending = { actions: [] as TraderAction[], orders: new Map<string, Order>(), fills: [] as Fill[] };
   private trades: Trade[] = [];
@@ -269,6 +274,7 @@ export class MarketRunner {
           );
         }
         if (t <= this.last) continue; // already processed (a restart's overlap)
+        this.refreshStoreIfDue(t);
         const main = got[0] as ClosedCandle;
         const catchUp = main.receivedAt >= t + 2 * this.stepMs;
         await this.process(
@@ -284,7 +290,33 @@ export class MarketRunner {
       }
     } finally {
       for (const f of feeds) await f.it.return?.(undefined);
+      await this.refreshing;
     }
+  }
+
+  /**
+   * Every serve.store_refresh_minutes, brings the klines stores up to date in the background
+   * (the download code: incremental, atomic, under the folder's write lock), so that a batch run
+   * or a retraining sees the candles served. A store another process is writing is left for the
+   * next time; a failure is logged and does not stop the market (the ledger holds every candle).
+   */
+  private refreshStoreIfDue(t: number): void {
+    const everyMs = this.config.serve.store_refresh_minutes * 60_000;
+    if (everyMs <= 0 || this.refreshing !== undefined) return;
+    if (Number.isNaN(this.storeRefreshedAt)) this.storeRefreshedAt = t;
+    if (t - this.storeRefreshedAt < everyMs) return;
+    this.storeRefreshedAt = t;
+    this.refreshing = this.backfill({ wait: false })
+      .catch((err: unknown) => {
+        if (this.deps.signal.aborted) return;
+        this.deps.log.warn(
+          { market: this.name, err: errorMessage(err) },
+          "the klines stores could not be brought up to date; trying again later",
+        );
+      })
+      .finally(() => {
+        this.refreshing = undefined;
+      });
   }
 
   /** One closed candle through every stage, recorded in one ledger transaction. */
@@ -341,7 +373,7 @@ export class MarketRunner {
     this.last = candle.time;
     this.pending = { actions: [], orders: new Map(), fills: [] };
     this.trades = [];
-    this.outputs?.console(this.deps.log, this.name, rec);
+    this.outputs?.console(this.deps.log, this.name, rec, this.deps.quietCandles);
     this.deps.onProcessed?.(
       rec,
       { features: t1 - t0, scores: 0, signals: 0, trading: t2 - t1, ledger: t3 - t2, total: t3 - t0 },
@@ -427,15 +459,28 @@ export class MarketRunner {
     return Math.floor(now / this.stepMs) * this.stepMs;
   }
 
-  /** Back-fills every data source's klines store over REST, holding its folder's write lock. */
-  private async backfill(): Promise<void> {
+  /**
+   * Back-fills every data source's klines store over REST, holding its folder's write lock
+   * (waiting for it at start-up; skipping a busy store when `wait` is false).
+   */
+  private async backfill(o: { wait: boolean } = { wait: true }): Promise<void> {
     const c = this.config;
     for (const ds of c.data_sources) {
-      const lock = await acquireWriteLock(`${c.data_folder}/${ds.folder}`, {
-        wait: true,
-        signal: this.deps.signal,
-        log: this.deps.log,
-      });
+      let lock: Awaited<ReturnType<typeof acquireWriteLock>>;
+      try {
+        lock = await acquireWriteLock(`${c.data_folder}/${ds.folder}`, {
+          wait: o.wait,
+          signal: this.deps.signal,
+          log: this.deps.log,
+        });
+      } catch (err) {
+        if (o.wait || !(err instanceof LockedError)) throw err;
+        this.deps.log.info(
+          { market: this.name, source: ds.folder },
+          "klines store busy; refreshed next time",
+        );
+        continue;
+      }
       try {
         // to the last closed candle, whatever download_end says (it bounds batch runs)
         await runDownload(

@@ -17,8 +17,8 @@ export interface OutputPlan {
   paper?: { buy?: string; sell?: string };
   /** The signal columns to trade on, for the chain. */
   columns: { buy?: string; sell?: string };
-  /** Logs the candle (at info with a console output, else at debug). */
-  console(log: Logger, market: string, rec: CandleRecord): void;
+  /** Logs the candle (at info with a console output unless `quiet`, else at debug). */
+  console(log: Logger, market: string, rec: CandleRecord, quiet?: boolean): void;
 }
 
 const KNOWN = [
@@ -66,10 +66,10 @@ export function planOutputs(config: Config, log: Logger): OutputPlan {
   return {
     ...(paper === undefined ? {} : { paper }),
     columns: paper ?? {},
-    console(l, market, rec) {
+    console(l, market, rec, quiet = false) {
       const fields = {
         market,
-        time: isoTime(rec.candle.time),
+        candle: isoTime(rec.candle.time), // not "time": pino's own field
         close: rec.candle.close,
         scores: rec.scores,
         buy: rec.buy,
@@ -78,7 +78,7 @@ export function planOutputs(config: Config, log: Logger): OutputPlan {
         ...(rec.catchUp ? { catch_up: true } : {}),
         ms: Math.round(rec.latencyMs * 100) / 100,
       };
-      if (consoleOn) l.info(fields, "candle");
+      if (consoleOn && !quiet) l.info(fields, "candle");
       else l.debug(fields, "candle");
     },
   };

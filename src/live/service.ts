@@ -36,6 +36,8 @@ export interface ServiceOptions {
   /** Overrides of the configs' serve.poll_ms and serve.delay_ms (tests). */
   pollMs?: number;
   delayMs?: number;
+  /** The console output logs candles at debug (a terminal table shows them). */
+  quietCandles?: boolean;
   /** Override of the configs' serve.websocket. */
   websocket?: boolean;
   metrics?: ServiceMetrics;
@@ -93,7 +95,9 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
   };
 
   // One kline stream per source, symbol and interval, shared by the markets that read it.
-  const wakers = new Map<string, { waker: Waker; start: () => Promise<unknown> }>();
+  // A stream opens when the first market asks for its doorbell (as it starts to follow the
+  // exchange) and closes when the service stops.
+  const wakers = new Map<string, { waker: Waker; stream: Promise<{ done: Promise<void> } | undefined> }>();
   const wakerOf = (l: LoadedConfig, source: { symbol: string; market: Market }): Waker | undefined => {
     const c = l.config;
     if (!(o.websocket ?? c.serve.websocket)) return undefined;
@@ -104,23 +108,23 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
       const waker = new Waker();
       w = {
         waker,
-        start: () =>
-          watchKlineCloses({
-            venue: c.venue,
-            exchangeUrl: c.exchange_url,
-            market: source.market,
-            symbol: source.symbol,
-            interval,
-            signal: o.signal,
-            log: o.log,
-            onCandle: () => waker.poke(),
-            onReconnect: () => o.metrics?.reconnects.inc({ source: `${source.symbol} ${source.market}` }),
-          }).catch((err: unknown) => {
-            o.log.warn(
-              { source: source.symbol, market: source.market, err: errorMessage(err) },
-              "no kline stream; following the exchange by REST polling alone",
-            );
-          }),
+        stream: watchKlineCloses({
+          venue: c.venue,
+          exchangeUrl: c.exchange_url,
+          market: source.market,
+          symbol: source.symbol,
+          interval,
+          signal: o.signal,
+          log: o.log,
+          onCandle: () => waker.poke(),
+          onReconnect: () => o.metrics?.reconnects.inc({ source: `${source.symbol} ${source.market}` }),
+        }).catch((err: unknown) => {
+          o.log.warn(
+            { source: source.symbol, market: source.market, err: errorMessage(err) },
+            "no kline stream; following the exchange by REST polling alone",
+          );
+          return undefined;
+        }),
       };
       wakers.set(key, w);
     }
@@ -158,6 +162,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
         ledger: () => ledgerOf(l.config.data_folder),
         marketData: (market) => clientOf(l.config, market),
         probe: (market) => probeOf(l.config, market),
+        ...(o.quietCandles === true ? { quietCandles: true } : {}),
         signal: o.signal,
         waker: (source) => wakerOf(l, source),
         pollMs: o.pollMs ?? l.config.serve.poll_ms,
@@ -180,7 +185,6 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
       if (o.signal.aborted) break;
       await r.prepare();
     }
-    for (const w of wakers.values()) await w.start();
     for (const r of runners) o.metrics?.ready.set({ market: r.name }, 1);
     if (!o.signal.aborted) o.onReady?.(runners);
     retraining = startRetraining({
@@ -206,6 +210,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     );
   } finally {
     await retraining?.stop();
+    for (const w of wakers.values()) await (await w.stream)?.done;
     for (const l of ledgers.values()) await (await l.catch(() => undefined))?.close();
     for (const c of [...clients.values(), ...probes.values()]) await c.close();
   }

@@ -8,13 +8,14 @@ import { seededRandom } from "./rng.js";
  * 10th on") or at a rate drawn from a seeded RNG, so a test that injects faults replays exactly.
  *
  * Kinds: `status` (429/418 with Retry-After, 5xx, any 4xx), `delay` (answer late), `drop`
- * (write part of the body, then destroy the socket; or reset before any response), and
- * `ws-disconnect` (kill a WebSocket instead of sending it a kline event).
+ * (write part of the body, then destroy the socket; or reset before any response),
+ * `ws-disconnect` (kill a WebSocket instead of sending it a kline event) and `ws-skip` (the
+ * kline event is lost: the socket stays open and never gets it).
  */
 
 export const faultRuleSchema = z
   .object({
-    kind: z.enum(["status", "delay", "drop", "ws-disconnect"]),
+    kind: z.enum(["status", "delay", "drop", "ws-disconnect", "ws-skip"]),
     /** HTTP status for `status` faults. */
     status: z.number().int().min(400).max(599).optional(),
     /** Retry-After header in seconds (default 1 for 429 and 418, none otherwise). */
@@ -27,7 +28,7 @@ export const faultRuleSchema = z
     reset: z.boolean().optional(),
     /** Applies to requests whose path starts with this (HTTP), or to streams on such paths (WebSocket). */
     path: z.string().startsWith("/").optional(),
-    /** 1-based positions among the matching requests (or kline events, for ws-disconnect). */
+    /** 1-based positions among the matching requests (or kline events, for ws-disconnect and ws-skip). */
     nth: z.array(z.number().int().min(1)).optional(),
     every: z.number().int().min(1).optional(),
     from: z.number().int().min(1).optional(),
@@ -112,8 +113,8 @@ export function parseFaultSpec(spec: string): FaultRule[] {
       setKind("drop");
       if (v === "reset") rule.reset = true;
       else if (v !== undefined) rule.bytes = num(k, v);
-    } else if (k === "ws-disconnect") {
-      setKind("ws-disconnect");
+    } else if (k === "ws-disconnect" || k === "ws-skip") {
+      setKind(k);
     } else if (k === "path") {
       rule.path = v;
     } else if (k === "nth") {
@@ -236,13 +237,19 @@ export class Faults {
     return out;
   }
 
-  /** Whether a WebSocket on `path` must be killed instead of receiving its next kline event. */
-  forStreamEvent(path: string): boolean {
-    let kill = false;
+  /**
+   * What happens to the next kline event of a WebSocket on `path`: `disconnect` (the socket is
+   * killed instead), `skip` (the event is lost) or undefined (it is sent). Every matching rule
+   * counts the event; a disconnect wins over a skip.
+   */
+  forStreamEvent(path: string): "disconnect" | "skip" | undefined {
+    let out: "disconnect" | "skip" | undefined;
     for (const s of this.rules) {
-      if (s.rule.kind !== "ws-disconnect" || !s.matches(path)) continue;
-      if (s.step()) kill = true;
+      if ((s.rule.kind !== "ws-disconnect" && s.rule.kind !== "ws-skip") || !s.matches(path)) continue;
+      if (!s.step()) continue;
+      if (s.rule.kind === "ws-disconnect") out = "disconnect";
+      else out ??= "skip";
     }
-    return kill;
+    return out;
   }
 }

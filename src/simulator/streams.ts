@@ -272,10 +272,15 @@ export class StreamHub {
     const raw = JSON.stringify(payload);
     for (const [client, name] of [...g.clients]) {
       if (client.ws.readyState !== WebSocket.OPEN) continue;
-      if (this.state.faults.forStreamEvent(client.path)) {
+      const fault = this.state.faults.forStreamEvent(client.path);
+      if (fault === "disconnect") {
         this.state.log.info({ path: client.path, stream: name }, "simulator: fault: WebSocket disconnected");
         client.ws.terminate();
         this.drop(client);
+        continue;
+      }
+      if (fault === "skip") {
+        this.state.log.info({ path: client.path, stream: name }, "simulator: fault: kline event lost");
         continue;
       }
       client.ws.send(client.combined ? `{"stream":${JSON.stringify(name)},"data":${raw}}` : raw);

@@ -201,6 +201,7 @@ describe("the --fault syntax", () => {
       ["drop,path=/api/v3/klines,nth=2", { kind: "drop", path: "/api/v3/klines", nth: [2] }],
       ["drop=100,from=3", { kind: "drop", bytes: 100, from: 3 }],
       ["ws-disconnect,nth=3", { kind: "ws-disconnect", nth: [3] }],
+      ["ws-skip,path=/ws,nth=5", { kind: "ws-skip", path: "/ws", nth: [5] }],
       ['{"kind":"status","status":418,"every":2}', { kind: "status", status: 418, every: 2 }],
     ];
     for (const [spec, rule] of cases) expect(parseFaultSpec(spec), spec).toEqual([rule]);

@@ -236,6 +236,22 @@ describe("kline streams", () => {
     }, true);
   });
 
+  it("a scheduled ws-skip loses the 2nd event and keeps the socket open", async () => {
+    await withSim(async (sim) => {
+      sim.faults.set([{ kind: "ws-skip", path: "/ws", nth: [2] }]);
+      const c = await Client.open(`${sim.wsUrl}/ws/btcusdt@kline_1m`);
+      await waitSubscribed(sim, 1);
+      sim.clock.advance(3 * MIN);
+      await c.until(() => c.messages.length >= 2);
+      expect((c.messages as KlineEvent[]).map((m) => m.k.t)).toEqual([T0, T0 + 2 * MIN]);
+      expectStored((c.messages[1] as KlineEvent).k, btc, T0 + 2 * MIN);
+      expect(c.closed).toBe(false);
+      expect(sim.streams().connections).toBe(1);
+      expect(sim.faults.list()[0]).toMatchObject({ seen: 3, fired: 1 });
+      c.close();
+    });
+  });
+
   it("records connections and refuses unknown upgrade paths", async () => {
     await withSim(async (sim) => {
       const c = await Client.open(`${sim.wsUrl}/ws/btcusdt@kline_1m`);

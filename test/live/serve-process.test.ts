@@ -12,8 +12,8 @@ import { SAMPLE } from "../helpers/paths.js";
 import { buildLiveFixture, type LiveFixture, lastRecorded, ledgerContents } from "./liveFixture.js";
 
 /**
- * `itb serve` as a real process against the Binance simulator on loopback: SIGTERM finishes the
- * candle in flight and exits 0 within 5 s; killed with SIGKILL at random moments and restarted,
+ * `itb serve` as a real process against the Binance simulator on loopback: its operations
+ * endpoints answer; SIGTERM finishes the candle in flight and exits 0 within 5 s; killed with SIGKILL at random moments and restarted,
  * it ends with the same ledger as an uninterrupted run; a bad start (no models, models for other
  * features, an unknown market, an unreachable exchange) is a clear error with nothing written.
  */
@@ -61,6 +61,26 @@ describe("itb serve, a real process", () => {
     await waitServing(p);
     sim.clock.set(T0 + 10 * MIN + 30_000);
     await until(async () => (await lastRecorded(data)) === T0 + 9 * MIN, 60_000, "ten candles");
+    // the operations endpoints of the running process
+    const url = /"url":"(http:\/\/[^"]+)","msg":"operations endpoints/.exec(p.stderr())?.[1];
+    expect(url, p.stderr()).toBeDefined();
+    const health = await fetch(`${url}/healthz`);
+    expect([health.status, await health.json()]).toEqual([200, { status: "ok" }]);
+    // the simulator's candles are years old by this machine's clock: warm, but not fresh
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({
+      status: "not ready",
+      markets: { "BTCUSDT 1m": expect.stringMatching(/^last candle closed \d+ s ago$/) },
+    });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const processed = [
+      ...metrics.matchAll(/^itb_candles_processed_total\{[^}]*market="BTCUSDT 1m"[^}]*\} (\d+)$/gm),
+    ];
+    expect(processed.reduce((n, m) => n + Number(m[1]), 0)).toBe(10);
+    expect(metrics).toMatch(/^itb_market_ready\{market="BTCUSDT 1m"\} 1$/m);
+    expect(metrics).toMatch(/^# TYPE itb_tick_latency_seconds histogram$/m);
+    expect((await fetch(`${url}/nope`)).status).toBe(404);
     const t0 = Date.now();
     p.child.kill("SIGTERM");
     const r = await p.done;
@@ -112,9 +132,12 @@ describe("itb serve, a real process", () => {
     expect(kills).toBeGreaterThanOrEqual(2);
 
     // an uninterrupted run over the same candles (in this process, against its own simulator)
+    // it starts where the killed one started (an empty ledger begins at the exchange's present)
+    // and the exchange then jumps to the end
+    const cleanClock = new VirtualClock({ start: T0 + 30_000, speed: 0 });
     const clean = await startSimulator({
       archive: SAMPLE,
-      clock: new VirtualClock({ start: END + 30_000, speed: 0 }),
+      clock: cleanClock,
       streams: { formingEveryMs: 0 },
     });
     try {
@@ -128,6 +151,7 @@ describe("itb serve, a real process", () => {
         openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
         pollMs: 5,
         delayMs: 0,
+        onReady: () => cleanClock.set(END + 30_000),
         onProcessed: (_m, rec) => {
           if (rec.candle.time >= END - MIN) controller.abort();
         },

@@ -45,7 +45,7 @@ export function registerServeCommand(program: Command): void {
         "through features, models and signals to the outputs (console log, paper trading with " +
         "trader_simulation), recorded in one ledger transaction. A newly promoted model is picked up at the " +
         "next candle; a config's schedule section retrains its markets on a cron in a worker thread and " +
-        "promotes the new models when their walk-forward AUC passes (docs/config.md). /healthz, /readyz " +
+        "promotes the new models when their walk-forward AUC passes (docs/serve.md). /healthz, /readyz " +
         "and /metrics listen on serve.address. Ctrl-C or SIGTERM finishes the candle in flight and exits 0; " +
         "see docs/serve.md.",
     )
@@ -119,6 +119,7 @@ export function registerServeCommand(program: Command): void {
             signal: interrupts.signal,
             metrics,
             itbVersion: VERSION,
+            ...(table === undefined ? {} : { quietCandles: true }),
             ...(opts.websocket === false ? { websocket: false } : {}),
             openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
             onReady: (ms) => {

@@ -85,7 +85,7 @@ export function registerSimCommand(program: Command): void {
     .option("--speed <x>", "virtual seconds per real second (0 freezes the clock)", "1")
     .option(
       "--fault <spec>",
-      "inject a fault, repeatable: status=429,nth=3+4 | status=503,every=5 | delay=2000,rate=0.1,seed=7 | drop,path=/api/v3/klines,nth=2 | ws-disconnect,nth=3 | JSON",
+      "inject a fault, repeatable: status=429,nth=3+4 | status=503,every=5 | delay=2000,rate=0.1,seed=7 | drop,path=/api/v3/klines,nth=2 | ws-disconnect,nth=3 | ws-skip,nth=5 | JSON",
       collect,
       [],
     )
