@@ -23,6 +23,7 @@ import {
   DataSourceSchema,
   isBinanceKlineInterval,
   RollingPredictSchema,
+  ScheduleSchema,
   ServeSchema,
   SimulateModelSchema,
   TradeModelSchema,
@@ -180,6 +181,7 @@ const BaseConfigSchema = known(
     rolling_predict: RollingPredictSchema.optional(),
     trade_model: TradeModelSchema.optional(),
     serve: ServeSchema.prefault({}),
+    schedule: ScheduleSchema.optional(),
 
     // Credentials
     api_key: secretText("Exchange API key (falls back to ITB_API_KEY)"),
@@ -218,6 +220,19 @@ function checkAcrossKeys(value: unknown, ctx: z.RefinementCtx): void {
   reportDuplicates(value.algorithms, "name", "algorithms", ctx, "a name not used by");
   checkSourceIntervals(value, ctx);
   checkGridParameters(value, ctx);
+  if (
+    isPlainObject(value.schedule) &&
+    value.schedule.retrain !== undefined &&
+    value.rolling_predict === undefined
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["schedule", "retrain"],
+      message:
+        "scheduled retraining judges the new models by their walk-forward AUC: add a rolling_predict section",
+      input: value.schedule.retrain,
+    });
+  }
 }
 
 function freqMs(text: unknown): number | undefined {

@@ -1,3 +1,4 @@
+import { Cron } from "croner";
 import { z } from "zod";
 import { isBinanceInterval, parseFreq } from "../core/freq.js";
 import { gridAxisValues } from "./gridValues.js";
@@ -278,3 +279,45 @@ export const ServeSchema = known({
       "Wait after a candle's close before fetching it, ms (the exchange's settling time; the original: 1 s).",
     ),
 }).describe("itb serve: the online service's operations (itb's addition).");
+
+const CRON_EXPECTED = 'a cron expression "minute hour day-of-month month day-of-week" such as "0 3 * * 0"';
+
+/** Why croner refuses a cron expression in a time zone, or undefined when it takes it. */
+export function cronProblem(expression: string, timezone = "UTC"): string | undefined {
+  try {
+    // nextRun checks the time zone too (the constructor does not)
+    new Cron(expression, { paused: true, timezone }).nextRun(new Date(0));
+    return undefined;
+  } catch (err) {
+    const text = (err instanceof Error ? err.message : String(err)).replace(/^Cron\w+: /, "");
+    return text.charAt(0).toLowerCase() + text.slice(1);
+  }
+}
+
+export const ScheduleSchema = known({
+  retrain: z
+    .string(expected(CRON_EXPECTED))
+    .superRefine((v, ctx) => {
+      const why = cronProblem(v);
+      if (why !== undefined) ctx.addIssue({ code: "custom", message: `expected ${CRON_EXPECTED} (${why})` });
+    })
+    .optional()
+    .describe(
+      "When itb serve retrains every market of the config (cron, in timezone): merge to labels on the latest candles, train, predict-rolling, then promote the new models if their walk-forward AUC passes.",
+    ),
+  timezone: z
+    .string(expected('an IANA time zone such as "UTC" or "Europe/Berlin"'))
+    .refine(
+      (tz) => cronProblem("0 0 * * *", tz) === undefined,
+      expected('an IANA time zone such as "UTC" or "Europe/Berlin"'),
+    )
+    .default("UTC")
+    .describe("The time zone the cron expressions are read in."),
+  auc_tolerance: finiteNumber()
+    .min(-1, expected("a number in [-1, 1]"))
+    .max(1, expected("a number in [-1, 1]"))
+    .default(0.005)
+    .describe(
+      "The retrained models are promoted only when no model's walk-forward AUC is below the current one's by more than this (negative: it must be better by at least that much).",
+    ),
+}).describe("itb serve: scheduled retraining (itb's addition).");

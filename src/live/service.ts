@@ -11,6 +11,7 @@ import type { Market, MarketData } from "../exchange/marketData.js";
 import type { CandleRecord, Ledger } from "./ledger/types.js";
 import { type MarketDeps, MarketRunner, type StageTimes } from "./market.js";
 import type { ServiceMetrics } from "./metrics.js";
+import { type RetrainEvent, type Retraining, startRetraining } from "./retrain.js";
 
 /**
  * `itb serve`: every market of one or more configs (each config's `symbols` × `freqs`) in one
@@ -40,6 +41,10 @@ export interface ServiceOptions {
   /** Override of the configs' serve.websocket. */
   websocket?: boolean;
   metrics?: ServiceMetrics;
+  /** The version the artifacts of scheduled retraining record (the CLI's). */
+  itbVersion?: string;
+  /** Scheduled retraining (the configs' `schedule`): the compiled worker (tests: dist's), events. */
+  retrain?: { workerUrl?: URL; onEvent?: (e: RetrainEvent) => void };
 }
 
 export interface ServiceRun {
@@ -148,6 +153,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
 
   const runners: MarketRunner[] = [];
   const failed: ServiceRun["failed"] = [];
+  let retraining: Retraining | undefined;
   try {
     for (const l of loaded) {
       const deps: MarketDeps = {
@@ -186,6 +192,14 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     for (const w of wakers.values()) await w.stream;
     for (const r of runners) o.metrics?.ready.set({ market: r.name }, 1);
     if (!o.signal.aborted) o.onReady?.(runners);
+    retraining = startRetraining({
+      markets: loaded,
+      clock: o.clock,
+      signal: o.signal,
+      log: o.log,
+      itbVersion: o.itbVersion ?? "unknown",
+      ...o.retrain,
+    });
     await Promise.all(
       runners.map(async (r) => {
         try {
@@ -200,6 +214,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
       }),
     );
   } finally {
+    await retraining?.stop();
     for (const w of wakers.values()) await (await w.stream)?.done;
     for (const l of ledgers.values()) await (await l.catch(() => undefined))?.close();
     for (const c of [...clients.values(), ...probes.values()]) await c.close();

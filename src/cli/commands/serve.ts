@@ -12,6 +12,7 @@ import { contextOf } from "../context.js";
 import { catchInterrupts } from "../interrupts.js";
 import { LiveTable } from "../liveTable.js";
 import { stderrLine } from "../terminalLine.js";
+import { VERSION } from "../version.js";
 
 interface ServeCliOptions {
   config: string[];
@@ -43,8 +44,10 @@ export function registerServeCommand(program: Command): void {
         "Then each closed candle (the kline WebSocket rings, REST fetches it in order, exactly once) goes " +
         "through features, models and signals to the outputs (console log, paper trading with " +
         "trader_simulation), recorded in one ledger transaction. A newly promoted model is picked up at the " +
-        "next candle. /healthz, /readyz and /metrics listen on serve.address. Ctrl-C or SIGTERM finishes the " +
-        "candle in flight and exits 0; see docs/serve.md.",
+        "next candle; a config's schedule section retrains its markets on a cron in a worker thread and " +
+        "promotes the new models when their walk-forward AUC passes (docs/serve.md). /healthz, /readyz " +
+        "and /metrics listen on serve.address. Ctrl-C or SIGTERM finishes the candle in flight and exits 0; " +
+        "see docs/serve.md.",
     )
     .requiredOption(
       "-c, --config <file>",
@@ -115,6 +118,7 @@ export function registerServeCommand(program: Command): void {
             clock,
             signal: interrupts.signal,
             metrics,
+            itbVersion: VERSION,
             ...(table === undefined ? {} : { quietCandles: true }),
             ...(opts.websocket === false ? { websocket: false } : {}),
             openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
