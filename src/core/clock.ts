@@ -46,3 +46,67 @@ export class SystemClock implements Clock {
     });
   }
 }
+
+/**
+ * A clock that moves only when told (`set`, `advance`): tests and replays run on it, and
+ * waiters resolve in time order as it passes their moment. No timers are involved.
+ */
+export class ManualClock implements Clock {
+  private time: number;
+  private readonly waiters: { time: number; resolve: () => void }[] = [];
+
+  constructor(start: number) {
+    if (!Number.isFinite(start)) throw new RangeError(`clock start must be a finite time, got ${start}`);
+    this.time = start;
+  }
+
+  now(): number {
+    return this.time;
+  }
+
+  /** Moves to `time` (never backwards) and wakes every waiter whose moment has come, earliest first. */
+  set(time: number): void {
+    if (!Number.isFinite(time)) throw new RangeError(`clock time must be finite, got ${time}`);
+    if (time < this.time) throw new RangeError(`clock cannot go back from ${this.time} to ${time}`);
+    this.time = time;
+    const due = this.waiters.filter((w) => w.time <= time).sort((a, b) => a.time - b.time);
+    for (const w of due) {
+      this.waiters.splice(this.waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  }
+
+  advance(ms: number): void {
+    if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`clock step must be >= 0 ms, got ${ms}`);
+    this.set(this.time + ms);
+  }
+
+  /** Waiters not yet woken (for tests). */
+  get pending(): number {
+    return this.waiters.length;
+  }
+
+  waitUntil(time: number, signal?: AbortSignal): Promise<void> {
+    if (time <= this.time) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const waiter = {
+        time,
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+}
