@@ -57,7 +57,7 @@ const NO_SIGNALS = new Uint8Array(0);
  * The threshold search's engine: the trading rules of the Trader and the simulated venue
  * (src/trading) fused into one loop over typed columns, for the thousands of runs of a search.
  * It gives the same trades, equity and metrics as `runBacktest`, which drives the Trader, bit
- * for bit (test/backtest/trader-equivalence.test.ts); a rule changed in one must change in the
+ * for bit (test/backtest/traderEquivalence.test.ts); a rule changed in one must change in the
  * other. Orders go to the `Broker` (one call per order). Semantics are in docs/backtest.md.
  *
  * Speed: the per-bar work runs in one loop in which no number crosses a function call (V8

@@ -1,5 +1,5 @@
 export { configDownloadRange, configFreq } from "./accessors.js";
-export { storeFileName } from "./file-names.js";
+export { storeFileName } from "./fileNames.js";
 export {
   COMBINE_MODES,
   CombineConfigSchema,
@@ -13,14 +13,14 @@ export {
   ThresholdRule2ConfigSchema,
   ThresholdRuleConfigSchema,
   type ThresholdRuleName,
-} from "./generator-configs.js";
+} from "./generatorConfigs.js";
 export {
   isKnownGenerator,
   parseCustomGenerator,
 } from "./generators.js";
 export { canonicalJson, configHash } from "./hash.js";
-export { configJsonSchema } from "./json-schema.js";
 export { parseJsonc } from "./jsonc.js";
+export { configJsonSchema } from "./jsonSchema.js";
 export { type ConfigOverrides, type LoadedConfig, loadConfig, parseConfigText } from "./load.js";
 export {
   type Config,

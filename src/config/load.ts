@@ -9,7 +9,7 @@ import { substitutePlaceholders } from "./placeholders.js";
 import { type Config, ConfigSchema } from "./schema.js";
 import { resolveSecrets, SECRET_KEYS } from "./secrets.js";
 import { configSettings, type Settings } from "./settings.js";
-import { type UnknownKey, unknownKeys } from "./unknown-keys.js";
+import { type UnknownKey, unknownKeys } from "./unknownKeys.js";
 
 export interface LoadedConfig {
   /** Resolved: defaults filled, placeholders substituted, credentials resolved. */

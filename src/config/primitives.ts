@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { parseFreq } from "../core/freq.js";
 import { dayKey, parseTime } from "../core/time.js";
-import { isStoreName } from "./file-names.js";
+import { isStoreName } from "./fileNames.js";
 import { didYouMean } from "./suggest.js";
 
 /**
@@ -43,7 +43,7 @@ export const stringList = (what = "an array of strings"): z.ZodArray<z.ZodString
  * error, since a misspelt key would otherwise silently do nothing (`slipage_bps` leaves the
  * slippage at 0). `open` objects belong to a custom generator or a trader whose keys itb does
  * not own: not checked. The catch-all schema instance is the marker the unknown-key walker
- * (unknown-keys.ts) looks for; zod itself keeps every key, so the walker reports them all at
+ * (unknownKeys.ts) looks for; zod itself keeps every key, so the walker reports them all at
  * once with their paths and the closest known key.
  */
 export const KEEP_UNKNOWN_KEYS = z.unknown();

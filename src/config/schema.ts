@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { parseFreq } from "../core/freq.js";
 import { formatValue, isPlainObject } from "./format.js";
-import { searchedSignalIndex, THRESHOLD_RULE_PARAMETERS } from "./generator-configs.js";
+import { searchedSignalIndex, THRESHOLD_RULE_PARAMETERS } from "./generatorConfigs.js";
 import {
   ALWAYS,
   expected,

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { isPlainObject } from "./format.js";
-import { generatorConfigSchema } from "./generator-configs.js";
+import { generatorConfigSchema } from "./generatorConfigs.js";
 import { type GeneratorKind, isKnownGenerator, unknownGeneratorMessage } from "./generators.js";
 import { expectedErrorMap } from "./issues.js";
 import { ALWAYS, anyObject, known, nonEmptyText, text } from "./primitives.js";
@@ -17,7 +17,7 @@ const generatorName = (kind: GeneratorKind) =>
   });
 
 /**
- * Validates the `config` of a built-in generator against its schema (generator-configs.ts) and
+ * Validates the `config` of a built-in generator against its schema (generatorConfigs.ts) and
  * reports the issues under `<set>[i].config`. It runs even when a sibling key is wrong, so that
  * one pass reports everything. Unknown keys are reported by the unknown-key walker, which picks
  * the same schema (see `GENERATOR_SETS`).

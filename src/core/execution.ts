@@ -3,7 +3,7 @@ import type { Balances, ExecutionEvent, Order, OrderIntent, Position } from "./t
 /**
  * The execution port: how order intents become orders at a venue. The simulated adapter
  * (backtest and paper trading) and the exchange adapter (shadow and live trading) implement it,
- * and both pass the same conformance suite (test/trading/execution-conformance.ts).
+ * and both pass the same conformance suite (test/trading/executionConformance.ts).
  *
  * The contract is asynchronous, like a real exchange:
  * - `submit` resolves when the venue has taken the order (status `new`, or already `filled` for

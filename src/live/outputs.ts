@@ -1,5 +1,5 @@
 import type { Config } from "../config/index.js";
-import { closestKey } from "../config/unknown-keys.js";
+import { closestKey } from "../config/unknownKeys.js";
 import { ConfigError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { isoTime } from "../core/time.js";

@@ -8,12 +8,12 @@ import { mapPool, type PoolOptions, runPool } from "../../src/core/workerPool.js
 import { ROOT } from "../helpers/paths.js";
 
 /**
- * The worker pool with real worker threads: test/fixtures/workers/pool-worker.mjs runs the
+ * The worker pool with real worker threads: test/fixtures/workers/poolWorker.mjs runs the
  * compiled dist/ (built by the suite's global setup), so an error crosses from dist's classes
  * in the worker to the sources' classes here by its serialised form alone.
  */
 
-const WORKER = pathToFileURL(resolve(ROOT, "test/fixtures/workers/pool-worker.mjs"));
+const WORKER = pathToFileURL(resolve(ROOT, "test/fixtures/workers/poolWorker.mjs"));
 
 type Task =
   | { kind: "double"; value: number; delayMs?: number }
@@ -263,7 +263,7 @@ describe("errors cross the thread boundary with their class, action, exit code a
         expect((got.cause as Error).message).toBe(cause.message);
       }
       // The stack is the worker's: where the error was thrown.
-      expect(got.stack).toMatch(/pool-worker\.mjs/);
+      expect(got.stack).toMatch(/poolWorker\.mjs/);
     });
   }
 
@@ -292,7 +292,7 @@ describe("errors cross the thread boundary with their class, action, exit code a
     expect(t).not.toBeInstanceOf(ItbError);
     expect(t.message).toBe("boom");
     expect(t.stack).toMatch(/^TypeError: boom\n/);
-    expect(t.stack).toMatch(/pool-worker\.mjs/);
+    expect(t.stack).toMatch(/poolWorker\.mjs/);
     const v = await failure({ kind: "throwValue" });
     expect(Object.getPrototypeOf(v)).toBe(Error.prototype);
     expect(v.message).toBe("a string, not an Error");

@@ -13,12 +13,12 @@ import {
   removeTempDirs,
   tempDir,
   withChanged,
-} from "./download-helpers.js";
+} from "./downloadHelpers.js";
 
 /**
  * The incremental download logic against an in-memory exchange over real candles (BTCUSDT
  * spot 1m, 2023-02..04): fast and exact. The same behaviour through ccxt and HTTP against the
- * simulator is in download-simulator.test.ts.
+ * simulator is in downloadSimulator.test.ts.
  */
 
 const MIN = 60_000;

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { ConfigError, DataError, WorkerError } from "../../src/core/errors.js";
 import { binFeature, binOf, findBinBounds } from "../../src/models/gb/binning.js";
-import { compileForest } from "../../src/models/gb/forest-wasm.js";
+import { compileForest } from "../../src/models/gb/forestWasm.js";
 import {
   checkGbModel,
   type GbModel,

@@ -1,5 +1,5 @@
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
-import { registerFrameScan } from "./frame-scan.js";
+import { registerFrameScan } from "./frameScan.js";
 
 /**
  * One in-memory DuckDB per process. Creating an instance costs tens of milliseconds and each

@@ -2,11 +2,11 @@ import { stat } from "node:fs/promises";
 import { extname } from "node:path";
 import { DataError, errorMessage } from "../../core/errors.js";
 import { assertAscending, type Frame } from "../../core/frame.js";
-import { csvInfo, readCsv } from "./csv-read.js";
-import { writeCsv } from "./csv-write.js";
+import { csvInfo, readCsv } from "./csvRead.js";
+import { writeCsv } from "./csvWrite.js";
 import type { FrameFileInfo, ReadOptions, WriteOptions } from "./options.js";
-import { parquetInfo, readParquet } from "./parquet-read.js";
-import { writeParquet } from "./parquet-write.js";
+import { parquetInfo, readParquet } from "./parquetRead.js";
+import { writeParquet } from "./parquetWrite.js";
 
 /**
  * The frame store: frames to and from Parquet and CSV files, chosen by extension. Writes are

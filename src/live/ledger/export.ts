@@ -3,8 +3,8 @@ import { extname } from "node:path";
 import { DuckDBTimestampTZValue } from "@duckdb/node-api";
 import { DataError, errorMessage } from "../../core/errors.js";
 import { withTempPath } from "../../data/atomic.js";
-import { formatNumber } from "../../data/store/csv-number.js";
-import { formatTime } from "../../data/store/csv-time.js";
+import { formatNumber } from "../../data/store/csvNumber.js";
+import { formatTime } from "../../data/store/csvTime.js";
 import { sqlIdent, sqlString, withConnection } from "../../data/store/duckdb.js";
 import type { LedgerColumnType, LedgerTable, TypedLedgerTable } from "./types.js";
 

@@ -5,12 +5,12 @@
  * is started from their source text (`Function.prototype.toString`), so the code in both
  * threads is literally the same and no worker file has to be resolved at run time. Where
  * WebAssembly is available, histograms, partitions and the gradient update run as the wasm
- * kernels of kernels-wasm.ts instead (same results, bit for bit); the loops here are the fallback.
+ * kernels of kernelsWasm.ts instead (same results, bit for bit); the loops here are the fallback.
  *
  * Work is split into parts by position only (never by thread count), and partial histograms are
  * summed in part order, so a model does not depend on how many threads trained it.
  */
-import type { TrainLayout } from "./kernels-wasm.js";
+import type { TrainLayout } from "./kernelsWasm.js";
 import type { WasmApi, WasmMemory } from "./wasm.js";
 
 /** Shared buffers and sizes of one training run; structured-cloneable (sent to workers). */
@@ -63,7 +63,7 @@ export type HistKernel = (
   e: number,
 ) => void;
 
-/** The exports of the wasm training kernels (see kernels-wasm.ts). */
+/** The exports of the wasm training kernels (see kernelsWasm.ts). */
 export interface WasmKernels {
   hist(s: number, e: number, slotByte: number): void;
   histDirect(s: number, e: number, slotByte: number): void;

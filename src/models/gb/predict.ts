@@ -1,5 +1,5 @@
 import { DataError } from "../../core/errors.js";
-import { type CompiledForest, compileForest } from "./forest-wasm.js";
+import { type CompiledForest, compileForest } from "./forestWasm.js";
 import { checkGbModel, type GbModel } from "./model.js";
 
 /**

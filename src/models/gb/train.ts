@@ -10,7 +10,7 @@ import {
 } from "./binning.js";
 import { TreeGrower } from "./grow.js";
 import { histKernelSource, JOB, JP, JP_SIZE, makeViews, type Views, type WsData } from "./kernels.js";
-import { pagesFor, type TrainLayout, trainKernelBytes, trainLayout, WASM_MAX_BYTES } from "./kernels-wasm.js";
+import { pagesFor, type TrainLayout, trainKernelBytes, trainLayout, WASM_MAX_BYTES } from "./kernelsWasm.js";
 import type { GbModel, GbTree } from "./model.js";
 import type { GbParams } from "./params.js";
 import { Rng, sampleIndices } from "./rng.js";

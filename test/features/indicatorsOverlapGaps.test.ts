@@ -8,7 +8,7 @@ import {
   marchColumns,
   oracleOf,
   runStream,
-} from "./indicators-overlap-helpers.js";
+} from "./indicatorsOverlapHelpers.js";
 
 /**
  * Interior gaps (NaN rows a merge can leave) reach the kernels as they reach TA-Lib's C loops:

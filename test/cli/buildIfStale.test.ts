@@ -6,7 +6,7 @@ import { afterAll, expect, it } from "vitest";
 import { ROOT } from "../helpers/paths.js";
 
 /**
- * `npm run demo` compiles only when dist/ is out of date (scripts/build-if-stale.mjs), checked
+ * `npm run demo` compiles only when dist/ is out of date (scripts/buildIfStale.mjs), checked
  * here on a folder of stand-in files with chosen modification times.
  */
 
@@ -21,7 +21,7 @@ function file(path: string, seconds: number): void {
 }
 
 function check(): string {
-  const r = spawnSync(process.execPath, [resolve(ROOT, "scripts/build-if-stale.mjs"), "--check", dir], {
+  const r = spawnSync(process.execPath, [resolve(ROOT, "scripts/buildIfStale.mjs"), "--check", dir], {
     encoding: "utf8",
   });
   expect(r.status, r.stderr).toBe(0);

@@ -1,5 +1,5 @@
 import { isoTime } from "../../core/time.js";
-import { parseNumber } from "./csv-number.js";
+import { parseNumber } from "./csvNumber.js";
 
 /**
  * Times in CSV text. Written as ISO-8601 UTC with milliseconds (`2023-03-01T00:00:00.000Z`);

@@ -2,7 +2,7 @@ import { DataError, errorMessage } from "../../core/errors.js";
 import type { Frame } from "../../core/frame.js";
 import { withTempPath } from "../atomic.js";
 import { sqlString, withConnection } from "./duckdb.js";
-import { FRAME_SCAN, withScanSource } from "./frame-scan.js";
+import { FRAME_SCAN, withScanSource } from "./frameScan.js";
 import { timeColumnOf, type WriteOptions } from "./options.js";
 import { toMicros } from "./vectors.js";
 

@@ -11,7 +11,7 @@ import {
   expectSameFrame,
   klinesFrame,
   tempDir,
-} from "./store-fixtures.js";
+} from "./storeFixtures.js";
 
 let tmp: { dir: string; remove: () => void };
 beforeAll(() => {

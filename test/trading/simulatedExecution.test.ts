@@ -1,7 +1,7 @@
 import type { Candle } from "../../src/core/trading.js";
 import { SimulatedExecution } from "../../src/trading/simulatedExecution.js";
 import { sampleCandles } from "../helpers/candles.js";
-import { executionConformance } from "./execution-conformance.js";
+import { executionConformance } from "./executionConformance.js";
 
 /** The simulated adapter, fed real BTCUSDT 1m candles from the sample, one per `next`. */
 executionConformance("simulated (paper trading, backtest)", async () => {

@@ -10,12 +10,12 @@ import {
   writeFileAtomic,
   writeFrame,
 } from "../../src/data/store/index.js";
-import { BTC_2023_03, expectSameFrame, klinesFrame, tempDir } from "./store-fixtures.js";
+import { BTC_2023_03, expectSameFrame, klinesFrame, tempDir } from "./storeFixtures.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 /** The child script is compiled on its own (with the store it imports) so it runs under plain node. */
 const BUILD = join(ROOT, "node_modules", ".cache", "itb-store-test");
-const CHILD = join(BUILD, "test", "data", "store-write-child.js");
+const CHILD = join(BUILD, "test", "data", "storeWriteChild.js");
 
 let tmp: { dir: string; remove: () => void };
 beforeAll(() => {
@@ -87,7 +87,7 @@ describe("a write killed part-way", () => {
       extends: join(ROOT, "tsconfig.json"),
       compilerOptions: { noEmit: false, rootDir: ROOT, outDir: BUILD, sourceMap: false },
       include: [],
-      files: [join(ROOT, "test", "data", "store-write-child.ts")],
+      files: [join(ROOT, "test", "data", "storeWriteChild.ts")],
     };
     writeFileSync(join(BUILD, "tsconfig.json"), JSON.stringify(config));
     execFileSync(

@@ -10,7 +10,7 @@ import {
   indicator,
   inputsOf,
   oracleOf,
-} from "./indicators-momentum-helpers.js";
+} from "./indicatorsMomentumHelpers.js";
 
 /**
  * The momentum group against TA-Lib's C library (the `talib` binding) on real BTCUSDT 1m candles

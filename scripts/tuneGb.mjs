@@ -1,7 +1,7 @@
 // Chooses the bench's gb regularisation on development data (2022), never on the 2023 bench
 // window: the reference's workload (20 features, highlow2 labels, first 80 % train, last 20 %
 // AUC) on 12 months from --start, one line per parameter set and seed.
-//   node scripts/tune-gb.mjs --data ../shared/data/binance-vision --start 2022-01 --months 12
+//   node scripts/tuneGb.mjs --data ../shared/data/binance-vision --start 2022-01 --months 12
 import { parseArgs } from "node:util";
 
 const MINUTE = 60_000;

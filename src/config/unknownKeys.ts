@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { type ConfigPath, formatPath, isPlainObject } from "./format.js";
-import { generatorConfigSchema } from "./generator-configs.js";
-import { ORIGINAL_UNUSED_KEYS, PRIVATE_KEY_PREFIX } from "./original-keys.js";
+import { generatorConfigSchema } from "./generatorConfigs.js";
+import { ORIGINAL_UNUSED_KEYS, PRIVATE_KEY_PREFIX } from "./originalKeys.js";
 import { KEEP_UNKNOWN_KEYS } from "./primitives.js";
 import { GENERATOR_SETS } from "./sets.js";
 import { closestKey } from "./suggest.js";
@@ -13,7 +13,7 @@ export { closestKey, editDistance } from "./suggest.js";
  * slippage at 0, `"windws": [14]` computes the default window), so inside every section and
  * every built-in generator's config an unknown key is an error, reported with its path and the
  * closest known key. At the top level, the keys the original's configs carry and itb does not
- * use are warnings (original-keys.ts), keys starting with "_" are the user's own, and every
+ * use are warnings (originalKeys.ts), keys starting with "_" are the user's own, and every
  * other key is an error. The walk follows the schema itself, so the known keys cannot drift
  * from it.
  */

@@ -10,7 +10,7 @@ import { runDownload } from "../../src/data/runDownload.js";
 import { frameFileInfo, readFrame, writeFrame } from "../../src/data/store/index.js";
 import { type FaultRule, type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { ROOT, SAMPLE } from "../helpers/paths.js";
-import { capture, expectSameKlines, removeTempDirs, tempDir, withChanged } from "./download-helpers.js";
+import { capture, expectSameKlines, removeTempDirs, tempDir, withChanged } from "./downloadHelpers.js";
 
 /**
  * `itb download` end to end: ccxt over HTTP against the Binance simulator serving the bundled
@@ -68,7 +68,7 @@ function setup(extra: Record<string, unknown> = {}): { file: string; folder: str
     download_end: "2023-04",
     ...extra,
   };
-  writeFileSync(file, `// written by download-simulator.test.ts\n${JSON.stringify(body, null, 2)}\n`);
+  writeFileSync(file, `// written by downloadSimulator.test.ts\n${JSON.stringify(body, null, 2)}\n`);
   return { file, folder, config: loadConfig(file).config };
 }
 

@@ -19,7 +19,7 @@ import { ROOT, SAMPLE } from "../helpers/paths.js";
 
 /** The child is compiled on its own (with what it imports) so it runs under plain node. */
 const BUILD = join(ROOT, "node_modules", ".cache", "itb-ledger-test");
-const CHILD = join(BUILD, "test", "live", "ledger-writer-child.js");
+const CHILD = join(BUILD, "test", "live", "ledgerWriterChild.js");
 const COUNT = 1500;
 const KILLS = 6;
 /** The pause after each record and the longest wait before a kill: KILLS * DELAY_MS / PACE_MS < COUNT. */
@@ -38,7 +38,7 @@ beforeAll(async () => {
     extends: join(ROOT, "tsconfig.json"),
     compilerOptions: { noEmit: false, rootDir: ROOT, outDir: BUILD, sourceMap: false },
     include: [],
-    files: [join(ROOT, "test", "live", "ledger-writer-child.ts")],
+    files: [join(ROOT, "test", "live", "ledgerWriterChild.ts")],
   };
   writeFileSync(join(BUILD, "tsconfig.json"), JSON.stringify(config));
   execFileSync(

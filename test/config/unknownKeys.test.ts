@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfigText } from "../../src/config/index.js";
-import { ORIGINAL_UNUSED_KEYS } from "../../src/config/original-keys.js";
-import { closestKey, editDistance } from "../../src/config/unknown-keys.js";
+import { ORIGINAL_UNUSED_KEYS } from "../../src/config/originalKeys.js";
+import { closestKey, editDistance } from "../../src/config/unknownKeys.js";
 import { ConfigError } from "../../src/core/errors.js";
 
 function load(c: Record<string, unknown>) {

@@ -10,7 +10,7 @@ import {
   type Opts,
   oracleOf,
   runStream,
-} from "./indicators-overlap-helpers.js";
+} from "./indicatorsOverlapHelpers.js";
 
 let cols: Columns;
 beforeAll(async () => {

@@ -5,7 +5,7 @@ import { writeFrame } from "../../src/data/store/index.js";
  * Child process for the interrupted-write test: builds a large deterministic frame and writes
  * it over `file`; the parent kills it with SIGKILL part-way through the write. Prints `writing`
  * when the write starts and `done` if it ever finishes.
- * Usage: node store-write-child.js <file> <rows> <columns>
+ * Usage: node storeWriteChild.js <file> <rows> <columns>
  */
 const [file, rowsText, colsText] = process.argv.slice(2);
 if (file === undefined) throw new Error("usage: store-write-child <file> <rows> <columns>");

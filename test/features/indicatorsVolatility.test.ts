@@ -1,5 +1,5 @@
 import { beforeAll, describe, test } from "vitest";
-import { type Columns, checkAll, checkEdges, marchColumns, type Opts } from "./indicators-overlap-helpers.js";
+import { type Columns, checkAll, checkEdges, marchColumns, type Opts } from "./indicatorsOverlapHelpers.js";
 
 let cols: Columns;
 beforeAll(async () => {

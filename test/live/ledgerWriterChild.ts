@@ -8,7 +8,7 @@ import { MARKET, sampleRecords } from "../helpers/ledgerRecords.js";
  * before (the resume point) and prints `ready <index>`; at the end it prints `done`.
  * It waits `paceMs` after each record (a live service records one candle a minute), so that a
  * kill a few hundred milliseconds after the start lands before the end on any machine.
- * Usage: node ledger-writer-child.js <ledger file> <sample folder> <count> [paceMs]
+ * Usage: node ledgerWriterChild.js <ledger file> <sample folder> <count> [paceMs]
  */
 const [file, sample, countText, paceText] = process.argv.slice(2);
 const paceMs = Number(paceText ?? 0);

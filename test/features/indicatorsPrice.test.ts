@@ -1,5 +1,5 @@
 import { beforeAll, describe, test } from "vitest";
-import { type Columns, checkAll, checkEdges, marchColumns } from "./indicators-overlap-helpers.js";
+import { type Columns, checkAll, checkEdges, marchColumns } from "./indicatorsOverlapHelpers.js";
 
 let cols: Columns;
 beforeAll(async () => {

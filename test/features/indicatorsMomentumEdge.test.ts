@@ -1,6 +1,6 @@
 import { beforeAll, describe, it } from "vitest";
 import { sampleCandles } from "../helpers/candles.js";
-import { type Columns, checkAll } from "./indicators-momentum-helpers.js";
+import { type Columns, checkAll } from "./indicatorsMomentumHelpers.js";
 
 /**
  * The division-by-zero and flat-market branches, against TA-Lib: real candles with a long flat

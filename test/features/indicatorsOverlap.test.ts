@@ -10,7 +10,7 @@ import {
   firstNumber,
   indicator,
   marchColumns,
-} from "./indicators-overlap-helpers.js";
+} from "./indicatorsOverlapHelpers.js";
 
 const MATYPES = [0, 1, 2, 3, 4, 5, 6, 8];
 

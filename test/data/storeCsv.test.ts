@@ -3,8 +3,8 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Frame } from "../../src/core/frame.js";
-import { formatNumber, parseNumber } from "../../src/data/store/csv-number.js";
-import { parseTime } from "../../src/data/store/csv-time.js";
+import { formatNumber, parseNumber } from "../../src/data/store/csvNumber.js";
+import { parseTime } from "../../src/data/store/csvTime.js";
 import { frameFileInfo, readFrame, writeFrame } from "../../src/data/store/index.js";
 import {
   BTC_2023_03,
@@ -15,7 +15,7 @@ import {
   expectSameFrame,
   klinesFrame,
   tempDir,
-} from "./store-fixtures.js";
+} from "./storeFixtures.js";
 
 let tmp: { dir: string; remove: () => void };
 beforeAll(() => {

@@ -2,8 +2,8 @@ import { readFile } from "node:fs/promises";
 import { DataError } from "../../core/errors.js";
 import { Frame } from "../../core/frame.js";
 import { grow } from "./arrays.js";
-import { parseNumber } from "./csv-number.js";
-import { parseTime } from "./csv-time.js";
+import { parseNumber } from "./csvNumber.js";
+import { parseTime } from "./csvTime.js";
 import { type FrameFileInfo, type ReadOptions, timeColumnOf } from "./options.js";
 import { pickColumns } from "./pick.js";
 

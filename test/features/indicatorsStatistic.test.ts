@@ -1,6 +1,6 @@
 import { beforeAll, describe, test } from "vitest";
 import { sampleCandles } from "../helpers/candles.js";
-import { type Columns, checkAll, checkEdges, marchColumns, type Opts } from "./indicators-overlap-helpers.js";
+import { type Columns, checkAll, checkEdges, marchColumns, type Opts } from "./indicatorsOverlapHelpers.js";
 
 let cols: Columns;
 /** Close of March vs close of February (trimmed to March's length): two unrelated series. */

@@ -2,8 +2,8 @@ import { open } from "node:fs/promises";
 import { DataError } from "../../core/errors.js";
 import type { Frame } from "../../core/frame.js";
 import { withTempPath } from "../atomic.js";
-import { formatNumber } from "./csv-number.js";
-import { formatTime } from "./csv-time.js";
+import { formatNumber } from "./csvNumber.js";
+import { formatTime } from "./csvTime.js";
 import { timeColumnOf, type WriteOptions } from "./options.js";
 
 /** Rows per write call: large enough to amortise the call, small enough to bound memory. */
