@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { resolve } from "node:path";
 import { configFreq, type LoadedConfig } from "../config/index.js";
 import { loadMarketConfigs } from "../config/markets.js";
@@ -54,6 +55,9 @@ export interface ServiceRun {
 }
 
 export async function runService(o: ServiceOptions): Promise<ServiceRun> {
+  // every market's feeds, waits and exchange clients listen on the one stop signal: with more
+  // than ten markets Node would warn of a leak that is none
+  setMaxListeners(0, o.signal);
   const loaded: LoadedConfig[] = [];
   for (const file of o.configFiles) {
     const markets = loadMarketConfigs(file, {
