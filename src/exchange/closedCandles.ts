@@ -58,6 +58,8 @@ export async function* closedCandles(md: MarketData, o: ClosedCandleOptions): As
   let retry = firstRetry;
   /** The exchange's time at the last fetch, once its candles are handed out: no need to ask again. */
   let known: number | undefined;
+  /** This clock's time when `known` was learnt (the wait is measured from it, not from now). */
+  let knownAt = 0;
   const sleep = (ms: number) =>
     o.wake === undefined
       ? o.clock.waitUntil(o.clock.now() + Math.max(0, ms), o.signal)
@@ -65,18 +67,20 @@ export async function* closedCandles(md: MarketData, o: ClosedCandleOptions): As
   for (;;) {
     o.signal?.throwIfAborted();
     let now: number;
+    let askedAt: number;
     let rows: ClosedCandle[];
     try {
       const due = next + o.intervalMs + delay;
       if (known !== undefined && known < due) {
         // the last fetch's time already says the next candle is not due: wait, then ask
-        const ms = due - known;
+        const ms = knownAt + (due - known) - o.clock.now();
         known = undefined;
         await sleep(Math.min(ms, maxWait));
         continue;
       }
       known = undefined;
       now = await md.serverTime(o.market);
+      askedAt = o.clock.now();
       if (now < due) {
         await sleep(Math.min(due - now, maxWait));
         continue;
@@ -101,7 +105,9 @@ export async function* closedCandles(md: MarketData, o: ClosedCandleOptions): As
       yield c;
       next = c.time + o.intervalMs;
     }
+    // (the consumer may take its time between candles: the wait counts from the question)
     known = now;
+    knownAt = askedAt;
   }
 }
 

@@ -171,12 +171,27 @@ export async function serve(
       next += MIN;
       const got = new Promise<CandleRecord>((resolve) => waiting.set(t, resolve));
       sim.clock.set(t + MIN + 30_000);
+      let timer: NodeJS.Timeout | undefined;
       const rec = await Promise.race([
         got,
         running.then((r) => {
           throw new Error(`the service ended: ${JSON.stringify(r.failed)}`);
         }),
-      ]);
+        new Promise<never>((_, fail) => {
+          timer = setTimeout(
+            () =>
+              fail(
+                new Error(
+                  `the candle of ${new Date(t).toISOString()} did not come within 60 s; the log's end:\n${log.lines
+                    .slice(-8)
+                    .map((l) => JSON.stringify(l))
+                    .join("\n")}`,
+                ),
+              ),
+            60_000,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
       waiting.delete(t);
       return rec;
     },
