@@ -72,6 +72,7 @@ async function runOurs(data: string, months: number): Promise<BenchResult> {
     label_rate: Object.fromEntries(labels.map((l) => [l, labelRate(frame.get(l))])),
     best_grid: signals.best,
     backtest_candles_per_s: signals.candlesPerSecond,
+    backtest_first_run_candles_per_s: signals.firstRunCandlesPerSecond,
     grid_candles_per_s: signals.gridCandlesPerSecond,
     stream_us_per_candle: Math.round(streamUs * 100) / 100,
     exchange,
