@@ -102,8 +102,8 @@ describe("itb serve under exchange faults", () => {
   it("a cut WebSocket, lost kline events, 503 and 429 on the back-fill: no gap, no duplicate, the clean run's ledger", async () => {
     const clean = await serveMinutes("clean", []);
     const faults: FaultRule[] = [
-      { kind: "ws-disconnect", path: "/ws", nth: [5, 20] },
-      { kind: "ws-skip", path: "/ws", nth: [9, 10, 14] },
+      { kind: "ws-disconnect", path: "/ws", nth: [5, 12] },
+      { kind: "ws-skip", path: "/ws", nth: [8, 9, 16] },
       { kind: "status", status: 503, path: "/api/v3/klines", nth: [4, 15] },
       { kind: "status", status: 429, retryAfter: 1, path: "/api/v3/klines", nth: [8] },
     ];
