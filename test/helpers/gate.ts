@@ -42,11 +42,13 @@ export const gate = {
     set: { generator: "./gate.mjs:gate", config: {} },
     async waitReady(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
-      while (!existsSync(ready)) {
+      // the file may be seen between its creation and its write: wait for the pid in it
+      for (;;) {
+        const pid = existsSync(ready) ? Number(readFileSync(ready, "utf8")) : 0;
+        if (pid > 0) return pid;
         if (Date.now() > deadline) throw new Error(`no process reached the gate in ${dir}`);
         await new Promise((r) => setTimeout(r, 20));
       }
-      return Number(readFileSync(ready, "utf8"));
     },
     open: () => writeFileSync(go, ""),
     reset() {
