@@ -79,10 +79,13 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     }
     return l;
   };
+  // One exchange client per venue, URL and market, shared by the markets that use it; the
+  // start-up check has its own with few retries (a "probe"): an unreachable exchange is an
+  // error within seconds, not after the minutes the followers' retries may wait.
   const clients = new Map<string, MarketData>();
-  const clientOf = (config: LoadedConfig["config"], market: Market): MarketData => {
+  const clientOf = (config: LoadedConfig["config"], market: Market, probe = false): MarketData => {
     if (o.marketData !== undefined) return o.marketData(config, market);
-    const key = `${config.venue} ${config.exchange_url ?? ""} ${market}`;
+    const key = `${probe ? "probe " : ""}${config.venue} ${config.exchange_url ?? ""} ${market}`;
     let c = clients.get(key);
     if (c === undefined) {
       c = new CcxtMarketData({
@@ -92,6 +95,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
         ...(config.api_secret === undefined ? {} : { apiSecret: config.api_secret }),
         log: o.log,
         signal: o.signal,
+        ...(probe ? { retry: { attempts: 3, baseMs: 250, capMs: 2000 } } : {}),
       });
       clients.set(key, c);
     }
@@ -135,26 +139,6 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     return w.waker;
   };
 
-  // The start-up check asks the exchange with few retries: an unreachable exchange is an error
-  // within seconds, not after the minutes the followers' retries may wait.
-  const probes = new Map<string, MarketData>();
-  const probeOf = (config: LoadedConfig["config"], market: Market): MarketData => {
-    if (o.marketData !== undefined) return o.marketData(config, market);
-    const key = `${config.venue} ${config.exchange_url ?? ""} ${market}`;
-    let c = probes.get(key);
-    if (c === undefined) {
-      c = new CcxtMarketData({
-        venue: config.venue,
-        ...(config.exchange_url === undefined ? {} : { exchangeUrl: config.exchange_url }),
-        log: o.log,
-        signal: o.signal,
-        retry: { attempts: 3, baseMs: 250, capMs: 2000 },
-      });
-      probes.set(key, c);
-    }
-    return c;
-  };
-
   const runners: MarketRunner[] = [];
   const failed: ServiceRun["failed"] = [];
   let retraining: Retraining | undefined;
@@ -165,7 +149,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
         clock: o.clock,
         ledger: () => ledgerOf(l.config.data_folder),
         marketData: (market) => clientOf(l.config, market),
-        probe: (market) => probeOf(l.config, market),
+        probe: (market) => clientOf(l.config, market, true),
         ...(o.quietCandles === true ? { quietCandles: true } : {}),
         signal: o.signal,
         waker: (source) => wakerOf(l, source),
@@ -221,7 +205,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     await retraining?.stop();
     for (const w of wakers.values()) await (await w.stream)?.done;
     for (const l of ledgers.values()) await (await l.catch(() => undefined))?.close();
-    for (const c of [...clients.values(), ...probes.values()]) await c.close();
+    for (const c of clients.values()) await c.close();
   }
   return { markets: runners, failed };
 }
