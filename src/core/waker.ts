@@ -5,6 +5,9 @@ import type { Clock } from "./clock.js";
  * and a push source (a WebSocket message saying a candle closed) pokes it to look at once.
  * A poke that comes while nobody waits is kept for the next wait.
  */
+/** The reason the inner wait is ended with once it is over (a constant: no DOMException per wait). */
+const WAIT_OVER = new Error("the wait is over");
+
 export class Waker {
   private poked = false;
   private wakeUp: (() => void) | undefined;
@@ -36,7 +39,7 @@ export class Waker {
     } finally {
       this.wakeUp = undefined;
       signal?.removeEventListener("abort", onAbort);
-      if (!inner.signal.aborted) inner.abort();
+      if (!inner.signal.aborted) inner.abort(WAIT_OVER);
       this.poked = false;
     }
   }

@@ -277,8 +277,25 @@ describe("the ledger's rules", () => {
     await ledger.close();
   });
 
-  it("candles recorded in one turn (markets closing together) are committed together, a failing one alone", async () => {
+  it("a candle is committed at once, before record returns to its caller", async () => {
     const ledger = openSqliteLedger(fresh());
+    const reader = openSqliteLedger(ledger.file, { readonly: true });
+    const first = ledger.record(records[0] as CandleRecord);
+    const second = ledger.record(records[1] as CandleRecord);
+    // no await yet: another connection already sees both, each in a transaction of its own
+    const seen = await reader.read("signals");
+    expect(seen.rows.map((r) => r[seen.columns.indexOf("timestamp")])).toEqual([
+      records[0]?.candle.time,
+      records[1]?.candle.time,
+    ]);
+    await Promise.all([first, second]);
+    await reader.close();
+    await ledger.close();
+  });
+
+  it("on a slow disk, candles recorded in one turn (markets closing together) are committed together, a failing one alone", async () => {
+    // every commit counts as slow: after the first, the records of a turn wait for its end
+    const ledger = openSqliteLedger(fresh(), { groupAboveMs: 0 });
     await ledger.record(records[0] as CandleRecord);
     const markets = ["ETHUSDT", "SOLUSDT", "XRPUSDT"].map((symbol) => ({ symbol, freq: "1m" }));
     // one turn: the next BTCUSDT candle, the same candle again (refused), and three new markets
@@ -287,7 +304,12 @@ describe("the ledger's rules", () => {
       records[1] as CandleRecord,
       ...markets.map((market) => ({ ...(records[1] as CandleRecord), market })),
     ];
-    const settled = await Promise.allSettled(turn.map((r) => ledger.record(r)));
+    const pending = turn.map((r) => ledger.record(r));
+    const early = openSqliteLedger(ledger.file, { readonly: true });
+    expect(await early.markets()).toEqual([MARKET]); // nothing of the turn is committed before its end
+    expect((await early.last(MARKET))?.time).toBe(records[0]?.candle.time);
+    await early.close();
+    const settled = await Promise.allSettled(pending);
     expect(settled.map((s) => s.status)).toEqual([
       "fulfilled",
       "rejected",

@@ -34,6 +34,11 @@ export interface SqliteLedgerOptions {
   readonly?: boolean;
   /** The command line recorded as the writer's (default: this process's arguments). */
   command?: string;
+  /**
+   * Commit time per record (ms, a moving average) above which the records of one turn of the
+   * event loop are committed together (default SLOW_COMMIT_MS).
+   */
+  groupAboveMs?: number;
 }
 
 type Db = Database.Database;
@@ -182,6 +187,15 @@ interface Queued {
   reject: (err: unknown) => void;
 }
 
+/**
+ * A commit slower than this per record (ms) makes the next records wait for the end of the
+ * event loop's turn and share one commit. An fsync on a local SSD takes 0.05–0.5 ms; on a
+ * network disk or under load, 1–10 ms.
+ */
+const SLOW_COMMIT_MS = 1;
+/** The weight of the last commit in the moving average of commit times. */
+const COMMIT_AVERAGE_WEIGHT = 0.05;
+
 const num = (v: unknown): number => (typeof v === "number" ? v : Number.NaN);
 
 export class SqliteLedger implements Ledger {
@@ -195,10 +209,20 @@ export class SqliteLedger implements Ledger {
   private readonly batchTx: (batch: readonly Queued[], failed: unknown[]) => void;
   /** Records waiting for the next commit. */
   private queue: Queued[] = [];
+  /** Commit time per record (ms), a moving average: above SLOW_COMMIT_MS, records are grouped. */
+  private commitMsPerRecord = 0;
+  private readonly groupAboveMs: number;
 
   /** Use openSqliteLedger. */
-  constructor(file: string, db: Db, readonly: boolean, unlock: (() => void) | undefined) {
+  constructor(
+    file: string,
+    db: Db,
+    readonly: boolean,
+    unlock: (() => void) | undefined,
+    groupAboveMs = SLOW_COMMIT_MS,
+  ) {
     this.file = file;
+    this.groupAboveMs = groupAboveMs;
     this.db = db;
     this.readonly = readonly;
     this.unlock = unlock;
@@ -217,10 +241,13 @@ export class SqliteLedger implements Ledger {
   }
 
   /**
-   * Records one candle, whole. The candles recorded during one turn of the event loop (the
-   * markets whose candles closed together) are committed together, each in a savepoint of its
-   * own: one fsync for all of them, and a candle that fails (a duplicate) fails alone. The
-   * promise settles once the commit is on disk; `rec` must not change until then.
+   * Records one candle, whole, and settles once its commit is on disk; `rec` must not change
+   * until then. A record is committed at once, in a transaction of its own, so a market's
+   * candle never waits for the others'. While the disk is slow (commits took more than
+   * SLOW_COMMIT_MS per record on a moving average) the records of one turn of the event loop (the markets whose
+   * candles closed together) are committed together instead, each in a savepoint of its own:
+   * one fsync for all of them, so a slow disk cannot hold the event loop for one fsync per
+   * market; a candle that fails (a duplicate) fails alone either way.
    */
   async record(rec: CandleRecord): Promise<void> {
     if (this.readonly) throw new LedgerError(`${this.file}: opened read-only, cannot record`);
@@ -232,8 +259,10 @@ export class SqliteLedger implements Ledger {
       );
     }
     return new Promise<void>((resolve, reject) => {
-      if (this.queue.length === 0) setImmediate(() => this.flush());
       this.queue.push({ rec, market, resolve, reject });
+      if (this.queue.length > 1) return; // a group waits for the end of this turn
+      if (this.commitMsPerRecord > this.groupAboveMs) setImmediate(() => this.flush());
+      else this.flush();
     });
   }
 
@@ -244,11 +273,15 @@ export class SqliteLedger implements Ledger {
     this.queue = [];
     const failed = new Array<unknown>(batch.length);
     let err: unknown;
+    const started = performance.now();
     try {
       this.batchTx(batch, failed);
     } catch (e) {
       err = e; // not committed: every record of the batch failed
     }
+    // a moving average: one slow fsync now and then does not change the mode, a slow disk does
+    const perRecord = (performance.now() - started) / batch.length;
+    this.commitMsPerRecord += COMMIT_AVERAGE_WEIGHT * (perRecord - this.commitMsPerRecord);
     batch.forEach((q, i) => {
       const e = err ?? failed[i];
       if (e === undefined) {
@@ -401,7 +434,7 @@ export class SqliteLedger implements Ledger {
  */
 export function openSqliteLedger(file: string, opts: SqliteLedgerOptions = {}): SqliteLedger {
   const path = resolve(file);
-  return opts.readonly === true ? openReader(path) : openWriter(path, opts.command);
+  return opts.readonly === true ? openReader(path) : openWriter(path, opts.command, opts.groupAboveMs);
 }
 
 function openReader(file: string): SqliteLedger {
@@ -417,7 +450,11 @@ function openReader(file: string): SqliteLedger {
   }
 }
 
-function openWriter(file: string, command: string | undefined): SqliteLedger {
+function openWriter(
+  file: string,
+  command: string | undefined,
+  groupAboveMs: number | undefined,
+): SqliteLedger {
   mkdirSync(dirname(file), { recursive: true });
   const lock = tryLockLedger(file);
   if (lock === undefined)
@@ -437,7 +474,7 @@ function openWriter(file: string, command: string | undefined): SqliteLedger {
         "ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, hostname = excluded.hostname, " +
         "command = excluded.command, started = excluded.started",
     ).run(process.pid, hostname(), command ?? processCommand(), new Date().toISOString());
-    return new SqliteLedger(file, db, false, lock.release);
+    return new SqliteLedger(file, db, false, lock.release, groupAboveMs);
   } catch (err) {
     db?.close();
     lock.release();
