@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { isPlainObject } from "./format.js";
 import type { GeneratorKind } from "./generators.js";
+import { OUTPUT_CONFIG_SCHEMAS } from "./outputConfigs.js";
 import {
   anyObject,
   choice,
@@ -275,6 +276,7 @@ const SCHEMAS: Record<GeneratorKind, Readonly<Record<string, z.ZodType>>> = {
     threshold_rule: ThresholdRuleConfigSchema,
     threshold_rule2: ThresholdRule2ConfigSchema,
   },
+  output: OUTPUT_CONFIG_SCHEMAS,
 };
 
 /** The config schema of a built-in generator; undefined for custom (and not yet ported) ones. */

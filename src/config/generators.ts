@@ -7,12 +7,23 @@ export const FEATURE_GENERATORS = ["talib", "itbstats", "itblib", "tsfresh"] as 
 export const LABEL_GENERATORS = ["highlow", "highlow2", "topbot", "topbot2"] as const;
 export const SIGNAL_GENERATORS = ["smoothen", "combine", "threshold_rule", "threshold_rule2"] as const;
 
-export type GeneratorKind = "feature" | "label" | "signal";
+/** What `itb serve` runs from output_sets (the original's names, and itb's webhook and console). */
+export const OUTPUT_GENERATORS = [
+  "console",
+  "trader_simulation",
+  "score_notification_model",
+  "diagram_notification_model",
+  "webhook",
+  "trader_binance",
+] as const;
+
+export type GeneratorKind = "feature" | "label" | "signal" | "output";
 
 const KNOWN: Record<GeneratorKind, readonly string[]> = {
   feature: FEATURE_GENERATORS,
   label: LABEL_GENERATORS,
   signal: SIGNAL_GENERATORS,
+  output: OUTPUT_GENERATORS,
 };
 
 /** `module:export`, split at the last colon so a Windows path (`C:/gen.js:fn`) still works. */

@@ -26,6 +26,7 @@ import {
   ScheduleSchema,
   ServeSchema,
   SimulateModelSchema,
+  TelegramSchema,
   TradeModelSchema,
 } from "./sections.js";
 import {
@@ -188,12 +189,21 @@ const BaseConfigSchema = known(
     api_secret: secretText("Exchange API secret (falls back to ITB_API_SECRET)"),
     telegram_bot_token: secretText("Telegram bot token (falls back to ITB_TELEGRAM_BOT_TOKEN)"),
     telegram_chat_id: z
-      .union([text(), z.number().int()], expected("a string or an integer"))
-      .transform((v) => String(v))
+      .union(
+        [text(), z.number().int(), z.array(z.union([text(), z.number().int()])).min(1)],
+        expected("a chat id, or a list of them"),
+      )
+      .transform((v) => (Array.isArray(v) ? v.map(String).join(",") : String(v)))
       .optional()
       .describe(
-        "Telegram chat id (falls back to ITB_TELEGRAM_CHAT_ID). Prefer the environment or a secrets file; never printed.",
+        "Telegram chat id, or a list (comma-separated in ITB_TELEGRAM_CHAT_ID): where notifications go and the only chats whose commands are answered. Never printed.",
       ),
+    telegram_api_url: httpUrl()
+      .optional()
+      .describe(
+        "The Telegram Bot API root (default https://api.telegram.org); itb telegram-sim's address for tests and the offline demo.",
+      ),
+    telegram: TelegramSchema.prefault({}),
     secrets_file: text()
       .optional()
       .describe(

@@ -37,6 +37,9 @@ const TEMPLATE_PLACEHOLDER = /^<[^<>]*>$/;
 
 function usable(value: unknown): string | undefined {
   if (typeof value === "number") return String(value);
+  // a list of chat ids: one text, comma-separated, as ITB_TELEGRAM_CHAT_ID takes it
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => usable(v) !== undefined))
+    return value.map((v) => usable(v)).join(",");
   if (typeof value !== "string") return undefined;
   const s = value.trim();
   return s === "" || TEMPLATE_PLACEHOLDER.test(s) ? undefined : s;
@@ -112,7 +115,9 @@ function readSecretsFile(
       );
       continue;
     }
-    const okType = typeof value === "string" || (key === "telegram_chat_id" && typeof value === "number");
+    const okType =
+      typeof value === "string" ||
+      (key === "telegram_chat_id" && (typeof value === "number" || Array.isArray(value)));
     if (!okType) {
       // The value is echoed by kind only: it may be a credential in the wrong shape.
       issues.push(`${fileName}: ${key}: expected a string, found ${describeKind(value)}`);

@@ -4,6 +4,7 @@ import { isBinanceInterval, parseFreq } from "../core/freq.js";
 import { gridAxisValues } from "./gridValues.js";
 import {
   anyObject,
+  choice,
   expected,
   finiteNumber,
   flag,
@@ -279,6 +280,35 @@ export const ServeSchema = known({
       "Wait after a candle's close before fetching it, ms (the exchange's settling time; the original: 1 s).",
     ),
 }).describe("itb serve: the online service's operations (itb's addition).");
+
+export const TelegramSchema = known({
+  parse_mode: choice(["Markdown", "MarkdownV2", "HTML", "none"] as const)
+    .default("Markdown")
+    .describe(
+      'How Telegram reads the messages: the original\'s legacy "Markdown" (bold as *text*), or none.',
+    ),
+  commands: flag()
+    .default(true)
+    .describe("Answer /status, /signals, /trades, ... from the configured chats (getUpdates long polling)."),
+  queue_limit: positiveInt()
+    .default(1000)
+    .describe(
+      "Undelivered messages kept during an outage; beyond it the oldest score and chart messages are dropped first, trade messages are kept.",
+    ),
+  min_interval_ms: nonNegativeInt()
+    .default(1000)
+    .describe("Least time between two messages to one chat (Telegram allows about one a second)."),
+  timeout_ms: positiveInt().default(15_000).describe("Per Bot API request."),
+  trade_messages: flag()
+    .default(true)
+    .describe("Post each order event and closed trade of paper (or exchange) trading."),
+  daily_summary: z
+    .string(expected('a time of day "HH:MM" (UTC)'))
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, expected('a time of day "HH:MM" (UTC)'))
+    .nullable()
+    .default("00:00")
+    .describe("When the day's summary is posted (UTC, for the day before); null: never."),
+}).describe("Telegram delivery and commands (itb's addition; the keys of the original are top-level).");
 
 const CRON_EXPECTED = 'a cron expression "minute hour day-of-month month day-of-week" such as "0 3 * * 0"';
 

@@ -76,9 +76,12 @@ GENERATOR_SETS.set(FeatureSetSchema, "feature");
 GENERATOR_SETS.set(LabelSetSchema, "label");
 GENERATOR_SETS.set(SignalSetSchema, "signal");
 export const OutputSetSchema = known({
-  generator: nonEmptyText().describe("Output name (notifier, trader); any name is accepted here."),
+  generator: nonEmptyText().describe("Output name (notifier, trader); itb serve checks it."),
   config: anyObject().default({}).describe("Output-specific parameters."),
-}).describe("An output run by the live engine after signals are computed.");
+})
+  .superRefine(checkGeneratorConfig("output"), ALWAYS)
+  .describe("An output run by the live engine after signals are computed.");
+GENERATOR_SETS.set(OutputSetSchema, "output");
 export const TrainFeatureSetSchema = known({
   generator: nonEmptyText().describe('Training generator; the original uses "train_features".'),
   config: anyObject()

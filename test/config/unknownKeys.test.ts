@@ -131,15 +131,44 @@ describe("unknown keys inside built-in generator configs", () => {
     ]);
   });
 
-  it("are not checked in custom generators, model params, output sets or trade_model", () => {
+  it("are not checked in custom generators, model params, custom or trading outputs, or trade_model", () => {
     const { warnings } = load({
       feature_sets: [{ generator: "./gen.mjs:range", config: { window: 10, anything: true } }],
       signal_sets: [{ generator: "my-package:score", config: { whatever: 1 } }],
       algorithms: [{ name: "lc", algo: "lc", params: { solver: "lbfgs" }, train: { shifts: [], extra: 1 } }],
-      output_sets: [{ generator: "score_notification_model", config: { notify_band_up: true } }],
+      output_sets: [
+        { generator: "my-notifier:send", config: { anything: true } },
+        { generator: "trader_simulation", config: { buy_signal_column: "buy", extra: 1 } },
+      ],
       trade_model: { shadow_mode: true },
     });
     expect(warnings).toEqual([]);
+  });
+});
+
+describe("unknown keys in the notifiers' configs", () => {
+  it("name the closest key, band entries included", () => {
+    expect(
+      issues({
+        output_sets: [
+          {
+            generator: "score_notification_model",
+            config: {
+              score_column_names: ["trade_score"],
+              notify_band_upp: true,
+              positive_bands: [{ edge: 0.01, frequncy: 5, text: "strong" }],
+            },
+          },
+          { generator: "diagram_notification_model", config: { score_column_names: "s", nrow: 288 } },
+          { generator: "webhook", config: { url: "http://127.0.0.1:1/hook", event: ["trade"] } },
+        ],
+      }),
+    ).toEqual([
+      'output_sets[0].config.notify_band_upp: unknown key; did you mean "notify_band_up"?',
+      'output_sets[0].config.positive_bands[0].frequncy: unknown key; did you mean "frequency"?',
+      'output_sets[1].config.nrow: unknown key; did you mean "nrows"?',
+      'output_sets[2].config.event: unknown key; did you mean "events"?',
+    ]);
   });
 });
 

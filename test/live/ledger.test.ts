@@ -454,14 +454,16 @@ describe("writers and readers", () => {
     expect(raw.pragma("foreign_keys", { simple: true })).toBe(1);
     await ledger.close();
     const db = new Database(file);
-    expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }]);
+    expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: SCHEMA_VERSION }]);
     const steps = [
       ...MIGRATIONS,
       (d: Database.Database) => d.exec("ALTER TABLE candles ADD COLUMN note TEXT"),
     ];
     migrate(db, file, steps);
     migrate(db, file, steps);
-    expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 2 }]);
+    expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([
+      { version: SCHEMA_VERSION + 1 },
+    ]);
     expect(db.prepare("SELECT name FROM pragma_table_info('candles') WHERE name = 'note'").all()).toEqual([
       { name: "note" },
     ]);

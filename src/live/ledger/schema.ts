@@ -146,8 +146,35 @@ CREATE TABLE writer (
 );
 `;
 
+/**
+ * Version 2: the outbox. The notifications a candle produced (Telegram messages, webhook
+ * events) are written in the candle's transaction, so they exist exactly when the candle does;
+ * a delivery loop sends the pending ones in `id` order and marks each sent (or dropped, or
+ * failed for good) with Telegram's message id. After a crash, what was not marked is sent.
+ */
+const V2 = `
+CREATE TABLE outbox (
+  id         INTEGER PRIMARY KEY,
+  market     INTEGER NOT NULL,
+  candle     INTEGER NOT NULL,
+  channel    TEXT NOT NULL,
+  target     TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  keep       INTEGER NOT NULL,
+  payload    TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  status     TEXT NOT NULL DEFAULT 'pending',
+  attempts   INTEGER NOT NULL DEFAULT 0,
+  settled_at INTEGER,
+  message_id INTEGER,
+  error      TEXT,
+  FOREIGN KEY (market, candle) REFERENCES candles (market, time)
+);
+CREATE INDEX outbox_pending ON outbox (status, id);
+`;
+
 /** `MIGRATIONS[i]` takes a ledger from version i to i + 1. Append; never edit a released one. */
-export const MIGRATIONS: readonly ((db: Db) => void)[] = [(db) => db.exec(V1)];
+export const MIGRATIONS: readonly ((db: Db) => void)[] = [(db) => db.exec(V1), (db) => db.exec(V2)];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

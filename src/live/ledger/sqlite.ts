@@ -17,6 +17,9 @@ import type {
   LedgerQuery,
   LedgerTableName,
   MarketKey,
+  OutboxEntry,
+  OutboxMessage,
+  OutboxOutcome,
   TypedLedgerTable,
 } from "./types.js";
 import { tryLockLedger } from "./writerLock.js";
@@ -169,6 +172,27 @@ function statements(db: Db) {
         "c.processed_at, c.latency_ms FROM state s " +
         "JOIN equity e ON e.market = s.market AND e.time = s.time " +
         "JOIN candles c ON c.market = s.market AND c.time = s.time WHERE s.market = ?",
+    ),
+    outbox: db.prepare(
+      "INSERT INTO outbox (market, candle, channel, target, kind, keep, payload, created_at) " +
+        `VALUES (${q(8)})`,
+    ),
+    pendingOutbox: db.prepare(
+      "SELECT o.id, m.symbol, m.freq, o.candle, o.channel, o.target, o.kind, o.keep, o.payload, " +
+        "o.created_at, o.attempts FROM outbox o JOIN markets m ON m.id = o.market " +
+        "WHERE o.status = 'pending' AND o.channel = ? ORDER BY o.id LIMIT ?",
+    ),
+    settleOutbox: db.prepare(
+      "UPDATE outbox SET status = ?, settled_at = ?, message_id = ?, error = coalesce(?, error) " +
+        "WHERE id = ? AND status = 'pending'",
+    ),
+    retryOutbox: db.prepare(
+      "UPDATE outbox SET attempts = attempts + 1, error = ? WHERE id = ? AND status = 'pending'",
+    ),
+    countPending: db.prepare("SELECT count(*) FROM outbox WHERE status = 'pending' AND channel = ?").pluck(),
+    dropOldest: db.prepare(
+      "UPDATE outbox SET status = 'dropped', settled_at = ?, error = 'queue full' WHERE id IN " +
+        "(SELECT id FROM outbox WHERE status = 'pending' AND channel = ? AND keep = 0 ORDER BY id LIMIT ?)",
     ),
     markets: db.prepare(
       "SELECT symbol, freq FROM markets m WHERE EXISTS (SELECT 1 FROM candles c WHERE c.market = m.id) " +
@@ -424,6 +448,67 @@ export class SqliteLedger implements Ledger {
     const e = rec.equity;
     st.equity.run(id, c.time, e.equity, e.cash, e.position, e.quantity, e.entryPrice);
     st.state.run(id, c.time, encodeJson(rec.state));
+    for (const o of rec.outbox ?? []) {
+      st.outbox.run(
+        id,
+        c.time,
+        o.channel,
+        o.target,
+        o.kind,
+        flag(o.keep),
+        encodeJson(o.payload),
+        rec.processedAt,
+      );
+    }
+  }
+
+  async pendingOutbox(channel: OutboxMessage["channel"], limit: number): Promise<OutboxEntry[]> {
+    return this.reading(() =>
+      (this.st.pendingOutbox.raw(true).all(channel, limit) as unknown[][]).map((r) => ({
+        id: r[0] as number,
+        market: { symbol: r[1] as string, freq: r[2] as string },
+        candle: r[3] as number,
+        channel: r[4] as OutboxMessage["channel"],
+        target: r[5] as string,
+        kind: r[6] as OutboxMessage["kind"],
+        keep: r[7] === 1,
+        payload: decodeJson(r[8] as string),
+        createdAt: r[9] as number,
+        attempts: r[10] as number,
+      })),
+    );
+  }
+
+  async settleOutbox(id: number, outcome: OutboxOutcome | { status: "retry"; error: string }): Promise<void> {
+    this.writing(() => {
+      if (outcome.status === "retry") this.st.retryOutbox.run(outcome.error, id);
+      else
+        this.st.settleOutbox.run(
+          outcome.status,
+          outcome.at,
+          outcome.messageId ?? null,
+          outcome.error ?? null,
+          id,
+        );
+    });
+  }
+
+  async trimOutbox(channel: OutboxMessage["channel"], limit: number, at: number): Promise<number> {
+    return this.writing(() => {
+      const over = (this.st.countPending.get(channel) as number) - limit;
+      return over > 0 ? this.st.dropOldest.run(at, channel, over).changes : 0;
+    });
+  }
+
+  /** A write outside a candle's record (the outbox's bookkeeping), after the queued records. */
+  private writing<T>(write: () => T): T {
+    if (this.readonly) throw new LedgerError(`${this.file}: opened read-only, cannot write`);
+    this.flush();
+    try {
+      return write();
+    } catch (err) {
+      throw new LedgerError(`${this.file}: cannot update the outbox: ${errorMessage(err)}`, { cause: err });
+    }
   }
 }
 

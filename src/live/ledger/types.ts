@@ -42,6 +42,38 @@ export interface CandleRecord {
   /** Wall-clock time the candle was processed (epoch ms) and the processing latency in ms. */
   processedAt: number;
   latencyMs: number;
+  /** Notifications to deliver (Telegram messages, webhook events), recorded with the candle. */
+  outbox?: readonly OutboxMessage[];
+}
+
+/** A notification to deliver: where, what, and whether it may be dropped in an overflow. */
+export interface OutboxMessage {
+  channel: "telegram" | "webhook";
+  /** A chat id, or the webhook's index in output_sets. */
+  target: string;
+  kind: "score" | "diagram" | "order" | "trade" | "stats" | "daily";
+  /** Kept when the queue overflows (trade and order messages); score and chart messages are not. */
+  keep: boolean;
+  /** Plain data (JSON): a message text and its parse mode, a chart request, a webhook event. */
+  payload: unknown;
+}
+
+/** A notification in the outbox, waiting (or settled). */
+export interface OutboxEntry extends OutboxMessage {
+  id: number;
+  market: MarketKey;
+  /** The candle that produced it (open time, epoch ms) and when it was recorded. */
+  candle: number;
+  createdAt: number;
+  attempts: number;
+}
+
+export interface OutboxOutcome {
+  status: "sent" | "dropped" | "failed";
+  at: number;
+  /** Telegram's message id (of the first part of a split message). */
+  messageId?: number;
+  error?: string;
 }
 
 export interface LedgerEquity {
@@ -106,6 +138,15 @@ export interface Ledger {
    * exclusive) and one market. Rows are ordered by market, then candle time.
    */
   read(what: LedgerTableName, q?: LedgerQuery): Promise<LedgerTable>;
+  /** Undelivered notifications of `channel`, oldest first (at most `limit`). */
+  pendingOutbox(channel: OutboxMessage["channel"], limit: number): Promise<OutboxEntry[]>;
+  /** Marks a notification delivered, dropped or failed for good; a failed attempt counts with `retry`. */
+  settleOutbox(id: number, outcome: OutboxOutcome | { status: "retry"; error: string }): Promise<void>;
+  /**
+   * Keeps at most `limit` undelivered notifications of `channel`: drops the oldest droppable
+   * ones (score and chart messages) first; returns how many were dropped.
+   */
+  trimOutbox(channel: OutboxMessage["channel"], limit: number, at: number): Promise<number>;
   close(): Promise<void>;
 }
 
