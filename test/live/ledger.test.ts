@@ -461,9 +461,7 @@ describe("writers and readers", () => {
     ];
     migrate(db, file, steps);
     migrate(db, file, steps);
-    expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([
-      { version: SCHEMA_VERSION + 1 },
-    ]);
+    expect(db.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: SCHEMA_VERSION + 1 }]);
     expect(db.prepare("SELECT name FROM pragma_table_info('candles') WHERE name = 'note'").all()).toEqual([
       { name: "note" },
     ]);

@@ -5,7 +5,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCHEMA_VERSION } from "../../src/live/ledger/schema.js";
 import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
-import type { CandleRecord, OutboxMessage } from "../../src/live/ledger/types.js";
+import type { CandleRecord, OutboxEntry, OutboxMessage } from "../../src/live/ledger/types.js";
 import { MARKET, sampleRecords } from "../helpers/ledgerRecords.js";
 import { SAMPLE } from "../helpers/paths.js";
 
@@ -55,18 +55,18 @@ describe("the outbox", () => {
       ["trade", true, "b"],
       ["score", false, "c"],
     ]);
-    const first = pending[0];
-    expect(first?.market).toEqual(MARKET);
-    expect(first?.candle).toBe(records[0]?.candle.time);
-    expect(first?.createdAt).toBe(records[0]?.processedAt);
+    const first = pending[0] as OutboxEntry;
+    expect(first.market).toEqual(MARKET);
+    expect(first.candle).toBe(records[0]?.candle.time);
+    expect(first.createdAt).toBe(records[0]?.processedAt);
     // the payload comes back as recorded, NaN included
-    expect((first?.payload as { n: number }).n).toBeNaN();
+    expect((first.payload as { n: number }).n).toBeNaN();
     expect((await ledger.pendingOutbox("webhook", 10)).map((p) => p.payload)).toEqual([{ e: 1 }]);
 
-    await ledger.settleOutbox(first?.id as number, { status: "retry", error: "502 Bad Gateway" });
-    await ledger.settleOutbox(first?.id as number, { status: "sent", at: 123, messageId: 7 });
+    await ledger.settleOutbox(first.id, { status: "retry", error: "502 Bad Gateway" });
+    await ledger.settleOutbox(first.id, { status: "sent", at: 123, messageId: 7 });
     // a second settlement of a settled entry changes nothing
-    await ledger.settleOutbox(first?.id as number, { status: "failed", at: 124, error: "x" });
+    await ledger.settleOutbox(first.id, { status: "failed", at: 124, error: "x" });
     expect(
       (await ledger.pendingOutbox("telegram", 10)).map((p) => (p.payload as { text: string }).text),
     ).toEqual(["b", "c"]);
@@ -76,7 +76,7 @@ describe("the outbox", () => {
     expect(
       db
         .prepare("SELECT status, attempts, settled_at, message_id, error FROM outbox WHERE id = ?")
-        .get(first?.id),
+        .get(first.id),
     ).toEqual({
       status: "sent",
       attempts: 1,
