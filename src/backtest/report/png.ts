@@ -20,11 +20,12 @@ export interface EquityPngInput {
 
 /**
  * ECharts and resvg load on the first chart, not with every command that imports this module:
- * together they take about a second to load, which `itb merge --help` should not pay.
+ * together they take about a second to load, which `itb merge --help` should not pay. Every
+ * server-side chart (this one, the notifications' diagram) loads them through here, once.
  */
 const require = createRequire(import.meta.url);
 let charts: { echarts: typeof import("echarts"); Resvg: typeof import("@resvg/resvg-js").Resvg } | undefined;
-function libraries(): NonNullable<typeof charts> {
+export function libraries(): NonNullable<typeof charts> {
   charts ??= {
     echarts: require("echarts") as typeof import("echarts"),
     Resvg: (require("@resvg/resvg-js") as typeof import("@resvg/resvg-js")).Resvg,
@@ -33,7 +34,7 @@ function libraries(): NonNullable<typeof charts> {
 }
 
 /** Font family asked for in the SVG; resvg falls back to any system font when it is missing. */
-const FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif";
+export const FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif";
 
 /** The numbers under the title: the holdout's first when there is one, then the whole run's. */
 function subtitle(m: Metrics, holdout: EquityPngInput["holdout"]): string {
