@@ -282,10 +282,10 @@ export const ServeSchema = known({
 }).describe("itb serve: the online service's operations (itb's addition).");
 
 export const TelegramSchema = known({
-  parse_mode: choice(["Markdown", "MarkdownV2", "HTML", "none"] as const)
+  parse_mode: choice(["Markdown", "none"] as const)
     .default("Markdown")
     .describe(
-      'How Telegram reads the messages: the original\'s legacy "Markdown" (bold as *text*), or none.',
+      'How Telegram reads the messages: the original\'s legacy "Markdown" (bold as *text*), or "none" (plain text).',
     ),
   commands: flag()
     .default(true)

@@ -50,7 +50,15 @@ export type OrderSide = "buy" | "sell";
 export type OrderType = "market" | "stop" | "limit" | "trailing_stop";
 
 /** Why an order exists: the exit reason a trade records, or an entry. */
-export type OrderPurpose = "entry" | "signal" | "stop_loss" | "take_profit" | "trailing_stop" | "end";
+/** `manual`: an exit asked for by the operator (`/forceexit`). */
+export type OrderPurpose =
+  | "entry"
+  | "signal"
+  | "stop_loss"
+  | "take_profit"
+  | "trailing_stop"
+  | "end"
+  | "manual";
 
 export type ExitReason = Exclude<OrderPurpose, "entry">;
 

@@ -23,8 +23,11 @@ import { SimulatedExecution } from "../trading/simulatedExecution.js";
 import type { VenueSnapshot } from "../trading/simulatedVenue.js";
 import { Trader, type TraderAction, type TraderSnapshot } from "../trading/trader.js";
 import { CandleChain } from "./chain.js";
+import { tradesOf } from "./ledger/tradeRows.js";
 import type { CandleRecord, Ledger, MarketKey } from "./ledger/types.js";
 import { loadCurrentModels, type ModelWatch, watchCurrentModels } from "./models.js";
+import { MarketNotifier, type NotifyState } from "./notify/notifier.js";
+import { type NotifyPlan, notifies } from "./notify/plan.js";
 import { type OutputPlan, planOutputs } from "./outputs.js";
 import { TradingSession } from "./session.js";
 
@@ -59,6 +62,8 @@ export interface MarketDeps {
   delayMs?: number;
   /** Back-fill the klines stores over REST at start-up (default true). */
   backfill?: boolean;
+  /** Told after a candle with notifications is recorded (its data folder's delivery looks at once). */
+  notified?: () => void;
 }
 
 /** Milliseconds each stage of one candle took. */
@@ -75,6 +80,8 @@ export interface StageTimes {
 interface MarketState {
   trader?: TraderSnapshot;
   venue?: VenueSnapshot;
+  /** The notifiers' bands, chart periods and last daily summary. */
+  notify?: NotifyState;
 }
 
 export class MarketRunner {
@@ -86,6 +93,11 @@ export class MarketRunner {
   private paper: { trader: Trader; port: SimulatedExecution; session: TradingSession } | undefined;
   private outputs: OutputPlan | undefined;
   private models: ModelWatch | undefined;
+  private notifier: MarketNotifier | undefined;
+  /** The last candle's record (commands and status). */
+  private lastRec: CandleRecord | undefined;
+  /** Operator requests (/pause, /resume, /forceexit), applied at the next candle. */
+  private controls: ("pause" | "resume" | "exit")[] = [];
   /** The open time of the last candle processed (or warmed), NaN before any. */
   private last = Number.NaN;
   /** The candle time the klines stores were last brought up to date at (NaN: not yet while serving). */
@@ -118,6 +130,38 @@ export class MarketRunner {
   /** The feature columns the chain makes, in the order `onProcessed` gives them. */
   get featureColumns(): readonly string[] {
     return this.chain?.featureColumns ?? [];
+  }
+
+  /** The last processed candle's record. */
+  get lastRecord(): CandleRecord | undefined {
+    return this.lastRec;
+  }
+
+  /** Trades on paper. */
+  get tradesOnPaper(): boolean {
+    return this.paper !== undefined;
+  }
+
+  /** New entries blocked (/pause), counting a request not yet applied. */
+  get paused(): boolean {
+    const asked = this.controls.filter((c) => c !== "exit").at(-1);
+    return asked === undefined ? this.paper?.trader.entriesStopped === true : asked === "pause";
+  }
+
+  /**
+   * An operator's request, applied when the next candle is processed (between candles the
+   * Trader's state does not change): `pause` blocks new entries (exits still go out), `resume`
+   * allows them again, `exit` closes the position at market. False when the market does not trade.
+   */
+  control(request: "pause" | "resume" | "exit"): boolean {
+    if (this.paper === undefined) return false;
+    this.controls.push(request);
+    return true;
+  }
+
+  /** The notifications the config's outputs ask for (after check). */
+  get notifyPlan(): NotifyPlan | undefined {
+    return this.outputs?.notify;
   }
 
   get name(): string {
@@ -172,6 +216,14 @@ export class MarketRunner {
     this.ledger = await this.deps.ledger();
     const lastRecorded = await this.ledger.last(this.key);
     if (outputs.paper !== undefined) this.paper = this.createPaper(lastRecorded?.state);
+    if (notifies(outputs.notify)) {
+      const saved = (lastRecorded?.state ?? {}) as MarketState;
+      const since = (lastRecorded?.time ?? 0) - 28 * 86_400_000;
+      this.notifier = new MarketNotifier(outputs.notify, this.key, this.name, this.stepMs, {
+        ...(saved.notify === undefined ? {} : { saved: saved.notify }),
+        trades: tradesOf(await this.ledger.read("trades", { market: this.key, from: since })),
+      });
+    }
 
     // Warm the streams over the history the ledger has seen (or all of it on a first start);
     // what is stored after the ledger's last candle is processed now, as catch-up.
@@ -343,6 +395,12 @@ export class MarketRunner {
     const paper = this.paper;
     if (paper !== undefined) {
       paper.port.onCandle(this.key.symbol, candle);
+      for (const c of this.controls.splice(0)) {
+        if (c === "pause") await paper.session.act(paper.trader.stopEntries());
+        else if (c === "resume") paper.trader.resumeEntries();
+        else await paper.session.act(paper.trader.flatten(candle.time, "manual"));
+        this.deps.log.info({ market: this.name, request: c }, "operator request applied");
+      }
       const bar: SignalBar = { index, ...candleOnly(candle), buy: out.buy, sell: out.sell };
       await paper.session.decide(bar);
       paper.port.settleDecisions(this.key.symbol);
@@ -366,12 +424,19 @@ export class MarketRunner {
       processedAt: this.deps.clock.now(),
       latencyMs: 0,
     };
+    if (this.notifier !== undefined) {
+      const outbox = this.notifier.onCandle(rec);
+      if (outbox.length > 0) rec.outbox = outbox;
+      (rec.state as MarketState).notify = this.notifier.snapshot();
+    }
     rec.latencyMs = performance.now() - t0;
     await (this.ledger as Ledger).record(rec);
     const t3 = performance.now();
     this.last = candle.time;
+    this.lastRec = rec;
     this.pending = { actions: [], orders: new Map(), fills: [] };
     this.trades = [];
+    if (rec.outbox !== undefined) this.deps.notified?.();
     this.outputs?.console(this.deps.log, this.name, rec, this.deps.quietCandles);
     this.deps.onProcessed?.(
       rec,

@@ -1,37 +1,32 @@
+import { OUTPUT_GENERATORS } from "../config/generators.js";
 import type { Config } from "../config/index.js";
 import { closestKey } from "../config/unknownKeys.js";
 import { ConfigError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { isoTime } from "../core/time.js";
 import type { CandleRecord } from "./ledger/types.js";
+import { type NotifyPlan, planNotifications } from "./notify/plan.js";
 
 /**
  * What the live service does with each processed candle, from the config's `output_sets` (the
  * original's names): `console` logs one line per candle (the default when output_sets is
  * empty), `trader_simulation` trades on paper with the `backtest` section's fees, slippage,
- * stake and stops (the original's `trade_model.trader_simulation: true` too). The original's
- * Telegram outputs come with the notifications; `trader_binance` with exchange trading.
+ * stake and stops (the original's `trade_model.trader_simulation: true` too);
+ * `score_notification_model`, `diagram_notification_model` and `webhook` notify (notify/plan.ts);
+ * `trader_binance` comes with exchange trading.
  */
 export interface OutputPlan {
   /** Paper trading, and the signal columns it trades on (default: the threshold rule's). */
   paper?: { buy?: string; sell?: string };
   /** The signal columns to trade on, for the chain. */
   columns: { buy?: string; sell?: string };
+  /** Telegram and webhook notifications. */
+  notify: NotifyPlan;
   /** Logs the candle (at info with a console output unless `quiet`, else at debug). */
   console(log: Logger, market: string, rec: CandleRecord, quiet?: boolean): void;
 }
 
-const KNOWN = [
-  "console",
-  "trader_simulation",
-  "score_notification_model",
-  "diagram_notification_model",
-  "trader_binance",
-] as const;
-const LATER: Record<string, string> = {
-  score_notification_model: "Telegram notifications",
-  diagram_notification_model: "Telegram notifications",
-};
+const KNOWN = OUTPUT_GENERATORS;
 
 export function planOutputs(config: Config, log: Logger): OutputPlan {
   let paper: OutputPlan["paper"];
@@ -49,8 +44,6 @@ export function planOutputs(config: Config, log: Logger): OutputPlan {
     else if (name === "trader_binance") {
       const text = `${where}: exchange trading (trader_binance) is not available in this release; trader_simulation trades on paper`;
       throw new ConfigError(text, [text]);
-    } else {
-      log.warn({ output: name }, `${name} is skipped: ${LATER[name]} are not available in this release`);
     }
   });
   if (paper === undefined && config.trade_model?.trader_simulation === true) {
@@ -66,6 +59,7 @@ export function planOutputs(config: Config, log: Logger): OutputPlan {
   return {
     ...(paper === undefined ? {} : { paper }),
     columns: paper ?? {},
+    notify: planNotifications(config, paper !== undefined),
     console(l, market, rec, quiet = false) {
       const fields = {
         market,

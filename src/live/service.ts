@@ -12,6 +12,16 @@ import type { Market, MarketData } from "../exchange/marketData.js";
 import type { CandleRecord, Ledger } from "./ledger/types.js";
 import { type MarketDeps, MarketRunner, type StageTimes } from "./market.js";
 import type { ServiceMetrics } from "./metrics.js";
+import { startCommands } from "./notify/commands.js";
+import {
+  checkTelegram,
+  type FolderNotify,
+  type Notifications,
+  type PumpHooks,
+  sendChartNow,
+  startNotifications,
+} from "./notify/delivery.js";
+import { type NotifyPlan, notifies } from "./notify/plan.js";
 import { type RetrainEvent, type Retraining, startRetraining } from "./retrain.js";
 
 /**
@@ -44,6 +54,8 @@ export interface ServiceOptions {
   metrics?: ServiceMetrics;
   /** The version the artifacts of scheduled retraining record (the CLI's). */
   itbVersion?: string;
+  /** Notification delivery: its events and backoff (tests). */
+  notify?: PumpHooks;
   /** Scheduled retraining (the configs' `schedule`): the compiled worker (tests: dist's), events. */
   retrain?: { workerUrl?: URL; onEvent?: (e: RetrainEvent) => void };
 }
@@ -142,6 +154,10 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
   const runners: MarketRunner[] = [];
   const failed: ServiceRun["failed"] = [];
   let retraining: Retraining | undefined;
+  let notifications: Notifications | undefined;
+  let commands: { done: Promise<void> }[] = [];
+  // the bots stop with the service, also when it ends because every market failed
+  const stopBots = new AbortController();
   try {
     for (const l of loaded) {
       const deps: MarketDeps = {
@@ -155,6 +171,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
         waker: (source) => wakerOf(l, source),
         pollMs: o.pollMs ?? l.config.serve.poll_ms,
         delayMs: o.delayMs ?? l.config.serve.delay_ms,
+        notified: () => notifications?.poke(l.config.data_folder),
       };
       const runner: MarketRunner = new MarketRunner(l, {
         ...deps,
@@ -169,6 +186,8 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     // other features, an unreachable exchange) end the command before any market trades, and
     // the checks before anything is fetched or written.
     for (const r of runners) await r.check();
+    const folders = notifyFolders(runners);
+    await checkTelegram(folders, o.log, o.signal);
     for (const r of runners) {
       if (o.signal.aborted) break;
       await r.prepare();
@@ -178,6 +197,17 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     for (const l of loaded)
       for (const ds of l.config.data_sources) wakerOf(l, { symbol: ds.folder, market: ds.market });
     for (const w of wakers.values()) await w.stream;
+    notifications = startNotifications({
+      folders,
+      ledgerOf,
+      log: o.log,
+      signal: o.signal,
+      ...(o.notify === undefined ? {} : { hooks: o.notify }),
+    });
+    commands = await startBots(runners, notifications, ledgerOf, {
+      ...o,
+      signal: AbortSignal.any([o.signal, stopBots.signal]),
+    });
     for (const r of runners) o.metrics?.ready.set({ market: r.name }, 1);
     if (!o.signal.aborted) o.onReady?.(runners);
     retraining = startRetraining({
@@ -203,11 +233,86 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     );
   } finally {
     await retraining?.stop();
+    await notifications?.stop();
+    stopBots.abort();
+    await Promise.all(commands.map((c) => c.done));
     for (const w of wakers.values()) await (await w.stream)?.done;
     for (const l of ledgers.values()) await (await l.catch(() => undefined))?.close();
     for (const c of clients.values()) await c.close();
   }
   return { markets: runners, failed };
+}
+
+/** One command bot per bot token, for the markets that notify through it. */
+async function startBots(
+  runners: readonly MarketRunner[],
+  notifications: Notifications,
+  ledgerOf: (folder: string) => Promise<Ledger>,
+  o: ServiceOptions,
+): Promise<{ done: Promise<void> }[]> {
+  const bots = new Map<
+    string,
+    { t: NonNullable<NotifyPlan["telegram"]>; markets: MarketRunner[]; chats: Set<string> }
+  >();
+  for (const r of runners) {
+    const t = r.notifyPlan?.telegram;
+    if (t === undefined || !t.commands) continue;
+    const key = `${t.apiUrl ?? ""} ${t.token}`;
+    let b = bots.get(key);
+    if (b === undefined) {
+      b = { t, markets: [], chats: new Set() };
+      bots.set(key, b);
+    }
+    b.markets.push(r);
+    for (const c of t.chats) b.chats.add(c);
+  }
+  const out: { done: Promise<void> }[] = [];
+  for (const b of bots.values()) {
+    const dataFolders = [...new Set(b.markets.map((m) => m.config.data_folder))];
+    out.push(
+      await startCommands({
+        token: b.t.token,
+        ...(b.t.apiUrl === undefined ? {} : { apiUrl: b.t.apiUrl }),
+        chats: [...b.chats],
+        markets: b.markets,
+        ledgers: () => Promise.all(dataFolders.map((f) => ledgerOf(f))),
+        log: o.log,
+        signal: o.signal,
+        now: () => o.clock.now(),
+        chart: async (m, chat) => {
+          const tg = notifications.telegram(m.config.data_folder);
+          const plan = m.notifyPlan;
+          if (tg === undefined || plan === undefined) return false;
+          return sendChartNow({
+            ledger: await ledgerOf(m.config.data_folder),
+            client: tg.client,
+            chat,
+            market: m.key,
+            plan,
+            lastTime: m.lastTime,
+          });
+        },
+      }),
+    );
+  }
+  return out;
+}
+
+/** The data folders whose markets notify, with their plans. */
+function notifyFolders(runners: readonly MarketRunner[]): FolderNotify[] {
+  const by = new Map<string, FolderNotify & { plans: NotifyPlan[] }>();
+  for (const r of runners) {
+    const plan = r.notifyPlan;
+    if (plan === undefined || !notifies(plan)) continue;
+    const key = resolve(r.config.data_folder);
+    let f = by.get(key);
+    if (f === undefined) {
+      f = { dataFolder: r.config.data_folder, plans: [] };
+      by.set(key, f);
+    }
+    f.plans.push(plan);
+  }
+  return [...by.values()];
 }
 
 function observe(m: ServiceMetrics, market: string, rec: CandleRecord, st: StageTimes): void {

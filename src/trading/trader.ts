@@ -341,6 +341,16 @@ export class Trader {
     return actions;
   }
 
+  /** Entries allowed again after `stopEntries` (an operator's /resume). */
+  resumeEntries(): void {
+    this.blockEntries = false;
+  }
+
+  /** Whether new entries are blocked. */
+  get entriesStopped(): boolean {
+    return this.blockEntries;
+  }
+
   /**
    * Stop trading: cancel every working order and close the position at market (`reason`, e.g.
    * "end" at the end of a backtest). The cancellations come first.
@@ -540,7 +550,7 @@ export class Trader {
     }
     this.protective = [];
     for (const [id, o] of this.working) {
-      if (o.purpose === "signal" || o.purpose === "end") {
+      if (o.purpose === "signal" || o.purpose === "end" || o.purpose === "manual") {
         actions.push({ kind: "cancel", symbol: this.symbol, clientOrderId: id });
       }
     }
@@ -562,4 +572,5 @@ const CODES: Record<OrderPurpose, string> = {
   take_profit: "tp",
   trailing_stop: "ts",
   end: "end",
+  manual: "mx",
 };

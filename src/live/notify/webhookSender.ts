@@ -18,10 +18,10 @@ export interface WebhookPayload {
 export class WebhookSender implements Sender {
   readonly channel = "webhook" as const;
 
-  constructor(private readonly hooks: ReadonlyMap<string, WebhookConfig>) {}
+  constructor(private readonly hooks: ReadonlyMap<string, WebhookConfig & { label: string }>) {}
 
   describe(target: string): string {
-    return `the webhook of output_sets[${target}]`;
+    return this.hooks.get(target)?.label ?? "a webhook no longer in the config";
   }
 
   async send(entry: OutboxEntry, signal: AbortSignal): Promise<number | undefined> {
