@@ -175,7 +175,7 @@ export class MarketRunner {
    */
   async check(): Promise<void> {
     const c = this.config;
-    this.outputs = planOutputs(c, this.deps.log);
+    this.outputs = planOutputs(c);
     // the exchange answers and knows every source's symbol (an unknown market fails here)
     for (const ds of c.data_sources) {
       const md = (this.deps.probe ?? this.deps.marketData)(ds.market);

@@ -28,7 +28,7 @@ export interface OutputPlan {
 
 const KNOWN = OUTPUT_GENERATORS;
 
-export function planOutputs(config: Config, log: Logger): OutputPlan {
+export function planOutputs(config: Config): OutputPlan {
   let paper: OutputPlan["paper"];
   let consoleOn = config.output_sets.length === 0;
   config.output_sets.forEach((o, i) => {

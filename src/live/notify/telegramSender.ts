@@ -1,8 +1,8 @@
 import { errorMessage } from "../../core/errors.js";
+import { splitMessage } from "../../outputs/telegram/split.js";
 import type { OutboxEntry } from "../ledger/types.js";
 import { DeliveryError, type Sender } from "./pump.js";
 import { classify, MESSAGE_LIMIT, type TelegramClient } from "./telegram.js";
-import { splitMessage } from "./text.js";
 
 /** What a Telegram outbox entry holds. */
 export type TelegramPayload =

@@ -13,6 +13,7 @@ const PURPOSES: Record<OrderPurpose, string> = {
   take_profit: "take profit",
   trailing_stop: "trailing stop",
   end: "close-out",
+  manual: "exit asked by the operator",
 };
 
 /** What was asked: `0.0015 limit @ 31,000.00`, `0.0015 at market`, `for 100.00 at market`. */

@@ -83,6 +83,7 @@ const REASONS: Record<ExitReason, string> = {
   take_profit: "take profit",
   trailing_stop: "trailing stop",
   end: "closed out",
+  manual: "operator exit",
 };
 
 /** An exit reason in words (`stop_loss` → `stop loss`). */
