@@ -63,9 +63,10 @@ function setup(label: string, extra: Record<string, unknown> = {}) {
   });
 }
 
-const env = (token = TOKEN, chat: string | undefined = String(CHAT)) => ({
+/** The credentials in the environment; a null chat: none. */
+const env = (token = TOKEN, chat: string | null = String(CHAT)) => ({
   ITB_TELEGRAM_BOT_TOKEN: token,
-  ...(chat === undefined ? {} : { ITB_TELEGRAM_CHAT_ID: chat }),
+  ...(chat === null ? {} : { ITB_TELEGRAM_CHAT_ID: chat }),
 });
 
 const serve = (config: string, e = env()) =>
@@ -195,7 +196,7 @@ describe("itb serve with Telegram", () => {
 
   it("a Telegram output without a chat id is a config error naming telegram_chat_id", async () => {
     const { dir, config } = setup("nochat");
-    const r = await serve(config, env(TOKEN, undefined)).done;
+    const r = await serve(config, env(TOKEN, null)).done;
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("telegram_chat_id: expected a chat id");
     expect(r.stderr).toContain("output_sets[1] (score_notification_model)");
