@@ -61,12 +61,16 @@ const msg = (text: string, kind: OutboxMessage["kind"] = "trade", chat = CHAT): 
 
 async function ledgerWith(outboxes: OutboxMessage[][]): Promise<SqliteLedger> {
   const ledger = openSqliteLedger(join(dir, `p${++n}`, "ledger.sqlite"));
-  for (const [i, outbox] of outboxes.entries()) await ledger.record({ ...(records[i] as CandleRecord), outbox });
+  for (const [i, outbox] of outboxes.entries())
+    await ledger.record({ ...(records[i] as CandleRecord), outbox });
   return ledger;
 }
 
 /** Runs a pump until the outbox is empty (or `ms` pass), then stops it. */
-async function deliver(ledger: SqliteLedger, o: { queueLimit?: number; timeoutMs?: number; ms?: number } = {}) {
+async function deliver(
+  ledger: SqliteLedger,
+  o: { queueLimit?: number; timeoutMs?: number; ms?: number } = {},
+) {
   const stop = new AbortController();
   const client = new TelegramClient({ token: TOKEN, apiUrl: sim.url, timeoutMs: o.timeoutMs ?? 5000 });
   const settled: string[] = [];

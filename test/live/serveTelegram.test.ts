@@ -128,7 +128,9 @@ describe("itb serve with Telegram", () => {
     const profit = texts.filter((t) => t.startsWith("⚡💰"));
     expect(profit).toEqual(trades.map((t) => tradeProfitMessage(t)));
     expect(texts.filter((t) => /transactions stats \(4 weeks\)/.test(t))).toHaveLength(trades.length);
-    expect(texts.some((t) => /^\*〉〉 ₿ [\d,]+ Indicator: \+\d\.\d\d ↑ {3}BUY ZONE 1min\*$/.test(t))).toBe(true);
+    expect(texts.some((t) => /^\*〉〉 ₿ [\d,]+ Indicator: \+\d\.\d\d ↑ {3}BUY ZONE 1min\*$/.test(t))).toBe(
+      true,
+    );
     expect(texts.some((t) => / filled/.test(t))).toBe(true);
 
     // commands: the configured chat gets answers, a stranger nothing
@@ -136,11 +138,40 @@ describe("itb serve with Telegram", () => {
     tg.pushUpdate({ kind: "message", chatId: STRANGER, text: "/status" });
     tg.pushUpdate({ kind: "message", chatId: CHAT, text: "/status" });
     await until(() => chatTexts(CHAT).some((t) => t.startsWith("*Status*")), 20_000, "the /status answer");
-    expect(chatTexts(CHAT).find((t) => t.startsWith("*Status*"))).toMatch(/^\*Status\*\nBTCUSDT 1m: running, last candle /);
+    expect(chatTexts(CHAT).find((t) => t.startsWith("*Status*"))).toMatch(
+      /^\*Status\*\nBTCUSDT 1m: running, last candle /,
+    );
     tg.pushUpdate({ kind: "message", chatId: CHAT, text: "/trades 2" });
-    await until(() => chatTexts(CHAT).some((t) => /^\*Last (2 closed trades|closed trade)\*/.test(t)), 20_000, "/trades");
+    await until(
+      () => chatTexts(CHAT).some((t) => /^\*Last (2 closed trades|closed trade)\*/.test(t)),
+      20_000,
+      "/trades",
+    );
     tg.pushUpdate({ kind: "message", chatId: CHAT, text: "/pause" });
     await until(() => chatTexts(CHAT).some((t) => t.startsWith("Paused 1 market")), 20_000, "/pause");
+    // /forceexit asks with buttons; the press is answered and the question edited
+    tg.pushUpdate({ kind: "message", chatId: CHAT, text: "/forceexit BTCUSDT" });
+    await until(
+      () => chatTexts(CHAT).some((t) => t.startsWith("Close the position of BTCUSDT 1m")),
+      20_000,
+      "/forceexit",
+    );
+    const question = tg.messages().find((m) => (m.text ?? "").startsWith("Close the position of"));
+    expect(JSON.stringify(question?.reply_markup)).toContain("forceexit:BTCUSDT");
+    tg.pushUpdate({
+      kind: "callback_query",
+      chatId: CHAT,
+      data: "forceexit:BTCUSDT",
+      messageId: question?.message_id as number,
+    });
+    await until(() => tg.callbackAnswers().length === 1, 20_000, "the button's answer");
+    await until(
+      () =>
+        tg.messages().find((m) => m.message_id === question?.message_id)?.text ===
+        "Closing BTCUSDT 1m at the next candle.",
+      20_000,
+      "the edited question",
+    );
     expect(chatTexts(STRANGER)).toEqual([]);
     expect(tg.messages().length).toBeGreaterThan(before);
     expect(p.stderr()).toContain("a message from a chat not in telegram_chat_id: not answered");
@@ -165,7 +196,11 @@ describe("itb serve with Telegram", () => {
     const END = T0 + 8 * 60 * MIN;
     sim.clock.set(END + 30_000);
     // candles go on while Telegram is down
-    await until(async () => (await lastRecorded(data)) === END - MIN, 120_000, "the candles during the outage");
+    await until(
+      async () => (await lastRecorded(data)) === END - MIN,
+      120_000,
+      "the candles during the outage",
+    );
     expect(await pending(data)).toBeGreaterThan(0);
     expect(tg.messages()).toEqual([]);
     // killed between the trades and their messages
