@@ -286,6 +286,46 @@ describe("sending", () => {
     expect(sim.messages()[0]?.photo?.bytes.equals(bytes)).toBe(true);
   });
 
+  it("sendPhoto reads the size of JPEG, GIF and WebP images from their headers", async () => {
+    const jpeg = Buffer.from(
+      "ffd8ffe000104a46494600010100000100010000ffc0001108025803200301220002110103110100",
+      "hex",
+    );
+    const gif = Buffer.concat([
+      Buffer.from("GIF89a"),
+      Buffer.from([0x40, 0x01, 0xf0, 0x00]),
+      Buffer.alloc(8),
+    ]);
+    const webp = Buffer.alloc(30);
+    webp.write("RIFF", 0, "latin1");
+    webp.write("WEBPVP8X", 8, "latin1");
+    webp.writeUIntLE(1999, 24, 3);
+    webp.writeUIntLE(99, 27, 3);
+    const sizes: number[][][] = [];
+    for (const bytes of [jpeg, gif, webp]) {
+      const m = await bot.api.sendPhoto(42, new InputFile(bytes));
+      sizes.push(m.photo.map((p) => [p.width, p.height]));
+    }
+    expect(sizes).toEqual([
+      [
+        [90, 68],
+        [320, 240],
+        [800, 600],
+      ],
+      [
+        [90, 68],
+        [320, 240],
+      ],
+      [
+        [90, 5],
+        [320, 16],
+        [800, 40],
+        [1280, 64],
+        [2000, 100],
+      ],
+    ]);
+  });
+
   it("sendPhoto without a photo, or with bytes that are no image, fails as Telegram does", async () => {
     const r = await raw(`/bot${TOKEN}/sendPhoto?chat_id=42`);
     expect(r.body).toEqual({
