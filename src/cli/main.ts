@@ -12,6 +12,7 @@ import { registerPipelineCommand } from "./commands/pipeline.js";
 import { registerServeCommand } from "./commands/serve.js";
 import { registerSignalCommands } from "./commands/signals.js";
 import { registerSimCommand } from "./commands/sim.js";
+import { registerTelegramSimCommand } from "./commands/telegramSim.js";
 import { stderrLine } from "./terminalLine.js";
 import { VERSION } from "./version.js";
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerDownloadCommand(program);
   registerFeatureCommands(program);
   registerSimCommand(program);
+  registerTelegramSimCommand(program);
   registerConfigCommands(program);
   registerModelCommands(program);
   registerSignalCommands(program);

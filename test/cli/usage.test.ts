@@ -17,6 +17,7 @@ const COMMANDS = [
   "import",
   "download",
   "sim",
+  "telegram-sim",
   "merge",
   "features",
   "labels",
