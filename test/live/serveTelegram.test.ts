@@ -1,5 +1,6 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
 import { tradesOf } from "../../src/live/ledger/tradeRows.js";
@@ -54,11 +55,24 @@ const BANDS = {
   },
 };
 
-function setup(label: string, extra: Record<string, unknown> = {}) {
+const CHART = {
+  generator: "diagram_notification_model",
+  config: {
+    score_column_names: "trade_score",
+    notification_freq: "1h",
+    resampling_freq: "5min",
+    nrows: 12,
+    score_thresholds: [0.2, -0.2],
+    score_ma: [3],
+  },
+};
+
+function setup(label: string, extra: Record<string, unknown> = {}, outputs: object[] = []) {
   return fixture.copy(label, sim.url, (c) => {
-    c.output_sets = [{ generator: "trader_simulation", config: {} }, BANDS];
+    c.output_sets = [{ generator: "trader_simulation", config: {} }, BANDS, ...outputs];
     c.telegram_api_url = tg.url;
     c.telegram = { min_interval_ms: 0, daily_summary: null };
+    c.serve = { address: "127.0.0.1:0", delay_ms: 0, poll_ms: 50 };
     Object.assign(c, extra);
   });
 }
@@ -76,7 +90,7 @@ async function until(done: () => Promise<boolean> | boolean, ms: number, what: s
   const deadline = Date.now() + ms;
   while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -112,14 +126,27 @@ describe("itb serve with Telegram", () => {
   it("posts score, order and trade messages, and answers commands in its chat only", async () => {
     tg.reset();
     sim.clock.set(T0 + 30_000);
-    const { dir, config } = setup("messages");
+    const { dir, config } = setup("messages", {}, [CHART]);
     const data = join(dir, "data");
     const p = serve(config);
     await waitServing(p);
-    const END = T0 + 8 * 60 * MIN;
-    sim.clock.set(END + 30_000);
-    await until(async () => (await lastRecorded(data)) === END - MIN, 120_000, "eight hours of candles");
+    // six hours, two candles at a time: the later one of each pair is live (announced), the
+    // earlier one is processed more than a candle late (catch-up: bands move on silently)
+    const HOURS = 6;
+    for (let i = 2; i <= HOURS * 60; i += 2) {
+      sim.clock.set(T0 + i * MIN + 30_000);
+      await until(async () => (await lastRecorded(data)) === T0 + (i - 1) * MIN, 30_000, `candle ${i}`);
+    }
     await until(async () => (await pending(data)) === 0, 60_000, "the outbox to empty");
+
+    // a chart per hour: at the first live candle (its hour not sent yet), then in each later
+    // hour (01:00 ... 06:00), each a real 1200 × 600 PNG
+    const photos = tg.messages().filter((m) => m.kind === "photo");
+    expect(photos.map((m) => m.chat_id)).toEqual(new Array(HOURS + 1).fill(CHAT));
+    for (const ph of photos) {
+      const png = PNG.sync.read(ph.photo?.bytes as Buffer);
+      expect([png.width, png.height]).toEqual([1200, 600]);
+    }
 
     const trades = await closedTrades(data);
     expect(trades.length).toBeGreaterThan(0);
