@@ -56,6 +56,24 @@ export class ServiceMetrics {
     labelNames: ["market"],
     registers: [this.registry],
   });
+  readonly notifications = new Counter({
+    name: "itb_notifications_total",
+    help: "Notifications settled, per channel (telegram, webhook), kind (score, diagram, order, trade, stats, daily) and status (sent, failed).",
+    labelNames: ["channel", "kind", "status"],
+    registers: [this.registry],
+  });
+  readonly notificationsDropped = new Counter({
+    name: "itb_notifications_dropped_total",
+    help: "Score and chart messages dropped because the queue was full (an outage longer than telegram.queue_limit messages), per channel.",
+    labelNames: ["channel"],
+    registers: [this.registry],
+  });
+  readonly notificationRetries = new Counter({
+    name: "itb_notification_retries_total",
+    help: "Notification attempts that will be retried (429, 5xx, timeouts, network), per channel.",
+    labelNames: ["channel"],
+    registers: [this.registry],
+  });
   readonly ready = new Gauge({
     name: "itb_market_ready",
     help: "1 once the market is warm and follows the exchange, 0 before and after.",

@@ -202,7 +202,21 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
       ledgerOf,
       log: o.log,
       signal: o.signal,
-      ...(o.notify === undefined ? {} : { hooks: o.notify }),
+      hooks: {
+        ...o.notify,
+        onSettled: (e, status, err) => {
+          o.metrics?.notifications.inc({ channel: e.channel, kind: e.kind, status });
+          o.notify?.onSettled?.(e, status, err);
+        },
+        onDropped: (channel, count) => {
+          o.metrics?.notificationsDropped.inc({ channel }, count);
+          o.notify?.onDropped?.(channel, count);
+        },
+        onRetry: (e, f, wait) => {
+          o.metrics?.notificationRetries.inc({ channel: e.channel });
+          o.notify?.onRetry?.(e, f, wait);
+        },
+      },
     });
     commands = await startBots(runners, notifications, ledgerOf, {
       ...o,

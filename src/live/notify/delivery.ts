@@ -31,7 +31,10 @@ export interface Notifications {
   stop(): Promise<void>;
 }
 
-export type PumpHooks = Pick<PumpOptions, "onSettled" | "onRetry" | "backoffBaseMs" | "backoffCapMs">;
+export type PumpHooks = Pick<
+  PumpOptions,
+  "onSettled" | "onRetry" | "onDropped" | "backoffBaseMs" | "backoffCapMs"
+>;
 
 /** Checks each bot token once (getMe): a refused one is a ConfigError; an unreachable API a warning. */
 export async function checkTelegram(

@@ -61,6 +61,8 @@ export interface PumpOptions {
   stopGraceMs?: number;
   /** Each settled entry (tests and metrics). */
   onSettled?: (entry: OutboxEntry, status: "sent" | "failed" | "dropped", error?: string) => void;
+  /** Entries dropped because the queue was full. */
+  onDropped?: (channel: OutboxMessage["channel"], count: number) => void;
   /** Each failed attempt that will be retried. */
   onRetry?: (entry: OutboxEntry, failure: DeliveryFailure, waitMs: number) => void;
   random?: () => number;
@@ -71,13 +73,7 @@ const BATCH = 50;
 const REAL_TIME = new SystemClock();
 
 export class OutboxPump {
-  private readonly o: Required<
-    Omit<
-      PumpOptions,
-      "onSettled" | "onRetry" | "random" | "backoffBaseMs" | "backoffCapMs" | "idleMs" | "stopGraceMs"
-    >
-  > &
-    PumpOptions;
+  private readonly o: PumpOptions;
   private readonly waker = new Waker();
   private readonly nextAt = new Map<string, number>();
   /** Aborted `stopGraceMs` after the service's signal: ends the send in flight. */
@@ -109,6 +105,7 @@ export class OutboxPump {
       try {
         const dropped = await o.ledger.trimOutbox(o.sender.channel, o.queueLimit, Date.now());
         if (dropped > 0) {
+          o.onDropped?.(o.sender.channel, dropped);
           o.log.warn(
             { channel: o.sender.channel, dropped, limit: o.queueLimit },
             "notification queue full: the oldest score and chart messages were dropped",
