@@ -9,6 +9,7 @@ import { runService } from "../../src/live/service.js";
 import { type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { type CliProcess, itb, spawnItb } from "../helpers/cli.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { until } from "../helpers/until.js";
 import { buildLiveFixture, type LiveFixture, lastRecorded, ledgerContents } from "./liveFixture.js";
 
 /**
@@ -38,15 +39,6 @@ afterAll(async () => {
 });
 
 const serve = (config: string) => spawnItb(["serve", "--config", config, "--log-format", "json"]);
-
-/** Polls until `done()` or throws after `ms`. */
-async function until(done: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function waitServing(p: CliProcess): Promise<void> {
   await p.waitFor(/"msg":"serving"/, { timeoutMs: 120_000 });

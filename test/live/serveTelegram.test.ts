@@ -9,6 +9,7 @@ import { type Simulator, startSimulator, VirtualClock } from "../../src/simulato
 import { startTelegramSim, type TelegramSim } from "../../src/simulator/telegram/index.js";
 import { type CliProcess, spawnItb } from "../helpers/cli.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { until as waitUntil } from "../helpers/until.js";
 import { BTC_1M, buildLiveFixture, type LiveFixture, lastRecorded } from "./liveFixture.js";
 
 /**
@@ -43,6 +44,9 @@ afterAll(async () => {
   await tg?.close();
   if (fixture) rmSync(fixture.root, { recursive: true, force: true });
 });
+
+const until = (done: () => Promise<boolean> | boolean, ms: number, what: string) =>
+  waitUntil(done, ms, what, 10);
 
 const BANDS = {
   generator: "score_notification_model",
@@ -85,14 +89,6 @@ const env = (token = TOKEN, chat: string | null = String(CHAT)) => ({
 
 const serve = (config: string, e = env()) =>
   spawnItb(["serve", "--config", config, "--log-format", "json"], { env: { ...process.env, ...e } });
-
-async function until(done: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function waitServing(p: CliProcess): Promise<void> {
   await p.waitFor(/"msg":"serving"/, { timeoutMs: 120_000 });

@@ -1,5 +1,5 @@
 import type { Trade } from "../../core/trading.js";
-import type { LedgerTable } from "./types.js";
+import type { LedgerEquity, LedgerTable } from "./types.js";
 
 /** The ledger's trades table as Trades (the notifier's four weeks of statistics). */
 export function tradesOf(t: LedgerTable): Trade[] {
@@ -32,4 +32,12 @@ export function tradesOf(t: LedgerTable): Trade[] {
     ret: r[ret as number] as number,
     exitReason: r[reason as number] as Trade["exitReason"],
   }));
+}
+
+/** The open position an equity row describes (side, quantity, entry), or null when flat. */
+export function positionOf(
+  e: LedgerEquity,
+): { side: "long" | "short"; quantity: number; entryPrice: number } | null {
+  if (e.position === 0) return null;
+  return { side: e.position === 1 ? "long" : "short", quantity: e.quantity, entryPrice: e.entryPrice };
 }

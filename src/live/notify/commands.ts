@@ -16,7 +16,7 @@ import {
   tradesAnswer,
 } from "../../outputs/telegram/commands.js";
 import { escapeText } from "../../outputs/telegram/escape.js";
-import { tradesOf } from "../ledger/tradeRows.js";
+import { positionOf, tradesOf } from "../ledger/tradeRows.js";
 import type { Ledger } from "../ledger/types.js";
 import type { MarketRunner } from "../market.js";
 import { maskToken, TELEGRAM_API } from "./telegram.js";
@@ -105,14 +105,7 @@ export async function startCommands(o: CommandOptions): Promise<{ done: Promise<
               : {
                   lastCandleTime: r.candle.time,
                   lagSeconds: Math.max(0, (o.now() - (r.candle.time + step)) / 1000),
-                  position:
-                    r.equity.position === 0
-                      ? null
-                      : {
-                          side: r.equity.position === 1 ? "long" : "short",
-                          quantity: r.equity.quantity,
-                          entryPrice: r.equity.entryPrice,
-                        },
+                  position: positionOf(r.equity),
                   ...(m.tradesOnPaper ? { equity: r.equity.equity } : {}),
                 }),
           };

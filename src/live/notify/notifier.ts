@@ -4,6 +4,7 @@ import { orderMessage } from "../../outputs/telegram/orders.js";
 import { freqLabel, scoreNotification } from "../../outputs/telegram/scores.js";
 import { dailySummary } from "../../outputs/telegram/summary.js";
 import { tradeProfitMessage, tradeStatsMessage } from "../../outputs/telegram/trades.js";
+import { positionOf } from "../ledger/tradeRows.js";
 import type { CandleRecord, MarketKey, OutboxMessage } from "../ledger/types.js";
 import type { NotifyPlan } from "./plan.js";
 import type { TelegramPayload } from "./telegramSender.js";
@@ -165,14 +166,7 @@ export class MarketNotifier {
             market: this.name,
             trades: this.trades.filter((t) => t.exitTime >= end - DAY && t.exitTime < end),
             equity: rec.equity.equity,
-            position:
-              rec.equity.position === 0
-                ? null
-                : {
-                    side: rec.equity.position === 1 ? "long" : "short",
-                    quantity: rec.equity.quantity,
-                    entryPrice: rec.equity.entryPrice,
-                  },
+            position: positionOf(rec.equity),
           },
         ]);
         if (this.plan.telegram !== undefined) out.push(...this.telegram("daily", true, text));
