@@ -166,6 +166,42 @@ describe("the outbox pump on the Telegram Bot API", () => {
     await ledger.close();
   });
 
+  it("each chat is a queue of its own: a rate-limited chat holds no other", async () => {
+    const flooded = await startTelegramSim({
+      tokens: [TOKEN],
+      chats: [CHAT, OTHER],
+      floodLimit: { perSecond: 1, burst: 2 },
+    });
+    try {
+      const ledger = await ledgerWith([
+        [msg("a1"), msg("a2"), msg("a3"), msg("a4"), msg("b1", "trade", OTHER)],
+      ]);
+      const stop = new AbortController();
+      const client = new TelegramClient({ token: TOKEN, apiUrl: flooded.url, timeoutMs: 5000 });
+      const run = new OutboxPump({
+        ledger,
+        sender: new TelegramSender(client, [String(CHAT), String(OTHER)], async () => new Uint8Array()),
+        log,
+        signal: stop.signal,
+        queueLimit: 100,
+        minIntervalMs: 0,
+        idleMs: 50,
+      }).run();
+      while ((await ledger.pendingOutbox("telegram", 1)).length > 0)
+        await new Promise((r) => setTimeout(r, 50));
+      stop.abort();
+      await run;
+      const got = flooded.messages().map((m) => m.text);
+      // chat 1 hits the flood limit after two; chat 2's message does not wait for its retry_after
+      expect(got.indexOf("b1")).toBeLessThan(got.indexOf("a3"));
+      expect(got.filter((t) => t?.startsWith("a"))).toEqual(["a1", "a2", "a3", "a4"]);
+      expect(flooded.requests().some((r) => r.status === 429)).toBe(true);
+      await ledger.close();
+    } finally {
+      await flooded.close();
+    }
+  });
+
   it("a full queue drops the oldest score messages and keeps the trade messages", async () => {
     const ledger = await ledgerWith([
       [msg("s1", "score"), msg("t1"), msg("s2", "score")],

@@ -23,8 +23,8 @@ let records: CandleRecord[] = [];
 let server: Server;
 let url = "";
 const got: { path: string; body: unknown; at: number }[] = [];
-/** Status codes to answer, in turn, before answering 204. */
-const answers: { status: number; headers?: Record<string, string> }[] = [];
+/** Per path, the answers to give in turn before answering 204. */
+const answers = new Map<string, { status: number; headers?: Record<string, string> }[]>();
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "itb-webhook-"));
@@ -35,7 +35,7 @@ beforeAll(async () => {
       body += b.toString();
     });
     req.on("end", () => {
-      const a = answers.shift() ?? { status: 204 };
+      const a = answers.get(req.url ?? "")?.shift() ?? { status: 204 };
       got.push({ path: req.url ?? "", body: JSON.parse(body), at: Date.now() });
       res.writeHead(a.status, a.headers ?? {});
       res.end();
@@ -66,14 +66,15 @@ const event = (target: string, text: string): OutboxMessage => ({
 });
 
 describe("webhook delivery", () => {
-  it("posts each format's body in order, waits Retry-After, retries 5xx, drops a 4xx event", async () => {
+  it("posts each format's body in its webhook's order, waits Retry-After, retries 5xx, drops a 4xx event", async () => {
     const ledger = openSqliteLedger(join(dir, "ledger.sqlite"));
     await ledger.record({
       ...(records[0] as CandleRecord),
       outbox: [event("a", "first"), event("b", "second"), event("c", "third"), event("a", "fourth")],
     });
-    answers.push({ status: 429, headers: { "retry-after": "1" } }, { status: 503 }, { status: 204 });
-    answers.push({ status: 204 }, { status: 400 }, { status: 204 });
+    answers.set("/itb", [{ status: 429, headers: { "retry-after": "1" } }]);
+    answers.set("/slack", [{ status: 503 }]);
+    answers.set("/discord", [{ status: 400 }]);
     const hooks = new Map([
       ["a", hook("/itb", "itb")],
       ["b", hook("/slack", "slack")],
@@ -100,13 +101,19 @@ describe("webhook delivery", () => {
     }
     stop.abort();
     await run;
-    expect(settled).toEqual(["sent first", "sent second", "failed third", "sent fourth"]);
-    expect(got.map((g) => g.path)).toEqual(["/itb", "/itb", "/itb", "/slack", "/discord", "/itb"]);
-    expect(got[2]?.body).toEqual({ type: "trade", market: "BTCUSDT", pnl: 1.5, text: "first" });
-    expect(got[3]?.body).toEqual({ text: "second" });
-    expect(got[4]?.body).toEqual({ content: "third" });
+    // each webhook is a queue of its own: the one waiting out its Retry-After holds no other
+    expect(settled).toEqual(["failed third", "sent second", "sent first", "sent fourth"]);
+    const at = (path: string) => got.filter((g) => g.path === path);
+    expect(at("/itb").map((g) => g.body)).toEqual([
+      { type: "trade", market: "BTCUSDT", pnl: 1.5, text: "first" },
+      { type: "trade", market: "BTCUSDT", pnl: 1.5, text: "first" },
+      { type: "trade", market: "BTCUSDT", pnl: 1.5, text: "fourth" },
+    ]);
+    expect(at("/slack").map((g) => g.body)).toEqual([{ text: "second" }, { text: "second" }]);
+    expect(at("/discord").map((g) => g.body)).toEqual([{ content: "third" }]);
     // Retry-After: 1 s between the 429 and the next try
-    expect((got[1]?.at ?? 0) - (got[0]?.at ?? 0)).toBeGreaterThanOrEqual(1000);
+    const itb = at("/itb");
+    expect((itb[1]?.at ?? 0) - (itb[0]?.at ?? 0)).toBeGreaterThanOrEqual(1000);
     await ledger.close();
   });
 });

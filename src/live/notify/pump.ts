@@ -10,11 +10,12 @@ import type { Ledger, OutboxEntry, OutboxMessage } from "../ledger/types.js";
  * never in its way: the candle's transaction put the notifications in the outbox; this loop
  * sends them in their order and marks each sent (or dropped, or failed for good).
  *
- * - Order: an entry is retried until it is sent or fails for good; later entries wait for it,
- *   so trade messages arrive in the order of the trades.
+ * - Order: an entry is retried until it is sent or fails for good; later entries of its target
+ *   (a chat, a webhook) wait for it, so trade messages arrive in the order of the trades. Each
+ *   target is a queue of its own: one chat rate-limited or unreachable holds no other.
  * - Pace: at least `minIntervalMs` between two sends to one target (Telegram: about one message
  *   a second per chat); a 429 waits its `retry_after`; 5xx, timeouts and network errors back off
- *   exponentially (full jitter, up to `backoffCapMs`).
+ *   exponentially per target (full jitter, up to `backoffCapMs`).
  * - Bound: at most `queueLimit` entries wait; beyond, the oldest score and chart messages are
  *   dropped first, trade messages kept (Ledger.trimOutbox).
  * - Exactly once across restarts: an entry is marked sent right after the send returns. A crash
@@ -78,7 +79,8 @@ export class OutboxPump {
   private readonly nextAt = new Map<string, number>();
   /** Aborted `stopGraceMs` after the service's signal: ends the send in flight. */
   private readonly sends = new AbortController();
-  private failures = 0;
+  /** Failed attempts in a row, per target (the backoff's exponent). */
+  private readonly failures = new Map<string, number>();
 
   constructor(o: PumpOptions) {
     this.o = o;
@@ -121,19 +123,33 @@ export class OutboxPump {
         await this.idle();
         continue;
       }
+      // Each target (chat, webhook) is a queue of its own: an entry waits for the earlier ones
+      // of its target only, so a chat rate-limited or unreachable holds no other.
+      const held = new Set<string>();
+      let sent = 0;
+      let earliest = Number.POSITIVE_INFINITY;
       for (const entry of batch) {
         if (o.signal.aborted) return;
-        const ok = await this.deliver(entry);
-        if (!ok) break; // read the outbox again after the wait: the order is kept
+        if (held.has(entry.target)) continue;
+        const due = this.nextAt.get(entry.target) ?? 0;
+        if (due > Date.now()) {
+          held.add(entry.target);
+          earliest = Math.min(earliest, due);
+          continue;
+        }
+        if (await this.deliver(entry)) sent++;
+        else {
+          held.add(entry.target);
+          earliest = Math.min(earliest, this.nextAt.get(entry.target) ?? 0);
+        }
       }
+      if (sent === 0 && Number.isFinite(earliest)) await this.pause(earliest - Date.now());
     }
   }
 
-  /** One entry; false when it must be retried (after the wait this has done). */
+  /** One entry; false when it must be retried (its target waits until `nextAt`). */
   private async deliver(entry: OutboxEntry): Promise<boolean> {
     const o = this.o;
-    await this.pace(entry.target);
-    if (o.signal.aborted) return false;
     let messageId: number | undefined;
     try {
       messageId = await o.sender.send(entry, this.sends.signal);
@@ -151,7 +167,8 @@ export class OutboxPump {
         o.onSettled?.(entry, "failed", f.text);
         return true;
       }
-      this.failures++;
+      const failures = (this.failures.get(entry.target) ?? 0) + 1;
+      this.failures.set(entry.target, failures);
       const wait =
         f.kind === "rate"
           ? (f.retryAfterMs ?? 1000)
@@ -159,7 +176,7 @@ export class OutboxPump {
               (o.random ?? Math.random)() *
                 Math.min(
                   o.backoffCapMs ?? 60_000,
-                  (o.backoffBaseMs ?? 1000) * 2 ** Math.min(this.failures - 1, 16),
+                  (o.backoffBaseMs ?? 1000) * 2 ** Math.min(failures - 1, 16),
                 ),
             );
       await o.ledger.settleOutbox(entry.id, { status: "retry", error: f.text });
@@ -175,10 +192,10 @@ export class OutboxPump {
         f.kind === "rate" ? "rate limited; waiting as asked" : "notification not delivered; retrying",
       );
       o.onRetry?.(entry, f, wait);
-      await this.pause(wait);
+      this.nextAt.set(entry.target, Date.now() + wait);
       return false;
     }
-    this.failures = 0;
+    this.failures.delete(entry.target);
     this.nextAt.set(entry.target, Date.now() + o.minIntervalMs);
     await o.ledger.settleOutbox(entry.id, {
       status: "sent",
@@ -187,12 +204,6 @@ export class OutboxPump {
     });
     o.onSettled?.(entry, "sent");
     return true;
-  }
-
-  private async pace(target: string): Promise<void> {
-    const due = this.nextAt.get(target) ?? 0;
-    const wait = due - Date.now();
-    if (wait > 0) await this.pause(wait);
   }
 
   /** Sleeps `ms` (real time: the API's limits are), ending early only when the service stops. */
