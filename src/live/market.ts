@@ -26,6 +26,7 @@ import { CandleChain } from "./chain.js";
 import { tradesOf } from "./ledger/tradeRows.js";
 import type { CandleRecord, Ledger, MarketKey } from "./ledger/types.js";
 import { loadCurrentModels, type ModelWatch, watchCurrentModels } from "./models.js";
+import { ChartHistory } from "./notify/chartHistory.js";
 import { MarketNotifier, type NotifyState } from "./notify/notifier.js";
 import { type NotifyPlan, notifies } from "./notify/plan.js";
 import { type OutputPlan, planOutputs } from "./outputs.js";
@@ -94,6 +95,8 @@ export class MarketRunner {
   private outputs: OutputPlan | undefined;
   private models: ModelWatch | undefined;
   private notifier: MarketNotifier | undefined;
+  /** The candles and scores the charts draw (with a diagram output). */
+  private charts: { history: ChartHistory; picks: { signal: boolean; index: number }[] } | undefined;
   /** The last candle's record (commands and status). */
   private lastRec: CandleRecord | undefined;
   /** Operator requests (/pause, /resume, /forceexit), applied at the next candle. */
@@ -157,6 +160,46 @@ export class MarketRunner {
     if (this.paper === undefined) return false;
     this.controls.push(request);
     return true;
+  }
+
+  /** The candles and chart scores of the recent past (with a diagram output). */
+  get chartRows(): ChartHistory | undefined {
+    return this.charts?.history;
+  }
+
+  private chartHistory(plan: NotifyPlan, chain: CandleChain): MarketRunner["charts"] {
+    if (plan.diagrams.length === 0 || plan.telegram === undefined) return undefined;
+    const columns = [...new Set(plan.diagrams.map((d) => d.score_column_names[0] as string))];
+    const picks = columns.map((c) => {
+      const signal = chain.signalColumns.indexOf(c);
+      const score = chain.scoreColumns.indexOf(c);
+      if (signal < 0 && score < 0) {
+        this.deps.log.warn(
+          { market: this.name, column: c },
+          "the chart's score column is not a score or signal: drawn empty",
+        );
+      }
+      return signal >= 0 ? { signal: true, index: signal } : { signal: false, index: score };
+    });
+    const rows =
+      Math.max(...plan.diagrams.map((d) => Math.ceil((d.nrows * d.resamplingMs) / this.stepMs))) + 2;
+    return { history: new ChartHistory(rows, columns), picks };
+  }
+
+  private pushChart(
+    time: number,
+    open: number,
+    high: number,
+    low: number,
+    close: number,
+    out: { scores: ArrayLike<number>; signals: ArrayLike<number> },
+  ): void {
+    const c = this.charts;
+    if (c === undefined) return;
+    const values = c.picks.map((p) =>
+      p.index < 0 ? Number.NaN : ((p.signal ? out.signals : out.scores)[p.index] ?? Number.NaN),
+    );
+    c.history.push(time, open, high, low, close, values);
   }
 
   /** The notifications the config's outputs ask for (after check). */
@@ -225,6 +268,11 @@ export class MarketRunner {
       });
     }
 
+    this.charts = this.chartHistory(outputs.notify, chain);
+    const ohlc = ["open", "high", "low", "close"].map((name) =>
+      frame.has(name) ? frame.get(name) : new Float64Array(frame.length).fill(Number.NaN),
+    ) as [Float64Array, Float64Array, Float64Array, Float64Array];
+
     // Warm the streams over the history the ledger has seen (or all of it on a first start);
     // what is stored after the ledger's last candle is processed now, as catch-up.
     const n = frame.length;
@@ -234,8 +282,12 @@ export class MarketRunner {
     const t0 = performance.now();
     for (; k < n && (frame.time[k] as number) <= until; k++) {
       for (let j = 0; j < cols.length; j++) this.row[j] = (cols[j] as Float64Array)[k] as number;
-      chain.update(this.row);
+      const out = chain.update(this.row);
       this.last = frame.time[k] as number;
+      if (this.charts !== undefined) {
+        const [o, h, l, c] = ohlc;
+        this.pushChart(this.last, o[k] as number, h[k] as number, l[k] as number, c[k] as number, out);
+      }
     }
     if (lastRecorded !== undefined && lastRecorded.time > this.last) {
       log.warn(
@@ -389,6 +441,7 @@ export class MarketRunner {
     }
     inputsOf(this.row, value);
     const out = chain.update(this.row);
+    this.pushChart(candle.time, candle.open, candle.high, candle.low, candle.close, out);
     const t1 = performance.now();
     const index = Math.round(candle.time / this.stepMs);
     let t2 = t1;

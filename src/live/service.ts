@@ -200,6 +200,13 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     notifications = startNotifications({
       folders,
       ledgerOf,
+      charts: (folder, market) =>
+        runners.find(
+          (r) =>
+            r.key.symbol === market.symbol &&
+            r.key.freq === market.freq &&
+            resolve(r.config.data_folder) === resolve(folder),
+        )?.chartRows,
       log: o.log,
       signal: o.signal,
       hooks: {
@@ -300,6 +307,7 @@ async function startBots(
           return sendChartNow({
             ledger: await ledgerOf(m.config.data_folder),
             client: tg.client,
+            ...(m.chartRows === undefined ? {} : { history: m.chartRows }),
             chat,
             market: m.key,
             plan,

@@ -3,7 +3,8 @@ import type { WebhookConfig } from "../../config/outputConfigs.js";
 import { ConfigError, errorMessage } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { renderDiagramPng } from "../../outputs/diagram.js";
-import type { Ledger, LedgerTable, OutboxEntry } from "../ledger/types.js";
+import type { Ledger, LedgerTable, MarketKey, OutboxEntry } from "../ledger/types.js";
+import type { ChartHistory } from "./chartHistory.js";
 import type { ChartRequest } from "./notifier.js";
 import type { NotifyPlan } from "./plan.js";
 import { OutboxPump, type PumpOptions } from "./pump.js";
@@ -72,6 +73,8 @@ export function startNotifications(o: {
   log: Logger;
   signal: AbortSignal;
   hooks?: PumpHooks;
+  /** A market's recent candles and chart scores, warm-up included (else the ledger's rows). */
+  charts?: (dataFolder: string, market: MarketKey) => ChartHistory | undefined;
 }): Notifications {
   const stop = new AbortController();
   const signal = AbortSignal.any([o.signal, stop.signal]);
@@ -94,7 +97,7 @@ export function startNotifications(o: {
         const chats = [...new Set(f.plans.flatMap((p) => p.telegram?.chats ?? []))];
         clients.set(key, { client, chats });
         const sender = new TelegramSender(client, chats, (entry, chart) =>
-          renderChart(ledger, entry, chart as ChartRequest),
+          renderChart(ledger, entry, chart as ChartRequest, o.charts?.(f.dataFolder, entry.market)),
         );
         list.push(
           new OutboxPump({ ...base, sender, queueLimit: t.queueLimit, minIntervalMs: t.minIntervalMs }),
@@ -130,6 +133,7 @@ export function startNotifications(o: {
 /** A market's chart drawn now (/chart): its first diagram output, up to its last candle. */
 export async function sendChartNow(o: {
   ledger: Ledger;
+  history?: ChartHistory;
   client: TelegramClient;
   chat: string;
   market: { symbol: string; freq: string };
@@ -149,36 +153,32 @@ export async function sendChartNow(o: {
     ...(o.plan.description === undefined ? {} : { description: o.plan.description }),
   };
   const entry = { market: o.market } as OutboxEntry;
-  const png = await renderChart(o.ledger, entry, chart);
+  const png = await renderChart(o.ledger, entry, chart, o.history);
   await o.client.sendPhoto(o.chat, png, "", undefined);
   return true;
 }
 
 /** The chart of a diagram entry, from the ledger's rows of its market (the rows served). */
-async function renderChart(ledger: Ledger, entry: OutboxEntry, chart: ChartRequest): Promise<Uint8Array> {
+async function renderChart(
+  ledger: Ledger,
+  entry: OutboxEntry,
+  chart: ChartRequest,
+  history?: ChartHistory,
+): Promise<Uint8Array> {
   const from = chart.until - chart.nrows * chart.resamplingMs;
   const q = { market: entry.market, from, to: chart.until + 1 };
-  const rows = await ledger.read("signals", q);
+  const rows =
+    history !== undefined && history.columns.includes(chart.scoreColumn)
+      ? history.window(from, chart.until, chart.scoreColumn)
+      : ledgerRows(await ledger.read("signals", q), chart.scoreColumn);
   const fills = await ledger.read("fills", q);
-  const col = (t: LedgerTable, name: string) => t.columns.indexOf(name);
-  const pick = (name: string) => {
-    const i = [name, `signal.${name}`, `score.${name}`].map((n) => col(rows, n)).find((k) => k >= 0) ?? -1;
-    return Float64Array.from(rows.rows, (r) =>
-      i < 0 ? Number.NaN : ((r[i] as number | null) ?? Number.NaN),
-    );
-  };
-  const side = col(fills, "side");
-  const time = col(fills, "time");
+  const side = fills.columns.indexOf("side");
+  const time = fills.columns.indexOf("time");
   const at = (s: string) => fills.rows.filter((r) => r[side] === s).map((r) => r[time] as number);
   return renderDiagramPng({
     symbol: entry.market.symbol,
     ...(chart.description === undefined ? {} : { description: chart.description }),
-    time: pick("timestamp"),
-    open: pick("open"),
-    high: pick("high"),
-    low: pick("low"),
-    close: pick("close"),
-    score: pick(chart.scoreColumn),
+    ...rows,
     buys: at("buy"),
     sells: at("sell"),
     resamplingMs: chart.resamplingMs,
@@ -186,4 +186,20 @@ async function renderChart(ledger: Ledger, entry: OutboxEntry, chart: ChartReque
     scoreThresholds: chart.scoreThresholds,
     scoreMa: chart.scoreMa,
   });
+}
+
+/** The chart's columns from the ledger's signals table (a score may be prefixed there). */
+function ledgerRows(t: LedgerTable, scoreColumn: string) {
+  const pick = (...names: string[]) => {
+    const i = names.map((n) => t.columns.indexOf(n)).find((k) => k >= 0) ?? -1;
+    return Float64Array.from(t.rows, (r) => (i < 0 ? Number.NaN : ((r[i] as number | null) ?? Number.NaN)));
+  };
+  return {
+    time: pick("timestamp"),
+    open: pick("open"),
+    high: pick("high"),
+    low: pick("low"),
+    close: pick("close"),
+    score: pick(scoreColumn, `signal.${scoreColumn}`, `score.${scoreColumn}`),
+  };
 }
