@@ -167,10 +167,9 @@ async function renderChart(
 ): Promise<Uint8Array> {
   const from = chart.until - chart.nrows * chart.resamplingMs;
   const q = { market: entry.market, from, to: chart.until + 1 };
-  const rows =
-    history !== undefined && history.columns.includes(chart.scoreColumn)
-      ? history.window(from, chart.until, chart.scoreColumn)
-      : ledgerRows(await ledger.read("signals", q), chart.scoreColumn);
+  const rows = history?.columns.includes(chart.scoreColumn)
+    ? history.window(from, chart.until, chart.scoreColumn)
+    : ledgerRows(await ledger.read("signals", q), chart.scoreColumn);
   const fills = await ledger.read("fills", q);
   const side = fills.columns.indexOf("side");
   const time = fills.columns.indexOf("time");
