@@ -71,10 +71,11 @@ describe("the notification plan", () => {
       output_sets: [{ generator: "webhook", config: { url: "https://example.com/hook/secret" } }],
     });
     expect(hooks.telegram).toBeUndefined();
-    const [[key, hook]] = [...hooks.webhooks] as [[string, { label: string; events: string[] }]];
+    const key = [...hooks.webhooks.keys()][0] as string;
+    const hook = hooks.webhooks.get(key);
     expect(key).toMatch(/^[0-9a-f]{16}$/);
     expect(key).not.toContain("secret");
-    expect(hook.label).toBe("output_sets[0] (webhook)");
-    expect(hook.events).toEqual(["score", "order", "trade", "daily"]);
+    expect(hook?.label).toBe("output_sets[0] (webhook)");
+    expect(hook?.events).toEqual(["score", "order", "trade", "daily"]);
   });
 });
