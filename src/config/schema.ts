@@ -22,6 +22,7 @@ import {
   BacktestSchema,
   DataSourceSchema,
   isBinanceKlineInterval,
+  RiskManagementSchema,
   RollingPredictSchema,
   ScheduleSchema,
   ServeSchema,
@@ -204,6 +205,7 @@ const BaseConfigSchema = known(
         "The Telegram Bot API root (default https://api.telegram.org); itb telegram-sim's address for tests and the offline demo.",
       ),
     telegram: TelegramSchema.prefault({}),
+    risk_management: RiskManagementSchema.optional(),
     secrets_file: text()
       .optional()
       .describe(

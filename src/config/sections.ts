@@ -281,6 +281,36 @@ export const ServeSchema = known({
     ),
 }).describe("itb serve: the online service's operations (itb's addition).");
 
+const positiveNumber = () => finiteNumber().positive(expected("a number > 0"));
+
+export const RiskManagementSchema = known({
+  circuit_breaker: known({
+    max_consecutive_losses: positiveInt().default(3).describe("Losing trades in a row that pause entries."),
+    cooldown_minutes: positiveInt().default(60).describe("How long the breaker pauses entries."),
+    max_daily_losses: positiveInt().default(5).describe("Losing trades in a UTC day that pause entries."),
+    max_daily_loss_percent: positiveNumber()
+      .default(10)
+      .describe("Loss in a UTC day, % of the day's first equity, that pauses entries."),
+  })
+    .prefault({})
+    .describe(
+      "The fork's circuit breaker (its keys and defaults; the day is UTC where the fork used local time).",
+    ),
+  max_position_notional: positiveNumber().optional().describe("Largest position of a market, quote."),
+  max_total_exposure: positiveNumber()
+    .optional()
+    .describe("Largest notional of all markets' positions together, quote."),
+  max_open_markets: positiveInt().optional().describe("Most markets holding a position at once."),
+  min_notional: positiveNumber().optional().describe("Smallest entry, quote."),
+  max_notional: positiveNumber().optional().describe("Largest entry, quote."),
+  price_band: positiveNumber()
+    .optional()
+    .describe("An entry whose price is further than this fraction from the last close is refused."),
+  stale_bars: positiveInt()
+    .default(2)
+    .describe("No entries when the candle decided on closed more than this many bars ago, or was missing."),
+}).describe("itb serve: risk limits checked before every entry (exits always go out).");
+
 export const TelegramSchema = known({
   parse_mode: choice(["Markdown", "none"] as const)
     .default("Markdown")

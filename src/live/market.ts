@@ -19,6 +19,7 @@ import type { ModelArtifact } from "../models/artifact.js";
 import { resolveFeatureSets } from "../pipeline/generators.js";
 import { resolveSignalSets } from "../pipeline/signalStages.js";
 import type { SignalStep } from "../signals/index.js";
+import { RiskGuard, type RiskLimits, type RiskState } from "../trading/risk.js";
 import { SimulatedExecution } from "../trading/simulatedExecution.js";
 import type { VenueSnapshot } from "../trading/simulatedVenue.js";
 import { Trader, type TraderAction, type TraderSnapshot } from "../trading/trader.js";
@@ -30,6 +31,7 @@ import { ChartHistory } from "./notify/chartHistory.js";
 import { MarketNotifier, type NotifyState } from "./notify/notifier.js";
 import { type NotifyPlan, notifies } from "./notify/plan.js";
 import { type OutputPlan, planOutputs } from "./outputs.js";
+import type { Portfolio } from "./portfolio.js";
 import { TradingSession } from "./session.js";
 
 /**
@@ -65,6 +67,8 @@ export interface MarketDeps {
   backfill?: boolean;
   /** Told after a candle with notifications is recorded (its data folder's delivery looks at once). */
   notified?: () => void;
+  /** All markets' positions (the risk limits across markets). */
+  portfolio?: Portfolio;
 }
 
 /** Milliseconds each stage of one candle took. */
@@ -83,6 +87,8 @@ interface MarketState {
   venue?: VenueSnapshot;
   /** The notifiers' bands, chart periods and last daily summary. */
   notify?: NotifyState;
+  /** The risk limits' loss breaker. */
+  risk?: RiskState;
 }
 
 export class MarketRunner {
@@ -91,7 +97,11 @@ export class MarketRunner {
   private readonly configFile: string;
   private readonly stepMs: number;
   private chain: CandleChain | undefined;
-  private paper: { trader: Trader; port: SimulatedExecution; session: TradingSession } | undefined;
+  private paper:
+    | { trader: Trader; port: SimulatedExecution; session: TradingSession; risk?: RiskGuard }
+    | undefined;
+  /** The candle being decided on (the risk limits' view of the market). */
+  private deciding: Candle | undefined;
   private outputs: OutputPlan | undefined;
   private models: ModelWatch | undefined;
   private notifier: MarketNotifier | undefined;
@@ -455,6 +465,7 @@ export class MarketRunner {
         this.deps.log.info({ market: this.name, request: c }, "operator request applied");
       }
       const bar: SignalBar = { index, ...candleOnly(candle), buy: out.buy, sell: out.sell };
+      this.deciding = candle;
       await paper.session.decide(bar);
       paper.port.settleDecisions(this.key.symbol);
       await paper.session.settled();
@@ -487,6 +498,7 @@ export class MarketRunner {
     const t3 = performance.now();
     this.last = candle.time;
     this.lastRec = rec;
+    this.deps.portfolio?.set(this.name, Math.abs(rec.equity.quantity * candle.close));
     this.pending = { actions: [], orders: new Map(), fills: [] };
     this.trades = [];
     if (rec.outbox !== undefined) this.deps.notified?.();
@@ -516,7 +528,11 @@ export class MarketRunner {
   private state(): MarketState {
     const p = this.paper;
     if (p === undefined) return {};
-    return { trader: p.trader.snapshot(), venue: p.port.snapshot(this.key.symbol) };
+    return {
+      trader: p.trader.snapshot(),
+      venue: p.port.snapshot(this.key.symbol),
+      ...(p.risk === undefined ? {} : { risk: p.risk.snapshot() }),
+    };
   }
 
   private createPaper(saved: unknown): MarketRunner["paper"] {
@@ -529,7 +545,10 @@ export class MarketRunner {
       filters: o.filters,
       cash: o.initialCapital,
     });
-    const trader = new Trader({
+    const state = (saved ?? {}) as MarketState;
+    const limits = this.config.risk_management;
+    const risk = limits === undefined ? undefined : new RiskGuard(riskLimits(limits), state.risk);
+    const trader: Trader = new Trader({
       symbol: this.key.symbol,
       direction: o.direction,
       stake: o.stake,
@@ -539,9 +558,12 @@ export class MarketRunner {
       cash: o.initialCapital,
       // the freq in the id: two markets of one symbol deciding at the same bar time place two orders
       idPrefix: `paper${configFreq(this.config).binance}`,
-      onTrade: (t) => this.trades.push(t),
+      onTrade: (t) => {
+        this.trades.push(t);
+        risk?.onTrade(t, trader.cashBalance - t.pnl);
+      },
+      ...(risk === undefined ? {} : { entryCheck: (e) => this.checkEntry(risk, trader, e.notional) }),
     });
-    const state = (saved ?? {}) as MarketState;
     if (state.trader !== undefined) trader.restore(state.trader);
     if (state.venue !== undefined) port.restore(this.key.symbol, state.venue);
     const session = new TradingSession(
@@ -550,7 +572,36 @@ export class MarketRunner {
       (e) => this.onEvent(e),
       (a) => this.pending.actions.push(a),
     );
-    return { trader, port, session };
+    return { trader, port, session, ...(risk === undefined ? {} : { risk }) };
+  }
+
+  /** The risk limits on an entry about to go out; the reason when refused (logged). */
+  private checkEntry(risk: RiskGuard, trader: Trader, notional: number): string | undefined {
+    const c = this.deciding;
+    if (c === undefined) return undefined;
+    const portfolio = this.deps.portfolio;
+    // the exchange's time when the candle was fetched (a simulator's clock may be far from ours)
+    const received = (c as Partial<ClosedCandle>).receivedAt;
+    const v = risk.checkEntry({
+      now: received ?? this.deps.clock.now(),
+      barMs: this.stepMs,
+      lastCandleTime: c.time,
+      lastCandleMissing: Number.isNaN(c.close),
+      lastClose: c.close,
+      notional,
+      price: c.close,
+      positionNotional: 0, // the Trader enters from flat only
+      totalExposure: portfolio?.exposureBesides(this.name) ?? 0,
+      openMarkets: portfolio?.openBesides(this.name) ?? 0,
+      marketOpen: false,
+      equity: trader.cashBalance,
+    });
+    if (v.ok) return undefined;
+    this.deps.log.warn(
+      { market: this.name, candle: isoTime(c.time), rule: v.rule, reason: v.reason },
+      "entry refused by risk_management",
+    );
+    return v.reason;
   }
 
   private onEvent(e: ExecutionEvent): void {
@@ -615,6 +666,24 @@ export class MarketRunner {
       }
     }
   }
+}
+
+/** The config's risk_management as the guard's limits. */
+function riskLimits(r: NonNullable<Config["risk_management"]>): RiskLimits {
+  const cb = r.circuit_breaker;
+  return {
+    maxConsecutiveLosses: cb.max_consecutive_losses,
+    maxDailyLosses: cb.max_daily_losses,
+    maxDailyLossPercent: cb.max_daily_loss_percent,
+    cooldownMs: cb.cooldown_minutes * 60_000,
+    staleBars: r.stale_bars,
+    ...(r.max_position_notional === undefined ? {} : { maxPositionNotional: r.max_position_notional }),
+    ...(r.max_total_exposure === undefined ? {} : { maxTotalExposure: r.max_total_exposure }),
+    ...(r.max_open_markets === undefined ? {} : { maxOpenMarkets: r.max_open_markets }),
+    ...(r.min_notional === undefined ? {} : { minNotional: r.min_notional }),
+    ...(r.max_notional === undefined ? {} : { maxNotional: r.max_notional }),
+    ...(r.price_band === undefined ? {} : { priceBand: r.price_band }),
+  };
 }
 
 function candleOnly(c: Candle): Candle {

@@ -22,6 +22,7 @@ import {
   startNotifications,
 } from "./notify/delivery.js";
 import { type NotifyPlan, notifies } from "./notify/plan.js";
+import { Portfolio } from "./portfolio.js";
 import { type RetrainEvent, type Retraining, startRetraining } from "./retrain.js";
 
 /**
@@ -153,6 +154,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
 
   const runners: MarketRunner[] = [];
   const failed: ServiceRun["failed"] = [];
+  const portfolio = new Portfolio();
   let retraining: Retraining | undefined;
   let notifications: Notifications | undefined;
   let commands: { done: Promise<void> }[] = [];
@@ -172,6 +174,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
         pollMs: o.pollMs ?? l.config.serve.poll_ms,
         delayMs: o.delayMs ?? l.config.serve.delay_ms,
         notified: () => notifications?.poke(l.config.data_folder),
+        portfolio,
       };
       const runner: MarketRunner = new MarketRunner(l, {
         ...deps,

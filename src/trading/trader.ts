@@ -52,6 +52,11 @@ export interface TraderOptions {
   idPrefix?: string | undefined;
   /** Receives every closed trade (the ledger, the metrics observer). */
   onTrade?: ((trade: Trade) => void) | undefined;
+  /**
+   * Asked before every entry (risk limits, trading/risk.ts): undefined lets it go out, a text
+   * (why not) skips it; the signal is not kept for later.
+   */
+  entryCheck?: ((e: { side: 1 | -1; notional: number; decidedAt: number }) => string | undefined) | undefined;
 }
 
 export interface SeedPosition {
@@ -132,6 +137,7 @@ export class Trader {
   private readonly trailingStop: number;
   private readonly prefix: string;
   private readonly onTrade: ((trade: Trade) => void) | undefined;
+  private readonly entryCheck: TraderOptions["entryCheck"];
 
   private cash: number;
   private pos: 1 | -1 | 0 = 0;
@@ -168,6 +174,7 @@ export class Trader {
     this.trailingStop = o.trailingStop ?? 0;
     this.prefix = o.idPrefix ?? "itb";
     this.onTrade = o.onTrade;
+    this.entryCheck = o.entryCheck;
     if (!(this.stakeValue > 0)) throw new TradingError(`stake must be positive, got ${this.stakeValue}`);
     if (!Number.isFinite(o.cash)) throw new TradingError(`cash must be a finite number, got ${o.cash}`);
     this.cash = o.cash;
@@ -438,6 +445,7 @@ export class Trader {
     const equity = this.cash; // flat, so the cash is the equity
     const stake = this.fixedStake ? Math.min(this.stakeValue, equity) : this.stakeValue * equity;
     if (!(stake > 0)) return undefined;
+    if (this.entryCheck?.({ side, notional: stake, decidedAt }) !== undefined) return undefined;
     this.entryFills = 0;
     this.entryNotional = 0;
     this.entryFee = 0;
