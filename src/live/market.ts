@@ -102,6 +102,8 @@ export class MarketRunner {
     | undefined;
   /** The candle being decided on (the risk limits' view of the market). */
   private deciding: Candle | undefined;
+  /** Entries the risk limits refused on the candle being processed. */
+  private refusals: { rule: string; reason: string }[] = [];
   private outputs: OutputPlan | undefined;
   private models: ModelWatch | undefined;
   private notifier: MarketNotifier | undefined;
@@ -490,6 +492,7 @@ export class MarketRunner {
     };
     if (this.notifier !== undefined) {
       const outbox = this.notifier.onCandle(rec);
+      for (const r of this.refusals) outbox.push(...this.notifier.refusal(r.rule, r.reason, candle.time));
       if (outbox.length > 0) rec.outbox = outbox;
       (rec.state as MarketState).notify = this.notifier.snapshot();
     }
@@ -501,6 +504,7 @@ export class MarketRunner {
     this.deps.portfolio?.set(this.name, Math.abs(rec.equity.quantity * candle.close));
     this.pending = { actions: [], orders: new Map(), fills: [] };
     this.trades = [];
+    this.refusals = [];
     if (rec.outbox !== undefined) this.deps.notified?.();
     this.outputs?.console(this.deps.log, this.name, rec, this.deps.quietCandles);
     this.deps.onProcessed?.(
@@ -597,6 +601,7 @@ export class MarketRunner {
       equity: trader.cashBalance,
     });
     if (v.ok) return undefined;
+    this.refusals.push({ rule: v.rule, reason: v.reason });
     this.deps.log.warn(
       { market: this.name, candle: isoTime(c.time), rule: v.rule, reason: v.reason },
       "entry refused by risk_management",

@@ -116,4 +116,19 @@ describe("a market's notifier", () => {
     expect(texts(n, rec(10, 0))).toEqual([]);
     expect(n.snapshot().day).toBe(Math.floor((T0 + 10 * MIN) / DAY));
   });
+
+  it("tells an entry the risk limits refused, as an order event", () => {
+    const n = new MarketNotifier(plan(), MARKET, "BTCUSDT 1m", MIN);
+    expect(
+      n
+        .refusal("max_notional", "notional 10000 is above 100", T0)
+        .map((m) => [m.kind, m.keep, (m.payload as { text: string }).text]),
+    ).toEqual([
+      [
+        "order",
+        true,
+        "⛔ BTCUSDT 1m: entry refused by risk\\_management (max\\_notional): notional 10000 is above 100",
+      ],
+    ]);
+  });
 });

@@ -1,5 +1,6 @@
 import type { Side, Trade } from "../../core/trading.js";
 import { diagramDue } from "../../outputs/diagram.js";
+import { escapeText } from "../../outputs/telegram/escape.js";
 import { orderMessage } from "../../outputs/telegram/orders.js";
 import { freqLabel, scoreNotification } from "../../outputs/telegram/scores.js";
 import { dailySummary } from "../../outputs/telegram/summary.js";
@@ -174,6 +175,23 @@ export class MarketNotifier {
       }
     }
     return out;
+  }
+
+  /** An entry the risk limits refused on this candle: told like an order event. */
+  refusal(rule: string, reason: string, time: number): OutboxMessage[] {
+    const text = escapeText(
+      `⛔ ${this.name}: entry refused by risk_management (${rule}): ${reason}`,
+      "Markdown",
+    );
+    return [
+      ...(this.plan.telegram?.tradeMessages === true ? this.telegram("order", true, text) : []),
+      ...this.webhook(
+        "order",
+        true,
+        { type: "refusal", market: this.market.symbol, freq: this.market.freq, time, rule, reason },
+        text,
+      ),
+    ];
   }
 
   private telegram(kind: OutboxMessage["kind"], keep: boolean, text: string): OutboxMessage[] {
