@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { ConfigError, InterruptedError, ItbError } from "../core/errors.js";
 import { registerBacktestCommands } from "./commands/backtest.js";
 import { registerConfigCommands } from "./commands/config.js";
+import { registerControlCommands } from "./commands/control.js";
 import { registerDataCommands } from "./commands/data.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerDownloadCommand } from "./commands/download.js";
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerPipelineCommand(program);
   registerLedgerCommands(program);
+  registerControlCommands(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

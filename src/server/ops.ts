@@ -7,8 +7,13 @@ import { UsageError } from "../core/errors.js";
  * The service's operations endpoints on a small HTTP server (loopback by default):
  *   GET /healthz  200 while the process serves (liveness);
  *   GET /readyz   200 when every market is warm and its data fresh, else 503 with the reasons;
- *   GET /metrics  Prometheus text exposition.
+ *   GET /metrics  Prometheus text exposition;
+ *   POST /control {"action": "pause"|"resume"|"flatten", "symbol"?}  the kill switch (itb pause,
+ *                 itb resume, itb flatten): applied by each market at its next candle.
  */
+
+export type ControlAction = "pause" | "resume" | "flatten";
+const CONTROL_ACTIONS: readonly ControlAction[] = ["pause", "resume", "flatten"];
 export interface Readiness {
   ready: boolean;
   /** Per market: why it is not ready ("warming up", "last candle 5 min old"). */
@@ -34,6 +39,8 @@ export async function startOpsServer(o: {
   address: string;
   registry: Registry;
   readiness: () => Readiness;
+  /** The markets that took the request (none before the service is ready). */
+  control?: (action: ControlAction, symbol?: string) => string[];
 }): Promise<OpsServer> {
   const { host, port } = parseAddress(o.address);
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -41,6 +48,10 @@ export async function startOpsServer(o: {
   });
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0];
+    if (path === "/control" && req.method === "POST" && o.control !== undefined) {
+      await control(req, res, o.control);
+      return;
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD" }).end();
       return;
@@ -84,4 +95,36 @@ export async function startOpsServer(o: {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" }).end(`${JSON.stringify(body)}\n`);
+}
+
+async function control(
+  req: IncomingMessage,
+  res: ServerResponse,
+  apply: (action: ControlAction, symbol?: string) => string[],
+): Promise<void> {
+  let body = "";
+  for await (const chunk of req) body += String(chunk);
+  let parsed: { action?: unknown; symbol?: unknown };
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    json(res, 400, { error: 'expected a JSON body {"action": "pause"|"resume"|"flatten", "symbol"?}' });
+    return;
+  }
+  const action = parsed.action as ControlAction;
+  if (!CONTROL_ACTIONS.includes(action)) {
+    json(res, 400, {
+      error: `unknown action ${JSON.stringify(parsed.action)}; expected pause, resume or flatten`,
+    });
+    return;
+  }
+  const symbol = typeof parsed.symbol === "string" && parsed.symbol !== "" ? parsed.symbol : undefined;
+  const markets = apply(action, symbol);
+  json(res, markets.length > 0 ? 200 : 409, {
+    action,
+    markets,
+    ...(markets.length === 0
+      ? { error: "no market took it (not trading on paper, not ready yet, or no such symbol)" }
+      : {}),
+  });
 }

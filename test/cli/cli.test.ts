@@ -27,6 +27,9 @@ const COMMANDS = [
   "config",
   "ledger",
   "status",
+  "pause",
+  "resume",
+  "flatten",
 ];
 
 describe("itb CLI", () => {
@@ -57,6 +60,9 @@ describe("itb CLI", () => {
       ["config", "schema"],
       ["ledger", "export"],
       ["status"],
+      ["pause"],
+      ["resume"],
+      ["flatten"],
     ]) {
       const r = itb([...c, "--help"]);
       expect(r.status, c.join(" ")).toBe(0);

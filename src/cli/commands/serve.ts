@@ -92,6 +92,11 @@ export function registerServeCommand(program: Command): void {
         address: opts.address ?? first.serve.address,
         registry: metrics.registry,
         readiness,
+        control: (action, symbol) =>
+          markets
+            .filter((m) => symbol === undefined || m.key.symbol.toUpperCase() === symbol.toUpperCase())
+            .filter((m) => m.control(action === "flatten" ? "exit" : action))
+            .map((m) => m.name),
       });
       ctx.log.info({ url: ops.url }, "operations endpoints: /healthz /readyz /metrics");
       const line = stderrLine();
