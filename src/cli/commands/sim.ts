@@ -2,7 +2,7 @@ import { type Command, Option } from "commander";
 import { UsageError } from "../../core/errors.js";
 import { isoTime, monthKey, parseTime } from "../../core/time.js";
 import type { Market } from "../../data/archive/source.js";
-import { type FaultRule, parseFaultSpec, startSimulator } from "../../simulator/index.js";
+import { DEFAULT_ACCOUNT, type FaultRule, parseFaultSpec, startSimulator } from "../../simulator/index.js";
 import { contextOf } from "../context.js";
 
 interface SimCliOptions {
@@ -20,6 +20,22 @@ interface SimCliOptions {
   weightLimit?: string;
   verify: boolean;
   preload: boolean;
+  apiKey: string;
+  apiSecret: string;
+  balance: string;
+}
+
+/** `USDT=10000,BTC=0.5` as starting balances. */
+function balances(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of text.split(",")) {
+    const [asset, amount] = part.split("=");
+    if (asset === undefined || !/^[A-Z0-9]{1,20}$/.test(asset.trim()) || amount === undefined) {
+      throw new UsageError(`invalid --balance "${text}": expected ASSET=AMOUNT,... e.g. USDT=10000,BTC=0`);
+    }
+    out[asset.trim()] = number(amount, `--balance amount of ${asset.trim()}`, 0);
+  }
+  return out;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -98,6 +114,19 @@ export function registerSimCommand(program: Command): void {
     .option("--weight-limit <n>", "request weight per minute: N, or spot=N,um=M (default spot=6000,um=2400)")
     .option("--no-verify", "load archive zips without checking their .CHECKSUM files")
     .option("--preload", "load every symbol before listening", false)
+    .option("--api-key <key>", "API key of the spot trading account", DEFAULT_ACCOUNT.apiKey)
+    .option(
+      "--api-secret <secret>",
+      "API secret of the account (signs requests; never printed)",
+      DEFAULT_ACCOUNT.apiSecret,
+    )
+    .option(
+      "--balance <assets>",
+      "starting balances, e.g. USDT=10000,BTC=0",
+      Object.entries(DEFAULT_ACCOUNT.balances)
+        .map(([a, v]) => `${a}=${v}`)
+        .join(","),
+    )
     .addHelpText(
       "after",
       "\nExample:\n  itb sim --archive sample/binance-vision --start 2023-03-24T12:00 --speed 60 --fault status=429,path=/api/v3/klines,nth=3\n" +
@@ -126,6 +155,7 @@ export function registerSimCommand(program: Command): void {
         streams: { formingEveryMs: number(opts.formingEvery, "--forming-every", 0) },
         weightLimits: weightLimits(opts.weightLimit),
         preload: opts.preload,
+        accounts: [{ apiKey: opts.apiKey, apiSecret: opts.apiSecret, balances: balances(opts.balance) }],
         log: ctx.log,
       });
       const symbols = sim.data
@@ -141,6 +171,7 @@ export function registerSimCommand(program: Command): void {
           `  virtual time: ${isoTime(now)}, speed ${sim.clock.speed}x${faults.length > 0 ? `, ${faults.length} fault rule(s)` : ""}\n` +
           `  REST: ${sim.url}/api/v3/klines, ${sim.url}/fapi/v1/klines   streams: ${sim.wsUrl}/ws, ${sim.wsUrl}/fstream/ws\n` +
           `  archive: ${sim.url}/data/...   admin: ${sim.url}/admin/state\n` +
+          `  trading: ${sim.url}/api/v3/order, account key ${opts.apiKey}, balances ${opts.balance}\n` +
           "  Ctrl-C to stop\n",
       );
       await new Promise<void>((done) => {
