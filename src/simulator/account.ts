@@ -145,7 +145,7 @@ export class Account {
       clientOrderId: string;
       baseAsset: string;
       quoteAsset: string;
-        },
+    },
     series: Series,
     marketPrice: number,
     now: number,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type Account, type Accounts, currentPrice, dec8, type SimOrder, type SimTrade } from "./account.js";
+import { type Account, currentPrice, dec8, type SimOrder, type SimTrade } from "./account.js";
 import { ApiError, illegalChars, invalidSymbol, mandatoryParam } from "./errors.js";
 import { parseSymbol } from "./klines.js";
 import { json, type RequestContext, type Route, type Security } from "./router.js";
@@ -243,7 +243,6 @@ function signed(
   path: string,
   security: Security,
   weight: (p: URLSearchParams) => number,
-  accounts: Accounts,
   handle: (ctx: RequestContext, account: Account) => ReturnType<Route["handle"]>,
 ): Route {
   return {
@@ -253,14 +252,14 @@ function signed(
     weight,
     security,
     handle: (ctx) => {
-      const account = authenticate(ctx, accounts);
+      const account = authenticate(ctx, ctx.state.accounts);
       account.settle(ctx.state.clock.now());
       return handle(ctx, account);
     },
   };
 }
 
-export function orderRoutes(accounts: Accounts): Route[] {
+export function orderRoutes(): Route[] {
   const p = "/api/v3";
   return [
     signed(
@@ -268,7 +267,6 @@ export function orderRoutes(accounts: Accounts): Route[] {
       `${p}/order`,
       "TRADE",
       () => 1,
-      accounts,
       (ctx, a) => newOrder(ctx, a, false),
     ),
     signed(
@@ -276,7 +274,6 @@ export function orderRoutes(accounts: Accounts): Route[] {
       `${p}/order/test`,
       "TRADE",
       () => 1,
-      accounts,
       (ctx, a) => newOrder(ctx, a, true),
     ),
     signed(
@@ -284,7 +281,6 @@ export function orderRoutes(accounts: Accounts): Route[] {
       `${p}/order`,
       "TRADE",
       () => 1,
-      accounts,
       async (ctx, a) => {
         const q = allParams(ctx);
         const symbol = parseSymbol(need(q.get("symbol"), "symbol"));
@@ -319,7 +315,6 @@ export function orderRoutes(accounts: Accounts): Route[] {
       `${p}/order`,
       "USER_DATA",
       () => 4,
-      accounts,
       async (ctx, a) => {
         const q = allParams(ctx);
         const symbol = parseSymbol(need(q.get("symbol"), "symbol"));
@@ -334,7 +329,6 @@ export function orderRoutes(accounts: Accounts): Route[] {
       `${p}/openOrders`,
       "USER_DATA",
       (q) => (q.get("symbol") === null ? 80 : 6),
-      accounts,
       async (ctx, a) => {
         const s = allParams(ctx).get("symbol");
         const symbol = s === null ? undefined : parseSymbol(s);
@@ -347,7 +341,6 @@ export function orderRoutes(accounts: Accounts): Route[] {
       `${p}/allOrders`,
       "USER_DATA",
       () => 20,
-      accounts,
       async (ctx, a) => {
         const q = allParams(ctx);
         const symbol = parseSymbol(need(q.get("symbol"), "symbol"));
@@ -371,7 +364,6 @@ export function orderRoutes(accounts: Accounts): Route[] {
       `${p}/myTrades`,
       "USER_DATA",
       () => 20,
-      accounts,
       async (ctx, a) => {
         const q = allParams(ctx);
         const symbol = parseSymbol(need(q.get("symbol"), "symbol"));
@@ -398,7 +390,6 @@ export function orderRoutes(accounts: Accounts): Route[] {
       `${p}/account`,
       "USER_DATA",
       () => 20,
-      accounts,
       (ctx, a) => {
         const omitZero = allParams(ctx).get("omitZeroBalances") === "true";
         const balances = a

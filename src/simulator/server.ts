@@ -198,6 +198,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     });
   const wallClock = opts.realNow ?? (() => Date.now());
   let hub: StreamHub | undefined;
+  const accounts = new Accounts(opts.accounts ?? [DEFAULT_ACCOUNT]);
   const state: SimState = {
     clock,
     data,
@@ -205,13 +206,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     requests: new RequestLog(),
     limiter: new WeightLimiter({ ...DEFAULT_WEIGHT_LIMITS, ...opts.weightLimits }, wallClock),
     forming: opts.forming ?? "full",
+    accounts,
     log,
     streams: () => hub?.stats() ?? { connections: 0, subscriptions: 0, eventsSent: 0 },
   };
-  const accounts = new Accounts(opts.accounts ?? [DEFAULT_ACCOUNT]);
   const router = new Router()
     .add(marketRoutes())
-    .add(orderRoutes(accounts))
+    .add(orderRoutes())
     .add(archiveRoutes(data.archiveRoot))
     .add(adminRoutes());
 

@@ -79,9 +79,11 @@ export function registerSimCommand(program: Command): void {
     .description(
       "Serves real stored candles as Binance does: spot (/api/v3) and USD-M futures (/fapi/v1) ping, time, " +
         "exchangeInfo and klines (1m aggregated to 3m..1w), kline WebSocket streams (/ws, /stream, /fstream/...), " +
-        "and the public archive's /data/... files. Virtual time starts at --start and runs at --speed; closed " +
+        "the public archive's /data/... files, and spot trading over Binance's signed order endpoints " +
+        "(/api/v3/order, openOrders, myTrades, account) for one account (--api-key, --api-secret, --balance). Virtual time starts at --start and runs at --speed; closed " +
         "candles appear one by one, the newest is still forming. Faults (429/418/5xx, delays, dropped " +
-        "connections, WebSocket disconnects) can be injected by flag or at POST /admin/faults; /admin/clock " +
+        "connections, WebSocket disconnects, orders accepted but answered with a failure) can be injected by " +
+        "flag or at POST /admin/faults; /admin/clock " +
         "moves time, /admin/requests lists every request. Runs until Ctrl-C. See docs/simulator.md.",
     )
     .option("--archive <dir>", "folder in Binance's archive layout (e.g. sample/binance-vision)")
@@ -101,7 +103,7 @@ export function registerSimCommand(program: Command): void {
     .option("--speed <x>", "virtual seconds per real second (0 freezes the clock)", "1")
     .option(
       "--fault <spec>",
-      "inject a fault, repeatable: status=429,nth=3+4 | status=503,every=5 | delay=2000,rate=0.1,seed=7 | drop,path=/api/v3/klines,nth=2 | ws-disconnect,nth=3 | ws-skip,nth=5 | JSON",
+      "inject a fault, repeatable: status=429,nth=3+4 | status=503,every=5 | delay=2000,rate=0.1,seed=7 | drop,path=/api/v3/klines,nth=2 | ws-disconnect,nth=3 | ws-skip,nth=5 | accept-fail=503,path=/api/v3/order,nth=1 | JSON",
       collect,
       [],
     )
