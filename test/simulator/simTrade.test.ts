@@ -95,6 +95,7 @@ beforeAll(async () => {
     accounts: [
       { apiKey: KEY, apiSecret: SECRET, balances: { USDT: 10_000, BTC: 0 } },
       { apiKey: "poor-key", apiSecret: "poor-secret", balances: { USDT: 3 } },
+      { apiKey: "third-key", apiSecret: "third-secret", balances: { USDT: 1000 } },
     ],
   });
 });
@@ -220,6 +221,42 @@ describe("spot trading with ccxt binance", () => {
   });
 });
 
+describe("time in force, marketable limits, order history, faults on signed routes", () => {
+  it("IOC that cannot fill expires; a marketable limit fills at once at the current price as taker; allOrders lists both", async () => {
+    const ex = trader("third-key", "third-secret");
+    const now = sim.clock.now();
+    const minute = Math.floor(now / MIN) * MIN;
+    const market = candle(minute).o;
+    const ioc = await ex.createOrder("BTC/USDT", "limit", "buy", 0.001, 10_000, undefined);
+    expect(ioc.status).toBe("open"); // GTC by default
+    await ex.cancelOrder(ioc.id as string, "BTC/USDT");
+    const expired = await ex.createOrder("BTC/USDT", "limit", "buy", 0.001, 10_000, { timeInForce: "IOC" });
+    expect(expired).toMatchObject({ status: "expired", filled: 0 });
+    const taker = await ex.createOrder("BTC/USDT", "limit", "buy", 0.001, 30_000, { clientOrderId: "cross" });
+    expect(taker).toMatchObject({
+      status: "closed",
+      price: 30_000,
+      average: market,
+      cost: r8(market * 0.001),
+    });
+    const trades = await ex.fetchMyTrades("BTC/USDT");
+    expect(trades.map((t) => [t.takerOrMaker, t.price, t.timestamp])).toEqual([["taker", market, now]]);
+    const all = await ex.fetchOrders("BTC/USDT");
+    expect(all.map((o) => o.status)).toEqual(["canceled", "expired", "closed"]);
+    const bal = await ex.fetchBalance();
+    expect(bal.USDT).toEqual({ free: r8(1000 - market * 0.001), used: 0, total: r8(1000 - market * 0.001) });
+    expect(bal.BTC?.free).toBe(0.000999);
+  });
+
+  it("the existing faults apply to the signed routes", async () => {
+    const ex = trader("third-key", "third-secret");
+    sim.faults.set([{ kind: "status", status: 429, path: "/api/v3/account", nth: [1] }]);
+    await expect(ex.fetchBalance()).rejects.toThrow(ccxt.DDoSProtection);
+    expect((await ex.fetchBalance()).USDT?.used).toBe(0);
+    sim.faults.clear();
+  });
+});
+
 describe("Binance's errors", () => {
   it("bad signature, stale timestamp, unknown key, missing key", async () => {
     await expect(trader(KEY, "wrong-secret").fetchBalance()).rejects.toThrow(
@@ -330,6 +367,7 @@ describe("accept then fail", () => {
     await expect(
       ex.createOrder("BTC/USDT", "market", "buy", 0.001, undefined, { clientOrderId: "lost-timeout" }),
     ).rejects.toThrow(ccxt.RequestTimeout);
+    ex.timeout = 10_000;
     const found = await ex.fetchOrder("", "BTC/USDT", { origClientOrderId: "lost-timeout" });
     expect(found).toMatchObject({ clientOrderId: "lost-timeout", status: "closed", filled: 0.001 });
     sim.faults.clear();
