@@ -202,7 +202,6 @@ async function newOrder(ctx: RequestContext, account: Account, test: boolean) {
   if (notional < spec.minNotional || (type === "LIMIT" && notional > spec.maxNotional)) {
     throw filterFailure("NOTIONAL");
   }
-  account.settle(now);
   const order = account.place(
     {
       symbol,

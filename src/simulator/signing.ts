@@ -19,7 +19,7 @@ function withoutSignature(raw: string): { text: string; signature: string | unde
   let signature: string | undefined;
   const kept: string[] = [];
   for (const part of raw.split("&")) {
-    if (part.startsWith("signature=")) signature = decodeURIComponent(part.slice("signature=".length));
+    if (part.startsWith("signature=")) signature = part.slice("signature=".length);
     else if (part !== "") kept.push(part);
   }
   return { text: kept.join("&"), signature };
