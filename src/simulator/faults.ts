@@ -10,13 +10,15 @@ import { seededRandom } from "./rng.js";
  * Kinds: `status` (429/418 with Retry-After, 5xx, any 4xx), `delay` (answer late), `drop`
  * (write part of the body, then destroy the socket; or reset before any response),
  * `ws-disconnect` (kill a WebSocket instead of sending it a kline event) and `ws-skip` (the
- * kline event is lost: the socket stays open and never gets it).
+ * kline event is lost: the socket stays open and never gets it), `accept-fail` (the request is
+ * carried out, e.g. an order is accepted, but the reply is a 5xx, or no reply at all: the
+ * connection hangs `delayMs` and is then reset, which a client sees as a timeout).
  */
 
 export const faultRuleSchema = z
   .object({
-    kind: z.enum(["status", "delay", "drop", "ws-disconnect", "ws-skip"]),
-    /** HTTP status for `status` faults. */
+    kind: z.enum(["status", "delay", "drop", "ws-disconnect", "ws-skip", "accept-fail"]),
+    /** HTTP status for `status` faults, and for `accept-fail` (without one: a timeout). */
     status: z.number().int().min(400).max(599).optional(),
     /** Retry-After header in seconds (default 1 for 429 and 418, none otherwise). */
     retryAfter: z.number().int().min(0).optional(),
@@ -63,12 +65,13 @@ export function parseFaultRules(input: unknown): FaultRule[] {
 }
 
 const SPEC_HELP =
-  "expected e.g. status=429,nth=3+4  status=503,every=5  delay=2000,rate=0.1,seed=7  drop,path=/api/v3/klines,nth=2  ws-disconnect,nth=3";
+  "expected e.g. status=429,nth=3+4  status=503,every=5  delay=2000,rate=0.1,seed=7  drop,path=/api/v3/klines,nth=2  ws-disconnect,nth=3  accept-fail=503,path=/api/v3/order,nth=1";
 
 /**
  * The command line's compact form: comma-separated `key=value` tokens, lists joined by `+`.
  * `status=429` (or a bare `429`), `delay=MS`, `drop[=BYTES|reset]` or `ws-disconnect` sets the
- * kind; `path=`, `nth=`, `every=`, `from=`, `to=`, `rate=`, `seed=`, `retry-after=` refine it.
+ * kind, as does `accept-fail[=STATUS|timeout]` (with `delay-ms=` for how long a timeout hangs);
+ * `path=`, `nth=`, `every=`, `from=`, `to=`, `rate=`, `seed=`, `retry-after=` refine it.
  * A spec starting with `{` or `[` is read as JSON.
  */
 export function parseFaultSpec(spec: string): FaultRule[] {
@@ -115,6 +118,9 @@ export function parseFaultSpec(spec: string): FaultRule[] {
       else if (v !== undefined) rule.bytes = num(k, v);
     } else if (k === "ws-disconnect" || k === "ws-skip") {
       setKind(k);
+    } else if (k === "accept-fail") {
+      setKind(k);
+      if (v !== undefined && v !== "timeout") rule.status = num(k, v);
     } else if (k === "path") {
       rule.path = v;
     } else if (k === "nth") {
@@ -138,6 +144,8 @@ export interface HttpFault {
   delayMs: number;
   status?: { status: number; retryAfter: number | undefined };
   drop?: { bytes: number | undefined; reset: boolean };
+  /** Carry the request out, then answer `status`, or hang `delayMs` and reset (no status). */
+  acceptFail?: { status: number | undefined; delayMs: number };
   /** Short labels of the rules that fired, for the request log. */
   fired: string[];
 }
@@ -184,7 +192,8 @@ class RuleState implements FaultState {
     if (r.kind === "delay") return `delay ${r.delayMs}ms`;
     if (r.kind === "drop")
       return r.reset ? "drop reset" : `drop${r.bytes === undefined ? "" : ` ${r.bytes}B`}`;
-    return "ws-disconnect";
+    if (r.kind === "accept-fail") return `accept-fail ${r.status ?? "timeout"}`;
+    return r.kind;
   }
 }
 
@@ -225,9 +234,10 @@ export class Faults {
       if (r.kind === "delay") {
         out.delayMs += r.delayMs ?? 0;
         out.fired.push(s.label());
-      } else if (out.status === undefined && out.drop === undefined) {
+      } else if (out.status === undefined && out.drop === undefined && out.acceptFail === undefined) {
         out.fired.push(s.label());
-        if (r.kind === "status") {
+        if (r.kind === "accept-fail") out.acceptFail = { status: r.status, delayMs: r.delayMs ?? 0 };
+        else if (r.kind === "status") {
           const status = r.status as number;
           const retryAfter = r.retryAfter ?? (status === 429 || status === 418 ? 1 : undefined);
           out.status = { status, retryAfter };

@@ -19,6 +19,10 @@ export interface RequestContext {
   method: string;
   path: string;
   params: URLSearchParams;
+  /** The raw query string, without its `?` (signatures cover it as sent). */
+  query: string;
+  /** Request headers, lower-case names. */
+  headers: Record<string, string | string[] | undefined>;
   /** Raw request body (POST/PUT/DELETE); "" for GET. */
   body: string;
   state: SimState;

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { type Logger, silentLogger } from "../core/log.js";
 import type { Market } from "../data/archive/source.js";
+import { type AccountConfig, Accounts, DEFAULT_ACCOUNT } from "./account.js";
 import { adminRoutes } from "./adminRoutes.js";
 import { archiveRoutes } from "./archiveFiles.js";
 import { type RealTime, VirtualClock } from "./clock.js";
@@ -10,6 +11,7 @@ import { ApiError } from "./errors.js";
 import { type FaultRule, Faults, type HttpFault } from "./faults.js";
 import { DEFAULT_WEIGHT_LIMITS, WeightLimiter, weightPolicy } from "./limiter.js";
 import { marketRoutes } from "./marketRoutes.js";
+import { orderRoutes } from "./orderRoutes.js";
 import { RequestLog } from "./requests.js";
 import { type Reply, Router } from "./router.js";
 import type { FormingMode } from "./series.js";
@@ -49,6 +51,8 @@ export interface SimulatorOptions {
   /** Real-time source for the clock, weight windows and stream cadence (default performance.now / Date.now). */
   realNow?: RealTime;
   faults?: readonly FaultRule[];
+  /** Spot trading accounts (API key, secret, starting balances); default one, DEFAULT_ACCOUNT. */
+  accounts?: readonly AccountConfig[];
   /** Request weight per minute, per market (default spot 6000, um 2400, Binance's limits). */
   weightLimits?: Partial<Record<Market, number>>;
   /** The forming kline: "full" stored bar (default) or "open" (no lookahead). See Series. */
@@ -194,6 +198,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     });
   const wallClock = opts.realNow ?? (() => Date.now());
   let hub: StreamHub | undefined;
+  const accounts = new Accounts(opts.accounts ?? [DEFAULT_ACCOUNT]);
   const state: SimState = {
     clock,
     data,
@@ -201,10 +206,15 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     requests: new RequestLog(),
     limiter: new WeightLimiter({ ...DEFAULT_WEIGHT_LIMITS, ...opts.weightLimits }, wallClock),
     forming: opts.forming ?? "full",
+    accounts,
     log,
     streams: () => hub?.stats() ?? { connections: 0, subscriptions: 0, eventsSent: 0 },
   };
-  const router = new Router().add(marketRoutes()).add(archiveRoutes(data.archiveRoot)).add(adminRoutes());
+  const router = new Router()
+    .add(marketRoutes())
+    .add(orderRoutes())
+    .add(archiveRoutes(data.archiveRoot))
+    .add(adminRoutes());
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -217,7 +227,15 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       send(res, errorReply(body, log), head, undefined);
       return;
     }
-    const ctx = { method, path, params: url.searchParams, body: body as string, state };
+    const ctx = {
+      method,
+      path,
+      params: url.searchParams,
+      query: url.search.slice(1),
+      headers: req.headers,
+      body: body as string,
+      state,
+    };
     if (route?.admin === true) {
       let reply: Reply;
       try {
@@ -265,6 +283,16 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         reply = await route.handle(ctx);
       } catch (err) {
         reply = errorReply(err, log);
+      }
+      if (fault.acceptFail !== undefined) {
+        // The request took effect; the client never learns it.
+        if (fault.acceptFail.status === undefined) {
+          await sleep(fault.acceptFail.delayMs);
+          record(0, weight);
+          req.socket.destroy();
+          return;
+        }
+        reply = faultReply(fault.acceptFail.status, undefined, path, clock.now());
       }
       if (route.market !== undefined) {
         const used = String(state.limiter.usedWeight(route.market));

@@ -1,4 +1,5 @@
 import type { Logger } from "../core/log.js";
+import type { Accounts } from "./account.js";
 import type { VirtualClock } from "./clock.js";
 import type { Dataset } from "./dataset.js";
 import type { Faults } from "./faults.js";
@@ -14,9 +15,8 @@ export interface StreamStats {
 }
 
 /**
- * Everything a route handler may read or change. Market data is here now; the account state
- * (balances, orders, fills) joins as one more member when the order endpoints arrive, so
- * handlers and the server pipeline keep their shape.
+ * Everything a route handler may read or change: market data, the clock, and the spot accounts
+ * (balances, orders, trades) the signed trading endpoints act on.
  */
 export interface SimState {
   clock: VirtualClock;
@@ -24,6 +24,7 @@ export interface SimState {
   faults: Faults;
   requests: RequestLog;
   limiter: WeightLimiter;
+  accounts: Accounts;
   forming: FormingMode;
   log: Logger;
   streams: () => StreamStats;

@@ -2,7 +2,7 @@ import { type Command, Option } from "commander";
 import { UsageError } from "../../core/errors.js";
 import { isoTime, monthKey, parseTime } from "../../core/time.js";
 import type { Market } from "../../data/archive/source.js";
-import { type FaultRule, parseFaultSpec, startSimulator } from "../../simulator/index.js";
+import { DEFAULT_ACCOUNT, type FaultRule, parseFaultSpec, startSimulator } from "../../simulator/index.js";
 import { contextOf } from "../context.js";
 
 interface SimCliOptions {
@@ -20,6 +20,22 @@ interface SimCliOptions {
   weightLimit?: string;
   verify: boolean;
   preload: boolean;
+  apiKey: string;
+  apiSecret: string;
+  balance: string;
+}
+
+/** `USDT=10000,BTC=0.5` as starting balances. */
+function balances(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of text.split(",")) {
+    const [asset, amount] = part.split("=");
+    if (asset === undefined || !/^[A-Z0-9]{1,20}$/.test(asset.trim()) || amount === undefined) {
+      throw new UsageError(`invalid --balance "${text}": expected ASSET=AMOUNT,... e.g. USDT=10000,BTC=0`);
+    }
+    out[asset.trim()] = number(amount, `--balance amount of ${asset.trim()}`, 0);
+  }
+  return out;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -63,9 +79,11 @@ export function registerSimCommand(program: Command): void {
     .description(
       "Serves real stored candles as Binance does: spot (/api/v3) and USD-M futures (/fapi/v1) ping, time, " +
         "exchangeInfo and klines (1m aggregated to 3m..1w), kline WebSocket streams (/ws, /stream, /fstream/...), " +
-        "and the public archive's /data/... files. Virtual time starts at --start and runs at --speed; closed " +
+        "the public archive's /data/... files, and spot trading over Binance's signed order endpoints " +
+        "(/api/v3/order, openOrders, myTrades, account) for one account (--api-key, --api-secret, --balance). Virtual time starts at --start and runs at --speed; closed " +
         "candles appear one by one, the newest is still forming. Faults (429/418/5xx, delays, dropped " +
-        "connections, WebSocket disconnects) can be injected by flag or at POST /admin/faults; /admin/clock " +
+        "connections, WebSocket disconnects, orders accepted but answered with a failure) can be injected by " +
+        "flag or at POST /admin/faults; /admin/clock " +
         "moves time, /admin/requests lists every request. Runs until Ctrl-C. See docs/simulator.md.",
     )
     .option("--archive <dir>", "folder in Binance's archive layout (e.g. sample/binance-vision)")
@@ -85,7 +103,7 @@ export function registerSimCommand(program: Command): void {
     .option("--speed <x>", "virtual seconds per real second (0 freezes the clock)", "1")
     .option(
       "--fault <spec>",
-      "inject a fault, repeatable: status=429,nth=3+4 | status=503,every=5 | delay=2000,rate=0.1,seed=7 | drop,path=/api/v3/klines,nth=2 | ws-disconnect,nth=3 | ws-skip,nth=5 | JSON",
+      "inject a fault, repeatable: status=429,nth=3+4 | status=503,every=5 | delay=2000,rate=0.1,seed=7 | drop,path=/api/v3/klines,nth=2 | ws-disconnect,nth=3 | ws-skip,nth=5 | accept-fail=503,path=/api/v3/order,nth=1 | JSON",
       collect,
       [],
     )
@@ -98,6 +116,19 @@ export function registerSimCommand(program: Command): void {
     .option("--weight-limit <n>", "request weight per minute: N, or spot=N,um=M (default spot=6000,um=2400)")
     .option("--no-verify", "load archive zips without checking their .CHECKSUM files")
     .option("--preload", "load every symbol before listening", false)
+    .option("--api-key <key>", "API key of the spot trading account", DEFAULT_ACCOUNT.apiKey)
+    .option(
+      "--api-secret <secret>",
+      "API secret of the account (signs requests; never printed)",
+      DEFAULT_ACCOUNT.apiSecret,
+    )
+    .option(
+      "--balance <assets>",
+      "starting balances, e.g. USDT=10000,BTC=0",
+      Object.entries(DEFAULT_ACCOUNT.balances)
+        .map(([a, v]) => `${a}=${v}`)
+        .join(","),
+    )
     .addHelpText(
       "after",
       "\nExample:\n  itb sim --archive sample/binance-vision --start 2023-03-24T12:00 --speed 60 --fault status=429,path=/api/v3/klines,nth=3\n" +
@@ -126,6 +157,7 @@ export function registerSimCommand(program: Command): void {
         streams: { formingEveryMs: number(opts.formingEvery, "--forming-every", 0) },
         weightLimits: weightLimits(opts.weightLimit),
         preload: opts.preload,
+        accounts: [{ apiKey: opts.apiKey, apiSecret: opts.apiSecret, balances: balances(opts.balance) }],
         log: ctx.log,
       });
       const symbols = sim.data
@@ -141,6 +173,7 @@ export function registerSimCommand(program: Command): void {
           `  virtual time: ${isoTime(now)}, speed ${sim.clock.speed}x${faults.length > 0 ? `, ${faults.length} fault rule(s)` : ""}\n` +
           `  REST: ${sim.url}/api/v3/klines, ${sim.url}/fapi/v1/klines   streams: ${sim.wsUrl}/ws, ${sim.wsUrl}/fstream/ws\n` +
           `  archive: ${sim.url}/data/...   admin: ${sim.url}/admin/state\n` +
+          `  trading: ${sim.url}/api/v3/order, account key ${opts.apiKey}, balances ${opts.balance}\n` +
           "  Ctrl-C to stop\n",
       );
       await new Promise<void>((done) => {

@@ -1,0 +1,424 @@
+import { randomBytes } from "node:crypto";
+import { type Account, currentPrice, dec8, type SimOrder, type SimTrade } from "./account.js";
+import { ApiError, illegalChars, invalidSymbol, mandatoryParam } from "./errors.js";
+import { parseSymbol } from "./klines.js";
+import { json, type RequestContext, type Route, type Security } from "./router.js";
+import type { Series } from "./series.js";
+import { allParams, authenticate } from "./signing.js";
+
+/**
+ * Binance spot's signed trading endpoints over the simulator's accounts: new order (and its
+ * test twin), cancel, query, open orders, all orders, trades and the account's balances, with
+ * Binance's weights, parameters, filters, error codes and reply shapes.
+ */
+
+const NUMBER = /^([0-9]{1,20})(\.[0-9]{1,20})?$/;
+const NUMBER_RANGE = "^([0-9]{1,20})(\\.[0-9]{1,20})?$";
+const CLIENT_ID = /^[.A-Z:/a-z0-9_-]{1,36}$/;
+
+function num(p: URLSearchParams, name: string): number | undefined {
+  const v = p.get(name);
+  if (v === null || v === "") return undefined;
+  if (!NUMBER.test(v)) throw illegalChars(name, NUMBER_RANGE);
+  return Number(v);
+}
+
+function need<T>(v: T | undefined | null, name: string): T {
+  if (v === undefined || v === null || v === "") throw mandatoryParam(name);
+  return v;
+}
+
+function intParam(p: URLSearchParams, name: string): number | undefined {
+  const v = p.get(name);
+  if (v === null || v === "") return undefined;
+  if (!/^-?\d{1,20}$/.test(v)) throw illegalChars(name, "^[0-9]{1,20}$");
+  return Number(v);
+}
+
+function limitParam(p: URLSearchParams): number {
+  const n = intParam(p, "limit") ?? 500;
+  return Math.min(Math.max(n, 1), 1000);
+}
+
+const filterFailure = (name: string): ApiError => new ApiError(400, -1013, `Filter failure: ${name}`);
+
+/** Whether x is min plus a whole number of steps (step 0: anything). */
+function onStep(x: number, min: number, step: number): boolean {
+  if (step === 0) return true;
+  const k = (x - min) / step;
+  return Math.abs(k - Math.round(k)) < 1e-6;
+}
+
+async function seriesOf(ctx: RequestContext, symbol: string): Promise<Series> {
+  const entry = ctx.state.data.entry("spot", symbol);
+  if (entry === undefined) throw invalidSymbol();
+  return ctx.state.data.loaded("spot", symbol) ?? (await ctx.state.data.load(entry));
+}
+
+function orderBody(o: SimOrder): Record<string, unknown> {
+  return {
+    symbol: o.symbol,
+    orderId: o.orderId,
+    orderListId: -1,
+    clientOrderId: o.clientOrderId,
+    price: dec8(o.price),
+    origQty: dec8(o.origQty),
+    executedQty: dec8(o.executedQty),
+    cummulativeQuoteQty: dec8(o.cummulativeQuoteQty),
+    status: o.status,
+    timeInForce: o.timeInForce,
+    type: o.type,
+    side: o.side,
+    stopPrice: dec8(0),
+    icebergQty: dec8(0),
+    time: o.time,
+    updateTime: o.updateTime,
+    isWorking: true,
+    workingTime: o.time,
+    origQuoteOrderQty: dec8(o.origQuoteOrderQty),
+    selfTradePreventionMode: "EXPIRE_MAKER",
+  };
+}
+
+function newOrderBody(o: SimOrder, respType: string): Record<string, unknown> {
+  const ack = {
+    symbol: o.symbol,
+    orderId: o.orderId,
+    orderListId: -1,
+    clientOrderId: o.clientOrderId,
+    transactTime: o.time,
+  };
+  if (respType === "ACK") return ack;
+  const result = {
+    ...ack,
+    price: dec8(o.price),
+    origQty: dec8(o.origQty),
+    executedQty: dec8(o.executedQty),
+    origQuoteOrderQty: dec8(o.origQuoteOrderQty),
+    cummulativeQuoteQty: dec8(o.cummulativeQuoteQty),
+    status: o.status,
+    timeInForce: o.timeInForce,
+    type: o.type,
+    side: o.side,
+    workingTime: o.time,
+    selfTradePreventionMode: "EXPIRE_MAKER",
+  };
+  if (respType === "RESULT") return result;
+  return {
+    ...result,
+    fills: o.fills.map((t) => ({
+      price: dec8(t.price),
+      qty: dec8(t.qty),
+      commission: dec8(t.commission),
+      commissionAsset: t.commissionAsset,
+      tradeId: t.id,
+    })),
+  };
+}
+
+function tradeBody(t: SimTrade): Record<string, unknown> {
+  return {
+    symbol: t.symbol,
+    id: t.id,
+    orderId: t.orderId,
+    orderListId: -1,
+    price: dec8(t.price),
+    qty: dec8(t.qty),
+    quoteQty: dec8(t.quoteQty),
+    commission: dec8(t.commission),
+    commissionAsset: t.commissionAsset,
+    time: t.time,
+    isBuyer: t.isBuyer,
+    isMaker: t.isMaker,
+    isBestMatch: true,
+  };
+}
+
+function oneOf<T extends string>(v: string, allowed: readonly T[], error: () => ApiError): T {
+  if (!(allowed as readonly string[]).includes(v)) throw error();
+  return v as T;
+}
+
+async function newOrder(ctx: RequestContext, account: Account, test: boolean) {
+  const p = allParams(ctx);
+  const symbol = parseSymbol(need(p.get("symbol"), "symbol"));
+  const sideText = need(p.get("side"), "side");
+  const typeText = need(p.get("type"), "type");
+  const side = oneOf(sideText, ["BUY", "SELL"] as const, () => new ApiError(400, -1117, "Invalid side."));
+  const type = oneOf(
+    typeText,
+    ["MARKET", "LIMIT"] as const,
+    () => new ApiError(400, -1116, "Invalid orderType."),
+  );
+  const series = await seriesOf(ctx, symbol);
+  const spec = series.spec;
+  const now = ctx.state.clock.now();
+  const market = currentPrice(series, now);
+  if (market === undefined) throw new ApiError(400, -1013, "Market is closed.");
+  const clientOrderId = p.get("newClientOrderId") ?? randomBytes(16).toString("base64url").slice(0, 22);
+  if (!CLIENT_ID.test(clientOrderId)) throw illegalChars("newClientOrderId", "^[\\.A-Z\\:/a-z0-9_-]{1,36}$");
+  const respText = p.get("newOrderRespType") ?? "FULL";
+  const respType = oneOf(
+    respText,
+    ["ACK", "RESULT", "FULL"] as const,
+    () => new ApiError(400, -1177, "Invalid newOrderRespType."),
+  );
+  let quantity = num(p, "quantity");
+  const quoteOrderQty = num(p, "quoteOrderQty") ?? 0;
+  let price = 0;
+  let timeInForce: "GTC" | "IOC" | "FOK" = "GTC";
+  if (type === "LIMIT") {
+    timeInForce = oneOf(
+      need(p.get("timeInForce"), "timeInForce"),
+      ["GTC", "IOC", "FOK"] as const,
+      () => new ApiError(400, -1115, "Invalid timeInForce."),
+    );
+    quantity = need(quantity, "quantity");
+    price = need(num(p, "price"), "price");
+    if (price < spec.minPrice || price > spec.maxPrice || !onStep(price, spec.minPrice, spec.tickSize)) {
+      throw filterFailure("PRICE_FILTER");
+    }
+  } else {
+    if (quantity === undefined && quoteOrderQty === 0) {
+      throw new ApiError(
+        400,
+        -1102,
+        "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!",
+      );
+    }
+    if (quantity !== undefined && quoteOrderQty > 0) {
+      throw new ApiError(400, -1106, "Parameter 'quoteOrderQty' sent when not required.");
+    }
+    if (quantity === undefined) {
+      const steps = Math.floor(quoteOrderQty / market / spec.stepSize + 1e-9);
+      quantity = Math.round(steps * spec.stepSize * 1e8) / 1e8;
+    }
+    if (quantity > spec.marketMaxQty) throw filterFailure("MARKET_LOT_SIZE");
+  }
+  if (quantity < spec.minQty || quantity > spec.maxQty || !onStep(quantity, spec.minQty, spec.stepSize)) {
+    throw filterFailure("LOT_SIZE");
+  }
+  const notional = (type === "LIMIT" ? price : market) * quantity;
+  if (notional < spec.minNotional || (type === "LIMIT" && notional > spec.maxNotional)) {
+    throw filterFailure("NOTIONAL");
+  }
+  const order = account.place(
+    {
+      symbol,
+      side,
+      type,
+      timeInForce,
+      price,
+      quantity,
+      quoteOrderQty,
+      clientOrderId,
+      baseAsset: spec.baseAsset,
+      quoteAsset: spec.quoteAsset,
+    },
+    series,
+    market,
+    now,
+    test,
+  );
+  return test ? json({}) : json(newOrderBody(order, respType));
+}
+
+/** The order named by orderId or origClientOrderId, or undefined. */
+function lookup(p: URLSearchParams, account: Account, symbol: string): SimOrder | undefined {
+  const orderId = intParam(p, "orderId");
+  const client = p.get("origClientOrderId");
+  if (orderId === undefined && (client === null || client === "")) {
+    throw new ApiError(
+      400,
+      -1102,
+      "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+    );
+  }
+  return account.findOrder(symbol, orderId, client ?? undefined);
+}
+
+function signed(
+  method: Route["method"],
+  path: string,
+  security: Security,
+  weight: (p: URLSearchParams) => number,
+  handle: (ctx: RequestContext, account: Account) => ReturnType<Route["handle"]>,
+): Route {
+  return {
+    method,
+    path,
+    market: "spot",
+    weight,
+    security,
+    handle: (ctx) => {
+      const account = authenticate(ctx, ctx.state.accounts);
+      account.settle(ctx.state.clock.now());
+      return handle(ctx, account);
+    },
+  };
+}
+
+export function orderRoutes(): Route[] {
+  const p = "/api/v3";
+  return [
+    signed(
+      "POST",
+      `${p}/order`,
+      "TRADE",
+      () => 1,
+      (ctx, a) => newOrder(ctx, a, false),
+    ),
+    signed(
+      "POST",
+      `${p}/order/test`,
+      "TRADE",
+      () => 1,
+      (ctx, a) => newOrder(ctx, a, true),
+    ),
+    signed(
+      "DELETE",
+      `${p}/order`,
+      "TRADE",
+      () => 1,
+      async (ctx, a) => {
+        const q = allParams(ctx);
+        const symbol = parseSymbol(need(q.get("symbol"), "symbol"));
+        await seriesOf(ctx, symbol);
+        const o = lookup(q, a, symbol);
+        if (o === undefined || o.status !== "NEW") throw new ApiError(400, -2011, "Unknown order sent.");
+        const now = ctx.state.clock.now();
+        a.cancel(o, now);
+        const body = orderBody(o);
+        return json({
+          symbol: o.symbol,
+          origClientOrderId: o.clientOrderId,
+          orderId: o.orderId,
+          orderListId: -1,
+          clientOrderId: q.get("newClientOrderId") ?? randomBytes(16).toString("base64url").slice(0, 22),
+          transactTime: now,
+          price: body.price,
+          origQty: body.origQty,
+          executedQty: body.executedQty,
+          origQuoteOrderQty: body.origQuoteOrderQty,
+          cummulativeQuoteQty: body.cummulativeQuoteQty,
+          status: o.status,
+          timeInForce: o.timeInForce,
+          type: o.type,
+          side: o.side,
+          selfTradePreventionMode: "EXPIRE_MAKER",
+        });
+      },
+    ),
+    signed(
+      "GET",
+      `${p}/order`,
+      "USER_DATA",
+      () => 4,
+      async (ctx, a) => {
+        const q = allParams(ctx);
+        const symbol = parseSymbol(need(q.get("symbol"), "symbol"));
+        await seriesOf(ctx, symbol);
+        const o = lookup(q, a, symbol);
+        if (o === undefined) throw new ApiError(400, -2013, "Order does not exist.");
+        return json(orderBody(o));
+      },
+    ),
+    signed(
+      "GET",
+      `${p}/openOrders`,
+      "USER_DATA",
+      (q) => (q.get("symbol") === null ? 80 : 6),
+      async (ctx, a) => {
+        const s = allParams(ctx).get("symbol");
+        const symbol = s === null ? undefined : parseSymbol(s);
+        if (symbol !== undefined) await seriesOf(ctx, symbol);
+        return json(a.openOrders(symbol).map(orderBody));
+      },
+    ),
+    signed(
+      "GET",
+      `${p}/allOrders`,
+      "USER_DATA",
+      () => 20,
+      async (ctx, a) => {
+        const q = allParams(ctx);
+        const symbol = parseSymbol(need(q.get("symbol"), "symbol"));
+        await seriesOf(ctx, symbol);
+        const fromId = intParam(q, "orderId");
+        const start = intParam(q, "startTime");
+        const end = intParam(q, "endTime");
+        const list = a.orders.filter(
+          (o) =>
+            o.symbol === symbol &&
+            (fromId === undefined || o.orderId >= fromId) &&
+            (start === undefined || o.time >= start) &&
+            (end === undefined || o.time <= end),
+        );
+        const limit = limitParam(q);
+        return json((fromId === undefined ? list.slice(-limit) : list.slice(0, limit)).map(orderBody));
+      },
+    ),
+    signed(
+      "GET",
+      `${p}/myTrades`,
+      "USER_DATA",
+      () => 20,
+      async (ctx, a) => {
+        const q = allParams(ctx);
+        const symbol = parseSymbol(need(q.get("symbol"), "symbol"));
+        await seriesOf(ctx, symbol);
+        const orderId = intParam(q, "orderId");
+        const fromId = intParam(q, "fromId");
+        const start = intParam(q, "startTime");
+        const end = intParam(q, "endTime");
+        const list = a.trades.filter(
+          (t) =>
+            t.symbol === symbol &&
+            (orderId === undefined || t.orderId === orderId) &&
+            (fromId === undefined || t.id >= fromId) &&
+            (start === undefined || t.time >= start) &&
+            (end === undefined || t.time <= end),
+        );
+        const limit = limitParam(q);
+        const fromStart = fromId !== undefined || start !== undefined;
+        return json((fromStart ? list.slice(0, limit) : list.slice(-limit)).map(tradeBody));
+      },
+    ),
+    signed(
+      "GET",
+      `${p}/account`,
+      "USER_DATA",
+      () => 20,
+      (ctx, a) => {
+        const omitZero = allParams(ctx).get("omitZeroBalances") === "true";
+        const balances = a
+          .balanceList()
+          .filter((b) => !omitZero || b.free !== 0 || b.locked !== 0)
+          .map((b) => ({ asset: b.asset, free: dec8(b.free), locked: dec8(b.locked) }));
+        return json({
+          makerCommission: 10,
+          takerCommission: 10,
+          buyerCommission: 0,
+          sellerCommission: 0,
+          commissionRates: {
+            maker: "0.00100000",
+            taker: "0.00100000",
+            buyer: "0.00000000",
+            seller: "0.00000000",
+          },
+          canTrade: true,
+          canWithdraw: true,
+          canDeposit: true,
+          brokered: false,
+          requireSelfTradePrevention: false,
+          preventSor: false,
+          updateTime: ctx.state.clock.now(),
+          accountType: "SPOT",
+          balances,
+          permissions: ["SPOT"],
+          uid: 1,
+        });
+      },
+    ),
+  ];
+}
