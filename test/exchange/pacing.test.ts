@@ -4,7 +4,12 @@ import type { Exchange } from "ccxt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CcxtMarketData, type CcxtMarketDataOptions } from "../../src/exchange/ccxt/adapter.js";
 import { createCcxtClient } from "../../src/exchange/ccxt/client.js";
-import { pacedRateLimit, parseWeightPolicy } from "../../src/exchange/ccxt/pacing.js";
+import {
+  BURST_COST_UNITS,
+  creditIdle,
+  pacedRateLimit,
+  parseWeightPolicy,
+} from "../../src/exchange/ccxt/pacing.js";
 import { startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
 
@@ -158,5 +163,31 @@ describe("the adapter against an exchange that announces nothing (as Binance)", 
     expect(clients.get("spot")?.rateLimit).toBe(50);
     expect(clients.get("um")?.rateLimit).toBe(50);
     await md.close();
+  });
+});
+
+describe("ccxt's bucket after an idle while", () => {
+  it("holds a burst of BURST_COST_UNITS and is credited the time it stood idle, never above it", async () => {
+    const ex = await createCcxtClient({ venue: "binance", market: "spot" });
+    const t = (
+      ex as unknown as {
+        throttler: { running: boolean; config: { tokens: number; capacity: number; refillRate: number } };
+      }
+    ).throttler;
+    expect(t.config.capacity).toBe(BURST_COST_UNITS);
+    expect(t.config.refillRate).toBe(1 / 50);
+    t.config.tokens = -1; // a request of cost 1 just went out
+    creditIdle(ex, 1_000); // the first sight only notes the time
+    expect(t.config.tokens).toBe(-1);
+    creditIdle(ex, 1_500); // 500 ms idle at 1/50 per ms: 10 units
+    expect(t.config.tokens).toBe(9);
+    creditIdle(ex, 7_500);
+    expect(t.config.tokens).toBe(BURST_COST_UNITS);
+    // while requests wait in it, ccxt refills it itself: nothing is credited twice
+    t.config.tokens = -2;
+    t.running = true;
+    creditIdle(ex, 9_000);
+    expect(t.config.tokens).toBe(-2);
+    t.running = false;
   });
 });

@@ -9,7 +9,7 @@ import type { Market, MarketData } from "../marketData.js";
 import { type ClientOptions, createCcxtClient, isBinance } from "./client.js";
 import { headerValue, mapExchangeError, type ResponseInfo } from "./errors.js";
 import { binanceKlinesFrame, ohlcvFrame } from "./klines.js";
-import { pacedRateLimit, parseWeightPolicy, setRateLimit } from "./pacing.js";
+import { creditIdle, pacedRateLimit, parseWeightPolicy, setRateLimit } from "./pacing.js";
 import {
   DEFAULT_RETRY,
   ExchangeRequestError,
@@ -227,6 +227,7 @@ export class CcxtMarketData implements MarketData {
     call: (ex: Exchange) => Promise<T>,
   ): Promise<T> {
     await this.pace(market);
+    creditIdle(ex, Date.now());
     const slot: { response?: ResponseInfo } = {};
     this.stats.requests++;
     try {

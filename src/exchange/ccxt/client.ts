@@ -1,6 +1,7 @@
 import type { Exchange } from "ccxt";
 import { UsageError } from "../../core/errors.js";
 import type { Market } from "../marketData.js";
+import { BURST_COST_UNITS } from "./pacing.js";
 
 /**
  * Building ccxt clients. Binance gets `binance` for spot and `binanceusdm` for USD-M futures;
@@ -68,6 +69,9 @@ export async function createCcxtClient(opts: ClientOptions): Promise<Exchange> {
   // Other venues keep futures under one class; its default market type selects them.
   if (!isBinance(id) && opts.market === "um") config.options = { defaultType: "swap" };
   const ex = new Class(config);
+  // a small burst after an idle while (pacing.ts creditIdle); the sustained rate stays ccxt's
+  ex.tokenBucket = { ...ex.tokenBucket, capacity: BURST_COST_UNITS };
+  ex.initThrottler();
   if (opts.exchangeUrl !== undefined) {
     const urls = ex.urls as { api?: unknown };
     urls.api = overrideApiUrls(urls.api, opts.exchangeUrl);
