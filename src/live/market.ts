@@ -28,7 +28,7 @@ import { tradesOf } from "./ledger/tradeRows.js";
 import type { CandleRecord, Ledger, MarketKey } from "./ledger/types.js";
 import { loadCurrentModels, type ModelWatch, watchCurrentModels } from "./models.js";
 import { ChartHistory } from "./notify/chartHistory.js";
-import { MarketNotifier, type NotifyState } from "./notify/notifier.js";
+import { MarketNotifier, type NotifyState, STATS_MS } from "./notify/notifier.js";
 import { type NotifyPlan, notifies } from "./notify/plan.js";
 import { type OutputPlan, planOutputs } from "./outputs.js";
 import type { Portfolio } from "./portfolio.js";
@@ -273,7 +273,7 @@ export class MarketRunner {
     if (outputs.paper !== undefined) this.paper = this.createPaper(lastRecorded?.state);
     if (notifies(outputs.notify)) {
       const saved = (lastRecorded?.state ?? {}) as MarketState;
-      const since = (lastRecorded?.time ?? 0) - 28 * 86_400_000;
+      const since = (lastRecorded?.time ?? 0) - STATS_MS;
       this.notifier = new MarketNotifier(outputs.notify, this.key, this.name, this.stepMs, {
         ...(saved.notify === undefined ? {} : { saved: saved.notify }),
         trades: tradesOf(await this.ledger.read("trades", { market: this.key, from: since })),
@@ -281,9 +281,13 @@ export class MarketRunner {
     }
 
     this.charts = this.chartHistory(outputs.notify, chain);
-    const ohlc = ["open", "high", "low", "close"].map((name) =>
-      frame.has(name) ? frame.get(name) : new Float64Array(frame.length).fill(Number.NaN),
-    ) as [Float64Array, Float64Array, Float64Array, Float64Array];
+    // the charts' prices of the warm-up rows (only with a chart to draw)
+    const ohlc =
+      this.charts === undefined
+        ? undefined
+        : (["open", "high", "low", "close"].map((name) =>
+            frame.has(name) ? frame.get(name) : new Float64Array(frame.length).fill(Number.NaN),
+          ) as [Float64Array, Float64Array, Float64Array, Float64Array]);
 
     // Warm the streams over the history the ledger has seen (or all of it on a first start);
     // what is stored after the ledger's last candle is processed now, as catch-up.
@@ -296,7 +300,7 @@ export class MarketRunner {
       for (let j = 0; j < cols.length; j++) this.row[j] = (cols[j] as Float64Array)[k] as number;
       const out = chain.update(this.row);
       this.last = frame.time[k] as number;
-      if (this.charts !== undefined) {
+      if (ohlc !== undefined) {
         const [o, h, l, c] = ohlc;
         this.pushChart(this.last, o[k] as number, h[k] as number, l[k] as number, c[k] as number, out);
       }

@@ -268,10 +268,10 @@ export class SqliteLedger implements Ledger {
    * Records one candle, whole, and settles once its commit is on disk; `rec` must not change
    * until then. A record is committed at once, in a transaction of its own, so a market's
    * candle never waits for the others'. While the disk is slow (commits took more than
-   * SLOW_COMMIT_MS per record on a moving average) the records of one turn of the event loop (the markets whose
-   * candles closed together) are committed together instead, each in a savepoint of its own:
-   * one fsync for all of them, so a slow disk cannot hold the event loop for one fsync per
-   * market; a candle that fails (a duplicate) fails alone either way.
+   * SLOW_COMMIT_MS per record on a moving average) the records of one turn of the event loop
+   * (the markets whose candles closed together) are committed together instead, each in a
+   * savepoint of its own: one fsync for all of them, so a slow disk cannot hold the event loop
+   * for one fsync per market; a candle that fails (a duplicate) fails alone either way.
    */
   async record(rec: CandleRecord): Promise<void> {
     if (this.readonly) throw new LedgerError(`${this.file}: opened read-only, cannot record`);

@@ -171,7 +171,7 @@ export async function startCommands(o: CommandOptions): Promise<{ done: Promise<
           return [
             {
               market: m.name,
-              side: e.position === 0 ? null : e.position === 1 ? ("long" as const) : ("short" as const),
+              side: positionOf(e)?.side ?? null,
               quantity: e.quantity,
               entryPrice: e.entryPrice,
               price: r.candle.close,

@@ -3,9 +3,9 @@ import type { WebhookConfig } from "../../config/outputConfigs.js";
 import { ConfigError, errorMessage } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { renderDiagramPng } from "../../outputs/diagram.js";
-import type { Ledger, LedgerTable, MarketKey, OutboxEntry } from "../ledger/types.js";
+import type { Ledger, LedgerTable, MarketKey } from "../ledger/types.js";
 import type { ChartHistory } from "./chartHistory.js";
-import type { ChartRequest } from "./notifier.js";
+import { type ChartRequest, chartRequest } from "./notifier.js";
 import type { NotifyPlan } from "./plan.js";
 import { OutboxPump, type PumpOptions } from "./pump.js";
 import { TelegramClient } from "./telegram.js";
@@ -97,7 +97,7 @@ export function startNotifications(o: {
         const chats = [...new Set(f.plans.flatMap((p) => p.telegram?.chats ?? []))];
         clients.set(key, { client, chats });
         const sender = new TelegramSender(client, chats, (entry, chart) =>
-          renderChart(ledger, entry, chart as ChartRequest, o.charts?.(f.dataFolder, entry.market)),
+          renderChart(ledger, entry.market, chart as ChartRequest, o.charts?.(f.dataFolder, entry.market)),
         );
         list.push(
           new OutboxPump({ ...base, sender, queueLimit: t.queueLimit, minIntervalMs: t.minIntervalMs }),
@@ -140,20 +140,8 @@ export async function sendChartNow(o: {
   plan: NotifyPlan;
   lastTime: number;
 }): Promise<boolean> {
-  const d = o.plan.diagrams[0];
-  if (d === undefined || !Number.isFinite(o.lastTime)) return false;
-  const chart: ChartRequest = {
-    output: 0,
-    until: o.lastTime,
-    resamplingMs: d.resamplingMs,
-    nrows: d.nrows,
-    scoreColumn: d.score_column_names[0] as string,
-    scoreThresholds: d.score_thresholds,
-    scoreMa: d.score_ma,
-    ...(o.plan.description === undefined ? {} : { description: o.plan.description }),
-  };
-  const entry = { market: o.market } as OutboxEntry;
-  const png = await renderChart(o.ledger, entry, chart, o.history);
+  if (o.plan.diagrams.length === 0 || !Number.isFinite(o.lastTime)) return false;
+  const png = await renderChart(o.ledger, o.market, chartRequest(o.plan, 0, o.lastTime), o.history);
   await o.client.sendPhoto(o.chat, png, "", undefined);
   return true;
 }
@@ -161,12 +149,12 @@ export async function sendChartNow(o: {
 /** The chart of a diagram entry, from the ledger's rows of its market (the rows served). */
 async function renderChart(
   ledger: Ledger,
-  entry: OutboxEntry,
+  market: MarketKey,
   chart: ChartRequest,
   history?: ChartHistory,
 ): Promise<Uint8Array> {
   const from = chart.until - chart.nrows * chart.resamplingMs;
-  const q = { market: entry.market, from, to: chart.until + 1 };
+  const q = { market, from, to: chart.until + 1 };
   const rows = history?.columns.includes(chart.scoreColumn)
     ? history.window(from, chart.until, chart.scoreColumn)
     : ledgerRows(await ledger.read("signals", q), chart.scoreColumn);
@@ -175,7 +163,7 @@ async function renderChart(
   const time = fills.columns.indexOf("time");
   const at = (s: string) => fills.rows.filter((r) => r[side] === s).map((r) => r[time] as number);
   return renderDiagramPng({
-    symbol: entry.market.symbol,
+    symbol: market.symbol,
     ...(chart.description === undefined ? {} : { description: chart.description }),
     ...rows,
     buys: at("buy"),

@@ -29,7 +29,7 @@ export interface NotifyState {
 
 const DAY = 86_400_000;
 /** The original's trade statistics cover four weeks. */
-const STATS_MS = 28 * DAY;
+export const STATS_MS = 28 * DAY;
 
 /** What a chart entry asks the renderer to draw (from the ledger's rows of the market). */
 export interface ChartRequest {
@@ -42,6 +42,21 @@ export interface ChartRequest {
   scoreThresholds: number[];
   scoreMa: number[];
   description?: string;
+}
+
+/** The chart of a plan's diagram output `k` that ends with the candle of `until`. */
+export function chartRequest(plan: NotifyPlan, k: number, until: number): ChartRequest {
+  const cfg = plan.diagrams[k] as NotifyPlan["diagrams"][number];
+  return {
+    output: k,
+    until,
+    resamplingMs: cfg.resamplingMs,
+    nrows: cfg.nrows,
+    scoreColumn: cfg.score_column_names[0] as string,
+    scoreThresholds: cfg.score_thresholds,
+    scoreMa: cfg.score_ma,
+    ...(plan.description === undefined ? {} : { description: plan.description }),
+  };
 }
 
 export class MarketNotifier {
@@ -115,16 +130,7 @@ export class MarketNotifier {
           : diagramDue(closeTime, this.state.charts[k] ?? undefined, cfg.notificationMs);
       if (!when.due || rec.catchUp || this.plan.telegram === undefined) return;
       this.state.charts[k] = when.periodStart;
-      const chart: ChartRequest = {
-        output: k,
-        until: rec.candle.time,
-        resamplingMs: cfg.resamplingMs,
-        nrows: cfg.nrows,
-        scoreColumn: cfg.score_column_names[0] as string,
-        scoreThresholds: cfg.score_thresholds,
-        scoreMa: cfg.score_ma,
-        ...(this.plan.description === undefined ? {} : { description: this.plan.description }),
-      };
+      const chart = chartRequest(this.plan, k, rec.candle.time);
       for (const chat of this.plan.telegram.chats) {
         out.push(
           this.entry("telegram", chat, "diagram", false, {
