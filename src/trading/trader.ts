@@ -526,8 +526,10 @@ export class Trader {
       this.exitFee += f.fee;
     }
     this.exitFills++;
-    // closed when the exits add up to the position (a part left below a millionth is dust)
-    if (this.exitQty < this.qty * (1 - 1e-9)) return NONE;
+    // Closed when the exits add up to the position (a part left below a millionth is dust), or
+    // when an exit order has filled completely: every exit is for the whole position, and what
+    // it left is what the exchange could not sell (a spot balance cut to the lot step).
+    if (this.exitQty < this.qty * (1 - 1e-9) && !f.final) return NONE;
     const exitPx = this.exitFills === 1 ? px : this.exitNotional / this.exitQty;
     const qty = this.qty;
     const fees = this.entryFee + this.exitFee;
