@@ -126,15 +126,42 @@ function binanceCode(err: unknown): { code: number; msg: string } | undefined {
   return undefined;
 }
 
-/** Exchange answers that mean "this order was refused" (the reason goes to the Trader and ledger). */
+/** ccxt's class names of an error, along its prototype chain. */
+function ccxtClasses(err: unknown): Set<string> {
+  const names = new Set<string>();
+  for (
+    let p = err instanceof Error ? Object.getPrototypeOf(err) : null;
+    p && p !== Error.prototype;
+    p = Object.getPrototypeOf(p)
+  ) {
+    const name = (p as { constructor?: { name?: string } }).constructor?.name;
+    if (name) names.add(name);
+  }
+  return names;
+}
+
+/**
+ * Exchange answers that mean "this order was refused", as the reason the Trader, the ledger and
+ * the notifications get. ccxt keeps Binance's code for some answers and only the text for
+ * others (it matches "Account has insufficient balance..." by text), so both are read.
+ */
 function rejection(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
   const c = binanceCode(err);
-  if (c === undefined) return undefined;
-  if (c.code === -2010 && /insufficient balance/i.test(c.msg)) return `insufficient_balance: ${c.msg}`;
-  if (c.code === -2019) return `insufficient_balance: ${c.msg}`;
-  if (c.code === -2022) return `nothing_to_reduce: ${c.msg}`;
-  if (c.code === -4164 || /NOTIONAL/.test(c.msg)) return `min_notional: ${c.msg}`;
-  if (c.code === -1013 || c.code === -2010 || c.code === -1111 || c.code === -4003) return `filter: ${c.msg}`;
+  const msg = c?.msg ?? err.message.replace(/^\S+ /, "");
+  const kinds = ccxtClasses(err);
+  if (
+    kinds.has("InsufficientFunds") ||
+    c?.code === -2019 ||
+    /insufficient balance|margin is insufficient/i.test(msg)
+  ) {
+    return `insufficient_balance: ${msg}`;
+  }
+  if (c?.code === -2022 || /ReduceOnly Order is rejected/i.test(msg)) return `nothing_to_reduce: ${msg}`;
+  if (c?.code === -4164 || /NOTIONAL/.test(msg)) return `min_notional: ${msg}`;
+  if (kinds.has("InvalidOrder") || c?.code === -1013 || c?.code === -2010 || /Filter failure/i.test(msg)) {
+    return `filter: ${msg}`;
+  }
   return undefined;
 }
 
