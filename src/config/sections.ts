@@ -251,6 +251,28 @@ export const TradeModelSchema = open({
   limit_price_adjustment: finiteNumber()
     .optional()
     .describe("Limit price offset relative to the last close."),
+  mode: choice(["paper", "shadow", "live"] as const)
+    .optional()
+    .describe(
+      'How trader_binance trades: "live" sends orders (to the testnet or exchange_url unless itb serve is given --live), "shadow" reads the real balance and records every decision and would-be order without sending any, "paper" simulates. Default live, or shadow with shadow_mode.',
+    ),
+  shadow_mode: flag().optional().describe('The fork\'s key: true means mode "shadow" (nothing is sent).'),
+  order_type: choice(["MARKET", "LIMIT"] as const)
+    .optional()
+    .describe("Order type of entries and signal exits; MARKET (default) is the one supported."),
+  use_native_tp_sl: flag()
+    .optional()
+    .describe("Place stop-loss and take-profit as exchange orders where the market has them (default true)."),
+  reconcile: choice(["halt", "adopt", "cancel"] as const)
+    .optional()
+    .describe(
+      "At start-up, an open order or a position on the exchange the ledger cannot explain: halt (default) with what to check, adopt it, or cancel it.",
+    ),
+  poll_seconds: finiteNumber()
+    .positive(expected("a number of seconds > 0"))
+    .optional()
+    .describe("How often working orders are polled for fills between candles (default 5)."),
+  testnet: flag().optional().describe("Trade on the exchange's testnet even when itb serve is given --live."),
 }).describe("Live trading options; other keys are passed to the trader unchanged.");
 
 const ADDRESS_EXPECTED = 'an address "host:port", e.g. "127.0.0.1:9464"';

@@ -1,5 +1,6 @@
 import { dirname } from "node:path";
 import { backtestOptionsOf, type Config, configFreq, type LoadedConfig } from "../config/index.js";
+import { RiskManagementSchema } from "../config/sections.js";
 import type { Clock } from "../core/clock.js";
 import { DataError, errorMessage, ItbError, LockedError } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
@@ -12,6 +13,7 @@ import type { Waker } from "../core/waker.js";
 import { acquireWriteLock } from "../data/lock.js";
 import { runDownload } from "../data/runDownload.js";
 import { mergeStores } from "../data/runMerge.js";
+import type { BinanceExecution, ExchangeExecutionSnapshot } from "../exchange/ccxt/execution.js";
 import { type ClosedCandle, closedCandles } from "../exchange/closedCandles.js";
 import type { MarketData } from "../exchange/marketData.js";
 import type { ResolvedSet } from "../features/featureSets.js";
@@ -20,7 +22,7 @@ import { resolveFeatureSets } from "../pipeline/generators.js";
 import { resolveSignalSets } from "../pipeline/signalStages.js";
 import type { SignalStep } from "../signals/index.js";
 import { RiskGuard, type RiskLimits, type RiskState } from "../trading/risk.js";
-import { SimulatedExecution } from "../trading/simulatedExecution.js";
+import { SimulatedExecution, splitSymbol } from "../trading/simulatedExecution.js";
 import type { VenueSnapshot } from "../trading/simulatedVenue.js";
 import { Trader, type TraderAction, type TraderSnapshot } from "../trading/trader.js";
 import { CandleChain } from "./chain.js";
@@ -30,8 +32,9 @@ import { loadCurrentModels, type ModelWatch, watchCurrentModels } from "./models
 import { ChartHistory } from "./notify/chartHistory.js";
 import { MarketNotifier, type NotifyState, STATS_MS } from "./notify/notifier.js";
 import { type NotifyPlan, notifies } from "./notify/plan.js";
-import { type OutputPlan, planOutputs } from "./outputs.js";
+import { type OutputPlan, planOutputs, type TradingMode } from "./outputs.js";
 import type { Portfolio } from "./portfolio.js";
+import { type ReconcilePolicy, reconcile } from "./reconcile.js";
 import { TradingSession } from "./session.js";
 
 /**
@@ -69,6 +72,12 @@ export interface MarketDeps {
   notified?: () => void;
   /** All markets' positions (the risk limits across markets). */
   portfolio?: Portfolio;
+  /**
+   * The exchange execution of a market that trades live (and whose balance a shadow market
+   * reads), made by the service from the config's venue, keys and --live; orders decided
+   * before `inDoubtBefore` are looked up before they are sent.
+   */
+  execution?: (config: Config, inDoubtBefore: number) => Promise<BinanceExecution>;
 }
 
 /** Milliseconds each stage of one candle took. */
@@ -81,10 +90,13 @@ export interface StageTimes {
   total: number;
 }
 
-/** What the ledger keeps to resume a market: the paper trader's and venue's state. */
+/** What the ledger keeps to resume a market: the Trader's and its execution's state. */
 interface MarketState {
   trader?: TraderSnapshot;
+  /** paper and shadow: the simulated venue. */
   venue?: VenueSnapshot;
+  /** live: the orders the exchange adapter tracks. */
+  exchange?: ExchangeExecutionSnapshot;
   /** The notifiers' bands, chart periods and last daily summary. */
   notify?: NotifyState;
   /** The risk limits' loss breaker. */
@@ -97,9 +109,9 @@ export class MarketRunner {
   private readonly configFile: string;
   private readonly stepMs: number;
   private chain: CandleChain | undefined;
-  private paper:
-    | { trader: Trader; port: SimulatedExecution; session: TradingSession; risk?: RiskGuard }
-    | undefined;
+  private paper: Trading | undefined;
+  /** The last finite close (marks the position when a candle has none). */
+  private lastClose = Number.NaN;
   /** The candle being decided on (the risk limits' view of the market). */
   private deciding: Candle | undefined;
   /** Entries the risk limits refused on the candle being processed. */
@@ -270,7 +282,9 @@ export class MarketRunner {
 
     this.ledger = await this.deps.ledger();
     const lastRecorded = await this.ledger.last(this.key);
-    if (outputs.paper !== undefined) this.paper = this.createPaper(lastRecorded?.state);
+    if (outputs.paper !== undefined) {
+      this.paper = await this.createTrading(outputs.mode ?? "paper", lastRecorded?.state);
+    }
     if (notifies(outputs.notify)) {
       const saved = (lastRecorded?.state ?? {}) as MarketState;
       const since = (lastRecorded?.time ?? 0) - STATS_MS;
@@ -462,8 +476,10 @@ export class MarketRunner {
     const index = Math.round(candle.time / this.stepMs);
     let t2 = t1;
     const paper = this.paper;
+    if (Number.isFinite(candle.close)) this.lastClose = candle.close;
     if (paper !== undefined) {
-      paper.port.onCandle(this.key.symbol, candle);
+      if (paper.sim !== undefined) paper.sim.onCandle(this.key.symbol, candle);
+      else await paper.exchange?.onCandle(this.key.symbol, candle);
       for (const c of this.controls.splice(0)) {
         if (c === "pause") await paper.session.act(paper.trader.stopEntries());
         else if (c === "resume") paper.trader.resumeEntries();
@@ -473,7 +489,7 @@ export class MarketRunner {
       const bar: SignalBar = { index, ...candleOnly(candle), buy: out.buy, sell: out.sell };
       this.deciding = candle;
       await paper.session.decide(bar);
-      paper.port.settleDecisions(this.key.symbol);
+      paper.sim?.settleDecisions(this.key.symbol);
       await paper.session.settled();
       t2 = performance.now();
     }
@@ -523,7 +539,7 @@ export class MarketRunner {
     if (p === undefined)
       return { equity: Number.NaN, cash: Number.NaN, position: 0, quantity: 0, entryPrice: Number.NaN };
     const s = p.trader.state;
-    const last = Number.isNaN(close) ? p.port.lastClose(this.key.symbol) : close;
+    const last = Number.isNaN(close) ? this.lastClose : close;
     return {
       equity: s.position === 0 ? s.cash : p.trader.equityAt(last),
       cash: s.cash,
@@ -538,34 +554,70 @@ export class MarketRunner {
     if (p === undefined) return {};
     return {
       trader: p.trader.snapshot(),
-      venue: p.port.snapshot(this.key.symbol),
+      ...(p.sim === undefined ? {} : { venue: p.sim.snapshot(this.key.symbol) }),
+      ...(p.exchange === undefined ? {} : { exchange: p.exchange.snapshot(this.key.symbol) }),
       ...(p.risk === undefined ? {} : { risk: p.risk.snapshot() }),
     };
   }
 
-  private createPaper(saved: unknown): MarketRunner["paper"] {
+  /** How the market trades (after check), or undefined when it does not. */
+  get tradingMode(): TradingMode | undefined {
+    return this.outputs?.mode;
+  }
+
+  /**
+   * The Trader and its execution for the market's mode. Paper and shadow simulate (shadow
+   * starts from the exchange's real quote balance and sends nothing); live trades through the
+   * exchange adapter: the keys are checked, the orders saved with the last candle are asked
+   * about (fills while the service was down reach the Trader), and what the ledger cannot
+   * explain is reconciled by `trade_model.reconcile`.
+   */
+  private async createTrading(mode: TradingMode, saved: unknown): Promise<Trading> {
     const o = backtestOptionsOf(this.config);
-    const port = new SimulatedExecution({
-      fillAt: o.fillAt,
-      takerFee: o.takerFee,
-      makerFee: o.makerFee,
-      slippageBps: o.slippageBps,
-      filters: o.filters,
-      cash: o.initialCapital,
-    });
     const state = (saved ?? {}) as MarketState;
-    const limits = this.config.risk_management;
+    const tm = this.config.trade_model;
+    const freq = configFreq(this.config).binance;
+    const symbol = this.key.symbol;
+    let exchange: BinanceExecution | undefined;
+    let cash = o.initialCapital;
+    if (mode !== "paper") {
+      if (this.deps.execution === undefined) throw new ItbError(`${this.name}: no exchange to trade on`);
+      exchange = await this.deps.execution(this.config, this.alignedNow());
+      await exchange.start([symbol]);
+      if (state.trader === undefined) cash = (await exchange.balances())[splitSymbol(symbol).quote] ?? 0;
+      if (mode === "shadow") {
+        await exchange.close();
+        exchange = undefined;
+      }
+    }
+    const sim =
+      exchange === undefined
+        ? new SimulatedExecution({
+            fillAt: o.fillAt,
+            takerFee: o.takerFee,
+            makerFee: o.makerFee,
+            slippageBps: o.slippageBps,
+            filters: o.filters,
+            cash,
+          })
+        : undefined;
+    // live: no entry on stale data, whatever the config says (the limits' defaults at least)
+    const limits =
+      this.config.risk_management ?? (mode === "live" ? RiskManagementSchema.parse({}) : undefined);
     const risk = limits === undefined ? undefined : new RiskGuard(riskLimits(limits), state.risk);
+    const pct = tm?.percentage_used_for_trade;
+    const stake =
+      mode !== "paper" && pct !== undefined ? { mode: "compound" as const, fraction: pct / 100 } : o.stake;
     const trader: Trader = new Trader({
-      symbol: this.key.symbol,
+      symbol,
       direction: o.direction,
-      stake: o.stake,
+      stake,
       stopLoss: o.stopLoss,
       takeProfit: o.takeProfit,
       trailingStop: o.trailingStop,
-      cash: o.initialCapital,
+      cash,
       // the freq in the id: two markets of one symbol deciding at the same bar time place two orders
-      idPrefix: `paper${configFreq(this.config).binance}`,
+      idPrefix: mode === "live" ? `itb${freq}` : `${mode}${freq}`,
       onTrade: (t) => {
         this.trades.push(t);
         risk?.onTrade(t, trader.cashBalance - t.pnl);
@@ -573,14 +625,42 @@ export class MarketRunner {
       ...(risk === undefined ? {} : { entryCheck: (e) => this.checkEntry(risk, trader, e.notional) }),
     });
     if (state.trader !== undefined) trader.restore(state.trader);
-    if (state.venue !== undefined) port.restore(this.key.symbol, state.venue);
+    if (sim !== undefined && state.venue !== undefined) sim.restore(symbol, state.venue);
+    const port = exchange ?? (sim as SimulatedExecution);
     const session = new TradingSession(
       trader,
       port,
       (e) => this.onEvent(e),
       (a) => this.pending.actions.push(a),
     );
-    return { trader, port, session, ...(risk === undefined ? {} : { risk }) };
+    if (exchange !== undefined) {
+      if (state.exchange !== undefined) await exchange.restore(symbol, state.exchange);
+      await session.settled();
+      await reconcile({
+        market: this.name,
+        symbol,
+        exchange,
+        trader,
+        session,
+        policy: (tm?.reconcile as ReconcilePolicy | undefined) ?? "halt",
+        decidedAt: this.alignedNow() - this.stepMs,
+        log: this.deps.log,
+      });
+      exchange.pollEvery((tm?.poll_seconds ?? 5) * 1000);
+    }
+    return {
+      mode,
+      trader,
+      session,
+      ...(sim === undefined ? {} : { sim }),
+      ...(exchange === undefined ? {} : { exchange }),
+      ...(risk === undefined ? {} : { risk }),
+    };
+  }
+
+  /** Releases the exchange adapter (the service's end). */
+  async close(): Promise<void> {
+    await this.paper?.exchange?.close();
   }
 
   /** The risk limits on an entry about to go out; the reason when refused (logged). */
@@ -675,6 +755,18 @@ export class MarketRunner {
       }
     }
   }
+}
+
+/** A market's Trader and how its orders are carried out. */
+interface Trading {
+  mode: TradingMode;
+  trader: Trader;
+  session: TradingSession;
+  risk?: RiskGuard;
+  /** paper and shadow: the simulated venue. */
+  sim?: SimulatedExecution;
+  /** live: the exchange. */
+  exchange?: BinanceExecution;
 }
 
 /** The config's risk_management as the guard's limits. */

@@ -13,11 +13,16 @@ import { type NotifyPlan, planNotifications } from "./notify/plan.js";
  * empty), `trader_simulation` trades on paper with the `backtest` section's fees, slippage,
  * stake and stops (the original's `trade_model.trader_simulation: true` too);
  * `score_notification_model`, `diagram_notification_model` and `webhook` notify (notify/plan.ts);
- * `trader_binance` comes with exchange trading.
+ * `trader_binance` trades on the exchange in `trade_model.mode` (live, shadow or paper; the
+ * original's `trade_model.trader_binance: true` too).
  */
+export type TradingMode = "paper" | "shadow" | "live";
+
 export interface OutputPlan {
-  /** Paper trading, and the signal columns it trades on (default: the threshold rule's). */
+  /** Trading (paper, shadow or live), and the signal columns it trades on (default: the threshold rule's). */
   paper?: { buy?: string; sell?: string };
+  /** How the market trades, when it does. */
+  mode?: TradingMode;
   /** The signal columns to trade on, for the chain. */
   columns: { buy?: string; sell?: string };
   /** Telegram and webhook notifications. */
@@ -30,6 +35,10 @@ const KNOWN = OUTPUT_GENERATORS;
 
 export function planOutputs(config: Config): OutputPlan {
   let paper: OutputPlan["paper"];
+  let mode: TradingMode | undefined;
+  const tm = config.trade_model;
+  const exchangeMode = (): TradingMode =>
+    (tm?.mode as TradingMode | undefined) ?? (tm?.shadow_mode === true ? "shadow" : "live");
   let consoleOn = config.output_sets.length === 0;
   config.output_sets.forEach((o, i) => {
     const where = `output_sets[${i}].generator`;
@@ -40,13 +49,29 @@ export function planOutputs(config: Config): OutputPlan {
       throw new ConfigError(text, [text]);
     }
     if (name === "console") consoleOn = true;
-    else if (name === "trader_simulation") paper = columnsOf(o.config, `output_sets[${i}].config`);
-    else if (name === "trader_binance") {
-      const text = `${where}: exchange trading (trader_binance) is not available in this release; trader_simulation trades on paper`;
-      throw new ConfigError(text, [text]);
+    else if (name === "trader_simulation" || name === "trader_binance") {
+      if (paper !== undefined) {
+        const text = `${where}: a market trades once: trader_simulation and trader_binance exclude each other`;
+        throw new ConfigError(text, [text]);
+      }
+      paper = columnsOf(o.config, `output_sets[${i}].config`);
+      mode = name === "trader_simulation" ? "paper" : exchangeMode();
     }
   });
+  if (paper === undefined && tm?.trader_binance === true) {
+    paper = {
+      ...(tm.buy_signal_column === undefined ? {} : { buy: tm.buy_signal_column }),
+      ...(tm.sell_signal_column === undefined ? {} : { sell: tm.sell_signal_column }),
+    };
+    mode = exchangeMode();
+  }
+  if (mode !== undefined && mode !== "paper" && tm?.order_type === "LIMIT") {
+    const text =
+      'trade_model.order_type: "LIMIT" entries are not supported; use "MARKET" (stops and take-profits still rest as exchange orders)';
+    throw new ConfigError(text, [text]);
+  }
   if (paper === undefined && config.trade_model?.trader_simulation === true) {
+    mode = "paper";
     paper = {
       ...(config.trade_model.buy_signal_column === undefined
         ? {}
@@ -58,6 +83,7 @@ export function planOutputs(config: Config): OutputPlan {
   }
   return {
     ...(paper === undefined ? {} : { paper }),
+    ...(mode === undefined ? {} : { mode }),
     columns: paper ?? {},
     notify: planNotifications(config, paper !== undefined),
     console(l, market, rec, quiet = false) {

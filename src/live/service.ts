@@ -3,12 +3,13 @@ import { resolve } from "node:path";
 import { configFreq, type LoadedConfig } from "../config/index.js";
 import { loadMarketConfigs } from "../config/markets.js";
 import type { Clock } from "../core/clock.js";
-import { ConfigError, errorMessage } from "../core/errors.js";
+import { ConfigError, errorMessage, UsageError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { Waker } from "../core/waker.js";
 import { CcxtMarketData } from "../exchange/ccxt/adapter.js";
 import { watchKlineCloses } from "../exchange/ccxt/klineStream.js";
 import type { Market, MarketData } from "../exchange/marketData.js";
+import { openExchangeExecution } from "./exchangeTrading.js";
 import type { CandleRecord, Ledger } from "./ledger/types.js";
 import { type MarketDeps, MarketRunner, type StageTimes } from "./market.js";
 import type { ServiceMetrics } from "./metrics.js";
@@ -57,6 +58,11 @@ export interface ServiceOptions {
   itbVersion?: string;
   /** Notification delivery: its events and backoff (tests). */
   notify?: PumpHooks;
+  /**
+   * `itb serve --live`: markets whose trade_model.mode is "live" send orders to the real
+   * account (without it, to the testnet or the config's exchange_url).
+   */
+  live?: boolean;
   /** Scheduled retraining (the configs' `schedule`): the compiled worker (tests: dist's), events. */
   retrain?: { workerUrl?: URL; onEvent?: (e: RetrainEvent) => void };
 }
@@ -175,6 +181,13 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
         delayMs: o.delayMs ?? l.config.serve.delay_ms,
         notified: () => notifications?.poke(l.config.data_folder),
         portfolio,
+        execution: (config, inDoubtBefore) =>
+          openExchangeExecution(config, {
+            live: o.live === true,
+            inDoubtBefore,
+            log: o.log,
+            signal: o.signal,
+          }),
       };
       const runner: MarketRunner = new MarketRunner(l, {
         ...deps,
@@ -189,6 +202,11 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     // other features, an unreachable exchange) end the command before any market trades, and
     // the checks before anything is fetched or written.
     for (const r of runners) await r.check();
+    if (o.live === true && !runners.some((r) => r.tradingMode === "live")) {
+      throw new UsageError(
+        '--live: no market trades live (trade_model.mode "live" with a trader_binance output)',
+      );
+    }
     const folders = notifyFolders(runners);
     await checkTelegram(folders, o.log, o.signal);
     for (const r of runners) {
@@ -257,6 +275,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     );
   } finally {
     await retraining?.stop();
+    for (const r of runners) await r.close().catch(() => undefined);
     await notifications?.stop();
     stopBots.abort();
     await Promise.all(commands.map((c) => c.done));

@@ -274,6 +274,37 @@ export class Trader {
     this.protective = [...s.protective];
   }
 
+  /**
+   * Takes over the position the exchange holds (start-up reconciliation's `adopt`): from now on
+   * the Trader holds `p` (null: flat), and returns the cancellations of its working orders and
+   * the protective orders for the new position, decided at `decidedAt`. Cash is left as it is: the exchange's balances are the truth, the Trader's cash
+   * only sizes the next entry.
+   */
+  adopt(p: SeedPosition | null, decidedAt: number): TraderAction[] {
+    // the orders of what it held before go
+    const actions: TraderAction[] = [...this.working.keys()].map((id) => ({
+      kind: "cancel" as const,
+      symbol: this.symbol,
+      clientOrderId: id,
+    }));
+    this.pendingEntry = 0;
+    this.entryFills = 0;
+    this.exitFills = 0;
+    this.protective = [];
+    if (p === null) {
+      this.pos = 0;
+      this.qty = 0;
+      return actions;
+    }
+    this.pos = p.side === "long" ? 1 : -1;
+    this.qty = p.quantity;
+    this.entryPx = p.entryPrice;
+    this.entryFee = p.entryFee ?? 0;
+    this.entryTime = p.entryTime;
+    this.entryIndex = p.entryIndex;
+    return [...actions, ...this.placeProtective(decidedAt)];
+  }
+
   /** A reversal waits for its exit to fill before it opens the other side. */
   get hasPendingEntry(): boolean {
     return this.pendingEntry !== 0;

@@ -20,6 +20,7 @@ interface ServeCliOptions {
   freqs?: string;
   address?: string;
   websocket: boolean;
+  live: boolean;
 }
 
 const list = (v: string | undefined) =>
@@ -61,6 +62,11 @@ export function registerServeCommand(program: Command): void {
     .option("--freqs <list>", "comma-separated frequencies, each a market per symbol (default: the config's)")
     .option("--address <host:port>", "where /healthz, /readyz and /metrics listen (default: serve.address)")
     .option("--no-websocket", "follow the exchange by REST polling alone")
+    .option(
+      "--live",
+      'send the orders of markets whose trade_model.mode is "live" to the real account (without it: the testnet, or exchange_url)',
+      false,
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  itb serve --config configs/demo.jsonc\n  itb serve --config a.jsonc --config b.jsonc --address 127.0.0.1:0",
@@ -126,6 +132,7 @@ export function registerServeCommand(program: Command): void {
             itbVersion: VERSION,
             ...(table === undefined ? {} : { quietCandles: true }),
             ...(opts.websocket === false ? { websocket: false } : {}),
+            ...(opts.live === true ? { live: true } : {}),
             openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
             onReady: (ms) => {
               markets = ms;

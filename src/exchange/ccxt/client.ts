@@ -19,6 +19,8 @@ export interface ClientOptions {
   apiSecret?: string;
   /** ccxt's request timeout, ms (ccxt's default 10 s when unset). */
   timeoutMs?: number;
+  /** The exchange's testnet (ccxt's sandbox URLs), before `exchangeUrl` replaces them. */
+  sandbox?: boolean;
 }
 
 /** The ccxt class for a venue and market: Binance's futures live in their own class. */
@@ -72,6 +74,7 @@ export async function createCcxtClient(opts: ClientOptions): Promise<Exchange> {
   // a small burst after an idle while (pacing.ts creditIdle); the sustained rate stays ccxt's
   ex.tokenBucket = { ...ex.tokenBucket, capacity: BURST_COST_UNITS };
   ex.initThrottler();
+  if (opts.sandbox === true) ex.setSandboxMode(true);
   if (opts.exchangeUrl !== undefined) {
     const urls = ex.urls as { api?: unknown };
     urls.api = overrideApiUrls(urls.api, opts.exchangeUrl);

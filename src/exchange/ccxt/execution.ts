@@ -269,6 +269,11 @@ export class BinanceExecution implements ExecutionPort {
     if (this.poller !== undefined) clearInterval(this.poller);
     await Promise.allSettled([...this.queues.values()]);
     this.listeners.clear();
+    await this.ex.close();
+    // ccxt keeps an undici keep-alive pool that `close()` leaves open
+    const dispatcher = (this.ex as unknown as { fetchDispatcher?: { close(): Promise<void> } })
+      .fetchDispatcher;
+    await dispatcher?.close().catch(() => undefined);
   }
 
   // ---- beyond the port: the live service's hooks ----
@@ -350,6 +355,34 @@ export class BinanceExecution implements ExecutionPort {
     return rows
       .filter((r) => !this.orders.has(String(r.clientOrderId)))
       .map((r) => ({ clientOrderId: String(r.clientOrderId), side: String(r.side), type: String(r.type) }));
+  }
+
+  /** USD-M futures (positions both ways, reduce-only orders) rather than spot. */
+  get isFutures(): boolean {
+    return this.futures;
+  }
+
+  /** The smallest quantity step of `symbol`. */
+  async lotStep(symbol: string): Promise<number> {
+    const r = await this.rulesOf(symbol);
+    return Math.max(r.stepSize, r.minQty);
+  }
+
+  /**
+   * Closes a futures position the Trader does not hold (reconciliation's `cancel` policy): a
+   * reduce-only market order for `held` (signed: long > 0), with client id `clientOrderId`.
+   */
+  async closePosition(symbol: string, held: number, clientOrderId: string): Promise<void> {
+    await this.submit({
+      clientOrderId,
+      symbol,
+      side: held > 0 ? "sell" : "buy",
+      type: "market",
+      quantity: Math.abs(held),
+      reduceOnly: true,
+      purpose: "manual",
+      decidedAt: this.now(),
+    });
   }
 
   /** Cancels an order the adapter does not track (reconciliation's `cancel` policy). */

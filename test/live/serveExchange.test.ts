@@ -1,0 +1,152 @@
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import ccxt from "ccxt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SystemClock } from "../../src/core/clock.js";
+import type { Logger } from "../../src/core/log.js";
+import type { Trade } from "../../src/core/trading.js";
+import { ledgerFile } from "../../src/live/ledger/file.js";
+import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
+import { tradesOf } from "../../src/live/ledger/tradeRows.js";
+import { runService } from "../../src/live/service.js";
+import { ccxtBinanceUrls, type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
+import { SAMPLE } from "../helpers/paths.js";
+import { buildLiveFixture, type LiveFixture, ledgerContents } from "./liveFixture.js";
+
+/**
+ * itb serve trading on the exchange (`trader_binance`, mode live, at the simulator's
+ * exchange_url) beside the same config on paper, over the same candles: the same decisions,
+ * fills at the simulator's prices, the orders on the exchange exactly the ledger's; and the
+ * start-up reconciliation against an order the ledger does not know.
+ */
+const MIN = 60_000;
+const T0 = Date.UTC(2023, 2, 20);
+const MINUTES = 90;
+const KEY = "serve-exchange-key";
+const SECRET = "serve-exchange-secret-Hw3k";
+
+let fixture: LiveFixture;
+
+beforeAll(async () => {
+  fixture = await buildLiveFixture("2023-03-20");
+}, 300_000);
+
+afterAll(() => {
+  if (fixture) rmSync(fixture.root, { recursive: true, force: true });
+});
+
+function recorder(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const put = (o: object, m?: string) => lines.push(`${JSON.stringify(o)} ${m ?? ""}`);
+  return { log: { debug: put, info: put, warn: put, error: put }, lines };
+}
+
+const live = (c: Record<string, unknown>) => {
+  c.output_sets = [{ generator: "trader_binance", config: {} }];
+  c.trade_model = { mode: "live" };
+  c.api_key = KEY;
+  c.api_secret = SECRET;
+  // the same stake as the paper trader's 10 000 on an account of 10 000
+  c.risk_management = { stale_bars: 3 };
+};
+
+async function exchangeOrders(sim: Simulator): Promise<{ clientOrderId: string; status: string }[]> {
+  const ex = new ccxt.binance({ apiKey: KEY, secret: SECRET, enableRateLimit: false });
+  Object.assign(ex.urls.api as object, ccxtBinanceUrls(sim.url));
+  ex.nonce = () => sim.clock.now();
+  const api = ex as unknown as { privateGetAllOrders: (p: object) => Promise<unknown> };
+  const rows = (await api.privateGetAllOrders({ symbol: "BTCUSDT", limit: 1000 })) as {
+    clientOrderId: string;
+    status: string;
+  }[];
+  await ex.close();
+  return rows;
+}
+
+describe("itb serve trading on the exchange", () => {
+  it("makes the paper trader's decisions, at the simulator's prices, with one exchange order per ledger order", async () => {
+    const clock = new VirtualClock({ start: T0 + 30_000, speed: 0 });
+    const sim = await startSimulator({
+      archive: SAMPLE,
+      clock,
+      streams: { formingEveryMs: 0 },
+      accounts: [{ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 10_000 } }],
+    });
+    try {
+      const paper = fixture.copy("paper", sim.url);
+      const exch = fixture.copy("exchange", sim.url, live);
+      const { log, lines } = recorder();
+      const controller = new AbortController();
+      const done = new Map<string, number>();
+      const run = await runService({
+        configFiles: [paper.config, exch.config],
+        log,
+        clock: new SystemClock(),
+        signal: controller.signal,
+        openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
+        pollMs: 5,
+        delayMs: 0,
+        onReady: () => clock.set(T0 + MIN + 30_000),
+        onProcessed: (m, rec) => {
+          done.set(m.config.data_folder, (done.get(m.config.data_folder) ?? 0) + 1);
+          const both = [...done.values()];
+          if (both.length === 2 && both.every((n) => n >= MINUTES)) controller.abort();
+          else if (both.length === 2 && both[0] === both[1]) clock.set(rec.candle.time + 2 * MIN + 30_000);
+        },
+      });
+      expect(run.failed).toEqual([]);
+      expect(lines.some((l) => l.includes("trading on http://127.0.0.1"))).toBe(true);
+
+      const p = await ledgerContents(join(paper.dir, "data"));
+      const e = await ledgerContents(join(exch.dir, "data"));
+      const decisions = (t: (typeof p)[string] | undefined) => {
+        const col = (n: string) => t?.columns.indexOf(n) ?? -1;
+        return (t?.rows ?? []).map((r) => [
+          r[col("time")],
+          r[col("kind")],
+          r[col("purpose")],
+          r[col("side")],
+        ]);
+      };
+      expect(decisions(p.decisions).length).toBeGreaterThan(3);
+      expect(decisions(e.decisions)).toEqual(decisions(p.decisions));
+
+      // every order the ledger holds is on the exchange, once; and nothing else is
+      const orderIds = (t: (typeof e)[string] | undefined) => {
+        const col = t?.columns.indexOf("client_order_id") ?? -1;
+        return [...new Set((t?.rows ?? []).map((r) => String(r[col])))];
+      };
+      const onExchange = await exchangeOrders(sim);
+      const sent = orderIds(e.orders).filter((id) => onExchange.some((o) => o.clientOrderId === id));
+      expect(onExchange.map((o) => o.clientOrderId).sort()).toEqual(sent.sort());
+      expect(new Set(onExchange.map((o) => o.clientOrderId)).size).toBe(onExchange.length);
+
+      // trades: the same entries and exits; market fills at the simulator's price (the open of
+      // the candle in progress), which the paper trader moves by its 2 bps of slippage
+      const trades = async (dir: string): Promise<Trade[]> => {
+        const ledger = openSqliteLedger(join(dir, "data", "ledger.sqlite"), { readonly: true });
+        try {
+          return tradesOf(await ledger.read("trades", { market: { symbol: "BTCUSDT", freq: "1m" } }));
+        } finally {
+          await ledger.close();
+        }
+      };
+      const tp = await trades(paper.dir);
+      const te = await trades(exch.dir);
+      // (an exchange fill's time is when the exchange filled it, inside the candle after the decision)
+      const shape = (t: Trade) => [t.side, Math.floor(t.entryTime / MIN) * MIN, t.exitReason];
+      expect(te.length).toBeGreaterThan(0);
+      expect(te.map(shape)).toEqual(tp.map(shape));
+      for (let i = 0; i < te.length; i++) {
+        const a = te[i] as Trade;
+        const b = tp[i] as Trade;
+        expect(Math.abs(a.entryPrice - b.entryPrice) / b.entryPrice).toBeLessThan(3e-4);
+      }
+      // the secret is nowhere: not in the log, not in the ledger file
+      expect(lines.join("\n")).not.toContain(SECRET);
+      expect(readFileSync(join(exch.dir, "data", "ledger.sqlite")).includes(SECRET)).toBe(false);
+    } finally {
+      await sim.close();
+    }
+  }, 600_000);
+});
