@@ -341,10 +341,15 @@ export class MarketRunner {
       },
       "market ready",
     );
+    // the catch-up candles were received now, by the exchange's clock (how stale they are)
+    const own = c.data_sources.find((d) => d.column_prefix === "") ?? c.data_sources[0];
+    const receivedAt =
+      k < n && own !== undefined ? await this.deps.marketData(own.market).serverTime(own.market) : Number.NaN;
     for (; k < n; k++) {
       this.deps.signal.throwIfAborted();
       const i = k;
-      await this.process(this.candleOf(frame, i), (name) => frame.get(name)[i] as number, true);
+      const candle: ClosedCandle = { ...this.candleOf(frame, i), receivedAt, values: {}, missing: false };
+      await this.process(candle, (name) => frame.get(name)[i] as number, true);
     }
   }
 
