@@ -294,8 +294,6 @@ function positionRiskV2(v: PositionView, spec: SymbolSpec): Record<string, unkno
     notional: usd8(v.notional),
     isolatedWallet: usd8(v.marginType === "ISOLATED" ? v.isolatedWallet : 0),
     updateTime: v.updateTime,
-    isolated: v.marginType === "ISOLATED",
-    adlQuantile: 0,
   };
 }
 
@@ -578,6 +576,18 @@ function orderRoutes(): Route[] {
         const symbol = (await symbolParam(ctx, a, true)) as string;
         const o = lookup(allParams(ctx), a, symbol);
         if (o === undefined) throw new ApiError(400, -2013, "Order does not exist.");
+        return json(orderBody(o, specOf(a, ctx, symbol)));
+      },
+    ),
+    signed(
+      "GET",
+      `${v1}/openOrder`,
+      "USER_DATA",
+      () => 1,
+      async (ctx, a) => {
+        const symbol = (await symbolParam(ctx, a, true)) as string;
+        const o = lookup(allParams(ctx), a, symbol);
+        if (o === undefined || o.status !== "NEW") throw new ApiError(400, -2013, "Order does not exist.");
         return json(orderBody(o, specOf(a, ctx, symbol)));
       },
     ),

@@ -6,6 +6,7 @@ import {
   ccxtBinanceUrls,
   type Simulator,
   startSimulator,
+  VirtualClock,
 } from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
 
@@ -128,11 +129,15 @@ describe("futures account settings", () => {
   it("leverage 1..125 with its bracket's max notional; margin type; one-way position mode only", async () => {
     const ex = trader();
     await ex.loadMarkets();
+    const mark = events.length;
     expect(await ex.setLeverage(10, SYMBOL)).toEqual({
       symbol: "ETHUSDT",
       leverage: 10,
       maxNotionalValue: "150000000",
     });
+    expect(eventsSince(mark)).toEqual([
+      { e: "ACCOUNT_CONFIG_UPDATE", E: T0, T: T0, ac: { s: "ETHUSDT", l: 10 } },
+    ]);
     expect((await raw("POST", "/fapi/v1/leverage", "symbol=ETHUSDT&leverage=126")).json).toEqual({
       code: -4028,
       msg: "Leverage 126 is not valid",
@@ -465,8 +470,26 @@ describe("limit orders", () => {
     const next = [1, 2].map((k) => candle(minute(now) + k * MIN));
     const price = r2(Math.min(...next.map((c) => c.l)) - 0.01);
     const hit = firstReach(minute(now) + 3 * MIN, price, false);
+    const mark = events.length;
     const order = await ex.createOrder(SYMBOL, "limit", "buy", 0.2, price, { clientOrderId: "bid-1" });
     expect(order).toMatchObject({ status: "open", price, amount: 0.2, filled: 0 });
+    expect(eventsSince(mark)).toEqual([
+      expect.objectContaining({
+        e: "ORDER_TRADE_UPDATE",
+        o: expect.objectContaining({
+          c: "bid-1",
+          o: "LIMIT",
+          x: "NEW",
+          X: "NEW",
+          p: price.toFixed(2),
+          b: r8(price * 0.2).toFixed(8),
+        }),
+      }),
+    ]);
+    expect(await ex.fetchOpenOrder(order.id as string, SYMBOL)).toMatchObject({
+      id: order.id,
+      status: "open",
+    });
     const bal = await ex.fetchBalance();
     // Cross, leverage 10: the open order holds price x qty / 10.
     expect(bal.USDT).toEqual({
@@ -476,9 +499,18 @@ describe("limit orders", () => {
     });
     expect((await ex.fetchOpenOrders(SYMBOL)).map((o) => o.clientOrderId)).toEqual(["bid-1"]);
 
+    const beforeFill = events.length;
     sim.clock.set(hit.t + MIN);
+    expect(eventsSince(beforeFill).map((e) => [e.e, e.T])).toEqual([
+      ["ACCOUNT_UPDATE", hit.t + MIN - 1],
+      ["ORDER_TRADE_UPDATE", hit.t + MIN - 1],
+    ]);
+    expect(eventsSince(beforeFill)[1]).toMatchObject({
+      o: { x: "TRADE", X: "FILLED", m: true, L: price.toFixed(2), b: "0.00000000" },
+    });
     const filled = await ex.fetchOrder(order.id as string, SYMBOL);
     expect(filled).toMatchObject({ status: "closed", filled: 0.2, average: price });
+    await expect(ex.fetchOpenOrder(order.id as string, SYMBOL)).rejects.toThrow(ccxt.OrderNotFound);
     const fee = r8(0.2 * price * MAKER);
     wallet = r8(wallet - fee);
     const trades = await ex.fetchMyTrades(SYMBOL, undefined, undefined, { orderId: order.id });
@@ -507,8 +539,14 @@ describe("limit orders", () => {
     expect(ioc).toMatchObject({ status: "expired", filled: 0 });
     const a = await ex.createOrder(SYMBOL, "limit", "buy", 0.1, r2(price - 50));
     await ex.createOrder(SYMBOL, "limit", "buy", 0.1, r2(price - 60));
+    const mark = events.length;
     const canceled = await ex.cancelOrder(a.id as string, SYMBOL);
     expect(canceled).toMatchObject({ id: a.id, status: "canceled" });
+    expect(eventsSince(mark)).toEqual([
+      expect.objectContaining({
+        o: expect.objectContaining({ i: Number(a.id), x: "CANCELED", X: "CANCELED" }),
+      }),
+    ]);
     await expect(ex.cancelOrder(a.id as string, SYMBOL)).rejects.toThrow(ccxt.OrderNotFound);
     expect(await ex.fetchOpenOrders(SYMBOL)).toHaveLength(1);
     await ex.cancelAllOrders(SYMBOL);
@@ -689,5 +727,50 @@ describe("gaps", () => {
     expect(trade).toMatchObject({ side: "buy", price: gap.o, amount: 0.1, timestamp: t + 2 * MIN - 1 });
     const [pos] = await ex.fetchPositions([SYMBOL]);
     expect(pos).toMatchObject({ side: "long", contracts: 0.1, entryPrice: gap.o });
+  });
+});
+
+describe("settling at signed requests", () => {
+  it("with the clock running on its own (no set or advance), a stop is settled by the account's next signed request", async () => {
+    // A clock driven by a hand-moved real-time source: time passes without clock events.
+    let real = 0;
+    const clock = new VirtualClock({ start: T0, speed: 1, real: () => real });
+    const own: Record<string, unknown>[] = [];
+    const running = await startSimulator({
+      archive: SAMPLE,
+      clock,
+      preload: true,
+      accounts: [{ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 1000 } }],
+      onUserEvent: (_key, payload) => own.push(payload),
+    });
+    try {
+      const ex = new ccxt.binanceusdm({
+        apiKey: KEY,
+        secret: SECRET,
+        enableRateLimit: false,
+        options: { fetchCurrencies: false, fetchMargins: false },
+      });
+      Object.assign(ex.urls.api as object, ccxtBinanceUrls(running.url));
+      ex.nonce = () => clock.now();
+      await ex.loadMarkets();
+      await ex.createOrder(SYMBOL, "market", "buy", 0.1);
+      const next = [1, 2].map((k) => candle(minute(T0) + k * MIN));
+      const trigger = r2(Math.min(...next.map((c) => c.l)) - 0.01);
+      const hit = firstReach(minute(T0) + 3 * MIN, trigger, false);
+      const stop = await ex.createOrder(SYMBOL, "market", "sell", 0.1, undefined, {
+        stopPrice: trigger,
+        reduceOnly: true,
+      });
+      real += hit.t + MIN - T0 + 1000; // past the reaching candle's close
+      expect(own.at(-1)).toMatchObject({ e: "ALGO_UPDATE", o: { X: "NEW" } });
+      const done = await ex.fetchOrder(stop.id as string, SYMBOL, { trigger: true });
+      expect(done.info).toMatchObject({
+        algoStatus: "FINISHED",
+        actualPrice: Math.min(hit.o, trigger).toFixed(2),
+      });
+      expect(own.at(-1)).toMatchObject({ e: "ALGO_UPDATE", T: hit.t + MIN - 1, o: { X: "FINISHED" } });
+    } finally {
+      await running.close();
+    }
   });
 });
