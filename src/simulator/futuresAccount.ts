@@ -815,17 +815,31 @@ export function breakEven(p: { amt: number; entryPrice: number }): number {
     : (p.entryPrice * (1 - TAKER_RATE)) / (1 + TAKER_RATE);
 }
 
-/** The simulator's futures accounts by API key; order, trade and algo ids are shared, as on an exchange. */
+/**
+ * The simulator's futures accounts by API key; order, trade and algo ids are shared, as on an
+ * exchange. User-data events go to every subscribed listener (the `onUserEvent` option, a
+ * WebSocket publisher).
+ */
 export class FuturesAccounts {
   private readonly byApiKey = new Map<string, FuturesAccount>();
   private readonly ids = { order: 1, trade: 1, algo: 1 };
+  private readonly listeners = new Set<UserEventSink>();
 
-  constructor(configs: readonly AccountConfig[], start: number, sink: UserEventSink = () => {}) {
+  constructor(configs: readonly AccountConfig[], start: number) {
+    const sink: UserEventSink = (apiKey, payload) => {
+      for (const l of this.listeners) l(apiKey, payload);
+    };
     for (const c of configs) this.byApiKey.set(c.apiKey, new FuturesAccount(c, this.ids, start, sink));
   }
 
   byKey(apiKey: string): FuturesAccount | undefined {
     return this.byApiKey.get(apiKey);
+  }
+
+  /** Calls `listener` with every user-data event from now on; returns the unsubscribe function. */
+  subscribe(listener: UserEventSink): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Settles every account's open orders against the candles closed by `now`. */

@@ -203,7 +203,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const wallClock = opts.realNow ?? (() => Date.now());
   let hub: StreamHub | undefined;
   const accounts = new Accounts(opts.accounts ?? [DEFAULT_ACCOUNT]);
-  const futures = new FuturesAccounts(opts.accounts ?? [DEFAULT_ACCOUNT], clock.now(), opts.onUserEvent);
+  const futures = new FuturesAccounts(opts.accounts ?? [DEFAULT_ACCOUNT], clock.now());
+  if (opts.onUserEvent !== undefined) futures.subscribe(opts.onUserEvent);
   // Open futures orders fill (and their events go out) as soon as the clock is moved past a candle close.
   const stopSettling = clock.onChange((s) => futures.settle(s.now));
   const state: SimState = {
