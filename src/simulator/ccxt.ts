@@ -25,3 +25,39 @@ export function ccxtBinanceUrls(url: string): Record<string, unknown> {
     },
   };
 }
+
+/** The part of a ccxt binance client `ccxtBinanceErrorsByPath` changes. */
+interface BinanceErrorTables {
+  exceptions: Record<string, unknown>;
+  getExceptionsByUrl(url: string, exactOrBroad: string): unknown;
+}
+
+const MARKET_BY_PATH: readonly [string, string][] = [
+  ["/api/", "spot"],
+  ["/fapi/", "linear"],
+  ["/futures/", "linear"],
+  ["/dapi/", "inverse"],
+  ["/eapi/", "option"],
+  ["/papi/", "portfolioMargin"],
+];
+
+/**
+ * ccxt's binance chooses its market's error table (USD-M: -2019 InsufficientFunds, -2022
+ * InvalidOrder, -2021 OrderImmediatelyFillable, -5022 OrderNotFillable, ...) from the official
+ * host name of the URL (`https://fapi.binance.com/...`); against a simulator every URL is on
+ * one loopback host, so only the common table applies and those codes surface as a plain
+ * ExchangeError. This makes the client choose the table from the path instead, so errors
+ * reach the caller as the same classes as on Binance.
+ */
+export function ccxtBinanceErrorsByPath(exchange: object, url: string): void {
+  const ex = exchange as BinanceErrorTables;
+  const base = url.replace(/\/+$/, "");
+  const original = ex.getExceptionsByUrl.bind(ex);
+  ex.getExceptionsByUrl = (requestUrl: string, exactOrBroad: string) => {
+    if (!requestUrl.startsWith(`${base}/`)) return original(requestUrl, exactOrBroad);
+    const path = requestUrl.slice(base.length);
+    const market = MARKET_BY_PATH.find(([prefix]) => path.startsWith(prefix))?.[1];
+    const tables = market === undefined ? undefined : (ex.exceptions[market] as Record<string, unknown>);
+    return tables?.[exactOrBroad] ?? {};
+  };
+}

@@ -1,5 +1,5 @@
 export { DEFAULT_ACCOUNT } from "./account.js";
-export { ccxtBinanceUrls } from "./ccxt.js";
+export { ccxtBinanceErrorsByPath, ccxtBinanceUrls } from "./ccxt.js";
 export { VirtualClock } from "./clock.js";
 export { type FaultRule, parseFaultSpec } from "./faults.js";
 export type { RecordedRequest } from "./requests.js";

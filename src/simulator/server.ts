@@ -9,6 +9,8 @@ import { type RealTime, VirtualClock } from "./clock.js";
 import { Dataset } from "./dataset.js";
 import { ApiError } from "./errors.js";
 import { type FaultRule, Faults, type HttpFault } from "./faults.js";
+import { FuturesAccounts, type UserEventSink } from "./futuresAccount.js";
+import { futuresRoutes } from "./futuresRoutes.js";
 import { DEFAULT_WEIGHT_LIMITS, WeightLimiter, weightPolicy } from "./limiter.js";
 import { marketRoutes } from "./marketRoutes.js";
 import { orderRoutes } from "./orderRoutes.js";
@@ -51,8 +53,10 @@ export interface SimulatorOptions {
   /** Real-time source for the clock, weight windows and stream cadence (default performance.now / Date.now). */
   realNow?: RealTime;
   faults?: readonly FaultRule[];
-  /** Spot trading accounts (API key, secret, starting balances); default one, DEFAULT_ACCOUNT. */
+  /** Spot trading accounts (API key, secret, starting balances); default one, DEFAULT_ACCOUNT. Each also has a USD-M futures wallet holding its USDT balance. */
   accounts?: readonly AccountConfig[];
+  /** Receives the futures user-data events (ORDER_TRADE_UPDATE, ACCOUNT_UPDATE, ...) of each API key. */
+  onUserEvent?: UserEventSink;
   /** Request weight per minute, per market (default spot 6000, um 2400, Binance's limits). */
   weightLimits?: Partial<Record<Market, number>>;
   /** The forming kline: "full" stored bar (default) or "open" (no lookahead). See Series. */
@@ -199,6 +203,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const wallClock = opts.realNow ?? (() => Date.now());
   let hub: StreamHub | undefined;
   const accounts = new Accounts(opts.accounts ?? [DEFAULT_ACCOUNT]);
+  const futures = new FuturesAccounts(opts.accounts ?? [DEFAULT_ACCOUNT], clock.now());
+  if (opts.onUserEvent !== undefined) futures.subscribe(opts.onUserEvent);
+  // Open futures orders fill (and their events go out) as soon as the clock is moved past a candle close.
+  const stopSettling = clock.onChange((s) => futures.settle(s.now));
   const state: SimState = {
     clock,
     data,
@@ -207,12 +215,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     limiter: new WeightLimiter({ ...DEFAULT_WEIGHT_LIMITS, ...opts.weightLimits }, wallClock),
     forming: opts.forming ?? "full",
     accounts,
+    futures,
     log,
     streams: () => hub?.stats() ?? { connections: 0, subscriptions: 0, eventsSent: 0 },
   };
   const router = new Router()
     .add(marketRoutes())
     .add(orderRoutes())
+    .add(futuresRoutes())
     .add(archiveRoutes(data.archiveRoot))
     .add(adminRoutes());
 
@@ -358,6 +368,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     streams: () => streams.stats(),
     close() {
       closed ??= (async () => {
+        stopSettling();
         await streams.close();
         await new Promise<void>((done) => {
           server.close(() => done());

@@ -3,6 +3,7 @@ import type { Accounts } from "./account.js";
 import type { VirtualClock } from "./clock.js";
 import type { Dataset } from "./dataset.js";
 import type { Faults } from "./faults.js";
+import type { FuturesAccounts } from "./futuresAccount.js";
 import type { WeightLimiter } from "./limiter.js";
 import type { RequestLog } from "./requests.js";
 import type { FormingMode } from "./series.js";
@@ -15,8 +16,8 @@ export interface StreamStats {
 }
 
 /**
- * Everything a route handler may read or change: market data, the clock, and the spot accounts
- * (balances, orders, trades) the signed trading endpoints act on.
+ * Everything a route handler may read or change: market data, the clock, and the spot and
+ * futures accounts (balances, positions, orders, trades) the signed trading endpoints act on.
  */
 export interface SimState {
   clock: VirtualClock;
@@ -25,6 +26,8 @@ export interface SimState {
   requests: RequestLog;
   limiter: WeightLimiter;
   accounts: Accounts;
+  /** USD-M futures accounts, one per spot account (same keys), for the /fapi signed endpoints. */
+  futures: FuturesAccounts;
   forming: FormingMode;
   log: Logger;
   streams: () => StreamStats;

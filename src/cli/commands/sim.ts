@@ -80,7 +80,9 @@ export function registerSimCommand(program: Command): void {
       "Serves real stored candles as Binance does: spot (/api/v3) and USD-M futures (/fapi/v1) ping, time, " +
         "exchangeInfo and klines (1m aggregated to 3m..1w), kline WebSocket streams (/ws, /stream, /fstream/...), " +
         "the public archive's /data/... files, and spot trading over Binance's signed order endpoints " +
-        "(/api/v3/order, openOrders, myTrades, account) for one account (--api-key, --api-secret, --balance). Virtual time starts at --start and runs at --speed; closed " +
+        "(/api/v3/order, openOrders, myTrades, account) for one account (--api-key, --api-secret, --balance), " +
+        "and USD-M futures trading (/fapi/v1/order, algoOrder, leverage, marginType, /fapi/v3/positionRisk, " +
+        "account) for the same account with a USDT wallet of its USDT balance. Virtual time starts at --start and runs at --speed; closed " +
         "candles appear one by one, the newest is still forming. Faults (429/418/5xx, delays, dropped " +
         "connections, WebSocket disconnects, orders accepted but answered with a failure) can be injected by " +
         "flag or at POST /admin/faults; /admin/clock " +
@@ -174,6 +176,7 @@ export function registerSimCommand(program: Command): void {
           `  REST: ${sim.url}/api/v3/klines, ${sim.url}/fapi/v1/klines   streams: ${sim.wsUrl}/ws, ${sim.wsUrl}/fstream/ws\n` +
           `  archive: ${sim.url}/data/...   admin: ${sim.url}/admin/state\n` +
           `  trading: ${sim.url}/api/v3/order, account key ${opts.apiKey}, balances ${opts.balance}\n` +
+          `  futures: ${sim.url}/fapi/v1/order, /fapi/v1/algoOrder, same key, USDT wallet from the balances\n` +
           "  Ctrl-C to stop\n",
       );
       await new Promise<void>((done) => {
