@@ -283,7 +283,7 @@ export class MarketRunner {
     this.ledger = await this.deps.ledger();
     const lastRecorded = await this.ledger.last(this.key);
     if (outputs.paper !== undefined) {
-      this.paper = await this.createTrading(outputs.mode ?? "paper", lastRecorded?.state);
+      this.paper = await this.createTrading(outputs.mode ?? "paper", lastRecorded?.state, lastRecorded?.time);
     }
     if (notifies(outputs.notify)) {
       const saved = (lastRecorded?.state ?? {}) as MarketState;
@@ -577,7 +577,7 @@ export class MarketRunner {
    * about (fills while the service was down reach the Trader), and what the ledger cannot
    * explain is reconciled by `trade_model.reconcile`.
    */
-  private async createTrading(mode: TradingMode, saved: unknown): Promise<Trading> {
+  private async createTrading(mode: TradingMode, saved: unknown, lastTime?: number): Promise<Trading> {
     const o = backtestOptionsOf(this.config);
     const state = (saved ?? {}) as MarketState;
     const tm = this.config.trade_model;
@@ -644,6 +644,9 @@ export class MarketRunner {
       await reconcile({
         market: this.name,
         symbol,
+        idPrefix: `itb${freq}-${symbol}-`,
+        since: lastTime ?? exchange.serverNow() - 24 * 3_600_000,
+        barMs: this.stepMs,
         exchange,
         trader,
         session,

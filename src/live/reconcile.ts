@@ -24,6 +24,11 @@ export type ReconcilePolicy = "halt" | "adopt" | "cancel";
 export interface ReconcileInput {
   market: string;
   symbol: string;
+  /** The start of this market's client order ids (`itb1m-BTCUSDT-`). */
+  idPrefix: string;
+  /** The last candle the ledger recorded (the earliest an unrecorded order of ours can be from). */
+  since: number;
+  barMs: number;
   exchange: BinanceExecution;
   trader: Trader;
   session: TradingSession;
@@ -35,6 +40,8 @@ export interface ReconcileInput {
 
 /** What was found and done, for the log and tests. */
 export interface ReconcileReport {
+  /** This market's own orders that the ledger did not record, taken over. */
+  adopted: string[];
   unknownOrders: string[];
   position: { exchange: number; trader: number } | undefined;
 }
@@ -44,7 +51,40 @@ const POLICY_HELP =
 
 export async function reconcile(r: ReconcileInput): Promise<ReconcileReport> {
   const { exchange, trader, symbol, log } = r;
-  const report: ReconcileReport = { unknownOrders: [], position: undefined };
+  const report: ReconcileReport = { adopted: [], unknownOrders: [], position: undefined };
+  // Orders with this market's own ids that the ledger never recorded: decided by a run that
+  // died after sending them. The ids say they are ours, so they are always taken over and
+  // their fills become the Trader's position, whatever the policy.
+  const own = await exchange.adoptOwnOrders(symbol, r.idPrefix, r.since);
+  report.adopted = own.ids;
+  if (own.ids.length > 0) {
+    const before = trader.position * trader.quantity;
+    const after = before + own.net;
+    const step0 = await exchange.lotStep(symbol);
+    log.warn(
+      { market: r.market, orders: own.ids, position: { before, after } },
+      "took over orders an earlier run sent but did not record",
+    );
+    if (Math.abs(own.net) >= step0 / 2) {
+      const entryPrice =
+        before === 0 || Math.sign(after) !== Math.sign(before) ? own.averagePrice : trader.state.entryPrice;
+      const fillTime = Number.isFinite(own.lastFill) ? own.lastFill : r.decidedAt;
+      await r.session.act(
+        trader.adopt(
+          Math.abs(after) < step0 / 2
+            ? null
+            : {
+                side: after > 0 ? "long" : "short",
+                quantity: Math.abs(after),
+                entryPrice,
+                entryTime: fillTime,
+                entryIndex: Math.floor(fillTime / r.barMs),
+              },
+          r.decidedAt,
+        ),
+      );
+    }
+  }
   const unknown = await exchange.unknownOpenOrders(symbol);
   report.unknownOrders = unknown.map((o) => o.clientOrderId);
   const venue = await exchange.position(symbol);
@@ -57,7 +97,10 @@ export async function reconcile(r: ReconcileInput): Promise<ReconcileReport> {
     : mine > 0 && held < mine - Math.max(step, mine * 1e-6);
   if (mismatch) report.position = { exchange: held, trader: mine };
   if (report.unknownOrders.length === 0 && report.position === undefined) {
-    log.info({ market: r.market, position: mine }, "reconciled with the exchange: nothing unexplained");
+    log.info(
+      { market: r.market, position: mine, adopted: report.adopted.length },
+      "reconciled with the exchange: nothing unexplained",
+    );
     return report;
   }
   const what = [

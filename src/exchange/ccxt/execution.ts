@@ -280,6 +280,7 @@ export class BinanceExecution implements ExecutionPort {
 
   /** Loads the symbols' rules and checks the keys (a signed read): wrong keys fail here, once. */
   async start(symbols: readonly string[]): Promise<void> {
+    await this.call("server time", undefined, () => this.syncClock());
     for (const s of symbols) await this.rulesOf(s);
     await this.accountBalances();
   }
@@ -357,6 +358,11 @@ export class BinanceExecution implements ExecutionPort {
       .map((r) => ({ clientOrderId: String(r.clientOrderId), side: String(r.side), type: String(r.type) }));
   }
 
+  /** The exchange's time as the signing clock estimates it (ms). */
+  serverNow(): number {
+    return this.ex.milliseconds() - Number((this.ex.options as Raw).timeDifference ?? 0);
+  }
+
   /** USD-M futures (positions both ways, reduce-only orders) rather than spot. */
   get isFutures(): boolean {
     return this.futures;
@@ -383,6 +389,62 @@ export class BinanceExecution implements ExecutionPort {
       purpose: "manual",
       decidedAt: this.now(),
     });
+  }
+
+  /**
+   * Orders of `symbol` since `since` whose client id starts with `prefix` (this market's own
+   * ids) that the adapter does not track: sent by a run that died before recording them. Each
+   * is taken over: tracked, its fills delivered as events (accepted, fill, ...), and cancelled
+   * when still working (the Trader places its own orders for the position). Returns the base
+   * quantity they bought (+) or sold (−), net of commissions, and their average price.
+   */
+  async adoptOwnOrders(
+    symbol: string,
+    prefix: string,
+    since: number,
+  ): Promise<{ ids: string[]; net: number; averagePrice: number; lastFill: number }> {
+    // Binance answers at most 24 hours of orders from startTime
+    const params = { symbol, startTime: Math.max(since, this.serverNow() - 23 * 3_600_000), limit: 1000 };
+    const rows = (await this.call(`orders of ${symbol} since ${since}`, symbol, () =>
+      this.futures ? this.api.fapiPrivateGetAllOrders?.(params) : this.api.privateGetAllOrders?.(params),
+    )) as Raw[];
+    const out = { ids: [] as string[], net: 0, averagePrice: Number.NaN, lastFill: Number.NaN };
+    let notional = 0;
+    let gross = 0;
+    for (const r of rows) {
+      const id = String(r.clientOrderId);
+      if (!id.startsWith(prefix) || this.orders.has(id)) continue;
+      await this.serial(symbol, async () => {
+        const o = this.newOrder(
+          {
+            clientOrderId: id,
+            symbol,
+            side: r.side === "SELL" ? "sell" : "buy",
+            type: r.type === "LIMIT" ? "limit" : "market",
+            ...(n(r.price) > 0 ? { price: n(r.price) } : {}),
+            quantity: n(r.origQty),
+            reduceOnly: r.reduceOnly === true,
+            purpose: "manual",
+            decidedAt: n(r.time),
+          },
+          "new",
+        );
+        const t = this.track(o, false);
+        this.emit({ type: "accepted", order: { ...o, exchangeOrderId: String(r.orderId) } });
+        await this.absorb(t, r);
+        if (!FINAL.has(t.order.status)) await this.doCancel(symbol, id, "an earlier run's order, taken over");
+        const sign = t.order.side === "buy" ? 1 : -1;
+        out.net += sign * t.order.filledQuantity;
+        if (t.order.filledQuantity > 0) {
+          notional += t.order.filledQuantity * t.order.averagePrice;
+          gross += t.order.filledQuantity;
+          out.lastFill = t.order.updatedAt;
+        }
+      });
+      out.ids.push(id);
+    }
+    if (gross > 0) out.averagePrice = notional / gross;
+    return out;
   }
 
   /** Cancels an order the adapter does not track (reconciliation's `cancel` policy). */

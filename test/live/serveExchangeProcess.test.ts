@@ -1,0 +1,182 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import ccxt from "ccxt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
+import { tradesOf } from "../../src/live/ledger/tradeRows.js";
+import { ccxtBinanceUrls, type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
+import { type CliProcess, spawnItb } from "../helpers/cli.js";
+import { SAMPLE } from "../helpers/paths.js";
+import { until } from "../helpers/until.js";
+import { BTC_1M, buildLiveFixture, type LiveFixture, lastRecorded, ledgerContents } from "./liveFixture.js";
+
+/**
+ * `itb serve` trading on the exchange (the simulator) as a real process, killed with SIGKILL
+ * where it hurts: after the exchange accepted an order and before the ledger recorded it, and
+ * while a take-profit rests on the exchange and fills. After a restart there is exactly one
+ * order per decision, and the ledger's orders, fills and position are the exchange's.
+ */
+const MIN = 60_000;
+const T0 = Date.UTC(2023, 2, 20);
+const KEY = "process-key";
+const SECRET = "process-secret-Lm5t";
+
+let fixture: LiveFixture;
+let sim: Simulator;
+
+beforeAll(async () => {
+  fixture = await buildLiveFixture("2023-03-20");
+  sim = await startSimulator({
+    archive: SAMPLE,
+    clock: new VirtualClock({ start: T0 + 30_000, speed: 0 }),
+    streams: { formingEveryMs: 0 },
+    accounts: [{ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 10_000 } }],
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await sim?.close();
+  if (fixture) rmSync(fixture.root, { recursive: true, force: true });
+});
+
+const serve = (config: string) => spawnItb(["serve", "--config", config, "--log-format", "json"]);
+
+async function waitServing(p: CliProcess): Promise<void> {
+  await p.waitFor(/"msg":"serving"/, { timeoutMs: 120_000 });
+}
+
+function liveConfig(takeProfit?: number) {
+  return (c: Record<string, unknown>) => {
+    c.output_sets = [{ generator: "trader_binance", config: {} }];
+    c.trade_model = { mode: "live", poll_seconds: 0.2 };
+    c.api_key = KEY;
+    c.api_secret = SECRET;
+    if (takeProfit !== undefined) (c.backtest as Record<string, unknown>).take_profit = takeProfit;
+  };
+}
+
+async function exchangeOrders(): Promise<{ clientOrderId: string; status: string; side: string }[]> {
+  const ex = new ccxt.binance({ apiKey: KEY, secret: SECRET, enableRateLimit: false });
+  Object.assign(ex.urls.api as object, ccxtBinanceUrls(sim.url));
+  ex.nonce = () => sim.clock.now();
+  const api = ex as unknown as { privateGetAllOrders: (p: object) => Promise<unknown> };
+  const rows = (await api.privateGetAllOrders({ symbol: "BTCUSDT", limit: 1000 })) as {
+    clientOrderId: string;
+    status: string;
+    side: string;
+  }[];
+  await ex.close();
+  return rows;
+}
+
+/** Steps the exchange one candle at a time until `stop()` or the ledger reaches `limit` minutes. */
+async function stepUntil(data: string, from: number, stop: () => boolean, limit: number): Promise<number> {
+  let t = from;
+  for (let k = 0; k < limit && !stop(); k++) {
+    t += MIN;
+    sim.clock.set(t + 30_000);
+    await until(
+      async () => stop() || (await lastRecorded(data)) === t - MIN,
+      60_000,
+      `the candle of ${new Date(t - MIN).toISOString()}`,
+    );
+  }
+  return t;
+}
+
+const orderPosts = () => sim.requests.list({ path: "/api/v3/order" }).filter((r) => r.method === "POST");
+
+describe("itb serve trading on the exchange, killed with SIGKILL", () => {
+  it("after the exchange accepted an order and before the ledger recorded it: one order after restart", async () => {
+    sim.clock.set(T0 + 30_000);
+    sim.requests.clear();
+    const { dir, config } = fixture.copy("accepted", sim.url, liveConfig());
+    const data = join(dir, "data");
+    // the first order is accepted, and its reply never comes
+    sim.faults.set([{ kind: "accept-fail", delayMs: 120_000, path: "/api/v3/order", nth: [1] }]);
+    let p = serve(config);
+    await waitServing(p);
+    let t = await stepUntil(data, T0, () => orderPosts().length > 0, 90);
+    expect(orderPosts()).toHaveLength(1);
+    const sent = await exchangeOrders();
+    expect(sent).toHaveLength(1);
+    const id = sent[0]?.clientOrderId as string;
+    p.child.kill("SIGKILL");
+    await p.done;
+    sim.faults.clear();
+    // the ledger never heard of the order
+    const orders0 = (await ledgerContents(data).catch(() => undefined))?.orders;
+    const idCol = orders0?.columns.indexOf("client_order_id") ?? -1;
+    expect(orders0?.rows.some((r) => r[idCol] === id) ?? false).toBe(false);
+
+    p = serve(config);
+    await waitServing(p);
+    t = await stepUntil(data, t, () => false, 2).catch((e: Error) => {
+      throw new Error(`${e.message}\n${p.stderr().slice(-4000)}`);
+    });
+    p.child.kill("SIGTERM");
+    expect((await p.done).status).toBe(0);
+    // taken over: found by its client id (a re-decided candle) or as an unrecorded order of ours
+    expect(p.stderr()).toMatch(
+      /order found on the exchange; not sent again|took over orders an earlier run sent/,
+    );
+    const after = await exchangeOrders();
+    expect(after.filter((o) => o.clientOrderId === id)).toHaveLength(1);
+    expect(after.map((o) => o.clientOrderId)).toEqual([...new Set(after.map((o) => o.clientOrderId))]);
+    // the ledger has the order, filled, and the position it made
+    const c = await ledgerContents(data);
+    const oc = (n: string) => c.orders?.columns.indexOf(n) ?? -1;
+    const rows = c.orders?.rows.filter((r) => r[oc("client_order_id")] === id) ?? [];
+    expect(rows.map((r) => r[oc("status")])).toContain("filled");
+    const fc = c.fills?.columns.indexOf("client_order_id") ?? -1;
+    expect(c.fills?.rows.filter((r) => r[fc] === id)).toHaveLength(1);
+    expect(p.stderr()).not.toContain(SECRET);
+  }, 300_000);
+
+  it("a take-profit that fills while the service is down is in the ledger after restart", async () => {
+    sim.clock.set(T0 + 30_000);
+    sim.requests.clear();
+    const { dir, config } = fixture.copy("down", sim.url, liveConfig(0.005));
+    const data = join(dir, "data");
+    let p = serve(config);
+    await waitServing(p);
+    const open = async () =>
+      (await exchangeOrders()).find((o) => o.clientOrderId.endsWith("-tp") && o.status === "NEW");
+    let resting: { clientOrderId: string } | undefined;
+    let t = T0;
+    for (let k = 0; k < 90 && resting === undefined; k++) {
+      t = await stepUntil(data, t, () => false, 1);
+      resting = await open();
+    }
+    expect(resting, `a take-profit resting on the exchange\n${p.stderr().slice(-3000)}`).toBeDefined();
+    const tp = resting?.clientOrderId as string;
+    p.child.kill("SIGKILL");
+    await p.done;
+    // the exchange moves on without the service until the take-profit has filled
+    for (let k = 0; k < 1440; k++) {
+      t += MIN;
+      sim.clock.set(t + 30_000);
+      const o = (await exchangeOrders()).find((x) => x.clientOrderId === tp);
+      if (o?.status === "FILLED") break;
+    }
+    expect((await exchangeOrders()).find((x) => x.clientOrderId === tp)?.status).toBe("FILLED");
+    p = serve(config);
+    await waitServing(p);
+    await until(async () => (await lastRecorded(data)) >= t - MIN, 60_000, "the restart's catch-up");
+    p.child.kill("SIGTERM");
+    expect((await p.done).status).toBe(0);
+    const ledger = openSqliteLedger(join(data, "ledger.sqlite"), { readonly: true });
+    try {
+      const trades = tradesOf(await ledger.read("trades", { market: BTC_1M }));
+      expect(trades.at(-1)?.exitReason).toBe("take_profit");
+      const fills = await ledger.read("fills", { market: BTC_1M });
+      const fc = fills.columns.indexOf("client_order_id");
+      expect(fills.rows.filter((r) => r[fc] === tp)).toHaveLength(1);
+    } finally {
+      await ledger.close();
+    }
+    // every client id once on the exchange
+    const all = await exchangeOrders();
+    expect(new Set(all.map((o) => o.clientOrderId)).size).toBe(all.length);
+  }, 300_000);
+});
