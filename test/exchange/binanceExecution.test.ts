@@ -1,14 +1,20 @@
 import ccxt from "ccxt";
 import type { Candle } from "../../src/core/trading.js";
 import { BinanceExecution } from "../../src/exchange/ccxt/execution.js";
-import { ccxtBinanceUrls, type Simulator, startSimulator } from "../../src/simulator/index.js";
+import {
+  ccxtBinanceErrorsByPath,
+  ccxtBinanceUrls,
+  type Simulator,
+  startSimulator,
+} from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
 import { executionConformance } from "../trading/executionConformance.js";
 
 /**
- * The exchange adapter against `itb sim` (Binance spot's signed API on loopback, real ccxt
- * client): the same conformance suite as the simulated adapter. The simulator's clock is
- * stepped one 1m candle at a time; each step hands the adapter the candle that just closed.
+ * The exchange adapter against `itb sim` (Binance's signed spot and USD-M futures APIs on
+ * loopback, real ccxt clients): the same conformance suite as the simulated adapter. The
+ * simulator's clock is stepped one 1m candle at a time; each step hands the adapter the candle
+ * that just closed.
  */
 
 const MIN = 60_000;
@@ -16,7 +22,9 @@ const MIN = 60_000;
 const T0 = Date.UTC(2023, 2, 15, 12, 0, 30);
 let accounts = 0;
 
-async function harness() {
+async function harness(market: "spot" | "um") {
+  const futures = market === "um";
+  const symbol = futures ? "ETHUSDT" : "BTCUSDT";
   const key = `conf-key-${++accounts}`;
   const secret = `conf-secret-${accounts}`;
   const sim: Simulator = await startSimulator({
@@ -26,22 +34,31 @@ async function harness() {
     preload: true,
     accounts: [{ apiKey: key, apiSecret: secret, balances: { USDT: 10_000 } }],
   });
-  const ex = new ccxt.binance({ apiKey: key, secret, enableRateLimit: false });
+  const ex = futures
+    ? new ccxt.binanceusdm({ apiKey: key, secret, enableRateLimit: false })
+    : new ccxt.binance({ apiKey: key, secret, enableRateLimit: false });
   Object.assign(ex.urls.api as object, ccxtBinanceUrls(sim.url));
-  const port = new BinanceExecution({ client: ex, market: "spot", retry: { attempts: 2, baseMs: 1 } });
-  await port.start(["BTCUSDT"]);
-  const series = sim.data.loaded("spot", "BTCUSDT");
-  if (series === undefined) throw new Error("BTCUSDT not loaded");
+  ccxtBinanceErrorsByPath(ex, sim.url);
+  const port = new BinanceExecution({
+    client: ex,
+    market,
+    retry: { attempts: 2, baseMs: 1 },
+    ...(futures ? { futures: { leverage: 5, marginType: "CROSSED" as const } } : {}),
+  });
+  await port.start([symbol]);
+  const series = sim.data.loaded(market, symbol);
+  if (series === undefined) throw new Error(`${symbol} not loaded`);
   const b = series.base;
   let i = 0;
   while ((b.time[i] as number) + MIN <= T0) i++;
   let last = Number.NaN;
   return {
     port,
-    symbol: "BTCUSDT",
+    symbol,
     quote: "USDT",
-    base: "BTC",
+    base: futures ? "ETH" : "BTC",
     minNotional: series.spec.minNotional,
+    ...(futures ? { restingQuantity: 0.05, leverage: 5 } : {}),
     async next(): Promise<Candle> {
       // the candle in progress closes; the clock stands in the middle of the next one
       const c: Candle = {
@@ -54,17 +71,17 @@ async function harness() {
       };
       i++;
       sim.clock.set(c.time + MIN + 30_000);
-      await port.onCandle("BTCUSDT", c);
+      await port.onCandle(symbol, c);
       last = c.close;
       return c;
     },
     price: () => last,
     async close() {
       await port.close();
-      await ex.close();
       await sim.close();
     },
   };
 }
 
-executionConformance("exchange (Binance spot through ccxt, against itb sim)", harness);
+executionConformance("exchange (Binance spot through ccxt, against itb sim)", () => harness("spot"));
+executionConformance("exchange (Binance USD-M futures through ccxt, against itb sim)", () => harness("um"));

@@ -75,6 +75,8 @@ export interface BinanceExecutionOptions {
   now?: () => number;
   /** Futures: the fee assumed when an entry by quote amount is turned into a quantity (default 0.0005). */
   takerFee?: number;
+  /** Futures: the leverage and margin type each symbol is set to at start (one-way position mode is required). */
+  futures?: { leverage: number; marginType: "ISOLATED" | "CROSSED" };
 }
 
 /** What the adapter knows of one order (saved with each candle so a restart resumes it). */
@@ -283,6 +285,38 @@ export class BinanceExecution implements ExecutionPort {
     await this.call("server time", undefined, () => this.syncClock());
     for (const s of symbols) await this.rulesOf(s);
     await this.accountBalances();
+    if (this.futures) await this.setUpFutures(symbols);
+  }
+
+  /**
+   * Futures account settings: one-way position mode (a hedge-mode account halts: its positions
+   * have two sides the Trader does not model), then each symbol's leverage and margin type
+   * ("no need to change" answers are fine).
+   */
+  private async setUpFutures(symbols: readonly string[]): Promise<void> {
+    const mode = (await this.call("position mode", undefined, () =>
+      this.api.fapiPrivateGetPositionSideDual?.(),
+    )) as Raw;
+    if (mode.dualSidePosition === true || mode.dualSidePosition === "true") {
+      throw new TradingError(
+        "the futures account is in hedge mode (dual side positions); itb trades one-way: switch the account to one-way mode (Preferences → Position Mode) with no positions open",
+      );
+    }
+    const f = this.opts.futures;
+    if (f === undefined) return;
+    for (const symbol of symbols) {
+      await this.call(`leverage ${symbol}`, symbol, () =>
+        this.api.fapiPrivatePostLeverage?.({ symbol, leverage: f.leverage }),
+      );
+      try {
+        await this.call(`margin type ${symbol}`, symbol, () =>
+          this.api.fapiPrivatePostMarginType?.({ symbol, marginType: f.marginType }),
+        );
+      } catch (err) {
+        // -4046 "No need to change margin type."
+        if (binanceCode(err)?.code !== -4046 && !/No need to change margin type/i.test(String(err))) throw err;
+      }
+    }
   }
 
   /**
