@@ -21,6 +21,7 @@ import {
   AlgorithmSchema,
   BacktestSchema,
   DataSourceSchema,
+  FuturesSchema,
   isBinanceKlineInterval,
   RiskManagementSchema,
   RollingPredictSchema,
@@ -206,6 +207,7 @@ const BaseConfigSchema = known(
       ),
     telegram: TelegramSchema.prefault({}),
     risk_management: RiskManagementSchema.optional(),
+    futures: FuturesSchema.optional(),
     secrets_file: text()
       .optional()
       .describe(

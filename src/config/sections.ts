@@ -305,6 +305,22 @@ export const ServeSchema = known({
 
 const positiveNumber = () => finiteNumber().positive(expected("a number > 0"));
 
+export const FuturesSchema = known({
+  use_testnet: flag()
+    .optional()
+    .describe("Trade USD-M futures on the testnet even when itb serve is given --live (the fork's key)."),
+  leverage: positiveInt()
+    .max(125, expected("a leverage from 1 to 125"))
+    .default(1)
+    .describe("Leverage each traded futures symbol is set to at start."),
+  margin_type: choice(["ISOLATED", "CROSSED"] as const)
+    .default("ISOLATED")
+    .describe("Margin type each traded futures symbol is set to at start."),
+  position_mode: choice(["ONE_WAY"] as const)
+    .default("ONE_WAY")
+    .describe("Position mode the account must be in; hedge mode is not supported."),
+}).describe("USD-M futures trading (a config whose symbol's data source is market um).");
+
 export const RiskManagementSchema = known({
   circuit_breaker: known({
     max_consecutive_losses: positiveInt().default(3).describe("Losing trades in a row that pause entries."),

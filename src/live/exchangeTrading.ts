@@ -29,7 +29,10 @@ export function tradedMarket(config: Config): Market {
 
 export function exchangeTarget(config: Config, live: boolean): ExchangeTarget {
   const market = tradedMarket(config);
-  const testnet = !live || config.trade_model?.testnet === true;
+  const testnet =
+    !live ||
+    config.trade_model?.testnet === true ||
+    (market === "um" && config.futures?.use_testnet === true);
   const where =
     config.exchange_url !== undefined
       ? config.exchange_url
@@ -87,5 +90,13 @@ export async function openExchangeExecution(
     log: o.log,
     inDoubtBefore: o.inDoubtBefore,
     signal: o.signal,
+    ...(target.market === "um"
+      ? {
+          futures: {
+            leverage: config.futures?.leverage ?? 1,
+            marginType: (config.futures?.margin_type || "ISOLATED") as "ISOLATED" | "CROSSED",
+          },
+        }
+      : {}),
   });
 }

@@ -291,6 +291,7 @@ export class MarketRunner {
       this.notifier = new MarketNotifier(outputs.notify, this.key, this.name, this.stepMs, {
         ...(saved.notify === undefined ? {} : { saved: saved.notify }),
         trades: tradesOf(await this.ledger.read("trades", { market: this.key, from: since })),
+        ...(outputs.mode === undefined ? {} : { mode: outputs.mode }),
       });
     }
 

@@ -1,5 +1,5 @@
 import { OUTPUT_GENERATORS } from "../config/generators.js";
-import type { Config } from "../config/index.js";
+import { backtestOptionsOf, type Config } from "../config/index.js";
 import { closestKey } from "../config/unknownKeys.js";
 import { ConfigError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
@@ -69,6 +69,14 @@ export function planOutputs(config: Config): OutputPlan {
     const text =
       'trade_model.order_type: "LIMIT" entries are not supported; use "MARKET" (stops and take-profits still rest as exchange orders)';
     throw new ConfigError(text, [text]);
+  }
+  if (mode === "live" || mode === "shadow") {
+    const own = config.data_sources.find((d) => d.column_prefix === "") ?? config.data_sources[0];
+    const direction = backtestOptionsOf(config).direction;
+    if (own?.market !== "um" && direction !== "long") {
+      const text = `backtest.direction: "${direction}" needs short positions, which spot trading cannot hold; use "long", or trade the symbol's USD-M futures (data source market "um")`;
+      throw new ConfigError(text, [text]);
+    }
   }
   if (paper === undefined && config.trade_model?.trader_simulation === true) {
     mode = "paper";

@@ -46,6 +46,8 @@ const live = (c: Record<string, unknown>) => {
   c.trade_model = { mode: "live" };
   c.api_key = KEY;
   c.api_secret = SECRET;
+  // spot holds no shorts
+  (c.backtest as Record<string, unknown>).direction = "long";
   // the same stake as the paper trader's 10 000 on an account of 10 000
   c.risk_management = { stale_bars: 3 };
 };
@@ -73,7 +75,9 @@ describe("itb serve trading on the exchange", () => {
       accounts: [{ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 10_000 } }],
     });
     try {
-      const paper = fixture.copy("paper", sim.url);
+      const paper = fixture.copy("paper", sim.url, (c) => {
+        (c.backtest as Record<string, unknown>).direction = "long";
+      });
       const exch = fixture.copy("exchange", sim.url, live);
       const { log, lines } = recorder();
       const controller = new AbortController();
@@ -145,6 +149,118 @@ describe("itb serve trading on the exchange", () => {
       // the secret is nowhere: not in the log, not in the ledger file
       expect(lines.join("\n")).not.toContain(SECRET);
       expect(readFileSync(join(exch.dir, "data", "ledger.sqlite")).includes(SECRET)).toBe(false);
+    } finally {
+      await sim.close();
+    }
+  }, 600_000);
+
+  it("shadow mode reads the real balance, records every decision and sends nothing", async () => {
+    const clock = new VirtualClock({ start: T0 + 30_000, speed: 0 });
+    const sim = await startSimulator({
+      archive: SAMPLE,
+      clock,
+      streams: { formingEveryMs: 0 },
+      accounts: [{ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 7_777 } }],
+    });
+    try {
+      const shadow = fixture.copy("shadow", sim.url, (c) => {
+        live(c);
+        c.trade_model = { shadow_mode: true };
+      });
+      const { log } = recorder();
+      const controller = new AbortController();
+      let n = 0;
+      let first: number | undefined;
+      const run = await runService({
+        configFiles: [shadow.config],
+        log,
+        clock: new SystemClock(),
+        signal: controller.signal,
+        openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
+        pollMs: 5,
+        delayMs: 0,
+        onReady: () => clock.set(T0 + MIN + 30_000),
+        onProcessed: (_m, rec) => {
+          first ??= rec.equity.equity;
+          if (++n >= 60) controller.abort();
+          else clock.set(rec.candle.time + 2 * MIN + 30_000);
+        },
+      });
+      expect(run.failed).toEqual([]);
+      expect(run.markets[0]?.tradingMode).toBe("shadow");
+      expect(first).toBe(7_777);
+      const c = await ledgerContents(join(shadow.dir, "data"));
+      expect(c.decisions?.rows.length).toBeGreaterThan(0);
+      expect(c.fills?.rows.length).toBeGreaterThan(0);
+      // nothing reached the exchange's order endpoints
+      expect(sim.requests.list({ path: "/api/v3/order" })).toEqual([]);
+    } finally {
+      await sim.close();
+    }
+  }, 600_000);
+
+  it("an open order the ledger does not know halts the start (default) or is cancelled (reconcile: cancel)", async () => {
+    const clock = new VirtualClock({ start: T0 + 30_000, speed: 0 });
+    const sim = await startSimulator({
+      archive: SAMPLE,
+      clock,
+      streams: { formingEveryMs: 0 },
+      accounts: [{ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 10_000 } }],
+    });
+    try {
+      // an order placed by hand, far below the price
+      const ex = new ccxt.binance({ apiKey: KEY, secret: SECRET, enableRateLimit: false });
+      Object.assign(ex.urls.api as object, ccxtBinanceUrls(sim.url));
+      ex.nonce = () => sim.clock.now();
+      const api = ex as unknown as { privatePostOrder: (p: object) => Promise<unknown> };
+      await api.privatePostOrder({
+        symbol: "BTCUSDT",
+        side: "BUY",
+        type: "LIMIT",
+        timeInForce: "GTC",
+        quantity: "0.01",
+        price: "10000",
+        newClientOrderId: "by-hand-1",
+      });
+      await ex.close();
+      const start = async (patch: (c: Record<string, unknown>) => void) => {
+        const { config } = fixture.copy("reconcile", sim.url, (c) => {
+          live(c);
+          patch(c);
+        });
+        const controller = new AbortController();
+        const { log, lines } = recorder();
+        const run = runService({
+          configFiles: [config],
+          log,
+          clock: new SystemClock(),
+          signal: controller.signal,
+          openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
+          pollMs: 5,
+          delayMs: 0,
+          onReady: () => controller.abort(),
+        });
+        return {
+          result: await run.then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+          lines,
+        };
+      };
+      const halted = await start(() => {});
+      expect(String(halted.result)).toMatch(
+        /BTCUSDT 1m: 1 open order\(s\) the ledger does not know: by-hand-1 \(BUY LIMIT\)\. Check the account/,
+      );
+      expect((await exchangeOrders(sim)).find((o) => o.clientOrderId === "by-hand-1")?.status).toBe("NEW");
+      const cancelled = await start((c) => {
+        c.trade_model = { mode: "live", reconcile: "cancel" };
+      });
+      expect(cancelled.result).toBeUndefined();
+      expect(cancelled.lines.some((l) => l.includes("reconciling with the exchange"))).toBe(true);
+      expect((await exchangeOrders(sim)).find((o) => o.clientOrderId === "by-hand-1")?.status).toBe(
+        "CANCELED",
+      );
     } finally {
       await sim.close();
     }

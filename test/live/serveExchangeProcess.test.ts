@@ -51,6 +51,7 @@ function liveConfig(takeProfit?: number) {
     c.trade_model = { mode: "live", poll_seconds: 0.2 };
     c.api_key = KEY;
     c.api_secret = SECRET;
+    (c.backtest as Record<string, unknown>).direction = "long";
     if (takeProfit !== undefined) (c.backtest as Record<string, unknown>).take_profit = takeProfit;
   };
 }

@@ -46,14 +46,14 @@ describe("orderMessage", () => {
         M,
       ),
     ).toBe("📝 BTCUSDT 1m: sell 0.0015 trailing stop 2.00% from 30,000.00 placed (trailing stop)");
-    expect(orderMessage(order({ quantity: undefined, quoteQuantity: 100 }), M, { paper: true })).toBe(
+    expect(orderMessage(order({ quantity: undefined, quoteQuantity: 100 }), M, { tag: "paper" })).toBe(
       "📝 BTCUSDT 1m: buy for 100.00 at market placed (entry, paper)",
     );
   });
 
   it("announces fills with the filled quantity, average price and fees", () => {
     const filled = order({ status: "filled", filledQuantity: 0.0015, averagePrice: 30_123.45 });
-    expect(orderMessage(filled, M, { paper: true })).toBe(
+    expect(orderMessage(filled, M, { tag: "paper" })).toBe(
       "🟢 BTCUSDT 1m: buy 0.0015 @ 30,123.45 filled (entry, paper)",
     );
     expect(orderMessage({ ...filled, fees: 0.0452 }, M)).toBe(

@@ -314,7 +314,8 @@ export class BinanceExecution implements ExecutionPort {
         );
       } catch (err) {
         // -4046 "No need to change margin type."
-        if (binanceCode(err)?.code !== -4046 && !/No need to change margin type/i.test(String(err))) throw err;
+        if (binanceCode(err)?.code !== -4046 && !/No need to change margin type/i.test(String(err)))
+          throw err;
       }
     }
   }

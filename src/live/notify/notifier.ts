@@ -63,14 +63,17 @@ export class MarketNotifier {
   private state: NotifyState;
   /** Closed trades of the last four weeks (the statistics' window), oldest first. */
   private trades: Trade[];
+  /** How orders are labelled: "paper" and "shadow" say so; live orders are real. */
+  private readonly tag: string | undefined;
 
   constructor(
     private readonly plan: NotifyPlan,
     private readonly market: MarketKey,
     private readonly name: string,
     private readonly freqMs: number,
-    o: { saved?: unknown; trades?: readonly Trade[] } = {},
+    o: { saved?: unknown; trades?: readonly Trade[]; mode?: "paper" | "shadow" | "live" } = {},
   ) {
+    this.tag = o.mode === "live" ? undefined : (o.mode ?? "paper");
     const s = o.saved as Partial<NotifyState> | undefined;
     this.state = {
       bands: plan.scores.map((_, k) => s?.bands?.[k] ?? null),
@@ -144,7 +147,7 @@ export class MarketNotifier {
 
     const tradeMessages = this.plan.telegram?.tradeMessages === true;
     for (const order of rec.orders) {
-      const text = orderMessage(order, this.name, { paper: true });
+      const text = orderMessage(order, this.name, this.tag === undefined ? {} : { tag: this.tag });
       if (tradeMessages) out.push(...this.telegram("order", true, text));
       out.push(...this.webhook("order", true, { type: "order", ...base, order }, text));
     }

@@ -44,11 +44,11 @@ function requested(order: Order): string {
  * - `rejected`: `🔴 BTCUSDT 1m: buy for 100.00 at market rejected: insufficient funds (entry)`
  *
  * Fills show the quantity filled and its average price (and fees when any), as does a
- * cancellation after a partial fill; `paper` adds `, paper` to the parenthesis.
+ * cancellation after a partial fill; `tag` (paper, shadow) is added to the parenthesis: `(entry, paper)`.
  */
-export function orderMessage(order: Order, market: string, opts: { paper?: boolean } = {}): string {
+export function orderMessage(order: Order, market: string, opts: { tag?: string } = {}): string {
   const head = `${escapeText(market, "Markdown")}: ${order.side}`;
-  const tail = ` (${PURPOSES[order.purpose] ?? order.purpose}${opts.paper === true ? ", paper" : ""})`;
+  const tail = ` (${PURPOSES[order.purpose] ?? order.purpose}${opts.tag === undefined ? "" : `, ${opts.tag}`})`;
   const reason = order.reason === undefined || order.reason === "" ? "" : `: ${order.reason}`;
   const fees = order.fees > 0 ? `, fees ${formatQuote(order.fees)}` : "";
   switch (order.status) {
