@@ -1,4 +1,6 @@
 import { readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import ccxt from "ccxt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +13,7 @@ import { tradesOf } from "../../src/live/ledger/tradeRows.js";
 import { runService } from "../../src/live/service.js";
 import { ccxtBinanceUrls, type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { until } from "../helpers/until.js";
 import { buildLiveFixture, type LiveFixture, ledgerContents } from "./liveFixture.js";
 
 /**
@@ -262,6 +265,76 @@ describe("itb serve trading on the exchange", () => {
         "CANCELED",
       );
     } finally {
+      await sim.close();
+    }
+  }, 600_000);
+
+  it("a rejection reaches the Trader, the ledger and the notifications", async () => {
+    const clock = new VirtualClock({ start: T0 + 30_000, speed: 0 });
+    const sim = await startSimulator({
+      archive: SAMPLE,
+      clock,
+      streams: { formingEveryMs: 0 },
+      // less than the exchange's minimum order value
+      accounts: [{ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 3 } }],
+    });
+    const posts: { order?: { status: string; reason?: string; clientOrderId: string } }[] = [];
+    const hook = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on("end", () => {
+        posts.push(JSON.parse(body) as (typeof posts)[number]);
+        res.end("ok");
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, "127.0.0.1", r));
+    const port = (hook.address() as AddressInfo).port;
+    try {
+      const poor = fixture.copy("poor", sim.url, (c) => {
+        live(c);
+        c.output_sets = [
+          { generator: "trader_binance", config: {} },
+          { generator: "webhook", config: { url: `http://127.0.0.1:${port}/hook`, events: ["order"] } },
+        ];
+      });
+      const { log } = recorder();
+      const controller = new AbortController();
+      let n = 0;
+      const run = await runService({
+        configFiles: [poor.config],
+        log,
+        clock: new SystemClock(),
+        signal: controller.signal,
+        openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
+        pollMs: 5,
+        delayMs: 0,
+        onReady: () => clock.set(T0 + MIN + 30_000),
+        onProcessed: (_m, rec) => {
+          if (rec.orders.some((o) => o.status === "rejected")) {
+            // stop once the notification is out (the delivery runs beside the candles)
+            void until(() => posts.some((p) => p.order?.status === "rejected"), 10_000, "the webhook")
+              .catch(() => undefined)
+              .finally(() => controller.abort());
+          } else if (++n >= 60) controller.abort();
+          else clock.set(rec.candle.time + 2 * MIN + 30_000);
+        },
+      });
+      expect(run.failed).toEqual([]);
+      const c = await ledgerContents(join(poor.dir, "data"));
+      const col = (n: string) => c.orders?.columns.indexOf(n) ?? -1;
+      const rejected = c.orders?.rows.filter((r) => r[col("status")] === "rejected") ?? [];
+      expect(rejected.length).toBeGreaterThan(0);
+      expect(String(rejected[0]?.[col("reason")])).toBe("min_notional: 3.00 USDT below the minimum 5");
+      // the Trader finished the order: nothing is left working
+      expect(run.markets[0]?.lastRecord?.state).toMatchObject({ trader: { working: [] } });
+      expect(posts.find((p) => p.order?.status === "rejected")?.order?.reason).toBe(
+        "min_notional: 3.00 USDT below the minimum 5",
+      );
+      expect(sim.requests.list({ path: "/api/v3/order" }).filter((r) => r.method === "POST")).toEqual([]);
+    } finally {
+      hook.close();
       await sim.close();
     }
   }, 600_000);
