@@ -90,6 +90,7 @@ export async function openExchangeExecution(
     log: o.log,
     inDoubtBefore: o.inDoubtBefore,
     signal: o.signal,
+    nativeStops: config.trade_model?.use_native_tp_sl !== false,
     ...(target.market === "um"
       ? {
           futures: {

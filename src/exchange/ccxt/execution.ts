@@ -18,6 +18,7 @@ import {
   decimalText,
   fitLimitPrice,
   fitQuantity,
+  fitStopPrice,
   type OrderRules,
   orderRulesOf,
   ruleBreach,
@@ -77,6 +78,11 @@ export interface BinanceExecutionOptions {
   takerFee?: number;
   /** Futures: the leverage and margin type each symbol is set to at start (one-way position mode is required). */
   futures?: { leverage: number; marginType: "ISOLATED" | "CROSSED" };
+  /**
+   * Futures: stop-losses go to the exchange as STOP_MARKET conditional orders (Binance's algo
+   * order service), reduce-only, instead of being held here (default true).
+   */
+  nativeStops?: boolean;
 }
 
 /** What the adapter knows of one order (saved with each candle so a restart resumes it). */
@@ -92,6 +98,8 @@ interface Tracked {
   gross: number;
   /** Sent by an earlier run, perhaps: look it up before sending. */
   inDoubt: boolean;
+  /** A conditional order of the exchange's algo service (a native futures stop). */
+  algo?: boolean;
 }
 
 export interface ExchangeExecutionSnapshot {
@@ -641,6 +649,11 @@ export class BinanceExecution implements ExecutionPort {
     if (known !== undefined) return { ...known.order };
     const rules = await this.rulesOf(intent.symbol);
     const inDoubt = intent.decidedAt < this.inDoubtBefore;
+    if (intent.type === "stop" && this.futures && this.opts.nativeStops !== false) {
+      const t = this.track(this.newOrder(intent, "new"), false, inDoubt);
+      t.algo = true;
+      return this.place(t, rules, true);
+    }
     if (intent.type === "stop" || intent.type === "trailing_stop") {
       // held here until a candle reaches the trigger
       const t = this.track(this.newOrder(intent, "new"), true, inDoubt);
@@ -661,6 +674,23 @@ export class BinanceExecution implements ExecutionPort {
       newOrderRespType: this.futures ? "RESULT" : "FULL",
     };
     let qty = o.quantity ?? Number.NaN;
+    if (t.algo === true) {
+      qty = fitQuantity(rules, qty, true);
+      const trigger = fitStopPrice(rules, o.price ?? Number.NaN);
+      const breach = ruleBreach(rules, qty, trigger, true);
+      if (breach !== undefined && !breach.startsWith("min_notional")) return breach;
+      return {
+        algoType: "CONDITIONAL",
+        symbol: o.symbol,
+        side: o.side === "buy" ? "BUY" : "SELL",
+        type: "STOP_MARKET",
+        triggerPrice: decimalText(trigger, rules.tickSize),
+        quantity: decimalText(qty, rules.stepSize),
+        reduceOnly: "true",
+        workingType: "CONTRACT_PRICE",
+        clientAlgoId: o.clientOrderId,
+      };
+    }
     if (!this.futures && o.reduceOnly) {
       // spot has no reduce-only flag: sell at most what the account holds
       if (o.side !== "sell") return "nothing_to_reduce: spot cannot buy back a short";
@@ -714,7 +744,7 @@ export class BinanceExecution implements ExecutionPort {
     if (typeof params === "string") return this.reject(t, params);
     for (let attempt = 0; ; attempt++) {
       if (t.inDoubt || attempt > 0) {
-        const found = await this.lookup(o.symbol, o.clientOrderId);
+        const found = await this.lookupOf(t);
         if (found !== undefined) {
           this.log.info(
             { symbol: o.symbol, clientOrderId: o.clientOrderId, status: found.status },
@@ -722,8 +752,8 @@ export class BinanceExecution implements ExecutionPort {
           );
           t.inDoubt = false;
           if (announce)
-            this.emit({ type: "accepted", order: { ...t.order, exchangeOrderId: String(found.orderId) } });
-          await this.absorb(t, found);
+            this.emit({ type: "accepted", order: { ...t.order, exchangeOrderId: exchangeId(found) } });
+          await this.absorbOf(t, found);
           return { ...t.order };
         }
         t.inDoubt = false;
@@ -731,13 +761,27 @@ export class BinanceExecution implements ExecutionPort {
       const slot: { response?: ResponseInfo } = {};
       try {
         const reply = (await this.responseSlot.run(slot, () =>
-          this.futures ? this.api.fapiPrivatePostOrder?.(params) : this.api.privatePostOrder?.(params),
+          t.algo === true
+            ? this.api.fapiPrivatePostAlgoOrder?.(params)
+            : this.futures
+              ? this.api.fapiPrivatePostOrder?.(params)
+              : this.api.privatePostOrder?.(params),
         )) as Raw;
         if (announce)
-          this.emit({ type: "accepted", order: { ...t.order, exchangeOrderId: String(reply.orderId) } });
-        await this.absorb(t, reply);
+          this.emit({ type: "accepted", order: { ...t.order, exchangeOrderId: exchangeId(reply) } });
+        await this.absorbOf(t, reply);
         return { ...t.order };
       } catch (err) {
+        if (t.algo === true && binanceCode(err)?.code === -2021) {
+          // the price is past the stop already: it goes out at market now
+          this.log.info(
+            { symbol: o.symbol, clientOrderId: o.clientOrderId },
+            "stop already reached; sending a market order",
+          );
+          t.algo = false;
+          t.order = { ...t.order, type: "market", price: undefined };
+          return this.place(t, rules, announce);
+        }
         const reason = rejection(err);
         if (reason !== undefined) {
           this.log.warn(
@@ -786,6 +830,45 @@ export class BinanceExecution implements ExecutionPort {
         );
         await this.sleep(wait, this.opts.signal);
       }
+    }
+  }
+
+  /** The exchange's view of a tracked order (a plain or a conditional one), or undefined. */
+  private lookupOf(t: Tracked): Promise<Raw | undefined> {
+    return t.algo === true
+      ? this.lookupAlgo(t.order.symbol, t.order.clientOrderId)
+      : this.lookup(t.order.symbol, t.order.clientOrderId);
+  }
+
+  private async lookupAlgo(symbol: string, clientAlgoId: string): Promise<Raw | undefined> {
+    try {
+      return (await this.call(`conditional order ${clientAlgoId}`, symbol, () =>
+        this.api.fapiPrivateGetAlgoOrder?.({ clientAlgoId }),
+      )) as Raw;
+    } catch (err) {
+      const code = binanceCode(err)?.code;
+      if (code === -2013 || code === -2011) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * A conditional order's state: once triggered, the market order it became (same client id)
+   * brings the fills; cancelled, expired (nothing left to reduce) or rejected ends it.
+   */
+  private async absorbOf(t: Tracked, raw: Raw): Promise<void> {
+    if (t.algo !== true) return this.absorb(t, raw);
+    const actual = raw.actualOrderId;
+    if (actual !== undefined && actual !== null && actual !== "") {
+      const symbol = t.order.symbol;
+      const order = (await this.call(`order ${String(actual)}`, symbol, () =>
+        this.api.fapiPrivateGetOrder?.({ symbol, orderId: String(actual) }),
+      )) as Raw;
+      return this.absorb(t, order);
+    }
+    const status = String(raw.algoStatus);
+    if (status === "CANCELED" || status === "EXPIRED" || status === "REJECTED") {
+      return this.absorb(t, { status });
     }
   }
 
@@ -942,9 +1025,11 @@ export class BinanceExecution implements ExecutionPort {
     if (!t.armed) {
       try {
         const raw = (await this.call(`cancel ${clientOrderId}`, symbol, () =>
-          this.futures
-            ? this.api.fapiPrivateDeleteOrder?.({ symbol, origClientOrderId: clientOrderId })
-            : this.api.privateDeleteOrder?.({ symbol, origClientOrderId: clientOrderId }),
+          t.algo === true
+            ? this.api.fapiPrivateDeleteAlgoOrder?.({ symbol, clientAlgoId: clientOrderId })
+            : this.futures
+              ? this.api.fapiPrivateDeleteOrder?.({ symbol, origClientOrderId: clientOrderId })
+              : this.api.privateDeleteOrder?.({ symbol, origClientOrderId: clientOrderId }),
         )) as Raw;
         // fills before the cancellation still count
         await this.absorb(t, { ...raw, status: "NEW" });
@@ -952,9 +1037,9 @@ export class BinanceExecution implements ExecutionPort {
         const code = binanceCode(err)?.code;
         if (code !== -2011 && code !== -2013) throw err;
         // no longer open on the exchange: it filled or was cancelled already
-        const found = await this.lookup(symbol, clientOrderId);
+        const found = await this.lookupOf(t);
         if (found !== undefined) {
-          await this.absorb(t, found);
+          await this.absorbOf(t, found);
           if (FINAL.has(o.status)) return { ...o };
         }
       }
@@ -1002,7 +1087,7 @@ export class BinanceExecution implements ExecutionPort {
     for (const t of [...this.orders.values()]) {
       const o = t.order;
       if (o.symbol !== symbol || t.armed || FINAL.has(o.status)) continue;
-      const found = await this.lookup(symbol, o.clientOrderId);
+      const found = await this.lookupOf(t);
       if (found === undefined) {
         if (t.inDoubt) {
           // sent by an earlier run perhaps, but the exchange never took it: gone
@@ -1012,11 +1097,11 @@ export class BinanceExecution implements ExecutionPort {
         continue;
       }
       if (t.inDoubt && o.exchangeOrderId === undefined) {
-        this.emit({ type: "accepted", order: { ...o, exchangeOrderId: String(found.orderId) } });
+        this.emit({ type: "accepted", order: { ...o, exchangeOrderId: exchangeId(found) } });
       }
       t.inDoubt = false;
       const before = `${o.status}/${o.filledQuantity}`;
-      await this.absorb(t, found);
+      await this.absorbOf(t, found);
       if (`${o.status}/${o.filledQuantity}` !== before) {
         this.log.debug(
           { symbol, clientOrderId: o.clientOrderId, status: o.status },
@@ -1025,6 +1110,11 @@ export class BinanceExecution implements ExecutionPort {
       }
     }
   }
+}
+
+/** The exchange's id of an order reply: the order id, or a conditional order's `algo-<id>`. */
+function exchangeId(raw: Raw): string {
+  return raw.orderId !== undefined ? String(raw.orderId) : `algo-${String(raw.algoId)}`;
 }
 
 interface RawFill {
