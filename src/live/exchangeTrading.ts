@@ -42,6 +42,21 @@ export function exchangeTarget(config: Config, live: boolean): ExchangeTarget {
   return { real: !testnet && config.exchange_url === undefined, where, market };
 }
 
+/**
+ * The WebSocket base of the account's user-data stream (the listen key is appended): a
+ * simulator's at its host, else Binance's, live or testnet, spot or futures.
+ */
+export function userStreamBase(config: Config, live: boolean): string {
+  const t = exchangeTarget(config, live);
+  if (config.exchange_url !== undefined) {
+    const ws = config.exchange_url.replace(/\/+$/, "").replace(/^http/i, "ws");
+    return t.market === "um" ? `${ws}/fstream/ws` : `${ws}/ws`;
+  }
+  if (t.market === "um")
+    return t.real ? "wss://fstream.binance.com/ws" : "wss://fstream.binancefuture.com/ws";
+  return t.real ? "wss://stream.binance.com:9443/ws" : "wss://stream.testnet.binance.vision/ws";
+}
+
 /** `abcd…wxyz`: enough of an API key to tell accounts apart, never the key. */
 export function maskKey(key: string): string {
   return key.length <= 8 ? "…" : `${key.slice(0, 4)}…${key.slice(-4)}`;

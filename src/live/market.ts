@@ -78,6 +78,8 @@ export interface MarketDeps {
    * before `inDoubtBefore` are looked up before they are sent.
    */
   execution?: (config: Config, inDoubtBefore: number) => Promise<BinanceExecution>;
+  /** The WebSocket base of a live market's user-data stream (none: fills by polling alone). */
+  userStream?: (config: Config) => string | undefined;
 }
 
 /** Milliseconds each stage of one candle took. */
@@ -656,6 +658,8 @@ export class MarketRunner {
         log: this.deps.log,
       });
       exchange.pollEvery((tm?.poll_seconds ?? 5) * 1000);
+      const wsBase = this.deps.userStream?.(this.config);
+      if (wsBase !== undefined) exchange.listen(wsBase, this.deps.signal);
     }
     return {
       mode,

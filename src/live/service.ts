@@ -9,7 +9,7 @@ import { Waker } from "../core/waker.js";
 import { CcxtMarketData } from "../exchange/ccxt/adapter.js";
 import { watchKlineCloses } from "../exchange/ccxt/klineStream.js";
 import type { Market, MarketData } from "../exchange/marketData.js";
-import { openExchangeExecution } from "./exchangeTrading.js";
+import { openExchangeExecution, userStreamBase } from "./exchangeTrading.js";
 import type { CandleRecord, Ledger } from "./ledger/types.js";
 import { type MarketDeps, MarketRunner, type StageTimes } from "./market.js";
 import type { ServiceMetrics } from "./metrics.js";
@@ -188,6 +188,9 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
             log: o.log,
             signal: o.signal,
           }),
+        // with the kline WebSockets off, the user-data stream is off too: REST polling alone
+        userStream: (config) =>
+          (o.websocket ?? config.serve.websocket) ? userStreamBase(config, o.live === true) : undefined,
       };
       const runner: MarketRunner = new MarketRunner(l, {
         ...deps,

@@ -6,6 +6,7 @@ import type { ExecutionEvent, OrderIntent } from "../../src/core/trading.js";
 import { BinanceExecution, type BinanceExecutionOptions } from "../../src/exchange/ccxt/execution.js";
 import { ccxtBinanceUrls, type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { until } from "../helpers/until.js";
 
 /**
  * The exchange adapter when things go wrong, against `itb sim` with injected faults: a reply
@@ -223,5 +224,44 @@ describe("exchange adapter faults", () => {
     expect((err as Error).message).not.toContain("wrong-secret-Zz1");
     expect(sim.requests.list({ path: "/api/v3/account" }).length - before).toBe(1);
     await port.close();
+  });
+});
+
+describe("exchange adapter user-data stream", () => {
+  test("a fill on the exchange reaches the adapter through the stream, without waiting for a poll", async () => {
+    const { port, events } = adapter();
+    await port.start(["BTCUSDT"]);
+    const buy = intent();
+    await port.submit(buy);
+    const qty = (await port.position("BTCUSDT")).quantity;
+    const tp = intent({
+      clientOrderId: "itb1m-BTCUSDT-tp-stream",
+      side: "sell",
+      type: "limit",
+      quantity: qty,
+      quoteQuantity: undefined,
+      price: 24_900,
+      reduceOnly: true,
+      purpose: "take_profit",
+    });
+    await port.submit(tp);
+    const stop = new AbortController();
+    const stream = port.listen(`${sim.wsUrl}/ws`, stop.signal);
+    try {
+      expect(await stream.ready).toBe(true);
+      // hours later the price has passed 24 900; nobody polls
+      sim.clock.set(T0 + 240 * MIN);
+      await until(
+        () => events.some((e) => e.type === "fill" && e.order.clientOrderId === tp.clientOrderId),
+        5000,
+        "the stream's fill",
+      );
+      const f = events.find((e) => e.type === "fill" && e.order.clientOrderId === tp.clientOrderId);
+      expect(f?.type === "fill" && f.fill.price).toBe(24_900);
+    } finally {
+      stop.abort();
+      await stream.done;
+      await port.close();
+    }
   });
 });

@@ -32,6 +32,7 @@ import {
   type Sleep,
   withRetry,
 } from "./retry.js";
+import { openUserStream, type UserStream } from "./userStream.js";
 
 /**
  * The execution port on Binance (spot and USD-M futures) through ccxt's signed REST calls:
@@ -348,6 +349,68 @@ export class BinanceExecution implements ExecutionPort {
     const symbols =
       symbol === undefined ? [...new Set([...this.orders.values()].map((t) => t.order.symbol))] : [symbol];
     return Promise.all(symbols.map((s) => this.serial(s, () => this.poll(s)))).then(() => undefined);
+  }
+
+  /**
+   * Follows the account's user-data stream at `wsBase` (the WebSocket base; the listen key is
+   * appended): each order event makes the adapter poll that symbol's orders at once, and each
+   * (re)connection polls them all. Polling every `pollEvery` goes on beside it, so a stream that
+   * is down only slows the news of a fill.
+   */
+  listen(wsBase: string, signal: AbortSignal): UserStream {
+    return openUserStream({
+      wsBase,
+      createKey: async () => {
+        const r = (await this.call("listen key", undefined, () =>
+          this.futures ? this.api.fapiPrivatePostListenKey?.() : this.spotListenKey("POST"),
+        )) as Raw;
+        return String(r.listenKey);
+      },
+      keepAlive: async (listenKey) => {
+        await this.call("listen key keep-alive", undefined, () =>
+          this.futures ? this.api.fapiPrivatePutListenKey?.() : this.spotListenKey("PUT", listenKey),
+        );
+      },
+      onEvent: (symbol) => {
+        const known = [...this.orders.values()].some((t) => t.order.symbol === symbol);
+        if (symbol === undefined || !known) return;
+        this.sync(symbol).catch((err: unknown) =>
+          this.log.warn(
+            { symbol, err: err instanceof Error ? err.message : String(err) },
+            "order poll failed",
+          ),
+        );
+      },
+      onOpen: () => {
+        this.sync().catch((err: unknown) =>
+          this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "order poll failed"),
+        );
+      },
+      log: this.log,
+      signal,
+    });
+  }
+
+  /**
+   * Spot's listen key (`/api/v3/userDataStream`, the API key alone, no signature): not in
+   * ccxt's implicit API, so sent by hand to ccxt's REST base.
+   */
+  private async spotListenKey(method: "POST" | "PUT", listenKey?: string): Promise<Raw> {
+    const api = (this.ex.urls as { api?: Record<string, unknown> }).api ?? {};
+    const base = String(api.public ?? api.private ?? "").replace(/\/+$/, "");
+    const query = listenKey === undefined ? "" : `?listenKey=${encodeURIComponent(listenKey)}`;
+    const res = await fetch(`${base}/userDataStream${query}`, {
+      method,
+      headers: { "X-MBX-APIKEY": String(this.ex.apiKey) },
+    });
+    const body = (await res.json().catch(() => ({}))) as Raw;
+    if (!res.ok) {
+      throw new NetworkError(`listen key: HTTP ${res.status} ${JSON.stringify(body).slice(0, 200)}`, {
+        status: res.status,
+        action: res.status >= 500 || res.status === 429 ? "retry" : "halt",
+      });
+    }
+    return body;
   }
 
   /** Polls every `ms` while orders are working (the fallback of a user-data stream). */
