@@ -53,6 +53,8 @@ export interface SimulatorOptions {
   faults?: readonly FaultRule[];
   /** Spot trading accounts (API key, secret, starting balances); default one, DEFAULT_ACCOUNT. */
   accounts?: readonly AccountConfig[];
+  /** Share of a candle's volume a resting order may fill per candle, in (0, 1] (default 0.1). */
+  participation?: number;
   /** Request weight per minute, per market (default spot 6000, um 2400, Binance's limits). */
   weightLimits?: Partial<Record<Market, number>>;
   /** The forming kline: "full" stored bar (default) or "open" (no lookahead). See Series. */
@@ -198,7 +200,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     });
   const wallClock = opts.realNow ?? (() => Date.now());
   let hub: StreamHub | undefined;
-  const accounts = new Accounts(opts.accounts ?? [DEFAULT_ACCOUNT]);
+  const accounts = new Accounts(opts.accounts ?? [DEFAULT_ACCOUNT], opts.participation);
   const state: SimState = {
     clock,
     data,
@@ -320,6 +322,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   server.keepAliveTimeout = 5_000;
   hub = new StreamHub(state, wallClock, opts.streams);
   const streams = hub;
+  // Open orders fill as virtual time passes candle closes.
+  streams.onTick((now) => accounts.settle(now));
   server.on("upgrade", (req, socket, headBuf: Buffer) => {
     if (!streams.handleUpgrade(req, socket, headBuf)) {
       socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");

@@ -17,6 +17,9 @@ import type { SimState, StreamStats } from "./state.js";
  *   /ws, /ws/<anything>                      no stream yet; subscribe with {"method":"SUBSCRIBE",...}
  *   /fstream/ws/..., /fstream/stream?...     the same for USD-M futures; ccxt's rewritten
  *   /fstream/market/ws/... and /fstream/public/ws/... are accepted too
+ *
+ * The hub's timer (and every clock change) also runs the tick hooks (`onTick`) first: the
+ * accounts settle their open orders there as virtual time passes candle closes.
  */
 
 export interface StreamOptions {
@@ -61,6 +64,7 @@ export class StreamHub {
   private readonly maxCatchUp: number;
   private eventsSent = 0;
   private pumping = false;
+  private readonly tickHooks = new Set<(now: number) => void>();
 
   constructor(
     private readonly state: SimState,
@@ -70,10 +74,31 @@ export class StreamHub {
     this.formingEveryMs = opts.formingEveryMs ?? 2000;
     this.maxCatchUp = opts.maxCatchUp ?? 1000;
     this.timer = setInterval(() => {
+      if (state.clock.speed > 0) this.runTickHooks();
       if (this.groups.size > 0 && (state.clock.speed > 0 || this.formingEveryMs > 0)) this.pump();
     }, opts.tickMs ?? 100);
     this.timer.unref();
-    this.unlisten = state.clock.onChange(() => this.pump());
+    this.unlisten = state.clock.onChange(() => {
+      this.runTickHooks();
+      this.pump();
+    });
+  }
+
+  /** Runs `hook(virtualNow)` on every timer tick while the clock runs, and after every clock change. */
+  onTick(hook: (now: number) => void): () => void {
+    this.tickHooks.add(hook);
+    return () => this.tickHooks.delete(hook);
+  }
+
+  private runTickHooks(): void {
+    const now = this.state.clock.now();
+    for (const h of this.tickHooks) {
+      try {
+        h(now);
+      } catch (err) {
+        this.state.log.error({ err: String(err) }, "simulator: tick hook failed");
+      }
+    }
   }
 
   /** Takes over an HTTP upgrade on a stream path; false if the path is not one. */

@@ -2,7 +2,13 @@ import { type Command, Option } from "commander";
 import { UsageError } from "../../core/errors.js";
 import { isoTime, monthKey, parseTime } from "../../core/time.js";
 import type { Market } from "../../data/archive/source.js";
-import { DEFAULT_ACCOUNT, type FaultRule, parseFaultSpec, startSimulator } from "../../simulator/index.js";
+import {
+  DEFAULT_ACCOUNT,
+  DEFAULT_PARTICIPATION,
+  type FaultRule,
+  parseFaultSpec,
+  startSimulator,
+} from "../../simulator/index.js";
 import { contextOf } from "../context.js";
 
 interface SimCliOptions {
@@ -23,6 +29,7 @@ interface SimCliOptions {
   apiKey: string;
   apiSecret: string;
   balance: string;
+  participation: string;
 }
 
 /** `USDT=10000,BTC=0.5` as starting balances. */
@@ -36,6 +43,12 @@ function balances(text: string): Record<string, number> {
     out[asset.trim()] = number(amount, `--balance amount of ${asset.trim()}`, 0);
   }
   return out;
+}
+
+function participation(text: string): number {
+  const n = number(text, "--participation", 0, 1);
+  if (n === 0) throw new UsageError(`invalid --participation "${text}": expected a share above 0, at most 1`);
+  return n;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -129,6 +142,11 @@ export function registerSimCommand(program: Command): void {
         .map(([a, v]) => `${a}=${v}`)
         .join(","),
     )
+    .option(
+      "--participation <share>",
+      "share of a 1m candle's volume a resting order may fill per candle (0 < share <= 1); larger orders fill over several candles",
+      String(DEFAULT_PARTICIPATION),
+    )
     .addHelpText(
       "after",
       "\nExample:\n  itb sim --archive sample/binance-vision --start 2023-03-24T12:00 --speed 60 --fault status=429,path=/api/v3/klines,nth=3\n" +
@@ -158,6 +176,7 @@ export function registerSimCommand(program: Command): void {
         weightLimits: weightLimits(opts.weightLimit),
         preload: opts.preload,
         accounts: [{ apiKey: opts.apiKey, apiSecret: opts.apiSecret, balances: balances(opts.balance) }],
+        participation: participation(opts.participation),
         log: ctx.log,
       });
       const symbols = sim.data
