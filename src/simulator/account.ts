@@ -173,10 +173,11 @@ export function currentPrice(series: Series, now: number): number | undefined {
   return (b.time[j] as number) + b.step > now ? (b.open[j] as number) : (b.close[j] as number);
 }
 
+export const isStopLoss = (t: OrderType): boolean => t === "STOP_LOSS" || t === "STOP_LOSS_LIMIT";
+
 /** Whether a stop order triggers on the price falling to its stop (else on it rising). */
 function triggersBelow(o: { type: OrderType; side: "BUY" | "SELL" }): boolean {
-  const stopLoss = o.type === "STOP_LOSS" || o.type === "STOP_LOSS_LIMIT";
-  return stopLoss === (o.side === "SELL");
+  return isStopLoss(o.type) === (o.side === "SELL");
 }
 
 /** Whether a stop at `stopPrice` would trigger at `price` already. */
@@ -361,6 +362,8 @@ export class Account {
   /**
    * Fills what the base candles closed by `now` (and opened at or after each order) reach,
    * candle by candle across the account's open orders, so events come in time order per symbol.
+   * Within one candle, stop-loss orders act first (a candle's range does not tell which price
+   * came first; this is the cautious reading, so an OCO whose two legs are both reached stops out).
    */
   settle(now: number): void {
     const bySymbol = new Map<string, SimOrder[]>();
@@ -376,6 +379,7 @@ export class Account {
       const b = series.base;
       const closedEnd = lowerBound(b.time, now - b.step + 1);
       for (const o of open) if (o.next < 0) o.next = lowerBound(b.time, o.time);
+      open.sort((x, y) => Number(!isStopLoss(x.type)) - Number(!isStopLoss(y.type)));
       let i = Math.min(...open.map((o) => o.next));
       for (; i < closedEnd; i++) {
         const time = (b.time[i] as number) + b.step - 1;

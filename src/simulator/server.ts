@@ -11,6 +11,7 @@ import { ApiError } from "./errors.js";
 import { type FaultRule, Faults, type HttpFault } from "./faults.js";
 import { DEFAULT_WEIGHT_LIMITS, WeightLimiter, weightPolicy } from "./limiter.js";
 import { marketRoutes } from "./marketRoutes.js";
+import { orderListRoutes } from "./orderListRoutes.js";
 import { orderRoutes } from "./orderRoutes.js";
 import { RequestLog } from "./requests.js";
 import { type Reply, Router } from "./router.js";
@@ -215,6 +216,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const router = new Router()
     .add(marketRoutes())
     .add(orderRoutes())
+    .add(orderListRoutes())
     .add(archiveRoutes(data.archiveRoot))
     .add(adminRoutes());
 

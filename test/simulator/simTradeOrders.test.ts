@@ -186,7 +186,7 @@ describe("stop orders", () => {
     });
     expect(order).toMatchObject({ status: "open", type: "limit", postOnly: true, price: 24_700 });
     expect(order.info).toMatchObject({ type: "LIMIT_MAKER", timeInForce: "GTC" });
-    let t = Math.ceil((now + 1) / MIN) * MIN;
+    let t = Math.ceil(now / MIN) * MIN;
     while (candleAt(sim, t).l > 24_700) t += MIN;
     sim.clock.set(t + MIN);
     const trades = await ex.fetchMyTrades("BTC/USDT");
