@@ -16,8 +16,10 @@ import { orderRoutes } from "./orderRoutes.js";
 import { RequestLog } from "./requests.js";
 import { type Reply, Router } from "./router.js";
 import type { FormingMode } from "./series.js";
+import { spotUserEvents } from "./spotUserEvents.js";
 import type { SimState, StreamStats } from "./state.js";
 import { StreamHub, type StreamOptions } from "./streams.js";
+import { UserStreams } from "./userStreams.js";
 
 /**
  * `startSimulator`: a Binance-compatible exchange on loopback, serving stored real candles
@@ -78,6 +80,12 @@ export interface Simulator {
   data: Dataset;
   /** Open WebSocket connections, their subscriptions and the events sent so far. */
   streams(): StreamStats;
+  /**
+   * User-data streams: `publish(apiKey, market, payload)` sends an event to every socket on
+   * that account's listen keys of the market (the spot account publishes its own; a futures
+   * account publishes `ORDER_TRADE_UPDATE` / `ACCOUNT_UPDATE` with market "um").
+   */
+  userStreams: UserStreams;
   close(): Promise<void>;
 }
 
@@ -213,10 +221,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     log,
     streams: () => hub?.stats() ?? { connections: 0, subscriptions: 0, eventsSent: 0 },
   };
+  const users = new UserStreams(state);
+  const spotEvent = spotUserEvents();
+  accounts.listen((account, event) => users.publish(account.apiKey, "spot", spotEvent(account, event)));
   const router = new Router()
     .add(marketRoutes())
     .add(orderRoutes())
     .add(orderListRoutes())
+    .add(users.routes())
     .add(archiveRoutes(data.archiveRoot))
     .add(adminRoutes());
 
@@ -322,10 +334,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     });
   });
   server.keepAliveTimeout = 5_000;
-  hub = new StreamHub(state, wallClock, opts.streams);
+  hub = new StreamHub(state, wallClock, opts.streams, users);
   const streams = hub;
-  // Open orders fill as virtual time passes candle closes.
-  streams.onTick((now) => accounts.settle(now));
+  // Open orders fill as virtual time passes candle closes; listen keys lapse on the same clock.
+  streams.onTick((now) => {
+    accounts.settle(now);
+    users.tick(now);
+  });
   server.on("upgrade", (req, socket, headBuf: Buffer) => {
     if (!streams.handleUpgrade(req, socket, headBuf)) {
       socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
@@ -362,6 +377,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     requests: state.requests,
     data,
     streams: () => streams.stats(),
+    userStreams: users,
     close() {
       closed ??= (async () => {
         await streams.close();

@@ -38,14 +38,20 @@ function headerValue(ctx: RequestContext, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** The account a signed request acts for, or the ApiError Binance answers with. */
-export function authenticate(ctx: RequestContext, accounts: Accounts): Account {
+/** The account named by the `X-MBX-APIKEY` header alone (USER_STREAM endpoints), or Binance's error. */
+export function apiKeyAccount(ctx: RequestContext, accounts: Accounts): Account {
   const key = headerValue(ctx, "x-mbx-apikey");
   if (key === undefined || key === "") {
     throw new ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.");
   }
   const account = accounts.byKey(key);
   if (account === undefined) throw new ApiError(401, -2014, "API-key format invalid.");
+  return account;
+}
+
+/** The account a signed request acts for, or the ApiError Binance answers with. */
+export function authenticate(ctx: RequestContext, accounts: Accounts): Account {
+  const account = apiKeyAccount(ctx, accounts);
   const q = withoutSignature(ctx.query);
   const b = withoutSignature(ctx.body);
   const sent = q.signature ?? b.signature;

@@ -5,6 +5,7 @@ import type { Market } from "../data/archive/source.js";
 import { INTERVALS, streamKline } from "./klines.js";
 import { lowerBound } from "./series.js";
 import type { SimState, StreamStats } from "./state.js";
+import type { UserStreams } from "./userStreams.js";
 
 /**
  * Binance's kline WebSocket streams, driven by the virtual clock: when time passes a bar's
@@ -17,6 +18,8 @@ import type { SimState, StreamStats } from "./state.js";
  *   /ws, /ws/<anything>                      no stream yet; subscribe with {"method":"SUBSCRIBE",...}
  *   /fstream/ws/..., /fstream/stream?...     the same for USD-M futures; ccxt's rewritten
  *   /fstream/market/ws/... and /fstream/public/ws/... are accepted too
+ *   /ws/<listenKey>, /stream?streams=<listenKey>, /fstream/ws/<listenKey>
+ *                                            user-data streams, handed to UserStreams
  *
  * The hub's timer (and every clock change) also runs the tick hooks (`onTick`) first: the
  * accounts settle their open orders there as virtual time passes candle closes.
@@ -70,6 +73,7 @@ export class StreamHub {
     private readonly state: SimState,
     private readonly realNow: () => number,
     opts: StreamOptions = {},
+    private readonly users?: UserStreams,
   ) {
     this.formingEveryMs = opts.formingEveryMs ?? 2000;
     this.maxCatchUp = opts.maxCatchUp ?? 1000;
@@ -121,8 +125,11 @@ export class StreamHub {
         status: 101,
         time: state.clock.now(),
       });
-      // ccxt connects to /ws/<number> and subscribes by message: only stream names count.
-      for (const n of names) if (n.includes("@")) this.subscribe(client, n);
+      // ccxt connects to /ws/<number> and subscribes by message: only stream names and listen keys count.
+      for (const n of names) {
+        if (n.includes("@")) this.subscribe(client, n);
+        else if (n !== "") this.users?.attach(ws, market, url.pathname, n, combined);
+      }
       ws.on("message", (data) => this.onMessage(client, data.toString()));
       ws.on("close", () => this.drop(client));
       ws.on("error", () => this.drop(client));

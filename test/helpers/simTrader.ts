@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import ccxt, { type Exchange } from "ccxt";
+import { WebSocket } from "ws";
 import { ccxtBinanceUrls, type Simulator } from "../../src/simulator/index.js";
 
 /** Shared pieces of the simulator trading tests: stored candles, a ccxt client, signed requests. */
@@ -66,4 +67,49 @@ export async function signedRequest(
     ...(inBody ? { body: text } : {}),
   });
   return { status: res.status, json: await res.json(), headers: res.headers };
+}
+
+/** A `ws` client that queues every message (parsed) and notes its close. */
+export class WsClient {
+  readonly messages: Record<string, unknown>[] = [];
+  closed = false;
+  private constructor(readonly ws: WebSocket) {
+    ws.on("message", (d) => {
+      this.messages.push(JSON.parse(d.toString()) as Record<string, unknown>);
+    });
+    ws.on("close", () => {
+      this.closed = true;
+    });
+  }
+
+  static async open(url: string): Promise<WsClient> {
+    const ws = new WebSocket(url);
+    const c = new WsClient(ws);
+    await new Promise<void>((done, fail) => {
+      ws.once("open", () => done());
+      ws.once("error", fail);
+    });
+    return c;
+  }
+
+  /** Waits until `cond` holds, checking every 10 ms; fails after `ms` with what arrived. */
+  async until(cond: () => boolean, ms = 5_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > deadline) {
+        throw new Error(`timed out; got ${JSON.stringify(this.messages).slice(0, 800)}`);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Waits for `n` messages in all and returns them, taking them off the queue. */
+  async take(n: number): Promise<Record<string, unknown>[]> {
+    await this.until(() => this.messages.length >= n);
+    return this.messages.splice(0, n);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
 }

@@ -93,7 +93,10 @@ export function registerSimCommand(program: Command): void {
       "Serves real stored candles as Binance does: spot (/api/v3) and USD-M futures (/fapi/v1) ping, time, " +
         "exchangeInfo and klines (1m aggregated to 3m..1w), kline WebSocket streams (/ws, /stream, /fstream/...), " +
         "the public archive's /data/... files, and spot trading over Binance's signed order endpoints " +
-        "(/api/v3/order, openOrders, myTrades, account) for one account (--api-key, --api-secret, --balance). Virtual time starts at --start and runs at --speed; closed " +
+        "(/api/v3/order with MARKET, LIMIT, LIMIT_MAKER and stop orders, OCO lists at /api/v3/orderList/oco, openOrders, " +
+        "myTrades, account) for one account (--api-key, --api-secret, --balance), resting orders filling as candles close " +
+        "(at most --participation of each candle's volume), and the user-data stream (POST /api/v3/userDataStream, " +
+        "then /ws/<listenKey>: executionReport, outboundAccountPosition, listStatus). Virtual time starts at --start and runs at --speed; closed " +
         "candles appear one by one, the newest is still forming. Faults (429/418/5xx, delays, dropped " +
         "connections, WebSocket disconnects, orders accepted but answered with a failure) can be injected by " +
         "flag or at POST /admin/faults; /admin/clock " +
