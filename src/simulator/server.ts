@@ -7,7 +7,7 @@ import { adminRoutes } from "./adminRoutes.js";
 import { archiveRoutes } from "./archiveFiles.js";
 import { type RealTime, VirtualClock } from "./clock.js";
 import { Dataset } from "./dataset.js";
-import { ApiError } from "./errors.js";
+import { ApiError, tooMuchWeight } from "./errors.js";
 import { type FaultRule, Faults, type HttpFault } from "./faults.js";
 import { DEFAULT_WEIGHT_LIMITS, WeightLimiter, weightPolicy } from "./limiter.js";
 import { marketRoutes } from "./marketRoutes.js";
@@ -118,7 +118,13 @@ const GATEWAY_HTML: Record<number, string> = {
 };
 
 /** The reply to an injected status fault, shaped as Binance (or its load balancer, for 502-504) sends it. */
-function faultReply(status: number, retryAfter: number | undefined, path: string, now: number): Reply {
+function faultReply(
+  status: number,
+  retryAfter: number | undefined,
+  path: string,
+  now: number,
+  weightLimit: number,
+): Reply {
   const headers: Record<string, string> =
     retryAfter === undefined ? {} : { "Retry-After": String(retryAfter) };
   const gateway = GATEWAY_HTML[status];
@@ -134,10 +140,13 @@ function faultReply(status: number, retryAfter: number | undefined, path: string
   }
   const body =
     status === 429
-      ? {
-          code: -1003,
-          msg: "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. Please use the websocket for live updates to avoid polling the API.",
-        }
+      ? path.startsWith("/fapi/")
+        ? {
+            code: -1003,
+            msg: `Too many requests; current limit of IP(127.0.0.1) is ${weightLimit} requests per minute. Please use the websocket for live updates to avoid polling the API.`,
+          }
+        : // Spot's text (errors.md), the same as the weight limiter's own 429.
+          { code: -1003, msg: tooMuchWeight(weightLimit, retryAfter ?? 1).message }
       : status === 418
         ? {
             code: -1003,
@@ -264,7 +273,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     }
     const seq = state.requests.seq();
     const time = clock.now();
-    const fault = state.faults.forHttp(path);
+    const fault = state.faults.forHttp(path, head ? "GET" : method);
+    const weightLimit = state.limiter.limits[route?.market ?? (path.startsWith("/fapi/") ? "um" : "spot")];
     const record = (status: number, weight?: number) =>
       state.requests.add({
         seq,
@@ -285,7 +295,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     let reply: Reply;
     let weight: number | undefined;
     if (fault.status !== undefined) {
-      reply = faultReply(fault.status.status, fault.status.retryAfter, path, clock.now());
+      reply = faultReply(fault.status.status, fault.status.retryAfter, path, clock.now(), weightLimit);
     } else if (route === undefined) {
       reply = router.hasPath(path)
         ? { status: 405, body: "Method Not Allowed", contentType: "text/plain" }
@@ -308,7 +318,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
           req.socket.destroy();
           return;
         }
-        reply = faultReply(fault.acceptFail.status, undefined, path, clock.now());
+        reply = faultReply(fault.acceptFail.status, undefined, path, clock.now(), weightLimit);
       }
       if (route.market !== undefined) {
         const used = String(state.limiter.usedWeight(route.market));

@@ -49,6 +49,12 @@ export class UserStreams {
     const raw = JSON.stringify(payload);
     for (const k of this.keys.values()) {
       if (k.apiKey !== apiKey || k.market !== market || k.sockets.size === 0) continue;
+      const first = k.sockets.values().next().value as Socket;
+      if (this.state.faults.forUserEvent(first.path)) {
+        this.state.log.info({ market }, "simulator: fault: user-data WebSockets dropped");
+        this.dropAll();
+        return;
+      }
       for (const s of k.sockets) {
         if (s.ws.readyState !== WebSocket.OPEN) continue;
         s.ws.send(s.combined ? `{"stream":${JSON.stringify(k.key)},"data":${raw}}` : raw);

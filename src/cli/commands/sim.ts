@@ -90,17 +90,14 @@ export function registerSimCommand(program: Command): void {
       "run a Binance-compatible exchange on loopback that replays stored candles under a virtual clock",
     )
     .description(
-      "Serves real stored candles as Binance does: spot (/api/v3) and USD-M futures (/fapi/v1) ping, time, " +
-        "exchangeInfo and klines (1m aggregated to 3m..1w), kline WebSocket streams (/ws, /stream, /fstream/...), " +
-        "the public archive's /data/... files, and spot trading over Binance's signed order endpoints " +
-        "(/api/v3/order with MARKET, LIMIT, LIMIT_MAKER and stop orders, OCO lists at /api/v3/orderList/oco, openOrders, " +
-        "myTrades, account) for one account (--api-key, --api-secret, --balance), resting orders filling as candles close " +
-        "(at most --participation of each candle's volume), and the user-data stream (POST /api/v3/userDataStream, " +
-        "then /ws/<listenKey>: executionReport, outboundAccountPosition, listStatus). Virtual time starts at --start and runs at --speed; closed " +
-        "candles appear one by one, the newest is still forming. Faults (429/418/5xx, delays, dropped " +
-        "connections, WebSocket disconnects, orders accepted but answered with a failure) can be injected by " +
-        "flag or at POST /admin/faults; /admin/clock " +
-        "moves time, /admin/requests lists every request. Runs until Ctrl-C. See docs/simulator.md.",
+      "Serves real stored candles as Binance does: spot (/api/v3) and USD-M futures (/fapi/v1) exchangeInfo " +
+        "and klines (1m aggregated to 3m..1w), kline WebSocket streams (/ws, /stream, /fstream/...), the archive's " +
+        "/data/... files, and spot trading for one account (--api-key, --api-secret, --balance): market, limit, " +
+        "stop and OCO orders filling as candles close (at most --participation of each candle's volume), and " +
+        "the user-data stream (/api/v3/userDataStream, /ws/<listenKey>). Virtual time starts at --start and " +
+        "runs at --speed. Faults (429/418/5xx, delays, dropped connections and streams, requests carried out " +
+        "but answered with a failure) can be injected by flag or at POST /admin/faults; /admin/clock moves " +
+        "time, /admin/requests lists every request. Runs until Ctrl-C. See docs/simulator.md.",
     )
     .option("--archive <dir>", "folder in Binance's archive layout (e.g. sample/binance-vision)")
     .option("--data-folder <dir>", "data folder of symbol stores (<dir>/<SYMBOL>/klines.parquet)")
@@ -119,7 +116,10 @@ export function registerSimCommand(program: Command): void {
     .option("--speed <x>", "virtual seconds per real second (0 freezes the clock)", "1")
     .option(
       "--fault <spec>",
-      "inject a fault, repeatable: status=429,nth=3+4 | status=503,every=5 | delay=2000,rate=0.1,seed=7 | drop,path=/api/v3/klines,nth=2 | ws-disconnect,nth=3 | ws-skip,nth=5 | accept-fail=503,path=/api/v3/order,nth=1 | JSON",
+      "inject a fault, repeatable: status=429,nth=3+4 | status=418,retry-after=120,method=POST,path=/api/v3/order | status=503,every=5 | " +
+        "delay=2000,rate=0.1,seed=7 | drop,path=/api/v3/klines,nth=2 | ws-disconnect,nth=3 | ws-skip,nth=5 | " +
+        "accept-fail=503,path=/api/v3/order,nth=1 (carried out, then answered 503) | accept-fail=timeout,method=DELETE,path=/api/v3/order " +
+        "(a cancel done, no answer) | drop-user[,nth=N] (closes every user-data WebSocket once; listen keys stay valid) | JSON",
       collect,
       [],
     )
