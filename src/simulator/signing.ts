@@ -85,3 +85,48 @@ export function authenticate(ctx: RequestContext, accounts: Accounts): Account {
   }
   return account;
 }
+
+/**
+ * A WebSocket API request's signed params (`apiKey`, `timestamp`, `signature`, ...): the
+ * signature is the hex HMAC-SHA256 of the other params sorted by name and joined as
+ * `key=value&...`; the timestamp is checked against the virtual clock as for REST.
+ */
+export function authenticateWsParams(
+  params: Record<string, unknown>,
+  accounts: Accounts,
+  now: number,
+): Account {
+  const text = (name: string): string | undefined => {
+    const v = params[name];
+    return typeof v === "string" || typeof v === "number" ? String(v) : undefined;
+  };
+  const key = text("apiKey");
+  if (key === undefined || key === "") throw mandatoryParam("apiKey");
+  const account = accounts.byKey(key);
+  if (account === undefined)
+    throw new ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.");
+  const sent = text("signature");
+  if (sent === undefined || sent === "") throw mandatoryParam("signature");
+  const tsText = text("timestamp");
+  if (tsText === undefined || tsText === "") throw mandatoryParam("timestamp");
+  const rwText = text("recvWindow");
+  const recvWindow = rwText === undefined ? DEFAULT_RECV_WINDOW : Number(rwText);
+  if (!Number.isFinite(recvWindow) || recvWindow < 0 || recvWindow > MAX_RECV_WINDOW) {
+    throw new ApiError(400, -1131, "recvWindow must be less than 60000");
+  }
+  const payload = Object.keys(params)
+    .filter((k) => k !== "signature")
+    .sort()
+    .map((k) => `${k}=${text(k) ?? ""}`)
+    .join("&");
+  const expected = createHmac("sha256", account.secret).update(payload).digest();
+  const given = /^[0-9a-fA-F]{64}$/.test(sent) ? Buffer.from(sent, "hex") : undefined;
+  if (given === undefined || !timingSafeEqual(given, expected)) {
+    throw new ApiError(400, -1022, "Signature for this request is not valid.");
+  }
+  const timestamp = Number(tsText);
+  if (!(timestamp < now + 1000 && now - timestamp <= recvWindow)) {
+    throw new ApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.");
+  }
+  return account;
+}

@@ -20,6 +20,7 @@ import type { UserStreams } from "./userStreams.js";
  *   /fstream/market/ws/... and /fstream/public/ws/... are accepted too
  *   /ws/<listenKey>, /stream?streams=<listenKey>, /fstream/ws/<listenKey>
  *                                            user-data streams, handed to UserStreams
+ *   /ws-api/v3                               the WebSocket API's user-data methods, handed to UserStreams
  *
  * The hub's timer (and every clock change) also runs the tick hooks (`onTick`) first: the
  * accounts settle their open orders there as virtual time passes candle closes.
@@ -54,6 +55,8 @@ interface Group {
   lastFormingNow: number;
 }
 
+/** Binance's WebSocket API (ws-api.binance.com/ws-api/v3), served for its user-data stream methods. */
+const WS_API_PATH = "/ws-api/v3";
 const PATH_RE = /^(\/fstream)?(?:\/(?:market|public))?\/(ws|stream)(?:\/(.*))?$/;
 const KLINE_RE = /^([a-z0-9]{2,20})@kline_(\w+)$/;
 
@@ -108,11 +111,12 @@ export class StreamHub {
   /** Takes over an HTTP upgrade on a stream path; false if the path is not one. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = new URL(req.url ?? "/", "http://localhost");
+    const wsApi = url.pathname === WS_API_PATH && this.users !== undefined;
     const m = PATH_RE.exec(url.pathname);
-    if (m === null) return false;
-    const market: Market = m[1] === undefined ? "spot" : "um";
-    const combined = m[2] === "stream";
-    const names = combined ? (url.searchParams.get("streams") ?? "").split("/") : (m[3] ?? "").split("/");
+    if (m === null && !wsApi) return false;
+    const market: Market = m?.[1] === undefined ? "spot" : "um";
+    const combined = m?.[2] === "stream";
+    const names = combined ? (url.searchParams.get("streams") ?? "").split("/") : (m?.[3] ?? "").split("/");
     const state = this.state;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const client: Client = { ws, market, path: url.pathname, combined, streams: new Set() };
@@ -125,6 +129,13 @@ export class StreamHub {
         status: 101,
         time: state.clock.now(),
       });
+      if (wsApi) {
+        // The WebSocket API: requests and replies, user-data subscriptions by signature.
+        this.users?.attachWsApi(ws, url.pathname);
+        ws.on("close", () => this.drop(client));
+        ws.on("error", () => this.drop(client));
+        return;
+      }
       // ccxt connects to /ws/<number> and subscribes by message: only stream names and listen keys count.
       for (const n of names) {
         if (n.includes("@")) this.subscribe(client, n);

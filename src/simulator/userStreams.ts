@@ -3,7 +3,7 @@ import { WebSocket } from "ws";
 import type { Market } from "../data/archive/source.js";
 import { ApiError } from "./errors.js";
 import { json, type RequestContext, type Route } from "./router.js";
-import { allParams, apiKeyAccount } from "./signing.js";
+import { allParams, apiKeyAccount, authenticateWsParams } from "./signing.js";
 import type { SimState } from "./state.js";
 
 /**
@@ -18,6 +18,12 @@ import type { SimState } from "./state.js";
  * lapses 60 virtual minutes after its creation or last keepalive: its sockets get
  * `listenKeyExpired` and are closed. Sockets: `/ws/<key>` and `/stream?streams=<key>` (spot),
  * `/fstream/ws/<key>` (um), taken over from the kline stream hub's upgrade.
+ *
+ * Binance's WebSocket API (`/ws-api/v3`, which ccxt pro uses for spot `watchOrders` and
+ * `watchBalance`): `userDataStream.subscribe.signature` (params `apiKey`, `timestamp`,
+ * `signature`) subscribes the connection to the account's spot events, delivered as
+ * `{"subscriptionId": n, "event": {...}}`; `userDataStream.unsubscribe` ends one or all.
+ * Other methods are answered with status 400, `-1020` "This operation is not supported.".
  */
 
 const VALIDITY_MS = 60 * 60_000;
@@ -26,6 +32,14 @@ interface Socket {
   ws: WebSocket;
   path: string;
   combined: boolean;
+}
+
+/** A WebSocket API connection and its user-data subscriptions (id → API key). */
+interface WsApiSocket {
+  ws: WebSocket;
+  path: string;
+  subscriptions: Map<number, string>;
+  nextId: number;
 }
 
 interface ListenKey {
@@ -40,13 +54,28 @@ const noKey = (): ApiError => new ApiError(400, -1125, "This listenKey does not 
 
 export class UserStreams {
   private readonly keys = new Map<string, ListenKey>();
+  private readonly wsApi = new Set<WsApiSocket>();
   private sent = 0;
 
   constructor(private readonly state: SimState) {}
 
-  /** Sends a market's event to every socket on a listen key of `apiKey` in that market. */
+  /** Sends a market's event to every socket on a listen key of `apiKey` in that market (and spot WebSocket API subscriptions). */
   publish(apiKey: string, market: Market, payload: Record<string, unknown>): void {
     const raw = JSON.stringify(payload);
+    if (market === "spot") {
+      for (const c of [...this.wsApi]) {
+        for (const [id, key] of c.subscriptions) {
+          if (key !== apiKey || c.ws.readyState !== WebSocket.OPEN) continue;
+          if (this.state.faults.forUserEvent(c.path)) {
+            this.state.log.info({ market }, "simulator: fault: user-data WebSockets dropped");
+            this.dropAll();
+            return;
+          }
+          c.ws.send(`{"subscriptionId":${id},"event":${raw}}`);
+          this.sent++;
+        }
+      }
+    }
     for (const k of this.keys.values()) {
       if (k.apiKey !== apiKey || k.market !== market || k.sockets.size === 0) continue;
       const first = k.sockets.values().next().value as Socket;
@@ -68,6 +97,53 @@ export class UserStreams {
     for (const k of this.keys.values()) {
       for (const s of k.sockets) s.ws.terminate();
       k.sockets.clear();
+    }
+    for (const c of this.wsApi) if (c.subscriptions.size > 0) c.ws.terminate();
+  }
+
+  /** Serves the WebSocket API's user-data methods on a connection. */
+  attachWsApi(ws: WebSocket, path: string): void {
+    const c: WsApiSocket = { ws, path, subscriptions: new Map(), nextId: 0 };
+    this.wsApi.add(c);
+    const detach = () => this.wsApi.delete(c);
+    ws.on("close", detach);
+    ws.on("error", detach);
+    ws.on("message", (data) => this.onWsApi(c, data.toString()));
+  }
+
+  private onWsApi(c: WsApiSocket, text: string): void {
+    let msg: { id?: unknown; method?: unknown; params?: unknown };
+    try {
+      msg = JSON.parse(text) as typeof msg;
+    } catch {
+      c.ws.send(JSON.stringify({ id: null, status: 400, error: { code: -1000, msg: "Malformed request." } }));
+      return;
+    }
+    const id = msg.id ?? null;
+    const params = (typeof msg.params === "object" && msg.params !== null ? msg.params : {}) as Record<
+      string,
+      unknown
+    >;
+    const reply = (body: Record<string, unknown>) => {
+      if (c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify({ id, ...body }));
+    };
+    try {
+      if (msg.method === "userDataStream.subscribe.signature") {
+        const account = authenticateWsParams(params, this.state.accounts, this.state.clock.now());
+        const subscriptionId = c.nextId++;
+        c.subscriptions.set(subscriptionId, account.apiKey);
+        reply({ status: 200, result: { subscriptionId } });
+      } else if (msg.method === "userDataStream.unsubscribe") {
+        const sub = params.subscriptionId;
+        if (typeof sub === "number") c.subscriptions.delete(sub);
+        else c.subscriptions.clear();
+        reply({ status: 200, result: {} });
+      } else {
+        throw new ApiError(400, -1020, "This operation is not supported.");
+      }
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      reply({ status: err.status, error: { code: err.code, msg: err.message } });
     }
   }
 
@@ -105,11 +181,13 @@ export class UserStreams {
     }
   }
 
-  /** Open user-data sockets and events sent on them, for /admin/state. */
-  stats(): { keys: number; sockets: number; eventsSent: number } {
+  /** Live listen keys, the sockets on them, WebSocket API user-data subscriptions, and events sent. */
+  stats(): { keys: number; sockets: number; subscriptions: number; eventsSent: number } {
     let sockets = 0;
+    let subscriptions = 0;
     for (const k of this.keys.values()) sockets += k.sockets.size;
-    return { keys: this.keys.size, sockets, eventsSent: this.sent };
+    for (const c of this.wsApi) subscriptions += c.subscriptions.size;
+    return { keys: this.keys.size, sockets, subscriptions, eventsSent: this.sent };
   }
 
   routes(): Route[] {

@@ -1,7 +1,15 @@
+import { createHmac } from "node:crypto";
+import ccxt from "ccxt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Simulator, startSimulator } from "../../src/simulator/index.js";
+import {
+  ccxtBinanceUrls,
+  parseFaultSpec,
+  type Simulator,
+  startSimulator,
+} from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
 import { candleAt, MIN, r8, simTrader, WsClient } from "../helpers/simTrader.js";
+import { until } from "../helpers/until.js";
 
 /**
  * The user-data stream: listen keys over REST (spot /api/v3/userDataStream, futures
@@ -29,6 +37,7 @@ beforeAll(async () => {
       { apiKey: "big-key", apiSecret: "big-secret", balances: { USDT: 50_000 } },
       { apiKey: "oco-key", apiSecret: "oco-secret", balances: { BTC: 1 } },
       { apiKey: "fut-key", apiSecret: "fut-secret", balances: {} },
+      { apiKey: "ws-key", apiSecret: "ws-secret", balances: { USDT: 1000 } },
     ],
   });
 });
@@ -405,5 +414,88 @@ describe("a running clock", () => {
     }
     expect(signedSince(seq)).toEqual([]);
     ws.close();
+  });
+});
+
+describe("the WebSocket API (ccxt pro's spot user-data stream)", () => {
+  it("ccxt pro watchOrders and watchBalance subscribe by signature and see the order placed, then filled on the clock", async () => {
+    const ex = new ccxt.pro.binance({
+      apiKey: "ws-key",
+      secret: "ws-secret",
+      enableRateLimit: false,
+      options: { fetchMarkets: { types: ["spot"] }, fetchCurrencies: false, fetchMargins: false },
+    });
+    Object.assign(ex.urls.api as object, ccxtBinanceUrls(sim.url));
+    ex.nonce = () => sim.clock.now();
+    try {
+      // ccxt pro opens plain ws:// URLs only through an http agent it loads on request.
+      await ex.loadHttpProxyAgent();
+      await ex.loadMarkets();
+      const before = sim.userStreams.stats().subscriptions;
+      const placedSeen = ex.watchOrders("BTC/USDT");
+      await until(() => sim.userStreams.stats().subscriptions > before, 5000, "the ws-api subscription");
+      const now = sim.clock.now();
+      const price = r8(Math.round((candleAt(sim, Math.floor(now / MIN) * MIN).o - 30) * 100) / 100);
+      let t = Math.ceil(now / MIN) * MIN;
+      while (candleAt(sim, t).l > price) t += MIN;
+      const order = await ex.createOrder("BTC/USDT", "limit", "buy", 0.01, price, { clientOrderId: "pro-1" });
+      const [seen] = await placedSeen;
+      expect(seen).toMatchObject({
+        id: order.id,
+        clientOrderId: "pro-1",
+        status: "open",
+        price,
+        amount: 0.01,
+      });
+      const filledSeen = ex.watchOrders("BTC/USDT");
+      const balanceSeen = ex.watchBalance();
+      sim.clock.set(t + MIN);
+      const filled = (await filledSeen).find((o) => o.id === order.id);
+      expect(filled).toMatchObject({
+        status: "closed",
+        filled: 0.01,
+        average: price,
+        lastTradeTimestamp: t + MIN - 1,
+      });
+      const bal = await balanceSeen;
+      expect(bal.BTC).toMatchObject({ free: 0.00999, used: 0 });
+    } finally {
+      await ex.close();
+    }
+  });
+
+  it("a bad signature and an unsupported method are answered with Binance's error shape", async () => {
+    const ws = await WsClient.open(`${sim.wsUrl}/ws-api/v3`);
+    const ts = sim.clock.now();
+    ws.ws.send(
+      JSON.stringify({
+        id: "a1",
+        method: "userDataStream.subscribe.signature",
+        params: { apiKey: "ws-key", timestamp: ts, signature: "0".repeat(64) },
+      }),
+    );
+    ws.ws.send(JSON.stringify({ id: 7, method: "order.place", params: {} }));
+    const payload = `apiKey=ws-key&timestamp=${ts}`;
+    const signature = createHmac("sha256", "ws-secret").update(payload).digest("hex");
+    ws.ws.send(
+      JSON.stringify({
+        id: "a2",
+        method: "userDataStream.subscribe.signature",
+        params: { apiKey: "ws-key", timestamp: ts, signature },
+      }),
+    );
+    expect(await ws.take(3)).toEqual([
+      { id: "a1", status: 400, error: { code: -1022, msg: "Signature for this request is not valid." } },
+      { id: 7, status: 400, error: { code: -1020, msg: "This operation is not supported." } },
+      { id: "a2", status: 200, result: { subscriptionId: 0 } },
+    ]);
+    sim.userStreams.publish("ws-key", "spot", { e: "balanceUpdate", E: ts });
+    expect(await ws.take(1)).toEqual([{ subscriptionId: 0, event: { e: "balanceUpdate", E: ts } }]);
+    // drop-user closes a WebSocket API connection that carries a user-data subscription.
+    sim.faults.set(parseFaultSpec("drop-user"));
+    sim.userStreams.publish("ws-key", "spot", { e: "balanceUpdate", E: ts + 1 });
+    await ws.until(() => ws.closed);
+    expect(ws.messages).toEqual([]);
+    sim.faults.clear();
   });
 });
