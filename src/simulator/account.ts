@@ -181,7 +181,7 @@ function triggersBelow(o: { type: OrderType; side: "BUY" | "SELL" }): boolean {
 }
 
 /** Whether a stop at `stopPrice` would trigger at `price` already. */
-export function stopReached(
+function stopReached(
   o: { type: OrderType; side: "BUY" | "SELL" },
   stopPrice: number,
   price: number,

@@ -219,18 +219,20 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const wallClock = opts.realNow ?? (() => Date.now());
   let hub: StreamHub | undefined;
   const accounts = new Accounts(opts.accounts ?? [DEFAULT_ACCOUNT], opts.participation);
+  const faults = new Faults(opts.faults ?? []);
+  const users = new UserStreams({ clock, faults, accounts, log });
   const state: SimState = {
     clock,
     data,
-    faults: new Faults(opts.faults ?? []),
+    faults,
     requests: new RequestLog(),
     limiter: new WeightLimiter({ ...DEFAULT_WEIGHT_LIMITS, ...opts.weightLimits }, wallClock),
     forming: opts.forming ?? "full",
     accounts,
+    userStreams: users,
     log,
     streams: () => hub?.stats() ?? { connections: 0, subscriptions: 0, eventsSent: 0 },
   };
-  const users = new UserStreams(state);
   const spotEvent = spotUserEvents();
   accounts.listen((account, event) => users.publish(account.apiKey, "spot", spotEvent(account, event)));
   const router = new Router()

@@ -6,6 +6,7 @@ import type { Faults } from "./faults.js";
 import type { WeightLimiter } from "./limiter.js";
 import type { RequestLog } from "./requests.js";
 import type { FormingMode } from "./series.js";
+import type { UserStreams } from "./userStreams.js";
 
 /** Live WebSocket figures for /admin/state. */
 export interface StreamStats {
@@ -15,8 +16,8 @@ export interface StreamStats {
 }
 
 /**
- * Everything a route handler may read or change: market data, the clock, and the spot accounts
- * (balances, orders, trades) the signed trading endpoints act on.
+ * Everything a route handler may read or change: market data, the clock, the spot accounts
+ * (balances, orders, trades) the signed trading endpoints act on, and the user-data streams.
  */
 export interface SimState {
   clock: VirtualClock;
@@ -25,6 +26,8 @@ export interface SimState {
   requests: RequestLog;
   limiter: WeightLimiter;
   accounts: Accounts;
+  /** User-data streams: a market's account publishes its events with `userStreams.publish(apiKey, market, payload)`. */
+  userStreams: UserStreams;
   forming: FormingMode;
   log: Logger;
   streams: () => StreamStats;

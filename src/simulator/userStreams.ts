@@ -57,7 +57,7 @@ export class UserStreams {
   private readonly wsApi = new Set<WsApiSocket>();
   private sent = 0;
 
-  constructor(private readonly state: SimState) {}
+  constructor(private readonly state: Pick<SimState, "clock" | "faults" | "accounts" | "log">) {}
 
   /** Sends a market's event to every socket on a listen key of `apiKey` in that market (and spot WebSocket API subscriptions). */
   publish(apiKey: string, market: Market, payload: Record<string, unknown>): void {
