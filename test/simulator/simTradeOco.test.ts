@@ -320,3 +320,38 @@ describe("OCO order lists", () => {
     );
   });
 });
+
+describe("both legs reached in one candle", () => {
+  it("the stop-loss leg acts (the cautious reading of the candle) and the take-profit leg expires", async () => {
+    const fresh = await startSimulator({
+      archive: SAMPLE,
+      start: T0,
+      speed: 0,
+      preload: true,
+      accounts: [{ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 1000 } }],
+    });
+    try {
+      const ex = simTrader(fresh, KEY, SECRET);
+      const c1 = candleAt(fresh, M12(1));
+      // Candle 12:01 reaches both 24780 (above the 24753.27 market) and 24700 (below it), without a gap.
+      expect(c1.h >= 24_780 && c1.l <= 24_700 && c1.o < 24_780 && c1.o > 24_700).toBe(true);
+      // A BUY: the limit is the below leg (placed, and numbered, first), the stop the above one.
+      const reply = (await ex.privatePostOrderListOco({
+        symbol: "BTCUSDT",
+        side: "BUY",
+        quantity: "0.01",
+        aboveType: "STOP_LOSS",
+        aboveStopPrice: "24780",
+        belowType: "LIMIT_MAKER",
+        belowPrice: "24700",
+      })) as { orders: { orderId: number }[] };
+      const [limit, stop] = reply.orders.map((o) => String(o.orderId));
+      fresh.clock.set(M12(2));
+      const trades = await ex.fetchMyTrades("BTC/USDT");
+      expect(trades.map((t) => [t.order, t.price, t.takerOrMaker])).toEqual([[stop, 24_780, "taker"]]);
+      expect(await ex.fetchOrder(limit as string, "BTC/USDT")).toMatchObject({ status: "expired" });
+    } finally {
+      await fresh.close();
+    }
+  });
+});
