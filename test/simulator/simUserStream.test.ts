@@ -376,6 +376,8 @@ describe("expiry and the futures hook", () => {
     await new Promise((r) => setTimeout(r, 50));
     expect([spot.messages, wrong.messages]).toEqual([[], []]);
     expect(sim.userStreams.stats()).toMatchObject({ sockets: 2 });
+    const admin = (await (await fetch(`${sim.url}/admin/state`)).json()) as Record<string, unknown>;
+    expect(admin.userStreams).toEqual(sim.userStreams.stats());
     expect(await keyRequest("DELETE", "/fapi/v1/listenKey", "fut-key")).toEqual({ status: 200, json: {} });
     await fut.until(() => fut.closed);
     expect(await keyRequest("PUT", "/fapi/v1/listenKey", "fut-key")).toEqual({
