@@ -18,7 +18,7 @@ import { lowerBound, upperBound } from "./series.js";
  *   candle whose range reaches stopPrice, at stopPrice, or at the candle's open when it opened
  *   beyond it (a gap). The market forms then fill whole at that price as taker; the limit forms
  *   become resting limits (filled as taker at the trigger price in that candle when their limit
- *   is marketable there).
+ *   is marketable there; with IOC what that does not fill expires, with FOK all or nothing).
  * - One leg of an OCO list acting (triggering, or filling even partly) expires the other leg.
  *
  * The fee is 0.1% of what the account receives, in that asset (base for buys, quote for sells).
@@ -411,8 +411,19 @@ export class Account {
       this.activate(o, time);
       if (o.type === "STOP_LOSS" || o.type === "TAKE_PROFIT") {
         this.fill(o, o.origQty, at, time, false);
-      } else if (marketableAt(o.side, o.price, at)) {
+        return true;
+      }
+      const marketable = marketableAt(o.side, o.price, at);
+      if (o.timeInForce === "FOK") {
+        // All at once at the trigger, or nothing.
+        if (marketable && this.cap(series, i) >= o.origQty) this.fill(o, o.origQty, at, time, false);
+      } else if (marketable) {
         this.fillUpTo(o, series, i, at, time, false);
+      }
+      if (o.timeInForce !== "GTC" && isOpen(o)) {
+        // IOC and FOK do not rest: what the trigger did not fill expires.
+        this.unlock(o);
+        this.close(o, "EXPIRED", time);
       }
       return true;
     }
@@ -420,7 +431,14 @@ export class Account {
     return this.fillUpTo(o, series, i, o.price, time, true);
   }
 
-  /** Fills what candle i's volume allows (participation x volume, whole lot steps). */
+  /** What candle i's volume allows one order: participation x volume, in whole lot steps. */
+  private cap(series: Series, i: number): number {
+    const step = series.spec.stepSize;
+    const cap = this.shared.participation * (series.base.volume[i] as number);
+    return step > 0 ? round8(Math.floor(cap / step + 1e-9) * step) : round8(cap);
+  }
+
+  /** Fills what candle i's volume allows of the rest of the order. */
   private fillUpTo(
     o: SimOrder,
     series: Series,
@@ -429,10 +447,7 @@ export class Account {
     time: number,
     maker: boolean,
   ): boolean {
-    const step = series.spec.stepSize;
-    const cap = this.shared.participation * (series.base.volume[i] as number);
-    const capSteps = step > 0 ? round8(Math.floor(cap / step + 1e-9) * step) : round8(cap);
-    const qty = Math.min(round8(o.origQty - o.executedQty), capSteps);
+    const qty = Math.min(round8(o.origQty - o.executedQty), this.cap(series, i));
     if (qty <= 0) return false;
     if (o.executedQty === 0) this.activate(o, time);
     this.fill(o, qty, price, time, maker);

@@ -38,7 +38,10 @@ beforeAll(async () => {
     speed: 0,
     preload: true,
     participation: 0.001,
-    accounts: [{ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 100_000 } }],
+    accounts: [
+      { apiKey: KEY, apiSecret: SECRET, balances: { USDT: 100_000 } },
+      { apiKey: "tif-key", apiSecret: "tif-secret", balances: { USDT: 200_000 } },
+    ],
   });
 });
 afterAll(async () => {
@@ -249,5 +252,33 @@ describe("partial fills (participation 0.001)", () => {
     const order = await ex.createOrder("BTC/USDT", "market", "buy", 1.5);
     expect(order).toMatchObject({ status: "closed", filled: 1.5, average: c.o });
     expect(order.trades).toHaveLength(1);
+  });
+
+  it("triggered stop-limits with IOC fill what the trigger candle allows and expire the rest; FOK fills whole or expires", async () => {
+    const ex = simTrader(thin, "tif-key", "tif-secret");
+    await ex.loadMarkets();
+    const now = thin.clock.now();
+    const stop = r8(Math.round((candleAt(thin, Math.floor(now / MIN) * MIN).o + 20) * 100) / 100);
+    let t = Math.ceil(now / MIN) * MIN;
+    while (candleAt(thin, t).h < stop) t += MIN;
+    const c = candleAt(thin, t);
+    const at = Math.max(c.o, stop);
+    const limit = r8(stop + 50);
+    expect(limit).toBeGreaterThanOrEqual(at); // the limit takes at the trigger price
+    const cap = r8(Math.floor((c.v * 0.001) / 0.00001 + 1e-9) * 0.00001);
+    expect(cap).toBeLessThan(2);
+    const place = (qty: number, tif: string) =>
+      ex.createOrder("BTC/USDT", "STOP_LOSS_LIMIT", "buy", qty, limit, { stopPrice: stop, timeInForce: tif });
+    const ioc = await place(2, "IOC");
+    const fokBig = await place(2, "FOK");
+    const fokSmall = await place(0.01, "FOK");
+    thin.clock.set(t + MIN);
+    const get = (o: { id?: string }) => ex.fetchOrder(o.id as string, "BTC/USDT");
+    expect(await get(ioc)).toMatchObject({ status: "expired", filled: cap, average: at });
+    expect(await get(fokBig)).toMatchObject({ status: "expired", filled: 0 });
+    expect(await get(fokSmall)).toMatchObject({ status: "closed", filled: 0.01, average: at });
+    const bal = await ex.fetchBalance();
+    expect(bal.USDT?.used).toBe(0);
+    expect(bal.USDT?.free).toBeCloseTo(200_000 - r8(cap * at) - r8(0.01 * at), 8);
   });
 });
