@@ -72,6 +72,7 @@ export function adminState(state: SimState): Record<string, unknown> {
     faults: state.faults.list(),
     requests: state.requests.length,
     streams: state.streams(),
+    userStreams: state.userStreams.stats(),
   };
 }
 

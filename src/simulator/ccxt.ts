@@ -22,6 +22,8 @@ export function ccxtBinanceUrls(url: string): Record<string, unknown> {
       spot: `${ws}/ws`,
       margin: `${ws}/ws`,
       future: `${ws}/fstream/ws`,
+      // ccxt pro's spot watchOrders/watchBalance subscribe over the WebSocket API.
+      "ws-api": { spot: `${ws}/ws-api/v3` },
     },
   };
 }

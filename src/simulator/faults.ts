@@ -12,12 +12,14 @@ import { seededRandom } from "./rng.js";
  * `ws-disconnect` (kill a WebSocket instead of sending it a kline event) and `ws-skip` (the
  * kline event is lost: the socket stays open and never gets it), `accept-fail` (the request is
  * carried out, e.g. an order is accepted, but the reply is a 5xx, or no reply at all: the
- * connection hangs `delayMs` and is then reset, which a client sees as a timeout).
+ * connection hangs `delayMs` and is then reset, which a client sees as a timeout), `drop-user`
+ * (every user-data WebSocket is closed at a user-data event, which is lost; the listen keys
+ * stay valid; without a schedule the rule fires once).
  */
 
 export const faultRuleSchema = z
   .object({
-    kind: z.enum(["status", "delay", "drop", "ws-disconnect", "ws-skip", "accept-fail"]),
+    kind: z.enum(["status", "delay", "drop", "ws-disconnect", "ws-skip", "accept-fail", "drop-user"]),
     /** HTTP status for `status` faults, and for `accept-fail` (without one: a timeout). */
     status: z.number().int().min(400).max(599).optional(),
     /** Retry-After header in seconds (default 1 for 429 and 418, none otherwise). */
@@ -30,7 +32,9 @@ export const faultRuleSchema = z
     reset: z.boolean().optional(),
     /** Applies to requests whose path starts with this (HTTP), or to streams on such paths (WebSocket). */
     path: z.string().startsWith("/").optional(),
-    /** 1-based positions among the matching requests (or kline events, for ws-disconnect and ws-skip). */
+    /** Applies to HTTP requests with this method only (e.g. DELETE, to fail a cancel and not the queries). */
+    method: z.enum(["GET", "POST", "PUT", "DELETE"]).optional(),
+    /** 1-based positions among the matching requests (kline events for ws-disconnect and ws-skip, user-data events for drop-user). */
     nth: z.array(z.number().int().min(1)).optional(),
     every: z.number().int().min(1).optional(),
     from: z.number().int().min(1).optional(),
@@ -65,13 +69,13 @@ export function parseFaultRules(input: unknown): FaultRule[] {
 }
 
 const SPEC_HELP =
-  "expected e.g. status=429,nth=3+4  status=503,every=5  delay=2000,rate=0.1,seed=7  drop,path=/api/v3/klines,nth=2  ws-disconnect,nth=3  accept-fail=503,path=/api/v3/order,nth=1";
+  "expected e.g. status=429,nth=3+4  status=503,every=5  delay=2000,rate=0.1,seed=7  drop,path=/api/v3/klines,nth=2  ws-disconnect,nth=3  accept-fail=503,path=/api/v3/order,nth=1  accept-fail=timeout,method=DELETE,path=/api/v3/order  drop-user,nth=2";
 
 /**
  * The command line's compact form: comma-separated `key=value` tokens, lists joined by `+`.
- * `status=429` (or a bare `429`), `delay=MS`, `drop[=BYTES|reset]` or `ws-disconnect` sets the
+ * `status=429` (or a bare `429`), `delay=MS`, `drop[=BYTES|reset]`, `ws-disconnect`, `ws-skip` or `drop-user` sets the
  * kind, as does `accept-fail[=STATUS|timeout]` (with `delay-ms=` for how long a timeout hangs);
- * `path=`, `nth=`, `every=`, `from=`, `to=`, `rate=`, `seed=`, `retry-after=` refine it.
+ * `path=`, `method=`, `nth=`, `every=`, `from=`, `to=`, `rate=`, `seed=`, `retry-after=` refine it.
  * A spec starting with `{` or `[` is read as JSON.
  */
 export function parseFaultSpec(spec: string): FaultRule[] {
@@ -116,13 +120,15 @@ export function parseFaultSpec(spec: string): FaultRule[] {
       setKind("drop");
       if (v === "reset") rule.reset = true;
       else if (v !== undefined) rule.bytes = num(k, v);
-    } else if (k === "ws-disconnect" || k === "ws-skip") {
+    } else if (k === "ws-disconnect" || k === "ws-skip" || k === "drop-user") {
       setKind(k);
     } else if (k === "accept-fail") {
       setKind(k);
       if (v !== undefined && v !== "timeout") rule.status = num(k, v);
     } else if (k === "path") {
       rule.path = v;
+    } else if (k === "method") {
+      rule.method = v?.toUpperCase();
     } else if (k === "nth") {
       rule.nth = (v ?? "").split(/[+|]/).map((x) => num(k, x));
     } else if (k === "every" || k === "from" || k === "to" || k === "rate" || k === "seed" || k === "bytes") {
@@ -166,8 +172,12 @@ class RuleState implements FaultState {
     this.rng = rule.rate === undefined ? undefined : seededRandom(rule.seed ?? 1);
   }
 
-  matches(path: string): boolean {
-    return this.rule.path === undefined || path.startsWith(this.rule.path);
+  matches(path: string, method?: string): boolean {
+    const r = this.rule;
+    return (
+      (r.path === undefined || path.startsWith(r.path)) &&
+      (method === undefined || r.method === undefined || r.method === method)
+    );
   }
 
   /** Counts one matching event and says whether the rule fires on it. */
@@ -197,6 +207,9 @@ class RuleState implements FaultState {
   }
 }
 
+/** Kinds that act on WebSocket events, never on HTTP requests. */
+const STREAM_KINDS: readonly FaultRule["kind"][] = ["ws-disconnect", "ws-skip", "drop-user"];
+
 export class Faults {
   private rules: RuleState[] = [];
 
@@ -225,10 +238,10 @@ export class Faults {
    * Every HTTP rule matching the path counts the request (so each schedule stays independent);
    * delays add up; the first status or drop rule that fires decides the response.
    */
-  forHttp(path: string): HttpFault {
+  forHttp(path: string, method?: string): HttpFault {
     const out: HttpFault = { delayMs: 0, fired: [] };
     for (const s of this.rules) {
-      if (s.rule.kind === "ws-disconnect" || !s.matches(path)) continue;
+      if (STREAM_KINDS.includes(s.rule.kind) || !s.matches(path, method)) continue;
       if (!s.step()) continue;
       const r = s.rule;
       if (r.kind === "delay") {
@@ -261,5 +274,26 @@ export class Faults {
       else out ??= "skip";
     }
     return out;
+  }
+
+  /**
+   * Whether a user-data event published to sockets on `path` closes every user-data socket
+   * instead (a `drop-user` rule firing). A rule without a schedule fires once.
+   */
+  forUserEvent(path: string): boolean {
+    let drop = false;
+    for (const s of this.rules) {
+      const r = s.rule;
+      if (r.kind !== "drop-user" || !s.matches(path)) continue;
+      const scheduled =
+        r.nth !== undefined ||
+        r.every !== undefined ||
+        r.from !== undefined ||
+        r.to !== undefined ||
+        r.rate !== undefined;
+      if (!scheduled && s.fired > 0) continue;
+      if (s.step()) drop = true;
+    }
+    return drop;
   }
 }

@@ -1,46 +1,60 @@
 import { randomBytes } from "node:crypto";
-import { type Account, currentPrice, dec8, type SimOrder, type SimTrade } from "./account.js";
+import {
+  type Account,
+  currentPrice,
+  dec8,
+  isOpen,
+  LIMIT_TYPES,
+  type OrderType,
+  type SimOrder,
+  type SimTrade,
+  STOP_TYPES,
+  type TimeInForce,
+} from "./account.js";
 import { ApiError, illegalChars, invalidSymbol, mandatoryParam } from "./errors.js";
 import { parseSymbol } from "./klines.js";
 import { json, type RequestContext, type Route, type Security } from "./router.js";
 import type { Series } from "./series.js";
 import { allParams, authenticate } from "./signing.js";
+import type { SymbolSpec } from "./specs.js";
 
 /**
- * Binance spot's signed trading endpoints over the simulator's accounts: new order (and its
- * test twin), cancel, query, open orders, all orders, trades and the account's balances, with
- * Binance's weights, parameters, filters, error codes and reply shapes.
+ * Binance spot's signed trading endpoints over the simulator's accounts: new order (MARKET,
+ * LIMIT, LIMIT_MAKER, STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT; and its test
+ * twin), cancel, query, open orders, all orders, trades and the account's balances, with
+ * Binance's weights, parameters, filters, error codes and reply shapes. The order-list (OCO)
+ * endpoints are in orderListRoutes.ts and share the helpers exported here.
  */
 
 const NUMBER = /^([0-9]{1,20})(\.[0-9]{1,20})?$/;
 const NUMBER_RANGE = "^([0-9]{1,20})(\\.[0-9]{1,20})?$";
 const CLIENT_ID = /^[.A-Z:/a-z0-9_-]{1,36}$/;
 
-function num(p: URLSearchParams, name: string): number | undefined {
+export function num(p: URLSearchParams, name: string): number | undefined {
   const v = p.get(name);
   if (v === null || v === "") return undefined;
   if (!NUMBER.test(v)) throw illegalChars(name, NUMBER_RANGE);
   return Number(v);
 }
 
-function need<T>(v: T | undefined | null, name: string): T {
+export function need<T>(v: T | undefined | null, name: string): T {
   if (v === undefined || v === null || v === "") throw mandatoryParam(name);
   return v;
 }
 
-function intParam(p: URLSearchParams, name: string): number | undefined {
+export function intParam(p: URLSearchParams, name: string): number | undefined {
   const v = p.get(name);
   if (v === null || v === "") return undefined;
   if (!/^-?\d{1,20}$/.test(v)) throw illegalChars(name, "^[0-9]{1,20}$");
   return Number(v);
 }
 
-function limitParam(p: URLSearchParams): number {
+export function limitParam(p: URLSearchParams): number {
   const n = intParam(p, "limit") ?? 500;
   return Math.min(Math.max(n, 1), 1000);
 }
 
-const filterFailure = (name: string): ApiError => new ApiError(400, -1013, `Filter failure: ${name}`);
+export const filterFailure = (name: string): ApiError => new ApiError(400, -1013, `Filter failure: ${name}`);
 
 /** Whether x is min plus a whole number of steps (step 0: anything). */
 function onStep(x: number, min: number, step: number): boolean {
@@ -49,17 +63,18 @@ function onStep(x: number, min: number, step: number): boolean {
   return Math.abs(k - Math.round(k)) < 1e-6;
 }
 
-async function seriesOf(ctx: RequestContext, symbol: string): Promise<Series> {
+export async function seriesOf(ctx: RequestContext, symbol: string): Promise<Series> {
   const entry = ctx.state.data.entry("spot", symbol);
   if (entry === undefined) throw invalidSymbol();
   return ctx.state.data.loaded("spot", symbol) ?? (await ctx.state.data.load(entry));
 }
 
-function orderBody(o: SimOrder): Record<string, unknown> {
+/** An order's fields as GET /api/v3/order shows them. */
+export function orderBody(o: SimOrder): Record<string, unknown> {
   return {
     symbol: o.symbol,
     orderId: o.orderId,
-    orderListId: -1,
+    orderListId: o.orderListId,
     clientOrderId: o.clientOrderId,
     price: dec8(o.price),
     origQty: dec8(o.origQty),
@@ -69,22 +84,23 @@ function orderBody(o: SimOrder): Record<string, unknown> {
     timeInForce: o.timeInForce,
     type: o.type,
     side: o.side,
-    stopPrice: dec8(0),
+    stopPrice: dec8(o.stopPrice),
     icebergQty: dec8(0),
     time: o.time,
     updateTime: o.updateTime,
-    isWorking: true,
-    workingTime: o.time,
+    isWorking: o.working,
+    workingTime: o.workingTime,
     origQuoteOrderQty: dec8(o.origQuoteOrderQty),
     selfTradePreventionMode: "EXPIRE_MAKER",
   };
 }
 
-function newOrderBody(o: SimOrder, respType: string): Record<string, unknown> {
+/** The reply to a new order (and each of an order list's `orderReports`), by response type. */
+export function newOrderBody(o: SimOrder, respType: string): Record<string, unknown> {
   const ack = {
     symbol: o.symbol,
     orderId: o.orderId,
-    orderListId: -1,
+    orderListId: o.orderListId,
     clientOrderId: o.clientOrderId,
     transactTime: o.time,
   };
@@ -100,7 +116,8 @@ function newOrderBody(o: SimOrder, respType: string): Record<string, unknown> {
     timeInForce: o.timeInForce,
     type: o.type,
     side: o.side,
-    workingTime: o.time,
+    ...(STOP_TYPES.includes(o.type) ? { stopPrice: dec8(o.stopPrice) } : {}),
+    workingTime: o.workingTime,
     selfTradePreventionMode: "EXPIRE_MAKER",
   };
   if (respType === "RESULT") return result;
@@ -116,12 +133,41 @@ function newOrderBody(o: SimOrder, respType: string): Record<string, unknown> {
   };
 }
 
+/** The reply to a cancel (and each of a cancelled list's `orderReports`). */
+export function cancelBody(
+  o: SimOrder,
+  newClientOrderId: string | null,
+  now: number,
+): Record<string, unknown> {
+  return {
+    symbol: o.symbol,
+    origClientOrderId: o.clientOrderId,
+    orderId: o.orderId,
+    orderListId: o.orderListId,
+    clientOrderId: newClientOrderId ?? randomClientId(),
+    transactTime: now,
+    price: dec8(o.price),
+    origQty: dec8(o.origQty),
+    executedQty: dec8(o.executedQty),
+    origQuoteOrderQty: dec8(o.origQuoteOrderQty),
+    cummulativeQuoteQty: dec8(o.cummulativeQuoteQty),
+    status: o.status,
+    timeInForce: o.timeInForce,
+    type: o.type,
+    side: o.side,
+    ...(STOP_TYPES.includes(o.type) ? { stopPrice: dec8(o.stopPrice) } : {}),
+    selfTradePreventionMode: "EXPIRE_MAKER",
+  };
+}
+
+export const randomClientId = (): string => randomBytes(16).toString("base64url").slice(0, 22);
+
 function tradeBody(t: SimTrade): Record<string, unknown> {
   return {
     symbol: t.symbol,
     id: t.id,
     orderId: t.orderId,
-    orderListId: -1,
+    orderListId: t.orderListId,
     price: dec8(t.price),
     qty: dec8(t.qty),
     quoteQty: dec8(t.quoteQty),
@@ -134,51 +180,137 @@ function tradeBody(t: SimTrade): Record<string, unknown> {
   };
 }
 
-function oneOf<T extends string>(v: string, allowed: readonly T[], error: () => ApiError): T {
+export function oneOf<T extends string>(v: string, allowed: readonly T[], error: () => ApiError): T {
   if (!(allowed as readonly string[]).includes(v)) throw error();
   return v as T;
+}
+
+const ORDER_TYPES: readonly OrderType[] = [
+  "MARKET",
+  "LIMIT",
+  "LIMIT_MAKER",
+  "STOP_LOSS",
+  "STOP_LOSS_LIMIT",
+  "TAKE_PROFIT",
+  "TAKE_PROFIT_LIMIT",
+];
+
+const notRequired = (name: string): ApiError =>
+  new ApiError(400, -1106, `Parameter '${name}' sent when not required.`);
+
+export const parseSide = (p: URLSearchParams): "BUY" | "SELL" =>
+  oneOf(
+    need(p.get("side"), "side"),
+    ["BUY", "SELL"] as const,
+    () => new ApiError(400, -1117, "Invalid side."),
+  );
+
+export const parseType = (text: string): OrderType =>
+  oneOf(text, ORDER_TYPES, () => new ApiError(400, -1116, "Invalid orderType."));
+
+export function clientId(p: URLSearchParams, name: string): string {
+  const v = p.get(name);
+  const id = v === null || v === "" ? randomClientId() : v;
+  if (!CLIENT_ID.test(id)) throw illegalChars(name, "^[\\.A-Z\\:/a-z0-9_-]{1,36}$");
+  return id;
+}
+
+/** Names of one order's parameters (an OCO leg's are prefixed: `abovePrice`, ...). */
+export interface LegNames {
+  price: string;
+  stopPrice: string;
+  timeInForce: string;
+}
+
+export const PLAIN: LegNames = { price: "price", stopPrice: "stopPrice", timeInForce: "timeInForce" };
+
+/**
+ * Price, stop price and time in force of one order of `type`, with Binance's mandatory and
+ * not-required parameter errors and its PRICE_FILTER on both prices.
+ */
+export function orderPrices(
+  p: URLSearchParams,
+  type: OrderType,
+  names: LegNames,
+  spec: SymbolSpec,
+): { price: number; stopPrice: number; timeInForce: TimeInForce } {
+  const hasLimit = LIMIT_TYPES.includes(type);
+  const hasStop = STOP_TYPES.includes(type);
+  const hasTif = hasLimit && type !== "LIMIT_MAKER";
+  const rawPrice = num(p, names.price);
+  const rawStop = num(p, names.stopPrice);
+  const tifText = p.get(names.timeInForce);
+  if (!hasLimit && rawPrice !== undefined && type !== "MARKET") throw notRequired(names.price);
+  if (!hasStop && rawStop !== undefined) throw notRequired(names.stopPrice);
+  if (!hasTif && tifText !== null && tifText !== "" && type !== "MARKET")
+    throw notRequired(names.timeInForce);
+  const timeInForce = hasTif
+    ? oneOf(
+        need(tifText, names.timeInForce),
+        ["GTC", "IOC", "FOK"] as const,
+        () => new ApiError(400, -1115, "Invalid timeInForce."),
+      )
+    : "GTC";
+  const price = hasLimit ? need(rawPrice, names.price) : 0;
+  const stopPrice = hasStop ? need(rawStop, names.stopPrice) : 0;
+  for (const x of [hasLimit ? price : undefined, hasStop ? stopPrice : undefined]) {
+    if (x === undefined) continue;
+    if (x < spec.minPrice || x > spec.maxPrice || !onStep(x, spec.minPrice, spec.tickSize)) {
+      throw filterFailure("PRICE_FILTER");
+    }
+  }
+  return { price, stopPrice, timeInForce };
+}
+
+/** LOT_SIZE, MARKET_LOT_SIZE and NOTIONAL for one order (market forms: at the stop price, or the current price). */
+export function checkQuantity(
+  type: OrderType,
+  quantity: number,
+  price: number,
+  stopPrice: number,
+  market: number,
+  spec: SymbolSpec,
+): void {
+  const marketForm = type === "MARKET" || type === "STOP_LOSS" || type === "TAKE_PROFIT";
+  if (marketForm && quantity > spec.marketMaxQty) throw filterFailure("MARKET_LOT_SIZE");
+  if (quantity < spec.minQty || quantity > spec.maxQty || !onStep(quantity, spec.minQty, spec.stepSize)) {
+    throw filterFailure("LOT_SIZE");
+  }
+  const at = type === "MARKET" ? market : marketForm ? stopPrice : price;
+  const notional = at * quantity;
+  if (notional < spec.minNotional || (!marketForm && notional > spec.maxNotional)) {
+    throw filterFailure("NOTIONAL");
+  }
+}
+
+export async function marketOf(
+  ctx: RequestContext,
+  symbol: string,
+): Promise<{ series: Series; market: number; now: number }> {
+  const series = await seriesOf(ctx, symbol);
+  const now = ctx.state.clock.now();
+  const market = currentPrice(series, now);
+  if (market === undefined) throw new ApiError(400, -1013, "Market is closed.");
+  return { series, market, now };
 }
 
 async function newOrder(ctx: RequestContext, account: Account, test: boolean) {
   const p = allParams(ctx);
   const symbol = parseSymbol(need(p.get("symbol"), "symbol"));
-  const sideText = need(p.get("side"), "side");
-  const typeText = need(p.get("type"), "type");
-  const side = oneOf(sideText, ["BUY", "SELL"] as const, () => new ApiError(400, -1117, "Invalid side."));
-  const type = oneOf(
-    typeText,
-    ["MARKET", "LIMIT"] as const,
-    () => new ApiError(400, -1116, "Invalid orderType."),
-  );
-  const series = await seriesOf(ctx, symbol);
+  const side = parseSide(p);
+  const type = parseType(need(p.get("type"), "type"));
+  const { series, market, now } = await marketOf(ctx, symbol);
   const spec = series.spec;
-  const now = ctx.state.clock.now();
-  const market = currentPrice(series, now);
-  if (market === undefined) throw new ApiError(400, -1013, "Market is closed.");
-  const clientOrderId = p.get("newClientOrderId") ?? randomBytes(16).toString("base64url").slice(0, 22);
-  if (!CLIENT_ID.test(clientOrderId)) throw illegalChars("newClientOrderId", "^[\\.A-Z\\:/a-z0-9_-]{1,36}$");
-  const respText = p.get("newOrderRespType") ?? "FULL";
+  const clientOrderId = clientId(p, "newClientOrderId");
   const respType = oneOf(
-    respText,
+    p.get("newOrderRespType") ?? (type === "MARKET" || type === "LIMIT" ? "FULL" : "ACK"),
     ["ACK", "RESULT", "FULL"] as const,
     () => new ApiError(400, -1177, "Invalid newOrderRespType."),
   );
   let quantity = num(p, "quantity");
   const quoteOrderQty = num(p, "quoteOrderQty") ?? 0;
-  let price = 0;
-  let timeInForce: "GTC" | "IOC" | "FOK" = "GTC";
-  if (type === "LIMIT") {
-    timeInForce = oneOf(
-      need(p.get("timeInForce"), "timeInForce"),
-      ["GTC", "IOC", "FOK"] as const,
-      () => new ApiError(400, -1115, "Invalid timeInForce."),
-    );
-    quantity = need(quantity, "quantity");
-    price = need(num(p, "price"), "price");
-    if (price < spec.minPrice || price > spec.maxPrice || !onStep(price, spec.minPrice, spec.tickSize)) {
-      throw filterFailure("PRICE_FILTER");
-    }
-  } else {
+  const { price, stopPrice, timeInForce } = orderPrices(p, type, PLAIN, spec);
+  if (type === "MARKET") {
     if (quantity === undefined && quoteOrderQty === 0) {
       throw new ApiError(
         400,
@@ -186,22 +318,16 @@ async function newOrder(ctx: RequestContext, account: Account, test: boolean) {
         "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!",
       );
     }
-    if (quantity !== undefined && quoteOrderQty > 0) {
-      throw new ApiError(400, -1106, "Parameter 'quoteOrderQty' sent when not required.");
-    }
+    if (quantity !== undefined && quoteOrderQty > 0) throw notRequired("quoteOrderQty");
     if (quantity === undefined) {
       const steps = Math.floor(quoteOrderQty / market / spec.stepSize + 1e-9);
       quantity = Math.round(steps * spec.stepSize * 1e8) / 1e8;
     }
-    if (quantity > spec.marketMaxQty) throw filterFailure("MARKET_LOT_SIZE");
+  } else {
+    if (quoteOrderQty > 0) throw notRequired("quoteOrderQty");
+    quantity = need(quantity, "quantity");
   }
-  if (quantity < spec.minQty || quantity > spec.maxQty || !onStep(quantity, spec.minQty, spec.stepSize)) {
-    throw filterFailure("LOT_SIZE");
-  }
-  const notional = (type === "LIMIT" ? price : market) * quantity;
-  if (notional < spec.minNotional || (type === "LIMIT" && notional > spec.maxNotional)) {
-    throw filterFailure("NOTIONAL");
-  }
+  checkQuantity(type, quantity, price, stopPrice, market, spec);
   const order = account.place(
     {
       symbol,
@@ -209,6 +335,7 @@ async function newOrder(ctx: RequestContext, account: Account, test: boolean) {
       type,
       timeInForce,
       price,
+      stopPrice,
       quantity,
       quoteOrderQty,
       clientOrderId,
@@ -237,7 +364,7 @@ function lookup(p: URLSearchParams, account: Account, symbol: string): SimOrder 
   return account.findOrder(symbol, orderId, client ?? undefined);
 }
 
-function signed(
+export function signed(
   method: Route["method"],
   path: string,
   security: Security,
@@ -285,28 +412,11 @@ export function orderRoutes(): Route[] {
         const symbol = parseSymbol(need(q.get("symbol"), "symbol"));
         await seriesOf(ctx, symbol);
         const o = lookup(q, a, symbol);
-        if (o === undefined || o.status !== "NEW") throw new ApiError(400, -2011, "Unknown order sent.");
+        if (o === undefined || !isOpen(o)) throw new ApiError(400, -2011, "Unknown order sent.");
         const now = ctx.state.clock.now();
+        // An OCO leg cancels its whole list (both legs CANCELED); the reply is this leg's.
         a.cancel(o, now);
-        const body = orderBody(o);
-        return json({
-          symbol: o.symbol,
-          origClientOrderId: o.clientOrderId,
-          orderId: o.orderId,
-          orderListId: -1,
-          clientOrderId: q.get("newClientOrderId") ?? randomBytes(16).toString("base64url").slice(0, 22),
-          transactTime: now,
-          price: body.price,
-          origQty: body.origQty,
-          executedQty: body.executedQty,
-          origQuoteOrderQty: body.origQuoteOrderQty,
-          cummulativeQuoteQty: body.cummulativeQuoteQty,
-          status: o.status,
-          timeInForce: o.timeInForce,
-          type: o.type,
-          side: o.side,
-          selfTradePreventionMode: "EXPIRE_MAKER",
-        });
+        return json(cancelBody(o, q.get("newClientOrderId"), now));
       },
     ),
     signed(

@@ -7,18 +7,21 @@ import { adminRoutes } from "./adminRoutes.js";
 import { archiveRoutes } from "./archiveFiles.js";
 import { type RealTime, VirtualClock } from "./clock.js";
 import { Dataset } from "./dataset.js";
-import { ApiError } from "./errors.js";
+import { ApiError, tooMuchWeight } from "./errors.js";
 import { type FaultRule, Faults, type HttpFault } from "./faults.js";
 import { FuturesAccounts, type UserEventSink } from "./futuresAccount.js";
 import { futuresRoutes } from "./futuresRoutes.js";
 import { DEFAULT_WEIGHT_LIMITS, WeightLimiter, weightPolicy } from "./limiter.js";
 import { marketRoutes } from "./marketRoutes.js";
+import { orderListRoutes } from "./orderListRoutes.js";
 import { orderRoutes } from "./orderRoutes.js";
 import { RequestLog } from "./requests.js";
 import { type Reply, Router } from "./router.js";
 import type { FormingMode } from "./series.js";
+import { spotUserEvents } from "./spotUserEvents.js";
 import type { SimState, StreamStats } from "./state.js";
 import { StreamHub, type StreamOptions } from "./streams.js";
+import { UserStreams } from "./userStreams.js";
 
 /**
  * `startSimulator`: a Binance-compatible exchange on loopback, serving stored real candles
@@ -57,6 +60,8 @@ export interface SimulatorOptions {
   accounts?: readonly AccountConfig[];
   /** Receives the futures user-data events (ORDER_TRADE_UPDATE, ACCOUNT_UPDATE, ...) of each API key. */
   onUserEvent?: UserEventSink;
+  /** Share of a candle's volume a resting order may fill per candle, in (0, 1] (default 0.1). */
+  participation?: number;
   /** Request weight per minute, per market (default spot 6000, um 2400, Binance's limits). */
   weightLimits?: Partial<Record<Market, number>>;
   /** The forming kline: "full" stored bar (default) or "open" (no lookahead). See Series. */
@@ -79,6 +84,12 @@ export interface Simulator {
   data: Dataset;
   /** Open WebSocket connections, their subscriptions and the events sent so far. */
   streams(): StreamStats;
+  /**
+   * User-data streams: `publish(apiKey, market, payload)` sends an event to every socket on
+   * that account's listen keys of the market (the spot account publishes its own; a futures
+   * account publishes `ORDER_TRADE_UPDATE` / `ACCOUNT_UPDATE` with market "um").
+   */
+  userStreams: UserStreams;
   close(): Promise<void>;
 }
 
@@ -111,7 +122,13 @@ const GATEWAY_HTML: Record<number, string> = {
 };
 
 /** The reply to an injected status fault, shaped as Binance (or its load balancer, for 502-504) sends it. */
-function faultReply(status: number, retryAfter: number | undefined, path: string, now: number): Reply {
+function faultReply(
+  status: number,
+  retryAfter: number | undefined,
+  path: string,
+  now: number,
+  weightLimit: number,
+): Reply {
   const headers: Record<string, string> =
     retryAfter === undefined ? {} : { "Retry-After": String(retryAfter) };
   const gateway = GATEWAY_HTML[status];
@@ -127,10 +144,13 @@ function faultReply(status: number, retryAfter: number | undefined, path: string
   }
   const body =
     status === 429
-      ? {
-          code: -1003,
-          msg: "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. Please use the websocket for live updates to avoid polling the API.",
-        }
+      ? path.startsWith("/fapi/")
+        ? {
+            code: -1003,
+            msg: `Too many requests; current limit of IP(127.0.0.1) is ${weightLimit} requests per minute. Please use the websocket for live updates to avoid polling the API.`,
+          }
+        : // Spot's text (errors.md), the same as the weight limiter's own 429.
+          { code: -1003, msg: tooMuchWeight(weightLimit, retryAfter ?? 1).message }
       : status === 418
         ? {
             code: -1003,
@@ -202,27 +222,36 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     });
   const wallClock = opts.realNow ?? (() => Date.now());
   let hub: StreamHub | undefined;
-  const accounts = new Accounts(opts.accounts ?? [DEFAULT_ACCOUNT]);
+  const accounts = new Accounts(opts.accounts ?? [DEFAULT_ACCOUNT], opts.participation);
+  const faults = new Faults(opts.faults ?? []);
+  const users = new UserStreams({ clock, faults, accounts, log });
   const futures = new FuturesAccounts(opts.accounts ?? [DEFAULT_ACCOUNT], clock.now());
   if (opts.onUserEvent !== undefined) futures.subscribe(opts.onUserEvent);
+  // the futures accounts' events go out on their user-data streams, as the spot accounts' do
+  futures.subscribe((apiKey, payload) => users.publish(apiKey, "um", payload));
   // Open futures orders fill (and their events go out) as soon as the clock is moved past a candle close.
   const stopSettling = clock.onChange((s) => futures.settle(s.now));
   const state: SimState = {
     clock,
     data,
-    faults: new Faults(opts.faults ?? []),
+    faults,
     requests: new RequestLog(),
     limiter: new WeightLimiter({ ...DEFAULT_WEIGHT_LIMITS, ...opts.weightLimits }, wallClock),
     forming: opts.forming ?? "full",
     accounts,
     futures,
+    userStreams: users,
     log,
     streams: () => hub?.stats() ?? { connections: 0, subscriptions: 0, eventsSent: 0 },
   };
+  const spotEvent = spotUserEvents();
+  accounts.listen((account, event) => users.publish(account.apiKey, "spot", spotEvent(account, event)));
   const router = new Router()
     .add(marketRoutes())
     .add(orderRoutes())
     .add(futuresRoutes())
+    .add(orderListRoutes())
+    .add(users.routes())
     .add(archiveRoutes(data.archiveRoot))
     .add(adminRoutes());
 
@@ -258,7 +287,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     }
     const seq = state.requests.seq();
     const time = clock.now();
-    const fault = state.faults.forHttp(path);
+    const fault = state.faults.forHttp(path, head ? "GET" : method);
+    const weightLimit = state.limiter.limits[route?.market ?? (path.startsWith("/fapi/") ? "um" : "spot")];
     const record = (status: number, weight?: number) =>
       state.requests.add({
         seq,
@@ -279,7 +309,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     let reply: Reply;
     let weight: number | undefined;
     if (fault.status !== undefined) {
-      reply = faultReply(fault.status.status, fault.status.retryAfter, path, clock.now());
+      reply = faultReply(fault.status.status, fault.status.retryAfter, path, clock.now(), weightLimit);
     } else if (route === undefined) {
       reply = router.hasPath(path)
         ? { status: 405, body: "Method Not Allowed", contentType: "text/plain" }
@@ -302,7 +332,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
           req.socket.destroy();
           return;
         }
-        reply = faultReply(fault.acceptFail.status, undefined, path, clock.now());
+        reply = faultReply(fault.acceptFail.status, undefined, path, clock.now(), weightLimit);
       }
       if (route.market !== undefined) {
         const used = String(state.limiter.usedWeight(route.market));
@@ -328,8 +358,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     });
   });
   server.keepAliveTimeout = 5_000;
-  hub = new StreamHub(state, wallClock, opts.streams);
+  hub = new StreamHub(state, wallClock, opts.streams, users);
   const streams = hub;
+  // Open orders fill as virtual time passes candle closes; listen keys lapse on the same clock.
+  streams.onTick((now) => {
+    accounts.settle(now);
+    futures.settle(now);
+    users.tick(now);
+  });
   server.on("upgrade", (req, socket, headBuf: Buffer) => {
     if (!streams.handleUpgrade(req, socket, headBuf)) {
       socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
@@ -366,6 +402,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     requests: state.requests,
     data,
     streams: () => streams.stats(),
+    userStreams: users,
     close() {
       closed ??= (async () => {
         stopSettling();

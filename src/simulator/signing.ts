@@ -38,14 +38,20 @@ function headerValue(ctx: RequestContext, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** The account a signed request acts for, or the ApiError Binance answers with. */
-export function authenticate(ctx: RequestContext, accounts: Accounts): Account {
+/** The account named by the `X-MBX-APIKEY` header alone (USER_STREAM endpoints), or Binance's error. */
+export function apiKeyAccount(ctx: RequestContext, accounts: Accounts): Account {
   const key = headerValue(ctx, "x-mbx-apikey");
   if (key === undefined || key === "") {
     throw new ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.");
   }
   const account = accounts.byKey(key);
   if (account === undefined) throw new ApiError(401, -2014, "API-key format invalid.");
+  return account;
+}
+
+/** The account a signed request acts for, or the ApiError Binance answers with. */
+export function authenticate(ctx: RequestContext, accounts: Accounts): Account {
+  const account = apiKeyAccount(ctx, accounts);
   const q = withoutSignature(ctx.query);
   const b = withoutSignature(ctx.body);
   const sent = q.signature ?? b.signature;
@@ -74,6 +80,51 @@ export function authenticate(ctx: RequestContext, accounts: Accounts): Account {
     throw new ApiError(400, -1022, "Signature for this request is not valid.");
   }
   const now = ctx.state.clock.now();
+  if (!(timestamp < now + 1000 && now - timestamp <= recvWindow)) {
+    throw new ApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.");
+  }
+  return account;
+}
+
+/**
+ * A WebSocket API request's signed params (`apiKey`, `timestamp`, `signature`, ...): the
+ * signature is the hex HMAC-SHA256 of the other params sorted by name and joined as
+ * `key=value&...`; the timestamp is checked against the virtual clock as for REST.
+ */
+export function authenticateWsParams(
+  params: Record<string, unknown>,
+  accounts: Accounts,
+  now: number,
+): Account {
+  const text = (name: string): string | undefined => {
+    const v = params[name];
+    return typeof v === "string" || typeof v === "number" ? String(v) : undefined;
+  };
+  const key = text("apiKey");
+  if (key === undefined || key === "") throw mandatoryParam("apiKey");
+  const account = accounts.byKey(key);
+  if (account === undefined)
+    throw new ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.");
+  const sent = text("signature");
+  if (sent === undefined || sent === "") throw mandatoryParam("signature");
+  const tsText = text("timestamp");
+  if (tsText === undefined || tsText === "") throw mandatoryParam("timestamp");
+  const rwText = text("recvWindow");
+  const recvWindow = rwText === undefined ? DEFAULT_RECV_WINDOW : Number(rwText);
+  if (!Number.isFinite(recvWindow) || recvWindow < 0 || recvWindow > MAX_RECV_WINDOW) {
+    throw new ApiError(400, -1131, "recvWindow must be less than 60000");
+  }
+  const payload = Object.keys(params)
+    .filter((k) => k !== "signature")
+    .sort()
+    .map((k) => `${k}=${text(k) ?? ""}`)
+    .join("&");
+  const expected = createHmac("sha256", account.secret).update(payload).digest();
+  const given = /^[0-9a-fA-F]{64}$/.test(sent) ? Buffer.from(sent, "hex") : undefined;
+  if (given === undefined || !timingSafeEqual(given, expected)) {
+    throw new ApiError(400, -1022, "Signature for this request is not valid.");
+  }
+  const timestamp = Number(tsText);
   if (!(timestamp < now + 1000 && now - timestamp <= recvWindow)) {
     throw new ApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.");
   }

@@ -7,6 +7,7 @@ import type { FuturesAccounts } from "./futuresAccount.js";
 import type { WeightLimiter } from "./limiter.js";
 import type { RequestLog } from "./requests.js";
 import type { FormingMode } from "./series.js";
+import type { UserStreams } from "./userStreams.js";
 
 /** Live WebSocket figures for /admin/state. */
 export interface StreamStats {
@@ -16,8 +17,9 @@ export interface StreamStats {
 }
 
 /**
- * Everything a route handler may read or change: market data, the clock, and the spot and
- * futures accounts (balances, positions, orders, trades) the signed trading endpoints act on.
+ * Everything a route handler may read or change: market data, the clock, the spot and futures
+ * accounts (balances, positions, orders, trades) the signed trading endpoints act on, and the
+ * user-data streams.
  */
 export interface SimState {
   clock: VirtualClock;
@@ -28,6 +30,8 @@ export interface SimState {
   accounts: Accounts;
   /** USD-M futures accounts, one per spot account (same keys), for the /fapi signed endpoints. */
   futures: FuturesAccounts;
+  /** User-data streams: a market's account publishes its events with `userStreams.publish(apiKey, market, payload)`. */
+  userStreams: UserStreams;
   forming: FormingMode;
   log: Logger;
   streams: () => StreamStats;

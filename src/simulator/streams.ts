@@ -5,6 +5,7 @@ import type { Market } from "../data/archive/source.js";
 import { INTERVALS, streamKline } from "./klines.js";
 import { lowerBound } from "./series.js";
 import type { SimState, StreamStats } from "./state.js";
+import type { UserStreams } from "./userStreams.js";
 
 /**
  * Binance's kline WebSocket streams, driven by the virtual clock: when time passes a bar's
@@ -17,6 +18,12 @@ import type { SimState, StreamStats } from "./state.js";
  *   /ws, /ws/<anything>                      no stream yet; subscribe with {"method":"SUBSCRIBE",...}
  *   /fstream/ws/..., /fstream/stream?...     the same for USD-M futures; ccxt's rewritten
  *   /fstream/market/ws/... and /fstream/public/ws/... are accepted too
+ *   /ws/<listenKey>, /stream?streams=<listenKey>, /fstream/ws/<listenKey>
+ *                                            user-data streams, handed to UserStreams
+ *   /ws-api/v3                               the WebSocket API's user-data methods, handed to UserStreams
+ *
+ * The hub's timer (and every clock change) also runs the tick hooks (`onTick`) first: the
+ * accounts settle their open orders there as virtual time passes candle closes.
  */
 
 export interface StreamOptions {
@@ -48,6 +55,8 @@ interface Group {
   lastFormingNow: number;
 }
 
+/** Binance's WebSocket API (ws-api.binance.com/ws-api/v3), served for its user-data stream methods. */
+const WS_API_PATH = "/ws-api/v3";
 const PATH_RE = /^(\/fstream)?(?:\/(?:market|public))?\/(ws|stream)(?:\/(.*))?$/;
 const KLINE_RE = /^([a-z0-9]{2,20})@kline_(\w+)$/;
 
@@ -61,29 +70,53 @@ export class StreamHub {
   private readonly maxCatchUp: number;
   private eventsSent = 0;
   private pumping = false;
+  private readonly tickHooks = new Set<(now: number) => void>();
 
   constructor(
     private readonly state: SimState,
     private readonly realNow: () => number,
     opts: StreamOptions = {},
+    private readonly users?: UserStreams,
   ) {
     this.formingEveryMs = opts.formingEveryMs ?? 2000;
     this.maxCatchUp = opts.maxCatchUp ?? 1000;
     this.timer = setInterval(() => {
+      if (state.clock.speed > 0) this.runTickHooks();
       if (this.groups.size > 0 && (state.clock.speed > 0 || this.formingEveryMs > 0)) this.pump();
     }, opts.tickMs ?? 100);
     this.timer.unref();
-    this.unlisten = state.clock.onChange(() => this.pump());
+    this.unlisten = state.clock.onChange(() => {
+      this.runTickHooks();
+      this.pump();
+    });
+  }
+
+  /** Runs `hook(virtualNow)` on every timer tick while the clock runs, and after every clock change. */
+  onTick(hook: (now: number) => void): () => void {
+    this.tickHooks.add(hook);
+    return () => this.tickHooks.delete(hook);
+  }
+
+  private runTickHooks(): void {
+    const now = this.state.clock.now();
+    for (const h of this.tickHooks) {
+      try {
+        h(now);
+      } catch (err) {
+        this.state.log.error({ err: String(err) }, "simulator: tick hook failed");
+      }
+    }
   }
 
   /** Takes over an HTTP upgrade on a stream path; false if the path is not one. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = new URL(req.url ?? "/", "http://localhost");
+    const wsApi = url.pathname === WS_API_PATH && this.users !== undefined;
     const m = PATH_RE.exec(url.pathname);
-    if (m === null) return false;
-    const market: Market = m[1] === undefined ? "spot" : "um";
-    const combined = m[2] === "stream";
-    const names = combined ? (url.searchParams.get("streams") ?? "").split("/") : (m[3] ?? "").split("/");
+    if (m === null && !wsApi) return false;
+    const market: Market = m?.[1] === undefined ? "spot" : "um";
+    const combined = m?.[2] === "stream";
+    const names = combined ? (url.searchParams.get("streams") ?? "").split("/") : (m?.[3] ?? "").split("/");
     const state = this.state;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const client: Client = { ws, market, path: url.pathname, combined, streams: new Set() };
@@ -96,8 +129,18 @@ export class StreamHub {
         status: 101,
         time: state.clock.now(),
       });
-      // ccxt connects to /ws/<number> and subscribes by message: only stream names count.
-      for (const n of names) if (n.includes("@")) this.subscribe(client, n);
+      if (wsApi) {
+        // The WebSocket API: requests and replies, user-data subscriptions by signature.
+        this.users?.attachWsApi(ws, url.pathname);
+        ws.on("close", () => this.drop(client));
+        ws.on("error", () => this.drop(client));
+        return;
+      }
+      // ccxt connects to /ws/<number> and subscribes by message: only stream names and listen keys count.
+      for (const n of names) {
+        if (n.includes("@")) this.subscribe(client, n);
+        else if (n !== "") this.users?.attach(ws, market, url.pathname, n, combined);
+      }
       ws.on("message", (data) => this.onMessage(client, data.toString()));
       ws.on("close", () => this.drop(client));
       ws.on("error", () => this.drop(client));

@@ -93,6 +93,25 @@ describe("itb sim trading", () => {
   });
 });
 
+describe("itb sim order options", () => {
+  it("--participation must be a share above 0 and at most 1; --help documents it and the order faults", () => {
+    for (const bad of ["0", "1.5", "x"]) {
+      const r = itb(["sim", "--archive", SAMPLE, "--participation", bad]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`invalid --participation "${bad}"`);
+    }
+    const help = itb(["sim", "--help"]);
+    expect(help.status).toBe(0);
+    const text = help.stdout.replace(/\s+/g, " ");
+    expect(text).toContain("--participation <share>");
+    expect(text).toContain(
+      "drop-user[,nth=N] (closes every user-data WebSocket once; listen keys stay valid)",
+    );
+    expect(text).toContain("accept-fail=timeout,method=DELETE,path=/api/v3/order (a cancel done, no answer)");
+    expect(text).toContain("/api/v3/userDataStream");
+  });
+});
+
 describe("accept-fail fault specs", () => {
   it("parses a status, a timeout and a hang time", () => {
     expect(parseFaultSpec("accept-fail=503,path=/api/v3/order,nth=1")).toEqual([

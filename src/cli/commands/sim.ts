@@ -2,7 +2,13 @@ import { type Command, Option } from "commander";
 import { UsageError } from "../../core/errors.js";
 import { isoTime, monthKey, parseTime } from "../../core/time.js";
 import type { Market } from "../../data/archive/source.js";
-import { DEFAULT_ACCOUNT, type FaultRule, parseFaultSpec, startSimulator } from "../../simulator/index.js";
+import {
+  DEFAULT_ACCOUNT,
+  DEFAULT_PARTICIPATION,
+  type FaultRule,
+  parseFaultSpec,
+  startSimulator,
+} from "../../simulator/index.js";
 import { contextOf } from "../context.js";
 
 interface SimCliOptions {
@@ -23,6 +29,7 @@ interface SimCliOptions {
   apiKey: string;
   apiSecret: string;
   balance: string;
+  participation: string;
 }
 
 /** `USDT=10000,BTC=0.5` as starting balances. */
@@ -36,6 +43,12 @@ function balances(text: string): Record<string, number> {
     out[asset.trim()] = number(amount, `--balance amount of ${asset.trim()}`, 0);
   }
   return out;
+}
+
+function participation(text: string): number {
+  const n = number(text, "--participation", 0, 1);
+  if (n === 0) throw new UsageError(`invalid --participation "${text}": expected a share above 0, at most 1`);
+  return n;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -77,16 +90,15 @@ export function registerSimCommand(program: Command): void {
       "run a Binance-compatible exchange on loopback that replays stored candles under a virtual clock",
     )
     .description(
-      "Serves real stored candles as Binance does: spot (/api/v3) and USD-M futures (/fapi/v1) ping, time, " +
-        "exchangeInfo and klines (1m aggregated to 3m..1w), kline WebSocket streams (/ws, /stream, /fstream/...), " +
-        "the public archive's /data/... files, and spot trading over Binance's signed order endpoints " +
-        "(/api/v3/order, openOrders, myTrades, account) for one account (--api-key, --api-secret, --balance), " +
-        "and USD-M futures trading (/fapi/v1/order, algoOrder, leverage, marginType, /fapi/v3/positionRisk, " +
-        "account) for the same account with a USDT wallet of its USDT balance. Virtual time starts at --start and runs at --speed; closed " +
-        "candles appear one by one, the newest is still forming. Faults (429/418/5xx, delays, dropped " +
-        "connections, WebSocket disconnects, orders accepted but answered with a failure) can be injected by " +
-        "flag or at POST /admin/faults; /admin/clock " +
-        "moves time, /admin/requests lists every request. Runs until Ctrl-C. See docs/simulator.md.",
+      "Serves real stored candles as Binance does: spot (/api/v3) and USD-M futures (/fapi/v1) exchangeInfo " +
+        "and klines (1m aggregated to 3m..1w), kline WebSocket streams (/ws, /stream, /fstream/...), the archive's " +
+        "/data/... files, and trading for one account (--api-key, --api-secret, --balance): spot market, limit, " +
+        "stop and OCO orders filling as candles close (at most --participation of each candle's volume); USD-M " +
+        "futures orders, conditional stops (algoOrder), leverage, margin type and positions on a USDT wallet of " +
+        "its USDT balance; and the user-data streams (/api/v3/userDataStream, /fapi/v1/listenKey, /ws/<listenKey>). " +
+        "Virtual time starts at --start and runs at --speed. Faults (429/418/5xx, delays, dropped connections and " +
+        "streams, requests carried out but answered with a failure) can be injected by flag or at POST " +
+        "/admin/faults; /admin/clock moves time, /admin/requests lists every request. Runs until Ctrl-C. See docs/simulator.md.",
     )
     .option("--archive <dir>", "folder in Binance's archive layout (e.g. sample/binance-vision)")
     .option("--data-folder <dir>", "data folder of symbol stores (<dir>/<SYMBOL>/klines.parquet)")
@@ -105,7 +117,10 @@ export function registerSimCommand(program: Command): void {
     .option("--speed <x>", "virtual seconds per real second (0 freezes the clock)", "1")
     .option(
       "--fault <spec>",
-      "inject a fault, repeatable: status=429,nth=3+4 | status=503,every=5 | delay=2000,rate=0.1,seed=7 | drop,path=/api/v3/klines,nth=2 | ws-disconnect,nth=3 | ws-skip,nth=5 | accept-fail=503,path=/api/v3/order,nth=1 | JSON",
+      "inject a fault, repeatable: status=429,nth=3+4 | status=418,retry-after=120,method=POST,path=/api/v3/order | status=503,every=5 | " +
+        "delay=2000,rate=0.1,seed=7 | drop,path=/api/v3/klines,nth=2 | ws-disconnect,nth=3 | ws-skip,nth=5 | " +
+        "accept-fail=503,path=/api/v3/order,nth=1 (carried out, then answered 503) | accept-fail=timeout,method=DELETE,path=/api/v3/order " +
+        "(a cancel done, no answer) | drop-user[,nth=N] (closes every user-data WebSocket once; listen keys stay valid) | JSON",
       collect,
       [],
     )
@@ -130,6 +145,11 @@ export function registerSimCommand(program: Command): void {
       Object.entries(DEFAULT_ACCOUNT.balances)
         .map(([a, v]) => `${a}=${v}`)
         .join(","),
+    )
+    .option(
+      "--participation <share>",
+      "share of a 1m candle's volume a resting order may fill per candle (0 < share <= 1); larger orders fill over several candles",
+      String(DEFAULT_PARTICIPATION),
     )
     .addHelpText(
       "after",
@@ -160,6 +180,7 @@ export function registerSimCommand(program: Command): void {
         weightLimits: weightLimits(opts.weightLimit),
         preload: opts.preload,
         accounts: [{ apiKey: opts.apiKey, apiSecret: opts.apiSecret, balances: balances(opts.balance) }],
+        participation: participation(opts.participation),
         log: ctx.log,
       });
       const symbols = sim.data
