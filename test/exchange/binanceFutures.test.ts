@@ -9,6 +9,7 @@ import {
   startSimulator,
 } from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { until } from "../helpers/until.js";
 
 /**
  * The exchange adapter on USD-M futures against `itb sim`: the stop-loss rests on the exchange
@@ -168,4 +169,41 @@ test("a short opens with a sell sized by quote amount and closes with a reduce-o
   const fees = events.filter((e) => e.type === "fill").map((e) => (e.type === "fill" ? e.fill.fee : 0));
   expect(fees).toHaveLength(2);
   for (const fee of fees) expect(fee).toBeGreaterThan(0);
+});
+
+test("on the futures user-data stream, the exchange's stop fill arrives without a poll", async () => {
+  const close = await lastCandle();
+  const stop = new AbortController();
+  const stream = port.listen(`${sim.wsUrl}/fstream/ws`, stop.signal);
+  try {
+    expect(await stream.ready).toBe(true);
+    await port.submit(intent({ clientOrderId: "u-en", side: "buy", type: "market", quoteQuantity: 2000 }));
+    const qty = (await port.position("ETHUSDT")).quantity;
+    const stopPrice = Math.round(close * 0.995 * 100) / 100;
+    await port.submit(
+      intent({
+        clientOrderId: "u-sl",
+        side: "sell",
+        type: "stop",
+        quantity: qty,
+        price: stopPrice,
+        reduceOnly: true,
+        purpose: "stop_loss",
+      }),
+    );
+    const b = base();
+    let k = 0;
+    while ((b.time[k] as number) < sim.clock.now() || (b.low[k] as number) > stopPrice) k++;
+    sim.clock.set((b.time[k] as number) + MIN + 30_000);
+    await until(
+      () => events.some((e) => e.type === "fill" && e.order.clientOrderId === "u-sl" && e.fill.final),
+      10_000,
+      "the stop's fill from the stream",
+    );
+    const f = events.find((e) => e.type === "fill" && e.order.clientOrderId === "u-sl");
+    expect(f?.type === "fill" && f.fill.price).toBe(Math.min(stopPrice, b.open[k] as number));
+  } finally {
+    stop.abort();
+    await stream.done;
+  }
 });

@@ -717,6 +717,29 @@ export class BinanceExecution implements ExecutionPort {
       t.algo = true;
       return this.place(t, rules, true);
     }
+    if (
+      intent.type === "limit" &&
+      !this.futures &&
+      intent.ocoGroup !== undefined &&
+      this.opts.nativeStops !== false
+    ) {
+      // spot: a take-profit joining a held stop-loss of its group goes out with it as one OCO list
+      const stop = [...this.orders.values()].find(
+        (x) =>
+          x.armed &&
+          x.order.type === "stop" &&
+          x.order.symbol === intent.symbol &&
+          x.order.ocoGroup === intent.ocoGroup &&
+          x.order.side === intent.side &&
+          !FINAL.has(x.order.status),
+      );
+      if (stop !== undefined) {
+        const tp = this.track(this.newOrder(intent, "new"), false, inDoubt);
+        if (await this.placeOco(stop, tp, rules)) return { ...tp.order };
+        // refused (the price is past a leg already): the take-profit alone, the stop held here
+        return this.place(tp, rules, true);
+      }
+    }
     if (intent.type === "stop" || intent.type === "trailing_stop") {
       // held here until a candle reaches the trigger
       const t = this.track(this.newOrder(intent, "new"), true, inDoubt);
@@ -893,6 +916,94 @@ export class BinanceExecution implements ExecutionPort {
         );
         await this.sleep(wait, this.opts.signal);
       }
+    }
+  }
+
+  /**
+   * Sends a held stop-loss and its take-profit as one spot OCO list (LIMIT_MAKER above,
+   * STOP_LOSS below for a sell; the mirror for a buy), the legs carrying the Trader's client
+   * ids. A list already on the exchange (an earlier run's, or a lost reply) is found by its
+   * take-profit's id first. False when the exchange refuses the list (the caller falls back).
+   */
+  private async placeOco(stop: Tracked, tp: Tracked, rules: OrderRules): Promise<boolean> {
+    const o = tp.order;
+    const sell = o.side === "sell";
+    let qty = Math.min(o.quantity ?? Number.NaN, stop.order.quantity ?? Number.NaN);
+    if (sell) qty = Math.min(qty, (await this.accountBalances()).get(rules.baseAsset)?.free ?? 0);
+    qty = fitQuantity(rules, qty, false);
+    const limit = fitLimitPrice(rules, o.price ?? Number.NaN, o.side);
+    const trigger = fitStopPrice(rules, stop.order.price ?? Number.NaN);
+    if (ruleBreach(rules, qty, Math.min(limit, trigger), false) !== undefined) return false;
+    const tpLeg = {
+      Type: "LIMIT_MAKER",
+      Price: decimalText(limit, rules.tickSize),
+      ClientOrderId: o.clientOrderId,
+    };
+    const slLeg = {
+      Type: "STOP_LOSS",
+      StopPrice: decimalText(trigger, rules.tickSize),
+      ClientOrderId: stop.order.clientOrderId,
+    };
+    const [above, below] = sell ? [tpLeg, slLeg] : [slLeg, tpLeg];
+    const params: Raw = {
+      symbol: o.symbol,
+      side: sell ? "SELL" : "BUY",
+      quantity: decimalText(qty, rules.stepSize),
+      listClientOrderId: `${o.clientOrderId}-oco`,
+      newOrderRespType: "FULL",
+    };
+    for (const [prefix, leg] of [
+      ["above", above],
+      ["below", below],
+    ] as const) {
+      for (const [k, v] of Object.entries(leg)) params[`${prefix}${k}`] = v;
+    }
+    const adopt = async (legs: Raw[]) => {
+      stop.armed = false;
+      stop.inDoubt = false;
+      tp.inDoubt = false;
+      for (const t of [tp, stop]) {
+        const leg = legs.find((x) => x.clientOrderId === t.order.clientOrderId);
+        if (t === tp)
+          this.emit({ type: "accepted", order: { ...t.order, exchangeOrderId: exchangeId(leg ?? {}) } });
+        if (leg !== undefined) await this.absorb(t, leg);
+      }
+    };
+    if (tp.inDoubt) {
+      const found = await this.lookup(o.symbol, o.clientOrderId);
+      if (found !== undefined) {
+        const other = await this.lookup(o.symbol, stop.order.clientOrderId);
+        await adopt(other === undefined ? [found] : [found, other]);
+        return true;
+      }
+    }
+    try {
+      // one try: a list whose reply was lost is looked up below, never sent twice
+      const reply = (await this.once(`OCO ${o.clientOrderId}`, o.symbol, () =>
+        this.api.privatePostOrderListOco?.(params),
+      )) as Raw;
+      await adopt((reply.orderReports as Raw[] | undefined) ?? []);
+      this.log.info(
+        { symbol: o.symbol, takeProfit: o.clientOrderId, stopLoss: stop.order.clientOrderId },
+        "stop-loss and take-profit placed as one OCO list",
+      );
+      return true;
+    } catch (err) {
+      const reason = rejection(err);
+      if (reason !== undefined) {
+        this.log.warn(
+          { symbol: o.symbol, takeProfit: o.clientOrderId, reason },
+          "OCO list refused; the stop is held here",
+        );
+        return false;
+      }
+      if (!(err instanceof ItbError) || err.action !== "retry") throw err;
+      // the outcome is unknown: the list exists if its take-profit leg does
+      const found = await this.lookup(o.symbol, o.clientOrderId);
+      if (found === undefined) return false;
+      const other = await this.lookup(o.symbol, stop.order.clientOrderId);
+      await adopt(other === undefined ? [found] : [found, other]);
+      return true;
     }
   }
 
