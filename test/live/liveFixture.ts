@@ -24,10 +24,19 @@ export interface LiveFixture {
   ): { dir: string; config: string };
 }
 
-export async function buildLiveFixture(until: string): Promise<LiveFixture> {
+/**
+ * `base` changes the config of the build and of every copy (another symbol or market); the
+ * copies' own `patch` comes after it.
+ */
+export async function buildLiveFixture(
+  until: string,
+  base?: (c: Record<string, unknown>) => void,
+): Promise<LiveFixture> {
   const root = mkdtempSync(join(tmpdir(), "itb-live-fixture-"));
   const config = join(root, "build.json");
-  writeFileSync(config, JSON.stringify(liveConfig(join(root, "data"), undefined, "2023-03-01", until)));
+  const built = liveConfig(join(root, "data"), undefined, "2023-03-01", until);
+  base?.(built);
+  writeFileSync(config, JSON.stringify(built));
   const run = await runPipeline(
     { configFile: config, archive: SAMPLE, source: "import", predict: "current", to: "train" },
     { log: silentLogger, progress: noProgress, clock: { now: () => Date.now() }, itbVersion: "test" },
@@ -40,6 +49,7 @@ export async function buildLiveFixture(until: string): Promise<LiveFixture> {
       const dir = join(root, `${label}-${++n}`);
       cpSync(join(root, "data"), join(dir, "data"), { recursive: true });
       const c = liveConfig(join(dir, "data"), exchangeUrl, "2023-03-01", until);
+      base?.(c);
       c.serve = { address: "127.0.0.1:0" };
       patch?.(c);
       const file = join(dir, "live.json");
@@ -52,12 +62,15 @@ export async function buildLiveFixture(until: string): Promise<LiveFixture> {
 export const BTC_1M: MarketKey = { symbol: "BTCUSDT", freq: "1m" };
 
 /** The ledger's tables without what depends on when and how fast candles were processed. */
-export async function ledgerContents(dataFolder: string): Promise<Record<string, LedgerTable>> {
+export async function ledgerContents(
+  dataFolder: string,
+  market: MarketKey = BTC_1M,
+): Promise<Record<string, LedgerTable>> {
   const ledger = openSqliteLedger(join(dataFolder, "ledger.sqlite"), { readonly: true });
   try {
     const out: Record<string, LedgerTable> = {};
     for (const what of ["signals", "decisions", "orders", "fills", "trades", "equity"] as const) {
-      const t = await ledger.read(what, { market: BTC_1M });
+      const t = await ledger.read(what, { market });
       const drop = new Set(["catch_up", "processed_at", "latency_ms"]);
       const keep = t.columns.map((c, i) => (drop.has(c) ? -1 : i)).filter((i) => i >= 0);
       out[what] = {

@@ -1089,8 +1089,10 @@ export class BinanceExecution implements ExecutionPort {
           o.filledQuantity;
       o.status = fill.final ? "filled" : "partially_filled";
       o.updatedAt = fill.time;
-      this.emit({ type: "fill", order: { ...o }, fill });
+      // the rest of the group goes first, as the exchange (and the simulated venue) cancel it at
+      // the fill: the Trader then learns of the fill with nothing of the group left to cancel
       if (o.ocoGroup !== undefined) await this.cancelGroup(t);
+      this.emit({ type: "fill", order: { ...o }, fill });
     }
     if (status === "canceled" || status === "rejected") {
       if (!FINAL.has(o.status)) {
