@@ -20,6 +20,7 @@ const MIN = 60_000;
 const T0 = Date.UTC(2023, 2, 20);
 const KEY = "process-key";
 const SECRET = "process-secret-Lm5t";
+const KEY2 = `${KEY}-2`;
 
 let fixture: LiveFixture;
 let sim: Simulator;
@@ -30,7 +31,14 @@ beforeAll(async () => {
     archive: SAMPLE,
     clock: new VirtualClock({ start: T0 + 30_000, speed: 0 }),
     streams: { formingEveryMs: 0 },
-    accounts: [{ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 10_000 } }],
+    // the test looks at the account after every step: more than a client's budget
+    weightLimits: { spot: 120_000 },
+    // one account per test: a service takes over its market's unrecorded orders on its account
+    accounts: [
+      { apiKey: KEY, apiSecret: SECRET, balances: { USDT: 10_000 } },
+      { apiKey: `${KEY}-2`, apiSecret: SECRET, balances: { USDT: 10_000 } },
+      { apiKey: `${KEY}-3`, apiSecret: SECRET, balances: { USDT: 10_000 } },
+    ],
   });
 }, 300_000);
 
@@ -45,19 +53,19 @@ async function waitServing(p: CliProcess): Promise<void> {
   await p.waitFor(/"msg":"serving"/, { timeoutMs: 120_000 });
 }
 
-function liveConfig(takeProfit?: number) {
+function liveConfig(key: string, takeProfit?: number) {
   return (c: Record<string, unknown>) => {
     c.output_sets = [{ generator: "trader_binance", config: {} }];
-    c.trade_model = { mode: "live", poll_seconds: 0.2 };
-    c.api_key = KEY;
+    c.trade_model = { mode: "live", poll_seconds: 1 };
+    c.api_key = key;
     c.api_secret = SECRET;
     (c.backtest as Record<string, unknown>).direction = "long";
     if (takeProfit !== undefined) (c.backtest as Record<string, unknown>).take_profit = takeProfit;
   };
 }
 
-async function exchangeOrders(): Promise<{ clientOrderId: string; status: string; side: string }[]> {
-  const ex = new ccxt.binance({ apiKey: KEY, secret: SECRET, enableRateLimit: false });
+async function exchangeOrders(key = KEY): Promise<{ clientOrderId: string; status: string; side: string }[]> {
+  const ex = new ccxt.binance({ apiKey: key, secret: SECRET, enableRateLimit: false });
   Object.assign(ex.urls.api as object, ccxtBinanceUrls(sim.url));
   ex.nonce = () => sim.clock.now();
   const api = ex as unknown as { privateGetAllOrders: (p: object) => Promise<unknown> };
@@ -91,7 +99,7 @@ describe("itb serve trading on the exchange, killed with SIGKILL", () => {
   it("after the exchange accepted an order and before the ledger recorded it: one order after restart", async () => {
     sim.clock.set(T0 + 30_000);
     sim.requests.clear();
-    const { dir, config } = fixture.copy("accepted", sim.url, liveConfig());
+    const { dir, config } = fixture.copy("accepted", sim.url, liveConfig(KEY));
     const data = join(dir, "data");
     // the first order is accepted, and its reply never comes
     sim.faults.set([{ kind: "accept-fail", delayMs: 120_000, path: "/api/v3/order", nth: [1] }]);
@@ -134,15 +142,15 @@ describe("itb serve trading on the exchange, killed with SIGKILL", () => {
     expect(p.stderr()).not.toContain(SECRET);
   }, 300_000);
 
-  it("a take-profit that fills while the service is down is in the ledger after restart", async () => {
+  it("the exit the exchange fills while the service is down is in the ledger after restart", async () => {
     sim.clock.set(T0 + 30_000);
     sim.requests.clear();
-    const { dir, config } = fixture.copy("down", sim.url, liveConfig(0.005));
+    const { dir, config } = fixture.copy("down", sim.url, liveConfig(KEY2, 0.005));
     const data = join(dir, "data");
     let p = serve(config);
     await waitServing(p);
     const open = async () =>
-      (await exchangeOrders()).find((o) => o.clientOrderId.endsWith("-tp") && o.status === "NEW");
+      (await exchangeOrders(KEY2)).find((o) => o.clientOrderId.endsWith("-tp") && o.status === "NEW");
     let resting: { clientOrderId: string } | undefined;
     let t = T0;
     for (let k = 0; k < 90 && resting === undefined; k++) {
@@ -150,17 +158,24 @@ describe("itb serve trading on the exchange, killed with SIGKILL", () => {
       resting = await open();
     }
     expect(resting, `a take-profit resting on the exchange\n${p.stderr().slice(-3000)}`).toBeDefined();
+    // the take-profit and the stop-loss rest on the exchange as one OCO list
     const tp = resting?.clientOrderId as string;
+    const sl = tp.replace(/-tp$/, "-sl");
     p.child.kill("SIGKILL");
     await p.done;
-    // the exchange moves on without the service until the take-profit has filled
-    for (let k = 0; k < 1440; k++) {
+    // the exchange moves on without the service until one of them has filled
+    const filled = async () =>
+      (await exchangeOrders(KEY2)).find(
+        (x) => (x.clientOrderId === tp || x.clientOrderId === sl) && x.status === "FILLED",
+      );
+    let exit: { clientOrderId: string } | undefined;
+    for (let k = 0; k < 1440 && exit === undefined; k++) {
       t += MIN;
       sim.clock.set(t + 30_000);
-      const o = (await exchangeOrders()).find((x) => x.clientOrderId === tp);
-      if (o?.status === "FILLED") break;
+      exit = await filled();
     }
-    expect((await exchangeOrders()).find((x) => x.clientOrderId === tp)?.status).toBe("FILLED");
+    expect(exit, "an exit filled by the exchange").toBeDefined();
+    const id = exit?.clientOrderId as string;
     p = serve(config);
     await waitServing(p);
     await until(async () => (await lastRecorded(data)) >= t - MIN, 60_000, "the restart's catch-up");
@@ -169,15 +184,43 @@ describe("itb serve trading on the exchange, killed with SIGKILL", () => {
     const ledger = openSqliteLedger(join(data, "ledger.sqlite"), { readonly: true });
     try {
       const trades = tradesOf(await ledger.read("trades", { market: BTC_1M }));
-      expect(trades.at(-1)?.exitReason).toBe("take_profit");
+      expect(trades.at(-1)?.exitReason).toBe(id === tp ? "take_profit" : "stop_loss");
       const fills = await ledger.read("fills", { market: BTC_1M });
       const fc = fills.columns.indexOf("client_order_id");
-      expect(fills.rows.filter((r) => r[fc] === tp)).toHaveLength(1);
+      expect(fills.rows.filter((r) => r[fc] === id)).toHaveLength(1);
     } finally {
       await ledger.close();
     }
     // every client id once on the exchange
-    const all = await exchangeOrders();
+    const all = await exchangeOrders(KEY2);
     expect(new Set(all.map((o) => o.clientOrderId)).size).toBe(all.length);
+  }, 300_000);
+
+  it("a timeout after the exchange accepted an order: looked up, not sent again, recorded once", async () => {
+    const key = `${KEY}-3`;
+    sim.clock.set(T0 + 30_000);
+    sim.requests.clear();
+    const { dir, config } = fixture.copy("timeout", sim.url, liveConfig(key));
+    const data = join(dir, "data");
+    // the first order is accepted and its reply hangs past ccxt's 10 s timeout
+    sim.faults.set([
+      { kind: "accept-fail", delayMs: 15_000, path: "/api/v3/order", method: "POST", nth: [1] },
+    ]);
+    const p = serve(config);
+    await waitServing(p);
+    let t = await stepUntil(data, T0, () => orderPosts().length > 0, 90);
+    const id = (await exchangeOrders(key))[0]?.clientOrderId as string;
+    expect(id).toBeDefined();
+    // the service looks the order up after the timeout and goes on with the next candles
+    await until(async () => (await lastRecorded(data)) >= t - MIN, 60_000, "the candle of the order");
+    t = await stepUntil(data, t, () => false, 2);
+    sim.faults.clear();
+    p.child.kill("SIGTERM");
+    expect((await p.done).status).toBe(0);
+    expect(p.stderr()).toContain("order found on the exchange; not sent again");
+    expect((await exchangeOrders(key)).filter((o) => o.clientOrderId === id)).toHaveLength(1);
+    const c = await ledgerContents(data);
+    const fc = c.fills?.columns.indexOf("client_order_id") ?? -1;
+    expect(c.fills?.rows.filter((r) => r[fc] === id)).toHaveLength(1);
   }, 300_000);
 });
