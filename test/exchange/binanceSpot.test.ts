@@ -172,3 +172,48 @@ test("the user-data stream brings a leg's fill without a poll, and is reopened a
     await stream.done;
   }
 });
+
+test("a resting order large against the candles' volume fills in parts, each fill once, the last one final", async () => {
+  await sim.close();
+  // a thin market: each candle lets a resting order fill 0.05 % of its volume
+  sim = await startSimulator({
+    archive: SAMPLE,
+    start: T0,
+    speed: 0,
+    preload: true,
+    participation: 0.0005,
+    accounts: [{ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 100_000 } }],
+  });
+  await port.close();
+  const ex = new ccxt.binance({ apiKey: KEY, secret: SECRET, enableRateLimit: false });
+  Object.assign(ex.urls.api as object, ccxtBinanceUrls(sim.url));
+  port = new BinanceExecution({ client: ex, market: "spot" });
+  await port.start(["BTCUSDT"]);
+  events = [];
+  port.subscribe((e) => events.push(e));
+  const close = await lastClose();
+  const price = Math.round(close * 0.999 * 100) / 100;
+  // a buy limit just under the price, for 2 BTC
+  await port.submit(intent({ clientOrderId: "p-buy", side: "buy", type: "limit", quantity: 2, price }));
+  const b = base();
+  let k = 0;
+  while ((b.time[k] as number) < sim.clock.now()) k++;
+  for (let n = 0; n < 600 && !events.some((e) => e.type === "fill" && e.fill.final); n++) {
+    sim.clock.set((b.time[k + n] as number) + MIN + 30_000);
+    await port.sync("BTCUSDT");
+  }
+  const fills = events.filter((e) => e.type === "fill").map((e) => (e.type === "fill" ? e.fill : undefined));
+  expect(fills.length).toBeGreaterThan(1);
+  expect(fills.filter((f) => f?.final)).toHaveLength(1);
+  expect(fills.at(-1)?.final).toBe(true);
+  expect(new Set(fills.map((f) => f?.tradeId)).size).toBe(fills.length);
+  for (const f of fills) expect(f?.price).toBe(price);
+  // what the account received, net of the commission it paid in BTC
+  const got = fills.reduce((a, f) => a + (f?.quantity ?? 0), 0);
+  expect(got).toBeCloseTo(2 * (1 - 0.001), 8);
+  const order = await port.order("BTCUSDT", "p-buy");
+  expect(order?.status).toBe("filled");
+  expect(events.filter((e) => e.type === "fill" && e.order.status === "partially_filled").length).toBe(
+    fills.length - 1,
+  );
+});
