@@ -1,4 +1,4 @@
-import { type AccountConfig, currentPrice } from "./account.js";
+import { type AccountConfig, currentPrice, DEFAULT_PARTICIPATION } from "./account.js";
 import { ApiError } from "./errors.js";
 import { formatDecimal } from "./format.js";
 import type { Series } from "./series.js";
@@ -39,7 +39,7 @@ export type MarginType = "CROSSED" | "ISOLATED";
 export type ConditionalType = "STOP_MARKET" | "TAKE_PROFIT_MARKET";
 export type FuturesOrderType = "MARKET" | "LIMIT" | ConditionalType;
 export type FuturesTimeInForce = "GTC" | "IOC" | "FOK" | "GTX";
-export type FuturesOrderStatus = "NEW" | "FILLED" | "CANCELED" | "EXPIRED";
+export type FuturesOrderStatus = "NEW" | "PARTIALLY_FILLED" | "FILLED" | "CANCELED" | "EXPIRED";
 export type AlgoStatus = "NEW" | "CANCELED" | "FINISHED" | "EXPIRED" | "REJECTED";
 export type WorkingType = "CONTRACT_PRICE" | "MARK_PRICE";
 
@@ -65,7 +65,12 @@ export interface FuturesOrder {
   status: FuturesOrderStatus;
   time: number;
   updateTime: number;
+  /** A resting order filled in part: the next candle that may fill it (index in the base series). */
+  nextCandle?: number;
 }
+
+/** Working: new, or filled in part (a resting order on a thin market). */
+export const isWorking = (o: FuturesOrder): boolean => o.status === "NEW" || o.status === "PARTIALLY_FILLED";
 
 export interface FuturesTrade {
   symbol: string;
@@ -233,6 +238,8 @@ export interface NewAlgoOrder {
 interface Due {
   at: number;
   price: number;
+  /** The candle of a resting order's fill (its volume caps the fill). */
+  candle?: number;
   limit?: FuturesOrder;
   algo?: AlgoOrder;
 }
@@ -252,6 +259,8 @@ export class FuturesAccount {
     private readonly ids: { order: number; trade: number; algo: number },
     start: number,
     private readonly sink: UserEventSink,
+    /** Share of a candle's volume a resting order may fill per candle. */
+    private readonly participation = DEFAULT_PARTICIPATION,
   ) {
     this.apiKey = config.apiKey;
     this.wallet = config.balances.USDT ?? 0;
@@ -293,7 +302,7 @@ export class FuturesAccount {
   }
 
   openOrders(symbol?: string): FuturesOrder[] {
-    return this.orders.filter((o) => o.status === "NEW" && (symbol === undefined || o.symbol === symbol));
+    return this.orders.filter((o) => isWorking(o) && (symbol === undefined || o.symbol === symbol));
   }
 
   openAlgoOrders(symbol?: string): AlgoOrder[] {
@@ -328,10 +337,11 @@ export class FuturesAccount {
     let ask = 0;
     let ooim = 0;
     for (const o of this.openOrders(symbol)) {
-      const n = o.origQty * o.price;
+      const left = o.origQty - o.executedQty;
+      const n = left * o.price;
       if (o.side === "BUY") bid += n;
       else ask += n;
-      ooim += this.opening(p, o.side, o.origQty) * o.price;
+      ooim += this.opening(p, o.side, left) * o.price;
     }
     return {
       ...p,
@@ -510,7 +520,7 @@ export class FuturesAccount {
     for (;;) {
       let next: Due | undefined;
       for (const o of this.orders) {
-        if (o.status !== "NEW" || o.type !== "LIMIT") continue;
+        if (!isWorking(o) || o.type !== "LIMIT") continue;
         const d = this.dueLimit(o, now);
         if (d !== undefined && (next === undefined || d.at < next.at)) next = d;
       }
@@ -523,7 +533,7 @@ export class FuturesAccount {
       if (next.limit !== undefined) {
         const o = next.limit;
         if (o.reduceOnly && this.reducible(o.symbol, o.side) === 0) this.expire(o, next.at);
-        else this.fill(o, next.price, next.at, true);
+        else this.fill(o, next.price, next.at, true, next.candle);
       } else if (next.algo !== undefined) this.trigger(next.algo, next.price, next.at);
     }
   }
@@ -533,9 +543,9 @@ export class FuturesAccount {
     if (s === undefined) return undefined;
     const b = s.base;
     const closedEnd = lowerBound(b.time, now - b.step + 1);
-    for (let i = lowerBound(b.time, o.time); i < closedEnd; i++) {
+    for (let i = o.nextCandle ?? lowerBound(b.time, o.time); i < closedEnd; i++) {
       const hit = o.side === "BUY" ? (b.low[i] as number) <= o.price : (b.high[i] as number) >= o.price;
-      if (hit) return { at: (b.time[i] as number) + b.step - 1, price: o.price, limit: o };
+      if (hit) return { at: (b.time[i] as number) + b.step - 1, price: o.price, limit: o, candle: i };
     }
     return undefined;
   }
@@ -634,10 +644,24 @@ export class FuturesAccount {
     this.orderEvent(order, "EXPIRED", now, undefined);
   }
 
-  /** Fills the whole order at `price`: moves the position, books realized PnL and the fee. */
-  private fill(order: FuturesOrder, price: number, time: number, maker: boolean): void {
+  /**
+   * Fills the order at `price` (a resting one at most `participation` × candle `candle`'s
+   * volume, in whole lot steps, at least one step): moves the position, books realized PnL and
+   * the fee.
+   */
+  private fill(order: FuturesOrder, price: number, time: number, maker: boolean, candle?: number): void {
     const p = this.position(order.symbol);
-    let qty = order.origQty;
+    let qty = round8(order.origQty - order.executedQty);
+    const s = this.series.get(order.symbol);
+    if (candle !== undefined && s !== undefined) {
+      const step = s.spec.stepSize > 0 ? s.spec.stepSize : 1e-8;
+      const cap = Math.max(
+        step,
+        Math.floor((this.participation * (s.base.volume[candle] as number)) / step) * step,
+      );
+      qty = Math.min(qty, round8(cap));
+      order.nextCandle = candle + 1;
+    }
     if (order.reduceOnly) qty = Math.min(qty, this.reducible(order.symbol, order.side));
     const q = sign(order.side) * qty;
     const old = p.amt;
@@ -679,10 +703,14 @@ export class FuturesAccount {
       maker,
     };
     this.trades.push(trade);
-    order.executedQty = qty;
-    order.cumQuote = quoteQty;
-    order.avgPrice = price;
-    order.status = "FILLED";
+    order.executedQty = round8(order.executedQty + qty);
+    order.cumQuote = round8(order.cumQuote + quoteQty);
+    order.avgPrice = order.executedQty > 0 ? order.cumQuote / order.executedQty : price;
+    // a reduce-only order whose position is gone is done too
+    const done =
+      order.executedQty >= order.origQty - 1e-9 ||
+      (order.reduceOnly && this.reducible(order.symbol, order.side) === 0);
+    order.status = done ? "FILLED" : "PARTIALLY_FILLED";
     order.updateTime = time;
     this.emit(time, {
       e: "ACCOUNT_UPDATE",
@@ -825,11 +853,13 @@ export class FuturesAccounts {
   private readonly ids = { order: 1, trade: 1, algo: 1 };
   private readonly listeners = new Set<UserEventSink>();
 
-  constructor(configs: readonly AccountConfig[], start: number) {
+  constructor(configs: readonly AccountConfig[], start: number, participation = DEFAULT_PARTICIPATION) {
     const sink: UserEventSink = (apiKey, payload) => {
       for (const l of this.listeners) l(apiKey, payload);
     };
-    for (const c of configs) this.byApiKey.set(c.apiKey, new FuturesAccount(c, this.ids, start, sink));
+    for (const c of configs) {
+      this.byApiKey.set(c.apiKey, new FuturesAccount(c, this.ids, start, sink, participation));
+    }
   }
 
   byKey(apiKey: string): FuturesAccount | undefined {

@@ -10,6 +10,7 @@ import {
   type FuturesOrder,
   type FuturesTrade,
   fixed,
+  isWorking,
   MAKER_RATE,
   maxNotional,
   type PositionView,
@@ -562,7 +563,7 @@ function orderRoutes(): Route[] {
         const q = allParams(ctx);
         const symbol = (await symbolParam(ctx, a, true)) as string;
         const o = lookup(q, a, symbol);
-        if (o === undefined || o.status !== "NEW") throw new ApiError(400, -2011, "Unknown order sent.");
+        if (o === undefined || !isWorking(o)) throw new ApiError(400, -2011, "Unknown order sent.");
         a.cancel(o, ctx.state.clock.now());
         return json(orderBody(o, specOf(a, ctx, symbol)));
       },
@@ -587,7 +588,7 @@ function orderRoutes(): Route[] {
       async (ctx, a) => {
         const symbol = (await symbolParam(ctx, a, true)) as string;
         const o = lookup(allParams(ctx), a, symbol);
-        if (o === undefined || o.status !== "NEW") throw new ApiError(400, -2013, "Order does not exist.");
+        if (o === undefined || !isWorking(o)) throw new ApiError(400, -2013, "Order does not exist.");
         return json(orderBody(o, specOf(a, ctx, symbol)));
       },
     ),

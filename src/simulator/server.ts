@@ -225,7 +225,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const accounts = new Accounts(opts.accounts ?? [DEFAULT_ACCOUNT], opts.participation);
   const faults = new Faults(opts.faults ?? []);
   const users = new UserStreams({ clock, faults, accounts, log });
-  const futures = new FuturesAccounts(opts.accounts ?? [DEFAULT_ACCOUNT], clock.now());
+  const futures = new FuturesAccounts(opts.accounts ?? [DEFAULT_ACCOUNT], clock.now(), opts.participation);
   if (opts.onUserEvent !== undefined) futures.subscribe(opts.onUserEvent);
   // the futures accounts' events go out on their user-data streams, as the spot accounts' do
   futures.subscribe((apiKey, payload) => users.publish(apiKey, "um", payload));

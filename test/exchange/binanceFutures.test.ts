@@ -207,3 +207,44 @@ test("on the futures user-data stream, the exchange's stop fill arrives without 
     await stream.done;
   }
 });
+
+test("on a thin market a resting futures order fills in parts: the exchange says PARTIALLY_FILLED, the adapter each part once", async () => {
+  await port.close();
+  await sim.close();
+  sim = await startSimulator({
+    archive: SAMPLE,
+    start: T0,
+    speed: 0,
+    preload: true,
+    participation: 0.0002,
+    accounts: [{ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 100_000 } }],
+  });
+  const ex = new ccxt.binanceusdm({ apiKey: KEY, secret: SECRET, enableRateLimit: false });
+  Object.assign(ex.urls.api as object, ccxtBinanceUrls(sim.url));
+  ccxtBinanceErrorsByPath(ex, sim.url);
+  port = new BinanceExecution({ client: ex, market: "um", futures: { leverage: 2, marginType: "CROSSED" } });
+  await port.start(["ETHUSDT"]);
+  events = [];
+  port.subscribe((e) => events.push(e));
+  const close = await lastCandle();
+  const price = Math.round(close * 0.999 * 100) / 100;
+  await port.submit(intent({ clientOrderId: "t-buy", side: "buy", type: "limit", quantity: 20, price }));
+  const b = base();
+  let k = 0;
+  while ((b.time[k] as number) < sim.clock.now()) k++;
+  let sawPartial = false;
+  for (let n = 0; n < 600 && !events.some((e) => e.type === "fill" && e.fill.final); n++) {
+    sim.clock.set((b.time[k + n] as number) + MIN + 30_000);
+    await port.sync("ETHUSDT");
+    sawPartial ||= (await port.order("ETHUSDT", "t-buy"))?.status === "partially_filled";
+  }
+  expect(sawPartial).toBe(true);
+  const fills = events.filter((e) => e.type === "fill").map((e) => (e.type === "fill" ? e.fill : undefined));
+  expect(fills.length).toBeGreaterThan(1);
+  expect(fills.filter((f) => f?.final)).toHaveLength(1);
+  expect(new Set(fills.map((f) => f?.tradeId)).size).toBe(fills.length);
+  expect(fills.reduce((a, f) => a + (f?.quantity ?? 0), 0)).toBeCloseTo(20, 9);
+  for (const f of fills) expect([f?.price, f?.liquidity]).toEqual([price, "maker"]);
+  const pos = await port.position("ETHUSDT");
+  expect([pos.side, pos.quantity, pos.entryPrice]).toEqual(["long", 20, price]);
+});
