@@ -202,7 +202,7 @@ describe("itb serve trading on the exchange", () => {
     }
   }, 600_000);
 
-  it("an open order the ledger does not know halts the start (default) or is cancelled (reconcile: cancel)", async () => {
+  it("an open order the ledger does not know halts the start (default) or is cancelled (reconcile: cancel); --live needs a live market", async () => {
     const clock = new VirtualClock({ start: T0 + 30_000, speed: 0 });
     const sim = await startSimulator({
       archive: SAMPLE,
@@ -251,6 +251,20 @@ describe("itb serve trading on the exchange", () => {
           lines,
         };
       };
+      // --live with no market trading live is a mistake, said before anything is fetched or sent
+      const paperOnly = fixture.copy("paper-only", sim.url);
+      await expect(
+        runService({
+          configFiles: [paperOnly.config],
+          log: recorder().log,
+          clock: new SystemClock(),
+          signal: new AbortController().signal,
+          openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
+          live: true,
+        }),
+      ).rejects.toThrow(
+        '--live: no market trades live (trade_model.mode "live" with a trader_binance output)',
+      );
       const halted = await start(() => {});
       expect(String(halted.result)).toMatch(
         /BTCUSDT 1m: 1 open order\(s\) the ledger does not know: by-hand-1 \(BUY LIMIT\)\. Check the account/,
