@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { ApiError, illegalChars, invalidParam, invalidSymbol, mandatoryParam } from "./errors.js";
+import { ApiError, illegalChars, invalidParam, invalidSymbol } from "./errors.js";
 import { decimalsNeeded } from "./format.js";
 import {
   type AlgoOrder,
@@ -20,6 +20,7 @@ import {
   type WalletView,
 } from "./futuresAccount.js";
 import { parseSymbol } from "./klines.js";
+import { intParam, limitParam, need, num, oneOf } from "./params.js";
 import { json, type RequestContext, type Route, type Security } from "./router.js";
 import type { Series } from "./series.js";
 import { allParams, authenticate } from "./signing.js";
@@ -34,31 +35,10 @@ import type { SymbolSpec } from "./specs.js";
  * binanceusdm uses v3 by default).
  */
 
-const NUMBER = /^([0-9]{1,20})(\.[0-9]{1,20})?$/;
-const NUMBER_RANGE = "^([0-9]{1,20})(\\.[0-9]{1,20})?$";
 const CLIENT_ID = /^[.A-Z:/a-z0-9_-]{1,36}$/;
 const CLIENT_ID_RANGE = "^[\\.A-Z\\:/a-z0-9_-]{1,36}$";
 /** Conditional types Binance serves only through the Algo Service now. */
 const ALGO_ONLY = ["STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"];
-
-function num(p: URLSearchParams, name: string): number | undefined {
-  const v = p.get(name);
-  if (v === null || v === "") return undefined;
-  if (!NUMBER.test(v)) throw illegalChars(name, NUMBER_RANGE);
-  return Number(v);
-}
-
-function need<T>(v: T | undefined | null, name: string): T {
-  if (v === undefined || v === null || v === "") throw mandatoryParam(name);
-  return v;
-}
-
-function intParam(p: URLSearchParams, name: string): number | undefined {
-  const v = p.get(name);
-  if (v === null || v === "") return undefined;
-  if (!/^-?\d{1,20}$/.test(v)) throw illegalChars(name, "^[0-9]{1,20}$");
-  return Number(v);
-}
 
 function boolParam(p: URLSearchParams, name: string): boolean {
   const v = p.get(name);
@@ -66,16 +46,6 @@ function boolParam(p: URLSearchParams, name: string): boolean {
   const lower = v.toLowerCase();
   if (lower !== "true" && lower !== "false") throw invalidParam(name);
   return lower === "true";
-}
-
-function limitParam(p: URLSearchParams, max = 1000, dflt = 500): number {
-  const n = intParam(p, "limit") ?? dflt;
-  return Math.min(Math.max(n, 1), max);
-}
-
-function oneOf<T extends string>(v: string, allowed: readonly T[], error: () => ApiError): T {
-  if (!(allowed as readonly string[]).includes(v)) throw error();
-  return v as T;
 }
 
 const newId = (): string => randomBytes(16).toString("base64url").slice(0, 22);

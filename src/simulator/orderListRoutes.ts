@@ -12,20 +12,16 @@ import {
   cancelBody,
   checkQuantity,
   clientId,
-  intParam,
   type LegNames,
-  limitParam,
   marketOf,
-  need,
   newOrderBody,
-  num,
-  oneOf,
   orderPrices,
   parseSide,
   parseType,
   seriesOf,
   signed,
 } from "./orderRoutes.js";
+import { intParam, limitParam, need, num, oneOf } from "./params.js";
 import { json, type RequestContext, type Route } from "./router.js";
 import { allParams } from "./signing.js";
 

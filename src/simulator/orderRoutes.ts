@@ -11,8 +11,9 @@ import {
   STOP_TYPES,
   type TimeInForce,
 } from "./account.js";
-import { ApiError, illegalChars, invalidSymbol, mandatoryParam } from "./errors.js";
+import { ApiError, illegalChars, invalidSymbol } from "./errors.js";
 import { parseSymbol } from "./klines.js";
+import { intParam, limitParam, need, num, oneOf } from "./params.js";
 import { json, type RequestContext, type Route, type Security } from "./router.js";
 import type { Series } from "./series.js";
 import { allParams, authenticate } from "./signing.js";
@@ -26,33 +27,7 @@ import type { SymbolSpec } from "./specs.js";
  * endpoints are in orderListRoutes.ts and share the helpers exported here.
  */
 
-const NUMBER = /^([0-9]{1,20})(\.[0-9]{1,20})?$/;
-const NUMBER_RANGE = "^([0-9]{1,20})(\\.[0-9]{1,20})?$";
 const CLIENT_ID = /^[.A-Z:/a-z0-9_-]{1,36}$/;
-
-export function num(p: URLSearchParams, name: string): number | undefined {
-  const v = p.get(name);
-  if (v === null || v === "") return undefined;
-  if (!NUMBER.test(v)) throw illegalChars(name, NUMBER_RANGE);
-  return Number(v);
-}
-
-export function need<T>(v: T | undefined | null, name: string): T {
-  if (v === undefined || v === null || v === "") throw mandatoryParam(name);
-  return v;
-}
-
-export function intParam(p: URLSearchParams, name: string): number | undefined {
-  const v = p.get(name);
-  if (v === null || v === "") return undefined;
-  if (!/^-?\d{1,20}$/.test(v)) throw illegalChars(name, "^[0-9]{1,20}$");
-  return Number(v);
-}
-
-export function limitParam(p: URLSearchParams): number {
-  const n = intParam(p, "limit") ?? 500;
-  return Math.min(Math.max(n, 1), 1000);
-}
 
 export const filterFailure = (name: string): ApiError => new ApiError(400, -1013, `Filter failure: ${name}`);
 
@@ -178,11 +153,6 @@ function tradeBody(t: SimTrade): Record<string, unknown> {
     isMaker: t.isMaker,
     isBestMatch: true,
   };
-}
-
-export function oneOf<T extends string>(v: string, allowed: readonly T[], error: () => ApiError): T {
-  if (!(allowed as readonly string[]).includes(v)) throw error();
-  return v as T;
 }
 
 const ORDER_TYPES: readonly OrderType[] = [
