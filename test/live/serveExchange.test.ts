@@ -15,6 +15,7 @@ import { ccxtBinanceUrls, type Simulator, startSimulator, VirtualClock } from ".
 import { SAMPLE } from "../helpers/paths.js";
 import { until } from "../helpers/until.js";
 import { buildLiveFixture, type LiveFixture, ledgerContents } from "./liveFixture.js";
+import { serveInLockstep } from "./lockstep.js";
 
 /**
  * itb serve trading on the exchange (`trader_binance`, mode live, at the simulator's
@@ -83,23 +84,12 @@ describe("itb serve trading on the exchange", () => {
       });
       const exch = fixture.copy("exchange", sim.url, live);
       const { log, lines } = recorder();
-      const controller = new AbortController();
-      const done = new Map<string, number>();
-      const run = await runService({
-        configFiles: [paper.config, exch.config],
+      const run = await serveInLockstep({
+        configs: [paper.config, exch.config],
+        clock,
+        start: T0,
+        minutes: MINUTES,
         log,
-        clock: new SystemClock(),
-        signal: controller.signal,
-        openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
-        pollMs: 5,
-        delayMs: 0,
-        onReady: () => clock.set(T0 + MIN + 30_000),
-        onProcessed: (m, rec) => {
-          done.set(m.config.data_folder, (done.get(m.config.data_folder) ?? 0) + 1);
-          const both = [...done.values()];
-          if (both.length === 2 && both.every((n) => n >= MINUTES)) controller.abort();
-          else if (both.length === 2 && both[0] === both[1]) clock.set(rec.candle.time + 2 * MIN + 30_000);
-        },
       });
       expect(run.failed).toEqual([]);
       expect(lines.some((l) => l.includes("trading on http://127.0.0.1"))).toBe(true);

@@ -2,12 +2,9 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import ccxt from "ccxt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SystemClock } from "../../src/core/clock.js";
 import type { Logger } from "../../src/core/log.js";
-import { ledgerFile } from "../../src/live/ledger/file.js";
 import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
 import { tradesOf } from "../../src/live/ledger/tradeRows.js";
-import { runService } from "../../src/live/service.js";
 import {
   ccxtBinanceErrorsByPath,
   ccxtBinanceUrls,
@@ -16,6 +13,7 @@ import {
 } from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
 import { buildLiveFixture, type LiveFixture, ledgerContents } from "./liveFixture.js";
+import { serveInLockstep } from "./lockstep.js";
 
 /**
  * itb serve trading USD-M futures (ETHUSDT perpetual, BTCUSDT spot as the second source) on
@@ -23,7 +21,6 @@ import { buildLiveFixture, type LiveFixture, ledgerContents } from "./liveFixtur
  * account set to the config's leverage and margin type, and every ledger order on the exchange
  * once.
  */
-const MIN = 60_000;
 const T0 = Date.UTC(2023, 2, 20);
 const MINUTES = 120;
 const KEY = "serve-futures-key";
@@ -76,23 +73,12 @@ describe("itb serve trading USD-M futures", () => {
       const lines: string[] = [];
       const put = (o: object, m?: string) => lines.push(`${JSON.stringify(o)} ${m ?? ""}`);
       const log: Logger = { debug: put, info: put, warn: put, error: put };
-      const controller = new AbortController();
-      const done = new Map<string, number>();
-      const run = await runService({
-        configFiles: [paper.config, live.config],
+      const run = await serveInLockstep({
+        configs: [paper.config, live.config],
+        clock,
+        start: T0,
+        minutes: MINUTES,
         log,
-        clock: new SystemClock(),
-        signal: controller.signal,
-        openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
-        pollMs: 5,
-        delayMs: 0,
-        onReady: () => clock.set(T0 + MIN + 30_000),
-        onProcessed: (m, rec) => {
-          done.set(m.config.data_folder, (done.get(m.config.data_folder) ?? 0) + 1);
-          const both = [...done.values()];
-          if (both.length === 2 && both.every((n) => n >= MINUTES)) controller.abort();
-          else if (both.length === 2 && both[0] === both[1]) clock.set(rec.candle.time + 2 * MIN + 30_000);
-        },
       });
       expect(run.failed).toEqual([]);
       const p = await ledgerContents(join(paper.dir, "data"), { symbol: "ETHUSDT", freq: "1m" });

@@ -1,20 +1,16 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SystemClock } from "../../src/core/clock.js";
 import type { Logger } from "../../src/core/log.js";
-import { ledgerFile } from "../../src/live/ledger/file.js";
-import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
-import { runService } from "../../src/live/service.js";
 import { startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
 import { buildLiveFixture, type LiveFixture, ledgerContents } from "./liveFixture.js";
+import { serveInLockstep } from "./lockstep.js";
 
 /**
  * risk_management in itb serve: an entry the limits refuse does not go out (it is logged with
  * its rule), exits and the rest of the market go on; the same market without limits trades.
  */
-const MIN = 60_000;
 const T0 = Date.UTC(2023, 2, 20);
 const MINUTES = 60;
 
@@ -47,24 +43,12 @@ describe("itb serve with risk limits", () => {
         },
         error: () => {},
       };
-      const controller = new AbortController();
-      const done = new Map<string, number>();
-      const run = await runService({
-        configFiles: [free.config, limited.config],
+      const run = await serveInLockstep({
+        configs: [free.config, limited.config],
+        clock,
+        start: T0,
+        minutes: MINUTES,
         log,
-        clock: new SystemClock(),
-        signal: controller.signal,
-        openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
-        pollMs: 5,
-        delayMs: 0,
-        // candle by candle: each is fetched within its next bar (fresh, not catch-up)
-        onReady: () => clock.set(T0 + MIN + 30_000),
-        onProcessed: (m, rec) => {
-          done.set(m.config.data_folder, (done.get(m.config.data_folder) ?? 0) + 1);
-          const both = [...done.values()];
-          if (both.length === 2 && both.every((n) => n >= MINUTES)) controller.abort();
-          else if (both.length === 2 && both[0] === both[1]) clock.set(rec.candle.time + 2 * MIN + 30_000);
-        },
       });
       expect(run.failed).toEqual([]);
       const entries = async (dir: string) => {
