@@ -6,6 +6,7 @@ import type { ExecutionEvent, OrderIntent } from "../../src/core/trading.js";
 import { BinanceExecution, type BinanceExecutionOptions } from "../../src/exchange/ccxt/execution.js";
 import { ccxtBinanceUrls, type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { allOrders } from "../helpers/simTrader.js";
 import { until } from "../helpers/until.js";
 
 /**
@@ -63,19 +64,8 @@ const intent = (o: Partial<OrderIntent> = {}): OrderIntent => ({
   ...o,
 });
 
-/** The simulator's orders of the account (allOrders, signed by hand through ccxt). */
-async function ordersOnExchange(): Promise<{ clientOrderId: string; status: string }[]> {
-  const ex = new ccxt.binance({ apiKey: KEY, secret: SECRET, enableRateLimit: false });
-  Object.assign(ex.urls.api as object, ccxtBinanceUrls(sim.url));
-  ex.nonce = () => sim.clock.now();
-  const api = ex as unknown as { privateGetAllOrders: (p: object) => Promise<unknown> };
-  const rows = (await api.privateGetAllOrders({ symbol: "BTCUSDT" })) as {
-    clientOrderId: string;
-    status: string;
-  }[];
-  await ex.close();
-  return rows;
-}
+/** The simulator's orders of the account. */
+const ordersOnExchange = () => allOrders(sim, KEY, SECRET);
 
 beforeEach(async () => {
   lines = [];

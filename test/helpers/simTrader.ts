@@ -113,3 +113,23 @@ export class WsClient {
     this.ws.close();
   }
 }
+
+/** The account's orders of `symbol` on the simulator (spot allOrders), as Binance lists them. */
+export async function allOrders(
+  sim: Simulator,
+  apiKey: string,
+  secret: string,
+  symbol = "BTCUSDT",
+): Promise<{ clientOrderId: string; status: string; side: string }[]> {
+  const ex = simTrader(sim, apiKey, secret);
+  try {
+    const api = ex as unknown as { privateGetAllOrders: (p: object) => Promise<unknown> };
+    return (await api.privateGetAllOrders({ symbol, limit: 1000 })) as {
+      clientOrderId: string;
+      status: string;
+      side: string;
+    }[];
+  } finally {
+    await ex.close();
+  }
+}

@@ -13,6 +13,7 @@ import { tradesOf } from "../../src/live/ledger/tradeRows.js";
 import { runService } from "../../src/live/service.js";
 import { ccxtBinanceUrls, type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { allOrders } from "../helpers/simTrader.js";
 import { until } from "../helpers/until.js";
 import { buildLiveFixture, type LiveFixture, ledgerContents } from "./liveFixture.js";
 import { serveInLockstep } from "./lockstep.js";
@@ -56,18 +57,7 @@ const live = (c: Record<string, unknown>) => {
   c.risk_management = { stale_bars: 3 };
 };
 
-async function exchangeOrders(sim: Simulator): Promise<{ clientOrderId: string; status: string }[]> {
-  const ex = new ccxt.binance({ apiKey: KEY, secret: SECRET, enableRateLimit: false });
-  Object.assign(ex.urls.api as object, ccxtBinanceUrls(sim.url));
-  ex.nonce = () => sim.clock.now();
-  const api = ex as unknown as { privateGetAllOrders: (p: object) => Promise<unknown> };
-  const rows = (await api.privateGetAllOrders({ symbol: "BTCUSDT", limit: 1000 })) as {
-    clientOrderId: string;
-    status: string;
-  }[];
-  await ex.close();
-  return rows;
-}
+const exchangeOrders = (sim: Simulator) => allOrders(sim, KEY, SECRET);
 
 describe("itb serve trading on the exchange", () => {
   it("makes the paper trader's decisions, at the simulator's prices, with one exchange order per ledger order", async () => {

@@ -1,12 +1,12 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import ccxt from "ccxt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
 import { tradesOf } from "../../src/live/ledger/tradeRows.js";
-import { ccxtBinanceUrls, type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
+import { type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { type CliProcess, spawnItb } from "../helpers/cli.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { allOrders } from "../helpers/simTrader.js";
 import { until } from "../helpers/until.js";
 import { BTC_1M, buildLiveFixture, type LiveFixture, lastRecorded, ledgerContents } from "./liveFixture.js";
 
@@ -64,19 +64,7 @@ function liveConfig(key: string, takeProfit?: number) {
   };
 }
 
-async function exchangeOrders(key = KEY): Promise<{ clientOrderId: string; status: string; side: string }[]> {
-  const ex = new ccxt.binance({ apiKey: key, secret: SECRET, enableRateLimit: false });
-  Object.assign(ex.urls.api as object, ccxtBinanceUrls(sim.url));
-  ex.nonce = () => sim.clock.now();
-  const api = ex as unknown as { privateGetAllOrders: (p: object) => Promise<unknown> };
-  const rows = (await api.privateGetAllOrders({ symbol: "BTCUSDT", limit: 1000 })) as {
-    clientOrderId: string;
-    status: string;
-    side: string;
-  }[];
-  await ex.close();
-  return rows;
-}
+const exchangeOrders = (key = KEY) => allOrders(sim, key, SECRET);
 
 /** Steps the exchange one candle at a time until `stop()` or the ledger reaches `limit` minutes. */
 async function stepUntil(data: string, from: number, stop: () => boolean, limit: number): Promise<number> {
