@@ -255,3 +255,58 @@ describe("exchange adapter user-data stream", () => {
     }
   });
 });
+
+describe("exchange adapter restart with a held stop", () => {
+  test("a held stop the dead run fired after its last record is found at restore, its fill delivered once", async () => {
+    const first = adapter();
+    await first.port.start(["BTCUSDT"]);
+    await first.port.submit(intent());
+    const qty = (await first.port.position("BTCUSDT")).quantity;
+    // a sell stop far above the price: the next candle reaches it
+    const stop = intent({
+      clientOrderId: "itb1m-BTCUSDT-held-sl",
+      side: "sell",
+      type: "stop",
+      quantity: qty,
+      quoteQuantity: undefined,
+      price: 40_000,
+      reduceOnly: true,
+      purpose: "stop_loss",
+    });
+    await first.port.submit(stop);
+    const saved = first.port.snapshot("BTCUSDT");
+    // the run goes on: a candle fires the stop; then it dies before recording that candle
+    await first.port.onCandle("BTCUSDT", {
+      time: T0,
+      open: 1,
+      high: 50_000,
+      low: 1,
+      close: 24_000,
+      volume: 1,
+    });
+    expect(first.events.some((e) => e.type === "fill" && e.order.clientOrderId === stop.clientOrderId)).toBe(
+      true,
+    );
+    await first.port.close();
+    const second = adapter({ inDoubtBefore: T0 + MIN });
+    await second.port.start(["BTCUSDT"]);
+    await second.port.restore("BTCUSDT", saved);
+    const fills = second.events.filter(
+      (e) => e.type === "fill" && e.order.clientOrderId === stop.clientOrderId,
+    );
+    expect(fills).toHaveLength(1);
+    expect(fills[0]?.type === "fill" && fills[0].fill.final).toBe(true);
+    expect((await second.port.position("BTCUSDT")).side).toBeNull();
+    // and it is not held any more: no candle sends it again
+    await second.port.onCandle("BTCUSDT", {
+      time: T0 + MIN,
+      open: 1,
+      high: 50_000,
+      low: 1,
+      close: 24_000,
+      volume: 1,
+    });
+    expect((await ordersOnExchange()).filter((o) => o.clientOrderId === stop.clientOrderId)).toHaveLength(1);
+    await second.port.close();
+  });
+});

@@ -446,7 +446,23 @@ export class BinanceExecution implements ExecutionPort {
       // anything not finished may have changed, or been sent just before the process died
       this.orders.set(t.order.clientOrderId, { ...t, inDoubt: t.inDoubt || !FINAL.has(t.order.status) });
     }
-    await this.serial(symbol, () => this.poll(symbol));
+    await this.serial(symbol, async () => {
+      // a held stop the earlier run may have fired after its last record: sent under its id
+      for (const t of [...this.orders.values()]) {
+        if (t.order.symbol !== symbol || !t.armed || FINAL.has(t.order.status)) continue;
+        const found = await this.lookup(symbol, t.order.clientOrderId);
+        if (found === undefined) continue;
+        this.log.info(
+          { symbol, clientOrderId: t.order.clientOrderId },
+          "a held stop was sent before the restart",
+        );
+        t.armed = false;
+        t.inDoubt = false;
+        t.order = { ...t.order, type: "market", price: undefined };
+        await this.absorb(t, found);
+      }
+      await this.poll(symbol);
+    });
   }
 
   /**
