@@ -4,7 +4,7 @@ import { errorMessage } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { ModelArtifact } from "../models/artifact.js";
 import { modelSpecs } from "../models/train.js";
-import { ModelStore, modelRoot } from "../pipeline/modelStore.js";
+import { type CurrentSet, ModelStore, modelRoot } from "../pipeline/modelStore.js";
 
 /**
  * The models a live market scores with: the current version of every model the config trains
@@ -12,11 +12,14 @@ import { ModelStore, modelRoot } from "../pipeline/modelStore.js";
  * features the config names, in order). A missing model or a contract mismatch is a DataError
  * naming the model and what to do.
  */
-export async function loadCurrentModels(config: Config): Promise<ModelArtifact[]> {
+export async function loadCurrentModels(
+  config: Config,
+  versions?: ReadonlyMap<string, number>,
+): Promise<ModelArtifact[]> {
   const store = new ModelStore(modelRoot(config), { now: Date.now });
   const out: ModelArtifact[] = [];
   for (const spec of modelSpecs(config)) {
-    out.push((await store.readForFeatures(spec.name, spec.features)).artifact);
+    out.push((await store.readForFeatures(spec.name, spec.features, versions?.get(spec.name))).artifact);
   }
   return out;
 }
@@ -47,20 +50,18 @@ export function watchCurrentModels(config: Config, loaded: readonly ModelArtifac
   let read: string | undefined;
   let seen: string | undefined;
   let refused: string | undefined;
-  const versions = async (): Promise<string> => {
-    const v: string[] = [];
-    for (const s of specs) v.push(`${s.name}@${(await store.current(s.name))?.version ?? "none"}`);
-    return v.join(",");
-  };
+  let waiting: string | undefined;
   let first = true;
   return {
     async poll(log) {
       let now: string;
       let id: string;
+      let set: CurrentSet;
       try {
         id = identity();
         if (id === read) return undefined;
-        now = await versions();
+        set = await store.currentSet(specs.map((s) => s.name));
+        now = specs.map((s) => `${s.name}@${set.pointers.get(s.name)?.version ?? "none"}`).join(",");
       } catch (err) {
         log.warn(
           { err: errorMessage(err) },
@@ -68,6 +69,18 @@ export function watchCurrentModels(config: Config, loaded: readonly ModelArtifac
         );
         return undefined;
       }
+      if (set.unfinished !== undefined) {
+        // Not marked read: the next candle looks again, until the set is whole.
+        if (set.unfinished !== waiting) {
+          log.warn(
+            { unfinished: set.unfinished, in_use: seen },
+            "a promotion of the model set is unfinished (under way, or cut short); the models in use stay until it is whole",
+          );
+        }
+        waiting = set.unfinished;
+        return undefined;
+      }
+      waiting = undefined;
       read = id;
       if (first) {
         first = false;
@@ -76,7 +89,9 @@ export function watchCurrentModels(config: Config, loaded: readonly ModelArtifac
       }
       if (now === seen || now === refused) return undefined;
       try {
-        const next = await loadCurrentModels(config);
+        const versions = new Map<string, number>();
+        for (const [name, p] of set.pointers) if (p !== undefined) versions.set(name, p.version);
+        const next = await loadCurrentModels(config, versions);
         log.info(
           {
             models: next.map((a) => a.name),

@@ -293,7 +293,7 @@ export async function retrainMarket(
             reason: `model(s) not trained: ${trained.skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")}`,
           }
         : decidePromotion(models, tolerance);
-    if (decision.promote) for (const x of models) await store.promote(x.name, x.version);
+    if (decision.promote) await store.promoteSet(models);
     await appendEvaluation(store, {
       at: new Date(clock.now()).toISOString(),
       scheduled_at: isoTime(job.scheduledAt),

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { link, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Config } from "../config/index.js";
@@ -37,6 +38,21 @@ export interface CurrentPointer {
   version: number;
   file: string;
   updated_at: string;
+  /**
+   * Written by a set promotion (promoteSet): the pointers of all `models` carry the same id and
+   * time, and the set is in use only once every one of them does (see currentSet).
+   */
+  set?: { id: string; models: string[] };
+}
+
+/** The current pointers of some models, and what keeps them from being a whole set. */
+export interface CurrentSet {
+  pointers: Map<string, CurrentPointer | undefined>;
+  /**
+   * Set while a set promotion is unfinished (under way, or cut short by a crash): which model
+   * does not point into it yet. A later promotion of that model finishes it.
+   */
+  unfinished?: string;
 }
 
 export interface StoredModel {
@@ -170,14 +186,62 @@ export class ModelStore {
     return { name, version: v, file, artifact };
   }
 
-  /** The current version of a model, refused unless its features are exactly `features`. */
-  async readForFeatures(name: string, features: readonly string[]): Promise<StoredModel> {
-    const stored = await this.read(name);
+  /** The current version of a model (or `version`), refused unless its features are exactly `features`. */
+  async readForFeatures(name: string, features: readonly string[], version?: number): Promise<StoredModel> {
+    const stored = await this.read(name, version);
     checkFeatures(stored.artifact, features, stored.file);
     return stored;
   }
 
   async promote(name: string, version: number): Promise<CurrentPointer> {
+    await this.checkPromotable(name, version);
+    return this.writeCurrent(name, version);
+  }
+
+  /**
+   * Makes several versions current as one set: a reader (the live model watch) that looks
+   * between two of the pointer writes sees the set unfinished (currentSet) and keeps the
+   * models it has, so a market never scores with half of a new set. Every version is checked
+   * before any pointer is written.
+   */
+  async promoteSet(entries: readonly { name: string; version: number }[]): Promise<CurrentPointer[]> {
+    for (const e of entries) await this.checkPromotable(e.name, e.version);
+    const at = this.clock.now();
+    const set = { id: `${isoTime(at)}/${randomUUID().slice(0, 8)}`, models: entries.map((e) => e.name) };
+    const out: CurrentPointer[] = [];
+    for (const e of entries) out.push(await this.writeCurrent(e.name, e.version, set, at));
+    return out;
+  }
+
+  /**
+   * The current pointers of `names`. A pointer written by a set promotion makes the set
+   * unfinished while another model of its set still has an older pointer (or none).
+   */
+  async currentSet(names: readonly string[]): Promise<CurrentSet> {
+    const pointers = new Map<string, CurrentPointer | undefined>();
+    const pointer = async (name: string) => {
+      if (!pointers.has(name)) pointers.set(name, await this.current(name));
+      return pointers.get(name);
+    };
+    for (const name of names) await pointer(name);
+    for (const name of names) {
+      const p = pointers.get(name);
+      if (p?.set === undefined) continue;
+      for (const other of p.set.models) {
+        const q = await pointer(other);
+        const older = q === undefined || Date.parse(q.updated_at) < Date.parse(p.updated_at);
+        if (q?.set?.id !== p.set.id && older) {
+          return {
+            pointers,
+            unfinished: `${name} v${p.version} was promoted with ${other} (set ${p.set.id}), which still points at ${q === undefined ? "no version" : `v${q.version}`}`,
+          };
+        }
+      }
+    }
+    return { pointers };
+  }
+
+  private async checkPromotable(name: string, version: number): Promise<void> {
     const versions = await this.versions(name);
     if (!versions.includes(version)) {
       throw new UsageError(
@@ -188,14 +252,19 @@ export class ModelStore {
     }
     // Refuse to point at a file that does not load.
     await this.read(name, version);
-    return this.writeCurrent(name, version);
   }
 
-  private async writeCurrent(name: string, version: number): Promise<CurrentPointer> {
+  private async writeCurrent(
+    name: string,
+    version: number,
+    set?: CurrentPointer["set"],
+    at = this.clock.now(),
+  ): Promise<CurrentPointer> {
     const pointer: CurrentPointer = {
       version,
       file: versionFileName(version),
-      updated_at: isoTime(this.clock.now()),
+      updated_at: isoTime(at),
+      ...(set === undefined ? {} : { set }),
     };
     await writeFileAtomic(this.currentFile(name), `${JSON.stringify(pointer, null, 2)}\n`);
     return pointer;

@@ -23,7 +23,8 @@ export interface TrainRun {
 /**
  * `itb train`: one model per train_feature_sets entry × label × algorithm on every usable row
  * of the matrix (the last label_horizon rows excluded, train_length respected). Each model is
- * a new version in the store and becomes current unless `promote` is false. The metrics are
+ * a new version in the store; unless `promote` is false, the new versions become current together
+ * once all are trained (one set promotion: an interrupted run promotes none). The metrics are
  * in-sample: the model is scored on the rows it was fitted on.
  */
 export async function runTrain(
@@ -52,7 +53,7 @@ export async function runTrain(
       const stored = models.map((m) => `${m.name} v${m.version}`).join(", ") || "none";
       throw interruption(
         ctx.signal,
-        `train stopped after ${i} of ${specs.length} model(s); stored: ${stored}; not trained: ${specs
+        `train stopped after ${i} of ${specs.length} model(s); stored but not made current: ${stored}; not trained: ${specs
           .slice(i)
           .map((s) => s.name)
           .join(", ")}`,
@@ -66,7 +67,7 @@ export async function runTrain(
         { labelHorizon: config.label_horizon, trainLength: config.train_length },
         { configHash: loaded.hash, itbVersion: ctx.itbVersion, createdAt: ctx.clock.now(), log: ctx.log },
       );
-      const stored = await store.save(trained.artifact, { promote: opts.promote !== false });
+      const stored = await store.save(trained.artifact, { promote: false });
       models.push(stored);
       const t = trained.artifact.training;
       ctx.log.info(
@@ -88,6 +89,7 @@ export async function runTrain(
     progress.update(i + 1);
   }
   progress.stop();
+  if (opts.promote !== false && models.length > 0) await store.promoteSet(models);
   await pruneStore(store, config.models_keep, ctx.log);
   return { input: file, rows: frame.length, store: store.root, models, skipped };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -93,5 +93,39 @@ describe("the live model watch", () => {
     // promoting a good version again is picked up
     await store.promote("high_20_lc", 1);
     expect((await watch.poll(log))?.[0]?.created_at).toBe(high.created_at);
+  }, 60_000);
+
+  it("a set promotion is picked up whole: a candle between two of its pointer writes keeps the models in use", async () => {
+    const config = loaded.config;
+    const store = new ModelStore(modelRoot(config), { now: () => Date.now() });
+    const watch = watchCurrentModels(config, await loadCurrentModels(config));
+    const log = capture();
+    expect(await watch.poll(log)).toBeUndefined();
+    const was = await store.currentSet(["high_20_lc", "low_20_lc"]);
+    const lowBefore = readFileSync(store.currentFile("low_20_lc"), "utf8");
+    const high = (await store.read("high_20_lc")).artifact;
+    const low = (await store.read("low_20_lc")).artifact;
+    const h = await store.save({ ...high, created_at: "2031-01-01T00:00:00.000Z" }, { promote: false });
+    const l = await store.save({ ...low, created_at: "2031-01-01T00:00:00.000Z" }, { promote: false });
+    await store.promoteSet([h, l]);
+    // as a reader sees the set between its two pointer writes: low still at its old version
+    writeFileSync(store.currentFile("low_20_lc"), lowBefore);
+    const half = await store.currentSet(["high_20_lc", "low_20_lc"]);
+    expect(half.unfinished).toMatch(
+      new RegExp(
+        `^high_20_lc v${h.version} was promoted with low_20_lc \\(set .+\\), which still points at v${was.pointers.get("low_20_lc")?.version}$`,
+      ),
+    );
+    expect(await watch.poll(log)).toBeUndefined();
+    expect(await watch.poll(log)).toBeUndefined();
+    expect(log.lines).toEqual([
+      "a promotion of the model set is unfinished (under way, or cut short); the models in use stay until it is whole",
+    ]);
+    // the rest of the set lands (or an operator promotes the missing model): all of it is picked up
+    await store.promote("low_20_lc", l.version);
+    expect((await store.currentSet(["high_20_lc", "low_20_lc"])).unfinished).toBeUndefined();
+    const next = await watch.poll(log);
+    expect(next?.map((a) => a.created_at)).toEqual(["2031-01-01T00:00:00.000Z", "2031-01-01T00:00:00.000Z"]);
+    expect(log.lines.at(-1)).toBe("new current models picked up");
   }, 60_000);
 });

@@ -241,18 +241,15 @@ describe("itb serve retrains on its schedule", () => {
     expect(promoted?.level).toBe("info");
 
     // picked up at the first candle after the promotion (the worker promotes before it reports:
-    // that candle may be the last one processed before the report arrived)
-    // The models are promoted one pointer at a time (a known race: a candle between two
-    // promotions picks up part of the set, the next one the rest), so on a busy machine the
-    // pick-up may come in two steps; the whole set is in use by the candle after the report.
+    // that candle may be the last one processed before the report arrived), all models at once:
+    // the set is promoted as one (a candle between two pointer writes keeps the old models)
     const next = await r.run.step();
     const picked = r.run.log.lines.filter((l) => l.msg === "new current models picked up");
-    expect(picked.length).toBeGreaterThanOrEqual(1);
-    expect(picked.length).toBeLessThanOrEqual(2);
+    expect(picked).toHaveLength(1);
     expect(
       [(r.during.at(-1) as CandleRecord).candle.time, next.candle.time].map((t) => t + MIN + 30_000),
-    ).toContain(picked.at(-1)?.at);
-    expect(picked.at(-1)?.obj.now).toBe(names.map((n) => `${n}@2`).join(","));
+    ).toContain(picked[0]?.at);
+    expect(picked[0]?.obj.now).toBe(names.map((n) => `${n}@2`).join(","));
     const result = await r.run.stop();
     expect(result.failed).toEqual([]);
   }, 300_000);

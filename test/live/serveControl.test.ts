@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { spawnItb } from "../helpers/cli.js";
 import { SAMPLE } from "../helpers/paths.js";
-import { until } from "../helpers/until.js";
+import { tail, until } from "../helpers/until.js";
 import { buildLiveFixture, type LiveFixture, lastRecorded, ledgerContents } from "./liveFixture.js";
 
 /**
@@ -64,10 +64,19 @@ describe("itb pause, resume and flatten", () => {
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toContain("no market took it");
 
+    const step = (i: number) =>
+      until(
+        async () => (await lastRecorded(data)) === T0 + (i - 1) * MIN,
+        30_000,
+        `candle ${i}`,
+        10,
+        async () =>
+          `last recorded ${new Date(await lastRecorded(data)).toISOString()}; the service's log:\n${tail(serve.stderr())}`,
+      );
     // six paused hours: no entry decided
     for (let i = 2; i <= 360; i += 2) {
       sim.clock.set(T0 + i * MIN + 30_000);
-      await until(async () => (await lastRecorded(data)) === T0 + (i - 1) * MIN, 30_000, `candle ${i}`, 10);
+      await step(i);
     }
     const purposes = async () => {
       const t = (await ledgerContents(data)).decisions;
@@ -81,7 +90,7 @@ describe("itb pause, resume and flatten", () => {
     expect(resumed.status).toBe(0);
     for (let i = 362; i <= 720; i += 2) {
       sim.clock.set(T0 + i * MIN + 30_000);
-      await until(async () => (await lastRecorded(data)) === T0 + (i - 1) * MIN, 30_000, `candle ${i}`, 10);
+      await step(i);
     }
     expect((await purposes()).filter((p) => p === "entry").length).toBeGreaterThan(0);
     serve.child.kill("SIGTERM");
