@@ -52,6 +52,8 @@ const POLICY_HELP =
 export async function reconcile(r: ReconcileInput): Promise<ReconcileReport> {
   const { exchange, trader, symbol, log } = r;
   const report: ReconcileReport = { adopted: [], unknownOrders: [], position: undefined };
+  // less than half a lot is no position (dust, rounding)
+  const step = await exchange.lotStep(symbol);
   // Orders with this market's own ids that the ledger never recorded: decided by a run that
   // died after sending them. The ids say they are ours, so they are always taken over and
   // their fills become the Trader's position, whatever the policy.
@@ -60,18 +62,17 @@ export async function reconcile(r: ReconcileInput): Promise<ReconcileReport> {
   if (own.ids.length > 0) {
     const before = trader.position * trader.quantity;
     const after = before + own.net;
-    const step0 = await exchange.lotStep(symbol);
     log.warn(
       { market: r.market, orders: own.ids, position: { before, after } },
       "took over orders an earlier run sent but did not record",
     );
-    if (Math.abs(own.net) >= step0 / 2) {
+    if (Math.abs(own.net) >= step / 2) {
       const entryPrice =
         before === 0 || Math.sign(after) !== Math.sign(before) ? own.averagePrice : trader.state.entryPrice;
       const fillTime = Number.isFinite(own.lastFill) ? own.lastFill : r.decidedAt;
       await r.session.act(
         trader.adopt(
-          Math.abs(after) < step0 / 2
+          Math.abs(after) < step / 2
             ? null
             : {
                 side: after > 0 ? "long" : "short",
@@ -90,7 +91,6 @@ export async function reconcile(r: ReconcileInput): Promise<ReconcileReport> {
   const venue = await exchange.position(symbol);
   const held = venue.side === null ? 0 : venue.side === "long" ? venue.quantity : -venue.quantity;
   const mine = trader.position * trader.quantity;
-  const step = await exchange.lotStep(symbol);
   // spot: only a shortfall is unexplained (the account may hold more than the bot bought)
   const mismatch = exchange.isFutures
     ? Math.abs(held - mine) > step / 2
