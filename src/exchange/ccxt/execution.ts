@@ -1030,16 +1030,10 @@ export class BinanceExecution implements ExecutionPort {
       : this.lookup(t.order.symbol, t.order.clientOrderId);
   }
 
-  private async lookupAlgo(symbol: string, clientAlgoId: string): Promise<Raw | undefined> {
-    try {
-      return (await this.call(`conditional order ${clientAlgoId}`, symbol, () =>
-        this.api.fapiPrivateGetAlgoOrder?.({ clientAlgoId }),
-      )) as Raw;
-    } catch (err) {
-      const code = binanceCode(err)?.code;
-      if (code === -2013 || code === -2011) return undefined;
-      throw err;
-    }
+  private lookupAlgo(symbol: string, clientAlgoId: string): Promise<Raw | undefined> {
+    return this.orNone(`conditional order ${clientAlgoId}`, symbol, () =>
+      this.api.fapiPrivateGetAlgoOrder?.({ clientAlgoId }),
+    );
   }
 
   /**
@@ -1063,13 +1057,22 @@ export class BinanceExecution implements ExecutionPort {
   }
 
   /** The exchange's order by client id, or undefined when it has none. */
-  private async lookup(symbol: string, clientOrderId: string): Promise<Raw | undefined> {
+  private lookup(symbol: string, clientOrderId: string): Promise<Raw | undefined> {
+    return this.orNone(`order ${clientOrderId}`, symbol, () =>
+      this.futures
+        ? this.api.fapiPrivateGetOrder?.({ symbol, origClientOrderId: clientOrderId })
+        : this.api.privateGetOrder?.({ symbol, origClientOrderId: clientOrderId }),
+    );
+  }
+
+  /** The exchange's answer about one order, or undefined when it has no such order (-2011, -2013). */
+  private async orNone(
+    what: string,
+    symbol: string,
+    request: () => Promise<unknown> | undefined,
+  ): Promise<Raw | undefined> {
     try {
-      return (await this.call(`order ${clientOrderId}`, symbol, () =>
-        this.futures
-          ? this.api.fapiPrivateGetOrder?.({ symbol, origClientOrderId: clientOrderId })
-          : this.api.privateGetOrder?.({ symbol, origClientOrderId: clientOrderId }),
-      )) as Raw;
+      return (await this.call(what, symbol, request)) as Raw;
     } catch (err) {
       const code = binanceCode(err)?.code;
       if (code === -2013 || code === -2011) return undefined;
