@@ -20,7 +20,7 @@ import {
   type WalletView,
 } from "./futuresAccount.js";
 import { parseSymbol } from "./klines.js";
-import { intParam, limitParam, need, num, oneOf } from "./params.js";
+import { historyPage, intParam, need, num, oneOf } from "./params.js";
 import { json, type RequestContext, type Route, type Security } from "./router.js";
 import type { Series } from "./series.js";
 import { allParams, authenticate } from "./signing.js";
@@ -581,20 +581,12 @@ function orderRoutes(): Route[] {
         const q = allParams(ctx);
         const symbol = (await symbolParam(ctx, a, true)) as string;
         const spec = specOf(a, ctx, symbol);
-        const fromId = intParam(q, "orderId");
-        const start = intParam(q, "startTime");
-        const end = intParam(q, "endTime");
-        const list = a.orders.filter(
-          (o) =>
-            o.symbol === symbol &&
-            (fromId === undefined || o.orderId >= fromId) &&
-            (start === undefined || o.time >= start) &&
-            (end === undefined || o.time <= end),
-        );
-        const limit = limitParam(q);
-        return json(
-          (fromId === undefined ? list.slice(-limit) : list.slice(0, limit)).map((o) => orderBody(o, spec)),
-        );
+        const page = historyPage(a.orders, q, symbol, {
+          idParam: "orderId",
+          id: (o) => o.orderId,
+          time: (o) => o.time,
+        });
+        return json(page.map((o) => orderBody(o, spec)));
       },
     ),
     signed(
@@ -619,20 +611,14 @@ function orderRoutes(): Route[] {
         const symbol = (await symbolParam(ctx, a, true)) as string;
         const spec = specOf(a, ctx, symbol);
         const orderId = intParam(q, "orderId");
-        const fromId = intParam(q, "fromId");
-        const start = intParam(q, "startTime");
-        const end = intParam(q, "endTime");
-        const list = a.trades.filter(
-          (t) =>
-            t.symbol === symbol &&
-            (orderId === undefined || t.orderId === orderId) &&
-            (fromId === undefined || t.id >= fromId) &&
-            (start === undefined || t.time >= start) &&
-            (end === undefined || t.time <= end),
-        );
-        const limit = limitParam(q);
-        const fromStart = fromId !== undefined || start !== undefined;
-        return json((fromStart ? list.slice(0, limit) : list.slice(-limit)).map((t) => tradeBody(t, spec)));
+        const page = historyPage(a.trades, q, symbol, {
+          idParam: "fromId",
+          id: (t) => t.id,
+          time: (t) => t.time,
+          startFirst: true,
+          match: (t) => orderId === undefined || t.orderId === orderId,
+        });
+        return json(page.map((t) => tradeBody(t, spec)));
       },
     ),
   ];
@@ -684,22 +670,13 @@ function algoRoutes(): Route[] {
         const q = allParams(ctx);
         const symbol = (await symbolParam(ctx, a, true)) as string;
         const spec = specOf(a, ctx, symbol);
-        const fromId = intParam(q, "algoId");
-        const start = intParam(q, "startTime");
-        const end = intParam(q, "endTime");
-        const list = a.algoOrders.filter(
-          (o) =>
-            o.symbol === symbol &&
-            (fromId === undefined || o.algoId >= fromId) &&
-            (start === undefined || o.createTime >= start) &&
-            (end === undefined || o.createTime <= end),
-        );
-        const limit = limitParam(q, 100, 100);
-        return json(
-          (fromId === undefined ? list.slice(-limit) : list.slice(0, limit)).map((o) =>
-            algoBody(o, spec, true),
-          ),
-        );
+        const page = historyPage(a.algoOrders, q, symbol, {
+          idParam: "algoId",
+          id: (o) => o.algoId,
+          time: (o) => o.createTime,
+          limit: { max: 100, dflt: 100 },
+        });
+        return json(page.map((o) => algoBody(o, spec, true)));
       },
     ),
     signed(

@@ -13,7 +13,7 @@ import {
 } from "./account.js";
 import { ApiError, illegalChars, invalidSymbol } from "./errors.js";
 import { parseSymbol } from "./klines.js";
-import { intParam, limitParam, need, num, oneOf } from "./params.js";
+import { historyPage, intParam, need, num, oneOf } from "./params.js";
 import { json, type RequestContext, type Route, type Security } from "./router.js";
 import type { Series } from "./series.js";
 import { allParams, authenticate } from "./signing.js";
@@ -424,18 +424,12 @@ export function orderRoutes(): Route[] {
         const q = allParams(ctx);
         const symbol = parseSymbol(need(q.get("symbol"), "symbol"));
         await seriesOf(ctx, symbol);
-        const fromId = intParam(q, "orderId");
-        const start = intParam(q, "startTime");
-        const end = intParam(q, "endTime");
-        const list = a.orders.filter(
-          (o) =>
-            o.symbol === symbol &&
-            (fromId === undefined || o.orderId >= fromId) &&
-            (start === undefined || o.time >= start) &&
-            (end === undefined || o.time <= end),
-        );
-        const limit = limitParam(q);
-        return json((fromId === undefined ? list.slice(-limit) : list.slice(0, limit)).map(orderBody));
+        const page = historyPage(a.orders, q, symbol, {
+          idParam: "orderId",
+          id: (o) => o.orderId,
+          time: (o) => o.time,
+        });
+        return json(page.map(orderBody));
       },
     ),
     signed(
@@ -448,20 +442,14 @@ export function orderRoutes(): Route[] {
         const symbol = parseSymbol(need(q.get("symbol"), "symbol"));
         await seriesOf(ctx, symbol);
         const orderId = intParam(q, "orderId");
-        const fromId = intParam(q, "fromId");
-        const start = intParam(q, "startTime");
-        const end = intParam(q, "endTime");
-        const list = a.trades.filter(
-          (t) =>
-            t.symbol === symbol &&
-            (orderId === undefined || t.orderId === orderId) &&
-            (fromId === undefined || t.id >= fromId) &&
-            (start === undefined || t.time >= start) &&
-            (end === undefined || t.time <= end),
-        );
-        const limit = limitParam(q);
-        const fromStart = fromId !== undefined || start !== undefined;
-        return json((fromStart ? list.slice(0, limit) : list.slice(-limit)).map(tradeBody));
+        const page = historyPage(a.trades, q, symbol, {
+          idParam: "fromId",
+          id: (t) => t.id,
+          time: (t) => t.time,
+          startFirst: true,
+          match: (t) => orderId === undefined || t.orderId === orderId,
+        });
+        return json(page.map(tradeBody));
       },
     ),
     signed(

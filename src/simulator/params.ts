@@ -41,3 +41,38 @@ export function oneOf<T extends string>(v: string, allowed: readonly T[], error:
   if (!(allowed as readonly string[]).includes(v)) throw error();
   return v as T;
 }
+
+/**
+ * A history endpoint's page (allOrders, myTrades, userTrades, allAlgoOrders): the rows of one
+ * symbol from the id parameter `idParam` on and within startTime..endTime (inclusive), at most
+ * `limit`: the oldest ones from a given id (or, with `startFirst`, from a given start time), else
+ * the newest. `match` narrows further (a trade's orderId).
+ */
+export function historyPage<T extends { symbol: string }>(
+  rows: readonly T[],
+  q: URLSearchParams,
+  symbol: string,
+  o: {
+    idParam: string;
+    id: (r: T) => number;
+    time: (r: T) => number;
+    startFirst?: boolean;
+    match?: (r: T) => boolean;
+    limit?: { max: number; dflt: number };
+  },
+): T[] {
+  const fromId = intParam(q, o.idParam);
+  const start = intParam(q, "startTime");
+  const end = intParam(q, "endTime");
+  const list = rows.filter(
+    (r) =>
+      r.symbol === symbol &&
+      (o.match === undefined || o.match(r)) &&
+      (fromId === undefined || o.id(r) >= fromId) &&
+      (start === undefined || o.time(r) >= start) &&
+      (end === undefined || o.time(r) <= end),
+  );
+  const limit = o.limit === undefined ? limitParam(q) : limitParam(q, o.limit.max, o.limit.dflt);
+  const oldest = fromId !== undefined || (o.startFirst === true && start !== undefined);
+  return oldest ? list.slice(0, limit) : list.slice(-limit);
+}
