@@ -74,6 +74,30 @@ export class ServiceMetrics {
     labelNames: ["channel"],
     registers: [this.registry],
   });
+  readonly equity = new Gauge({
+    name: "itb_equity",
+    help: "The market's equity after its last processed candle (cash plus the position at the close), in quote.",
+    labelNames: ["market"],
+    registers: [this.registry],
+  });
+  readonly cash = new Gauge({
+    name: "itb_cash",
+    help: "The market's cash after its last processed candle, in quote.",
+    labelNames: ["market"],
+    registers: [this.registry],
+  });
+  readonly position = new Gauge({
+    name: "itb_position",
+    help: "The market's position after its last processed candle: 1 long, -1 short, 0 flat.",
+    labelNames: ["market"],
+    registers: [this.registry],
+  });
+  readonly trades = new Counter({
+    name: "itb_trades_total",
+    help: "Closed trades, per market and outcome (win: net profit after fees above 0, else loss).",
+    labelNames: ["market", "outcome"],
+    registers: [this.registry],
+  });
   readonly ready = new Gauge({
     name: "itb_market_ready",
     help: "1 once the market is warm and follows the exchange, 0 before and after.",

@@ -369,6 +369,11 @@ function observe(m: ServiceMetrics, market: string, rec: CandleRecord, st: Stage
   if (rec.sell) m.signals.inc({ market, side: "sell" });
   for (const a of rec.actions)
     if (a.kind === "submit") m.paperOrders.inc({ market, purpose: a.order.purpose });
+  for (const t of rec.trades) m.trades.inc({ market, outcome: t.pnl > 0 ? "win" : "loss" });
+  // a halt's candle may leave the marks undefined: the gauges keep the last known values
+  if (Number.isFinite(rec.equity.equity)) m.equity.set({ market }, rec.equity.equity);
+  if (Number.isFinite(rec.equity.cash)) m.cash.set({ market }, rec.equity.cash);
+  m.position.set({ market }, rec.equity.position);
   m.latency.observe({ stage: "features" }, st.features / 1000);
   m.latency.observe({ stage: "trading" }, st.trading / 1000);
   m.latency.observe({ stage: "ledger" }, st.ledger / 1000);
