@@ -105,3 +105,31 @@ export function npmScripts(): Record<string, string> {
   };
   return pkg.scripts;
 }
+
+export const DASHBOARD = resolve(ROOT, "deploy/grafana/dashboards/itb.json");
+
+export interface Dashboard {
+  panels: {
+    title: string;
+    datasource: { uid: string };
+    targets: { expr: string; datasource: { uid: string } }[];
+  }[];
+  templating: { list: { query: { query: string } }[] };
+}
+
+export function readDashboard(file: string): Dashboard {
+  return JSON.parse(readFileSync(file, "utf8")) as Dashboard;
+}
+
+/** Every PromQL expression of a Grafana dashboard: its panels' queries and its variables'. */
+export function dashboardQueries(d: Dashboard): string[] {
+  return [
+    ...d.panels.flatMap((p) => p.targets.map((t) => t.expr)),
+    ...d.templating.list.map((v) => v.query.query),
+  ];
+}
+
+/** The metric names a PromQL expression uses (itb's all start with itb_). */
+export function metricNames(expr: string): string[] {
+  return [...expr.matchAll(/\b(itb_[a-z0-9_]+)\b/g)].map((m) => m[1] as string);
+}
