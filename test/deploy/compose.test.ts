@@ -172,7 +172,7 @@ describe("the Grafana dashboard", () => {
     const exported = new Set<string>();
     for (const m of await new ServiceMetrics().registry.getMetricsAsJSON()) {
       exported.add(m.name);
-      if (m.type === "histogram")
+      if (String(m.type) === "histogram")
         for (const s of ["_bucket", "_sum", "_count"]) exported.add(`${m.name}${s}`);
     }
     const queries = dashboardQueries(readDashboard(DASHBOARD));
