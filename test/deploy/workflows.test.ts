@@ -58,13 +58,15 @@ function commandProblems(argv: string[]): string[] {
   if (cmd === "./bin/itb") {
     const problems = itbCommandProblems(args);
     const config = args[args.indexOf("--config") + 1];
-    if (args.includes("--config") && !existsSync(resolve(ROOT, config as string))) problems.push(`no config ${config}`);
+    if (args.includes("--config") && !existsSync(resolve(ROOT, config as string)))
+      problems.push(`no config ${config}`);
     return problems;
   }
   if (cmd === "npm") {
     const [sub, script] = args;
     if (sub === "ci" || sub === "test") return [];
-    if (sub === "run") return script !== undefined && script in npmScripts() ? [] : [`no npm script ${script}`];
+    if (sub === "run")
+      return script !== undefined && script in npmScripts() ? [] : [`no npm script ${script}`];
     return [`npm ${sub}: not a command the project's workflows use`];
   }
   if (cmd === "az" || cmd === "docker") return [];
@@ -172,7 +174,9 @@ describe(".github/workflows", () => {
     const job = wf.jobs.market as Job;
     const dispatch = wf.on.workflow_dispatch as { inputs: { symbols: { default: string } } };
     const symbols = JSON.parse(dispatch.inputs.symbols.default) as string[];
-    expect(job.strategy?.matrix.symbol).toBe(`\${{ fromJSON(inputs.symbols || '${JSON.stringify(symbols).replace(",", ", ")}') }}`);
+    expect(job.strategy?.matrix.symbol).toBe(
+      `\${{ fromJSON(inputs.symbols || '${JSON.stringify(symbols).replace(",", ", ")}') }}`,
+    );
     const run = job.steps.find((s) => s.run?.includes("./bin/itb pipeline"))?.run as string;
     const argv = (commands(run)[0] as string[]).slice(1);
     const configFile = resolve(ROOT, argv[argv.indexOf("--config") + 1] as string);
@@ -183,7 +187,7 @@ describe(".github/workflows", () => {
       const { config } = loadConfig(configFile, { symbol });
       const report = relative(ROOT, resolve(ROOT, symbolOutputFile(config, "report", "html")));
       const models = `${relative(ROOT, resolve(ROOT, config.data_folder, symbol, config.model_folder))}/`;
-      const expand = (p: string) => p.replaceAll("${{ matrix.symbol }}", symbol);
+      const expand = (p: string) => p.replaceAll(`\${{ matrix.symbol }}`, symbol);
       expect(kept.map(expand)).toContain(models);
       expect(kept.map(expand)).toContain(report.replace(/\.html$/, ".*"));
     }
