@@ -260,6 +260,17 @@ describe("deploy/terraform", () => {
     ]);
   });
 
+  it("example.tfvars sets declared variables only, and no credential", async () => {
+    const values = (await parseHcl(
+      "example.tfvars",
+      readFileSync(resolve(TF, "example.tfvars"), "utf8"),
+    )) as Body;
+    expect(Object.keys(values).filter((k) => m.variable[k] === undefined)).toEqual([]);
+    expect(Object.keys(values).filter((k) => m.variable[k]?.sensitive === true)).toEqual([]);
+    expect(existsSync(resolve(TF, values.config_file as string))).toBe(true);
+    expect(values.credentials).toEqual(m.variable.credentials?.default);
+  });
+
   it("the checks name what they find wrong", async () => {
     const bad = await readModule({
       "bad.tf": `
