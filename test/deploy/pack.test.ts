@@ -178,7 +178,7 @@ describe("the npm package installed with its production dependencies only", () =
     expect(install.status, install.stderr).toBe(0);
     expect(copyNativeBuilds(app)).toEqual(["better-sqlite3/better_sqlite3.node", "talib/talib.node"]);
     itbBin = join(app, "node_modules", ".bin", "itb");
-  }, 60_000);
+  }, 120_000);
 
   afterAll(() => {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
@@ -211,12 +211,13 @@ describe("the npm package installed with its production dependencies only", () =
     const r = spawnSync(itbBin, ["demo", "--data-folder", data, "--log-format", "json"], {
       cwd: app,
       encoding: "utf8",
-      timeout: 80_000,
+      // about 20 s alone; the margin is for a loaded CI machine
+      timeout: 170_000,
     });
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     expect(r.stdout).toMatch(/^BTCUSDT 1m +ok /m);
     expect(r.stdout).toContain("1 market(s), 0 failed");
     expect(existsSync(join(data, "BTCUSDT", "report.html"))).toBe(true);
     expect(dirname(r.stdout.match(/^report: (.+)$/m)?.[1] ?? "")).toBe(join(data, "BTCUSDT"));
-  }, 90_000);
+  }, 180_000);
 });

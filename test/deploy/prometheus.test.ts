@@ -192,11 +192,21 @@ describe("Prometheus scraping itb serve", () => {
     expect(rules?.data.groups.map((g) => [g.name, g.rules.map((r) => r.name)])).toEqual([
       ["itb", ["ItbDown", "ItbMarketNotReady", "ItbCandleLag", "ItbErrors", "ItbNotificationsFailing"]],
     ]);
-    // the lag rule fires on the simulator's years-old candles (pending for its `for`)
-    const alerts = (await (await fetch(`${promUrl}/api/v1/alerts`)).json()) as {
-      data: { alerts: { labels: Record<string, string>; state: string }[] };
-    };
-    expect(alerts.data.alerts.map((a) => [a.labels.alertname, a.labels.market, a.state])).toEqual([
+    // the lag rule fires on the simulator's years-old candles (pending for its `for`), at the
+    // first evaluation after the lag was scraped
+    type Alerts = { data: { alerts: { labels: Record<string, string>; state: string }[] } };
+    let alerts: Alerts | undefined;
+    await until(
+      async () => {
+        alerts = (await (await fetch(`${promUrl}/api/v1/alerts`)).json()) as Alerts;
+        return alerts.data.alerts.length > 0;
+      },
+      20_000,
+      "an alert",
+      200,
+      () => JSON.stringify(alerts),
+    );
+    expect(alerts?.data.alerts.map((a) => [a.labels.alertname, a.labels.market, a.state])).toEqual([
       ["ItbCandleLag", MARKET, "pending"],
     ]);
   });
