@@ -51,6 +51,23 @@ describe("Dockerfile", () => {
     expect(only(runtime, "RUN").some((r) => /apt-get|npm (ci|install)/.test(r.args))).toBe(false);
   });
 
+  it("puts the installed package's itb on the runtime stage's PATH", () => {
+    // the folder the build stage installs the tarball in
+    const build = stages[0] as DockerInstruction[];
+    const installAt = build.findIndex((i) => i.keyword === "RUN" && /npm install \/tmp\/itb-/.test(i.args));
+    const dir = build
+      .slice(0, installAt)
+      .filter((i) => i.keyword === "WORKDIR")
+      .at(-1)?.args as string;
+    expect(dir).toBe("/opt/itb");
+    // copied whole into the runtime stage, whose PATH leads to its bin folder
+    expect(only(runtime, "COPY").map((c) => c.args)).toEqual([`--from=build ${dir} ${dir}`]);
+    const path = only(runtime, "ENV")
+      .map((e) => /PATH=(\S+)/.exec(e.args)?.[1])
+      .find((p) => p !== undefined);
+    expect(path?.split(":")[0]).toBe(`${dir}/node_modules/.bin`);
+  });
+
   it("copies only files that exist and that .dockerignore lets into the build context", () => {
     const ignored = readFileSync(resolve(ROOT, ".dockerignore"), "utf8")
       .split("\n")
