@@ -26,7 +26,7 @@ interface OpenApiDoc {
 
 export async function lintOpenApi(doc: unknown): Promise<void> {
   const v = new Validator();
-  const r = await v.validate(doc as object);
+  const r = await v.validate(doc as Record<string, unknown>);
   expect(r.errors ?? [], JSON.stringify(r.errors, null, 2)).toEqual([]);
   expect(r.valid).toBe(true);
   expect(v.version).toBe("3.1");
