@@ -255,6 +255,25 @@ export function createSource(o: SourceOptions): ApiSource {
     };
   };
 
+  // a version's file never changes once written: its summary is read once (by file and mtime)
+  const versionCache = new Map<string, { mtimeMs: number; entry: ModelEntry["versions"][number] }>();
+  const versionOf = async (store: ModelStore, name: string, v: number) => {
+    const file = store.fileOf(name, v);
+    const st = await stat(file);
+    const hit = versionCache.get(file);
+    if (hit !== undefined && hit.mtimeMs === st.mtimeMs) return hit.entry;
+    const a = (await store.read(name, v)).artifact;
+    const entry = {
+      version: v,
+      created_at: a.created_at,
+      algorithm: a.algorithm.algo,
+      features: a.features.length,
+      metrics: a.metrics,
+    };
+    versionCache.set(file, { mtimeMs: st.mtimeMs, entry });
+    return entry;
+  };
+
   const models = async (): Promise<ModelEntry[]> => {
     const out: ModelEntry[] = [];
     const seen = new Set<string>();
@@ -267,14 +286,7 @@ export function createSource(o: SourceOptions): ApiSource {
         const versions: ModelEntry["versions"] = [];
         for (const v of await store.versions(name)) {
           try {
-            const a = (await store.read(name, v)).artifact;
-            versions.push({
-              version: v,
-              created_at: a.created_at,
-              algorithm: a.algorithm.algo,
-              features: a.features.length,
-              metrics: a.metrics,
-            });
+            versions.push(await versionOf(store, name, v));
           } catch {
             // an unreadable version is left out of the list (itb models check names it)
           }
