@@ -111,6 +111,8 @@ export function registerServeCommand(program: Command): void {
       const ledgers = new Map<string, Ledger>();
       const stopped = new Map<string, string>();
       const hub = new EventHub();
+      // the service closes its ledgers as it stops: the API reads the markets' memory from then on
+      interrupts.signal.addEventListener("abort", () => ledgers.clear(), { once: true });
       const source = createSource({
         mode: "serve",
         version: VERSION,
