@@ -124,7 +124,6 @@ export function registerServeCommand(program: Command): void {
           runners: () => markets,
           reasons: () => readiness().reasons,
           stopped: () => stopped,
-          onControl: (market, action) => hub.publish({ name: "control", market, data: { action } }),
         },
       });
       // Fastify loads with the commands that serve (not with every itb command)
@@ -177,6 +176,8 @@ export function registerServeCommand(program: Command): void {
               return ledger;
             },
             onMarketStopped: (m, error) => stopped.set(m.name, error),
+            onControl: (m, action) =>
+              hub.publish({ name: "control", market: marketId(m.config), data: { action } }),
             onReady: (ms) => {
               markets = ms;
               for (const m of ms) {

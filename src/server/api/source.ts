@@ -138,8 +138,6 @@ export interface SourceOptions {
     /** Per market name ("BTCUSDT 1m"): why it is not ready; `service` while it starts. */
     reasons: () => Record<string, string>;
     stopped: () => ReadonlyMap<string, string>;
-    /** Told of each control request a market took. */
-    onControl?: (market: string, action: "pause" | "resume" | "exit") => void;
   };
 }
 
@@ -415,23 +413,18 @@ function control(
   byId: ReadonlyMap<string, SourceMarket>,
   runnerOf: (m: SourceMarket) => MarketRunner | undefined,
 ): ApiControl {
-  const request = (runner: MarketRunner, action: "pause" | "resume" | "exit"): boolean => {
-    const took = runner.control(action);
-    if (took) service.onControl?.(marketId(runner.config), action);
-    return took;
-  };
   return {
     apply: (action, symbol) =>
       service
         .runners()
         .filter((r) => symbol === undefined || r.key.symbol.toUpperCase() === symbol.toUpperCase())
-        .filter((r) => request(r, action === "flatten" ? "exit" : action))
+        .filter((r) => r.control(action === "flatten" ? "exit" : action))
         .map((r) => ({ id: marketId(r.config), name: r.name })),
     exit: (id) => {
       const m = byId.get(id);
       if (m === undefined) return undefined;
       const r = runnerOf(m);
-      return r !== undefined && request(r, "exit");
+      return r !== undefined && r.control("exit");
     },
     promote: async (id, name, version) => {
       const m = byId.get(id);
