@@ -424,7 +424,7 @@ function control(
       const m = byId.get(id);
       if (m === undefined) return undefined;
       const r = runnerOf(m);
-      return r !== undefined && r.control("exit");
+      return r === undefined ? false : r.control("exit");
     },
     promote: async (id, name, version) => {
       const m = byId.get(id);
