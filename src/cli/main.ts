@@ -14,6 +14,7 @@ import { registerServeCommand } from "./commands/serve.js";
 import { registerSignalCommands } from "./commands/signals.js";
 import { registerSimCommand } from "./commands/sim.js";
 import { registerTelegramSimCommand } from "./commands/telegramSim.js";
+import { registerUiCommand } from "./commands/ui.js";
 import { stderrLine } from "./terminalLine.js";
 import { VERSION } from "./version.js";
 
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerSignalCommands(program);
   registerBacktestCommands(program);
   registerServeCommand(program);
+  registerUiCommand(program);
   registerPipelineCommand(program);
   registerLedgerCommands(program);
   registerControlCommands(program);

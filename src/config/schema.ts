@@ -53,6 +53,16 @@ const secretText = (what: string) =>
       `${what}. Prefer the environment or a secrets file; never printed, not part of the config hash.`,
     );
 
+/** The HTTP API's bearer tokens of one scope: one, or a list (comma-separated in the environment). */
+const apiTokens = (scope: "read" | "control") =>
+  z
+    .union([text(), z.array(text()).min(1)], expected("a token of 16 characters or more, or a list of them"))
+    .transform((v) => (Array.isArray(v) ? v.join(",") : v))
+    .optional()
+    .describe(
+      `Bearer token(s) of the HTTP API's ${scope} scope (falls back to ITB_SERVE_${scope.toUpperCase()}_TOKEN, comma-separated for several). Prefer the environment or a secrets file; never printed.`,
+    );
+
 const BaseConfigSchema = known(
   {
     $schema: text().optional().describe("JSON Schema reference for editors; ignored by itb."),
@@ -200,6 +210,8 @@ const BaseConfigSchema = known(
       .describe(
         "Telegram chat id, or a list (comma-separated in ITB_TELEGRAM_CHAT_ID): where notifications go and the only chats whose commands are answered. Never printed.",
       ),
+    serve_read_token: apiTokens("read"),
+    serve_control_token: apiTokens("control"),
     telegram_api_url: httpUrl()
       .optional()
       .describe(
@@ -211,7 +223,7 @@ const BaseConfigSchema = known(
     secrets_file: text()
       .optional()
       .describe(
-        "JSON/JSONC file with api_key, api_secret, telegram_bot_token, telegram_chat_id (or ITB_SECRETS_FILE).",
+        "JSON/JSONC file with api_key, api_secret, telegram_bot_token, telegram_chat_id, serve_read_token, serve_control_token (or ITB_SECRETS_FILE).",
       ),
   },
   "an object",

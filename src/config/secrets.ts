@@ -9,7 +9,14 @@ import { parseJsonc } from "./jsonc.js";
  * can be shared or committed without them. They never reach a log, a printed config or the
  * config hash.
  */
-export const SECRET_KEYS = ["api_key", "api_secret", "telegram_bot_token", "telegram_chat_id"] as const;
+export const SECRET_KEYS = [
+  "api_key",
+  "api_secret",
+  "telegram_bot_token",
+  "telegram_chat_id",
+  "serve_read_token",
+  "serve_control_token",
+] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 export const SECRET_ENV: Readonly<Record<SecretKey, string>> = {
@@ -17,6 +24,8 @@ export const SECRET_ENV: Readonly<Record<SecretKey, string>> = {
   api_secret: "ITB_API_SECRET",
   telegram_bot_token: "ITB_TELEGRAM_BOT_TOKEN",
   telegram_chat_id: "ITB_TELEGRAM_CHAT_ID",
+  serve_read_token: "ITB_SERVE_READ_TOKEN",
+  serve_control_token: "ITB_SERVE_CONTROL_TOKEN",
 };
 
 export const SECRETS_FILE_ENV = "ITB_SECRETS_FILE";
@@ -52,7 +61,7 @@ export interface SecretResolution {
 }
 
 /**
- * Resolves the four credentials: a non-empty config value, else `ITB_*` environment variables,
+ * Resolves the credentials: a non-empty config value, else `ITB_*` environment variables,
  * else the secrets file named by the config's `secrets_file` or by `ITB_SECRETS_FILE`.
  */
 export function resolveSecrets(config: Record<string, unknown>, env: NodeJS.ProcessEnv): SecretResolution {
@@ -117,7 +126,8 @@ function readSecretsFile(
     }
     const okType =
       typeof value === "string" ||
-      (key === "telegram_chat_id" && (typeof value === "number" || Array.isArray(value)));
+      (key === "telegram_chat_id" && (typeof value === "number" || Array.isArray(value))) ||
+      (key.startsWith("serve_") && Array.isArray(value) && value.every((x) => typeof x === "string"));
     if (!okType) {
       // The value is echoed by kind only: it may be a credential in the wrong shape.
       issues.push(`${fileName}: ${key}: expected a string, found ${describeKind(value)}`);

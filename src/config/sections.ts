@@ -282,7 +282,20 @@ export const ServeSchema = known({
     .string(expected(ADDRESS_EXPECTED))
     .regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, expected(ADDRESS_EXPECTED))
     .default("127.0.0.1:9464")
-    .describe("Where /healthz, /readyz and /metrics listen (loopback by default); port 0: any free port."),
+    .describe(
+      "Where the HTTP API, the pages, /healthz, /readyz and /metrics listen (loopback by default); port 0: any free port. Another address needs serve_read_token or serve_control_token.",
+    ),
+  cors_origins: z
+    .array(
+      z
+        .string(expected('an origin, e.g. "https://desk.example.com"'))
+        .regex(
+          /^https?:\/\/[^/\s]+$/,
+          expected('an origin "scheme://host[:port]", e.g. "https://desk.example.com"'),
+        ),
+    )
+    .default([])
+    .describe("Origins a browser may call the HTTP API from (CORS); none by default."),
   websocket: flag()
     .default(true)
     .describe(

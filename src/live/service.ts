@@ -44,6 +44,8 @@ export interface ServiceOptions {
   /** The exchange's REST client (tests pass one pointing at a simulator). */
   marketData?: (config: LoadedConfig["config"], market: Market) => MarketData;
   onProcessed?: (market: MarketRunner, rec: CandleRecord, stages: StageTimes, features: Float64Array) => void;
+  /** Called when a market stops with an error (the others go on). */
+  onMarketStopped?: (market: MarketRunner, error: string) => void;
   /** Called once every market is prepared and following the exchange. */
   onReady?: (markets: readonly MarketRunner[]) => void;
   /** Overrides of the configs' serve.poll_ms and serve.delay_ms (tests). */
@@ -270,6 +272,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
         } catch (err) {
           if (o.signal.aborted) return;
           failed.push({ market: r.name, error: errorMessage(err) });
+          o.onMarketStopped?.(r, errorMessage(err));
           o.metrics?.errors.inc({ market: r.name });
           o.metrics?.ready.set({ market: r.name }, 0);
           o.log.error({ market: r.name, err: errorMessage(err) }, "market stopped");

@@ -1,15 +1,15 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Registry } from "prom-client";
 import { UsageError } from "../core/errors.js";
 
 /**
- * The service's operations endpoints on a small HTTP server (loopback by default):
+ * The service's operations endpoints, on the HTTP server of the API (loopback by default):
  *   GET /healthz  200 while the process serves (liveness);
  *   GET /readyz   200 when every market is warm and its data fresh, else 503 with the reasons;
  *   GET /metrics  Prometheus text exposition;
  *   POST /control {"action": "pause"|"resume"|"flatten", "symbol"?}  the kill switch (itb pause,
- *                 itb resume, itb flatten): applied by each market at its next candle.
+ *                 itb resume, itb flatten): applied by each market at its next candle. With API
+ *                 tokens configured it needs a control token, as POST /api/v1/control/... does.
  */
 
 export type ControlAction = "pause" | "resume" | "flatten";
@@ -20,9 +20,13 @@ export interface Readiness {
   reasons: Record<string, string>;
 }
 
-export interface OpsServer {
-  readonly url: string;
-  close(): Promise<void>;
+export interface OpsOptions {
+  registry: Registry;
+  readiness: () => Readiness;
+  /** The markets that took the request, by name (none before the service is ready). */
+  control?: (action: ControlAction, symbol?: string) => string[];
+  /** Checks a control request's token; false when it answered (401, 403, 429). */
+  authorize?: (req: FastifyRequest, reply: FastifyReply) => boolean;
 }
 
 /** "host:port" (port 0: any free port). */
@@ -35,96 +39,48 @@ export function parseAddress(address: string): { host: string; port: number } {
   return { host: (m[1] as string).replace(/^\[|\]$/g, ""), port };
 }
 
-export async function startOpsServer(o: {
-  address: string;
-  registry: Registry;
-  readiness: () => Readiness;
-  /** The markets that took the request (none before the service is ready). */
-  control?: (action: ControlAction, symbol?: string) => string[];
-}): Promise<OpsServer> {
-  const { host, port } = parseAddress(o.address);
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    void handle(req, res);
-  });
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (path === "/control" && req.method === "POST" && o.control !== undefined) {
-      await control(req, res, o.control);
-      return;
-    }
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405, { allow: "GET, HEAD" }).end();
-      return;
-    }
-    try {
-      if (path === "/healthz") json(res, 200, { status: "ok" });
-      else if (path === "/readyz") {
-        const r = o.readiness();
-        json(res, r.ready ? 200 : 503, { status: r.ready ? "ready" : "not ready", markets: r.reasons });
-      } else if (path === "/metrics") {
+const OPS_PATHS = ["/healthz", "/readyz", "/metrics"] as const;
+
+export function registerOps(app: FastifyInstance, o: OpsOptions): void {
+  for (const path of OPS_PATHS) {
+    app.route({
+      method: ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
+      url: path,
+      handler: async (req, reply) => {
+        if (req.method !== "GET" && req.method !== "HEAD") {
+          return reply.code(405).header("allow", "GET, HEAD").send();
+        }
+        if (path === "/healthz") return { status: "ok" };
+        if (path === "/readyz") {
+          const r = o.readiness();
+          return reply
+            .code(r.ready ? 200 : 503)
+            .send({ status: r.ready ? "ready" : "not ready", markets: r.reasons });
+        }
         const text = await o.registry.metrics();
-        res.writeHead(200, { "content-type": o.registry.contentType }).end(text);
-      } else json(res, 404, { error: `no endpoint ${path}; try /healthz, /readyz or /metrics` });
-    } catch (err) {
-      json(res, 500, { error: err instanceof Error ? err.message : String(err) });
-    }
-  };
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === "EADDRINUSE"
-          ? new UsageError(
-              `cannot listen on ${o.address}: the address is in use (serve.address sets another)`,
-            )
-          : err,
-      ),
-    );
-    server.listen(port, host, () => resolve());
-  });
-  const a = server.address() as AddressInfo;
-  const shown = a.family === "IPv6" ? `[${a.address}]` : a.address;
-  return {
-    url: `http://${shown}:${a.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" }).end(`${JSON.stringify(body)}\n`);
-}
-
-async function control(
-  req: IncomingMessage,
-  res: ServerResponse,
-  apply: (action: ControlAction, symbol?: string) => string[],
-): Promise<void> {
-  let body = "";
-  for await (const chunk of req) body += String(chunk);
-  let parsed: { action?: unknown; symbol?: unknown };
-  try {
-    parsed = JSON.parse(body) as typeof parsed;
-  } catch {
-    json(res, 400, { error: 'expected a JSON body {"action": "pause"|"resume"|"flatten", "symbol"?}' });
-    return;
-  }
-  const action = parsed.action as ControlAction;
-  if (!CONTROL_ACTIONS.includes(action)) {
-    json(res, 400, {
-      error: `unknown action ${JSON.stringify(parsed.action)}; expected pause, resume or flatten`,
+        return reply.type(o.registry.contentType).send(text);
+      },
     });
-    return;
   }
-  const symbol = typeof parsed.symbol === "string" && parsed.symbol !== "" ? parsed.symbol : undefined;
-  const markets = apply(action, symbol);
-  json(res, markets.length > 0 ? 200 : 409, {
-    action,
-    markets,
-    ...(markets.length === 0
-      ? { error: "no market took it (not trading on paper, not ready yet, or no such symbol)" }
-      : {}),
+  const apply = o.control;
+  if (apply === undefined) return;
+  app.post("/control", async (req, reply) => {
+    if (o.authorize !== undefined && !o.authorize(req, reply)) return reply;
+    const parsed = (req.body ?? {}) as { action?: unknown; symbol?: unknown };
+    const action = parsed.action as ControlAction;
+    if (!CONTROL_ACTIONS.includes(action)) {
+      return reply.code(400).send({
+        error: `unknown action ${JSON.stringify(parsed.action)}; expected pause, resume or flatten`,
+      });
+    }
+    const symbol = typeof parsed.symbol === "string" && parsed.symbol !== "" ? parsed.symbol : undefined;
+    const markets = apply(action, symbol);
+    return reply.code(markets.length > 0 ? 200 : 409).send({
+      action,
+      markets,
+      ...(markets.length === 0
+        ? { error: "no market took it (not trading on paper, not ready yet, or no such symbol)" }
+        : {}),
+    });
   });
 }

@@ -44,12 +44,20 @@ export function registerControlCommands(program: Command): void {
             `serve.address ${address} is "any free port": give the service a fixed port, or --address with the one it printed`,
           );
         }
+        const token = config.serve_control_token
+          ?.split(",")
+          .map((t) => t.trim())
+          .find((t) => t !== "");
         const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}/control`;
         let res: Response;
         try {
           res = await fetch(url, {
             method: "POST",
-            headers: { "content-type": "application/json" },
+            headers: {
+              "content-type": "application/json",
+              // with API tokens configured, the service's kill switch needs a control token
+              ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+            },
             body: JSON.stringify({ action, ...(opts.symbol === undefined ? {} : { symbol: opts.symbol }) }),
             signal: AbortSignal.timeout(10_000),
           });

@@ -1,13 +1,19 @@
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { configFreq, loadConfig } from "../../config/index.js";
+import { loadMarketConfigs } from "../../config/markets.js";
 import { SystemClock } from "../../core/clock.js";
 import { InterruptedError, ItbError, UsageError } from "../../core/errors.js";
 import { ledgerFile } from "../../live/ledger/file.js";
 import { openSqliteLedger } from "../../live/ledger/sqlite.js";
+import type { Ledger } from "../../live/ledger/types.js";
 import type { MarketRunner } from "../../live/market.js";
 import { ServiceMetrics } from "../../live/metrics.js";
 import { runService } from "../../live/service.js";
-import { type Readiness, startOpsServer } from "../../server/ops.js";
+import { apiTokensOf, startApiServer } from "../../server/api/app.js";
+import { EventHub, publishRecord } from "../../server/api/events.js";
+import { createSource, marketId } from "../../server/api/source.js";
+import type { Readiness } from "../../server/ops.js";
 import { contextOf } from "../context.js";
 import { catchInterrupts } from "../interrupts.js";
 import { LiveTable } from "../liveTable.js";
@@ -76,7 +82,14 @@ export function registerServeCommand(program: Command): void {
       const g = cmd.optsWithGlobals<{ logFormat: string }>();
       const files = opts.config;
       if (files.length === 0) throw new UsageError("missing --config FILE");
-      const first = loadConfig(files[0] as string).config;
+      const configs = files.map((f) => loadConfig(f));
+      const first = (configs[0] as (typeof configs)[number]).config;
+      const marketConfigs = files.flatMap((f) =>
+        loadMarketConfigs(f, {
+          ...(list(opts.symbols) === undefined ? {} : { symbols: list(opts.symbols) }),
+          ...(list(opts.freqs) === undefined ? {} : { freqs: list(opts.freqs) }),
+        }),
+      );
       const interrupts = catchInterrupts(ctx.log, "finishing the candle in flight");
       const metrics = new ServiceMetrics();
       const clock = new SystemClock();
@@ -94,17 +107,37 @@ export function registerServeCommand(program: Command): void {
         }
         return { ready: Object.keys(reasons).length === 0, reasons };
       };
-      const ops = await startOpsServer({
-        address: opts.address ?? first.serve.address,
-        registry: metrics.registry,
-        readiness,
-        control: (action, symbol) =>
-          markets
-            .filter((m) => symbol === undefined || m.key.symbol.toUpperCase() === symbol.toUpperCase())
-            .filter((m) => m.control(action === "flatten" ? "exit" : action))
-            .map((m) => m.name),
+      const ledgers = new Map<string, Ledger>();
+      const stopped = new Map<string, string>();
+      const hub = new EventHub();
+      const source = createSource({
+        mode: "serve",
+        version: VERSION,
+        now: () => clock.now(),
+        markets: marketConfigs.map((m) => ({ config: m.config, file: m.file })),
+        configs: configs.map((c) => ({ config: c.config, file: c.file })),
+        ledgerOf: async (folder) => ledgers.get(resolve(folder)),
+        service: {
+          runners: () => markets,
+          reasons: () => readiness().reasons,
+          stopped: () => stopped,
+          onControl: (market, action) => hub.publish({ name: "control", market, data: { action } }),
+        },
       });
-      ctx.log.info({ url: ops.url }, "operations endpoints: /healthz /readyz /metrics");
+      const ops = await startApiServer({
+        address: opts.address ?? first.serve.address,
+        source,
+        hub,
+        tokens: apiTokensOf(configs.map((c) => c.config)),
+        corsOrigins: first.serve.cors_origins,
+        log: ctx.log,
+        ops: {
+          registry: metrics.registry,
+          readiness,
+          control: (action, symbol) => (source.control?.apply(action, symbol) ?? []).map((m) => m.name),
+        },
+      });
+      ctx.log.info({ url: ops.url }, "operations endpoints: /healthz /readyz /metrics; the API: /api/v1");
       const line = stderrLine();
       const table =
         line.interactive && g.logFormat !== "json" ? new LiveTable(line, () => clock.now()) : undefined;
@@ -133,7 +166,12 @@ export function registerServeCommand(program: Command): void {
             ...(table === undefined ? {} : { quietCandles: true }),
             ...(opts.websocket === false ? { websocket: false } : {}),
             ...(opts.live === true ? { live: true } : {}),
-            openLedger: async (folder) => openSqliteLedger(ledgerFile({ data_folder: folder })),
+            openLedger: async (folder) => {
+              const ledger = openSqliteLedger(ledgerFile({ data_folder: folder }));
+              ledgers.set(resolve(folder), ledger);
+              return ledger;
+            },
+            onMarketStopped: (m, error) => stopped.set(m.name, error),
             onReady: (ms) => {
               markets = ms;
               for (const m of ms) {
@@ -141,7 +179,10 @@ export function registerServeCommand(program: Command): void {
               }
               ctx.log.info({ markets: ms.map((m) => m.name) }, "serving");
             },
-            onProcessed: (m, rec) => table?.update(m.name, rec),
+            onProcessed: (m, rec) => {
+              table?.update(m.name, rec);
+              publishRecord(hub, marketId(m.config), rec);
+            },
           });
         } catch (err) {
           // Ctrl-C or SIGTERM during the start (a back-fill, the warm-up): nothing half-done to keep

@@ -1,0 +1,81 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import type { LoadedConfig } from "../../config/index.js";
+import { loadMarketConfigs } from "../../config/markets.js";
+import { ledgerFile } from "../../live/ledger/file.js";
+import { openSqliteLedger } from "../../live/ledger/sqlite.js";
+import type { Ledger } from "../../live/ledger/types.js";
+import { apiTokensOf, startApiServer } from "../../server/api/app.js";
+import { createSource } from "../../server/api/source.js";
+import { configOf, contextOf } from "../context.js";
+import { catchInterrupts } from "../interrupts.js";
+import { VERSION } from "../version.js";
+
+/**
+ * `itb ui`: the pages and the HTTP API over what is stored, with no service running: the
+ * markets from the ledger (when there is one), the model store, the simulations and reports,
+ * the config. The control endpoints answer 409, the event stream sends pings only.
+ */
+export function registerUiCommand(program: Command): void {
+  program
+    .command("ui")
+    .summary("the pages and HTTP API over stored results (ledger, models, simulations, reports), no service")
+    .description(
+      "Serves the pages and the HTTP API (/api/v1, docs/api.md) of the config's markets from what is stored: " +
+        "the ledger if itb serve wrote one, the model store, the simulations and reports of itb simulate and " +
+        "itb report, the resolved config (secrets masked). Nothing trades: the control endpoints answer 409. " +
+        "Listens on --address or serve.address (loopback by default; another address needs an API token). " +
+        "Ctrl-C stops it.",
+    )
+    .requiredOption(
+      "-c, --config <file>",
+      "JSONC config file (repeat for several configs)",
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .option("--address <host:port>", "where to listen (default: serve.address)")
+    .addHelpText("after", "\nExample:\n  itb ui --config configs/demo.jsonc --address 127.0.0.1:8080")
+    .action(async (opts: { config: string[]; address?: string }, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const configs: LoadedConfig[] = opts.config.map((f) => configOf({ config: f }, ctx.log));
+      const first = (configs[0] as LoadedConfig).config;
+      const markets = opts.config.flatMap((f) => loadMarketConfigs(f));
+      const ledgers = new Map<string, Ledger | undefined>();
+      const source = createSource({
+        mode: "ui",
+        version: VERSION,
+        now: () => Date.now(),
+        markets: markets.map((m) => ({ config: m.config, file: m.file })),
+        configs: configs.map((c) => ({ config: c.config, file: c.file })),
+        ledgerOf: async (folder) => {
+          const key = resolve(folder);
+          if (!ledgers.has(key)) {
+            const file = ledgerFile({ data_folder: key });
+            ledgers.set(key, existsSync(file) ? openSqliteLedger(file, { readonly: true }) : undefined);
+          }
+          return ledgers.get(key);
+        },
+      });
+      const interrupts = catchInterrupts(ctx.log, "stopping the server");
+      const server = await startApiServer({
+        address: opts.address ?? first.serve.address,
+        source,
+        tokens: apiTokensOf(configs.map((c) => c.config)),
+        corsOrigins: first.serve.cors_origins,
+        log: ctx.log,
+      });
+      try {
+        ctx.log.info({ url: server.url }, "itb ui: the pages and the API (/api/v1) over stored results");
+        process.stdout.write(`${server.url}\n`);
+        await new Promise<void>((done) => {
+          if (interrupts.signal.aborted) done();
+          else interrupts.signal.addEventListener("abort", () => done(), { once: true });
+        });
+        ctx.log.info({}, "stopped");
+      } finally {
+        await server.close();
+        for (const l of ledgers.values()) await l?.close();
+        interrupts.dispose();
+      }
+    });
+}
