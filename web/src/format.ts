@@ -72,7 +72,7 @@ export function tone(v: number | null | undefined): string | undefined {
 export function metric(v: unknown): string {
   if (typeof v === "number") {
     if (!Number.isFinite(v)) return DASH;
-    return Number.isInteger(v) ? num(v, 0) : Math.abs(v) >= 100 ? num(v, 2) : num(v, 4);
+    return Number.isInteger(v) ? num(v, 0) : Math.abs(v) >= 1 ? num(v, 2) : num(v, 4);
   }
   if (v === null || v === undefined) return DASH;
   if (typeof v === "boolean") return v ? "yes" : "no";

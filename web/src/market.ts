@@ -146,10 +146,10 @@ function marketId(): string {
   return m === null ? "" : decodeURIComponent(m[1] as string);
 }
 
-function stat(label: string, value: Node | string, id?: string): HTMLElement {
+function stat(label: string, value: Node | string, id?: string, extra = ""): HTMLElement {
   return h(
     "div",
-    { class: "stat" },
+    { class: `stat ${extra}`.trim() },
     h("div", { class: "label" }, label),
     h("div", { class: "value", id }, value),
   );
@@ -207,12 +207,8 @@ async function market(ctx: PageContext): Promise<void> {
     h("section", { class: "card" }, h("h2", {}, "Price and score"), legend, priceBox),
     h("section", { class: "card" }, h("h2", {}, "Equity"), equityBox),
     h("section", { class: "card" }, h("h2", {}, "Trades"), trades),
-    h(
-      "div",
-      { class: "two" },
-      h("section", { class: "card" }, h("h2", {}, "Orders"), orders),
-      h("section", { class: "card" }, h("h2", {}, "Fills"), fills),
-    ),
+    h("section", { class: "card" }, h("h2", {}, "Orders"), orders),
+    h("section", { class: "card" }, h("h2", {}, "Fills"), fills),
     h(
       "p",
       { class: "note" },
@@ -455,7 +451,7 @@ async function market(ctx: PageContext): Promise<void> {
       stats,
       stat("Last candle (UTC)", time(d.last?.time), "stat-last"),
       stat("Close", price(d.last?.close), "stat-close"),
-      stat("Position", posText, "stat-position"),
+      stat("Position", posText, "stat-position", "wide"),
       stat("Equity", num(pos.equity ?? d.equity, 2), "stat-equity"),
       stat("Cash", num(pos.cash ?? d.cash, 2)),
       stat(

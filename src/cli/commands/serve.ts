@@ -14,6 +14,7 @@ import { apiTokensOf, startApiServer } from "../../server/api/app.js";
 import { EventHub, publishRecord } from "../../server/api/events.js";
 import { createSource, marketId } from "../../server/api/source.js";
 import type { Readiness } from "../../server/ops.js";
+import { registerPages } from "../../server/pages.js";
 import { contextOf } from "../context.js";
 import { catchInterrupts } from "../interrupts.js";
 import { LiveTable } from "../liveTable.js";
@@ -131,6 +132,7 @@ export function registerServeCommand(program: Command): void {
         tokens: apiTokensOf(configs.map((c) => c.config)),
         corsOrigins: first.serve.cors_origins,
         log: ctx.log,
+        registerPages,
         ops: {
           registry: metrics.registry,
           readiness,

@@ -8,6 +8,7 @@ import { openSqliteLedger } from "../../live/ledger/sqlite.js";
 import type { Ledger } from "../../live/ledger/types.js";
 import { apiTokensOf, startApiServer } from "../../server/api/app.js";
 import { createSource } from "../../server/api/source.js";
+import { registerPages } from "../../server/pages.js";
 import { configOf, contextOf } from "../context.js";
 import { catchInterrupts } from "../interrupts.js";
 import { VERSION } from "../version.js";
@@ -63,6 +64,7 @@ export function registerUiCommand(program: Command): void {
         tokens: apiTokensOf(configs.map((c) => c.config)),
         corsOrigins: first.serve.cors_origins,
         log: ctx.log,
+        registerPages,
       });
       try {
         ctx.log.info({ url: server.url }, "itb ui: the pages and the API (/api/v1) over stored results");
