@@ -22,7 +22,7 @@ function modelCard(m: ModelEntry, ctx: PageContext, reload: () => Promise<void>)
     {
       title: "Version",
       cell: (v) =>
-        h("span", {}, String(v.version), v.version === m.current ? badge("current", "good") : null),
+        h("span", {}, String(v.version), v.version === m.current ? badge("current", "good tag") : null),
     },
     { title: "Created (UTC)", cell: (v) => timeSec(v.created_at), numeric: true },
     { title: "Algorithm", cell: (v) => v.algorithm },
