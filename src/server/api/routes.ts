@@ -297,10 +297,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
       try {
         return (await control.promote(market, name, version)) ?? Promise.reject(noMarket(market));
       } catch (err) {
-        if (err instanceof DataError && /\bno (model|version)\b|has no version/.test(err.message)) {
+        const known = err instanceof UsageError || err instanceof DataError;
+        if (known && /^no model \S+ in the store|has no version \d+/.test(err.message)) {
           throw new ApiError(404, err.message);
         }
-        if (err instanceof UsageError || err instanceof DataError) throw new ApiError(400, err.message);
+        if (known) throw new ApiError(400, err.message);
         throw err;
       }
     },
