@@ -288,6 +288,32 @@ describe("the dashboard in chromium against itb serve", () => {
     await page.close();
   });
 
+  it("the models page shows each model's versions and which is current", async () => {
+    const { page } = await newPage();
+    await page.goto(`${base}/models`);
+    await logIn(page, CONTROL_TOKEN);
+    const { models } = await api<{ models: { market: string; name: string; current: number | null }[] }>(
+      "/api/v1/models",
+    );
+    expect(models.length).toBeGreaterThan(0);
+    const cards = await page.$$eval("#models section[data-model]", (els) =>
+      els.map((el) => ({
+        model: el.getAttribute("data-model"),
+        current: el.querySelector(".badge.good")?.closest("td")?.textContent ?? null,
+      })),
+    );
+    expect(cards).toEqual(
+      models.map((m) => ({
+        model: `${m.market}/${m.name}`,
+        current: m.current === null ? null : `${m.current}current`,
+      })),
+    );
+    // one version each, the current one: nothing to promote
+    expect(await page.$$('button[data-action="promote"]')).toHaveLength(0);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it("the overview lists the market; a 401 brings the login back", async () => {
     const { page, apiRequests } = await newPage();
     await page.goto(`${base}/`);
@@ -322,6 +348,8 @@ async function screenshots(overview: Page): Promise<void> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.goto(`${base}/market/${MARKET}`);
   await logIn(page, READ_TOKEN);
+  // the pointer off the chart (no crosshair), the charts painted
+  await page.mouse.move(0, 799);
   await page.waitForTimeout(500);
   await page.screenshot({ path: join(dir, "dashboard-market.png") });
   await page.close();

@@ -469,7 +469,10 @@ async function market(ctx: PageContext): Promise<void> {
 
   showSummary(detail, { ...detail.position, equity: detail.equity, cash: detail.cash });
   await Promise.all([loadCandles(), loadEquity(), loadTables()]);
-  chart.timeScale().scrollToRealTime();
+  // the last 240 candles at most, the whole history when it is shorter
+  const shown = Number(document.body.dataset.candles ?? "0");
+  if (shown <= 240) chart.timeScale().setVisibleLogicalRange({ from: -4, to: shown + 2 });
+  else chart.timeScale().setVisibleLogicalRange({ from: shown - 240, to: shown + 2 });
   equityChart.timeScale().fitContent();
 
   if (ctx.canControl && detail.trading !== null) {

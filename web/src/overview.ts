@@ -96,7 +96,11 @@ async function overview(ctx: PageContext): Promise<void> {
     const trading = status.markets.filter((m) => m.trading !== null).length;
     fill(
       summary,
-      h("span", {}, `${status.markets.length} markets, ${trading} trading`),
+      h(
+        "span",
+        {},
+        `${status.markets.length} ${status.markets.length === 1 ? "market" : "markets"}, ${trading} trading`,
+      ),
       h("span", {}, "P&L ", h("b", { class: tone(totalPnl) ?? "" }, signed(totalPnl, 2))),
       h("span", {}, status.ready ? badge("ready", "good") : badge("not ready", "warn")),
       h("span", { class: "muted" }, `itb ${status.version} · ${time(status.now)} UTC`),
