@@ -524,6 +524,11 @@ async function market(ctx: PageContext): Promise<void> {
     },
   );
 
+  signal.addEventListener("abort", () => {
+    chart.remove();
+    equityChart.remove();
+    window.itbDashboard = undefined;
+  });
   window.itbDashboard = {
     chart,
     equityChart,

@@ -116,19 +116,25 @@ async function overview(ctx: PageContext): Promise<void> {
     document.body.dataset.markets = String(status.markets.length);
   };
   await load();
+  const reload = () => void load().catch(() => {});
   if (ctx.canControl) {
     fill(
       controls,
       h("span", { class: "muted" }, "All markets:"),
-      controlButton({ label: "Pause entries", action: "pause", path: "/api/v1/control/pause", after: load }),
-      controlButton({ label: "Resume", action: "resume", path: "/api/v1/control/resume", after: load }),
+      controlButton({
+        label: "Pause entries",
+        action: "pause",
+        path: "/api/v1/control/pause",
+        after: reload,
+      }),
+      controlButton({ label: "Resume", action: "resume", path: "/api/v1/control/resume", after: reload }),
       controlButton({
         label: "Flatten all",
         action: "flatten",
         path: "/api/v1/control/flatten",
         confirm: "Close every position at market from the next candle?",
         danger: true,
-        after: load,
+        after: reload,
       }),
     );
   }
