@@ -29,6 +29,7 @@ let fixture: LiveFixture;
 let sim: Simulator;
 let serve: CliProcess;
 let data: string;
+let configFile: string;
 let base: string;
 let browser: Browser;
 let minute = 0;
@@ -142,6 +143,7 @@ beforeAll(async () => {
     rule.config.parameters = { buy_signal_threshold: 0.02, sell_signal_threshold: -0.02 };
   });
   data = join(dir, "data");
+  configFile = config;
   base = `http://127.0.0.1:${port}`;
   serve = spawnItb(["serve", "--config", config, "--log-format", "json"]);
   await serve.waitFor(/"msg":"serving"/, { timeoutMs: 120_000 });
@@ -336,6 +338,40 @@ describe("the dashboard in chromium against itb serve", () => {
     expect(apiRequests.length).toBeGreaterThan(count);
     expect(problems).toEqual([]);
     await page.close();
+  });
+
+  it("itb ui shows the stored markets without controls, even to a control token", async () => {
+    const ui = spawnItb(["ui", "--config", configFile, "--address", "127.0.0.1:0", "--log-format", "json"]);
+    try {
+      await ui.waitFor(/^http:\/\/127\.0\.0\.1:\d+\n/, { stream: "stdout", timeoutMs: 60_000 });
+      const uiBase = ui.stdout().trim();
+      const { page } = await newPage();
+      page.removeAllListeners("request");
+      await page.goto(`${uiBase}/`);
+      await logIn(page, CONTROL_TOKEN);
+      expect(await page.getAttribute("body", "data-control")).toBe("false");
+      expect(await page.$$("#controls button")).toHaveLength(0);
+      expect(await page.textContent("#session-info")).toBe("researchread only");
+      const health = await page.$$eval("#markets tbody tr td:nth-child(3)", (tds) =>
+        tds.map((td) => td.textContent),
+      );
+      expect(health).toEqual(["stored"]);
+      await page.goto(`${uiBase}/market/${MARKET}`);
+      await page.waitForSelector('body[data-state="ready"]');
+      const rows = (await api<{ rows: unknown[][] }>(`/api/v1/markets/${MARKET}/candles`)).rows.length;
+      expect(Number(await page.getAttribute("body", "data-candles"))).toBe(rows);
+      expect(await page.$$("#controls button")).toHaveLength(0);
+      await page.goto(`${uiBase}/results`);
+      await page.waitForSelector('body[data-state="ready"]');
+      expect(await page.textContent("#results")).toBe(
+        "No results yet: the pipeline's simulate and report stages make them.",
+      );
+      expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      ui.child.kill("SIGINT");
+      await ui.done;
+    }
   });
 });
 
