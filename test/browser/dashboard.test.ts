@@ -312,7 +312,14 @@ describe("the dashboard in chromium against itb serve", () => {
     );
     // one version each, the current one: nothing to promote
     expect(await page.$$('button[data-action="promote"]')).toHaveLength(0);
-    expect(problems).toEqual([]);
+    // a market the service does not have: the page says so (the API's 404)
+    await page.goto(`${base}/market/NOPE-1m`);
+    await page.waitForSelector('body[data-state="error"]');
+    expect(await page.textContent("#page-error")).toBe(
+      "no market NOPE-1m; GET /api/v1/markets lists them (ids like BTCUSDT-1m)",
+    );
+    expect(problems.filter((p) => !/status of 404/.test(p))).toEqual([]);
+    problems.length = 0;
     await page.close();
   });
 

@@ -74,7 +74,16 @@ async function start(page: Page, session: Session): Promise<void> {
   } catch (err) {
     if (running?.signal.aborted !== false) return;
     if (err instanceof ApiError && err.status === 401) return;
-    notice(`Could not load this page: ${err instanceof Error ? err.message : String(err)}`, "error");
+    fill(
+      app,
+      h(
+        "section",
+        { class: "card page-error", role: "alert" },
+        h("h1", {}, "Could not load this page"),
+        h("p", { id: "page-error" }, err instanceof Error ? err.message : String(err)),
+        h("p", {}, h("a", { href: "/" }, "Back to the overview")),
+      ),
+    );
     setState("error");
   }
 }
