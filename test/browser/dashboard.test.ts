@@ -254,7 +254,7 @@ describe("the dashboard in chromium against itb serve", () => {
     await page.close();
   });
 
-  it("with a control token, the pause button stops new entries", async () => {
+  it("with a control token, the pause button stops new entries; exit closes the position", async () => {
     const { page } = await newPage();
     await page.goto(`${base}/market/${MARKET}`);
     await logIn(page, CONTROL_TOKEN);
@@ -286,6 +286,21 @@ describe("the dashboard in chromium against itb serve", () => {
     );
     await advance(1);
     expect((await api<{ paused: boolean }>(`/api/v1/markets/${MARKET}`)).paused).toBe(false);
+
+    // "Exit this market" (after a confirmation) closes the position at the next candle
+    const side = async () => (await api<{ side: number }>(`/api/v1/markets/${MARKET}/position`)).side;
+    for (let i = 0; i < 60 && (await side()) === 0; i++) await advance(1);
+    expect(await side()).not.toBe(0);
+    await page.click('#controls button[data-action="exit"]');
+    await waitForTrue(
+      page,
+      `[...document.querySelectorAll(".notice.ok")].some((n) => n.textContent === "exit: ${MARKET} (from the next candle)")`,
+    );
+    const exitAt = await advance(1);
+    const manual = (await ledgerTable("decisions")).filter(
+      (d) => d.purpose === "manual" && (d.timestamp as number) >= exitAt,
+    );
+    expect(manual.length).toBeGreaterThan(0);
     expect(problems).toEqual([]);
     await page.close();
   });
