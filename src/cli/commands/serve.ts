@@ -10,7 +10,6 @@ import type { Ledger } from "../../live/ledger/types.js";
 import type { MarketRunner } from "../../live/market.js";
 import { ServiceMetrics } from "../../live/metrics.js";
 import { runService } from "../../live/service.js";
-import { apiTokensOf, startApiServer } from "../../server/api/app.js";
 import { EventHub, publishRecord } from "../../server/api/events.js";
 import { createSource, marketId } from "../../server/api/source.js";
 import type { Readiness } from "../../server/ops.js";
@@ -53,9 +52,8 @@ export function registerServeCommand(program: Command): void {
         "through features, models and signals to the outputs (console log, paper trading with " +
         "trader_simulation), recorded in one ledger transaction. A newly promoted model is picked up at the " +
         "next candle; a config's schedule section retrains its markets on a cron in a worker thread and " +
-        "promotes the new models when their walk-forward AUC passes (docs/serve.md). /healthz, /readyz " +
-        "and /metrics listen on serve.address. Ctrl-C or SIGTERM finishes the candle in flight and exits 0; " +
-        "see docs/serve.md.",
+        "promotes the new models when their walk-forward AUC passes. The API, /healthz, /readyz and /metrics " +
+        "listen on serve.address. Ctrl-C or SIGTERM ends it after the candle in flight, status 0 (docs/serve.md).",
     )
     .requiredOption(
       "-c, --config <file>",
@@ -67,7 +65,10 @@ export function registerServeCommand(program: Command): void {
       "comma-separated symbols, each a market (default: the config's symbols or symbol)",
     )
     .option("--freqs <list>", "comma-separated frequencies, each a market per symbol (default: the config's)")
-    .option("--address <host:port>", "where /healthz, /readyz and /metrics listen (default: serve.address)")
+    .option(
+      "--address <host:port>",
+      "where the API, /healthz, /readyz and /metrics listen (default: serve.address)",
+    )
     .option("--no-websocket", "follow the exchange by REST polling alone")
     .option(
       "--live",
@@ -125,6 +126,8 @@ export function registerServeCommand(program: Command): void {
           onControl: (market, action) => hub.publish({ name: "control", market, data: { action } }),
         },
       });
+      // Fastify loads with the commands that serve (not with every itb command)
+      const { apiTokensOf, startApiServer } = await import("../../server/api/app.js");
       const ops = await startApiServer({
         address: opts.address ?? first.serve.address,
         source,

@@ -6,7 +6,6 @@ import { loadMarketConfigs } from "../../config/markets.js";
 import { ledgerFile } from "../../live/ledger/file.js";
 import { openSqliteLedger } from "../../live/ledger/sqlite.js";
 import type { Ledger } from "../../live/ledger/types.js";
-import { apiTokensOf, startApiServer } from "../../server/api/app.js";
 import { createSource } from "../../server/api/source.js";
 import { registerPages } from "../../server/pages.js";
 import { configOf, contextOf } from "../context.js";
@@ -57,6 +56,8 @@ export function registerUiCommand(program: Command): void {
           return ledgers.get(key);
         },
       });
+      // Fastify loads with the commands that serve (not with every itb command)
+      const { apiTokensOf, startApiServer } = await import("../../server/api/app.js");
       const interrupts = catchInterrupts(ctx.log, "stopping the server");
       const server = await startApiServer({
         address: opts.address ?? first.serve.address,
