@@ -13,7 +13,6 @@ import { runService } from "../../live/service.js";
 import { EventHub, publishRecord } from "../../server/api/events.js";
 import { createSource, marketId } from "../../server/api/source.js";
 import type { Readiness } from "../../server/ops.js";
-import { registerPages } from "../../server/pages.js";
 import { contextOf } from "../context.js";
 import { catchInterrupts } from "../interrupts.js";
 import { LiveTable } from "../liveTable.js";
@@ -128,6 +127,7 @@ export function registerServeCommand(program: Command): void {
       });
       // Fastify loads with the commands that serve (not with every itb command)
       const { apiTokensOf, startApiServer } = await import("../../server/api/app.js");
+      const { registerPages } = await import("../../server/pages.js");
       const ops = await startApiServer({
         address: opts.address ?? first.serve.address,
         source,

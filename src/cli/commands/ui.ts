@@ -7,7 +7,6 @@ import { ledgerFile } from "../../live/ledger/file.js";
 import { openSqliteLedger } from "../../live/ledger/sqlite.js";
 import type { Ledger } from "../../live/ledger/types.js";
 import { createSource } from "../../server/api/source.js";
-import { registerPages } from "../../server/pages.js";
 import { configOf, contextOf } from "../context.js";
 import { catchInterrupts } from "../interrupts.js";
 import { VERSION } from "../version.js";
@@ -58,6 +57,7 @@ export function registerUiCommand(program: Command): void {
       });
       // Fastify loads with the commands that serve (not with every itb command)
       const { apiTokensOf, startApiServer } = await import("../../server/api/app.js");
+      const { registerPages } = await import("../../server/pages.js");
       const interrupts = catchInterrupts(ctx.log, "stopping the server");
       const server = await startApiServer({
         address: opts.address ?? first.serve.address,
