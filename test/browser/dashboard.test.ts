@@ -325,6 +325,17 @@ describe("the dashboard in chromium against itb serve", () => {
         current: m.current === null ? null : `${m.current}current`,
       })),
     );
+    // the scores of the training rows, as the API gives them
+    const first = models[0] as unknown as { versions: { metrics: { in_sample: { auc: number } } }[] };
+    const auc = first.versions[0]?.metrics.in_sample.auc as number;
+    const aucCell = await page.$$eval("#models section[data-model]:first-child", (els) => {
+      const card = els[0];
+      if (card === undefined) return null;
+      const heads = [...card.querySelectorAll("th")].map((th) => th.textContent);
+      const i = heads.indexOf("AUC in sample");
+      return i < 0 ? null : (card.querySelectorAll("tbody tr:first-child td")[i]?.textContent ?? null);
+    });
+    expect(aucCell).toBe(auc.toFixed(4));
     // one version each, the current one: nothing to promote
     expect(await page.$$('button[data-action="promote"]')).toHaveLength(0);
     // a market the service does not have: the page says so (the API's 404)

@@ -106,7 +106,15 @@ const ORDER_COLUMNS: Column<Row>[] = [
   },
   { title: "Type", cell: (r) => s(r.type) },
   { title: "Purpose", cell: (r) => s(r.purpose) },
-  { title: "Quantity", cell: (r) => qty(n(r.quantity)), numeric: true },
+  {
+    title: "Quantity",
+    // a market entry sized in the quote currency has no base quantity until it fills
+    cell: (r) =>
+      n(r.quantity) === null && n(r.quote_quantity) !== null
+        ? `${num(n(r.quote_quantity), 2)} quote`
+        : qty(n(r.quantity)),
+    numeric: true,
+  },
   { title: "Price", cell: (r) => price(n(r.price)), numeric: true },
   { title: "Status", cell: (r) => s(r.status) },
   { title: "Filled", cell: (r) => qty(n(r.filled_quantity)), numeric: true },

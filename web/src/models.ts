@@ -5,19 +5,52 @@ import { badge, boot, controlButton, type PageContext } from "./shell.js";
 
 /** `/models`: each market's models, their versions and metrics, which is current; promote. */
 
-/** The metric names shown as columns: those of the newest version first, at most `max`. */
-function metricNames(versions: readonly ModelVersion[], max: number): string[] {
-  const names: string[] = [];
-  for (const v of [...versions].reverse()) {
-    for (const [k, value] of Object.entries(v.metrics)) {
-      if (typeof value === "number" && !names.includes(k)) names.push(k);
+/** A metric column: its heading and where its value is in a version's metrics. */
+interface MetricColumn {
+  title: string;
+  value: (v: ModelVersion) => unknown;
+}
+
+const SCORES: [string, string][] = [
+  ["auc", "AUC"],
+  ["ap", "AP"],
+  ["f1", "F1"],
+  ["precision", "Precision"],
+  ["recall", "Recall"],
+];
+
+/**
+ * The metric columns: the scores out of sample (walk-forward) when any version has them, then
+ * in sample (on the training rows: optimistic); a flat metrics object's numbers as they are.
+ */
+function metricColumns(versions: readonly ModelVersion[], max: number): MetricColumn[] {
+  const out: MetricColumn[] = [];
+  for (const [kind, label] of [
+    ["out_of_sample", "out of sample"],
+    ["in_sample", "in sample"],
+  ] as const) {
+    const scores = versions.map((v) => v.metrics[kind]).filter((s) => s !== null && typeof s === "object");
+    if (scores.length === 0) continue;
+    for (const [name, shown] of SCORES) {
+      if (!scores.some((s) => typeof (s as Record<string, unknown>)[name] === "number")) continue;
+      out.push({
+        title: `${shown} ${label}`,
+        value: (v) => (v.metrics[kind] as Record<string, unknown> | null)?.[name],
+      });
     }
   }
-  return names.slice(0, max);
+  for (const v of versions) {
+    for (const [k, value] of Object.entries(v.metrics)) {
+      if (typeof value === "number" && !out.some((c) => c.title === k)) {
+        out.push({ title: k, value: (x) => x.metrics[k] });
+      }
+    }
+  }
+  return out.slice(0, max);
 }
 
 function modelCard(m: ModelEntry, ctx: PageContext, reload: () => Promise<void>): HTMLElement {
-  const names = metricNames(m.versions, 6);
+  const metrics = metricColumns(m.versions, 8);
   const columns: Column<ModelVersion>[] = [
     {
       title: "Version",
@@ -27,8 +60,8 @@ function modelCard(m: ModelEntry, ctx: PageContext, reload: () => Promise<void>)
     { title: "Created (UTC)", cell: (v) => timeSec(v.created_at), numeric: true },
     { title: "Algorithm", cell: (v) => v.algorithm },
     { title: "Features", cell: (v) => String(v.features), numeric: true },
-    ...names.map(
-      (k): Column<ModelVersion> => ({ title: k, cell: (v) => metric(v.metrics[k]), numeric: true }),
+    ...metrics.map(
+      (c): Column<ModelVersion> => ({ title: c.title, cell: (v) => metric(c.value(v)), numeric: true }),
     ),
   ];
   if (ctx.canControl) {
