@@ -4,6 +4,8 @@
  * into a URL). A 401 forgets the token and sends the page back to the login.
  */
 
+import { SseParser } from "./sse.js";
+
 const TOKEN_KEY = "itb.token";
 
 export function token(): string | null {
@@ -230,38 +232,18 @@ async function readEvents(
 ): Promise<void> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  let buffer = "";
-  let name = "message";
-  let data: string[] = [];
+  const parser = new SseParser();
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += decoder.decode(value, { stream: true });
-    let nl = buffer.search(/\r\n|\r|\n/);
-    while (nl >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + (buffer.startsWith("\r\n", nl) ? 2 : 1));
-      if (line === "") {
-        if (data.length > 0) {
-          const text = data.join("\n");
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // keep the text
-          }
-          onEvent({ event: name, data: parsed });
-        }
-        name = "message";
-        data = [];
-      } else if (!line.startsWith(":")) {
-        const colon = line.indexOf(":");
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-        if (field === "event") name = value;
-        else if (field === "data") data.push(value);
+    for (const e of parser.push(decoder.decode(value, { stream: true }))) {
+      let data: unknown = e.data;
+      try {
+        data = JSON.parse(e.data);
+      } catch {
+        // not JSON: the text as it came
       }
-      nl = buffer.search(/\r\n|\r|\n/);
+      onEvent({ event: e.event, data });
     }
   }
 }
