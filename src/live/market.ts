@@ -80,6 +80,8 @@ export interface MarketDeps {
   execution?: (config: Config, inDoubtBefore: number) => Promise<BinanceExecution>;
   /** The WebSocket base of a live market's user-data stream (none: fills by polling alone). */
   userStream?: (config: Config) => string | undefined;
+  /** Told of each operator request the market took (the API's event stream). */
+  onControl?: (request: "pause" | "resume" | "exit") => void;
 }
 
 /** Milliseconds each stage of one candle took. */
@@ -185,6 +187,7 @@ export class MarketRunner {
   control(request: "pause" | "resume" | "exit"): boolean {
     if (this.paper === undefined) return false;
     this.controls.push(request);
+    this.deps.onControl?.(request);
     return true;
   }
 

@@ -44,6 +44,8 @@ export interface ServiceOptions {
   /** The exchange's REST client (tests pass one pointing at a simulator). */
   marketData?: (config: LoadedConfig["config"], market: Market) => MarketData;
   onProcessed?: (market: MarketRunner, rec: CandleRecord, stages: StageTimes, features: Float64Array) => void;
+  /** Called for each operator request a market took (API, POST /control, Telegram commands). */
+  onControl?: (market: MarketRunner, request: "pause" | "resume" | "exit") => void;
   /** Called when a market stops with an error (the others go on). */
   onMarketStopped?: (market: MarketRunner, error: string) => void;
   /** Called once every market is prepared and following the exchange. */
@@ -196,6 +198,7 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
       };
       const runner: MarketRunner = new MarketRunner(l, {
         ...deps,
+        onControl: (request) => o.onControl?.(runner, request),
         onProcessed: (rec, st, f) => {
           if (o.metrics !== undefined) observe(o.metrics, runner.name, rec, st);
           o.onProcessed?.(runner, rec, st, f);

@@ -311,6 +311,16 @@ describe("the HTTP API of itb serve", () => {
       for (const e of events.events()) if (e.name !== "candle") o.checkEvent(e.name, e.data);
       expect([...kinds].sort()).toEqual(["candle", "control", "fill", "order", "trade"]);
 
+      // itb resume sends the config's control token (here from the environment)
+      const anonymous = await spawnItb(["resume", "--config", config]).done;
+      expect(anonymous.status).toBe(1);
+      expect(anonymous.stderr).toContain("resume: a bearer token is required");
+      const resumedByCli = await spawnItb(["resume", "--config", config], {
+        env: { ITB_SERVE_CONTROL_TOKEN: CONTROL },
+      }).done;
+      expect(resumedByCli.status, resumedByCli.stderr).toBe(0);
+      expect(resumedByCli.stdout).toBe("resume: BTCUSDT 1m: allow new entries again from the next candle\n");
+
       // Ctrl-C with the event stream open: the stream ends, the process exits 0 promptly
       const t0 = Date.now();
       serve.child.kill("SIGINT");

@@ -111,6 +111,8 @@ export function registerServeCommand(program: Command): void {
       const ledgers = new Map<string, Ledger>();
       const stopped = new Map<string, string>();
       const hub = new EventHub();
+      // the service closes its ledgers as it stops: the API reads the markets' memory from then on
+      interrupts.signal.addEventListener("abort", () => ledgers.clear(), { once: true });
       const source = createSource({
         mode: "serve",
         version: VERSION,
@@ -122,7 +124,6 @@ export function registerServeCommand(program: Command): void {
           runners: () => markets,
           reasons: () => readiness().reasons,
           stopped: () => stopped,
-          onControl: (market, action) => hub.publish({ name: "control", market, data: { action } }),
         },
       });
       // Fastify loads with the commands that serve (not with every itb command)
@@ -177,6 +178,8 @@ export function registerServeCommand(program: Command): void {
               return ledger;
             },
             onMarketStopped: (m, error) => stopped.set(m.name, error),
+            onControl: (m, action) =>
+              hub.publish({ name: "control", market: marketId(m.config), data: { action } }),
             onReady: (ms) => {
               markets = ms;
               for (const m of ms) {

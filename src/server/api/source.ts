@@ -138,8 +138,6 @@ export interface SourceOptions {
     /** Per market name ("BTCUSDT 1m"): why it is not ready; `service` while it starts. */
     reasons: () => Record<string, string>;
     stopped: () => ReadonlyMap<string, string>;
-    /** Told of each control request a market took. */
-    onControl?: (market: string, action: "pause" | "resume" | "exit") => void;
   };
 }
 
@@ -255,6 +253,25 @@ export function createSource(o: SourceOptions): ApiSource {
     };
   };
 
+  // a version's file never changes once written: its summary is read once (by file and mtime)
+  const versionCache = new Map<string, { mtimeMs: number; entry: ModelEntry["versions"][number] }>();
+  const versionOf = async (store: ModelStore, name: string, v: number) => {
+    const file = store.fileOf(name, v);
+    const st = await stat(file);
+    const hit = versionCache.get(file);
+    if (hit !== undefined && hit.mtimeMs === st.mtimeMs) return hit.entry;
+    const a = (await store.read(name, v)).artifact;
+    const entry = {
+      version: v,
+      created_at: a.created_at,
+      algorithm: a.algorithm.algo,
+      features: a.features.length,
+      metrics: a.metrics,
+    };
+    versionCache.set(file, { mtimeMs: st.mtimeMs, entry });
+    return entry;
+  };
+
   const models = async (): Promise<ModelEntry[]> => {
     const out: ModelEntry[] = [];
     const seen = new Set<string>();
@@ -267,14 +284,7 @@ export function createSource(o: SourceOptions): ApiSource {
         const versions: ModelEntry["versions"] = [];
         for (const v of await store.versions(name)) {
           try {
-            const a = (await store.read(name, v)).artifact;
-            versions.push({
-              version: v,
-              created_at: a.created_at,
-              algorithm: a.algorithm.algo,
-              features: a.features.length,
-              metrics: a.metrics,
-            });
+            versions.push(await versionOf(store, name, v));
           } catch {
             // an unreadable version is left out of the list (itb models check names it)
           }
@@ -403,23 +413,18 @@ function control(
   byId: ReadonlyMap<string, SourceMarket>,
   runnerOf: (m: SourceMarket) => MarketRunner | undefined,
 ): ApiControl {
-  const request = (runner: MarketRunner, action: "pause" | "resume" | "exit"): boolean => {
-    const took = runner.control(action);
-    if (took) service.onControl?.(marketId(runner.config), action);
-    return took;
-  };
   return {
     apply: (action, symbol) =>
       service
         .runners()
         .filter((r) => symbol === undefined || r.key.symbol.toUpperCase() === symbol.toUpperCase())
-        .filter((r) => request(r, action === "flatten" ? "exit" : action))
+        .filter((r) => r.control(action === "flatten" ? "exit" : action))
         .map((r) => ({ id: marketId(r.config), name: r.name })),
     exit: (id) => {
       const m = byId.get(id);
       if (m === undefined) return undefined;
       const r = runnerOf(m);
-      return r !== undefined && request(r, "exit");
+      return r !== undefined && r.control("exit");
     },
     promote: async (id, name, version) => {
       const m = byId.get(id);
