@@ -163,22 +163,18 @@ export async function registerPages(app: FastifyInstance): Promise<void> {
         ),
       "utf8",
     );
-  const pages = {
-    overview: render({ title: "Overview", page: "overview", script: "overview.js" }),
-    market: render({ title: "Market", page: "market", script: "market.js" }),
-    models: render({ title: "Models", page: "models", script: "models.js" }),
-    results: render({ title: "Results", page: "results", script: "results.js" }),
-  };
   const htmlAsset = (body: Buffer): Asset => ({
     body,
     type: TYPES[".html"] as string,
     version: digest(body),
   });
+  const shell = (title: string, page: string): Asset =>
+    htmlAsset(render({ title, page, script: `${page}.js` }));
   const shells = {
-    overview: htmlAsset(pages.overview),
-    market: htmlAsset(pages.market),
-    models: htmlAsset(pages.models),
-    results: htmlAsset(pages.results),
+    overview: shell("Overview", "overview"),
+    market: shell("Market", "market"),
+    models: shell("Models", "models"),
+    results: shell("Results", "results"),
   };
 
   const send = (req: FastifyRequest, reply: FastifyReply, a: Asset, cache: string, status = 200) => {
