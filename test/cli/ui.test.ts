@@ -210,7 +210,12 @@ describe("itb ui", () => {
     }
   }, 300_000);
 
-  it("says what is wrong with a bad address", async () => {
+  it("--help shows an example; a bad address is a usage error saying what is wrong", async () => {
+    const help = await spawnItb(["ui", "--help"]).done;
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain(
+      "Example:\n  itb ui --config configs/demo.jsonc --address 127.0.0.1:8080\n",
+    );
     const r = await spawnItb(["ui", "--config", config, "--address", "nowhere"]).done;
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('invalid address "nowhere": expected host:port, e.g. 127.0.0.1:9464');
