@@ -1,5 +1,5 @@
-// `npm run demo` compiles first only when dist/ is out of date: a source file (src/**/*.ts) has
-// no compiled output or is newer than it, or a tsconfig or package-lock.json is newer than the
+// `npm run demo` compiles first only when dist/ is out of date: a source file (src/**/*.ts, or
+// the dashboard's web/src/**/*.ts compiled to dist/web) has no compiled output or is newer than it, or a tsconfig or package-lock.json is newer than the
 // oldest output. A fresh clone's `npm ci` has just compiled everything, and tsc takes seconds.
 // `--check [root]` only prints "stale" or "fresh" (for the tests).
 import { spawnSync } from "node:child_process";
@@ -12,7 +12,13 @@ const root = resolve(
 );
 
 function sources(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => {
     const path = join(dir, e.name);
     if (e.isDirectory()) return sources(path);
     return e.name.endsWith(".ts") && !e.name.endsWith(".d.ts") ? [path] : [];
@@ -29,15 +35,24 @@ function mtime(path) {
 
 function stale() {
   let oldest = Number.POSITIVE_INFINITY;
-  for (const src of sources(join(root, "src"))) {
-    const out = join(root, "dist", relative(join(root, "src"), src).replace(/\.ts$/, ".js"));
-    const built = mtime(out);
-    if (built === undefined || built < mtime(src)) return true;
-    oldest = Math.min(oldest, built);
+  // the CLI (src → dist) and the dashboard's scripts (web/src → dist/web)
+  for (const [from, to] of [
+    ["src", "dist"],
+    [join("web", "src"), join("dist", "web")],
+  ]) {
+    for (const src of sources(join(root, from))) {
+      const out = join(root, to, relative(join(root, from), src).replace(/\.ts$/, ".js"));
+      const built = mtime(out);
+      if (built === undefined || built < mtime(src)) return true;
+      oldest = Math.min(oldest, built);
+    }
   }
-  const inputs = ["tsconfig.json", "tsconfig.build.json", "package-lock.json"].map((f) =>
-    mtime(join(root, f)),
-  );
+  const inputs = [
+    "tsconfig.json",
+    "tsconfig.build.json",
+    join("web", "tsconfig.json"),
+    "package-lock.json",
+  ].map((f) => mtime(join(root, f)));
   return inputs.some((t) => t !== undefined && t > oldest);
 }
 

@@ -47,4 +47,13 @@ it("dist is stale when a source is newer than its output, an output is missing, 
   expect(check()).toBe("fresh");
   file("package-lock.json", 4_000); // newer than the oldest output (dist/cli/run.js)
   expect(check()).toBe("stale");
+  file("dist/cli/run.js", 5_000);
+  expect(check()).toBe("fresh");
+  // the dashboard's scripts: web/src compiles to dist/web
+  file("web/src/market.ts", 6_000);
+  expect(check()).toBe("stale");
+  file("dist/web/market.js", 7_000);
+  expect(check()).toBe("fresh");
+  file("web/tsconfig.json", 8_000);
+  expect(check()).toBe("stale");
 });

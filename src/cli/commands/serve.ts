@@ -128,6 +128,7 @@ export function registerServeCommand(program: Command): void {
       });
       // Fastify loads with the commands that serve (not with every itb command)
       const { apiTokensOf, startApiServer } = await import("../../server/api/app.js");
+      const { registerPages } = await import("../../server/pages.js");
       const ops = await startApiServer({
         address: opts.address ?? first.serve.address,
         source,
@@ -135,6 +136,7 @@ export function registerServeCommand(program: Command): void {
         tokens: apiTokensOf(configs.map((c) => c.config)),
         corsOrigins: first.serve.cors_origins,
         log: ctx.log,
+        registerPages,
         ops: {
           registry: metrics.registry,
           readiness,

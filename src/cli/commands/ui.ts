@@ -57,6 +57,7 @@ export function registerUiCommand(program: Command): void {
       });
       // Fastify loads with the commands that serve (not with every itb command)
       const { apiTokensOf, startApiServer } = await import("../../server/api/app.js");
+      const { registerPages } = await import("../../server/pages.js");
       const interrupts = catchInterrupts(ctx.log, "stopping the server");
       const server = await startApiServer({
         address: opts.address ?? first.serve.address,
@@ -64,6 +65,7 @@ export function registerUiCommand(program: Command): void {
         tokens: apiTokensOf(configs.map((c) => c.config)),
         corsOrigins: first.serve.cors_origins,
         log: ctx.log,
+        registerPages,
       });
       try {
         ctx.log.info({ url: server.url }, "itb ui: the pages and the API (/api/v1) over stored results");
