@@ -1,6 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
+import Fastify from "fastify";
+import { Registry } from "prom-client";
+import { type Readiness, registerOps } from "../../src/server/ops.js";
 import { ROOT } from "../helpers/paths.js";
 
 /**
@@ -132,4 +136,15 @@ export function dashboardQueries(d: Dashboard): string[] {
 /** The metric names a PromQL expression uses (itb's all start with itb_). */
 export function metricNames(expr: string): string[] {
   return [...expr.matchAll(/\b(itb_[a-z0-9_]+)\b/g)].map((m) => m[1] as string);
+}
+
+/** itb's operations endpoints (/healthz, /readyz, /metrics) on a loopback port, as itb serve mounts them. */
+export async function opsServer(
+  readiness: () => Readiness,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const app = Fastify({ logger: false });
+  registerOps(app, { registry: new Registry(), readiness });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const a = app.server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${a.port}`, close: () => app.close() };
 }

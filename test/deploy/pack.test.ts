@@ -10,15 +10,14 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startOpsServer } from "../../src/server/ops.js";
 import { ROOT } from "../helpers/paths.js";
 import {
   copyParts,
   type DockerInstruction,
   execForm,
   itbCommandProblems,
+  opsServer,
   readDockerfile,
 } from "./deployFiles.js";
 
@@ -131,11 +130,7 @@ describe("Dockerfile", () => {
     expect(url).not.toBeNull();
     expect(Number(url?.[1])).toBe(port);
     // the path, asked of itb's operations server
-    const ops = await startOpsServer({
-      address: "127.0.0.1:0",
-      registry: new Registry(),
-      readiness: () => ({ ready: false, reasons: { service: "warming up" } }),
-    });
+    const ops = await opsServer(() => ({ ready: false, reasons: { service: "warming up" } }));
     try {
       const r = await fetch(`${ops.url}${url?.[2]}`);
       expect(r.status).toBe(200);

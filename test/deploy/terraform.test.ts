@@ -1,13 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
-import { Registry } from "prom-client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { SECRET_ENV } from "../../src/config/secrets.js";
-import { startOpsServer } from "../../src/server/ops.js";
 import { ROOT } from "../helpers/paths.js";
-import { execForm, itbCommandProblems, readDockerfile } from "./deployFiles.js";
+import { execForm, itbCommandProblems, opsServer, readDockerfile } from "./deployFiles.js";
 
 /**
  * deploy/terraform without Terraform: the HCL read with @cdktf/hcl2json (expressions come as
@@ -356,11 +354,7 @@ resource "azurerm_container_app" "a" {
       [port, "/healthz"],
       [port, "/readyz"],
     ]);
-    const ops = await startOpsServer({
-      address: "127.0.0.1:0",
-      registry: new Registry(),
-      readiness: () => ({ ready: true, reasons: {} }),
-    });
+    const ops = await opsServer(() => ({ ready: true, reasons: {} }));
     try {
       for (const p of probes) expect((await fetch(`${ops.url}${p.path}`)).status, String(p.path)).toBe(200);
     } finally {

@@ -315,6 +315,48 @@ describe("CORS, the operations endpoints, the pages' hook", () => {
     }
   });
 
+  test("a page of another site cannot steer the tokenless service through a browser; the same origin can", async () => {
+    const asked: string[] = [];
+    const s = await start({
+      tokens: [],
+      ops: {
+        registry: new Registry(),
+        readiness: () => ({ ready: true, reasons: {} }),
+        control: (action) => {
+          asked.push(action);
+          return ["BTCUSDT 1m"];
+        },
+      },
+    });
+    try {
+      const host = new URL(s.url).host;
+      // what a form or fetch() on https://evil.example sends to 127.0.0.1: no token, its origin
+      for (const [path, body] of [
+        ["/control", { action: "flatten" }],
+        ["/api/v1/control/flatten", {}],
+        ["/api/v1/markets/BTCUSDT-1m/exit", {}],
+      ] as const) {
+        const evil = await call(s, "POST", path, { body, headers: { origin: "https://evil.example" } });
+        expect(evil.status, path).toBe(403);
+        expect(evil.body).toEqual({ error: "cross-origin request refused (origin https://evil.example)" });
+        const blind = await call(s, "POST", path, { body, headers: { "sec-fetch-site": "cross-site" } });
+        expect(blind.status, path).toBe(403);
+      }
+      expect(asked).toEqual([]);
+      // the service's own pages (same origin) and the command line (no origin) still can
+      const own = await call(s, "POST", "/control", {
+        body: { action: "pause" },
+        headers: { origin: `http://${host}` },
+      });
+      expect(own.status).toBe(200);
+      const cli = await call(s, "POST", "/control", { body: { action: "resume" } });
+      expect(cli.status).toBe(200);
+      expect(asked).toEqual(["pause", "resume"]);
+    } finally {
+      await s.close();
+    }
+  });
+
   test("/healthz, /readyz and /metrics stay public and unchanged; POST /control needs a control token when tokens are set", async () => {
     const registry = new Registry();
     const asked: string[] = [];

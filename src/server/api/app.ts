@@ -131,6 +131,18 @@ export async function buildApiApp(o: ApiServerOptions): Promise<{ app: FastifyIn
 
   app.addHook("onRequest", async (req, reply) => {
     const origin = req.headers.origin;
+    // A page of another site must not steer the service through a visitor's browser (the
+    // tokenless loopback mode would let it): a request that changes something is refused when
+    // the browser says it comes from another origin.
+    if (req.method !== "GET" && req.method !== "HEAD" && req.method !== "OPTIONS") {
+      const site = req.headers["sec-fetch-site"];
+      const foreign =
+        (origin !== undefined && origin !== `http://${req.headers.host ?? ""}` && !cors.has(origin)) ||
+        (origin === undefined && (site === "cross-site" || site === "same-site"));
+      if (foreign) {
+        return reply.code(403).send({ error: `cross-origin request refused (origin ${origin ?? site})` });
+      }
+    }
     if (origin !== undefined && cors.has(origin) && req.url.startsWith("/api/")) {
       reply.header("access-control-allow-origin", origin);
       reply.header("vary", "Origin");
