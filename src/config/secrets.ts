@@ -159,3 +159,21 @@ export function maskSecrets(config: object): Record<string, unknown> {
 export function withoutSecrets(config: object): Record<string, unknown> {
   return mapSecrets(config, () => DROP) as Record<string, unknown>;
 }
+
+/**
+ * A connection URL safe to print: its password (`postgres://user:pw@host/db`) replaced by
+ * `"***"`. Text that is not a URL is masked whole, since it may hold a password anywhere.
+ */
+export function maskUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return MASK;
+  }
+  if (u.password !== "") u.password = MASK;
+  for (const key of [...u.searchParams.keys()]) {
+    if (/^(password|passfile|sslpassword|sslkey)$/i.test(key)) u.searchParams.set(key, MASK);
+  }
+  return u.toString();
+}
