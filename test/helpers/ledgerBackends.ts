@@ -91,13 +91,25 @@ export async function dropSchemas(url: string, schemas: readonly string[]): Prom
   }
 }
 
+/** bigint columns as numbers, as the ledger reads them. */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === pg.types.builtins.INT8
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
+
+/** Runs `text` on the database of `where` (a ledger URL), in its schema; the last statement's rows. */
 export async function pgQuery(where: string, text: string): Promise<unknown[]> {
-  const c = new pg.Client({ connectionString: where.replace(/[?&]schema=[^&]*/, "") });
+  const u = new URL(where);
+  u.searchParams.delete("schema");
+  const c = new pg.Client({ connectionString: u.toString(), types: TYPES });
   c.on("error", () => undefined);
   await c.connect();
   try {
     await c.query(`SET search_path TO "${schemaOf(where)}"`);
-    return (await c.query(text)).rows;
+    const r = (await c.query(text)) as pg.QueryResult | pg.QueryResult[];
+    return (Array.isArray(r) ? (r.at(-1) as pg.QueryResult) : r).rows;
   } finally {
     await c.end();
   }
