@@ -661,15 +661,17 @@ describe("the Postgres ledger's own", () => {
 
   it("a malformed URL or an unreachable server is a clear error that never shows the password", async () => {
     await expect(openPostgresLedger("mysql://root@127.0.0.1:5432/test")).rejects.toThrow(
-      new LedgerError('ledger_url: expected a postgres:// or postgresql:// URL, found "mysql:"'),
+      new LedgerError(
+        'ledger_url mysql://root@127.0.0.1:5432/test: a postgres:// or postgresql:// URL is expected, found "mysql:"',
+      ),
     );
     await expect(openPostgresLedger("127.0.0.1:5432/test")).rejects.toThrow(
-      "ledger_url: not a URL; expected postgres://user[:password]@host[:port]/database[?schema=name]",
+      "ledger_url ***: not a URL; a postgres://user[:password]@host[:port]/database[?schema=name] URL is expected",
     );
     await expect(
       openPostgresLedger("postgres://root:hunter2@127.0.0.1:5432/test?schema=a-b"),
     ).rejects.toThrow(
-      'ledger_url postgres://root:***@127.0.0.1:5432/test?schema=a-b: schema "a-b" is not a plain name',
+      'ledger_url postgres://root:***@127.0.0.1:5432/test?schema=a-b: schema "a-b" is not a plain name (letters, digits and _, at most 63, not starting with a digit)',
     );
     const err = await openPostgresLedger("postgres://root:hunter2@127.0.0.1:1/test").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LedgerError);

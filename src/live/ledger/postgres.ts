@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import pg from "pg";
+import { type LedgerUrl, readLedgerUrl } from "../../config/ledgerUrl.js";
 import { maskUrl } from "../../config/secrets.js";
 import { errorMessage, LedgerError } from "../../core/errors.js";
 import { decodeJson, encodeJson } from "../../core/json.js";
@@ -55,48 +56,18 @@ export interface PostgresLedgerOptions {
   command?: string;
 }
 
-const DEFAULT_SCHEMA = "itb";
+/** A reader's ledger that does not exist yet (no schema): `itb serve` has not written it. */
+export class MissingLedgerError extends LedgerError {}
+
 /** The advisory lock's first key ("itb"); the second is the schema name's hash. */
 const LOCK_CLASS = 0x697462;
 const CONNECT_TIMEOUT_MS = 10_000;
 
-/** A parsed `ledger_url`: what pg connects to, the schema, and how to name it in messages. */
-interface LedgerUrl {
-  connectionString: string;
-  schema: string;
-  /** The URL with its password masked (and the schema): safe to log. */
-  display: string;
-}
-
-const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
 /** Reads a `ledger_url`; a LedgerError says what is wrong (never echoing a password). */
-export function parseLedgerUrl(url: string): LedgerUrl {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new LedgerError(
-      "ledger_url: not a URL; expected postgres://user[:password]@host[:port]/database[?schema=name]",
-    );
-  }
-  if (u.protocol !== "postgres:" && u.protocol !== "postgresql:") {
-    throw new LedgerError(
-      `ledger_url: expected a postgres:// or postgresql:// URL, found ${JSON.stringify(u.protocol)}`,
-    );
-  }
-  const schemas = u.searchParams.getAll("schema");
-  const schema = schemas.at(-1) ?? DEFAULT_SCHEMA;
-  if (schemas.length > 1 || !SCHEMA_NAME.test(schema)) {
-    throw new LedgerError(
-      `ledger_url ${maskUrl(url)}: schema ${JSON.stringify(schema)} is not a plain name (letters, digits, _; at most 63, not starting with a digit)`,
-    );
-  }
-  u.searchParams.delete("schema");
-  const connectionString = u.toString();
-  const shown = new URL(maskUrl(connectionString));
-  shown.searchParams.set("schema", schema);
-  return { connectionString, schema, display: shown.toString() };
+function parseLedgerUrl(url: string): LedgerUrl {
+  const u = readLedgerUrl(url);
+  if (typeof u === "string") throw new LedgerError(`ledger_url ${maskUrl(url)}: ${u}`);
+  return u;
 }
 
 /** A parameter as Postgres should read it: NaN as NULL, -0 as "-0" (pg would send "0"). */
@@ -706,7 +677,8 @@ function newer(u: LedgerUrl, version: number): LedgerError {
 
 async function checkReadable(client: pg.Client, u: LedgerUrl): Promise<void> {
   const version = await schemaVersion(client, u);
-  if (version === undefined) throw new LedgerError(`no ledger at ${u.display} (no schema "${u.schema}")`);
+  if (version === undefined)
+    throw new MissingLedgerError(`no ledger at ${u.display} (no schema "${u.schema}")`);
   if (version === POSTGRES_SCHEMA_VERSION) return;
   if (version === 0) throw new LedgerError(`${u.display}: not an itb ledger (no schema_version table)`);
   throw version > POSTGRES_SCHEMA_VERSION
