@@ -1,8 +1,12 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SystemClock } from "../../src/core/clock.js";
+import { ConfigError } from "../../src/core/errors.js";
+import { silentLogger } from "../../src/core/log.js";
 import { writeLedgerTable } from "../../src/live/ledger/export.js";
 import { openPostgresLedger } from "../../src/live/ledger/postgres.js";
+import { runService } from "../../src/live/service.js";
 import { type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { spawnItb } from "../helpers/cli.js";
 import { dropSchemas, freshSchemaName, testPostgresUrl, withSchema } from "../helpers/ledgerBackends.js";
@@ -140,6 +144,37 @@ describe("itb serve with ledger_url", () => {
     });
     expect(status.stdout).not.toContain(PASSWORD);
   }, 300_000);
+
+  it("refuses configs of one data folder with different ledgers, and data folders sharing one schema", async () => {
+    const serve = (configFiles: string[]) =>
+      runService({
+        configFiles,
+        log: silentLogger,
+        clock: new SystemClock(),
+        signal: new AbortController().signal,
+        openLedger: () => Promise.reject(new Error("no ledger is opened before the checks")),
+      });
+    const url = `postgres://root:${PASSWORD}@127.0.0.1:1/test?schema=shared`;
+    const a = fixture.copy("pg-a", "http://127.0.0.1:1", (c) => {
+      c.ledger_url = url;
+    });
+    const b = fixture.copy("pg-b", "http://127.0.0.1:1", (c) => {
+      c.ledger_url = url;
+    });
+    const shared = serve([a.config, b.config]);
+    await expect(shared).rejects.toThrow(ConfigError);
+    await expect(shared).rejects.toThrow(
+      `${b.config}: data folders ${join(a.dir, "data")} and ${join(b.dir, "data")} would share the ledger ${masked(url)}: give each data folder its own schema (?schema=)`,
+    );
+    const c = fixture.copy("pg-c", "http://127.0.0.1:1", (cfg) => {
+      cfg.symbol = "ETHUSDT";
+      cfg.data_folder = join(a.dir, "data");
+    });
+    const mixed = serve([a.config, c.config]);
+    await expect(mixed).rejects.toThrow(
+      `${c.config} and ${a.config} share the data folder ${join(a.dir, "data")} but not its ledger (ledger_url): give them the same ledger_url, or another data_folder`,
+    );
+  });
 
   it("an unreachable server stops itb serve with a clear error naming the ledger, not a stack trace", async () => {
     const { config } = fixture.copy("pg-down", sim.url, (c) => {
