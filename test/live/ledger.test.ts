@@ -7,6 +7,7 @@ import { LedgerError } from "../../src/core/errors.js";
 import { decodeJson, encodeJson } from "../../src/core/json.js";
 import type { Fill, Order } from "../../src/core/trading.js";
 import {
+  MissingLedgerError,
   openPostgresLedger,
   POSTGRES_SCHEMA_VERSION,
   type PostgresLedger,
@@ -581,8 +582,11 @@ describe("the Postgres ledger's own", () => {
 
   it("a reader of a missing schema, a schema that is not a ledger, or a newer version gets a clear error", async () => {
     const missing = await b.fresh();
+    await expect(b.open(missing, { readonly: true })).rejects.toBeInstanceOf(LedgerError);
     await expect(b.open(missing, { readonly: true })).rejects.toThrow(
-      new LedgerError(`no ledger at ${missing} (no schema "${new URL(missing).searchParams.get("schema")}")`),
+      new MissingLedgerError(
+        `no ledger at ${missing} (no schema "${new URL(missing).searchParams.get("schema")}")`,
+      ),
     );
     const other = await b.fresh();
     const schema = new URL(other).searchParams.get("schema") as string;

@@ -598,6 +598,8 @@ export async function openPostgresLedger(
     connectionString: u.connectionString,
     types: TYPES,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // a silent network (a dead server, a partition) is found by TCP keepalive, not never
+    keepAlive: true,
     application_name: readonly ? "itb ledger reader" : "itb ledger writer",
   });
   // errors after the connect are the ledger's (it listens); before it, they reject connect()
