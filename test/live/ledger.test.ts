@@ -648,6 +648,54 @@ describe("the Postgres ledger's own", () => {
     await ledger.close();
   });
 
+  it("candles recorded while the connection is busy are committed together; a failing one fails alone", async () => {
+    const place = await b.fresh();
+    const ledger = await b.open(place);
+    await ledger.record(records[0] as CandleRecord);
+    const markets = ["ETHUSDT", "SOLUSDT", "XRPUSDT"].map((symbol) => ({ symbol, freq: "1m" }));
+    // one turn: the next BTCUSDT candle, the same candle again (refused), three new markets, one
+    // of them with a NaN latency (refused by the database: the batch is redone one by one)
+    const turn = [
+      records[1] as CandleRecord,
+      records[1] as CandleRecord,
+      ...markets.map((market) => ({ ...(records[1] as CandleRecord), market })),
+      { ...(records[1] as CandleRecord), market: { symbol: "ADAUSDT", freq: "1m" }, latencyMs: Number.NaN },
+    ];
+    const settled = await Promise.allSettled(turn.map((r) => ledger.record(r)));
+    expect(settled.map((x) => x.status)).toEqual([
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+      "rejected",
+    ]);
+    expect(String((settled[1] as PromiseRejectedResult).reason)).toContain("is already recorded");
+    expect(String((settled[5] as PromiseRejectedResult).reason)).toContain(
+      b.notNull("candles", "latency_ms"),
+    );
+    const reader = await b.open(place, { readonly: true });
+    expect(await reader.markets()).toEqual([MARKET, ...markets]);
+    for (const m of [MARKET, ...markets]) expect((await reader.last(m))?.time).toBe(records[1]?.candle.time);
+    await reader.close();
+    // a turn without a failure: one transaction for all
+    await Promise.all(
+      [MARKET, ...markets].map((market) => ledger.record({ ...(records[2] as CandleRecord), market })),
+    );
+    for (const m of [MARKET, ...markets]) expect((await ledger.last(m))?.time).toBe(records[2]?.candle.time);
+    const [t0, t1, t2] = [0, 1, 2].map((i) => records[i]?.candle.time);
+    expect(rowObjects(await ledger.read("equity")).map((r) => [r.symbol, r.timestamp])).toEqual([
+      ["BTCUSDT", t0],
+      ["BTCUSDT", t1],
+      ["BTCUSDT", t2],
+      ...["ETHUSDT", "SOLUSDT", "XRPUSDT"].flatMap((symbol) => [
+        [symbol, t1],
+        [symbol, t2],
+      ]),
+    ]);
+    await ledger.close();
+  });
+
   it("a writer's lock goes with its connection: once its session ends another writer opens", async () => {
     const place = await b.fresh();
     const first = await b.open(place);

@@ -4,6 +4,7 @@ import { type LedgerUrl, readLedgerUrl } from "../../config/ledgerUrl.js";
 import { maskUrl } from "../../config/secrets.js";
 import { errorMessage, LedgerError } from "../../core/errors.js";
 import { decodeJson, encodeJson } from "../../core/json.js";
+import type { Fill, Order } from "../../core/trading.js";
 import { ledgerFreq, ledgerMarket, marketName } from "./market.js";
 import {
   actionValues,
@@ -255,40 +256,27 @@ export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 
 const q = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(", ");
 
+const CANDLE_COLUMNS =
+  "market, time, open, high, low, close, volume, scores, signals, buy, sell, catch_up, processed_at, latency_ms";
+const DECISION_COLUMNS =
+  "market, time, seq, kind, client_order_id, symbol, side, type, quantity, quote_quantity, price, " +
+  "trailing_fraction, reduce_only, oco_group, purpose, decided_at";
+const FILL_COLUMNS =
+  "market, candle, trade_id, client_order_id, symbol, side, price, quantity, fee, liquidity, time, final";
+const TRADE_COLUMNS =
+  "market, candle, seq, side, entry_index, entry_time, entry_price, exit_index, exit_time, exit_price, " +
+  "qty, fees, pnl, ret, exit_reason";
+
 const SQL = {
   marketId: "SELECT id FROM markets WHERE symbol = $1 AND freq = $2",
   addMarket: "INSERT INTO markets (symbol, freq) VALUES ($1, $2) RETURNING id",
   lastTime: "SELECT max(time) FROM candles WHERE market = $1",
-  candle:
-    "INSERT INTO candles (market, time, open, high, low, close, volume, scores, signals, buy, sell, " +
-    `catch_up, processed_at, latency_ms) VALUES (${q(14)})`,
-  decision:
-    "INSERT INTO decisions (market, time, seq, kind, client_order_id, symbol, side, type, quantity, " +
-    "quote_quantity, price, trailing_fraction, reduce_only, oco_group, purpose, decided_at) " +
-    `VALUES (${q(16)})`,
-  order:
-    `INSERT INTO orders (market, candle, ${ORDER_COLUMNS}) VALUES (${q(22)}) ` +
-    `ON CONFLICT (market, client_order_id) DO UPDATE SET candle = excluded.candle, ${ORDER_UPDATES} ` +
-    "WHERE orders.updated_at IS NULL OR excluded.updated_at >= orders.updated_at",
-  fill:
-    "INSERT INTO fills (market, candle, trade_id, client_order_id, symbol, side, price, quantity, fee, " +
-    `liquidity, time, final) VALUES (${q(12)}) ON CONFLICT (market, trade_id) DO NOTHING`,
-  trade:
-    "INSERT INTO trades (market, candle, seq, side, entry_index, entry_time, entry_price, exit_index, " +
-    `exit_time, exit_price, qty, fees, pnl, ret, exit_reason) VALUES (${q(15)})`,
-  equity: `INSERT INTO equity (market, time, equity, cash, position, quantity, entry_price) VALUES (${q(7)})`,
-  state:
-    "INSERT INTO state (market, time, state) VALUES ($1, $2, $3) " +
-    "ON CONFLICT (market) DO UPDATE SET time = excluded.time, state = excluded.state",
   last:
     "SELECT s.time, s.state, e.equity, e.cash, e.position, e.quantity, e.entry_price, " +
     "c.open, c.high, c.low, c.close, c.volume, c.scores, c.signals, c.buy, c.sell, c.catch_up, " +
     "c.processed_at, c.latency_ms FROM state s " +
     "JOIN equity e ON e.market = s.market AND e.time = s.time " +
     "JOIN candles c ON c.market = s.market AND c.time = s.time WHERE s.market = $1",
-  outbox:
-    "INSERT INTO outbox (market, candle, channel, target, kind, keep, payload, created_at) " +
-    `VALUES (${q(8)})`,
   pendingOutbox:
     "SELECT o.id, m.symbol, m.freq, o.candle, o.channel, o.target, o.kind, o.keep, o.payload, " +
     "o.created_at, o.attempts FROM outbox o JOIN markets m ON m.id = o.market " +
@@ -308,6 +296,127 @@ const SQL = {
 
 type SqlName = keyof typeof SQL;
 
+/** A record waiting for its commit. */
+interface Queued {
+  rec: CandleRecord;
+  market: MarketKey;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const marketKey = (m: MarketKey) => `${m.symbol}\u0000${m.freq}`;
+
+/**
+ * The orders of a record as the upserts one by one would leave them: per client order id the
+ * last state not older than the one before it (`updated_at`; a missing one never replaces).
+ */
+function lastStates(orders: readonly Order[]): Order[] {
+  const by = new Map<string, Order>();
+  for (const o of orders) {
+    const held = by.get(o.clientOrderId);
+    const newer = held === undefined || Number.isNaN(held.updatedAt) || o.updatedAt >= held.updatedAt;
+    if (newer) by.set(o.clientOrderId, o);
+  }
+  return [...by.values()];
+}
+
+/** The first delivery of each fill of a record (by trade id). */
+function firstFills(fills: readonly Fill[]): Fill[] {
+  const by = new Map<string, Fill>();
+  for (const f of fills) if (!by.has(f.tradeId)) by.set(f.tradeId, f);
+  return [...by.values()];
+}
+
+/**
+ * One candle's rows as one statement: each table's rows in a data-modifying CTE, the state's
+ * upsert last. Foreign keys are checked at the end of the statement, when the candle's row is
+ * there.
+ */
+function candleStatement(id: number, rec: CandleRecord): { text: string; values: (Value | undefined)[] } {
+  const values: (Value | undefined)[] = [];
+  const row = (vs: readonly (Value | undefined)[]) => {
+    const from = values.length + 1;
+    values.push(...vs);
+    return `(${q(vs.length, from)})`;
+  };
+  const c = rec.candle;
+  const parts: string[] = [];
+  const insert = (
+    table: string,
+    columns: string,
+    rows: readonly (readonly (Value | undefined)[])[],
+    tail = "",
+  ) => {
+    if (rows.length === 0) return;
+    parts.push(
+      `${table}_rows AS (INSERT INTO ${table} (${columns}) VALUES ${rows.map(row).join(", ")}${tail})`,
+    );
+  };
+  insert("candles", CANDLE_COLUMNS, [
+    [
+      id,
+      c.time,
+      c.open,
+      c.high,
+      c.low,
+      c.close,
+      c.volume,
+      encodeJson(rec.scores),
+      encodeJson(rec.signals),
+      flag(rec.buy),
+      flag(rec.sell),
+      flag(rec.catchUp),
+      rec.processedAt,
+      rec.latencyMs,
+    ],
+  ]);
+  insert(
+    "decisions",
+    DECISION_COLUMNS,
+    rec.actions.map((a, seq) => [id, c.time, seq, ...actionValues(a)]),
+  );
+  insert(
+    "orders",
+    `market, candle, ${ORDER_COLUMNS}`,
+    lastStates(rec.orders).map((o) => [id, c.time, ...orderValues(o)]),
+    ` ON CONFLICT (market, client_order_id) DO UPDATE SET candle = excluded.candle, ${ORDER_UPDATES} ` +
+      "WHERE orders.updated_at IS NULL OR excluded.updated_at >= orders.updated_at",
+  );
+  insert(
+    "fills",
+    FILL_COLUMNS,
+    firstFills(rec.fills).map((f) => [id, c.time, ...fillValues(f)]),
+    " ON CONFLICT (market, trade_id) DO NOTHING",
+  );
+  insert(
+    "trades",
+    TRADE_COLUMNS,
+    rec.trades.map((t, seq) => [id, c.time, seq, ...tradeValues(t)]),
+  );
+  const e = rec.equity;
+  insert("equity", "market, time, equity, cash, position, quantity, entry_price", [
+    [id, c.time, e.equity, e.cash, e.position, e.quantity, e.entryPrice],
+  ]);
+  insert(
+    "outbox",
+    "market, candle, channel, target, kind, keep, payload, created_at",
+    (rec.outbox ?? []).map((o) => [
+      id,
+      c.time,
+      o.channel,
+      o.target,
+      o.kind,
+      flag(o.keep),
+      encodeJson(o.payload),
+      rec.processedAt,
+    ]),
+  );
+  const state =
+    `INSERT INTO state (market, time, state) VALUES ${row([id, c.time, encodeJson(rec.state)])} ` +
+    "ON CONFLICT (market) DO UPDATE SET time = excluded.time, state = excluded.state";
+  return { text: `WITH ${parts.join(", ")} ${state}`, values };
+}
+
 const num = (v: unknown): number => (typeof v === "number" ? v : Number.NaN);
 
 export class PostgresLedger implements Ledger {
@@ -317,6 +426,10 @@ export class PostgresLedger implements Ledger {
   readonly readonly: boolean;
   private readonly client: pg.Client;
   private readonly ids = new Map<string, number>();
+  /** Each market's last recorded candle time, by market id (the writer's; -Infinity: none). */
+  private readonly lastTimes = new Map<number, number>();
+  /** Records waiting for the next flush. */
+  private queue: Queued[] = [];
   /** Every call runs alone, in order: a candle's transaction never interleaves with another query. */
   private chain: Promise<unknown> = Promise.resolve();
   /** The connection's failure: the ledger is unusable after it (the writer's lock went with it). */
@@ -336,12 +449,8 @@ export class PostgresLedger implements Ledger {
 
   private run<T>(what: () => Promise<T>): Promise<T> {
     const next = this.chain.then(() => {
-      if (this.closed) throw new LedgerError(`${this.location}: the ledger is closed`);
-      if (this.lost !== undefined) {
-        throw new LedgerError(
-          `${this.location}: the connection to the ledger was lost (${errorMessage(this.lost)})${this.readonly ? "" : "; the writer's lock went with it: restart to resume"}`,
-        );
-      }
+      const unusable = this.unusable();
+      if (unusable !== undefined) throw unusable;
       return what();
     });
     this.chain = next.catch(() => undefined);
@@ -358,6 +467,14 @@ export class PostgresLedger implements Ledger {
     return r.rowCount ?? 0;
   }
 
+  /**
+   * Records one candle, whole, and settles once its commit is durable. The candle is one SQL
+   * statement (every table's rows in one `WITH ... INSERT`), so a candle alone costs one round
+   * trip and one commit. Candles recorded while the connection is busy (markets whose candles
+   * closed together) are committed together, in one transaction: one commit for all of them;
+   * should one of them fail, the transaction is rolled back and each is recorded alone, so a
+   * refused candle fails alone. `rec` must not change until the promise settles.
+   */
   async record(rec: CandleRecord): Promise<void> {
     if (this.readonly) throw new LedgerError(`${this.location}: opened read-only, cannot record`);
     const market = ledgerMarket(rec.market);
@@ -367,72 +484,106 @@ export class PostgresLedger implements Ledger {
         `${marketName(market)}: a candle's time must be an integer of epoch ms, got ${time}`,
       );
     }
-    return this.run(async () => {
-      try {
-        await this.client.query("BEGIN");
-        await this.write(rec, market);
-        await this.client.query("COMMIT");
-      } catch (err) {
-        await this.client.query("ROLLBACK").catch(() => undefined);
-        // A rolled-back record may have added its market: forget the ids cached since.
-        this.ids.clear();
-        if (err instanceof LedgerError) throw err;
-        throw new LedgerError(
-          `${this.location}: cannot record the ${marketName(market)} candle of ${iso(rec.candle.time)}: ${errorMessage(err)}`,
-          { cause: err },
-        );
-      }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ rec, market, resolve, reject });
+      if (this.queue.length > 1) return; // a flush is scheduled and has not started
+      this.chain = this.chain.then(() => this.flush());
     });
   }
 
-  /** Inside the record's transaction. */
-  private async write(rec: CandleRecord, market: MarketKey): Promise<void> {
-    const id = (await this.marketId(market, true)) as number;
-    const c = rec.candle;
-    const [[last] = []] = await this.query("lastTime", [id]);
-    const refused = olderCandle(market, c.time, (last ?? null) as number | null);
-    if (refused !== undefined) throw refused;
-    await this.exec("candle", [
-      id,
-      c.time,
-      c.open,
-      c.high,
-      c.low,
-      c.close,
-      c.volume,
-      encodeJson(rec.scores),
-      encodeJson(rec.signals),
-      flag(rec.buy),
-      flag(rec.sell),
-      flag(rec.catchUp),
-      rec.processedAt,
-      rec.latencyMs,
-    ]);
-    for (const [seq, a] of rec.actions.entries())
-      await this.exec("decision", [id, c.time, seq, ...actionValues(a)]);
-    for (const o of rec.orders) await this.exec("order", [id, c.time, ...orderValues(o)]);
-    for (const f of rec.fills) await this.exec("fill", [id, c.time, ...fillValues(f)]);
-    for (const [seq, t] of rec.trades.entries())
-      await this.exec("trade", [id, c.time, seq, ...tradeValues(t)]);
-    const e = rec.equity;
-    await this.exec("equity", [id, c.time, e.equity, e.cash, e.position, e.quantity, e.entryPrice]);
-    await this.exec("state", [id, c.time, encodeJson(rec.state)]);
-    for (const o of rec.outbox ?? []) {
-      await this.exec("outbox", [
-        id,
-        c.time,
-        o.channel,
-        o.target,
-        o.kind,
-        flag(o.keep),
-        encodeJson(o.payload),
-        rec.processedAt,
-      ]);
+  /** Records the queued candles (in the chain: no other query runs meanwhile). */
+  private async flush(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const unusable = this.unusable();
+    if (unusable !== undefined) {
+      for (const q of batch) q.reject(unusable);
+      return;
+    }
+    if (batch.length > 1) {
+      try {
+        await this.client.query("BEGIN");
+        for (const q of batch) await this.write(q.rec, q.market);
+        await this.client.query("COMMIT");
+        for (const q of batch) q.resolve();
+        return;
+      } catch {
+        await this.client.query("ROLLBACK").catch(() => undefined);
+        this.forget();
+        // one at a time below: each candle commits or fails alone
+      }
+    }
+    for (const q of batch) {
+      try {
+        const unusable = this.unusable();
+        if (unusable !== undefined) throw unusable;
+        await this.writeAlone(q.rec, q.market);
+        q.resolve();
+      } catch (err) {
+        q.reject(this.recordError(err, q));
+      }
     }
   }
 
+  /** One candle in a transaction of its own (one statement; with a new market, two). */
+  private async writeAlone(rec: CandleRecord, market: MarketKey): Promise<void> {
+    const known = this.ids.has(marketKey(market));
+    try {
+      if (!known) await this.client.query("BEGIN");
+      await this.write(rec, market);
+      if (!known) await this.client.query("COMMIT");
+    } catch (err) {
+      if (!known) await this.client.query("ROLLBACK").catch(() => undefined);
+      // A rolled-back record may have added its market: forget what was cached since.
+      this.forget();
+      throw err;
+    }
+  }
+
+  private recordError(err: unknown, q: Queued): LedgerError {
+    if (err instanceof LedgerError) return err;
+    return new LedgerError(
+      `${this.location}: cannot record the ${marketName(q.market)} candle of ${iso(q.rec.candle.time)}: ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
+
+  private forget(): void {
+    this.ids.clear();
+    this.lastTimes.clear();
+  }
+
+  /** Why the ledger cannot be used any more (closed, or its connection lost); undefined if it can. */
+  private unusable(): LedgerError | undefined {
+    if (this.closed) return new LedgerError(`${this.location}: the ledger is closed`);
+    if (this.lost === undefined) return undefined;
+    return new LedgerError(
+      `${this.location}: the connection to the ledger was lost (${errorMessage(this.lost)})${this.readonly ? "" : "; the writer's lock went with it: restart to resume"}`,
+    );
+  }
+
+  /**
+   * Writes one candle: refused when at or before the market's last (known to this writer, the
+   * only one, after one look per market), else one statement with all its rows.
+   */
+  private async write(rec: CandleRecord, market: MarketKey): Promise<void> {
+    const id = (await this.marketId(market, true)) as number;
+    let last = this.lastTimes.get(id);
+    if (last === undefined) {
+      const [[max] = []] = await this.query("lastTime", [id]);
+      last = typeof max === "number" ? max : Number.NEGATIVE_INFINITY;
+      this.lastTimes.set(id, last);
+    }
+    const refused = olderCandle(market, rec.candle.time, Number.isFinite(last) ? last : null);
+    if (refused !== undefined) throw refused;
+    const st = candleStatement(id, rec);
+    await this.client.query({ text: st.text, values: params(st.values) });
+    this.lastTimes.set(id, rec.candle.time);
+  }
+
   private async marketId(m: MarketKey, create: boolean): Promise<number | undefined> {
-    const key = `${m.symbol}\u0000${m.freq}`;
+    const key = marketKey(m);
     const known = this.ids.get(key);
     if (known !== undefined) return known;
     let id = (await this.query("marketId", [m.symbol, m.freq]))[0]?.[0];
