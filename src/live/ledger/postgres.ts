@@ -35,8 +35,9 @@ import type {
 
 /**
  * The ledger on PostgreSQL (`ledger_url: postgres://user@host:5432/db?schema=itb`), with the
- * SQLite ledger's behaviour: one transaction per candle, committed before `record` returns
- * (`synchronous_commit = on` for the writer's session, whatever the server's default), a candle
+ * SQLite ledger's behaviour: each candle all or nothing, committed before `record` returns
+ * (`synchronous_commit = on` for the writer's session, whatever the server's default; a candle
+ * is one statement, and the candles queued behind a busy connection share a commit), a candle
  * at or before the market's last refused, orders upserted through their states, a fill kept
  * once, the outbox's rules, and reads through the same queries and decoding (tables.ts), so
  * both ledgers return the same tables for the same records.
@@ -328,12 +329,11 @@ function firstFills(fills: readonly Fill[]): Fill[] {
 }
 
 /**
- * One candle's rows as one statement: each table's rows in a data-modifying CTE, the state's
- * upsert last. Foreign keys are checked at the end of the statement, when the candle's row is
- * there.
+ * One candle's rows as data-modifying CTEs of one statement (named `<prefix><table>`), its
+ * parameters appended to `values`. Foreign keys are checked at the end of the statement, when
+ * the candle's row is there.
  */
-function candleStatement(id: number, rec: CandleRecord): { text: string; values: (Value | undefined)[] } {
-  const values: (Value | undefined)[] = [];
+function candleParts(id: number, rec: CandleRecord, prefix: string, values: (Value | undefined)[]): string[] {
   const row = (vs: readonly (Value | undefined)[]) => {
     const from = values.length + 1;
     values.push(...vs);
@@ -349,7 +349,7 @@ function candleStatement(id: number, rec: CandleRecord): { text: string; values:
   ) => {
     if (rows.length === 0) return;
     parts.push(
-      `${table}_rows AS (INSERT INTO ${table} (${columns}) VALUES ${rows.map(row).join(", ")}${tail})`,
+      `${prefix}${table} AS (INSERT INTO ${table} (${columns}) VALUES ${rows.map(row).join(", ")}${tail})`,
     );
   };
   insert("candles", CANDLE_COLUMNS, [
@@ -411,11 +411,30 @@ function candleStatement(id: number, rec: CandleRecord): { text: string; values:
       rec.processedAt,
     ]),
   );
-  const state =
-    `INSERT INTO state (market, time, state) VALUES ${row([id, c.time, encodeJson(rec.state)])} ` +
-    "ON CONFLICT (market) DO UPDATE SET time = excluded.time, state = excluded.state";
-  return { text: `WITH ${parts.join(", ")} ${state}`, values };
+  insert(
+    "state",
+    "market, time, state",
+    [[id, c.time, encodeJson(rec.state)]],
+    " ON CONFLICT (market) DO UPDATE SET time = excluded.time, state = excluded.state",
+  );
+  return parts;
 }
+
+/**
+ * Candles of different markets as one statement (one round trip; all or nothing): each
+ * candle's rows in data-modifying CTEs of their own.
+ */
+function candlesStatement(items: readonly { id: number; rec: CandleRecord }[]): {
+  text: string;
+  values: (Value | undefined)[];
+} {
+  const values: (Value | undefined)[] = [];
+  const parts = items.flatMap((it, k) => candleParts(it.id, it.rec, `r${k}_`, values));
+  return { text: `WITH ${parts.join(", ")} SELECT 1`, values };
+}
+
+/** Candles in one statement at most (Postgres takes 65535 parameters; a candle has 30 or more). */
+const MAX_STATEMENT_CANDLES = 100;
 
 const num = (v: unknown): number => (typeof v === "number" ? v : Number.NaN);
 
@@ -504,7 +523,7 @@ export class PostgresLedger implements Ledger {
     if (batch.length > 1) {
       try {
         await this.client.query("BEGIN");
-        for (const q of batch) await this.write(q.rec, q.market);
+        await this.write(batch);
         await this.client.query("COMMIT");
         for (const q of batch) q.resolve();
         return;
@@ -518,7 +537,7 @@ export class PostgresLedger implements Ledger {
       try {
         const unusable = this.unusable();
         if (unusable !== undefined) throw unusable;
-        await this.writeAlone(q.rec, q.market);
+        await this.writeAlone(q);
         q.resolve();
       } catch (err) {
         q.reject(this.recordError(err, q));
@@ -527,11 +546,11 @@ export class PostgresLedger implements Ledger {
   }
 
   /** One candle in a transaction of its own (one statement; with a new market, two). */
-  private async writeAlone(rec: CandleRecord, market: MarketKey): Promise<void> {
-    const known = this.ids.has(marketKey(market));
+  private async writeAlone(q: Queued): Promise<void> {
+    const known = this.ids.has(marketKey(q.market));
     try {
       if (!known) await this.client.query("BEGIN");
-      await this.write(rec, market);
+      await this.write([q]);
       if (!known) await this.client.query("COMMIT");
     } catch (err) {
       if (!known) await this.client.query("ROLLBACK").catch(() => undefined);
@@ -564,22 +583,37 @@ export class PostgresLedger implements Ledger {
   }
 
   /**
-   * Writes one candle: refused when at or before the market's last (known to this writer, the
-   * only one, after one look per market), else one statement with all its rows.
+   * Writes candles: each refused when at or before its market's last (known to this writer, the
+   * only one, after one look per market), then their rows in as few statements as can hold them
+   * (one candle per market in a statement). Inside a transaction when there is more than one
+   * statement or a new market; the caller forgets the cached ids and times should it fail.
    */
-  private async write(rec: CandleRecord, market: MarketKey): Promise<void> {
-    const id = (await this.marketId(market, true)) as number;
-    let last = this.lastTimes.get(id);
-    if (last === undefined) {
-      const [[max] = []] = await this.query("lastTime", [id]);
-      last = typeof max === "number" ? max : Number.NEGATIVE_INFINITY;
-      this.lastTimes.set(id, last);
+  private async write(batch: readonly Queued[]): Promise<void> {
+    const items: { id: number; rec: CandleRecord }[] = [];
+    for (const q of batch) {
+      const id = (await this.marketId(q.market, true)) as number;
+      let last = this.lastTimes.get(id);
+      if (last === undefined) {
+        const [[max] = []] = await this.query("lastTime", [id]);
+        last = typeof max === "number" ? max : Number.NEGATIVE_INFINITY;
+      }
+      const refused = olderCandle(q.market, q.rec.candle.time, Number.isFinite(last) ? last : null);
+      if (refused !== undefined) throw refused;
+      this.lastTimes.set(id, q.rec.candle.time);
+      items.push({ id, rec: q.rec });
     }
-    const refused = olderCandle(market, rec.candle.time, Number.isFinite(last) ? last : null);
-    if (refused !== undefined) throw refused;
-    const st = candleStatement(id, rec);
-    await this.client.query({ text: st.text, values: params(st.values) });
-    this.lastTimes.set(id, rec.candle.time);
+    let round: { id: number; rec: CandleRecord }[] = [];
+    const flushRound = async () => {
+      if (round.length === 0) return;
+      const st = candlesStatement(round);
+      round = [];
+      await this.client.query({ text: st.text, values: params(st.values) });
+    };
+    for (const it of items) {
+      if (round.length >= MAX_STATEMENT_CANDLES || round.some((r) => r.id === it.id)) await flushRound();
+      round.push(it);
+    }
+    await flushRound();
   }
 
   private async marketId(m: MarketKey, create: boolean): Promise<number | undefined> {
