@@ -2,14 +2,16 @@ import { existsSync } from "node:fs";
 import type { Config } from "../../config/index.js";
 import { readLedgerUrl } from "../../config/ledgerUrl.js";
 import { ledgerFile } from "./file.js";
-import { MissingLedgerError, openPostgresLedger } from "./postgres.js";
 import { openSqliteLedger } from "./sqlite.js";
 import type { Ledger } from "./types.js";
 
 /**
  * The ledger of a config: on PostgreSQL when the config has a `ledger_url`, else the SQLite
- * file `<data_folder>/ledger.sqlite`. docs/ledger.md.
+ * file `<data_folder>/ledger.sqlite`. docs/ledger.md. The Postgres ledger (and its driver) is
+ * loaded only when a config names one, so commands start as fast without it.
  */
+
+const postgres = () => import("./postgres.js");
 
 export type LedgerPlace = Pick<Config, "data_folder" | "ledger_url">;
 
@@ -22,13 +24,14 @@ export function ledgerLocation(place: LedgerPlace): string {
 
 /** Opens the ledger for writing (creating it when needed); a second writer is refused. */
 export async function openLedgerOf(place: LedgerPlace, opts: { command?: string } = {}): Promise<Ledger> {
-  if (place.ledger_url !== undefined) return openPostgresLedger(place.ledger_url, opts);
+  if (place.ledger_url !== undefined) return (await postgres()).openPostgresLedger(place.ledger_url, opts);
   return openSqliteLedger(ledgerFile(place), opts);
 }
 
 /** Opens the ledger for reading; undefined when there is none yet (no file, no schema). */
 export async function openLedgerForReading(place: LedgerPlace): Promise<Ledger | undefined> {
   if (place.ledger_url !== undefined) {
+    const { MissingLedgerError, openPostgresLedger } = await postgres();
     try {
       return await openPostgresLedger(place.ledger_url, { readonly: true });
     } catch (err) {
