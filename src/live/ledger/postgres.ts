@@ -785,6 +785,7 @@ export async function openPostgresLedger(
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     // a silent network (a dead server, a partition) is found by TCP keepalive, not never
     keepAlive: true,
+    keepAliveInitialDelayMillis: 30_000,
     application_name: readonly ? "itb ledger reader" : "itb ledger writer",
   });
   // errors after the connect are the ledger's (it listens); before it, they reject connect()
