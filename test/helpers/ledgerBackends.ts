@@ -116,11 +116,15 @@ export async function pgQuery(where: string, text: string): Promise<unknown[]> {
 }
 
 export function sqliteBackend(): LedgerBackend {
-  const dir = mkdtempSync(join(tmpdir(), "itb-ledger-"));
+  // made on first use: a suite whose tests are all filtered out runs no afterAll to remove it
+  let dir: string | undefined;
   let n = 0;
   return {
     name: "sqlite",
-    fresh: async () => join(dir, `l${++n}`, "ledger.sqlite"),
+    fresh: async () => {
+      dir ??= mkdtempSync(join(tmpdir(), "itb-ledger-"));
+      return join(dir, `l${++n}`, "ledger.sqlite");
+    },
     open: async (where, opts) => openSqliteLedger(where, opts),
     name_: (l) => (l as SqliteLedger).file,
     sql: async (where, text) => {
@@ -134,7 +138,9 @@ export function sqliteBackend(): LedgerBackend {
       }
     },
     notNull: (table, column) => `NOT NULL constraint failed: ${table}.${column}`,
-    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: async () => {
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
