@@ -4,14 +4,15 @@ import { Session } from "node:inspector/promises";
 import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import pg from "pg";
 import { PACKAGE_ROOT } from "../cli/version.js";
+import { readLedgerUrl } from "../config/ledgerUrl.js";
 import { SystemClock } from "../core/clock.js";
 import { type Logger, noProgress, silentLogger } from "../core/log.js";
 import { CcxtMarketData } from "../exchange/ccxt/adapter.js";
 import type { Market, MarketData } from "../exchange/marketData.js";
 import { FeatureStream } from "../features/featureSets.js";
-import { ledgerFile } from "../live/ledger/file.js";
-import { openSqliteLedger } from "../live/ledger/sqlite.js";
+import { openLedgerOf } from "../live/ledger/open.js";
 import { runService } from "../live/service.js";
 import { runPipeline } from "../pipeline/graph/matrix.js";
 import { BENCH_FEATURE_SETS } from "./workload.js";
@@ -58,6 +59,9 @@ Options:
   --gap <ms>         idle time between candles, ms (default 100)
   --dir <folder>     where the temporary archive, stores and ledgers go (default: the temporary folder)
   --json <file>      also write the JSON lines to this file
+  --ledger-url <url> the ledger on PostgreSQL (postgres://user@host:5432/db[?schema=name]): each run
+                     writes a schema of its own (<schema>_<N>m_<time>), dropped after it
+                     (default: an SQLite file per run)
   --log              the service's log lines on stderr (debug)
   --cpu-prof <file>  write a CPU profile of the measured candles (the last --markets run) to this file
   -h, --help         print this help
@@ -70,6 +74,7 @@ interface Options {
   gapMs: number;
   dir: string;
   json: string | undefined;
+  ledgerUrl: string | undefined;
   log: Logger;
   cpuProf: string | undefined;
 }
@@ -113,6 +118,7 @@ function options(): Options | undefined {
       gapMs: int(values.gap, "gap", 0),
       dir: values.dir ?? tmpdir(),
       json: values.json,
+      ledgerUrl: values["ledger-url"],
       log: values.log ? stderrLogger : silentLogger,
       cpuProf: values["cpu-prof"],
     };
@@ -132,6 +138,7 @@ function parse() {
       gap: { type: "string", default: "100" },
       dir: { type: "string" },
       json: { type: "string" },
+      "ledger-url": { type: "string" },
       log: { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -390,9 +397,32 @@ async function stopProfile(session: Session, file: string): Promise<void> {
 
 const rssMb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 
+/** `url` with a schema of its own for the run of `n` markets. */
+function runLedgerUrl(url: string, n: number): { url: string; schema: string } {
+  const read = readLedgerUrl(url);
+  if (typeof read === "string") throw new Error(`--ledger-url: ${read}`);
+  const schema = `${read.schema}_${n}m_${Date.now().toString(36)}`.slice(0, 63);
+  const u = new URL(read.connectionString);
+  u.searchParams.set("schema", schema);
+  return { url: u.toString(), schema };
+}
+
+async function dropSchema(url: string, schema: string): Promise<void> {
+  const u = new URL(url);
+  u.searchParams.delete("schema");
+  const client = new pg.Client({ connectionString: u.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
 async function benchMarkets(base: string, modelFolder: string, n: number, o: Options) {
   const root = mkdtempSync(join(base, `itb-bench-serve-${n}-`));
   const sim = await startSim(aliasArchive(root, n), T0 + 30_000);
+  const pgLedger = o.ledgerUrl === undefined ? undefined : runLedgerUrl(o.ledgerUrl, n);
   try {
     const symbols = Array.from({ length: n }, (_, k) => symbolOf(k + 1));
     const configFile = join(root, "serve.json");
@@ -446,8 +476,8 @@ async function benchMarkets(base: string, modelFolder: string, n: number, o: Opt
       log: o.log,
       clock: new SystemClock(),
       signal: controller.signal,
-      openLedger: async (folder) =>
-        openSqliteLedger(ledgerFile({ data_folder: folder }), { command: "bench:serve" }),
+      openLedger: (folder) =>
+        openLedgerOf({ data_folder: folder, ledger_url: pgLedger?.url }, { command: "bench:serve" }),
       marketData: (config, market) => {
         let c = clients.get(market);
         if (c === undefined) {
@@ -536,6 +566,7 @@ async function benchMarkets(base: string, modelFolder: string, n: number, o: Opt
     return {
       markets: n,
       candles: o.candles,
+      ledger: pgLedger === undefined ? "sqlite" : "postgres",
       startup_s: r2((readyAt - startedAt) / 1000),
       per_market_from_receipt_ms: summary(perMarket),
       per_market_in_service_ms: summary(stage.total),
@@ -556,6 +587,7 @@ async function benchMarkets(base: string, modelFolder: string, n: number, o: Opt
   } finally {
     await sim.close();
     rmSync(root, { recursive: true, force: true });
+    if (pgLedger !== undefined) await dropSchema(pgLedger.url, pgLedger.schema);
   }
 }
 

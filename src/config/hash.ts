@@ -5,9 +5,10 @@ import { withoutSecrets } from "./secrets.js";
  * The config hash identifies a run and the models it trains: SHA-256 of the resolved config
  * (defaults filled, placeholders substituted) as canonical JSON, so key order, comments,
  * formatting and spelling out a default do not change it. Credentials are left out, and so
- * are `secrets_file` and `$schema`, which say where things are, not what is computed.
+ * are `secrets_file`, `ledger_url` and `$schema`, which say where things are, not what is
+ * computed.
  */
-const NOT_HASHED = new Set(["secrets_file", "$schema"]);
+const NOT_HASHED = new Set(["secrets_file", "ledger_url", "$schema"]);
 
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(",")}]`;

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { describeKind, formatPath, formatValue } from "./format.js";
-import { isSecretKey } from "./secrets.js";
+import { isSecretKey, isUrlSecretKey, maskUrl } from "./secrets.js";
 
 /**
  * One line per validation issue: `<path>: expected <what>, found <value>`. Schemas phrase their
@@ -13,7 +13,13 @@ export function issueLine(issue: z.core.$ZodIssue): string {
   if (!message.startsWith("expected ")) return `${path}: ${message}`;
   // A credential of the wrong type is still a credential: name its kind, not its value.
   const secret = issue.path.some((k) => isSecretKey(k));
-  const found = secret ? describeKind(issue.input) : formatValue(issue.input);
+  // A URL that may hold a password: shown with the password masked.
+  const url = issue.path.some((k) => isUrlSecretKey(k)) && typeof issue.input === "string";
+  const found = secret
+    ? describeKind(issue.input)
+    : url
+      ? JSON.stringify(maskUrl(issue.input as string))
+      : formatValue(issue.input);
   return `${path}: ${message}, found ${found}`;
 }
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { parseFreq } from "../core/freq.js";
 import { formatValue, isPlainObject } from "./format.js";
 import { searchedSignalIndex, THRESHOLD_RULE_PARAMETERS } from "./generatorConfigs.js";
+import { readLedgerUrl } from "./ledgerUrl.js";
 import {
   ALWAYS,
   expected,
@@ -220,6 +221,16 @@ const BaseConfigSchema = known(
     telegram: TelegramSchema.prefault({}),
     risk_management: RiskManagementSchema.optional(),
     futures: FuturesSchema.optional(),
+    ledger_url: z
+      .string(expected("a postgres:// URL"))
+      .superRefine((v, ctx) => {
+        const u = readLedgerUrl(v);
+        if (typeof u === "string") ctx.addIssue({ code: "custom", message: u });
+      })
+      .optional()
+      .describe(
+        "The live service's ledger on PostgreSQL: postgres://user[:password]@host[:port]/database[?schema=itb]; default: <data_folder>/ledger.sqlite. Its password is never printed.",
+      ),
     secrets_file: text()
       .optional()
       .describe(

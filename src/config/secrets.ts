@@ -160,12 +160,45 @@ function isEmptySecret(v: unknown): boolean {
   return v === undefined || v === null || v === "";
 }
 
-/** A deep copy of the config with every non-empty credential replaced by `"***"`, safe to print. */
+/** Keys whose value is a URL that may hold a password: printed with the password masked. */
+const URL_KEYS = new Set(["ledger_url"]);
+
+export function isUrlSecretKey(key: PropertyKey): boolean {
+  return typeof key === "string" && URL_KEYS.has(key);
+}
+
+/**
+ * A deep copy of the config with every non-empty credential replaced by `"***"` and the
+ * password of `ledger_url` masked, safe to print.
+ */
 export function maskSecrets(config: object): Record<string, unknown> {
-  return mapSecrets(config, (v) => (isEmptySecret(v) ? v : MASK)) as Record<string, unknown>;
+  const masked = mapSecrets(config, (v) => (isEmptySecret(v) ? v : MASK)) as Record<string, unknown>;
+  for (const key of URL_KEYS) {
+    const v = masked[key];
+    if (typeof v === "string") masked[key] = maskUrl(v);
+  }
+  return masked;
 }
 
 /** A deep copy without credentials at all, so that setting or changing one leaves the hash alone. */
 export function withoutSecrets(config: object): Record<string, unknown> {
   return mapSecrets(config, () => DROP) as Record<string, unknown>;
+}
+
+/**
+ * A connection URL safe to print: its password (`postgres://user:pw@host/db`) replaced by
+ * `"***"`. Text that is not a URL is masked whole, since it may hold a password anywhere.
+ */
+export function maskUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return MASK;
+  }
+  if (u.password !== "") u.password = MASK;
+  for (const key of [...u.searchParams.keys()]) {
+    if (/^(password|passfile|sslpassword|sslkey)$/i.test(key)) u.searchParams.set(key, MASK);
+  }
+  return u.toString();
 }

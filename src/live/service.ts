@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { resolve } from "node:path";
 import { configFreq, type LoadedConfig } from "../config/index.js";
+import { readLedgerUrl } from "../config/ledgerUrl.js";
 import { loadMarketConfigs } from "../config/markets.js";
 import type { Clock } from "../core/clock.js";
 import { ConfigError, errorMessage, UsageError } from "../core/errors.js";
@@ -10,6 +11,7 @@ import { CcxtMarketData } from "../exchange/ccxt/adapter.js";
 import { watchKlineCloses } from "../exchange/ccxt/klineStream.js";
 import type { Market, MarketData } from "../exchange/marketData.js";
 import { openExchangeExecution, userStreamBase } from "./exchangeTrading.js";
+import { ledgerLocation } from "./ledger/open.js";
 import type { CandleRecord, Ledger } from "./ledger/types.js";
 import { type MarketDeps, MarketRunner, type StageTimes } from "./market.js";
 import type { ServiceMetrics } from "./metrics.js";
@@ -39,8 +41,11 @@ export interface ServiceOptions {
   log: Logger;
   clock: Clock;
   signal: AbortSignal;
-  /** Opens the ledger of a data folder (the SQLite one by default in the CLI). */
-  openLedger: (dataFolder: string) => Promise<Ledger>;
+  /**
+   * Opens the ledger of a data folder: the configs' `ledger_url` (PostgreSQL) when they have
+   * one, else the folder's SQLite file (the CLI's openLedgerOf).
+   */
+  openLedger: (dataFolder: string, ledgerUrl: string | undefined) => Promise<Ledger>;
   /** The exchange's REST client (tests pass one pointing at a simulator). */
   marketData?: (config: LoadedConfig["config"], market: Market) => MarketData;
   onProcessed?: (market: MarketRunner, rec: CandleRecord, stages: StageTimes, features: Float64Array) => void;
@@ -91,13 +96,14 @@ export async function runService(o: ServiceOptions): Promise<ServiceRun> {
     loaded.push(...markets);
   }
   checkCollisions(loaded);
+  const ledgerUrls = ledgerUrlsOf(loaded);
 
   const ledgers = new Map<string, Promise<Ledger>>();
   const ledgerOf = (dataFolder: string) => {
     const key = resolve(dataFolder);
     let l = ledgers.get(key);
     if (l === undefined) {
-      l = o.openLedger(key);
+      l = o.openLedger(key, ledgerUrls.get(key));
       ledgers.set(key, l);
     }
     return l;
@@ -384,6 +390,41 @@ function observe(m: ServiceMetrics, market: string, rec: CandleRecord, st: Stage
   m.latency.observe({ stage: "trading" }, st.trading / 1000);
   m.latency.observe({ stage: "ledger" }, st.ledger / 1000);
   m.latency.observe({ stage: "total" }, st.total / 1000);
+}
+
+/**
+ * The ledger URL of each data folder (absent: the folder's SQLite file). The configs of one
+ * data folder share its ledger, so they must name the same one; two data folders must not
+ * share one Postgres ledger (server, database and schema), whose single writer would refuse
+ * the second.
+ */
+function ledgerUrlsOf(loaded: readonly LoadedConfig[]): Map<string, string | undefined> {
+  const urls = new Map<string, { url: string | undefined; file: string }>();
+  const places = new Map<string, string>();
+  for (const l of loaded) {
+    const folder = resolve(l.config.data_folder);
+    const url = l.config.ledger_url;
+    const before = urls.get(folder);
+    if (before === undefined) {
+      urls.set(folder, { url, file: l.file });
+      if (url === undefined) continue;
+      const u = readLedgerUrl(url);
+      const place =
+        typeof u === "string"
+          ? url
+          : `${new URL(u.connectionString).host}${new URL(u.connectionString).pathname} ${u.schema}`;
+      const other = places.get(place);
+      if (other !== undefined) {
+        const text = `${l.file}: data folders ${other} and ${folder} would share the ledger ${ledgerLocation({ data_folder: folder, ledger_url: url })}: give each data folder its own schema (?schema=)`;
+        throw new ConfigError(text, [text]);
+      }
+      places.set(place, folder);
+    } else if (before.url !== url) {
+      const text = `${l.file} and ${before.file} share the data folder ${l.config.data_folder} but not its ledger (ledger_url): give them the same ledger_url, or another data_folder`;
+      throw new ConfigError(text, [text]);
+    }
+  }
+  return new Map([...urls].map(([folder, { url }]) => [folder, url]));
 }
 
 /** Two markets of the same data folder, symbol and freq would write one ledger market twice. */

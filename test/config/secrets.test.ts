@@ -158,3 +158,45 @@ describe("secrets", () => {
     expect(load({ symbol: "ETHUSDT" }).hash).not.toBe(none.hash);
   });
 });
+
+describe("ledger_url", () => {
+  const url = "postgres://itb:hunter2@db.example:5432/prod?schema=live&sslmode=require";
+
+  it("is read, printed with its password masked, and left out of the hash", () => {
+    const loaded = load({ ledger_url: url });
+    expect(loaded.config.ledger_url).toBe(url);
+    expect(maskSecrets(loaded.config).ledger_url).toBe(
+      "postgres://itb:***@db.example:5432/prod?schema=live&sslmode=require",
+    );
+    expect(JSON.stringify(maskSecrets(loaded.config))).not.toContain("hunter2");
+    expect(loaded.hash).toBe(load({}).hash);
+    // without a password there is nothing to mask
+    expect(maskSecrets(load({ ledger_url: "postgres://root@127.0.0.1/test" }).config).ledger_url).toBe(
+      "postgres://root@127.0.0.1/test",
+    );
+  });
+
+  it("a malformed URL is a config error that names the problem, never the password", () => {
+    const cases: [unknown, string][] = [
+      [
+        "mysql://itb:hunter2@db/prod",
+        'ledger_url: a postgres:// or postgresql:// URL is expected, found "mysql:"',
+      ],
+      ["itb:hunter2@db:5432", 'ledger_url: a postgres:// or postgresql:// URL is expected, found "itb:"'],
+      [
+        "postgres://itb:hunter2@db/prod?schema=a;drop",
+        'ledger_url: schema "a;drop" is not a plain name (letters, digits and _, at most 63, not starting with a digit)',
+      ],
+      [
+        "not a url at all",
+        "ledger_url: not a URL; a postgres://user[:password]@host[:port]/database[?schema=name] URL is expected",
+      ],
+      [5432, "ledger_url: expected a postgres:// URL, found 5432"],
+    ];
+    for (const [value, issue] of cases) {
+      const issues = issuesOf(() => load({ ledger_url: value }));
+      expect(issues, String(value)).toEqual([issue]);
+      expect(issues.join("\n")).not.toContain("hunter2");
+    }
+  });
+});

@@ -1,10 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
 import { type CandleRecord, LEDGER_TABLES } from "../../src/live/ledger/types.js";
+import { BACKENDS, type LedgerBackend } from "../helpers/ledgerBackends.js";
 import { expectedTables, MARKET, rowObjects, sampleRecords } from "../helpers/ledgerRecords.js";
 import { ROOT, SAMPLE } from "../helpers/paths.js";
 
@@ -14,7 +13,8 @@ import { ROOT, SAMPLE } from "../helpers/paths.js";
  * kill the ledger's last candle is one whose whole record is there (candle, decisions, orders,
  * fills, trades, equity, state) and nothing of any later candle is; the next child resumes at
  * the candle after it with the state saved with it; the ledger at the end equals an
- * uninterrupted run's.
+ * uninterrupted run's. Against both ledgers: an SQLite file, and a Postgres schema (where the
+ * server rolls back the transaction of the killed connection and drops its writer's lock).
  */
 
 /** The child is compiled on its own (with what it imports) so it runs under plain node. */
@@ -26,11 +26,9 @@ const KILLS = 6;
 const PACE_MS = 1;
 const DELAY_MS = 200;
 
-let dir = "";
 let records: CandleRecord[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "itb-ledger-crash-"));
   mkdirSync(BUILD, { recursive: true });
   // Outside the repo's package scope (node_modules), so say that these files are ES modules.
   writeFileSync(join(BUILD, "package.json"), '{ "type": "module" }\n');
@@ -50,10 +48,6 @@ beforeAll(async () => {
   );
   records = await sampleRecords(SAMPLE, { count: COUNT, halts: [40, 41, 42], catchUpUntil: 30 });
 }, 120_000);
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
 
 interface Child {
   child: ChildProcess;
@@ -89,8 +83,8 @@ function writer(file: string, paceMs = 0): Child {
 }
 
 /** The ledger holds records[0..n) exactly: every table, and last() with its state. */
-async function expectHolds(file: string, n: number, context: string): Promise<void> {
-  const ledger = openSqliteLedger(file, { readonly: true });
+async function expectHolds(b: LedgerBackend, file: string, n: number, context: string): Promise<void> {
+  const ledger = await b.open(file, { readonly: true });
   try {
     const want = expectedTables(records.slice(0, n));
     for (const what of LEDGER_TABLES) {
@@ -107,12 +101,13 @@ async function expectHolds(file: string, n: number, context: string): Promise<vo
 }
 
 /** Resolves once the ledger holds a candle after the first `recorded` ones. */
-async function untilAdvanced(file: string, recorded: number, w: Child): Promise<void> {
+async function untilAdvanced(b: LedgerBackend, file: string, recorded: number, w: Child): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const ledger = openSqliteLedger(file, { readonly: true });
-    const last = await ledger.last(MARKET).catch(() => undefined);
-    await ledger.close();
+    // the first writer may still be creating the ledger
+    const ledger = await b.open(file, { readonly: true }).catch(() => undefined);
+    const last = await ledger?.last(MARKET).catch(() => undefined);
+    await ledger?.close();
     const n = records.findIndex((r) => r.candle.time === last?.time) + 1;
     if (n > recorded) return;
     if (w.child.exitCode !== null) throw new Error(`the writer ended early: ${w.child.exitCode}`);
@@ -121,9 +116,14 @@ async function untilAdvanced(file: string, recorded: number, w: Child): Promise<
   }
 }
 
-describe("a writer killed with SIGKILL at random moments", () => {
+describe.each(BACKENDS)("a writer of the $name ledger killed with SIGKILL at random moments", ({ make }) => {
+  const b = make();
+  afterAll(async () => {
+    await b.cleanup();
+  });
+
   it(`leaves whole candles only, and the next resumes after the last (${KILLS} kills)`, async () => {
-    const file = join(dir, "ledger.sqlite");
+    const file = await b.fresh();
     const seed = Date.now() % 100_000;
     let rng = seed;
     const random = () => {
@@ -138,21 +138,21 @@ describe("a writer killed with SIGKILL at random moments", () => {
       expect(start, context).toBe(recorded);
       // kill at a random moment once the child has recorded something (on a loaded machine it
       // may take a while to start); paced, it records at most DELAY_MS / PACE_MS candles more
-      await untilAdvanced(file, recorded, w);
+      await untilAdvanced(b, file, recorded, w);
       const delay = Math.floor(random() * DELAY_MS);
       await new Promise((r) => setTimeout(r, delay));
       w.child.kill("SIGKILL");
       const exit = await w.exited;
       expect(exit.signal, `${context}: ${exit.err}`).toBe("SIGKILL");
       expect(exit.out, context).toBe(`ready ${start}\n`);
-      const ledger = openSqliteLedger(file, { readonly: true });
+      const ledger = await b.open(file, { readonly: true });
       const last = await ledger.last(MARKET);
       await ledger.close();
       const n = records.findIndex((r) => r.candle.time === last?.time) + 1;
       // the child wrote between the kills, and never reached the end
       expect(n, context).toBeGreaterThan(recorded);
       expect(n, context).toBeLessThan(COUNT);
-      await expectHolds(file, n, `${context}, ${n} candles`);
+      await expectHolds(b, file, n, `${context}, ${n} candles`);
       recorded = n;
     }
     const w = writer(file);
@@ -160,12 +160,12 @@ describe("a writer killed with SIGKILL at random moments", () => {
     const exit = await w.exited;
     expect(exit.code, exit.err).toBe(0);
     expect(exit.out).toBe(`ready ${recorded}\ndone\n`);
-    await expectHolds(file, COUNT, `seed ${seed}, after the last run`);
+    await expectHolds(b, file, COUNT, `seed ${seed}, after the last run`);
 
     // an uninterrupted run gives the same ledger
-    const straight = openSqliteLedger(join(dir, "straight", "ledger.sqlite"));
+    const straight = await b.open(await b.fresh());
     for (const r of records) await straight.record(r);
-    const killed = openSqliteLedger(file, { readonly: true });
+    const killed = await b.open(file, { readonly: true });
     for (const what of LEDGER_TABLES) expect(await killed.read(what)).toEqual(await straight.read(what));
     await Promise.all([killed.close(), straight.close()]);
   }, 180_000);

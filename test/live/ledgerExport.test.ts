@@ -6,27 +6,24 @@ import { DataError } from "../../src/core/errors.js";
 import { withConnection } from "../../src/data/store/duckdb.js";
 import { readFrame } from "../../src/data/store/index.js";
 import { writeLedgerTable } from "../../src/live/ledger/export.js";
-import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
 import { LEDGER_TABLES, type TypedLedgerTable } from "../../src/live/ledger/types.js";
+import { BACKENDS } from "../helpers/ledgerBackends.js";
 import { sampleRecords } from "../helpers/ledgerRecords.js";
 import { SAMPLE } from "../helpers/paths.js";
 
 /**
  * Every ledger table written as CSV and as Parquet and read back: the numeric and time columns
  * through the project's readFrame, every column (strings too) through DuckDB with its type,
- * equal to the ledger's rows; strings that need quoting survive CSV.
+ * equal to the ledger's rows (the SQLite ledger's and the Postgres one's); strings that need
+ * quoting survive CSV.
  */
 
 let dir = "";
+/** The tables of each ledger, by backend and table name. */
 const tables = new Map<string, TypedLedgerTable>();
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "itb-ledger-export-"));
-  const records = await sampleRecords(SAMPLE, { count: 1500, halts: [40, 41, 42], catchUpUntil: 30 });
-  const ledger = openSqliteLedger(join(dir, "ledger.sqlite"));
-  for (const r of records) await ledger.record(r);
-  for (const what of LEDGER_TABLES) tables.set(what, await ledger.read(what));
-  await ledger.close();
 });
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -59,11 +56,23 @@ async function expectNumbersBack(file: string, t: TypedLedgerTable): Promise<voi
   }
 }
 
-describe("ledger tables as files", () => {
+describe.each(BACKENDS)("the $name ledger's tables as files", ({ name, make }) => {
+  const b = make();
+  beforeAll(async () => {
+    const records = await sampleRecords(SAMPLE, { count: 1500, halts: [40, 41, 42], catchUpUntil: 30 });
+    const ledger = await b.open(await b.fresh());
+    for (const r of records) await ledger.record(r);
+    for (const what of LEDGER_TABLES) tables.set(`${name} ${what}`, await ledger.read(what));
+    await ledger.close();
+  }, 120_000);
+  afterAll(async () => {
+    await b.cleanup();
+  });
+
   it.each(LEDGER_TABLES)("%s as Parquet: typed columns equal to the ledger's", async (what) => {
-    const t = tables.get(what) as TypedLedgerTable;
+    const t = tables.get(`${name} ${what}`) as TypedLedgerTable;
     expect(t.rows.length).toBeGreaterThan(50);
-    const file = join(dir, `${what}.parquet`);
+    const file = join(dir, `${name}-${what}.parquet`);
     await writeLedgerTable(file, t);
     const back = await readBack(file, false);
     expect(back.names).toEqual(t.columns);
@@ -79,8 +88,8 @@ describe("ledger tables as files", () => {
   it.each(LEDGER_TABLES)(
     "%s as CSV: ISO times, shortest numbers, strings; readFrame reads the numbers",
     async (what) => {
-      const t = tables.get(what) as TypedLedgerTable;
-      const file = join(dir, `${what}.csv`);
+      const t = tables.get(`${name} ${what}`) as TypedLedgerTable;
+      const file = join(dir, `${name}-${what}.csv`);
       await writeLedgerTable(file, t);
       const back = await readBack(file, true);
       expect(back.names).toEqual(t.columns);
@@ -93,7 +102,9 @@ describe("ledger tables as files", () => {
       await expectNumbersBack(file, t);
     },
   );
+});
 
+describe("ledger tables as files", () => {
   it("strings with commas, quotes and line breaks are quoted in CSV and come back whole", async () => {
     const t: TypedLedgerTable = {
       columns: ["timestamp", "reason", "a,b", "x"],

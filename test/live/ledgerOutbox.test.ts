@@ -6,13 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCHEMA_VERSION } from "../../src/live/ledger/schema.js";
 import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
 import type { CandleRecord, OutboxEntry, OutboxMessage } from "../../src/live/ledger/types.js";
+import { BACKENDS, type LedgerBackend } from "../helpers/ledgerBackends.js";
 import { MARKET, sampleRecords } from "../helpers/ledgerRecords.js";
 import { SAMPLE } from "../helpers/paths.js";
 
 /**
  * The ledger's outbox: notifications are recorded in their candle's transaction (so they exist
  * exactly when the candle does), read back pending in order, settled once, trimmed with the
- * droppable ones first; a ledger of schema version 1 is upgraded with its rows kept.
+ * droppable ones first, on both ledgers (SQLite and Postgres); an SQLite ledger of schema
+ * version 1 is upgraded with its rows kept.
  */
 
 let dir = "";
@@ -41,9 +43,18 @@ const withOutbox = (i: number, outbox: OutboxMessage[]): CandleRecord => ({
   outbox,
 });
 
-describe("the outbox", () => {
+describe.each(BACKENDS)("the outbox of the $name ledger", ({ make }) => {
+  let b: LedgerBackend;
+  beforeAll(() => {
+    b = make();
+  });
+  afterAll(async () => {
+    await b.cleanup();
+  });
+  const open = async () => b.open(await b.fresh());
+
   it("holds a candle's notifications from its record on, pending in order, each settled once", async () => {
-    const ledger = openSqliteLedger(fresh());
+    const ledger = await open();
     await ledger.record(withOutbox(0, [text("a"), text("b", "trade", true)]));
     await ledger.record(
       withOutbox(1, [{ channel: "webhook", target: "0", kind: "trade", keep: true, payload: { e: 1 } }]),
@@ -70,25 +81,27 @@ describe("the outbox", () => {
     expect(
       (await ledger.pendingOutbox("telegram", 10)).map((p) => (p.payload as { text: string }).text),
     ).toEqual(["b", "c"]);
+    const place = b.name_(ledger);
     await ledger.close();
 
-    const db = new Database(ledger.file, { readonly: true });
     expect(
-      db
-        .prepare("SELECT status, attempts, settled_at, message_id, error FROM outbox WHERE id = ?")
-        .get(first.id),
-    ).toEqual({
-      status: "sent",
-      attempts: 1,
-      settled_at: 123,
-      message_id: 7,
-      error: "502 Bad Gateway",
-    });
-    db.close();
+      await b.sql(
+        place,
+        `SELECT status, attempts, settled_at, message_id, error FROM outbox WHERE id = ${first.id}`,
+      ),
+    ).toEqual([
+      {
+        status: "sent",
+        attempts: 1,
+        settled_at: 123,
+        message_id: 7,
+        error: "502 Bad Gateway",
+      },
+    ]);
   });
 
   it("a refused candle leaves no notification behind", async () => {
-    const ledger = openSqliteLedger(fresh());
+    const ledger = await open();
     await ledger.record(withOutbox(0, [text("a")]));
     await expect(ledger.record(withOutbox(0, [text("again")]))).rejects.toThrow("already recorded");
     expect(
@@ -98,7 +111,7 @@ describe("the outbox", () => {
   });
 
   it("trimming drops the oldest droppable messages first and keeps trade messages", async () => {
-    const ledger = openSqliteLedger(fresh());
+    const ledger = await open();
     await ledger.record(withOutbox(0, [text("s1"), text("t1", "trade", true), text("s2")]));
     await ledger.record(withOutbox(1, [text("s3"), text("t2", "order", true), text("s4")]));
     expect(await ledger.trimOutbox("telegram", 4, 1000)).toBe(2);
@@ -111,7 +124,9 @@ describe("the outbox", () => {
     expect(await ledger.trimOutbox("telegram", 5, 1002)).toBe(0);
     await ledger.close();
   });
+});
 
+describe("the SQLite ledger's outbox", () => {
   it("a ledger of schema version 1 is upgraded, its candles kept", async () => {
     const file = fresh();
     const old = openSqliteLedger(file);

@@ -1,4 +1,7 @@
+import { LedgerError } from "../../src/core/errors.js";
+import { openPostgresLedger } from "../../src/live/ledger/postgres.js";
 import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
+import type { Ledger } from "../../src/live/ledger/types.js";
 import { MARKET, sampleRecords } from "../helpers/ledgerRecords.js";
 
 /**
@@ -8,7 +11,10 @@ import { MARKET, sampleRecords } from "../helpers/ledgerRecords.js";
  * before (the resume point) and prints `ready <index>`; at the end it prints `done`.
  * It waits `paceMs` after each record (a live service records one candle a minute), so that a
  * kill a few hundred milliseconds after the start lands before the end on any machine.
- * Usage: node ledgerWriterChild.js <ledger file> <sample folder> <count> [paceMs]
+ * The ledger is an SQLite file, or a Postgres ledger when it is given as a postgres:// URL;
+ * a Postgres server may take a moment to see that a killed writer's connection is gone (and
+ * drop its lock), so the child tries for up to 10 s while the ledger is "being written".
+ * Usage: node ledgerWriterChild.js <ledger file or URL> <sample folder> <count> [paceMs]
  */
 const [file, sample, countText, paceText] = process.argv.slice(2);
 const paceMs = Number(paceText ?? 0);
@@ -19,7 +25,21 @@ const records = await sampleRecords(sample, {
   halts: [40, 41, 42],
   catchUpUntil: 30,
 });
-const ledger = openSqliteLedger(file, { command: "ledger-writer-child" });
+async function open(): Promise<Ledger> {
+  const command = "ledger-writer-child";
+  if (!file?.startsWith("postgres://")) return openSqliteLedger(file as string, { command });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await openPostgresLedger(file, { command });
+    } catch (err) {
+      const busy = err instanceof LedgerError && err.message.includes("is being written by");
+      if (!busy || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+const ledger = await open();
 const last = await ledger.last(MARKET);
 const start = last === undefined ? 0 : records.findIndex((r) => r.candle.time === last.time) + 1;
 if (last !== undefined && JSON.stringify(last.state) !== JSON.stringify(records[start - 1]?.state)) {

@@ -1,15 +1,18 @@
-import { existsSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { loadConfig } from "../../config/index.js";
 import { parseConfigTime, TIME_EXPECTED } from "../../config/primitives.js";
 import { UsageError } from "../../core/errors.js";
 import { isoTime } from "../../core/time.js";
 import { tableFormatOf, writeLedgerTable } from "../../live/ledger/export.js";
-import { ledgerFile } from "../../live/ledger/file.js";
 import { ledgerMarket } from "../../live/ledger/market.js";
-import { openSqliteLedger, type SqliteLedger } from "../../live/ledger/sqlite.js";
+import { type LedgerPlace, ledgerLocation, openLedgerForReading } from "../../live/ledger/open.js";
 import { type MarketStatus, marketStatus } from "../../live/ledger/status.js";
-import { LEDGER_TABLES, type LedgerQuery, type LedgerTableName } from "../../live/ledger/types.js";
+import {
+  LEDGER_TABLES,
+  type Ledger,
+  type LedgerQuery,
+  type LedgerTableName,
+} from "../../live/ledger/types.js";
 import { configMarkets } from "../../pipeline/graph/matrix.js";
 import { formatTable, wrapText } from "../../pipeline/graph/table.js";
 import { type ConfigOptions, configOf, contextOf, freqArgument } from "../context.js";
@@ -32,10 +35,12 @@ function timeOption(value: string | undefined, flag: string): number | undefined
   return ms;
 }
 
-/** The ledger at `file` for reading; no file is a usage mistake (the service has not run). */
-function openForReading(file: string): SqliteLedger {
-  if (!existsSync(file)) throw new UsageError(`no ledger at ${file}: run itb serve first`);
-  return openSqliteLedger(file, { readonly: true });
+/** The config's ledger for reading; none yet is a usage mistake (the service has not run). */
+async function openForReading(place: LedgerPlace): Promise<Ledger> {
+  const ledger = await openLedgerForReading(place);
+  if (ledger === undefined)
+    throw new UsageError(`no ledger at ${ledgerLocation(place)}: run itb serve first`);
+  return ledger;
 }
 
 function registerExport(ledger: Command): void {
@@ -45,7 +50,8 @@ function registerExport(ledger: Command): void {
       "write one table of the ledger (signals, decisions, orders, fills, trades, equity) to CSV or Parquet",
     )
     .description(
-      "Reads the ledger the live service writes (<data_folder>/ledger.sqlite) and writes one of its " +
+      "Reads the ledger the live service writes (<data_folder>/ledger.sqlite, or the config's ledger_url on " +
+        "PostgreSQL) and writes one of its " +
         "tables to --out, atomically; the extension chooses CSV or Parquet. Every market of the ledger, " +
         "or those of --symbol and --freq; --from/--to select candle open times (to exclusive). The " +
         "service may be running: the export reads a consistent snapshot and does not hold it up. " +
@@ -76,7 +82,6 @@ function registerExport(ledger: Command): void {
         throw new UsageError(`--out ${opts.out}: the file name must end in .csv or .parquet`);
       }
       const { config } = configOf(opts, ctx.log);
-      const file = ledgerFile(config);
       const market = {
         ...(opts.symbol === undefined ? {} : { symbol: opts.symbol }),
         ...(opts.freq === undefined ? {} : { freq: opts.freq }),
@@ -86,7 +91,7 @@ function registerExport(ledger: Command): void {
         ...(from === undefined ? {} : { from }),
         ...(to === undefined ? {} : { to }),
       };
-      const ledger = openForReading(file);
+      const ledger = await openForReading(config);
       try {
         const table = await ledger.read(opts.what, query);
         await writeLedgerTable(opts.out, table);
@@ -193,16 +198,15 @@ function registerStatus(program: Command): void {
     .action(async (opts: { config: string; json?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const base = configOf({ config: opts.config }, ctx.log);
-      const ledgers = new Map<string, SqliteLedger | undefined>();
+      const ledgers = new Map<string, Ledger | undefined>();
       const rows: MarketStatus[] = [];
       const now = Date.now();
       try {
         for (const { id, overrides } of configMarkets(base.config)) {
           const config =
             Object.keys(overrides).length === 0 ? base.config : loadConfig(base.file, overrides).config;
-          const file = ledgerFile(config);
-          if (!ledgers.has(file))
-            ledgers.set(file, existsSync(file) ? openSqliteLedger(file, { readonly: true }) : undefined);
+          const file = ledgerLocation(config);
+          if (!ledgers.has(file)) ledgers.set(file, await openLedgerForReading(config));
           const ledger = ledgers.get(file);
           const market = ledgerMarket(id);
           rows.push(marketStatus(market, file, await ledger?.last(market), now));

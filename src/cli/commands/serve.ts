@@ -4,8 +4,7 @@ import { configFreq, loadConfig } from "../../config/index.js";
 import { loadMarketConfigs } from "../../config/markets.js";
 import { SystemClock } from "../../core/clock.js";
 import { InterruptedError, ItbError, UsageError } from "../../core/errors.js";
-import { ledgerFile } from "../../live/ledger/file.js";
-import { openSqliteLedger } from "../../live/ledger/sqlite.js";
+import { ledgerLocation, openLedgerOf } from "../../live/ledger/open.js";
 import type { Ledger } from "../../live/ledger/types.js";
 import type { MarketRunner } from "../../live/market.js";
 import { ServiceMetrics } from "../../live/metrics.js";
@@ -46,7 +45,7 @@ export function registerServeCommand(program: Command): void {
       "Runs every market of the config (symbols x freqs) or of several configs in one process. At start-up it " +
         "loads the current models, back-fills the klines over REST to the last closed candle and warms the " +
         "streams on the stored history, so that live numbers equal the batch pipeline's; it resumes after the " +
-        "last candle its ledger (<data_folder>/ledger.sqlite) recorded, processing missed candles as catch-up. " +
+        "last candle its ledger (<data_folder>/ledger.sqlite, or ledger_url on PostgreSQL) recorded, processing missed candles as catch-up. " +
         "Then each closed candle (the kline WebSocket rings, REST fetches it in order, exactly once) goes " +
         "through features, models and signals to the outputs (console log, paper trading with " +
         "trader_simulation), recorded in one ledger transaction. A newly promoted model is picked up at the " +
@@ -172,8 +171,10 @@ export function registerServeCommand(program: Command): void {
             ...(table === undefined ? {} : { quietCandles: true }),
             ...(opts.websocket === false ? { websocket: false } : {}),
             ...(opts.live === true ? { live: true } : {}),
-            openLedger: async (folder) => {
-              const ledger = openSqliteLedger(ledgerFile({ data_folder: folder }));
+            openLedger: async (folder, url) => {
+              const place = { data_folder: folder, ledger_url: url };
+              const ledger = await openLedgerOf(place);
+              ctx.log.info({ ledger: ledgerLocation(place) }, "ledger open");
               ledgers.set(resolve(folder), ledger);
               return ledger;
             },

@@ -1,10 +1,8 @@
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { LoadedConfig } from "../../config/index.js";
 import { loadMarketConfigs } from "../../config/markets.js";
-import { ledgerFile } from "../../live/ledger/file.js";
-import { openSqliteLedger } from "../../live/ledger/sqlite.js";
+import { openLedgerForReading } from "../../live/ledger/open.js";
 import type { Ledger } from "../../live/ledger/types.js";
 import { createSource } from "../../server/api/source.js";
 import { configOf, contextOf } from "../context.js";
@@ -49,8 +47,9 @@ export function registerUiCommand(program: Command): void {
         ledgerOf: async (folder) => {
           const key = resolve(folder);
           if (!ledgers.has(key)) {
-            const file = ledgerFile({ data_folder: key });
-            ledgers.set(key, existsSync(file) ? openSqliteLedger(file, { readonly: true }) : undefined);
+            // the ledger the folder's markets write: their ledger_url, else the SQLite file
+            const url = markets.find((m) => resolve(m.config.data_folder) === key)?.config.ledger_url;
+            ledgers.set(key, await openLedgerForReading({ data_folder: key, ledger_url: url }));
           }
           return ledgers.get(key);
         },

@@ -4,11 +4,20 @@ import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { errorMessage, LedgerError } from "../../core/errors.js";
 import { decodeJson, encodeJson } from "../../core/json.js";
-import type { Fill, Order, OrderIntent, Trade } from "../../core/trading.js";
-import type { TraderAction } from "../../trading/trader.js";
 import { ledgerFreq, ledgerMarket, marketName } from "./market.js";
+import {
+  actionValues,
+  fillValues,
+  flag,
+  iso,
+  ORDER_COLUMNS,
+  ORDER_UPDATES,
+  olderCandle,
+  orderValues,
+  tradeValues,
+} from "./rows.js";
 import { migrate, SCHEMA_VERSION, schemaVersion } from "./schema.js";
-import { readTable } from "./tables.js";
+import { tableQuery } from "./tables.js";
 import type {
   CandleRecord,
   LastProcessed,
@@ -45,89 +54,6 @@ export interface SqliteLedgerOptions {
 }
 
 type Db = Database.Database;
-type Value = number | string | null;
-
-const flag = (b: boolean): number => (b ? 1 : 0);
-const opt = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
-const iso = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms));
-
-function intentValues(o: OrderIntent): Value[] {
-  return [
-    o.side,
-    o.type,
-    opt(o.quantity),
-    opt(o.quoteQuantity),
-    opt(o.price),
-    opt(o.trailingFraction),
-    flag(o.reduceOnly),
-    opt(o.ocoGroup),
-    o.purpose,
-    o.decidedAt,
-  ];
-}
-
-function actionValues(a: TraderAction): Value[] {
-  if (a.kind === "cancel") return ["cancel", a.clientOrderId, a.symbol, ...new Array<Value>(10).fill(null)];
-  return ["submit", a.order.clientOrderId, a.order.symbol, ...intentValues(a.order)];
-}
-
-function orderValues(o: Order): Value[] {
-  return [
-    o.clientOrderId,
-    o.symbol,
-    ...intentValues(o),
-    o.status,
-    opt(o.exchangeOrderId),
-    o.filledQuantity,
-    o.averagePrice,
-    o.fees,
-    opt(o.reason),
-    o.createdAt,
-    o.updatedAt,
-  ];
-}
-
-function fillValues(f: Fill): Value[] {
-  return [
-    f.tradeId,
-    f.clientOrderId,
-    f.symbol,
-    f.side,
-    f.price,
-    f.quantity,
-    f.fee,
-    f.liquidity,
-    f.time,
-    flag(f.final),
-  ];
-}
-
-function tradeValues(t: Trade): Value[] {
-  return [
-    t.side,
-    t.entryIndex,
-    t.entryTime,
-    t.entryPrice,
-    t.exitIndex,
-    t.exitTime,
-    t.exitPrice,
-    t.qty,
-    t.fees,
-    t.pnl,
-    t.ret,
-    t.exitReason,
-  ];
-}
-
-const ORDER_COLUMNS =
-  "client_order_id, symbol, side, type, quantity, quote_quantity, price, trailing_fraction, reduce_only, " +
-  "oco_group, purpose, decided_at, status, exchange_order_id, filled_quantity, average_price, fees, reason, " +
-  "created_at, updated_at";
-const ORDER_UPDATES = ORDER_COLUMNS.split(", ")
-  .slice(1)
-  .map((c) => `${c} = excluded.${c}`)
-  .join(", ");
-
 function statements(db: Db) {
   const q = (n: number) => new Array(n).fill("?").join(", ");
   return {
@@ -377,7 +303,15 @@ export class SqliteLedger implements Ledger {
             ...(m.symbol === undefined ? {} : { symbol: m.symbol }),
             ...(m.freq === undefined ? {} : { freq: ledgerFreq(m.freq) }),
           };
-    return this.reading(() => readTable(this.db, what, { ...q, market }));
+    return this.reading(() => {
+      const t = tableQuery(what, { ...q, market });
+      return t.decode(
+        this.db
+          .prepare(t.sql)
+          .raw(true)
+          .all(...t.params) as unknown[][],
+      );
+    });
   }
 
   /** A read's SQLite failure (a damaged file, a disk error) as a LedgerError naming the file. */
@@ -415,12 +349,8 @@ export class SqliteLedger implements Ledger {
     const st = this.st;
     const id = this.marketId(market, true) as number;
     const c = rec.candle;
-    const last = st.lastTime.get(id) as number | null;
-    if (last !== null && c.time <= last) {
-      throw new LedgerError(
-        `${marketName(market)}: the candle of ${iso(c.time)} is ${c.time === last ? "already recorded" : `before the last recorded one (${iso(last)})`}; a candle is recorded once, in order`,
-      );
-    }
+    const refused = olderCandle(market, c.time, st.lastTime.get(id) as number | null);
+    if (refused !== undefined) throw refused;
     st.candle.run(
       id,
       c.time,

@@ -1,12 +1,13 @@
-import type Database from "better-sqlite3";
 import { decodeJson } from "../../core/json.js";
 import type { LedgerColumnType, LedgerQuery, LedgerTableName, TypedLedgerTable } from "./types.js";
 
 /**
  * The ledger's rows as export and status read them. Every table starts with `timestamp` (the
  * open time of the candle whose record wrote the row), `symbol` and `freq`; rows are ordered
- * by symbol, freq, candle time and their order within the candle. SQL NULL (SQLite's NaN)
- * reads as NaN in number and time columns.
+ * by symbol, freq, candle time and their order within the candle. SQL NULL (how both ledgers
+ * store NaN) reads as NaN in number and time columns. The SQL is the same for SQLite and
+ * Postgres (`?` placeholders; the Postgres ledger numbers them): one query, one decoding, so
+ * both return the same table for the same records.
  */
 
 type Column = readonly [name: string, sql: string, type: LedgerColumnType];
@@ -159,29 +160,41 @@ function cell(v: unknown, type: LedgerColumnType): number | string | null {
   return typeof v === "number" ? v : Number.NaN;
 }
 
-function select(db: Database.Database, spec: Spec, columns: readonly Column[], q: LedgerQuery): unknown[][] {
+/** A read: its SQL (`?` placeholders), parameters, and the decoding of its raw rows. */
+export interface TableQuery {
+  sql: string;
+  params: (number | string)[];
+  decode(rows: unknown[][]): TypedLedgerTable;
+}
+
+function select(
+  spec: Spec,
+  columns: readonly Column[],
+  q: LedgerQuery,
+): { sql: string; params: (number | string)[] } {
   const w = where(q, spec.candle);
   const exprs = columns.map(([, sql]) => (sql.includes(".") ? sql : `t.${sql}`));
   const order = ["m.symbol", "m.freq", `t.${spec.candle}`, ...(spec.order ? [spec.order] : [])].join(", ");
   const sql =
     `SELECT ${exprs.join(", ")} FROM ${spec.table} t JOIN markets m ON m.id = t.market ` +
     `${w.sql} ORDER BY ${order}`;
-  return db
-    .prepare(sql)
-    .raw(true)
-    .all(...w.params) as unknown[][];
+  return { sql, params: w.params };
 }
 
-/** `what`'s rows (a table of the right columns and no rows when nothing matches). */
-export function readTable(db: Database.Database, what: LedgerTableName, q: LedgerQuery): TypedLedgerTable {
-  if (what === "signals") return readSignals(db, q);
+/** `what`'s query (a table of the right columns and no rows when nothing matches). */
+export function tableQuery(what: LedgerTableName, q: LedgerQuery): TableQuery {
+  if (what === "signals") return signalsQuery(q);
   const spec = SPECS[what];
   const columns: readonly Column[] = [["timestamp", `t.${spec.candle}`, "time"], ...MARKET, ...spec.columns];
   const types = columns.map(([, , type]) => type);
-  const rows = select(db, spec, columns, q).map((r) =>
-    r.map((v, j) => cell(v, types[j] as LedgerColumnType)),
-  );
-  return { columns: columns.map(([name]) => name), types, rows };
+  return {
+    ...select(spec, columns, q),
+    decode: (raw) => ({
+      columns: columns.map(([name]) => name),
+      types,
+      rows: raw.map((r) => r.map((v, j) => cell(v, types[j] as LedgerColumnType))),
+    }),
+  };
 }
 
 /**
@@ -190,14 +203,20 @@ export function readTable(db: Database.Database, what: LedgerTableName, q: Ledge
  * that clashes with another column (case-insensitively, as Parquet and DuckDB compare names)
  * is prefixed with `score.` or `signal.`.
  */
-function readSignals(db: Database.Database, q: LedgerQuery): TypedLedgerTable {
+function signalsQuery(q: LedgerQuery): TableQuery {
   const spec: Spec = { table: "candles", candle: "time", columns: [] };
   const head: readonly Column[] = [["timestamp", "t.time", "time"], ...MARKET, ...CANDLE];
   const json: readonly Column[] = [
     ["scores", "scores", "string"],
     ["signals", "signals", "string"],
   ];
-  const raw = select(db, spec, [...head, ...json, ...CANDLE_TAIL], q);
+  return {
+    ...select(spec, [...head, ...json, ...CANDLE_TAIL], q),
+    decode: (raw) => decodeSignals(raw, head, json),
+  };
+}
+
+function decodeSignals(raw: unknown[][], head: readonly Column[], json: readonly Column[]): TypedLedgerTable {
   const taken = new Set([...head, ...CANDLE_TAIL].map(([name]) => name.toLowerCase()));
   const extra: { kind: "score" | "signal"; key: string; name: string }[] = [];
   const index = { score: new Map<string, number>(), signal: new Map<string, number>() };

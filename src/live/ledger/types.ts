@@ -5,7 +5,7 @@ import type { TraderAction } from "../../trading/trader.js";
  * The live service's ledger: every processed closed candle per market with what it produced
  * (scores, signals, decisions, orders, fills, trades, equity) and the state to resume from,
  * written in one transaction per candle. Asynchronous on purpose: the SQLite implementation
- * (sqlite.ts) answers at once, a Postgres one would not. docs/ledger.md.
+ * (sqlite.ts) answers at once, the PostgreSQL one (postgres.ts) over the network. docs/ledger.md.
  */
 
 /** A market in the ledger: one config's symbol at one frequency. */
@@ -90,7 +90,8 @@ export interface LastProcessed {
   equity: CandleRecord["equity"];
   /**
    * The rest of the candle's record, for status pages (what it scored, signalled, when). The
-   * SQLite ledger fills them all; a ledger that leaves them out shows less in `itb status`.
+   * SQLite and Postgres ledgers fill them all; a ledger that leaves them out shows less in
+   * `itb status`.
    */
   candle?: CandleRecord["candle"];
   scores?: Record<string, number>;
@@ -164,5 +165,5 @@ export interface LedgerTable {
   rows: (number | string | null)[][];
 }
 
-/** A table that says its column types (what the SQLite ledger returns). */
+/** A table that says its column types (what the SQLite and Postgres ledgers return). */
 export type TypedLedgerTable = LedgerTable & { types: LedgerColumnType[] };

@@ -1,0 +1,101 @@
+import { LedgerError } from "../../core/errors.js";
+import type { Fill, Order, OrderIntent, Trade } from "../../core/trading.js";
+import type { TraderAction } from "../../trading/trader.js";
+import { marketName } from "./market.js";
+import type { MarketKey } from "./types.js";
+
+/**
+ * A candle record's rows as SQL parameters, in the column order of both ledgers' tables (the
+ * SQLite one and the Postgres one), and the rule that refuses a candle at or before the last.
+ */
+
+export type Value = number | string | null;
+
+export const flag = (b: boolean): number => (b ? 1 : 0);
+const opt = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
+export const iso = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms));
+
+function intentValues(o: OrderIntent): Value[] {
+  return [
+    o.side,
+    o.type,
+    opt(o.quantity),
+    opt(o.quoteQuantity),
+    opt(o.price),
+    opt(o.trailingFraction),
+    flag(o.reduceOnly),
+    opt(o.ocoGroup),
+    o.purpose,
+    o.decidedAt,
+  ];
+}
+
+export function actionValues(a: TraderAction): Value[] {
+  if (a.kind === "cancel") return ["cancel", a.clientOrderId, a.symbol, ...new Array<Value>(10).fill(null)];
+  return ["submit", a.order.clientOrderId, a.order.symbol, ...intentValues(a.order)];
+}
+
+export function orderValues(o: Order): Value[] {
+  return [
+    o.clientOrderId,
+    o.symbol,
+    ...intentValues(o),
+    o.status,
+    opt(o.exchangeOrderId),
+    o.filledQuantity,
+    o.averagePrice,
+    o.fees,
+    opt(o.reason),
+    o.createdAt,
+    o.updatedAt,
+  ];
+}
+
+export function fillValues(f: Fill): Value[] {
+  return [
+    f.tradeId,
+    f.clientOrderId,
+    f.symbol,
+    f.side,
+    f.price,
+    f.quantity,
+    f.fee,
+    f.liquidity,
+    f.time,
+    flag(f.final),
+  ];
+}
+
+export function tradeValues(t: Trade): Value[] {
+  return [
+    t.side,
+    t.entryIndex,
+    t.entryTime,
+    t.entryPrice,
+    t.exitIndex,
+    t.exitTime,
+    t.exitPrice,
+    t.qty,
+    t.fees,
+    t.pnl,
+    t.ret,
+    t.exitReason,
+  ];
+}
+
+export const ORDER_COLUMNS =
+  "client_order_id, symbol, side, type, quantity, quote_quantity, price, trailing_fraction, reduce_only, " +
+  "oco_group, purpose, decided_at, status, exchange_order_id, filled_quantity, average_price, fees, reason, " +
+  "created_at, updated_at";
+export const ORDER_UPDATES = ORDER_COLUMNS.split(", ")
+  .slice(1)
+  .map((c) => `${c} = excluded.${c}`)
+  .join(", ");
+
+/** The refusal of a candle at or before the market's last recorded one (`last`), if it is. */
+export function olderCandle(market: MarketKey, time: number, last: number | null): LedgerError | undefined {
+  if (last === null || time > last) return undefined;
+  return new LedgerError(
+    `${marketName(market)}: the candle of ${iso(time)} is ${time === last ? "already recorded" : `before the last recorded one (${iso(last)})`}; a candle is recorded once, in order`,
+  );
+}
