@@ -16,6 +16,7 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json README.md ./
 COPY bin ./bin
 COPY src ./src
+COPY web ./web
 COPY configs ./configs
 COPY sample ./sample
 RUN npm run build && npm pack --ignore-scripts --pack-destination /tmp

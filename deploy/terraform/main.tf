@@ -14,6 +14,10 @@ locals {
     api_secret         = { secret_name = "itb-api-secret", env = "ITB_API_SECRET" }
     telegram_bot_token = { secret_name = "itb-telegram-bot-token", env = "ITB_TELEGRAM_BOT_TOKEN" }
     telegram_chat_id   = { secret_name = "itb-telegram-chat-id", env = "ITB_TELEGRAM_CHAT_ID" }
+    # the HTTP API's bearer tokens: the service listens on 0.0.0.0 in its container, which
+    # itb refuses without a token
+    serve_read_token    = { secret_name = "itb-serve-read-token", env = "ITB_SERVE_READ_TOKEN" }
+    serve_control_token = { secret_name = "itb-serve-control-token", env = "ITB_SERVE_CONTROL_TOKEN" }
   }
   used_credentials = { for k, v in local.credentials : k => v if contains(var.credentials, k) }
   # the secret values given to Terraform (sensitive variables); the others are set out of band
@@ -22,6 +26,8 @@ locals {
     api_secret         = var.exchange_api_secret
     telegram_bot_token = var.telegram_bot_token
     telegram_chat_id   = var.telegram_chat_id
+    serve_read_token    = var.serve_read_token
+    serve_control_token = var.serve_control_token
   }
 }
 

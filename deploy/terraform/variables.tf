@@ -123,12 +123,30 @@ variable "telegram_chat_id" {
   sensitive   = true
 }
 
+variable "serve_read_token" {
+  description = "A bearer token (16 characters or more) that may read the service's HTTP API and dashboard, stored in the Key Vault (itb-serve-read-token). Null: set the secret out of band."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "serve_control_token" {
+  description = "A bearer token (16 characters or more) that may also steer the service (pause, resume, flatten, exit, promote), stored in the Key Vault (itb-serve-control-token). Null: set the secret out of band."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
 variable "credentials" {
-  description = "The credentials handed to itb (as ITB_API_KEY, ITB_API_SECRET, ITB_TELEGRAM_BOT_TOKEN, ITB_TELEGRAM_CHAT_ID), each from its Key Vault secret, which must exist (given above or set out of band). Paper trading without notifications needs none: []."
+  description = "The credentials handed to itb (as ITB_API_KEY, ITB_API_SECRET, ITB_TELEGRAM_BOT_TOKEN, ITB_TELEGRAM_CHAT_ID, ITB_SERVE_READ_TOKEN, ITB_SERVE_CONTROL_TOKEN), each from its Key Vault secret, which must exist (given above or set out of band). The service listens on all addresses in its container, which itb refuses without an API token: keep serve_read_token or serve_control_token."
   type        = set(string)
-  default     = ["api_key", "api_secret", "telegram_bot_token", "telegram_chat_id"]
+  default     = ["api_key", "api_secret", "telegram_bot_token", "telegram_chat_id", "serve_read_token", "serve_control_token"]
   validation {
-    condition     = length(setsubtract(var.credentials, ["api_key", "api_secret", "telegram_bot_token", "telegram_chat_id"])) == 0
-    error_message = "credentials: each of api_key, api_secret, telegram_bot_token, telegram_chat_id."
+    condition     = length(setsubtract(var.credentials, ["api_key", "api_secret", "telegram_bot_token", "telegram_chat_id", "serve_read_token", "serve_control_token"])) == 0
+    error_message = "credentials: each of api_key, api_secret, telegram_bot_token, telegram_chat_id, serve_read_token, serve_control_token."
+  }
+  validation {
+    condition     = contains(var.credentials, "serve_read_token") || contains(var.credentials, "serve_control_token")
+    error_message = "credentials: the service needs serve_read_token or serve_control_token (it listens on all addresses in its container)."
   }
 }

@@ -45,7 +45,7 @@ export function registerServeCommand(program: Command): void {
       "Runs every market of the config (symbols x freqs) or of several configs in one process. At start-up it " +
         "loads the current models, back-fills the klines over REST to the last closed candle and warms the " +
         "streams on the stored history, so that live numbers equal the batch pipeline's; it resumes after the " +
-        "last candle its ledger (<data_folder>/ledger.sqlite, or ledger_url on PostgreSQL) recorded, processing missed candles as catch-up. " +
+        "last candle its ledger (SQLite, or PostgreSQL with ledger_url) recorded, catching up what it missed. " +
         "Then each closed candle (the kline WebSocket rings, REST fetches it in order, exactly once) goes " +
         "through features, models and signals to the outputs (console log, paper trading with " +
         "trader_simulation), recorded in one ledger transaction. A newly promoted model is picked up at the " +
