@@ -130,7 +130,7 @@ export function startWorker(target: QueueTarget, opts: WorkerOptions): RunningWo
       concurrency: opts.concurrency ?? 1,
       lockDuration: lockMs,
       stalledInterval: lockMs,
-      // A job whose workers died twice fails rather than being tried forever.
+      // A job whose workers died more than twice fails rather than being tried forever.
       maxStalledCount: 2,
       autorun: true,
     },
