@@ -285,4 +285,30 @@ describe("itb pipeline --queue with itb worker", () => {
     expect(summary.markets[0]?.not_run).toEqual(["predict-rolling", "signals", "simulate", "report"]);
     expect(summary.markets[0]?.skipped).toEqual(["import", "merge", "features", "labels"]);
   }, 120_000);
+
+  it("a mistaken or unreachable queue is a clear error, not a hang or a stack trace", () => {
+    const config = writeConfig("mistakes.json", join(dir, "mistakes"));
+    const scheme = itb(["pipeline", "--config", config, "--queue", "http://127.0.0.1:6379"]);
+    expect(scheme.status).toBe(2);
+    expect(scheme.stderr.trim()).toBe(
+      'error: --queue: expected a redis:// or rediss:// URL such as redis://127.0.0.1:6379, found the scheme "http:"',
+    );
+    // port 1: nothing listens there
+    const closed = itb([
+      "pipeline",
+      "--config",
+      config,
+      "--archive",
+      SAMPLE,
+      "--queue",
+      "redis://127.0.0.1:1",
+    ]);
+    expect(closed.status).toBe(1);
+    expect(closed.stderr.trim()).toBe(
+      "error: cannot reach the queue's Redis at redis://127.0.0.1:1 (prefix itb): connect ECONNREFUSED 127.0.0.1:1",
+    );
+    const worker = itb(["worker"]);
+    expect(worker.status).toBe(2);
+    expect(worker.stderr.trim()).toBe("error: missing --queue URL (e.g. redis://127.0.0.1:6379)");
+  });
 });

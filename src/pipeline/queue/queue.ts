@@ -2,8 +2,9 @@ import { createHash } from "node:crypto";
 import { isAbsolute, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type FlowJob, FlowProducer, type Job, Queue } from "bullmq";
+import { Redis } from "ioredis";
 import { type ConfigOverrides, canonicalJson, configHash } from "../../config/index.js";
-import { UsageError } from "../../core/errors.js";
+import { errorMessage, ItbError, UsageError } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { type PipelineDeps, type PipelineRequest, type PipelineRun, planPipeline } from "../graph/matrix.js";
 import type { MarketId, MarketRun, StageEvent, StageResult } from "../graph/runner.js";
@@ -67,6 +68,44 @@ export function describeTarget(target: QueueTarget): string {
 /** BullMQ's connection options: a worker blocks on Redis, so commands must not give up retrying. */
 export function connectionOf(target: QueueTarget) {
   return { url: target.url, maxRetriesPerRequest: null, enableOfflineQueue: true };
+}
+
+/**
+ * Connects once, without retrying: the enqueuer and the follower report an unreachable Redis at
+ * once (a worker, a service, retries instead).
+ */
+async function reachable(target: QueueTarget): Promise<void> {
+  const redis = new Redis(target.url, {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 5000,
+  });
+  let cause: unknown;
+  redis.on("error", (err: unknown) => {
+    cause ??= err;
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    throw new ItbError(
+      `cannot reach the queue's Redis at ${describeTarget(target)}: ${errorMessage(cause ?? err)}`,
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Queue and flow clients report connection trouble to the log, once per kind, not on stderr raw. */
+function quietErrors(log: Logger): (err: Error) => void {
+  const seen = new Set<string>();
+  return (err) => {
+    const message = errorMessage(err);
+    if (seen.has(message)) return;
+    seen.add(message);
+    log.warn({ error: message }, "queue connection error");
+  };
 }
 
 /** What a stage job carries: enough for a worker to load the market's config and plan it as the enqueuer did. */
@@ -146,9 +185,12 @@ export async function enqueuePipeline(
     )
     .digest("hex")
     .slice(0, 16);
+  await reachable(target);
   const connection = connectionOf(target);
   const queue = new Queue(QUEUE_NAME, { connection, prefix: target.prefix });
   const flows = new FlowProducer({ connection, prefix: target.prefix });
+  queue.on("error", quietErrors(deps.log));
+  flows.on("error", quietErrors(deps.log));
   const markets: EnqueuedMarket[] = [];
   let existing = 0;
   try {
@@ -255,7 +297,9 @@ export async function followRun(
   opts: FollowOptions,
 ): Promise<PipelineRun> {
   const t0 = performance.now();
+  await reachable(target);
   const queue = new Queue(QUEUE_NAME, { connection: connectionOf(target), prefix: target.prefix });
+  queue.on("error", quietErrors(opts.log));
   const seen = new Set<string>();
   const started = new Set<string>();
   try {
