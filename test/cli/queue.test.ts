@@ -251,6 +251,31 @@ describe("itb pipeline --queue with itb worker", () => {
     expectSameOutputs(local, data);
   }, 120_000);
 
+  it("SIGTERM: the worker finishes the job in flight, takes no other and exits 0", async () => {
+    const prefix = newPrefix();
+    const data = join(dir, "term");
+    const config = writeConfig("term.json", data);
+    const held = await acquireWriteLock(join(data, "1m", "BTCUSDT"), { command: "test" });
+    const w = startWorker(prefix);
+    await w.waitFor(/worker ready/);
+    const r = await enqueue(config, prefix, ["--freqs", "1m"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(
+      /^run [0-9a-f]{16}: 9 stage job\(s\) of 1 market\(s\) enqueued; follow it with the same command and --wait$/m,
+    );
+    await w.waitFor(/waiting: .* is writing .*1m\/BTCUSDT/, { timeoutMs: 30_000 });
+    w.child.kill("SIGTERM");
+    await w.waitFor(/finishing the jobs in flight/);
+    await new Promise((ok) => setTimeout(ok, 500));
+    expect(w.child.exitCode).toBe(null); // still in its job
+    await held.release();
+    const exit = await w.done;
+    expect(exit.status).toBe(0);
+    expect(exit.stderr.match(/"msg":"stage job started"/g)?.length).toBe(1);
+    expect(exit.stderr).toMatch(/"stage":"import".*"status":"ran".*"msg":"stage ran"/);
+    expect(existsSync(join(data, "1m", "BTCUSDT", ".itb", "manifests", "import.json"))).toBe(true);
+  }, 60_000);
+
   it("a stage that fails is reported in the summary, the stages after it are not run, and the exit status is 1", async () => {
     const prefix = newPrefix();
     // No 50 % move within 60 bars: every label is 0, and a classifier cannot be trained.
