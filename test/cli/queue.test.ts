@@ -336,4 +336,16 @@ describe("itb pipeline --queue with itb worker", () => {
     expect(worker.status).toBe(2);
     expect(worker.stderr.trim()).toBe("error: missing --queue URL (e.g. redis://127.0.0.1:6379)");
   });
+
+  it("a worker that cannot reach Redis keeps trying, saying so once, and SIGTERM still ends it with status 0", async () => {
+    const w = spawnItb(["worker", "--queue", "redis://127.0.0.1:1", "--log-format", "json"]);
+    workers.push(w);
+    await w.waitFor(/"error":"connect ECONNREFUSED 127.0.0.1:1","msg":"queue connection error"/);
+    await new Promise((ok) => setTimeout(ok, 2500)); // a few retries
+    w.child.kill("SIGTERM");
+    const exit = await w.done;
+    expect(exit.status).toBe(0);
+    expect(exit.stderr.match(/queue connection error/g)?.length).toBe(1);
+    expect(exit.stderr).toContain("stopped before the queue's Redis could be reached");
+  });
 });

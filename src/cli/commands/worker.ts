@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { UsageError } from "../../core/errors.js";
 import { DEFAULT_PREFIX, describeTarget, parseQueueUrl } from "../../pipeline/queue/queue.js";
@@ -75,7 +76,16 @@ export function registerWorkerCommand(program: Command): void {
         process.stderr.write(`interrupted again by ${sig}: quitting at once\n`);
         process.exit(sig === "SIGTERM" ? 143 : 130);
       };
-      await worker.ready;
+      const first = await Promise.race([worker.ready.then(() => undefined), stopped]);
+      if (first !== undefined) {
+        // Never connected: no job in flight; the connection's retries would keep the process alive.
+        log.warn(
+          { signal: first, queue: describeTarget(target) },
+          "stopped before the queue's Redis could be reached",
+        );
+        await Promise.race([worker.close(true), sleep(2000)]);
+        process.exit(0);
+      }
       log.info({ queue: describeTarget(target), concurrency: concurrency ?? 1 }, "worker ready");
       const sig = await stopped;
       log.warn({ signal: sig }, "stopping: finishing the jobs in flight (again to quit at once)");

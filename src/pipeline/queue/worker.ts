@@ -44,8 +44,8 @@ export interface WorkerOptions {
 export interface RunningWorker {
   /** Resolves once connected and taking jobs. */
   ready: Promise<void>;
-  /** Takes no new job, waits for the jobs in flight to finish, disconnects. */
-  close(): Promise<void>;
+  /** Takes no new job, waits for the jobs in flight to finish (`force`: does not wait), disconnects. */
+  close(force?: boolean): Promise<void>;
 }
 
 /** Runs one stage job; a stage's own failure is its result, not a failed job. */
@@ -135,12 +135,22 @@ export function startWorker(target: QueueTarget, opts: WorkerOptions): RunningWo
       autorun: true,
     },
   );
-  worker.on("error", (err) => opts.log.warn({ error: errorMessage(err) }, "queue connection error"));
+  // One line per kind of error until the connection is back, not one per retry.
+  let lastError: string | undefined;
+  worker.on("error", (err) => {
+    const message = errorMessage(err);
+    if (message === lastError) return;
+    lastError = message;
+    opts.log.warn({ error: message }, "queue connection error");
+  });
+  worker.on("ready", () => {
+    lastError = undefined;
+  });
   worker.on("failed", (job, err) =>
     opts.log.error({ job: job?.id, error: errorMessage(err) }, "job failed (the stage could not be run)"),
   );
   return {
     ready: worker.waitUntilReady().then(() => undefined),
-    close: () => worker.close(),
+    close: (force = false) => worker.close(force),
   };
 }
