@@ -15,6 +15,7 @@ import { registerSignalCommands } from "./commands/signals.js";
 import { registerSimCommand } from "./commands/sim.js";
 import { registerTelegramSimCommand } from "./commands/telegramSim.js";
 import { registerUiCommand } from "./commands/ui.js";
+import { registerWorkerCommand } from "./commands/worker.js";
 import { stderrLine } from "./terminalLine.js";
 import { VERSION } from "./version.js";
 
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerUiCommand(program);
   registerPipelineCommand(program);
+  registerWorkerCommand(program);
   registerLedgerCommands(program);
   registerControlCommands(program);
   for (const cmd of program.commands) {

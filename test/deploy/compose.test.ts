@@ -76,8 +76,9 @@ const flag = (args: readonly string[], name: string) =>
 const containerPorts = (s: Service) => (s.ports ?? []).map((p) => Number(p.split(":").at(-1)));
 
 describe("deploy/compose.yaml", () => {
-  it("runs the service, Prometheus and Grafana, and nothing that itb does not have yet", () => {
-    expect(Object.keys(services)).toEqual(["itb", "prometheus", "grafana"]);
+  it("runs the service, the pipeline's Redis and workers, Prometheus and Grafana, and nothing that itb does not have", () => {
+    expect(Object.keys(services)).toEqual(["itb", "redis", "worker", "prometheus", "grafana"]);
+    expect(services.worker?.depends_on).toEqual(["redis"]);
     expect(services.prometheus?.depends_on).toEqual(["itb"]);
     expect(services.grafana?.depends_on).toEqual(["prometheus"]);
   });
@@ -114,13 +115,34 @@ describe("deploy/compose.yaml", () => {
   });
 
   it("the command check names a subcommand or an option itb does not have", () => {
-    expect(itbCommandProblems(["worker", "--queue", "redis://redis:6379"])).toEqual([
-      '"itb worker" is not an itb subcommand',
+    expect(itbCommandProblems(["wrker", "--queue", "redis://redis:6379"])).toEqual([
+      '"itb wrker" is not an itb subcommand',
+    ]);
+    expect(itbCommandProblems(["worker", "--queue", "redis://redis:6379", "--jobs", "2"])).toEqual([
+      '"itb worker" has no option --jobs',
     ]);
     expect(itbCommandProblems(["serve", "--config", "a.jsonc", "--port", "9464", "--no-websocket"])).toEqual([
       '"itb serve" has no option --port',
     ]);
     expect(itbCommandProblems(["pipeline", "--config=a.jsonc", "--to", "train"])).toEqual([]);
+  });
+
+  it("the workers run the image's itb worker on the Redis service, with the service's config and data (shared storage)", () => {
+    const worker = services.worker as Service;
+    const itb = services.itb as Service;
+    expect(worker.image).toBe(itb.image);
+    const command = worker.command ?? [];
+    expect(command[0]).toBe("worker");
+    expect(itbCommandProblems(command)).toEqual([]);
+    const queue = new URL(flag(command, "--queue") as string);
+    expect(queue.protocol).toBe("redis:");
+    expect(Object.keys(services)).toContain(queue.hostname);
+    const redis = services[queue.hostname] as Service;
+    const redisArgs = redis.command ?? [];
+    expect(redisArgs[0]).toBe("redis-server");
+    expect(flag(redisArgs, "--port")).toBe(queue.port);
+    // the same files at the same paths as the service, so a job's config path and data folders resolve
+    expect(mounts(worker)).toEqual(mounts(itb));
   });
 
   it("Prometheus reads the mounted configuration, which scrapes the itb service on its port", () => {

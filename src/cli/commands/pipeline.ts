@@ -15,6 +15,14 @@ import {
   reportFiles,
   summaryJson,
 } from "../../pipeline/graph/summary.js";
+import {
+  DEFAULT_PREFIX,
+  describeTarget,
+  enqueuePipeline,
+  followRun,
+  parseQueueUrl,
+  type QueueTarget,
+} from "../../pipeline/queue/queue.js";
 import { type ConfigOptions, contextOf, freqArgument, withConfigOptions } from "../context.js";
 import { catchInterrupts } from "../interrupts.js";
 import { createProgress } from "../progress.js";
@@ -41,6 +49,8 @@ interface PipelineCliOptions extends ConfigOptions {
   json?: boolean;
   progress: string;
   wait?: boolean;
+  queue?: string;
+  queuePrefix: string;
 }
 
 const list = (v: string | undefined): string[] | undefined =>
@@ -243,11 +253,27 @@ export function registerPipelineCommand(program: Command): void {
         "  itb pipeline --config configs/btcusdt-1h.jsonc --symbols BTCUSDT,ETHUSDT --freqs 1h,4h\n" +
         "  itb pipeline --config configs/demo.jsonc --force features",
     )
+    .option(
+      "--queue <url>",
+      "enqueue the stages on this Redis (redis://HOST:PORT) for itb worker processes instead of running them; with --wait, follow the run to its end",
+    )
+    .option("--queue-prefix <prefix>", "the queue's key prefix in Redis (with --queue)", DEFAULT_PREFIX)
     .action(async (opts: PipelineCliOptions, cmd: Command) => {
-      const run = await executePipeline(requestOf(opts), cmd, {
-        json: opts.json === true,
-        progress: opts.progress,
-      });
+      const request = requestOf(opts);
+      let run: PipelineRun | undefined;
+      if (opts.queue !== undefined) {
+        const target = { url: parseQueueUrl(opts.queue), prefix: opts.queuePrefix };
+        run = await queuePipeline(request, target, cmd, {
+          json: opts.json === true,
+          follow: opts.wait === true,
+        });
+        if (run === undefined) return;
+      } else {
+        run = await executePipeline(request, cmd, {
+          json: opts.json === true,
+          progress: opts.progress,
+        });
+      }
       if (run.failed > 0) {
         // status 2 when every failure is a config or usage mistake (e.g. in-sample predictions not allowed)
         const usage = run.markets.every((m) => m.ok || m.error?.exit_code === 2);
@@ -340,6 +366,77 @@ export async function executePipeline(
     throw interruption(
       interrupts.signal,
       `${describeInterrupted(run)}; run the same command again to continue (finished stages are skipped)`,
+    );
+  }
+  return run;
+}
+
+/**
+ * `--queue`: the request checked and planned as for a local run, its stages enqueued; with
+ * `follow` (--wait) each stage's end is logged as the workers finish it and the summary is
+ * printed as locally. Without it, the run's id and job count are printed and the command ends.
+ */
+async function queuePipeline(
+  request: PipelineRequest,
+  target: QueueTarget,
+  cmd: Command,
+  output: { json: boolean; follow: boolean },
+): Promise<PipelineRun | undefined> {
+  const { log } = contextOf(cmd);
+  // --wait means "follow the run" here; the workers wait for other writers' locks themselves.
+  const { wait: _wait, ...rest } = request;
+  const enqueued = await enqueuePipeline(rest, target, { log });
+  const jobs = enqueued.markets.reduce((n, m) => n + m.jobs.length, 0);
+  log.info(
+    {
+      run: enqueued.run,
+      markets: enqueued.markets.length,
+      jobs,
+      already_queued: enqueued.existing,
+      queue: describeTarget(target),
+    },
+    enqueued.existing === enqueued.markets.length
+      ? "the run was already queued: nothing added"
+      : "run enqueued",
+  );
+  if (!output.follow) {
+    process.stdout.write(
+      output.json
+        ? `${JSON.stringify({ run: enqueued.run, markets: enqueued.markets.length, jobs, already_queued: enqueued.existing })}\n`
+        : `run ${enqueued.run}: ${jobs} stage job(s) of ${enqueued.markets.length} market(s) enqueued${enqueued.existing > 0 ? ` (${enqueued.existing} market(s) already queued)` : ""}; follow it with the same command and --wait\n`,
+    );
+    return undefined;
+  }
+  const interrupts = catchInterrupts(log, "no longer following the run (the workers go on)");
+  let run: PipelineRun;
+  try {
+    run = await followRun(enqueued, target, {
+      log,
+      signal: interrupts.signal,
+      onEvent: (e) => {
+        const fields = { symbol: e.market.symbol, freq: e.market.freq, stage: e.stage };
+        if (e.phase === "start") log.info(fields, "stage started");
+        else if (e.result !== undefined) {
+          const entry = { ...fields, status: e.result.status, reason: e.result.reason };
+          if (e.result.status === "failed") log.error(entry, "stage failed");
+          else log.info(entry, e.result.status === "ran" ? "stage done" : `stage ${e.result.status}`);
+        }
+      },
+    });
+  } finally {
+    interrupts.dispose();
+  }
+  process.stdout.write(
+    output.json ? `${JSON.stringify(summaryJson(run), null, 2)}\n` : `${formatSummary(run)}\n`,
+  );
+  if (!output.json) {
+    const reports = reportFiles(run);
+    if (reports.length > 0) process.stdout.write(`\n${reports.map((f) => `report: ${f}`).join("\n")}\n`);
+  }
+  if (interrupts.signal.aborted) {
+    throw interruption(
+      interrupts.signal,
+      `${describeInterrupted(run)}; the workers go on: follow the run again with the same command`,
     );
   }
   return run;

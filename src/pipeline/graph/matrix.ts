@@ -223,9 +223,11 @@ function validateRequest(request: PipelineRequest): void {
   dup(request.freqs, "--freqs");
 }
 
-interface PlannedMarket {
+export interface PlannedMarket {
   id: MarketId;
   loaded: LoadedConfig;
+  /** What the config file is loaded with for this market (symbol, freq, dates). */
+  overrides: ConfigOverrides;
   plan: ReturnType<typeof planMarket>;
 }
 
@@ -318,8 +320,14 @@ export function configMarkets(
   return out;
 }
 
-export async function runPipeline(request: PipelineRequest, deps: PipelineDeps): Promise<PipelineRun> {
-  const t0 = performance.now();
+/**
+ * Every market of the request, loaded and planned, with the checks done before anything runs
+ * (stage names, collisions, preflight): the local runner and the queue's enqueuer share it.
+ */
+export async function planPipeline(
+  request: PipelineRequest,
+  deps: Pick<PipelineDeps, "log" | "load">,
+): Promise<PlannedMarket[]> {
   validateRequest(request);
   const load = deps.load ?? loadConfig;
   const dates = dateOverrides(request);
@@ -337,10 +345,16 @@ export async function runPipeline(request: PipelineRequest, deps: PipelineDeps):
       throw err instanceof ConfigError ? inMarket(id, err) : err;
     }
     // Usage mistakes (stage names) are the same for every market: they end the command.
-    markets.push({ id, loaded, plan: planMarket(request, loaded) });
+    markets.push({ id, loaded, overrides: { ...dates, ...overrides }, plan: planMarket(request, loaded) });
   }
   checkCollisions(markets);
   for (const m of markets) await preflightMarket(m, markets.length > 1);
+  return markets;
+}
+
+export async function runPipeline(request: PipelineRequest, deps: PipelineDeps): Promise<PipelineRun> {
+  const t0 = performance.now();
+  const markets = await planPipeline(request, deps);
 
   const cores = availableParallelism();
   const jobs = Math.max(1, Math.min(markets.length, request.jobs ?? defaultJobs(markets.length, cores)));

@@ -1,0 +1,351 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { acquireWriteLock } from "../../src/data/lock.js";
+import { type CliProcess, itb, spawnItb } from "../helpers/cli.js";
+import { SAMPLE } from "../helpers/paths.js";
+import { smallPipelineConfig } from "../helpers/pipelineConfig.js";
+
+/**
+ * `itb pipeline --queue` and `itb worker` against the real Redis on 127.0.0.1:6379, with real
+ * processes: the distributed run gives the local run's outputs, a killed worker's job goes to
+ * another worker, the same run enqueued twice runs nothing twice, and a failing stage fails the
+ * run as locally. Each test has its own key prefix, removed afterwards.
+ */
+
+const REDIS = "redis://127.0.0.1:6379";
+let dir = "";
+const prefixes: string[] = [];
+const workers: CliProcess[] = [];
+
+function newPrefix(): string {
+  const p = `itbtest-${process.pid}-${randomBytes(4).toString("hex")}`;
+  prefixes.push(p);
+  return p;
+}
+
+/** Two markets (1m, and 5m aggregated from the 1m archive), each in its own folder. */
+function writeConfig(
+  name: string,
+  dataFolder: string,
+  patch: (c: Record<string, unknown>) => void = () => {},
+) {
+  const c = smallPipelineConfig(join(dataFolder, "{freq}")) as Record<string, unknown>;
+  c.freqs = ["1m", "5m"];
+  c.data_sources = [{ folder: "BTCUSDT", interval: "1m" }];
+  c.rolling_predict = { prediction_start: "2023-03-22", prediction_size: 1000, prediction_steps: 2 };
+  patch(c);
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify(c, null, 2));
+  return file;
+}
+
+function startWorker(prefix: string, extra: string[] = []): CliProcess {
+  const w = spawnItb([
+    "worker",
+    "--queue",
+    REDIS,
+    "--queue-prefix",
+    prefix,
+    "--log-format",
+    "json",
+    ...extra,
+  ]);
+  workers.push(w);
+  return w;
+}
+
+async function stop(w: CliProcess): Promise<number | null> {
+  if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGTERM");
+  return (await w.done).status;
+}
+
+function files(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name === ".itb") continue; // manifests and locks: times and durations by design
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(relative(root, p));
+    }
+  };
+  walk(root);
+  return out.sort();
+}
+
+/**
+ * A file's bytes, with what legitimately differs between two data folders masked in the JSON
+ * and HTML files: the folder's path, the config hash (it covers data_folder) and the times the
+ * run wrote them (ISO times after `since`, file modification times). Tables compare raw.
+ */
+function comparable(root: string, file: string, hashes: readonly string[], since: number): string {
+  const bytes = readFileSync(join(root, file));
+  if (!/\.(json|html)$/.test(file)) return bytes.toString("base64");
+  let text = bytes.toString("utf8").split(root).join("<ROOT>");
+  for (const h of hashes) text = text.split(h).join("<HASH>");
+  text = text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, (t) =>
+    Date.parse(t) >= since ? "<NOW>" : t,
+  );
+  // A promoted model set's id: its time and a random suffix.
+  text = text.replace(/<NOW>\/[0-9a-f]{8}/g, "<SET>");
+  return text.replace(/"mtime_ms":\s*[\d.]+/g, '"mtime_ms":0');
+}
+
+function configHashes(root: string): string[] {
+  const out = new Set<string>();
+  for (const f of files(root).filter((x) => x.endsWith(".json"))) {
+    for (const m of readFileSync(join(root, f), "utf8").matchAll(/"config_?[hH]ash":\s*"([0-9a-f]{64})"/g)) {
+      out.add(m[1] as string);
+    }
+  }
+  return [...out];
+}
+
+function manifestTimes(root: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const freq of ["1m", "5m"]) {
+    const d = join(root, freq, "BTCUSDT", ".itb", "manifests");
+    for (const f of readdirSync(d)) out[`${freq}/${f}`] = statSync(join(d, f)).mtimeMs;
+  }
+  return out;
+}
+
+let local = "";
+let since = 0;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "itb-queue-"));
+  since = Date.now();
+  local = join(dir, "local");
+  const r = itb([
+    "pipeline",
+    "--config",
+    writeConfig("local.json", local),
+    "--archive",
+    SAMPLE,
+    "--jobs",
+    "1",
+  ]);
+  expect(r.stderr.slice(-2000)).not.toMatch(/error/);
+  expect(r.status).toBe(0);
+}, 120_000);
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map(stop));
+});
+
+afterAll(async () => {
+  const redis = new Redis(REDIS);
+  try {
+    for (const prefix of prefixes) {
+      const q = new Queue("pipeline", { connection: { url: REDIS }, prefix });
+      await q.obliterate({ force: true });
+      await q.close();
+      const left = await redis.keys(`${prefix}:*`);
+      if (left.length > 0) await redis.del(...left);
+    }
+  } finally {
+    redis.disconnect();
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** `itb pipeline --queue … --wait` run to its end (async: the workers are children of this process too). */
+async function enqueue(config: string, prefix: string, extra: string[] = []) {
+  const p = spawnItb([
+    "pipeline",
+    "--config",
+    config,
+    "--archive",
+    SAMPLE,
+    "--queue",
+    REDIS,
+    "--queue-prefix",
+    prefix,
+    "--log-format",
+    "json",
+    ...extra,
+  ]);
+  return p.done;
+}
+
+function expectSameOutputs(a: string, b: string): void {
+  const fa = files(a);
+  expect(fa.length).toBeGreaterThan(40);
+  expect(files(b)).toEqual(fa);
+  const hashes = [...configHashes(a), ...configHashes(b)];
+  expect(hashes.length).toBe(4); // each market's config hash in each folder
+  const differing = fa.filter((f) => comparable(b, f, hashes, since) !== comparable(a, f, hashes, since));
+  expect(differing).toEqual([]);
+}
+
+describe("itb pipeline --queue with itb worker", () => {
+  it("two workers give the local run's outputs; enqueueing the same run again runs nothing twice", async () => {
+    const prefix = newPrefix();
+    const data = join(dir, "dist");
+    const config = writeConfig("dist.json", data);
+    const w1 = startWorker(prefix);
+    const w2 = startWorker(prefix);
+    await Promise.all([w1.waitFor(/worker ready/), w2.waitFor(/worker ready/)]);
+
+    const r = await enqueue(config, prefix, ["--wait"]);
+    expect(r.stderr).not.toMatch(/"level":50/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^BTCUSDT 1m\s+ok\s+9\s+0\s+44,640\s/m);
+    expect(r.stdout).toMatch(/^BTCUSDT 5m\s+ok\s+9\s+0\s+8,928\s/m);
+    expect(r.stdout).toMatch(/^2 market\(s\), 0 failed/m);
+    expect(r.stdout).toContain(`report: ${join(data, "1m", "BTCUSDT", "report.html")}`);
+    // Every one of the 18 stage jobs ran once, in one of the two workers.
+    const ran = (w1.stderr() + w2.stderr()).match(/"msg":"stage ran"/g) ?? [];
+    expect(ran.length).toBe(18);
+    expectSameOutputs(local, data);
+
+    // The same run again: nothing is added, nothing runs, the summary is the same.
+    const before = manifestTimes(data);
+    const again = await enqueue(config, prefix, ["--wait"]);
+    expect(again.status).toBe(0);
+    expect(again.stderr).toContain("the run was already queued: nothing added");
+    expect(again.stdout).toMatch(/^BTCUSDT 1m\s+ok\s+9\s+0\s+44,640\s/m);
+    expect((w1.stderr() + w2.stderr()).match(/"msg":"stage job started"/g)?.length).toBe(18);
+    expect(manifestTimes(data)).toEqual(before);
+
+    // SIGTERM: a worker with nothing in flight exits 0.
+    expect(await stop(w1)).toBe(0);
+    expect(w1.stderr()).toContain("worker stopped");
+  }, 120_000);
+
+  it("a worker killed mid-job: its job stalls, another worker runs it, and the outputs are the local run's", async () => {
+    const prefix = newPrefix();
+    const data = join(dir, "killed");
+    const config = writeConfig("killed.json", data);
+    // This process writes the 5m market's folder: a worker's 5m job waits in flight for it.
+    const held = await acquireWriteLock(join(data, "5m", "BTCUSDT"), { command: "test" });
+    const w1 = startWorker(prefix, ["--lock-seconds", "2", "--concurrency", "2"]);
+    await w1.waitFor(/worker ready/);
+    const follow = enqueue(config, prefix, ["--wait"]);
+    await w1.waitFor(
+      /"freq":"5m","stage":"import","job":"[^"]+","attempt":1,"stalled":0,"msg":"stage job started"/,
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    await w1.waitFor(/waiting: .* is writing .*5m\/BTCUSDT/, { timeoutMs: 30_000 });
+    w1.child.kill("SIGKILL");
+    await w1.done;
+    expect(existsSync(join(data, "5m", "BTCUSDT", ".itb", "manifests", "import.json"))).toBe(false);
+    await held.release();
+
+    const w2 = startWorker(prefix, ["--lock-seconds", "2"]);
+    const r = await follow;
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^BTCUSDT 5m\s+ok\s+9\s+0\s+8,928\s/m);
+    // The killed job came back to the second worker as stalled.
+    expect(w2.stderr()).toMatch(
+      /"freq":"5m","stage":"import","job":"[^"]+","attempt":\d,"stalled":1,"msg":"stage job started"/,
+    );
+    expectSameOutputs(local, data);
+  }, 120_000);
+
+  it("SIGTERM: the worker finishes the job in flight, takes no other and exits 0", async () => {
+    const prefix = newPrefix();
+    const data = join(dir, "term");
+    const config = writeConfig("term.json", data);
+    const held = await acquireWriteLock(join(data, "1m", "BTCUSDT"), { command: "test" });
+    const w = startWorker(prefix);
+    await w.waitFor(/worker ready/);
+    const r = await enqueue(config, prefix, ["--freqs", "1m"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(
+      /^run [0-9a-f]{16}: 9 stage job\(s\) of 1 market\(s\) enqueued; follow it with the same command and --wait$/m,
+    );
+    await w.waitFor(/waiting: .* is writing .*1m\/BTCUSDT/, { timeoutMs: 30_000 });
+    w.child.kill("SIGTERM");
+    await w.waitFor(/finishing the jobs in flight/);
+    await new Promise((ok) => setTimeout(ok, 500));
+    expect(w.child.exitCode).toBe(null); // still in its job
+    await held.release();
+    const exit = await w.done;
+    expect(exit.status).toBe(0);
+    expect(exit.stderr.match(/"msg":"stage job started"/g)?.length).toBe(1);
+    expect(exit.stderr).toMatch(/"stage":"import".*"status":"ran".*"msg":"stage ran"/);
+    expect(existsSync(join(data, "1m", "BTCUSDT", ".itb", "manifests", "import.json"))).toBe(true);
+  }, 60_000);
+
+  it("a stage that fails is reported in the summary, the stages after it are not run, and the exit status is 1", async () => {
+    const prefix = newPrefix();
+    // No 50 % move within 60 bars: every label is 0, and a classifier cannot be trained.
+    const config = writeConfig("fail.json", join(dir, "fail"), (c) => {
+      for (const ls of c.label_sets as { config: { thresholds: number[] } }[]) ls.config.thresholds = [50.0];
+    });
+    const w = startWorker(prefix);
+    await w.waitFor(/worker ready/);
+    const r = await enqueue(config, prefix, ["--wait", "--freqs", "1m"]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^BTCUSDT 1m\s+FAILED \(train\)\s+4\s+0\s/m);
+    expect(r.stdout).toMatch(/BTCUSDT 1m failed at train: .*the label has one class only/);
+    expect(r.stderr).toContain("error: 1 of 1 market(s) failed");
+    const json = itb([
+      "pipeline",
+      "--config",
+      config,
+      "--archive",
+      SAMPLE,
+      "--freqs",
+      "1m",
+      "--queue",
+      REDIS,
+      "--queue-prefix",
+      prefix,
+      "--wait",
+      "--json",
+    ]);
+    // Enqueued again: the failed market's jobs are replaced and run again, with the same outcome.
+    expect(json.status).toBe(1);
+    const summary = JSON.parse(json.stdout) as { markets: { not_run: string[]; skipped: string[] }[] };
+    expect(summary.markets[0]?.not_run).toEqual(["predict-rolling", "signals", "simulate", "report"]);
+    expect(summary.markets[0]?.skipped).toEqual(["import", "merge", "features", "labels"]);
+  }, 120_000);
+
+  it("a mistaken or unreachable queue is a clear error, not a hang or a stack trace", () => {
+    const config = writeConfig("mistakes.json", join(dir, "mistakes"));
+    const scheme = itb(["pipeline", "--config", config, "--queue", "http://127.0.0.1:6379"]);
+    expect(scheme.status).toBe(2);
+    expect(scheme.stderr.trim()).toBe(
+      'error: --queue: expected a redis:// or rediss:// URL such as redis://127.0.0.1:6379, found the scheme "http:"',
+    );
+    // port 1: nothing listens there
+    const closed = itb([
+      "pipeline",
+      "--config",
+      config,
+      "--archive",
+      SAMPLE,
+      "--queue",
+      "redis://127.0.0.1:1",
+    ]);
+    expect(closed.status).toBe(1);
+    expect(closed.stderr.trim()).toBe(
+      "error: cannot reach the queue's Redis at redis://127.0.0.1:1 (prefix itb): connect ECONNREFUSED 127.0.0.1:1",
+    );
+    const worker = itb(["worker"]);
+    expect(worker.status).toBe(2);
+    expect(worker.stderr.trim()).toBe("error: missing --queue URL (e.g. redis://127.0.0.1:6379)");
+  });
+
+  it("a worker that cannot reach Redis keeps trying, saying so once, and SIGTERM still ends it with status 0", async () => {
+    const w = spawnItb(["worker", "--queue", "redis://127.0.0.1:1", "--log-format", "json"]);
+    workers.push(w);
+    await w.waitFor(/"error":"connect ECONNREFUSED 127.0.0.1:1","msg":"queue connection error"/);
+    await new Promise((ok) => setTimeout(ok, 2500)); // a few retries
+    w.child.kill("SIGTERM");
+    const exit = await w.done;
+    expect(exit.status).toBe(0);
+    expect(exit.stderr.match(/queue connection error/g)?.length).toBe(1);
+    expect(exit.stderr).toContain("stopped before the queue's Redis could be reached");
+  });
+});
