@@ -120,9 +120,10 @@ describe(".github/workflows", () => {
       "./bin/itb pipeline",
     ]);
     // the check refuses what is not there
-    expect(commandProblems(["./bin/itb", "worker", "--queue", "redis://x"])).toEqual([
-      '"itb worker" is not an itb subcommand',
+    expect(commandProblems(["./bin/itb", "deploy", "--to", "azure"])).toEqual([
+      '"itb deploy" is not an itb subcommand',
     ]);
+    expect(commandProblems(["./bin/itb", "worker", "--queue", "redis://x"])).toEqual([]);
     expect(commandProblems(["npm", "run", "deploy"])).toEqual(["no npm script deploy"]);
     expect(commandProblems(["./bin/itb", "pipeline", "--config", "configs/none.jsonc"])).toEqual([
       "no config configs/none.jsonc",
