@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readFrame } from "../../src/data/store/index.js";
-import { itb } from "../helpers/cli.js";
+import { itb, spawnItb } from "../helpers/cli.js";
 import { ROOT, SAMPLE } from "../helpers/paths.js";
 
 const COMMANDS = [
@@ -39,8 +39,8 @@ describe("itb CLI", () => {
     for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b.*\\S`, "m"));
   });
 
-  it("every command's --help shows an example", () => {
-    for (const c of [
+  it("every command's --help shows an example", async () => {
+    const commands = [
       ["demo"],
       ["import"],
       ["download"],
@@ -63,8 +63,19 @@ describe("itb CLI", () => {
       ["pause"],
       ["resume"],
       ["flatten"],
-    ]) {
-      const r = itb([...c, "--help"]);
+      ["ui"],
+      ["worker"],
+    ];
+    // four processes at a time: each is mostly the CLI's start-up
+    const runs: { c: string[]; r: Awaited<ReturnType<typeof spawnItb>["done"]> }[] = [];
+    for (let i = 0; i < commands.length; i += 4) {
+      const batch = commands.slice(i, i + 4);
+      runs.push(
+        ...(await Promise.all(batch.map(async (c) => ({ c, r: await spawnItb([...c, "--help"]).done })))),
+      );
+    }
+    expect(runs.map((x) => x.c.join(" "))).toEqual(commands.map((c) => c.join(" ")));
+    for (const { c, r } of runs) {
       expect(r.status, c.join(" ")).toBe(0);
       expect(r.stdout, c.join(" ")).toMatch(/Examples?:\n {2}itb /);
     }
