@@ -11,6 +11,7 @@ import {
   fillValues,
   flag,
   iso,
+  lastFromRow,
   ORDER_COLUMNS,
   ORDER_UPDATES,
   olderCandle,
@@ -23,7 +24,6 @@ import type {
   CandleRecord,
   LastProcessed,
   Ledger,
-  LedgerEquity,
   LedgerQuery,
   LedgerTableName,
   MarketKey,
@@ -436,8 +436,6 @@ function candlesStatement(items: readonly { id: number; rec: CandleRecord }[]): 
 /** Candles in one statement at most (Postgres takes 65535 parameters; a candle has 30 or more). */
 const MAX_STATEMENT_CANDLES = 100;
 
-const num = (v: unknown): number => (typeof v === "number" ? v : Number.NaN);
-
 export class PostgresLedger implements Ledger {
   /** The ledger's URL (password masked) with its schema: safe to log. */
   readonly location: string;
@@ -648,34 +646,7 @@ export class PostgresLedger implements Ledger {
       if (id === undefined) return undefined;
       const [row] = await this.query("last", [id]);
       if (row === undefined) return undefined;
-      const [time, state, equity, cash, position, quantity, entryPrice, open, high, low, close, volume] = row;
-      const [scores, signals, buy, sell, catchUp, processedAt, latencyMs] = row.slice(12);
-      return {
-        time: num(time),
-        state: decodeJson(state as string),
-        equity: {
-          equity: num(equity),
-          cash: num(cash),
-          position: num(position) as LedgerEquity["position"],
-          quantity: num(quantity),
-          entryPrice: num(entryPrice),
-        },
-        candle: {
-          time: num(time),
-          open: num(open),
-          high: num(high),
-          low: num(low),
-          close: num(close),
-          volume: num(volume),
-        },
-        scores: decodeJson(scores as string) as Record<string, number>,
-        signals: decodeJson(signals as string) as Record<string, number>,
-        buy: buy === 1,
-        sell: sell === 1,
-        catchUp: catchUp === 1,
-        processedAt: num(processedAt),
-        latencyMs: num(latencyMs),
-      };
+      return lastFromRow(row);
     });
   }
 

@@ -1,8 +1,9 @@
 import { LedgerError } from "../../core/errors.js";
+import { decodeJson } from "../../core/json.js";
 import type { Fill, Order, OrderIntent, Trade } from "../../core/trading.js";
 import type { TraderAction } from "../../trading/trader.js";
 import { marketName } from "./market.js";
-import type { MarketKey } from "./types.js";
+import type { LastProcessed, LedgerEquity, MarketKey } from "./types.js";
 
 /**
  * A candle record's rows as SQL parameters, in the column order of both ledgers' tables (the
@@ -98,4 +99,43 @@ export function olderCandle(market: MarketKey, time: number, last: number | null
   return new LedgerError(
     `${marketName(market)}: the candle of ${iso(time)} is ${time === last ? "already recorded" : `before the last recorded one (${iso(last)})`}; a candle is recorded once, in order`,
   );
+}
+
+/** A stored number: NULL (a NaN) and anything else that is not a number read as NaN. */
+export const num = (v: unknown): number => (typeof v === "number" ? v : Number.NaN);
+
+/**
+ * A market's last candle from the `last` query's row (both ledgers select the same columns in
+ * the same order: time, state, equity, cash, position, quantity, entry price, OHLCV, scores,
+ * signals, buy, sell, catch-up, processed at, latency).
+ */
+export function lastFromRow(row: readonly unknown[]): LastProcessed {
+  const [time, state, equity, cash, position, quantity, entryPrice, open, high, low, close, volume] = row;
+  const [scores, signals, buy, sell, catchUp, processedAt, latencyMs] = row.slice(12);
+  return {
+    time: num(time),
+    state: decodeJson(state as string),
+    equity: {
+      equity: num(equity),
+      cash: num(cash),
+      position: num(position) as LedgerEquity["position"],
+      quantity: num(quantity),
+      entryPrice: num(entryPrice),
+    },
+    candle: {
+      time: num(time),
+      open: num(open),
+      high: num(high),
+      low: num(low),
+      close: num(close),
+      volume: num(volume),
+    },
+    scores: decodeJson(scores as string) as Record<string, number>,
+    signals: decodeJson(signals as string) as Record<string, number>,
+    buy: buy === 1,
+    sell: sell === 1,
+    catchUp: catchUp === 1,
+    processedAt: num(processedAt),
+    latencyMs: num(latencyMs),
+  };
 }

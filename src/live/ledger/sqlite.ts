@@ -10,6 +10,7 @@ import {
   fillValues,
   flag,
   iso,
+  lastFromRow,
   ORDER_COLUMNS,
   ORDER_UPDATES,
   olderCandle,
@@ -22,7 +23,6 @@ import type {
   CandleRecord,
   LastProcessed,
   Ledger,
-  LedgerEquity,
   LedgerQuery,
   LedgerTableName,
   MarketKey,
@@ -146,8 +146,6 @@ const SLOW_COMMIT_MS = 1;
 /** The weight of the last commit in the moving average of commit times. */
 const COMMIT_AVERAGE_WEIGHT = 0.05;
 
-const num = (v: unknown): number => (typeof v === "number" ? v : Number.NaN);
-
 export class SqliteLedger implements Ledger {
   readonly file: string;
   readonly readonly: boolean;
@@ -260,34 +258,7 @@ export class SqliteLedger implements Ledger {
     if (id === undefined) return undefined;
     const row = this.st.last.raw(true).get(id) as unknown[] | undefined;
     if (row === undefined) return undefined;
-    const [time, state, equity, cash, position, quantity, entryPrice, open, high, low, close, volume] = row;
-    const [scores, signals, buy, sell, catchUp, processedAt, latencyMs] = row.slice(12);
-    return {
-      time: num(time),
-      state: decodeJson(state as string),
-      equity: {
-        equity: num(equity),
-        cash: num(cash),
-        position: num(position) as LedgerEquity["position"],
-        quantity: num(quantity),
-        entryPrice: num(entryPrice),
-      },
-      candle: {
-        time: num(time),
-        open: num(open),
-        high: num(high),
-        low: num(low),
-        close: num(close),
-        volume: num(volume),
-      },
-      scores: decodeJson(scores as string) as Record<string, number>,
-      signals: decodeJson(signals as string) as Record<string, number>,
-      buy: buy === 1,
-      sell: sell === 1,
-      catchUp: catchUp === 1,
-      processedAt: num(processedAt),
-      latencyMs: num(latencyMs),
-    };
+    return lastFromRow(row);
   }
 
   async markets(): Promise<MarketKey[]> {
