@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,6 +6,7 @@ import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
 import type { LedgerTable } from "../../src/live/ledger/types.js";
 import { type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { type CliProcess, spawnItb } from "../helpers/cli.js";
+import { freePort } from "../helpers/freePort.js";
 import { SAMPLE } from "../helpers/paths.js";
 import { tail, until } from "../helpers/until.js";
 import { BTC_1M, buildLiveFixture, type LiveFixture } from "../live/liveFixture.js";
@@ -34,14 +34,6 @@ let base: string;
 let browser: Browser;
 let minute = 0;
 const problems: string[] = [];
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function ledgerTable(what: "signals" | "decisions" | "fills"): Promise<Record<string, unknown>[]> {
   const ledger = openSqliteLedger(join(data, "ledger.sqlite"), { readonly: true });

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +7,7 @@ import { parse, stringify } from "yaml";
 import { openSqliteLedger } from "../../src/live/ledger/sqlite.js";
 import { type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { type CliProcess, spawnItb } from "../helpers/cli.js";
+import { freePort } from "../helpers/freePort.js";
 import { ROOT, SAMPLE } from "../helpers/paths.js";
 import { tail, until } from "../helpers/until.js";
 import { BTC_1M, buildLiveFixture, type LiveFixture, lastRecorded } from "../live/liveFixture.js";
@@ -34,14 +34,6 @@ let promLog = "";
 let promUrl: string;
 let data: string;
 let work: string;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 interface Sample {
   metric: Record<string, string>;

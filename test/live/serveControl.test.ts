@@ -1,9 +1,9 @@
 import { rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { spawnItb } from "../helpers/cli.js";
+import { freePort } from "../helpers/freePort.js";
 import { SAMPLE } from "../helpers/paths.js";
 import { tail, until } from "../helpers/until.js";
 import { buildLiveFixture, type LiveFixture, lastRecorded, ledgerContents } from "./liveFixture.js";
@@ -32,14 +32,6 @@ afterAll(async () => {
   await sim?.close();
   if (fixture) rmSync(fixture.root, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe("itb pause, resume and flatten", () => {
   it("pause stops new entries of a running service; resume allows them; a wrong symbol is named", async () => {

@@ -1,5 +1,4 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
@@ -8,6 +7,7 @@ import { ModelStore, modelRoot } from "../../src/pipeline/modelStore.js";
 import { runTrain } from "../../src/pipeline/trainStage.js";
 import { type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { spawnItb } from "../helpers/cli.js";
+import { freePort } from "../helpers/freePort.js";
 import { lintOpenApi, type OpenApiOracle, oracle, parseEvents } from "../helpers/openapi.js";
 import { SAMPLE } from "../helpers/paths.js";
 import { tail, until } from "../helpers/until.js";
@@ -46,14 +46,6 @@ afterAll(async () => {
   await sim?.close();
   if (fixture) rmSync(fixture.root, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Every answer's text, to look for secrets in. */
 const seen: string[] = [];

@@ -3,7 +3,7 @@ import pg from "pg";
 import { type LedgerUrl, readLedgerUrl } from "../../config/ledgerUrl.js";
 import { maskUrl } from "../../config/secrets.js";
 import { errorMessage, LedgerError } from "../../core/errors.js";
-import { decodeJson, encodeJson } from "../../core/json.js";
+import { encodeJson } from "../../core/json.js";
 import type { Fill, Order } from "../../core/trading.js";
 import { ledgerFreq, ledgerMarket, marketName } from "./market.js";
 import {
@@ -16,6 +16,7 @@ import {
   ORDER_UPDATES,
   olderCandle,
   orderValues,
+  outboxFromRow,
   tradeValues,
   type Value,
 } from "./rows.js";
@@ -676,20 +677,7 @@ export class PostgresLedger implements Ledger {
   }
 
   async pendingOutbox(channel: OutboxMessage["channel"], limit: number): Promise<OutboxEntry[]> {
-    return this.reading(async () =>
-      (await this.query("pendingOutbox", [channel, limit])).map((r) => ({
-        id: r[0] as number,
-        market: { symbol: r[1] as string, freq: r[2] as string },
-        candle: r[3] as number,
-        channel: r[4] as OutboxMessage["channel"],
-        target: r[5] as string,
-        kind: r[6] as OutboxMessage["kind"],
-        keep: r[7] === 1,
-        payload: decodeJson(r[8] as string),
-        createdAt: r[9] as number,
-        attempts: r[10] as number,
-      })),
-    );
+    return this.reading(async () => (await this.query("pendingOutbox", [channel, limit])).map(outboxFromRow));
   }
 
   async settleOutbox(id: number, outcome: OutboxOutcome | { status: "retry"; error: string }): Promise<void> {

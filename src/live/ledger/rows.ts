@@ -3,7 +3,7 @@ import { decodeJson } from "../../core/json.js";
 import type { Fill, Order, OrderIntent, Trade } from "../../core/trading.js";
 import type { TraderAction } from "../../trading/trader.js";
 import { marketName } from "./market.js";
-import type { LastProcessed, LedgerEquity, MarketKey } from "./types.js";
+import type { LastProcessed, LedgerEquity, MarketKey, OutboxEntry, OutboxMessage } from "./types.js";
 
 /**
  * A candle record's rows as SQL parameters, in the column order of both ledgers' tables (the
@@ -137,5 +137,21 @@ export function lastFromRow(row: readonly unknown[]): LastProcessed {
     catchUp: catchUp === 1,
     processedAt: num(processedAt),
     latencyMs: num(latencyMs),
+  };
+}
+
+/** A notification from the `pendingOutbox` query's row (the same columns in both ledgers). */
+export function outboxFromRow(r: readonly unknown[]): OutboxEntry {
+  return {
+    id: r[0] as number,
+    market: { symbol: r[1] as string, freq: r[2] as string },
+    candle: r[3] as number,
+    channel: r[4] as OutboxMessage["channel"],
+    target: r[5] as string,
+    kind: r[6] as OutboxMessage["kind"],
+    keep: r[7] === 1,
+    payload: decodeJson(r[8] as string),
+    createdAt: r[9] as number,
+    attempts: r[10] as number,
   };
 }

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { errorMessage, LedgerError } from "../../core/errors.js";
-import { decodeJson, encodeJson } from "../../core/json.js";
+import { encodeJson } from "../../core/json.js";
 import { ledgerFreq, ledgerMarket, marketName } from "./market.js";
 import {
   actionValues,
@@ -15,6 +15,7 @@ import {
   ORDER_UPDATES,
   olderCandle,
   orderValues,
+  outboxFromRow,
   tradeValues,
 } from "./rows.js";
 import { migrate, SCHEMA_VERSION, schemaVersion } from "./schema.js";
@@ -365,18 +366,7 @@ export class SqliteLedger implements Ledger {
 
   async pendingOutbox(channel: OutboxMessage["channel"], limit: number): Promise<OutboxEntry[]> {
     return this.reading(() =>
-      (this.st.pendingOutbox.raw(true).all(channel, limit) as unknown[][]).map((r) => ({
-        id: r[0] as number,
-        market: { symbol: r[1] as string, freq: r[2] as string },
-        candle: r[3] as number,
-        channel: r[4] as OutboxMessage["channel"],
-        target: r[5] as string,
-        kind: r[6] as OutboxMessage["kind"],
-        keep: r[7] === 1,
-        payload: decodeJson(r[8] as string),
-        createdAt: r[9] as number,
-        attempts: r[10] as number,
-      })),
+      (this.st.pendingOutbox.raw(true).all(channel, limit) as unknown[][]).map(outboxFromRow),
     );
   }
 
