@@ -39,9 +39,6 @@ export interface QueueTarget {
   prefix: string;
 }
 
-/** The default key prefix of `--queue-prefix`. */
-export const DEFAULT_PREFIX = "itb";
-
 /** Checks a `--queue` URL; the error names the option (no password echoed). */
 export function parseQueueUrl(url: string): string {
   let parsed: URL;
