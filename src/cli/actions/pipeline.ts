@@ -103,7 +103,7 @@ function lineModeLogger(log: Logger, verbose: boolean, fields: object): Logger {
   };
 }
 
-/** `itb pipeline`. */
+/** `itb pipeline`: `request` is the command line's, checked (requestOf) before this module loaded. */
 export async function pipelineAction(
   request: PipelineRequest,
   opts: PipelineCliOptions,
