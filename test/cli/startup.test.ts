@@ -42,7 +42,9 @@ it("itb --help loads commander and the command tree only, no command's implement
     const ours = urls.filter((u) => u.startsWith(dist)).map((u) => u.slice(dist.length));
     // The hook sees the CLI's own modules, every command file among them: it works.
     const commands = readdirSync(resolve(ROOT, "src/cli/commands")).map((f) => f.replace(/\.ts$/, ".js"));
-    expect(ours).toEqual(expect.arrayContaining(["cli/main.js", ...commands.map((f) => `cli/commands/${f}`)]));
+    expect(ours).toEqual(
+      expect.arrayContaining(["cli/main.js", ...commands.map((f) => `cli/commands/${f}`)]),
+    );
 
     const packages = [
       ...new Set(urls.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? [])),
