@@ -15,13 +15,7 @@ import {
   reportFiles,
   summaryJson,
 } from "../../pipeline/graph/summary.js";
-import {
-  describeTarget,
-  enqueuePipeline,
-  followRun,
-  parseQueueUrl,
-  type QueueTarget,
-} from "../../pipeline/queue/queue.js";
+import type { QueueTarget } from "../../pipeline/queue/queue.js";
 import type { PipelineCliOptions } from "../commands/pipeline.js";
 import { contextOf } from "../context.js";
 import { catchInterrupts } from "../interrupts.js";
@@ -111,6 +105,8 @@ export async function pipelineAction(
 ): Promise<void> {
   let run: PipelineRun | undefined;
   if (opts.queue !== undefined) {
+    // BullMQ and ioredis load for --queue only, not with every local run
+    const { parseQueueUrl } = await import("../../pipeline/queue/queue.js");
     const target = { url: parseQueueUrl(opts.queue), prefix: opts.queuePrefix };
     run = await queuePipeline(request, target, cmd, {
       json: opts.json === true,
@@ -230,6 +226,7 @@ async function queuePipeline(
   cmd: Command,
   output: { json: boolean; follow: boolean },
 ): Promise<PipelineRun | undefined> {
+  const { describeTarget, enqueuePipeline, followRun } = await import("../../pipeline/queue/queue.js");
   const { log } = contextOf(cmd);
   // --wait means "follow the run" here; the workers wait for other writers' locks themselves.
   const { wait: _wait, ...rest } = request;
