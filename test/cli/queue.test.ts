@@ -44,11 +44,11 @@ function writeConfig(
   return file;
 }
 
-function startWorker(prefix: string, extra: string[] = []): CliProcess {
+function startWorker(prefix: string, extra: string[] = [], redis = REDIS): CliProcess {
   const w = spawnItb([
     "worker",
     "--queue",
-    REDIS,
+    redis,
     "--queue-prefix",
     prefix,
     "--log-format",
@@ -156,22 +156,25 @@ afterAll(async () => {
 });
 
 /** `itb pipeline --queue … --wait` run to its end (async: the workers are children of this process too). */
-async function enqueue(config: string, prefix: string, extra: string[] = []) {
-  const p = spawnItb([
+async function enqueue(config: string, prefix: string, extra: string[] = [], redis = REDIS) {
+  return follower(config, prefix, extra, redis).done;
+}
+
+function follower(config: string, prefix: string, extra: string[] = [], redis = REDIS): CliProcess {
+  return spawnItb([
     "pipeline",
     "--config",
     config,
     "--archive",
     SAMPLE,
     "--queue",
-    REDIS,
+    redis,
     "--queue-prefix",
     prefix,
     "--log-format",
     "json",
     ...extra,
   ]);
-  return p.done;
 }
 
 function expectSameOutputs(a: string, b: string): void {
@@ -309,6 +312,32 @@ describe("itb pipeline --queue with itb worker", () => {
     const summary = JSON.parse(json.stdout) as { markets: { not_run: string[]; skipped: string[] }[] };
     expect(summary.markets[0]?.not_run).toEqual(["predict-rolling", "signals", "simulate", "report"]);
     expect(summary.markets[0]?.skipped).toEqual(["import", "merge", "features", "labels"]);
+  }, 120_000);
+
+  it("a large grid fans out as task jobs that the workers share; the outputs are the local run's", async () => {
+    const prefix = newPrefix();
+    const data = join(dir, "fanout");
+    const config = writeConfig("fanout.json", data);
+    // Each market's grid: 4 cells x 2,000 predicted rows = 8,000 steps, in tasks of ~1,000: a task per cell.
+    const w1 = startWorker(prefix, ["--fan-out", "1000"]);
+    const w2 = startWorker(prefix, ["--fan-out", "1000", "--task-concurrency", "2"]);
+    await Promise.all([w1.waitFor(/worker ready/), w2.waitFor(/worker ready/)]);
+    const r = await enqueue(config, prefix, ["--wait"]);
+    expect(r.stderr).not.toMatch(/"level":50/);
+    expect(r.status).toBe(0);
+    const logs = w1.stderr() + w2.stderr();
+    expect(logs.match(/"stage":"simulate".*"tasks":4,.*"msg":"fanned out as task jobs"/g)?.length).toBe(2);
+    expect(logs.match(/"msg":"task job done"/g)?.length).toBe(8);
+    expect(logs.match(/"msg":"stage ran"/g)?.length).toBe(18);
+    expectSameOutputs(local, data);
+    // The stage removed its task jobs once it had their results.
+    const tasks = new Queue("tasks", { connection: { url: REDIS }, prefix });
+    try {
+      const counts = await tasks.getJobCounts();
+      expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
+    } finally {
+      await tasks.close();
+    }
   }, 120_000);
 
   it("a mistaken or unreachable queue is a clear error, not a hang or a stack trace", () => {

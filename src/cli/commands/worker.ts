@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { UsageError } from "../../core/errors.js";
 import { DEFAULT_PREFIX, describeTarget, parseQueueUrl } from "../../pipeline/queue/queue.js";
-import { startWorker } from "../../pipeline/queue/worker.js";
+import { GRID_TASK_STEPS, startWorker } from "../../pipeline/queue/worker.js";
 import { contextOf } from "../context.js";
 import { VERSION } from "../version.js";
 
@@ -12,6 +12,8 @@ interface WorkerCliOptions {
   concurrency?: string;
   workers?: string;
   lockSeconds?: string;
+  fanOut?: string;
+  taskConcurrency?: string;
 }
 
 function positive(v: string | undefined, what: string, integer = true): number | undefined {
@@ -20,6 +22,14 @@ function positive(v: string | undefined, what: string, integer = true): number |
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new UsageError(`${what} must be a positive ${integer ? "integer" : "number"}, got "${v}"`);
   }
+  return n;
+}
+
+function nonNegativeInt(v: string | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new UsageError(`${what} must be 0 or a positive integer, got "${v}"`);
   return n;
 }
 
@@ -46,6 +56,11 @@ export function registerWorkerCommand(program: Command): void {
       "--lock-seconds <s>",
       "a job whose worker has not renewed its lock for this long is given to another worker (default 30)",
     )
+    .option(
+      "--fan-out <steps>",
+      `split a simulate grid of more cell x bar steps than this into task jobs of about this many, for every worker (default ${GRID_TASK_STEPS}; 0: never)`,
+    )
+    .option("--task-concurrency <n>", "task jobs at once, besides the stage jobs (default 1)")
     .addHelpText("after", "\nExample:\n  itb worker --queue redis://127.0.0.1:6379 --concurrency 2")
     .action(async (opts: WorkerCliOptions, cmd: Command) => {
       if (opts.queue === undefined) throw new UsageError("missing --queue URL (e.g. redis://127.0.0.1:6379)");
@@ -53,6 +68,8 @@ export function registerWorkerCommand(program: Command): void {
       const concurrency = positive(opts.concurrency, "--concurrency");
       const workers = positive(opts.workers, "--workers");
       const lockSeconds = positive(opts.lockSeconds, "--lock-seconds", false);
+      const gridSteps = nonNegativeInt(opts.fanOut, "--fan-out");
+      const taskConcurrency = positive(opts.taskConcurrency, "--task-concurrency");
       const { log } = contextOf(cmd);
       const worker = startWorker(target, {
         log,
@@ -60,6 +77,8 @@ export function registerWorkerCommand(program: Command): void {
         ...(concurrency === undefined ? {} : { concurrency }),
         ...(workers === undefined ? {} : { workers }),
         ...(lockSeconds === undefined ? {} : { lockSeconds }),
+        ...(gridSteps === undefined ? {} : { gridSteps }),
+        ...(taskConcurrency === undefined ? {} : { taskConcurrency }),
       });
       const stopped = new Promise<NodeJS.Signals>((ok) => {
         const onSignal = (sig: NodeJS.Signals) => {
@@ -86,7 +105,14 @@ export function registerWorkerCommand(program: Command): void {
         await Promise.race([worker.close(true), sleep(2000)]);
         process.exit(0);
       }
-      log.info({ queue: describeTarget(target), concurrency: concurrency ?? 1 }, "worker ready");
+      log.info(
+        {
+          queue: describeTarget(target),
+          concurrency: concurrency ?? 1,
+          task_concurrency: taskConcurrency ?? 1,
+        },
+        "worker ready",
+      );
       const sig = await stopped;
       log.warn({ signal: sig }, "stopping: finishing the jobs in flight (again to quit at once)");
       await worker.close();

@@ -6,6 +6,7 @@ import { type Logger, noProgress } from "../../core/log.js";
 import { FingerprintCache } from "../graph/fingerprint.js";
 import { planMarket, withFields } from "../graph/matrix.js";
 import { KeyedLock, runMarket, type StageResult } from "../graph/runner.js";
+import type { FanOut } from "../graph/types.js";
 import { lockForWriting } from "../writeLocks.js";
 import {
   connectionOf,
@@ -14,6 +15,7 @@ import {
   type StageJobData,
   type StageJobResult,
 } from "./queue.js";
+import { processTask, queueFanOut, TASK_QUEUE, type TaskJobData } from "./tasks.js";
 
 /**
  * `itb worker`: takes stage jobs from the queue and runs each with the local runner
@@ -36,6 +38,13 @@ export interface WorkerOptions {
   workers?: number;
   /** How long a job's lock lives without renewal before the job counts as stalled (default 30 s). */
   lockSeconds?: number;
+  /**
+   * A simulate grid of more cell × bar steps than this is split into task jobs of about this
+   * many (default GRID_TASK_STEPS; 0: never).
+   */
+  gridSteps?: number;
+  /** Task jobs at once (default 1), besides the stage jobs. */
+  taskConcurrency?: number;
   log: Logger;
   itbVersion: string;
   clock?: { now(): number };
@@ -48,8 +57,24 @@ export interface RunningWorker {
   close(force?: boolean): Promise<void>;
 }
 
+/**
+ * A grid of this many cell × bar steps takes ~3 s in one thread: a task job of that size is
+ * worth the task's overhead (reading the predictions again, ~0.1–0.5 s).
+ */
+export const GRID_TASK_STEPS = 1_000_000_000;
+
+/** Worker threads a job may use: --workers, else the cores shared by the jobs at once. */
+function threadsPerJob(opts: WorkerOptions, concurrency: number): number {
+  return opts.workers ?? Math.max(1, Math.floor(availableParallelism() / concurrency));
+}
+
 /** Runs one stage job; a stage's own failure is its result, not a failed job. */
-async function processStage(job: Job<StageJobData, StageJobResult>, opts: WorkerOptions, locks: KeyedLock) {
+async function processStage(
+  job: Job<StageJobData, StageJobResult>,
+  opts: WorkerOptions,
+  locks: KeyedLock,
+  fanOut: (job: Job<StageJobData, StageJobResult>, log: Logger) => FanOut | undefined,
+) {
   const { market, stage } = job.data;
   const log = withFields(opts.log, { ...market, stage, job: job.id });
   log.info({ attempt: job.attemptsStarted, stalled: job.stalledCounter }, "stage job started");
@@ -89,10 +114,7 @@ async function processStage(job: Job<StageJobData, StageJobResult>, opts: Worker
       loaded,
       {
         ...plan.options,
-        workers:
-          opts.workers ??
-          plan.options.workers ??
-          Math.max(1, Math.floor(availableParallelism() / (opts.concurrency ?? 1))),
+        workers: opts.workers ?? plan.options.workers ?? threadsPerJob(opts, opts.concurrency ?? 1),
       },
       {
         selected: new Set([stage]),
@@ -103,6 +125,7 @@ async function processStage(job: Job<StageJobData, StageJobResult>, opts: Worker
         itbVersion: opts.itbVersion,
         logFor: () => log,
         progress: noProgress,
+        ...withFanOut(fanOut(job, log)),
       },
     );
     const result = run.stages[0];
@@ -118,39 +141,70 @@ async function processStage(job: Job<StageJobData, StageJobResult>, opts: Worker
   }
 }
 
+const withFanOut = (f: FanOut | undefined) => (f === undefined ? {} : { fanOut: f });
+
 export function startWorker(target: QueueTarget, opts: WorkerOptions): RunningWorker {
   const locks = new KeyedLock();
   const lockMs = Math.round((opts.lockSeconds ?? 30) * 1000);
+  // One line per kind of error until the connection is back, not one per retry, whichever of
+  // the worker's connections (stage jobs, task jobs, a stage's tasks) reports it.
+  const seen = new Set<string>();
+  const onError = (err: Error) => {
+    const message = errorMessage(err);
+    if (seen.has(message)) return;
+    seen.add(message);
+    opts.log.warn({ error: message }, "queue connection error");
+  };
+  const onReady = () => {
+    if (seen.size === 0) return;
+    seen.clear();
+    opts.log.info({}, "queue connection back");
+  };
+  const gridSteps = opts.gridSteps ?? GRID_TASK_STEPS;
+  const fanOut = (job: Job<StageJobData, StageJobResult>, log: Logger): FanOut | undefined =>
+    gridSteps > 0 && job.id !== undefined
+      ? queueFanOut(target, { id: job.id, data: job.data }, { gridSteps, log, onError })
+      : undefined;
+  const common = {
+    connection: connectionOf(target),
+    prefix: target.prefix,
+    lockDuration: lockMs,
+    stalledInterval: lockMs,
+    // A job whose workers died more than twice fails rather than being tried forever.
+    maxStalledCount: 2,
+    autorun: true,
+  };
   const worker = new Worker<StageJobData, StageJobResult>(
     QUEUE_NAME,
-    (job) => processStage(job, opts, locks),
-    {
-      connection: connectionOf(target),
-      prefix: target.prefix,
-      concurrency: opts.concurrency ?? 1,
-      lockDuration: lockMs,
-      stalledInterval: lockMs,
-      // A job whose workers died more than twice fails rather than being tried forever.
-      maxStalledCount: 2,
-      autorun: true,
-    },
+    (job) => processStage(job, opts, locks, fanOut),
+    { ...common, concurrency: opts.concurrency ?? 1 },
   );
-  // One line per kind of error until the connection is back, not one per retry.
-  let lastError: string | undefined;
-  worker.on("error", (err) => {
-    const message = errorMessage(err);
-    if (message === lastError) return;
-    lastError = message;
-    opts.log.warn({ error: message }, "queue connection error");
-  });
-  worker.on("ready", () => {
-    lastError = undefined;
-  });
+  const taskConcurrency = opts.taskConcurrency ?? 1;
+  const tasks = new Worker<TaskJobData>(
+    TASK_QUEUE,
+    (job) =>
+      processTask(job, {
+        log: withFields(opts.log, { task: job.id }),
+        workers: threadsPerJob(opts, taskConcurrency),
+      }),
+    { ...common, concurrency: taskConcurrency },
+  );
+  for (const w of [worker, tasks]) {
+    w.on("error", onError);
+    w.on("ready", onReady);
+  }
   worker.on("failed", (job, err) =>
     opts.log.error({ job: job?.id, error: errorMessage(err) }, "job failed (the stage could not be run)"),
   );
+  tasks.on("failed", (job, err) =>
+    opts.log.error({ task: job?.id, error: errorMessage(err) }, "task job failed"),
+  );
   return {
-    ready: worker.waitUntilReady().then(() => undefined),
-    close: (force = false) => worker.close(force),
+    ready: Promise.all([worker.waitUntilReady(), tasks.waitUntilReady()]).then(() => undefined),
+    // The stage jobs first: a stage in flight may wait for tasks that this worker alone takes.
+    close: async (force = false) => {
+      await worker.close(force);
+      await tasks.close(force);
+    },
   };
 }
