@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { UsageError } from "../../core/errors.js";
 import { DEFAULT_PREFIX, describeTarget, parseQueueUrl } from "../../pipeline/queue/queue.js";
-import { GRID_TASK_STEPS, startWorker } from "../../pipeline/queue/worker.js";
+import { GRID_TASK_STEPS, ROLLING_TASK_ROWS, startWorker } from "../../pipeline/queue/worker.js";
 import { contextOf } from "../context.js";
 import { VERSION } from "../version.js";
 
@@ -13,6 +13,7 @@ interface WorkerCliOptions {
   workers?: string;
   lockSeconds?: string;
   fanOut?: string;
+  fanOutRows?: string;
   taskConcurrency?: string;
 }
 
@@ -60,6 +61,10 @@ export function registerWorkerCommand(program: Command): void {
       "--fan-out <steps>",
       `split a simulate grid of more cell x bar steps than this into task jobs of about this many, for every worker (default ${GRID_TASK_STEPS}; 0: never)`,
     )
+    .option(
+      "--fan-out-rows <rows>",
+      `run a walk-forward (predict-rolling) that trains more rows than this, over its steps and models, as a task job per step (default ${ROLLING_TASK_ROWS}; 0: never)`,
+    )
     .option("--task-concurrency <n>", "task jobs at once, besides the stage jobs (default 1)")
     .addHelpText("after", "\nExample:\n  itb worker --queue redis://127.0.0.1:6379 --concurrency 2")
     .action(async (opts: WorkerCliOptions, cmd: Command) => {
@@ -69,6 +74,7 @@ export function registerWorkerCommand(program: Command): void {
       const workers = positive(opts.workers, "--workers");
       const lockSeconds = positive(opts.lockSeconds, "--lock-seconds", false);
       const gridSteps = nonNegativeInt(opts.fanOut, "--fan-out");
+      const rollingRows = nonNegativeInt(opts.fanOutRows, "--fan-out-rows");
       const taskConcurrency = positive(opts.taskConcurrency, "--task-concurrency");
       const { log } = contextOf(cmd);
       const worker = startWorker(target, {
@@ -78,6 +84,7 @@ export function registerWorkerCommand(program: Command): void {
         ...(workers === undefined ? {} : { workers }),
         ...(lockSeconds === undefined ? {} : { lockSeconds }),
         ...(gridSteps === undefined ? {} : { gridSteps }),
+        ...(rollingRows === undefined ? {} : { rollingRows }),
         ...(taskConcurrency === undefined ? {} : { taskConcurrency }),
       });
       const stopped = new Promise<NodeJS.Signals>((ok) => {

@@ -241,11 +241,11 @@ const predictRollingStage: StageDef = {
   inputs: (p) => [matrixFile(p.config)],
   outputs: (p) => [predictionsFile(p.config), predictionsMetricsFile(p.config)],
   async run(ctx) {
-    const r = await runPredictRolling(
-      ctx.loaded,
-      modelCtx(ctx),
-      ctx.options.workers === undefined ? {} : { workers: ctx.options.workers },
-    );
+    const r = await runPredictRolling(ctx.loaded, modelCtx(ctx), {
+      ...(ctx.options.workers === undefined ? {} : { workers: ctx.options.workers }),
+      // in an itb worker, a large walk-forward runs a task job per step
+      ...(ctx.fanOut === undefined ? {} : { fanOut: ctx.fanOut }),
+    });
     return {
       rows: r.plan.steps.length * r.plan.predictionSize,
       steps: r.plan.steps.length,

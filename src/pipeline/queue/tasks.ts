@@ -6,15 +6,16 @@ import type { Logger } from "../../core/log.js";
 import type { MarketId } from "../graph/runner.js";
 import type { FanOut } from "../graph/types.js";
 import { type GridTask, runGridTask } from "../gridFanOut.js";
+import { type RollingTask, runRollingTask } from "../rollingStage.js";
 import { connectionOf, type QueueTarget, type StageJobData } from "./queue.js";
 
 /**
- * Task jobs: a stage in an `itb worker` splits its heavy work (a large threshold grid) into
- * jobs on a second queue, `tasks`, which every worker processes with a Worker of its own (its
+ * Task jobs: a stage in an `itb worker` splits its heavy work (a large threshold grid, the steps
+ * of a large walk-forward) into jobs on a second queue, `tasks`, which every worker processes with a Worker of its own (its
  * own concurrency, so a stage waiting for its tasks never holds up the tasks; the waiting
  * worker takes tasks too). A task carries what a worker needs to rebuild its input from the
- * files (config file, overrides, market, stage, and the task itself: a chunk of cells); its
- * result comes back compact (gridFanOut.ts). The stage waits by looking at its tasks' jobs,
+ * files (config file, overrides, market, stage, and the task itself: a chunk of cells, a step
+ * index); its result comes back compact (gridFanOut.ts, rollingStage.ts). The stage waits by looking at its tasks' jobs,
  * puts the results in order and removes the jobs.
  *
  * A task's id is `<stage job id>.<input key>.<index>`: the stage job's id names the run, the
@@ -28,13 +29,15 @@ export const TASK_QUEUE = "tasks";
 /** A task left behind (its stage's worker died) is dropped after a day, like the stage jobs. */
 const KEEP_SECONDS = 24 * 3600;
 
+type FanOutKind = Parameters<FanOut["run"]>[0];
+
 /** What a task job carries. */
 export interface TaskJobData {
   configFile: string;
   overrides: ConfigOverrides;
   market: MarketId;
   stage: string;
-  kind: "grid";
+  kind: FanOutKind;
   task: unknown;
 }
 
@@ -42,10 +45,17 @@ export interface TaskJobData {
 export function queueFanOut(
   target: QueueTarget,
   stage: { id: string; data: StageJobData },
-  opts: { gridSteps: number; log: Logger; onError: (err: Error) => void; pollMs?: number },
+  opts: {
+    gridSteps: number;
+    rollingRows: number;
+    log: Logger;
+    onError: (err: Error) => void;
+    pollMs?: number;
+  },
 ): FanOut {
   return {
     gridSteps: opts.gridSteps,
+    rollingRows: opts.rollingRows,
     async run(kind, key, tasks) {
       const queue = new Queue<TaskJobData>(TASK_QUEUE, {
         connection: connectionOf(target),
@@ -77,14 +87,21 @@ export function queueFanOut(
         for (;;) {
           for (const i of [...left]) {
             const id = ids[i] as string;
-            const job = await queue.getJob(id);
+            // The state first, then the job: a job read before its state may be an active
+            // job's snapshot, without the result its state then says it has.
+            const state = await queue.getJobState(id);
+            const job = state === "unknown" ? undefined : await queue.getJob(id);
             if (job === undefined) {
               // removed by another run of this stage that finished first: enqueued again
               await queue.addBulk([add(i)]);
               continue;
             }
-            const state = await job.getState();
             if (state === "completed") {
+              if (job.returnvalue === null || job.returnvalue === undefined) {
+                throw new ItbError(
+                  `${kind} task ${i + 1} of ${ids.length} (${id}) completed without a result`,
+                );
+              }
               results[i] = job.returnvalue;
               left.delete(i);
             } else if (state === "failed") {
@@ -121,6 +138,9 @@ export async function processTask(
   switch (kind) {
     case "grid":
       result = await runGridTask(loaded, job.data.task as GridTask, opts);
+      break;
+    case "rolling":
+      result = await runRollingTask(loaded, job.data.task as RollingTask, opts);
       break;
     default:
       throw new Error(`unknown task kind "${String(kind)}"`);

@@ -43,6 +43,11 @@ export interface WorkerOptions {
    * many (default GRID_TASK_STEPS; 0: never).
    */
   gridSteps?: number;
+  /**
+   * A walk-forward training more rows than this (summed over its steps and models) runs a task
+   * job per step (default ROLLING_TASK_ROWS; 0: never).
+   */
+  rollingRows?: number;
   /** Task jobs at once (default 1), besides the stage jobs. */
   taskConcurrency?: number;
   log: Logger;
@@ -62,6 +67,9 @@ export interface RunningWorker {
  * worth the task's overhead (reading the predictions again, ~0.1–0.5 s).
  */
 export const GRID_TASK_STEPS = 1_000_000_000;
+
+/** Training rows (summed over a walk-forward's steps and models) worth a task job per step: minutes of training. */
+export const ROLLING_TASK_ROWS = 5_000_000;
 
 /** Worker threads a job may use: --workers, else the cores shared by the jobs at once. */
 function threadsPerJob(opts: WorkerOptions, concurrency: number): number {
@@ -160,10 +168,13 @@ export function startWorker(target: QueueTarget, opts: WorkerOptions): RunningWo
     seen.clear();
     opts.log.info({}, "queue connection back");
   };
-  const gridSteps = opts.gridSteps ?? GRID_TASK_STEPS;
+  // 0 turns a kind off: no grid or walk-forward is that large.
+  const never = (n: number) => (n > 0 ? n : Number.POSITIVE_INFINITY);
+  const gridSteps = never(opts.gridSteps ?? GRID_TASK_STEPS);
+  const rollingRows = never(opts.rollingRows ?? ROLLING_TASK_ROWS);
   const fanOut = (job: Job<StageJobData, StageJobResult>, log: Logger): FanOut | undefined =>
-    gridSteps > 0 && job.id !== undefined
-      ? queueFanOut(target, { id: job.id, data: job.data }, { gridSteps, log, onError })
+    job.id !== undefined
+      ? queueFanOut(target, { id: job.id, data: job.data }, { gridSteps, rollingRows, log, onError })
       : undefined;
   const common = {
     connection: connectionOf(target),
@@ -189,10 +200,11 @@ export function startWorker(target: QueueTarget, opts: WorkerOptions): RunningWo
       }),
     { ...common, concurrency: taskConcurrency },
   );
-  for (const w of [worker, tasks]) {
-    w.on("error", onError);
-    w.on("ready", onReady);
-  }
+  for (const w of [worker, tasks]) w.on("error", onError);
+  const ready = Promise.all([worker.waitUntilReady(), tasks.waitUntilReady()]).then(async () => {
+    // The Worker says "ready" once; its connection says it again after every reconnection.
+    (await worker.backend.client).on("ready", onReady);
+  });
   worker.on("failed", (job, err) =>
     opts.log.error({ job: job?.id, error: errorMessage(err) }, "job failed (the stage could not be run)"),
   );
@@ -200,7 +212,7 @@ export function startWorker(target: QueueTarget, opts: WorkerOptions): RunningWo
     opts.log.error({ task: job?.id, error: errorMessage(err) }, "task job failed"),
   );
   return {
-    ready: Promise.all([worker.waitUntilReady(), tasks.waitUntilReady()]).then(() => undefined),
+    ready,
     // The stage jobs first: a stage in flight may wait for tasks that this worker alone takes.
     close: async (force = false) => {
       await worker.close(force);
