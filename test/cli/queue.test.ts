@@ -352,6 +352,36 @@ describe("itb pipeline --queue with itb worker", () => {
     }
   }, 120_000);
 
+  it("a worker killed while its grid's tasks run: the stage's rerun takes the same task ids, and no task runs twice", async () => {
+    const prefix = newPrefix();
+    const data = join(dir, "tasks-killed");
+    const config = writeConfig("tasks-killed.json", data);
+    const opts = ["--fan-out", "1000", "--lock-seconds", "2"];
+    const a = startWorker(prefix, opts);
+    await a.waitFor(/worker ready/);
+    const follow = enqueue(config, prefix, ["--wait"]);
+    await a.waitFor(/"stage":"simulate".*"msg":"fanned out as task jobs"/, { timeoutMs: 60_000 });
+    a.child.kill("SIGKILL");
+    await a.done;
+    const b = startWorker(prefix, opts);
+    const r = await follow;
+    expect(r.status, tail(r.stdout + r.stderr)).toBe(0);
+    const keyOf = (log: string) =>
+      /"stage":"simulate".*"key":"([0-9a-f]+)","msg":"fanned out as task jobs"/.exec(log)?.[1];
+    const key = keyOf(a.stderr()) as string;
+    // The stalled stage ran again in b, fanning out to the same task ids.
+    expect(b.stderr()).toMatch(
+      /"stage":"simulate","job":"[^"]+","attempt":\d,"stalled":1,"msg":"stage job started"/,
+    );
+    expect(b.stderr()).toContain(`"key":"${key}","msg":"fanned out as task jobs"`);
+    // Each of the 4 tasks ran to its end once, in a or in b.
+    const done = (a.stderr() + b.stderr()).match(
+      new RegExp(`"task":"[^"]+\\.${key}\\.\\d+".*"msg":"task job done"`, "g"),
+    );
+    expect(done?.length).toBe(4);
+    expectSameOutputs(local, data);
+  }, 120_000);
+
   it("a Redis outage mid-run: workers and follower wait and resume, nothing runs twice, the outputs are the local run's", async () => {
     // Its own Redis, persisting every write (appendfsync always): killed and started again on
     // the same port, it comes back with the queue as it was, as after a network outage.
@@ -393,11 +423,11 @@ describe("itb pipeline --queue with itb worker", () => {
     const w2 = startWorker(prefix, fanOut, url);
     await Promise.all([w1.waitFor(/worker ready/), w2.waitFor(/worker ready/)]);
     const f = follower(config, prefix, ["--wait"], url);
-    // Mid-run: once a market's features are done, Redis goes away for a few seconds.
+    // Mid-run: while a walk-forward waits for its step tasks, Redis goes away for a few seconds.
     await until(
-      () => /"stage":"features".*"msg":"stage ran"/.test(w1.stderr() + w2.stderr()),
+      () => /"stage":"predict-rolling".*"msg":"fanned out as task jobs"/.test(w1.stderr() + w2.stderr()),
       60_000,
-      "features ran",
+      "a walk-forward fanned out",
     );
     server.kill("SIGKILL");
     await new Promise<void>((ok) => server.once("exit", () => ok()));
