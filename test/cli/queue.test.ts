@@ -17,7 +17,9 @@ import { tail, until } from "../helpers/until.js";
  * `itb pipeline --queue` and `itb worker` against the real Redis on 127.0.0.1:6379, with real
  * processes: the distributed run gives the local run's outputs, a killed worker's job goes to
  * another worker, the same run enqueued twice runs nothing twice, and a failing stage fails the
- * run as locally. Each test has its own key prefix, removed afterwards.
+ * run as locally; grids and walk-forward steps fanned out as task jobs give the local run's
+ * outputs, and a Redis outage (on a Redis of the test's own) is waited out. Each test has its
+ * own key prefix, removed afterwards.
  */
 
 const REDIS = "redis://127.0.0.1:6379";

@@ -29,6 +29,11 @@ import { processTask, queueFanOut, TASK_QUEUE, type TaskJobData } from "./tasks.
  * `lockSeconds` BullMQ finds the job stalled and gives it to another worker, which reruns the
  * stage (no manifest was written; the dead process's lock and temporary files are recognised
  * as stale and removed).
+ *
+ * Every worker also takes task jobs (tasks.ts) with a second BullMQ Worker of its own
+ * concurrency: a stage in flight may split its grid or walk-forward into tasks and wait for
+ * them, and this worker takes some of them meanwhile. Stopping, it finishes its stage jobs
+ * first, still taking tasks, then its tasks.
  */
 
 export interface WorkerOptions {
