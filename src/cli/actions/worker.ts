@@ -16,6 +16,14 @@ function positive(v: string | undefined, what: string, integer = true): number |
   return n;
 }
 
+function nonNegativeInt(v: string | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new UsageError(`${what} must be 0 or a positive integer, got "${v}"`);
+  return n;
+}
+
 /** `itb worker`. */
 export async function workerAction(opts: WorkerCliOptions, cmd: Command): Promise<void> {
   if (opts.queue === undefined) throw new UsageError("missing --queue URL (e.g. redis://127.0.0.1:6379)");
@@ -23,6 +31,9 @@ export async function workerAction(opts: WorkerCliOptions, cmd: Command): Promis
   const concurrency = positive(opts.concurrency, "--concurrency");
   const workers = positive(opts.workers, "--workers");
   const lockSeconds = positive(opts.lockSeconds, "--lock-seconds", false);
+  const gridSteps = nonNegativeInt(opts.fanOut, "--fan-out");
+  const rollingRows = nonNegativeInt(opts.fanOutRows, "--fan-out-rows");
+  const taskConcurrency = positive(opts.taskConcurrency, "--task-concurrency");
   const { log } = contextOf(cmd);
   const worker = startWorker(target, {
     log,
@@ -30,6 +41,9 @@ export async function workerAction(opts: WorkerCliOptions, cmd: Command): Promis
     ...(concurrency === undefined ? {} : { concurrency }),
     ...(workers === undefined ? {} : { workers }),
     ...(lockSeconds === undefined ? {} : { lockSeconds }),
+    ...(gridSteps === undefined ? {} : { gridSteps }),
+    ...(rollingRows === undefined ? {} : { rollingRows }),
+    ...(taskConcurrency === undefined ? {} : { taskConcurrency }),
   });
   const stopped = new Promise<NodeJS.Signals>((ok) => {
     const onSignal = (sig: NodeJS.Signals) => {
@@ -56,7 +70,14 @@ export async function workerAction(opts: WorkerCliOptions, cmd: Command): Promis
     await Promise.race([worker.close(true), sleep(2000)]);
     process.exit(0);
   }
-  log.info({ queue: describeTarget(target), concurrency: concurrency ?? 1 }, "worker ready");
+  log.info(
+    {
+      queue: describeTarget(target),
+      concurrency: concurrency ?? 1,
+      task_concurrency: taskConcurrency ?? 1,
+    },
+    "worker ready",
+  );
   const sig = await stopped;
   log.warn({ signal: sig }, "stopping: finishing the jobs in flight (again to quit at once)");
   await worker.close();

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { DEFAULT_PREFIX } from "../../pipeline/queue/defaults.js";
+import { DEFAULT_PREFIX, GRID_TASK_STEPS, ROLLING_TASK_ROWS } from "../../pipeline/queue/defaults.js";
 
 export interface WorkerCliOptions {
   queue?: string;
@@ -7,6 +7,9 @@ export interface WorkerCliOptions {
   concurrency?: string;
   workers?: string;
   lockSeconds?: string;
+  fanOut?: string;
+  fanOutRows?: string;
+  taskConcurrency?: string;
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -32,6 +35,15 @@ export function registerWorkerCommand(program: Command): void {
       "--lock-seconds <s>",
       "a job whose worker has not renewed its lock for this long is given to another worker (default 30)",
     )
+    .option(
+      "--fan-out <steps>",
+      `split a simulate grid of more cell x bar steps than this into task jobs of about this many, for every worker (default ${GRID_TASK_STEPS}; 0: never)`,
+    )
+    .option(
+      "--fan-out-rows <rows>",
+      `run a walk-forward (predict-rolling) that trains more rows than this, over its steps and models, as a task job per step (default ${ROLLING_TASK_ROWS}; 0: never)`,
+    )
+    .option("--task-concurrency <n>", "task jobs at once, besides the stage jobs (default 1)")
     .addHelpText("after", "\nExample:\n  itb worker --queue redis://127.0.0.1:6379 --concurrency 2")
     .action(async (opts: WorkerCliOptions, cmd: Command) => {
       const { workerAction } = await import("../actions/worker.js");
