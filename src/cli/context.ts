@@ -3,6 +3,7 @@ import { type ConfigOverrides, type LoadedConfig, loadConfig } from "../config/i
 import { errorMessage, UsageError } from "../core/errors.js";
 import { parseFreq } from "../core/freq.js";
 import type { Logger, ProgressFactory } from "../core/log.js";
+import { isSharedFolder } from "../data/storage/mirror.js";
 import { createLogger, type LogFormat } from "./logging.js";
 import { createProgress } from "./progress.js";
 
@@ -32,6 +33,11 @@ export function configOf(opts: ConfigOptions, log: Logger): LoadedConfig {
   if (opts.freq) overrides.freq = opts.freq;
   const loaded = loadConfig(opts.config, overrides);
   for (const w of loaded.warnings) log.warn({ config: loaded.file }, w);
+  if (isSharedFolder(loaded.config.data_folder)) {
+    throw new UsageError(
+      `${loaded.file}: data_folder "${loaded.config.data_folder}" is a shared folder, which itb pipeline and itb worker use; this command needs a local data_folder`,
+    );
+  }
   return loaded;
 }
 

@@ -16,6 +16,7 @@ export const SECRET_KEYS = [
   "telegram_chat_id",
   "serve_read_token",
   "serve_control_token",
+  "azure_storage_connection_string",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -26,6 +27,8 @@ export const SECRET_ENV: Readonly<Record<SecretKey, string>> = {
   telegram_chat_id: "ITB_TELEGRAM_CHAT_ID",
   serve_read_token: "ITB_SERVE_READ_TOKEN",
   serve_control_token: "ITB_SERVE_CONTROL_TOKEN",
+  // The name Azure's own tools read.
+  azure_storage_connection_string: "AZURE_STORAGE_CONNECTION_STRING",
 };
 
 export const SECRETS_FILE_ENV = "ITB_SECRETS_FILE";

@@ -213,6 +213,7 @@ const trainStage: StageDef = {
   reads: MODEL_KEYS,
   inputs: (p) => [matrixFile(p.config)],
   outputs: (p) => currentPointers(p.config),
+  folders: (p) => [modelRoot(p.config)],
   async run(ctx) {
     const r = await runTrain(ctx.loaded, modelCtx(ctx), { promote: true });
     if (r.skipped.length > 0) {
@@ -239,6 +240,7 @@ const predictRollingStage: StageDef = {
   reads: [...MODEL_KEYS, "rolling_predict"],
   inputs: (p) => [matrixFile(p.config)],
   outputs: (p) => [predictionsFile(p.config), predictionsMetricsFile(p.config)],
+  folders: (p) => [modelRoot(p.config)],
   async run(ctx) {
     const r = await runPredictRolling(
       ctx.loaded,
@@ -264,6 +266,7 @@ const predictStage: StageDef = {
   reads: MODEL_KEYS,
   inputs: (p) => [matrixFile(p.config), ...currentPointers(p.config)],
   outputs: (p) => [predictionsFile(p.config), predictionsMetricsFile(p.config)],
+  folders: (p) => [modelRoot(p.config)],
   async run(ctx) {
     const r = await runPredict(ctx.loaded, modelCtx(ctx), { input: "matrix" });
     const models = Object.values(r.models);
