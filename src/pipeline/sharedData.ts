@@ -1,4 +1,4 @@
-import type { LoadedConfig } from "../config/index.js";
+import { configHash, configSettings, type LoadedConfig } from "../config/index.js";
 import { parseAzUrl } from "../data/storage/blob.js";
 import { blobCredentials, isSharedFolder, type Mirror, openMirror } from "../data/storage/mirror.js";
 import type { StageStorage } from "./graph/runner.js";
@@ -75,8 +75,10 @@ export async function openSharedData(
     env,
   );
   await mirror.storage.check();
+  // As if the config named the mirror: what the stages record (config hashes) agrees.
+  const config = { ...loaded.config, data_folder: mirror.root };
   return {
-    loaded: { ...loaded, config: { ...loaded.config, data_folder: mirror.root } },
+    loaded: { ...loaded, config, settings: configSettings(config), hash: configHash(config) },
     storage: new SharedStorage(mirror),
   };
 }
