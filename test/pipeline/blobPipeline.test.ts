@@ -219,6 +219,30 @@ describe("the pipeline on an az:// data folder", () => {
     expect(Date.parse((await manifest()).finished_at)).toBeGreaterThan(Date.parse(before.finished_at));
   }, 120_000);
 
+  it("itb sim serves the candle stores of an az:// folder", async () => {
+    const sim = spawnItb(
+      ["sim", "--data-folder", `az://${CONTAINER}/runs/1m`, "--port", "0", "--start", "2023-03-20"],
+      {
+        env: env("cache-sim"),
+      },
+    );
+    try {
+      await sim.waitFor(/symbols: BTCUSDT spot 2023-03\.\.2023-03\n/, {
+        stream: "stdout",
+        timeoutMs: 30_000,
+      });
+      const url = /exchange on (http:\/\/\S+)/.exec(sim.stdout())?.[1];
+      const r = await fetch(
+        `${url}/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=${Date.UTC(2023, 2, 10)}&limit=3`,
+      );
+      const rows = (await r.json()) as [number, string][];
+      expect(rows.map((k) => k[0])).toEqual([0, 1, 2].map((i) => Date.UTC(2023, 2, 10) + i * 60_000));
+    } finally {
+      sim.child.kill("SIGTERM");
+      await sim.done;
+    }
+  });
+
   it("refuses with one line and status 2: no credentials, another command on az://", () => {
     const none = itb(["pipeline", "--config", azConfig, "--archive", SAMPLE], { env: env("cache-c", false) });
     expect(none.status).toBe(2);

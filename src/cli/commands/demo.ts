@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { type ConfigOverrides, configHash, loadConfig } from "../../config/index.js";
 import type { Logger } from "../../core/log.js";
+import { isSharedFolder } from "../../data/storage/mirror.js";
 import { startSimulator } from "../../simulator/index.js";
 import { contextOf } from "../context.js";
 import { PACKAGE_ROOT } from "../version.js";
@@ -40,7 +41,11 @@ export function registerDemoCommand(program: Command): void {
         "Binance), merge, features, labels, train, walk-forward predictions, signals, threshold search, " +
         "report — and prints the summary and the report's path. A second run skips what is up to date.",
     )
-    .option("--data-folder <dir>", "where the demo writes its store", "data/demo")
+    .option(
+      "--data-folder <dir>",
+      "where the demo writes its store (or az://container/prefix: Azure Blob Storage, with AZURE_STORAGE_CONNECTION_STRING)",
+      "data/demo",
+    )
     .option("--force", "rerun every stage")
     .option("--to <stage>", "stop after this stage (e.g. download: just fetch the sample)")
     .addHelpText("after", "\nExample:\n  itb demo --data-folder /tmp/itb-demo")
@@ -58,7 +63,8 @@ export function registerDemoCommand(program: Command): void {
       });
       try {
         ctx.log.info({ url: sim.url }, "simulator serving the bundled sample on loopback");
-        const dataFolder = resolve(opts.dataFolder);
+        // az://container/prefix stays as it is: the pipeline works on its local mirror.
+        const dataFolder = isSharedFolder(opts.dataFolder) ? opts.dataFolder : resolve(opts.dataFolder);
         const load = (file: string, overrides: ConfigOverrides) => {
           const loaded = loadConfig(file, overrides);
           // exchange_url is always the demo's fixed URL, so the manifests do not change with the

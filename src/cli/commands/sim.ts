@@ -2,6 +2,7 @@ import { type Command, Option } from "commander";
 import { UsageError } from "../../core/errors.js";
 import { isoTime, monthKey, parseTime } from "../../core/time.js";
 import type { Market } from "../../data/archive/source.js";
+import { blobCredentials, isSharedFolder, openMirror } from "../../data/storage/mirror.js";
 import {
   DEFAULT_ACCOUNT,
   DEFAULT_PARTICIPATION,
@@ -101,7 +102,10 @@ export function registerSimCommand(program: Command): void {
         "/admin/faults; /admin/clock moves time, /admin/requests lists every request. Runs until Ctrl-C. See docs/simulator.md.",
     )
     .option("--archive <dir>", "folder in Binance's archive layout (e.g. sample/binance-vision)")
-    .option("--data-folder <dir>", "data folder of symbol stores (<dir>/<SYMBOL>/klines.parquet)")
+    .option(
+      "--data-folder <dir>",
+      "data folder of symbol stores (<dir>/<SYMBOL>/klines.parquet); az://container/prefix: from Azure Blob Storage through a local cache (AZURE_STORAGE_CONNECTION_STRING)",
+    )
     .addOption(
       new Option("--store-market <market>", "market of the --data-folder symbols")
         .choices(["spot", "um"])
@@ -166,7 +170,7 @@ export function registerSimCommand(program: Command): void {
       const faults: FaultRule[] = opts.fault.flatMap((f) => parseFaultSpec(f));
       const sim = await startSimulator({
         archive: opts.archive,
-        dataFolder: opts.dataFolder,
+        dataFolder: opts.dataFolder === undefined ? undefined : await localStores(opts.dataFolder),
         storeMarket: opts.storeMarket,
         timeColumn: opts.timeColumn,
         verify: opts.verify,
@@ -212,4 +216,18 @@ export function registerSimCommand(program: Command): void {
       await sim.close();
       process.stdout.write("itb sim: stopped\n");
     });
+}
+
+/**
+ * The folder of symbol stores to serve: a local folder as given; a shared one (az://) mirrored
+ * first, just its stores (`<SYMBOL>/klines.parquet` or `.csv`), credentials from AZURE_STORAGE_CONNECTION_STRING
+ * (or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY).
+ */
+async function localStores(dataFolder: string): Promise<string> {
+  if (!isSharedFolder(dataFolder)) return dataFolder;
+  const connection = process.env.AZURE_STORAGE_CONNECTION_STRING?.trim() || undefined;
+  const mirror = await openMirror(dataFolder, blobCredentials(connection, process.env));
+  await mirror.storage.check();
+  await mirror.pullWhere((key) => /^[A-Z0-9]{2,20}\/klines\.(parquet|csv)$/.test(key));
+  return mirror.root;
 }

@@ -145,6 +145,11 @@ export class Mirror {
     }
   }
 
+  /** Brings in every object whose key passes `wanted` (one listing of the whole folder). */
+  async pullWhere(wanted: (key: string) => boolean): Promise<void> {
+    for (const o of await this.storage.list("")) if (wanted(o.key)) await this.pullKey(o.key, o);
+  }
+
   /** Rounds the mtimes of freshly written files down to whole seconds (see above). */
   async settle(paths: readonly string[]): Promise<void> {
     for (const p of paths) {
