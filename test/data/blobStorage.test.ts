@@ -243,6 +243,38 @@ describe("the mirror of an az:// data folder", () => {
   });
 });
 
+describe("the mirror of a file:// data folder", () => {
+  it("shares a plain folder the same way, through each machine's cache", async () => {
+    const shared = join(dir, "network-mount");
+    mkdirSync(shared);
+    const url = `file://${shared}`;
+    const a = await openMirror(url, {}, { ITB_CACHE_DIR: join(dir, "cache-file-a") });
+    const b = await openMirror(url, {}, { ITB_CACHE_DIR: join(dir, "cache-file-b") });
+    await a.storage.check();
+    const x = join(a.root, "BTCUSDT", "data.parquet");
+    mkdirSync(dirname(x), { recursive: true });
+    writeFileSync(x, randomBytes(3000));
+    await a.settle([x]);
+    await a.push([x]);
+    expect(sha(readFileSync(join(shared, "BTCUSDT", "data.parquet")))).toBe(sha(readFileSync(x)));
+    const y = join(b.root, "BTCUSDT", "data.parquet");
+    await b.pull([y]);
+    await b.pull([y]);
+    expect(b.counts).toMatchObject({ downloaded: 1, cached: 1 });
+    expect(sha(readFileSync(y))).toBe(sha(readFileSync(x)));
+    expect(statSync(y).mtimeMs).toBe(statSync(x).mtimeMs);
+
+    const gone = await openMirror(
+      `file://${join(dir, "no-such-mount")}`,
+      {},
+      { ITB_CACHE_DIR: join(dir, "cache-file-c") },
+    );
+    await expect(gone.storage.check()).rejects.toThrow(
+      `data_folder: the shared folder ${join(dir, "no-such-mount")} does not exist or is not a folder`,
+    );
+  });
+});
+
 describe("errors", () => {
   it("name what is wrong: the URL, missing credentials, a missing container, an unreachable store", async () => {
     expect(() => parseAzUrl("az://My_Container/x")).toThrow(
