@@ -15,7 +15,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ItbError, UsageError } from "../../src/core/errors.js";
 import { BlobStorage, parseAzUrl } from "../../src/data/storage/blob.js";
-import { type Mirror, openMirror } from "../../src/data/storage/mirror.js";
+import { blobCredentials, type Mirror, openMirror } from "../../src/data/storage/mirror.js";
 import { LocalStorage, type Storage } from "../../src/data/storage/storage.js";
 import { type Azurite, startAzurite } from "../helpers/azurite.js";
 import { freePort } from "../helpers/freePort.js";
@@ -289,6 +289,19 @@ describe("errors", () => {
     expect((none as UsageError).message).toMatch(
       /no Azure Storage credentials were found: set AZURE_STORAGE_CONNECTION_STRING/,
     );
+
+    // an account name and key instead of a connection string: Azure's public endpoint
+    const byKey = new BlobStorage(
+      parseAzUrl("az://data/x"),
+      blobCredentials(undefined, { AZURE_STORAGE_ACCOUNT: "itbdata", AZURE_STORAGE_KEY: "a2V5" }),
+    );
+    expect(byKey.description).toBe("az://data/x (https://itbdata.blob.core.windows.net/data)");
+    const keyOnly = await openMirror(
+      "az://data/x",
+      blobCredentials(undefined, { AZURE_STORAGE_KEY: "a2V5" }),
+      env,
+    ).catch((e: unknown) => e);
+    expect((keyOnly as Error).message).toMatch(/no Azure Storage credentials were found/);
 
     const missing = await openMirror("az://nope/x", { connectionString: azurite.connectionString }, env);
     const err = await missing.storage.check().catch((e: unknown) => e);

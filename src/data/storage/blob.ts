@@ -34,8 +34,6 @@ export interface BlobCredentials {
   connectionString?: string;
   account?: string;
   accountKey?: string;
-  /** With account and key; default https://<account>.blob.core.windows.net. */
-  endpoint?: string;
 }
 
 const CONTAINER = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
@@ -88,8 +86,11 @@ function serviceClient(credentials: BlobCredentials, options: StoragePipelineOpt
       "data_folder is an az:// folder but no Azure Storage credentials were found: set AZURE_STORAGE_CONNECTION_STRING (or azure_storage_connection_string in the secrets file), or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY",
     );
   }
-  const endpoint = credentials.endpoint ?? `https://${account}.blob.core.windows.net`;
-  return new BlobServiceClient(endpoint, new StorageSharedKeyCredential(account, accountKey), options);
+  return new BlobServiceClient(
+    `https://${account}.blob.core.windows.net`,
+    new StorageSharedKeyCredential(account, accountKey),
+    options,
+  );
 }
 
 export interface BlobStorageOptions {
