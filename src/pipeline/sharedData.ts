@@ -1,6 +1,12 @@
-import { configHash, configSettings, type LoadedConfig } from "../config/index.js";
+import {
+  cacheFolder,
+  configHash,
+  configSettings,
+  type LoadedConfig,
+  storageCredentials,
+} from "../config/index.js";
 import { parseAzUrl } from "../data/storage/blob.js";
-import { blobCredentials, isSharedFolder, type Mirror, openMirror } from "../data/storage/mirror.js";
+import { isSharedFolder, type Mirror, openMirror } from "../data/storage/mirror.js";
 import type { StageStorage } from "./graph/runner.js";
 
 /**
@@ -71,8 +77,8 @@ export async function openSharedData(
   if (!isSharedFolder(folder)) return { loaded };
   const mirror = await openMirror(
     folder,
-    blobCredentials(loaded.config.azure_storage_connection_string, env),
-    env,
+    storageCredentials(loaded.config.azure_storage_connection_string, env),
+    cacheFolder(env),
   );
   await mirror.storage.check();
   // As if the config named the mirror: what the stages record (config hashes) agrees.

@@ -13,9 +13,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storageCredentials } from "../../src/config/index.js";
 import { ItbError, UsageError } from "../../src/core/errors.js";
 import { BlobStorage, parseAzUrl } from "../../src/data/storage/blob.js";
-import { blobCredentials, type Mirror, openMirror } from "../../src/data/storage/mirror.js";
+import { type Mirror, openMirror } from "../../src/data/storage/mirror.js";
 import { LocalStorage, type Storage } from "../../src/data/storage/storage.js";
 import { type Azurite, startAzurite } from "../helpers/azurite.js";
 import { freePort } from "../helpers/freePort.js";
@@ -160,7 +161,7 @@ describe("the mirror of an az:// data folder", () => {
     return openMirror(
       "az://mirror/data/1m",
       { connectionString: azurite.connectionString },
-      { ITB_CACHE_DIR: join(dir, `cache-${name}`) },
+      join(dir, `cache-${name}`),
     );
   }
 
@@ -248,8 +249,8 @@ describe("the mirror of a file:// data folder", () => {
     const shared = join(dir, "network-mount");
     mkdirSync(shared);
     const url = `file://${shared}`;
-    const a = await openMirror(url, {}, { ITB_CACHE_DIR: join(dir, "cache-file-a") });
-    const b = await openMirror(url, {}, { ITB_CACHE_DIR: join(dir, "cache-file-b") });
+    const a = await openMirror(url, {}, join(dir, "cache-file-a"));
+    const b = await openMirror(url, {}, join(dir, "cache-file-b"));
     await a.storage.check();
     const x = join(a.root, "BTCUSDT", "data.parquet");
     mkdirSync(dirname(x), { recursive: true });
@@ -264,11 +265,7 @@ describe("the mirror of a file:// data folder", () => {
     expect(sha(readFileSync(y))).toBe(sha(readFileSync(x)));
     expect(statSync(y).mtimeMs).toBe(statSync(x).mtimeMs);
 
-    const gone = await openMirror(
-      `file://${join(dir, "no-such-mount")}`,
-      {},
-      { ITB_CACHE_DIR: join(dir, "cache-file-c") },
-    );
+    const gone = await openMirror(`file://${join(dir, "no-such-mount")}`, {}, join(dir, "cache-file-c"));
     await expect(gone.storage.check()).rejects.toThrow(
       `data_folder: the shared folder ${join(dir, "no-such-mount")} does not exist or is not a folder`,
     );
@@ -283,7 +280,7 @@ describe("errors", () => {
     expect(() => parseAzUrl("az://data/a/../b")).toThrow(/has an empty, "\." or "\.\." path segment/);
     expect(parseAzUrl("az://data/a/b/")).toEqual({ container: "data", prefix: "a/b" });
 
-    const env = { ITB_CACHE_DIR: join(dir, "cache-errors") };
+    const env = join(dir, "cache-errors");
     const none = await openMirror("az://data/x", {}, env).catch((e: unknown) => e);
     expect(none).toBeInstanceOf(UsageError);
     expect((none as UsageError).message).toMatch(
@@ -293,12 +290,12 @@ describe("errors", () => {
     // an account name and key instead of a connection string: Azure's public endpoint
     const byKey = new BlobStorage(
       parseAzUrl("az://data/x"),
-      blobCredentials(undefined, { AZURE_STORAGE_ACCOUNT: "itbdata", AZURE_STORAGE_KEY: "a2V5" }),
+      storageCredentials(undefined, { AZURE_STORAGE_ACCOUNT: "itbdata", AZURE_STORAGE_KEY: "a2V5" }),
     );
     expect(byKey.description).toBe("az://data/x (https://itbdata.blob.core.windows.net/data)");
     const keyOnly = await openMirror(
       "az://data/x",
-      blobCredentials(undefined, { AZURE_STORAGE_KEY: "a2V5" }),
+      storageCredentials(undefined, { AZURE_STORAGE_KEY: "a2V5" }),
       env,
     ).catch((e: unknown) => e);
     expect((keyOnly as Error).message).toMatch(/no Azure Storage credentials were found/);

@@ -1,8 +1,9 @@
 import { type Command, Option } from "commander";
+import { cacheFolder, storageCredentials } from "../../config/index.js";
 import { UsageError } from "../../core/errors.js";
 import { isoTime, monthKey, parseTime } from "../../core/time.js";
 import type { Market } from "../../data/archive/source.js";
-import { blobCredentials, isSharedFolder, openMirror } from "../../data/storage/mirror.js";
+import { isSharedFolder, openMirror } from "../../data/storage/mirror.js";
 import {
   DEFAULT_ACCOUNT,
   DEFAULT_PARTICIPATION,
@@ -225,8 +226,7 @@ export function registerSimCommand(program: Command): void {
  */
 async function localStores(dataFolder: string): Promise<string> {
   if (!isSharedFolder(dataFolder)) return dataFolder;
-  const connection = process.env.AZURE_STORAGE_CONNECTION_STRING?.trim() || undefined;
-  const mirror = await openMirror(dataFolder, blobCredentials(connection, process.env));
+  const mirror = await openMirror(dataFolder, storageCredentials(undefined), cacheFolder());
   await mirror.storage.check();
   await mirror.pullWhere((key) => /^[A-Z0-9]{2,20}\/klines\.(parquet|csv)$/.test(key));
   return mirror.root;

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rm, stat, utimes } from "node:fs/promises";
-import { homedir } from "node:os";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { UsageError } from "../../core/errors.js";
 import { writeFileAtomic } from "../atomic.js";
@@ -228,37 +227,16 @@ export function isSharedFolder(dataFolder: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(dataFolder) && !/^[a-z]:[\\/]/i.test(dataFolder);
 }
 
-/** Where mirrors live: $ITB_CACHE_DIR, else $XDG_CACHE_HOME/itb, else ~/.cache/itb. */
-function cacheDir(env: NodeJS.ProcessEnv): string {
-  if (env.ITB_CACHE_DIR?.trim()) return resolve(env.ITB_CACHE_DIR.trim());
-  const xdg = env.XDG_CACHE_HOME?.trim();
-  return join(xdg ? resolve(xdg) : join(homedir(), ".cache"), "itb");
-}
-
-/** The credentials of `az://` folders: the resolved config secret, else the account and key variables. */
-export function blobCredentials(
-  connectionString: string | undefined,
-  env: NodeJS.ProcessEnv,
-): BlobCredentials {
-  if (connectionString !== undefined) return { connectionString };
-  const account = env.AZURE_STORAGE_ACCOUNT?.trim() || undefined;
-  const accountKey = env.AZURE_STORAGE_KEY?.trim() || undefined;
-  return {
-    ...(account === undefined ? {} : { account }),
-    ...(accountKey === undefined ? {} : { accountKey }),
-  };
-}
-
 /**
  * The mirror of a shared data folder (`az://container/prefix` or `file:///path`), its local
- * root under the cache folder. Not checked for reachability here (see `Storage.check`).
+ * root `<cache>/az/<account>/<container>/<prefix>` (`<cache>/file/<hash of the path>`). Not checked for reachability here (see `Storage.check`).
  */
 export async function openMirror(
   dataFolder: string,
   credentials: BlobCredentials,
-  env: NodeJS.ProcessEnv = process.env,
+  /** The cache folder (config's cacheFolder): mirrors and cache entries go below it. */
+  cache: string,
 ): Promise<Mirror> {
-  const cache = cacheDir(env);
   let storage: Storage;
   let id: string[];
   if (dataFolder.startsWith("az://")) {
