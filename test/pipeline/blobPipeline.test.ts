@@ -16,8 +16,8 @@ import { IMPORT_ROLLING_STAGES, smallPipelineConfig } from "../helpers/pipelineC
  * queue run (`itb pipeline --queue` and one `itb worker` with its own cache folder) publishes
  * exactly the outputs of a local run on a plain folder, every job reporting the time it spent
  * on storage; the local runner on another machine's empty cache then finds every stage up to
- * date (outputs, manifests and mtimes travel through the store), and a forced stage is
- * published anew. Mistakes (no credentials, another command on az://) exit 2 with one line.
+ * date (outputs, manifests and mtimes travel through the store), and a forced stage run there
+ * gives the local run's output and is published anew. Mistakes (no credentials, another command on az://) exit 2 with one line.
  */
 
 const REDIS = "redis://127.0.0.1:6379";
@@ -217,6 +217,21 @@ describe("the pipeline on an az:// data folder", () => {
     expect(forced.status, forced.stderr.slice(-3000)).toBe(0);
     expect((JSON.parse(forced.stdout) as Summary).markets[0]?.ran).toEqual(["report"]);
     expect(Date.parse((await manifest()).finished_at)).toBeGreaterThan(Date.parse(before.finished_at));
+    // Run on this machine's copy, the report still takes the search's best cell (the search
+    // recorded its predictions relative to the data folder): the local run's report.
+    expect(forced.stderr).not.toMatch(/out of date/);
+    const report = (await storeFiles("runs/1m")).get("BTCUSDT/report.json") as Buffer;
+    const localReport = readFileSync(join(local, "BTCUSDT", "report.json"));
+    const roots = [local, join(dir, "cache-b", "az", "devstoreaccount1", CONTAINER, "runs", "1m")];
+    const hashes = configHashes(
+      new Map([
+        ["a.json", report],
+        ["b.json", localReport],
+      ]),
+    );
+    expect(comparable("report.json", report, roots, hashes)).toBe(
+      comparable("report.json", localReport, roots, hashes),
+    );
   }, 120_000);
 
   it("itb sim serves the candle stores of an az:// folder", async () => {
