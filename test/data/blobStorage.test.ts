@@ -3,6 +3,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -152,6 +153,33 @@ describe("a block blob's publication", () => {
     await s.download(key, join(dir, "atomic", "final"));
     expect(sha(readFileSync(join(dir, "atomic", "final")))).toBe(sha(next));
     expect((await blob.getBlockList("committed")).committedBlocks?.length).toBe(64);
+  });
+});
+
+describe("a blob's content", () => {
+  it("is checked against the MD5 recorded at upload: a damaged download is not kept", async () => {
+    const s = new BlobStorage(
+      { container: "roundtrip", prefix: "md5" },
+      { connectionString: azurite.connectionString },
+      { blockBytes: 64 << 10 },
+    );
+    const bytes = randomBytes(200 * 1024);
+    await s.upload(file("md5/source", bytes), "BTCUSDT/matrix.parquet", 1000);
+    const blob = BlobServiceClient.fromConnectionString(azurite.connectionString)
+      .getContainerClient("roundtrip")
+      .getBlockBlobClient("md5/BTCUSDT/matrix.parquet");
+    const props = await blob.getProperties();
+    expect(Buffer.from(props.contentMD5 ?? []).toString("hex")).toBe(
+      createHash("md5").update(bytes).digest("hex"),
+    );
+    // what a corrupted transfer would look like: the recorded MD5 no longer matches the bytes
+    await blob.setHTTPHeaders({ blobContentMD5: createHash("md5").update("other").digest() });
+    const target = join(dir, "md5", "copy.parquet");
+    await expect(s.download("BTCUSDT/matrix.parquet", target)).rejects.toThrow(
+      "downloading BTCUSDT/matrix.parquet: the content does not match its MD5; nothing was written",
+    );
+    expect(existsSync(target)).toBe(false);
+    expect(readdirSync(join(dir, "md5"))).toEqual(["source"]); // no temporary file left
   });
 });
 

@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import {
@@ -18,8 +18,9 @@ import type { Storage, StoredObject } from "./storage.js";
  * blob, published atomically: a file up to one block is one Put Blob request; a larger one is
  * staged block by block (invisible to readers) and then made the blob's content by committing
  * the block list, a single request that swaps the whole content. A reader therefore gets the
- * old blob or the new one, never part of either. A download is one GET written to a temporary
- * file and renamed, and returns the ETag of exactly the content it read.
+ * old blob or the new one, never part of either. Every upload records the content's MD5
+ * (Content-MD5). A download is one GET written to a temporary file, checked against that MD5
+ * and renamed, and returns the ETag of exactly the content it read.
  */
 
 /** Where an `az://` data folder points. */
@@ -191,6 +192,11 @@ export class BlobStorage implements Storage {
         if (r.contentLength !== undefined && size !== r.contentLength) {
           throw new ItbError(`downloading ${key}: got ${size} of ${r.contentLength} bytes`);
         }
+        // The uploader recorded the content's MD5 (Content-MD5): a damaged copy is not kept.
+        const md5 = r.blobContentMD5 ?? r.contentMD5;
+        if (md5 !== undefined && !Buffer.from(md5).equals(await md5File(tmp))) {
+          throw new ItbError(`downloading ${key}: the content does not match its MD5; nothing was written`);
+        }
         return { key, size, etag: etagOf(r.etag), ...mtimeOf(r.metadata) };
       });
     } catch (err) {
@@ -202,6 +208,8 @@ export class BlobStorage implements Storage {
   async upload(file: string, key: string, mtimeMs: number): Promise<StoredObject> {
     const blob = this.blob(key);
     const metadata = { mtime: String(mtimeMs) };
+    // Stored with the blob (Content-MD5): downloads are checked against it.
+    const blobHTTPHeaders = { blobContentMD5: await md5File(file) };
     const handle = await open(file, "r");
     try {
       const size = (await handle.stat()).size;
@@ -209,7 +217,7 @@ export class BlobStorage implements Storage {
       if (size <= this.blockBytes) {
         const bytes = Buffer.alloc(size);
         if (size > 0) await handle.read(bytes, 0, size, 0);
-        etag = (await blob.upload(bytes, size, { metadata })).etag;
+        etag = (await blob.upload(bytes, size, { metadata, blobHTTPHeaders })).etag;
       } else {
         // Staged blocks are not part of the blob until the list is committed.
         const id = randomBytes(6).toString("hex");
@@ -228,7 +236,7 @@ export class BlobStorage implements Storage {
           }
         };
         await Promise.all(Array.from({ length: Math.min(this.concurrency, count) }, stager));
-        etag = (await blob.commitBlockList(ids, { metadata })).etag;
+        etag = (await blob.commitBlockList(ids, { metadata, blobHTTPHeaders })).etag;
       }
       return { key, size, etag: etagOf(etag), mtimeMs };
     } catch (err) {
@@ -265,6 +273,12 @@ export class BlobStorage implements Storage {
       throw this.failure(err, `deleting ${key}`);
     }
   }
+}
+
+async function md5File(file: string): Promise<Buffer> {
+  const hash = createHash("md5");
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest();
 }
 
 /** Headers quote an ETag, listings do not: compared unquoted. */
