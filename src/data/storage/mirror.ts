@@ -224,7 +224,7 @@ export class Mirror {
 
 /** True for a data folder that names a shared store rather than a local path. */
 export function isSharedFolder(dataFolder: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(dataFolder) && !/^[a-z]:[\\/]/i.test(dataFolder);
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(dataFolder);
 }
 
 /**

@@ -93,7 +93,9 @@ export class LocalStorage implements Storage {
   }
 
   async list(prefix: string): Promise<StoredObject[]> {
-    const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch(notFound);
+    // Only the folder the prefix names is walked.
+    const folder = join(this.root, ...prefix.split("/").slice(0, -1));
+    const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(notFound);
     const out: StoredObject[] = [];
     for (const e of entries ?? []) {
       if (!e.isFile() || e.name.startsWith(".")) continue;
@@ -112,6 +114,7 @@ export class LocalStorage implements Storage {
 }
 
 function notFound(err: unknown): undefined {
-  if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT" || code === "ENOTDIR") return undefined;
   throw err;
 }
