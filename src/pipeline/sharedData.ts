@@ -34,11 +34,13 @@ export class SharedStorage implements StageStorage {
     }
   }
 
-  pull(files: readonly string[], folders: readonly string[]): Promise<void> {
-    return this.timed(async () => {
-      await this.mirror.pull(files);
+  async pull(files: readonly string[], folders: readonly string[]): Promise<string[]> {
+    let changed: string[] = [];
+    await this.timed(async () => {
+      changed = await this.mirror.pull(files);
       for (const f of folders) await this.mirror.pullFolder(f);
     });
+    return changed;
   }
 
   withdraw(manifest: string): Promise<void> {

@@ -208,17 +208,17 @@ describe("the mirror of an az:// data folder", () => {
     expect(a.counts.uploaded).toBe(1);
 
     const y = join(b.root, "BTCUSDT", "features.parquet");
-    await b.pull([y]);
+    expect(await b.pull([y])).toEqual([y]); // the paths whose copy changed
     expect(sha(readFileSync(y))).toBe(sha(readFileSync(x)));
     expect(statSync(y).mtimeMs).toBe(mtime);
-    await b.pull([y]);
+    expect(await b.pull([y])).toEqual([]);
     expect(b.counts).toMatchObject({ downloaded: 1, cached: 1 });
 
     // a new version published by a: b downloads it
     writeFileSync(x, randomBytes(6000));
     await a.settle([x]);
     await a.push([x]);
-    await b.pull([y]);
+    expect(await b.pull([y])).toEqual([y]);
     expect(b.counts.downloaded).toBe(2);
     expect(sha(readFileSync(y))).toBe(sha(readFileSync(x)));
     // b's copy changed behind the cache's back: downloaded again
@@ -231,7 +231,7 @@ describe("the mirror of an az:// data folder", () => {
     rmSync(x);
     await a.push([x]);
     expect(a.counts.deleted).toBe(1);
-    await b.pull([y]);
+    expect(await b.pull([y])).toEqual([y]);
     expect(existsSync(y)).toBe(false);
 
     // paths outside the mirror are not shared

@@ -95,38 +95,48 @@ export class Mirror {
     return s?.isFile() === true && s.size === entry.size && s.mtimeMs === entry.mtime_ms;
   }
 
-  /** Brings one key's local copy in line with the store (`known`: its listing, saving a request). */
-  private async pullKey(key: string, known?: StoredObject | null): Promise<void> {
-    const remote = known === undefined ? await this.storage.stat(key) : (known ?? undefined);
+  /**
+   * Brings one key's local copy in line with the store (`known`: its listing, saving a
+   * request); true when the local file was replaced or removed.
+   */
+  private async pullKey(key: string, known?: StoredObject): Promise<boolean> {
+    const remote = known ?? (await this.storage.stat(key));
     const path = this.pathOf(key);
-    if (remote === undefined) {
-      await rm(path, { force: true });
-      await this.forget(key);
-      return;
-    }
+    if (remote === undefined) return this.drop(key);
     const entry = await this.entry(key);
     if (entry?.etag === remote.etag && (await this.unchanged(key, entry))) {
       this.counts.cached++;
-      return;
+      return false;
     }
     const got = await this.storage.download(key, path);
-    if (got === undefined) {
-      // Removed between the listing and the download.
-      await rm(path, { force: true });
-      await this.forget(key);
-      return;
-    }
+    // Removed between the listing and the download.
+    if (got === undefined) return this.drop(key);
     if (got.mtimeMs !== undefined) await utimes(path, got.mtimeMs / 1000, got.mtimeMs / 1000);
     await this.remember(key, got.etag);
     this.counts.downloaded++;
+    return true;
   }
 
-  /** Brings these files in from the store (paths outside the mirror are left alone). */
-  async pull(paths: readonly string[]): Promise<void> {
+  /** Removes the local copy of a key the store does not have; true when there was one. */
+  private async drop(key: string): Promise<boolean> {
+    const path = this.pathOf(key);
+    const existed = (await stat(path).catch(() => undefined)) !== undefined;
+    await rm(path, { force: true });
+    await this.forget(key);
+    return existed;
+  }
+
+  /**
+   * Brings these files in from the store (paths outside the mirror are left alone); returns
+   * the ones whose local copy changed (a fingerprint cache must forget them).
+   */
+  async pull(paths: readonly string[]): Promise<string[]> {
+    const changed: string[] = [];
     for (const p of paths) {
       const key = this.keyOf(p);
-      if (key !== undefined) await this.pullKey(key);
+      if (key !== undefined && (await this.pullKey(key))) changed.push(p);
     }
+    return changed;
   }
 
   /** Brings a folder in as a whole: every object under it, and local files the store lacks removed. */
@@ -136,12 +146,7 @@ export class Mirror {
     const listed = await this.storage.list(`${prefix}/`);
     const keys = new Set(listed.map((o) => o.key));
     for (const o of listed) await this.pullKey(o.key, o);
-    for (const key of await this.localKeys(folder)) {
-      if (!keys.has(key)) {
-        await rm(this.pathOf(key), { force: true });
-        await this.forget(key);
-      }
-    }
+    for (const key of await this.localKeys(folder)) if (!keys.has(key)) await this.drop(key);
   }
 
   /** Brings in every object whose key passes `wanted` (one listing of the whole folder). */

@@ -94,8 +94,8 @@ export class KeyedLock {
  * stage as done only once all of its outputs are published.
  */
 export interface StageStorage {
-  /** Brings these files (and folders as a whole) in from the store. */
-  pull(files: readonly string[], folders: readonly string[]): Promise<void>;
+  /** Brings these files (and folders as a whole) in from the store; returns the files that changed. */
+  pull(files: readonly string[], folders: readonly string[]): Promise<string[]>;
   /** The stage is about to run: its manifest is withdrawn from the store. */
   withdraw(manifest: string): Promise<void>;
   /** The stage has written its outputs; called before they are fingerprinted. */
@@ -219,8 +219,11 @@ async function runStage(
   // source waits, then finds it up to date (or cheaply re-imports nothing).
   return run.locks.with([...outputs, file], async () => {
     const s0 = performance.now();
-    // The manifest first: when the store has it, it has every output it names.
-    await storage?.pull([file, ...stage.inputs(plan), ...outputs], []);
+    // The manifest first: when the store has it, it has every output it names. A file brought
+    // in anew is hashed anew, whatever its size and mtime.
+    if (storage !== undefined) {
+      run.fingerprints.forget(await storage.pull([file, ...stage.inputs(plan), ...outputs], []));
+    }
     const previous = await readManifest(file);
     const decision = await decide(stage, plan, previous, run.fingerprints, { force, now: run.clock.now() });
     if (!decision.run && previous !== undefined) {
