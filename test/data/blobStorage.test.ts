@@ -335,6 +335,19 @@ describe("errors", () => {
       'data_folder az://nope/x: the container "nope" does not exist in the storage account "devstoreaccount1"',
     );
 
+    // a wrong key: the account refuses it (a mistake in what was given: exit status 2)
+    const wrongKey = azurite.connectionString.replace(
+      /AccountKey=[^;]+/,
+      `AccountKey=${randomBytes(64).toString("base64")}`,
+    );
+    const refused = await (await openMirror("az://roundtrip/x", { connectionString: wrongKey }, env)).storage
+      .check()
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(UsageError);
+    expect((refused as Error).message).toMatch(
+      /^data_folder az:\/\/roundtrip\/x: the storage account "devstoreaccount1" refused the credentials \(\w+\) while checking the container$/,
+    );
+
     const port = await freePort();
     const unreachable = azurite.connectionString.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${port}`);
     const t0 = Date.now();
