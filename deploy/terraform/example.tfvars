@@ -8,4 +8,4 @@ location        = "westeurope"
 config_file     = "../../configs/btcusdt-1m.jsonc"
 image_tag       = "latest"
 pipeline_cron   = "0 3 * * 0"
-credentials     = ["api_key", "api_secret", "telegram_bot_token", "telegram_chat_id", "serve_read_token", "serve_control_token"]
+credentials     = ["api_key", "api_secret", "telegram_bot_token", "telegram_chat_id", "serve_read_token", "serve_control_token", "azure_storage_connection_string"]

@@ -18,6 +18,9 @@ locals {
     # itb refuses without a token
     serve_read_token    = { secret_name = "itb-serve-read-token", env = "ITB_SERVE_READ_TOKEN" }
     serve_control_token = { secret_name = "itb-serve-control-token", env = "ITB_SERVE_CONTROL_TOKEN" }
+    # the storage account's connection string, for a data_folder "az://itb-data/..." (written
+    # to the vault by this module, below)
+    azure_storage_connection_string = { secret_name = "itb-storage-connection-string", env = "AZURE_STORAGE_CONNECTION_STRING" }
   }
   used_credentials = { for k, v in local.credentials : k => v if contains(var.credentials, k) }
   # the secret values given to Terraform (sensitive variables); the others are set out of band
@@ -46,7 +49,8 @@ resource "azurerm_log_analytics_workspace" "main" {
   tags                = var.tags
 }
 
-# --- storage: the data folder on a file share, and a blob container for exports and backups
+# --- storage: the data folder on a file share, a blob container for a data folder in blobs,
+# and one for exports and backups
 resource "azurerm_storage_account" "main" {
   name                            = "${var.name}data${substr(md5(azurerm_resource_group.main.id), 0, 6)}"
   location                        = azurerm_resource_group.main.location
@@ -62,6 +66,14 @@ resource "azurerm_storage_share" "data" {
   name               = "itb-data"
   storage_account_id = azurerm_storage_account.main.id
   quota              = var.data_share_quota_gb
+}
+
+# a data folder in blobs (data_folder "az://itb-data/<prefix>"): pipeline workers on any
+# machine share it through their local caches, without the file share (docs/pipeline.md)
+resource "azurerm_storage_container" "data" {
+  name                  = "itb-data"
+  storage_account_id    = azurerm_storage_account.main.id
+  container_access_type = "private"
 }
 
 resource "azurerm_storage_container" "exports" {
@@ -132,6 +144,14 @@ resource "azurerm_key_vault_secret" "given" {
   for_each     = nonsensitive(toset([for k, v in local.given_secrets : k if v != null]))
   name         = local.credentials[each.key].secret_name
   value        = local.given_secrets[each.key]
+  key_vault_id = azurerm_key_vault.main.id
+  depends_on   = [azurerm_role_assignment.secrets_write]
+}
+
+# the storage account's own connection string (a sensitive attribute), for az:// data folders
+resource "azurerm_key_vault_secret" "storage" {
+  name         = local.credentials.azure_storage_connection_string.secret_name
+  value        = azurerm_storage_account.main.primary_blob_connection_string
   key_vault_id = azurerm_key_vault.main.id
   depends_on   = [azurerm_role_assignment.secrets_write]
 }

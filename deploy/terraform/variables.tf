@@ -138,12 +138,12 @@ variable "serve_control_token" {
 }
 
 variable "credentials" {
-  description = "The credentials handed to itb (as ITB_API_KEY, ITB_API_SECRET, ITB_TELEGRAM_BOT_TOKEN, ITB_TELEGRAM_CHAT_ID, ITB_SERVE_READ_TOKEN, ITB_SERVE_CONTROL_TOKEN), each from its Key Vault secret, which must exist (given above or set out of band). The service listens on all addresses in its container, which itb refuses without an API token: keep serve_read_token or serve_control_token."
+  description = "The credentials handed to itb (as ITB_API_KEY, ITB_API_SECRET, ITB_TELEGRAM_BOT_TOKEN, ITB_TELEGRAM_CHAT_ID, ITB_SERVE_READ_TOKEN, ITB_SERVE_CONTROL_TOKEN, AZURE_STORAGE_CONNECTION_STRING), each from its Key Vault secret, which must exist (given above or set out of band; the storage connection string is written by this module). The service listens on all addresses in its container, which itb refuses without an API token: keep serve_read_token or serve_control_token."
   type        = set(string)
-  default     = ["api_key", "api_secret", "telegram_bot_token", "telegram_chat_id", "serve_read_token", "serve_control_token"]
+  default     = ["api_key", "api_secret", "telegram_bot_token", "telegram_chat_id", "serve_read_token", "serve_control_token", "azure_storage_connection_string"]
   validation {
-    condition     = length(setsubtract(var.credentials, ["api_key", "api_secret", "telegram_bot_token", "telegram_chat_id", "serve_read_token", "serve_control_token"])) == 0
-    error_message = "credentials: each of api_key, api_secret, telegram_bot_token, telegram_chat_id, serve_read_token, serve_control_token."
+    condition     = length(setsubtract(var.credentials, ["api_key", "api_secret", "telegram_bot_token", "telegram_chat_id", "serve_read_token", "serve_control_token", "azure_storage_connection_string"])) == 0
+    error_message = "credentials: each of api_key, api_secret, telegram_bot_token, telegram_chat_id, serve_read_token, serve_control_token, azure_storage_connection_string."
   }
   validation {
     condition     = contains(var.credentials, "serve_read_token") || contains(var.credentials, "serve_control_token")

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { type ConfigOverrides, type LoadedConfig, loadConfig } from "../config/index.js";
 import { UsageError } from "../core/errors.js";
 import type { Logger, ProgressFactory } from "../core/log.js";
+import { isSharedFolder } from "../data/storage/mirror.js";
 import { createLogger, type LogFormat } from "./logging.js";
 import type { ConfigOptions } from "./options.js";
 import { createProgress } from "./progress.js";
@@ -26,5 +27,15 @@ export function configOf(opts: ConfigOptions, log: Logger): LoadedConfig {
   if (opts.freq) overrides.freq = opts.freq;
   const loaded = loadConfig(opts.config, overrides);
   for (const w of loaded.warnings) log.warn({ config: loaded.file }, w);
+  requireLocalData(loaded);
   return loaded;
+}
+
+/** A shared data folder (az://) is for itb pipeline and itb worker: the other commands refuse it. */
+export function requireLocalData(loaded: Pick<LoadedConfig, "config" | "file">): void {
+  if (isSharedFolder(loaded.config.data_folder)) {
+    throw new UsageError(
+      `${loaded.file}: data_folder "${loaded.config.data_folder}" is a shared folder, which itb pipeline and itb worker use; this command needs a local data_folder`,
+    );
+  }
 }

@@ -47,3 +47,4 @@ export {
   type Settings,
   searchSettingsOf,
 } from "./settings.js";
+export { cacheFolder, storageCredentials } from "./storage.js";

@@ -95,7 +95,9 @@ const BaseConfigSchema = known(
       .describe("Exchange, as a ccxt exchange id; used for downloads and trading."),
     data_folder: text()
       .default("data")
-      .describe("Root of all data and models; a relative path is resolved against the current directory."),
+      .describe(
+        "Root of all data and models; a relative path is resolved against the current directory. az://container/prefix: Azure Blob Storage shared by itb pipeline and itb worker, worked on through a local cache (file:///path: the same for a folder on a network mount).",
+      ),
     time_column: text().default("timestamp").describe("Name of the time column in stored tables."),
     data_sources: z
       .array(DataSourceSchema, expected("an array of data sources"))
@@ -213,6 +215,9 @@ const BaseConfigSchema = known(
       ),
     serve_read_token: apiTokens("read"),
     serve_control_token: apiTokens("control"),
+    azure_storage_connection_string: secretText(
+      "Azure Storage connection string of an az:// data_folder (falls back to AZURE_STORAGE_CONNECTION_STRING; without either, AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY)",
+    ),
     telegram_api_url: httpUrl()
       .optional()
       .describe(
@@ -234,7 +239,7 @@ const BaseConfigSchema = known(
     secrets_file: text()
       .optional()
       .describe(
-        "JSON/JSONC file with api_key, api_secret, telegram_bot_token, telegram_chat_id, serve_read_token, serve_control_token (or ITB_SECRETS_FILE).",
+        "JSON/JSONC file with api_key, api_secret, telegram_bot_token, telegram_chat_id, serve_read_token, serve_control_token, azure_storage_connection_string (or ITB_SECRETS_FILE).",
       ),
   },
   "an object",

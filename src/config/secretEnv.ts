@@ -11,4 +11,6 @@ export const SECRET_ENV: Readonly<Record<SecretKey, string>> = {
   telegram_chat_id: "ITB_TELEGRAM_CHAT_ID",
   serve_read_token: "ITB_SERVE_READ_TOKEN",
   serve_control_token: "ITB_SERVE_CONTROL_TOKEN",
+  // The name Azure's own tools read.
+  azure_storage_connection_string: "AZURE_STORAGE_CONNECTION_STRING",
 };

@@ -17,6 +17,7 @@ export const SECRET_KEYS = [
   "telegram_chat_id",
   "serve_read_token",
   "serve_control_token",
+  "azure_storage_connection_string",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 

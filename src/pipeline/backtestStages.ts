@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { isAbsolute } from "node:path";
 import { barsOf } from "../backtest/bars.js";
 import type { GridInput } from "../backtest/grid.js";
 import { gridWorkers } from "../backtest/gridThreads.js";
@@ -25,6 +26,7 @@ import { writeFileAtomic } from "../data/atomic.js";
 import { sidecarFile, symbolFile, symbolOutputFile } from "../data/paths.js";
 import { frameFileInfo, readFrame } from "../data/store/index.js";
 import { runSignalSets, type SignalStep } from "../signals/index.js";
+import { storedPath } from "./graph/manifest.js";
 import { resolveSignalSets } from "./signalStages.js";
 
 /**
@@ -121,8 +123,10 @@ export interface SimulateRun extends SearchOutcome {
 
 /**
  * What a threshold search's result depends on besides its own grid: the config keys that make
- * the signals and the trades, and the predictions file (size and modification time). The report
- * uses a search's best cell only while this is unchanged.
+ * the signals and the trades, and the predictions file (size and modification time; its path
+ * relative to the data folder, as the manifests store it, so that the search still counts on
+ * another machine's copy of a shared data folder, or after the folder moved). The report uses
+ * a search's best cell only while this is unchanged.
  */
 export function searchInputs(config: Config, table: ScoredTable, holdout?: string): Record<string, unknown> {
   const st = statSync(table.file);
@@ -136,8 +140,19 @@ export function searchInputs(config: Config, table: ScoredTable, holdout?: strin
   };
   return {
     config_sha256: createHash("sha256").update(canonicalJson(sections)).digest("hex"),
-    predictions: { file: table.file, size: st.size, mtime_ms: st.mtimeMs },
+    predictions: { file: storedPath(config, table.file), size: st.size, mtime_ms: st.mtimeMs },
   };
+}
+
+/** A search result's recorded inputs in the form searchInputs gives now (results written before recorded an absolute path). */
+export function recordedSearchInputs(
+  config: Config,
+  recorded: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
+  const predictions = recorded?.predictions as { file?: unknown } | undefined;
+  const file = predictions?.file;
+  if (typeof file !== "string" || !isAbsolute(file)) return recorded;
+  return { ...recorded, predictions: { ...predictions, file: storedPath(config, file) } };
 }
 
 /** What a threshold search runs on, read from the files: the plan, the scored table, the score columns and the rows. */

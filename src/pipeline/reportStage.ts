@@ -14,7 +14,13 @@ import type { Logger } from "../core/log.js";
 import { writeFileAtomic } from "../data/atomic.js";
 import { symbolOutputFile } from "../data/paths.js";
 import { runSignalSets, type SignalStep } from "../signals/index.js";
-import { finiteJson, type MarketConfig, readScoredTable, searchInputs } from "./backtestStages.js";
+import {
+  finiteJson,
+  type MarketConfig,
+  readScoredTable,
+  recordedSearchInputs,
+  searchInputs,
+} from "./backtestStages.js";
 import { resolveSignalSets } from "./signalStages.js";
 
 /**
@@ -74,7 +80,8 @@ export async function runReport(
   let fromSim = false;
   if (sim?.best?.params !== undefined) {
     const holdoutFrom = sim.holdout?.from ?? undefined;
-    const stale = staleReason(sim, searchInputs(config, table, holdoutFrom), rule);
+    const recorded = { ...sim, inputs: recordedSearchInputs(config, sim.inputs) };
+    const stale = staleReason(recorded, searchInputs(config, table, holdoutFrom), rule);
     if (stale === undefined) fromSim = true;
     else {
       opts.log.warn(

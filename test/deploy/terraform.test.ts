@@ -138,8 +138,15 @@ function secretProblems(m: Module): string[] {
   for (const [type, byName] of Object.entries(m.resource)) {
     for (const [name, body] of Object.entries(byName)) {
       if (type === "azurerm_key_vault_secret") {
-        const vars = varsOf(m, String(body.value ?? ""));
-        if (vars.length === 0) out.push(`${type}.${name}: its value is not a variable`);
+        const value = String(body.value ?? "");
+        const vars = varsOf(m, value);
+        // or a storage account's own key or connection string, which the provider marks sensitive
+        const own =
+          /^\$\{azurerm_storage_account\.(\w+)\.primary_(?:blob_connection_string|connection_string|access_key)\}$/.exec(
+            value,
+          );
+        const ownKey = own !== null && m.resource.azurerm_storage_account?.[own[1] as string] !== undefined;
+        if (vars.length === 0 && !ownKey) out.push(`${type}.${name}: its value is not a variable`);
         for (const v of vars)
           if (m.variable[v]?.sensitive !== true)
             out.push(`${type}.${name}: its value reads var.${v}, not sensitive`);
@@ -287,6 +294,11 @@ resource "azurerm_key_vault_secret" "k" {
   value        = local.key
   key_vault_id = azurerm_key_vault.nope.id
 }
+resource "azurerm_key_vault_secret" "literal" {
+  name         = "l"
+  value        = "plain text"
+  key_vault_id = azurerm_key_vault.nope.id
+}
 resource "azurerm_container_app" "a" {
   secret {
     name  = "s"
@@ -308,6 +320,7 @@ resource "azurerm_container_app" "a" {
     expect(unresolved(bad)).toEqual([
       ".resource.azurerm_container_app.a.name: var.undeclared is not declared",
       ".resource.azurerm_key_vault_secret.k.key_vault_id: resource azurerm_key_vault.nope is not declared",
+      ".resource.azurerm_key_vault_secret.literal.key_vault_id: resource azurerm_key_vault.nope is not declared",
     ]);
     expect(secretProblems(bad)).toEqual([
       "variable telegram_bot_token is not sensitive",
@@ -318,6 +331,7 @@ resource "azurerm_container_app" "a" {
       "azurerm_container_app.a.secret: no identity",
       "azurerm_container_app.a.template[0].container[0].env: ITB_API_KEY has a value",
       "azurerm_key_vault_secret.k: its value reads var.plain, not sensitive",
+      "azurerm_key_vault_secret.literal: its value is not a variable",
       ".variable.telegram_bot_token.default: looks like a credential",
     ]);
   });

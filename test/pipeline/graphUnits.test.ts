@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigSchema, configJsonSchema, configSettings } from "../../src/config/index.js";
+import { recordedSearchInputs } from "../../src/pipeline/backtestStages.js";
 import { FingerprintCache, sha256File } from "../../src/pipeline/graph/fingerprint.js";
 import { sectionHashes } from "../../src/pipeline/graph/manifest.js";
 import { configMarkets, defaultJobs, planMarket } from "../../src/pipeline/graph/matrix.js";
@@ -260,5 +261,24 @@ describe("configMarkets", () => {
     expect(configMarkets(c, ["SOLUSDT"], [])).toEqual([
       { id: { symbol: "SOLUSDT", freq: "1m" }, overrides: { symbol: "SOLUSDT" } },
     ]);
+  });
+});
+
+describe("a threshold search's recorded inputs", () => {
+  it("name the predictions relative to the data folder; an absolute path recorded earlier still compares", () => {
+    const recorded = {
+      config_sha256: "c",
+      predictions: { file: join(dir, "BTCUSDT", "predictions.parquet"), size: 10, mtime_ms: 1000 },
+    };
+    expect(recordedSearchInputs(config, recorded)).toEqual({
+      config_sha256: "c",
+      predictions: { file: join("BTCUSDT", "predictions.parquet"), size: 10, mtime_ms: 1000 },
+    });
+    // already relative (another machine's mirror of a shared data folder): as it is
+    const relative = { predictions: { file: "BTCUSDT/predictions.parquet" } };
+    expect(recordedSearchInputs(config, relative)).toBe(relative);
+    // outside the data folder: the absolute path stays
+    const outside = { predictions: { file: "/elsewhere/predictions.parquet" } };
+    expect(recordedSearchInputs(config, outside)).toEqual(outside);
   });
 });

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { type ConfigOverrides, configHash, loadConfig } from "../../config/index.js";
 import type { Logger } from "../../core/log.js";
+import { isSharedFolder } from "../../data/storage/mirror.js";
 import { startSimulator } from "../../simulator/index.js";
 import { contextOf } from "../context.js";
 import { PACKAGE_ROOT } from "../version.js";
@@ -47,7 +48,8 @@ export async function demoAction(
   });
   try {
     ctx.log.info({ url: sim.url }, "simulator serving the bundled sample on loopback");
-    const dataFolder = resolve(opts.dataFolder);
+    // az://container/prefix stays as it is: the pipeline works on its local mirror.
+    const dataFolder = isSharedFolder(opts.dataFolder) ? opts.dataFolder : resolve(opts.dataFolder);
     const load = (file: string, overrides: ConfigOverrides) => {
       const loaded = loadConfig(file, overrides);
       // exchange_url is always the demo's fixed URL, so the manifests do not change with the

@@ -13,7 +13,7 @@ import { EventHub, publishRecord } from "../../server/api/events.js";
 import { createSource, marketId } from "../../server/api/source.js";
 import type { Readiness } from "../../server/ops.js";
 import type { ServeCliOptions } from "../commands/serve.js";
-import { contextOf } from "../context.js";
+import { contextOf, requireLocalData } from "../context.js";
 import { catchInterrupts } from "../interrupts.js";
 import { LiveTable } from "../liveTable.js";
 import { stderrLine } from "../terminalLine.js";
@@ -34,6 +34,7 @@ export async function serveAction(opts: ServeCliOptions, cmd: Command): Promise<
   const files = opts.config;
   if (files.length === 0) throw new UsageError("missing --config FILE");
   const configs = files.map((f) => loadConfig(f));
+  for (const c of configs) requireLocalData(c);
   const first = (configs[0] as (typeof configs)[number]).config;
   const marketConfigs = files.flatMap((f) =>
     loadMarketConfigs(f, {

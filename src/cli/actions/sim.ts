@@ -1,7 +1,9 @@
 import type { Command } from "commander";
+import { cacheFolder, storageCredentials } from "../../config/index.js";
 import { UsageError } from "../../core/errors.js";
 import { isoTime, monthKey, parseTime } from "../../core/time.js";
 import type { Market } from "../../data/archive/source.js";
+import { isSharedFolder, openMirror } from "../../data/storage/mirror.js";
 import { type FaultRule, parseFaultSpec, startSimulator } from "../../simulator/index.js";
 import type { SimCliOptions } from "../commands/sim.js";
 import { contextOf } from "../context.js";
@@ -64,7 +66,7 @@ export async function simAction(opts: SimCliOptions, cmd: Command): Promise<void
   const faults: FaultRule[] = opts.fault.flatMap((f) => parseFaultSpec(f));
   const sim = await startSimulator({
     archive: opts.archive,
-    dataFolder: opts.dataFolder,
+    dataFolder: opts.dataFolder === undefined ? undefined : await localStores(opts.dataFolder),
     storeMarket: opts.storeMarket,
     timeColumn: opts.timeColumn,
     verify: opts.verify,
@@ -109,4 +111,17 @@ export async function simAction(opts: SimCliOptions, cmd: Command): Promise<void
   });
   await sim.close();
   process.stdout.write("itb sim: stopped\n");
+}
+
+/**
+ * The folder of symbol stores to serve: a local folder as given; a shared one (az://) mirrored
+ * first, just its stores (`<SYMBOL>/klines.parquet` or `.csv`), credentials from AZURE_STORAGE_CONNECTION_STRING
+ * (or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY).
+ */
+async function localStores(dataFolder: string): Promise<string> {
+  if (!isSharedFolder(dataFolder)) return dataFolder;
+  const mirror = await openMirror(dataFolder, storageCredentials(undefined), cacheFolder());
+  await mirror.storage.check();
+  await mirror.pullWhere((key) => /^[A-Z0-9]{2,20}\/klines\.(parquet|csv)$/.test(key));
+  return mirror.root;
 }

@@ -11,7 +11,11 @@ export function registerDemoCommand(program: Command): void {
         "Binance), merge, features, labels, train, walk-forward predictions, signals, threshold search, " +
         "report — and prints the summary and the report's path. A second run skips what is up to date.",
     )
-    .option("--data-folder <dir>", "where the demo writes its store", "data/demo")
+    .option(
+      "--data-folder <dir>",
+      "where the demo writes its store (or az://container/prefix: Azure Blob Storage, with AZURE_STORAGE_CONNECTION_STRING)",
+      "data/demo",
+    )
     .option("--force", "rerun every stage")
     .option("--to <stage>", "stop after this stage (e.g. download: just fetch the sample)")
     .addHelpText("after", "\nExample:\n  itb demo --data-folder /tmp/itb-demo")

@@ -45,7 +45,10 @@ export function registerSimCommand(program: Command): void {
         "/admin/faults; /admin/clock moves time, /admin/requests lists every request. Runs until Ctrl-C. See docs/simulator.md.",
     )
     .option("--archive <dir>", "folder in Binance's archive layout (e.g. sample/binance-vision)")
-    .option("--data-folder <dir>", "data folder of symbol stores (<dir>/<SYMBOL>/klines.parquet)")
+    .option(
+      "--data-folder <dir>",
+      "data folder of symbol stores (<dir>/<SYMBOL>/klines.parquet); az://container/prefix: from Azure Blob Storage through a local cache (AZURE_STORAGE_CONNECTION_STRING)",
+    )
     .addOption(
       new Option("--store-market <market>", "market of the --data-folder symbols")
         .choices(["spot", "um"])

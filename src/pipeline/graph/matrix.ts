@@ -5,6 +5,7 @@ import { ConfigError, UsageError } from "../../core/errors.js";
 import type { Logger, ProgressFactory } from "../../core/log.js";
 import type { AcquireOptions } from "../../data/lock.js";
 import { preflight } from "../preflight.js";
+import { checkSharedFolder, openSharedData, type SharedStorage } from "../sharedData.js";
 import { lockForWriting, type WriteTarget } from "../writeLocks.js";
 import { FingerprintCache } from "./fingerprint.js";
 import { manifestFile } from "./manifest.js";
@@ -229,6 +230,8 @@ export interface PlannedMarket {
   /** What the config file is loaded with for this market (symbol, freq, dates). */
   overrides: ConfigOverrides;
   plan: ReturnType<typeof planMarket>;
+  /** Set when the data folder is shared (az://): `loaded` then points at its local mirror. */
+  storage?: SharedStorage;
 }
 
 /** The command-line date overrides, applied to every load of the config. */
@@ -327,6 +330,8 @@ export function configMarkets(
 export async function planPipeline(
   request: PipelineRequest,
   deps: Pick<PipelineDeps, "log" | "load">,
+  /** `open`: a shared data folder is connected to and mirrored (runs stages); `check`: its URL only (enqueues). */
+  shared: "open" | "check" = "open",
 ): Promise<PlannedMarket[]> {
   validateRequest(request);
   const load = deps.load ?? loadConfig;
@@ -344,8 +349,17 @@ export async function planPipeline(
       // folder) ends the command before anything runs, as a mistake in the file does.
       throw err instanceof ConfigError ? inMarket(id, err) : err;
     }
+    let storage: SharedStorage | undefined;
+    if (shared === "open") ({ loaded, storage } = await openSharedData(loaded));
+    else checkSharedFolder(loaded);
     // Usage mistakes (stage names) are the same for every market: they end the command.
-    markets.push({ id, loaded, overrides: { ...dates, ...overrides }, plan: planMarket(request, loaded) });
+    markets.push({
+      id,
+      loaded,
+      overrides: { ...dates, ...overrides },
+      plan: planMarket(request, loaded),
+      ...(storage === undefined ? {} : { storage }),
+    });
   }
   checkCollisions(markets);
   for (const m of markets) await preflightMarket(m, markets.length > 1);
@@ -391,6 +405,7 @@ export async function runPipeline(request: PipelineRequest, deps: PipelineDeps):
           progress: deps.progress,
           ...(deps.signal === undefined ? {} : { signal: deps.signal }),
           ...(deps.onEvent === undefined ? {} : { onEvent: deps.onEvent }),
+          ...(m.storage === undefined ? {} : { storage: m.storage }),
         },
       );
       results[i] = { ...market, predictor: m.plan.predictor };

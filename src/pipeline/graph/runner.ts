@@ -87,6 +87,23 @@ export class KeyedLock {
   }
 }
 
+/**
+ * A shared data folder's part in a stage run (see src/pipeline/sharedData.ts): the runner works
+ * on local files, and this brings them in from the shared store before they are read and
+ * publishes them after they are written, the manifest last, so that another machine sees a
+ * stage as done only once all of its outputs are published.
+ */
+export interface StageStorage {
+  /** Brings these files (and folders as a whole) in from the store; returns the files that changed. */
+  pull(files: readonly string[], folders: readonly string[]): Promise<string[]>;
+  /** The stage is about to run: its manifest is withdrawn from the store. */
+  withdraw(manifest: string): Promise<void>;
+  /** The stage has written its outputs; called before they are fingerprinted. */
+  settle(outputs: readonly string[]): Promise<void>;
+  /** Publishes the outputs and folders, then the manifest. */
+  publish(outputs: readonly string[], folders: readonly string[], manifest: string): Promise<void>;
+}
+
 export interface RunMarketOptions {
   /** Stage names to consider; the others are left alone (not checked, not reported). */
   selected: ReadonlySet<string>;
@@ -103,6 +120,8 @@ export interface RunMarketOptions {
   onEvent?(event: StageEvent): void;
   /** Given to the stages (an `itb worker` fans large grids out as task jobs). */
   fanOut?: FanOut;
+  /** Set when the market's data folder is shared (az://): its files go through it. */
+  storage?: StageStorage;
 }
 
 export interface MarketRun extends MarketId {
@@ -196,10 +215,17 @@ async function runStage(
   const outputs = stage.outputs(plan);
   const file = manifestFile(config, stage.name);
   const force = run.force === "all" || run.force.has(stage.name);
+  const folders = stage.folders?.(plan) ?? [];
+  const { storage } = run;
   // Outputs are locked from the decision to the manifest: another market sharing a data
   // source waits, then finds it up to date (or cheaply re-imports nothing).
   return run.locks.with([...outputs, file], async () => {
     const s0 = performance.now();
+    // The manifest first: when the store has it, it has every output it names. A file brought
+    // in anew is hashed anew, whatever its size and mtime.
+    if (storage !== undefined) {
+      run.fingerprints.forget(await storage.pull([file, ...stage.inputs(plan), ...outputs], []));
+    }
     const previous = await readManifest(file);
     const decision = await decide(stage, plan, previous, run.fingerprints, { force, now: run.clock.now() });
     if (!decision.run && previous !== undefined) {
@@ -213,6 +239,10 @@ async function runStage(
       };
     }
     run.onEvent?.({ market, stage: stage.name, phase: "start", reason: decision.reason });
+    if (storage !== undefined) {
+      await storage.pull([], folders);
+      await storage.withdraw(file);
+    }
     await removeManifest(file);
     const startedAt = run.clock.now();
     const ctx: StageContext = {
@@ -227,6 +257,7 @@ async function runStage(
     };
     const summary = await stage.run(ctx);
     const seconds = (performance.now() - s0) / 1000;
+    await storage?.settle(outputs);
     run.fingerprints.forget(outputs);
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
@@ -251,6 +282,7 @@ async function runStage(
       ctx.log.warn({ outputs: absent }, "the stage did not write all of its declared outputs");
     }
     await writeManifest(file, manifest);
+    await storage?.publish(outputs, folders, file);
     return { name: stage.name, status: "ran", reason: decision.reason, seconds, summary, outputs };
   });
 }

@@ -214,6 +214,7 @@ const trainStage: StageDef = {
   reads: MODEL_KEYS,
   inputs: (p) => [matrixFile(p.config)],
   outputs: (p) => currentPointers(p.config),
+  folders: (p) => [modelRoot(p.config)],
   async run(ctx) {
     const r = await runTrain(ctx.loaded, modelCtx(ctx), { promote: true });
     if (r.skipped.length > 0) {
@@ -240,6 +241,7 @@ const predictRollingStage: StageDef = {
   reads: [...MODEL_KEYS, "rolling_predict"],
   inputs: (p) => [matrixFile(p.config)],
   outputs: (p) => [predictionsFile(p.config), predictionsMetricsFile(p.config)],
+  folders: (p) => [modelRoot(p.config)],
   async run(ctx) {
     const r = await runPredictRolling(ctx.loaded, modelCtx(ctx), {
       ...(ctx.options.workers === undefined ? {} : { workers: ctx.options.workers }),
@@ -265,6 +267,7 @@ const predictStage: StageDef = {
   reads: MODEL_KEYS,
   inputs: (p) => [matrixFile(p.config), ...currentPointers(p.config)],
   outputs: (p) => [predictionsFile(p.config), predictionsMetricsFile(p.config)],
+  folders: (p) => [modelRoot(p.config)],
   async run(ctx) {
     const r = await runPredict(ctx.loaded, modelCtx(ctx), { input: "matrix" });
     const models = Object.values(r.models);

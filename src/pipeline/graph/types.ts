@@ -89,6 +89,13 @@ export interface StageDef {
   /** Files the stage writes (absolute paths); the manifest fingerprints them after the run. */
   outputs(plan: StagePlan): string[];
   /**
+   * Folders the stage reads and rewrites as a whole beyond its declared files (the model store:
+   * train adds versions and prunes old ones, predict reads the version a pointer names). Not
+   * fingerprinted; a shared data folder brings them in before the stage runs and publishes
+   * them after it.
+   */
+  folders?(plan: StagePlan): string[];
+  /**
    * The stage's real input is remote (an archive or an exchange): it is skipped only when its
    * config is unchanged, its outputs are unchanged and download_end is a date in the past.
    */

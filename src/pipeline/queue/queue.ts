@@ -130,6 +130,8 @@ export interface StageJobResult {
   result: StageResult;
   /** The exit status the stage's error asks for (2: a config or usage mistake). */
   exit_code?: number;
+  /** Seconds the worker spent pulling files from a shared data folder (az://) and publishing them. */
+  storageSeconds?: number;
 }
 
 export interface EnqueuedMarket {
@@ -179,7 +181,7 @@ export async function enqueuePipeline(
 ): Promise<EnqueuedRun> {
   const portable = portableRequest(request);
   // The same checks as a local run, before anything is enqueued: a mistake is reported here.
-  const planned = await planPipeline(portable, deps);
+  const planned = await planPipeline(portable, deps, "check");
   const { jobs: _jobs, ...identity } = portable;
   const run = createHash("sha256")
     .update(

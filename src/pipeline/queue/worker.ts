@@ -1,12 +1,13 @@
 import { availableParallelism } from "node:os";
 import { type Job, Worker } from "bullmq";
 import { type LoadedConfig, loadConfig } from "../../config/index.js";
-import { errorMessage } from "../../core/errors.js";
+import { errorMessage, ItbError } from "../../core/errors.js";
 import { type Logger, noProgress } from "../../core/log.js";
 import { FingerprintCache } from "../graph/fingerprint.js";
 import { planMarket, withFields } from "../graph/matrix.js";
 import { KeyedLock, runMarket, type StageResult } from "../graph/runner.js";
 import type { FanOut } from "../graph/types.js";
+import { openSharedData, type SharedStorage } from "../sharedData.js";
 import { lockForWriting } from "../writeLocks.js";
 import { GRID_TASK_STEPS, ROLLING_TASK_ROWS } from "./defaults.js";
 import {
@@ -98,11 +99,13 @@ async function processStage(
     return { result };
   }
   let loaded: LoadedConfig;
+  let storage: SharedStorage | undefined;
   try {
-    loaded = loadConfig(job.data.configFile, job.data.overrides);
+    // A shared data folder (az://): the stage runs on this machine's mirror of it.
+    ({ loaded, storage } = await openSharedData(loadConfig(job.data.configFile, job.data.overrides)));
   } catch (err) {
     const result: StageResult = { name: stage, status: "failed", reason: errorMessage(err), seconds: 0 };
-    return { result, exit_code: 2 };
+    return { result, exit_code: err instanceof ItbError ? err.exitCode : 1 };
   }
   const plan = planMarket(job.data.request, loaded);
   const def = plan.graph.find((s) => s.name === stage);
@@ -131,16 +134,27 @@ async function processStage(
         logFor: () => log,
         progress: noProgress,
         ...withFanOut(fanOut(job, log)),
+        ...(storage === undefined ? {} : { storage }),
       },
     );
     const result = run.stages[0];
     if (result === undefined) throw new Error(`stage ${stage} gave no result`);
     const level = result.status === "failed" ? "error" : "info";
+    const storageSeconds = storage === undefined ? undefined : Math.round(storage.seconds * 1000) / 1000;
     log[level](
-      { status: result.status, reason: result.reason, seconds: Math.round(result.seconds * 1000) / 1000 },
+      {
+        status: result.status,
+        reason: result.reason,
+        seconds: Math.round(result.seconds * 1000) / 1000,
+        ...(storageSeconds === undefined ? {} : { storage_seconds: storageSeconds }),
+      },
       `stage ${result.status}`,
     );
-    return { result, ...(run.error?.exit_code === undefined ? {} : { exit_code: run.error.exit_code }) };
+    return {
+      result,
+      ...(run.error?.exit_code === undefined ? {} : { exit_code: run.error.exit_code }),
+      ...(storageSeconds === undefined ? {} : { storageSeconds }),
+    };
   } finally {
     await held.release();
   }
