@@ -64,6 +64,8 @@ export interface JobTiming {
   storageSeconds: number;
   /** Which worker process ran it (its index). */
   worker: number;
+  /** The worker's log times of "stage job started" and "stage ran", when it logged both. */
+  logged?: { started: number; ran: number };
 }
 
 export interface QueueAccounting {
@@ -78,6 +80,13 @@ export interface QueueAccounting {
   busy_s: number;
   /** busy_s − stage_s: config load, planning, locks, fingerprints, BullMQ calls inside the job. */
   in_job_overhead_s: number;
+  /**
+   * The part of in_job_overhead_s between the worker's "stage job started" and "stage ran" log
+   * lines (itb's own: the child's result, config load, plan, write locks, the outputs'
+   * fingerprints and the manifest); the rest is BullMQ's, around the processor. Only when every
+   * job has both lines.
+   */
+  in_job_itb_s?: number;
   /**
    * Σ per job: its start minus the moment it was both ready (its child finished, or it was
    * enqueued) and its worker free (that worker's previous job finished): the queue's latency.
@@ -122,7 +131,9 @@ export function accountQueueRun(jobs: readonly JobTiming[], workers: number): Qu
   let busy = 0;
   let pickup = 0;
   let queued = 0;
+  let itb = 0;
   for (const j of jobs) {
+    if (j.logged !== undefined) itb += (j.logged.ran - j.logged.started) / 1000 - j.stageSeconds;
     const ready = readyAt(j);
     stage += j.stageSeconds;
     storage += j.storageSeconds;
@@ -141,6 +152,7 @@ export function accountQueueRun(jobs: readonly JobTiming[], workers: number): Qu
     storage_s: r3(storage),
     busy_s: r3(busy),
     in_job_overhead_s: r3(inJob),
+    ...(jobs.every((j) => j.logged !== undefined) ? { in_job_itb_s: r3(itb) } : {}),
     pickup_s: r3(pickup),
     queued_s: r3(queued),
     overhead_share: r3((inJob + pickup) / accounted),
@@ -340,11 +352,18 @@ async function jobTimings(
   workerLogs: readonly string[],
 ): Promise<{ timings: JobTiming[]; byStage: Record<string, number> }> {
   const ran = new Map<string, number>();
+  const started = new Map<string, number>();
+  const ended = new Map<string, number>();
   workerLogs.forEach((log, w) => {
     for (const line of log.split("\n")) {
-      if (!line.includes('"msg":"stage job started"')) continue;
-      const id = (JSON.parse(line) as { job?: string }).job;
-      if (id !== undefined) ran.set(id, w);
+      const start = line.includes('"msg":"stage job started"');
+      if (!start && !line.includes('"msg":"stage ')) continue;
+      const o = JSON.parse(line) as { job?: string; time?: number };
+      if (o.job === undefined || o.time === undefined) continue;
+      if (start) {
+        ran.set(o.job, w);
+        started.set(o.job, o.time);
+      } else ended.set(o.job, o.time);
     }
   });
   const queue = new Queue("pipeline", { connection: { url }, prefix });
@@ -361,6 +380,8 @@ async function jobTimings(
         throw new Error(`job ${id} has no start or end, or no worker logged it`);
       }
       const child = childOf.get(id);
+      const t0 = started.get(id);
+      const t1 = ended.get(id);
       byStage[j.name] = (byStage[j.name] ?? 0) + (value.result?.seconds ?? 0);
       return {
         id,
@@ -371,6 +392,7 @@ async function jobTimings(
         stageSeconds: value.result?.seconds ?? 0,
         storageSeconds: value.storageSeconds ?? 0,
         worker,
+        ...(t0 === undefined || t1 === undefined ? {} : { logged: { started: t0, ran: t1 } }),
       };
     });
     return { timings, byStage };
@@ -421,6 +443,7 @@ export interface QueueBenchLine {
   stage_s_by_stage: Record<string, number>;
   storage_s?: number;
   in_job_overhead_s?: number;
+  in_job_itb_s?: number;
   pickup_s?: number;
   queued_s?: number;
   overhead_share?: number;
@@ -580,7 +603,7 @@ export function queueTable(lines: readonly QueueBenchLine[]): string {
     "speed-up",
     "stage s",
     "storage s",
-    "in-job overhead s",
+    "in-job overhead s (itb's)",
     "pickup s",
     "overhead share",
     "utilisation",
@@ -594,7 +617,9 @@ export function queueTable(lines: readonly QueueBenchLine[]): string {
     l.speedup_vs_1_worker === undefined ? "-" : `${l.speedup_vs_1_worker.toFixed(2)}x`,
     num(l.stage_s),
     num(l.storage_s),
-    num(l.in_job_overhead_s),
+    l.in_job_overhead_s === undefined
+      ? "-"
+      : `${num(l.in_job_overhead_s)}${l.in_job_itb_s === undefined ? "" : ` (${num(l.in_job_itb_s)})`}`,
     num(l.pickup_s, 3),
     pct(l.overhead_share),
     pct(l.utilisation),

@@ -51,7 +51,14 @@ describe("accountQueueRun", () => {
   });
 
   it("two workers: a worker idle while a job was ready counts the whole wait as pickup", () => {
-    const a = accountQueueRun(jobs({ a1: 0, a2: 0, b1: 1, b2: 1 }), 2);
+    // Each worker logged its job 5 ms after taking it and the stage's end 20 ms after the stage.
+    const list = jobs({ a1: 0, a2: 0, b1: 1, b2: 1 }).map((j) => ({
+      ...j,
+      logged: { started: j.processedOn + 5, ran: j.processedOn + 5 + j.stageSeconds * 1000 + 20 },
+    }));
+    const a = accountQueueRun(list, 2);
+    expect(a.in_job_overhead_s).toBe(0.25);
+    expect(a.in_job_itb_s).toBe(0.08);
     expect(a.pickup_s).toBe(3.085);
     expect(a.queued_s).toBe(3.085);
     expect(a.utilisation).toBe(0.494);
