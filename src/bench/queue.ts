@@ -60,8 +60,8 @@ export interface JobTiming {
   finishedOn: number;
   /** The stage's own `result.seconds`. */
   stageSeconds: number;
-  /** `storageSeconds` of the job's result (0 when the worker does not report it). */
-  storageSeconds: number;
+  /** `storageSeconds` of the job's result, when the worker reports it. */
+  storageSeconds?: number;
   /** Which worker process ran it (its index). */
   worker: number;
   /** The worker's log times of "stage job started" and "stage ran", when it logged both. */
@@ -74,8 +74,8 @@ export interface QueueAccounting {
   wall_s: number;
   /** Σ the stages' own seconds. */
   stage_s: number;
-  /** Σ storage seconds reported by the stages (part of stage_s). */
-  storage_s: number;
+  /** Σ storage seconds reported by the stages; absent when no job reported any. */
+  storage_s?: number;
   /** Σ processedOn..finishedOn: the workers' busy time. */
   busy_s: number;
   /** busy_s − stage_s: config load, planning, locks, fingerprints, BullMQ calls inside the job. */
@@ -96,8 +96,8 @@ export interface QueueAccounting {
   queued_s: number;
   /** (in-job overhead + pickup) / (stage + in-job overhead + pickup). */
   overhead_share: number;
-  /** storage / (stage + in-job overhead + pickup). */
-  storage_share: number;
+  /** storage / (stage + in-job overhead + pickup); absent with storage_s. */
+  storage_share?: number;
   /** busy / (workers × wall): the rest is workers idle with nothing ready. */
   utilisation: number;
 }
@@ -136,7 +136,7 @@ export function accountQueueRun(jobs: readonly JobTiming[], workers: number): Qu
     if (j.logged !== undefined) itb += (j.logged.ran - j.logged.started) / 1000 - j.stageSeconds;
     const ready = readyAt(j);
     stage += j.stageSeconds;
-    storage += j.storageSeconds;
+    storage += j.storageSeconds ?? 0;
     busy += (j.finishedOn - j.processedOn) / 1000;
     queued += Math.max(0, j.processedOn - ready) / 1000;
     pickup += Math.max(0, j.processedOn - Math.max(ready, freeAt.get(j.id) ?? ready)) / 1000;
@@ -144,19 +144,20 @@ export function accountQueueRun(jobs: readonly JobTiming[], workers: number): Qu
   const wall =
     (Math.max(...jobs.map((j) => j.finishedOn)) - Math.min(...jobs.map((j) => j.timestamp))) / 1000;
   const inJob = busy - stage;
+  const reported = jobs.some((j) => j.storageSeconds !== undefined);
   const accounted = stage + inJob + pickup;
   return {
     jobs: jobs.length,
     wall_s: r3(wall),
     stage_s: r3(stage),
-    storage_s: r3(storage),
+    ...(reported ? { storage_s: r3(storage) } : {}),
     busy_s: r3(busy),
     in_job_overhead_s: r3(inJob),
     ...(jobs.every((j) => j.logged !== undefined) ? { in_job_itb_s: r3(itb) } : {}),
     pickup_s: r3(pickup),
     queued_s: r3(queued),
     overhead_share: r3((inJob + pickup) / accounted),
-    storage_share: r3(storage / accounted),
+    ...(reported ? { storage_share: r3(storage / accounted) } : {}),
     utilisation: r3(busy / (workers * wall)),
   };
 }
@@ -390,7 +391,7 @@ async function jobTimings(
         processedOn: j.processedOn,
         finishedOn: j.finishedOn,
         stageSeconds: value.result?.seconds ?? 0,
-        storageSeconds: value.storageSeconds ?? 0,
+        ...(value.storageSeconds === undefined ? {} : { storageSeconds: value.storageSeconds }),
         worker,
         ...(t0 === undefined || t1 === undefined ? {} : { logged: { started: t0, ran: t1 } }),
       };
@@ -616,7 +617,7 @@ export function queueTable(lines: readonly QueueBenchLine[]): string {
     num(l.wall_s),
     l.speedup_vs_1_worker === undefined ? "-" : `${l.speedup_vs_1_worker.toFixed(2)}x`,
     num(l.stage_s),
-    num(l.storage_s),
+    l.run === "local" ? "-" : l.storage_s === undefined ? "not reported" : num(l.storage_s),
     l.in_job_overhead_s === undefined
       ? "-"
       : `${num(l.in_job_overhead_s)}${l.in_job_itb_s === undefined ? "" : ` (${num(l.in_job_itb_s)})`}`,

@@ -11,7 +11,7 @@ function jobs(workerOf: Record<string, number>): JobTiming[] {
     processedOn: number,
     stageSeconds: number,
     child?: string,
-    storageSeconds = 0,
+    storageSeconds?: number,
   ) => ({
     id,
     ...(child === undefined ? {} : { child }),
@@ -19,7 +19,7 @@ function jobs(workerOf: Record<string, number>): JobTiming[] {
     processedOn,
     finishedOn: processedOn + 1000,
     stageSeconds,
-    storageSeconds,
+    ...(storageSeconds === undefined ? {} : { storageSeconds }),
     worker: workerOf[id] as number,
   });
   return [
@@ -63,6 +63,13 @@ describe("accountQueueRun", () => {
     expect(a.queued_s).toBe(3.085);
     expect(a.utilisation).toBe(0.494);
     expect(a.overhead_share).toBe(0.471); // (0.25 + 3.085) / (3.75 + 0.25 + 3.085)
+    // Workers that report no storage seconds: none is claimed.
+    const bare = accountQueueRun(
+      list.map(({ storageSeconds: _, ...j }) => j),
+      2,
+    );
+    expect(bare.storage_s).toBeUndefined();
+    expect(bare.storage_share).toBeUndefined();
   });
 
   it("a job whose child is not among the jobs is an error, not a wrong figure", () => {
