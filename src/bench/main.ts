@@ -244,11 +244,18 @@ async function queueSection(opts: QueueBenchOptions): Promise<void> {
     `bench: the demo's market x ${opts.copies} through ${opts.workers.join(", ")} itb worker process(es)` +
       `${opts.to === undefined ? "" : `, stages up to ${opts.to}`}...\n`,
   );
-  const lines = await benchQueue(
-    opts,
-    (l) => process.stdout.write(`${JSON.stringify(l)}\n`),
-    (m) => process.stderr.write(`bench: queue: ${m}\n`),
-  );
+  let lines: Awaited<ReturnType<typeof benchQueue>>;
+  try {
+    lines = await benchQueue(
+      opts,
+      (l) => process.stdout.write(`${JSON.stringify(l)}\n`),
+      (m) => process.stderr.write(`bench: queue: ${m}\n`),
+    );
+  } catch (err) {
+    process.stderr.write(`bench: queue: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+    return;
+  }
   process.stderr.write(`${queueTable(lines)}\n`);
   const different = lines.filter((l) => !l.outputs_equal_local);
   if (different.length > 0) {

@@ -470,6 +470,25 @@ export async function benchQueue(
   const root = mkdtempSync(join(tmpdir(), "itb-bench-queue-"));
   const since = Date.now();
   const lines: QueueBenchLine[] = [];
+  // Ctrl-C or SIGTERM: the processes, the queue's keys and the data folders go too.
+  const live: { procs: Proc[]; prefix?: string } = { procs: [] };
+  const started = (p: Proc) => {
+    live.procs.push(p);
+    return p;
+  };
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = true;
+    progress(`interrupted by ${sig}: stopping its processes, removing its queue keys and ${root}`);
+    void (async () => {
+      await stopWorkers(live.procs).catch(() => undefined);
+      if (live.prefix !== undefined) await dropPrefix(opts.url, live.prefix).catch(() => undefined);
+      rmSync(root, { recursive: true, force: true });
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    })();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     const archive = aliasArchive(root, opts.copies);
     const common = (name: string) => {
@@ -497,7 +516,7 @@ export async function benchQueue(
     const t0 = performance.now();
     const localRun = summaryOf(
       "the local itb pipeline",
-      await spawnItb([...local.args, "--jobs", "1", "--workers", "1"]).done,
+      await started(spawnItb([...local.args, "--jobs", "1", "--workers", "1"])).done,
     );
     const processS = (performance.now() - t0) / 1000;
     const reference = outputHashes(local.data, since);
@@ -530,28 +549,32 @@ export async function benchQueue(
     for (const n of opts.workers) {
       const prefix = `itbbench-${process.pid}-${randomBytes(3).toString("hex")}-w${n}`;
       const run = common(`workers-${n}`);
+      live.prefix = prefix;
       progress(`${n} worker(s): itb worker --concurrency 1 --workers 1, prefix ${prefix}`);
       const workers = Array.from({ length: n }, () =>
-        spawnItb([
-          "worker",
-          "--queue",
-          opts.url,
-          "--queue-prefix",
-          prefix,
-          "--concurrency",
-          "1",
-          "--workers",
-          "1",
-          "--log-format",
-          "json",
-        ]),
+        started(
+          spawnItb([
+            "worker",
+            "--queue",
+            opts.url,
+            "--queue-prefix",
+            prefix,
+            "--concurrency",
+            "1",
+            "--workers",
+            "1",
+            "--log-format",
+            "json",
+          ]),
+        ),
       );
       try {
         await Promise.all(workers.map((w) => waitForText(w, '"msg":"worker ready"', 60_000)));
         const t1 = performance.now();
         summaryOf(
           `itb pipeline --queue with ${n} worker(s)`,
-          await spawnItb([...run.args, "--queue", opts.url, "--queue-prefix", prefix, "--wait"]).done,
+          await started(spawnItb([...run.args, "--queue", opts.url, "--queue-prefix", prefix, "--wait"]))
+            .done,
         );
         const processS = (performance.now() - t1) / 1000;
         const { timings, byStage } = await jobTimings(
@@ -588,10 +611,18 @@ export async function benchQueue(
         await stopWorkers(workers);
         await dropPrefix(opts.url, prefix);
         rmSync(run.data, { recursive: true, force: true });
+        live.procs = [];
+        delete live.prefix;
       }
     }
     return lines;
+  } catch (err) {
+    // A child ended by the interruption: the signal handler cleans up and exits.
+    if (interrupted) await new Promise(() => {});
+    throw err;
   } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
     rmSync(root, { recursive: true, force: true });
   }
 }
