@@ -67,17 +67,25 @@ export function gridWorkers(cells: number, rows: number, requested?: number): nu
   return Math.max(1, Math.min(cores, cells));
 }
 
-/** Aborting `signal` rejects with its reason and terminates the worker threads. */
+/**
+ * Aborting `signal` rejects with its reason and terminates the worker threads. `offThread`: one
+ * worker is a thread too, leaving the calling thread's event loop free (a queue worker's task
+ * must keep renewing its job's lock).
+ */
 export async function runGrid(
   input: GridInput,
   cells: readonly Record<string, number>[],
   workers = gridWorkers(cells.length, input.end - input.start),
   signal?: AbortSignal,
+  offThread = false,
 ): Promise<Metrics[]> {
   // never a worker without a cell
   workers = Math.min(workers, cells.length);
   // Under vitest the sources are TypeScript and the compiled worker is absent: same work, one thread.
-  if (workers <= 1 || !existsSync(fileURLToPath(WORKER_URL))) return evaluateCells(input, cells);
+  if ((workers <= 1 && !offThread) || !existsSync(fileURLToPath(WORKER_URL))) {
+    return evaluateCells(input, cells);
+  }
+  workers = Math.max(1, workers);
   const b = input.bars;
   const shared = {
     bars: {

@@ -6,6 +6,7 @@ import type { SignalStep } from "../signals/index.js";
 import {
   checkRuleParameters,
   expandAxes,
+  type GridInput,
   rankCells,
   THRESHOLD_RULES,
   type ThresholdRule,
@@ -207,6 +208,11 @@ export interface SearchInput {
   workers: number;
   /** Aborting terminates the grid's worker threads. */
   signal?: AbortSignal;
+  /**
+   * Backtests the cells elsewhere (the pipeline's task jobs), their metrics in the cells' order,
+   * or undefined to use the worker threads. Called with the grid's input.
+   */
+  evaluate?: (grid: GridInput, cells: readonly Record<string, number>[]) => Promise<Metrics[] | undefined>;
 }
 
 /** Backtests every cell on [start, split), ranks them, and checks the best on [split, end). */
@@ -215,7 +221,9 @@ export async function runSearch(input: SearchInput): Promise<SearchOutcome> {
   const { start, split, end } = range;
   const time = bars.time;
   const grid = { bars, rule: plan.rule, scores, options, start, end: split };
-  const metrics = await runGrid(grid, plan.cells, input.workers, input.signal);
+  const metrics =
+    (await input.evaluate?.(grid, plan.cells)) ??
+    (await runGrid(grid, plan.cells, input.workers, input.signal));
   const cells: GridCell[] = plan.cells.map((params, i) => ({ params, metrics: metrics[i] as Metrics }));
   const ranked = rankCells(cells, search.rankBy, search.minTrades);
   const top = ranked.slice(0, Math.max(1, search.topCells));

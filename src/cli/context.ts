@@ -1,9 +1,9 @@
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { type ConfigOverrides, type LoadedConfig, loadConfig } from "../config/index.js";
-import { errorMessage, UsageError } from "../core/errors.js";
-import { parseFreq } from "../core/freq.js";
+import { UsageError } from "../core/errors.js";
 import type { Logger, ProgressFactory } from "../core/log.js";
 import { createLogger, type LogFormat } from "./logging.js";
+import type { ConfigOptions } from "./options.js";
 import { createProgress } from "./progress.js";
 
 export interface Context {
@@ -18,12 +18,6 @@ export function contextOf(cmd: Command): Context {
   return { log, progress: createProgress(log) };
 }
 
-export interface ConfigOptions {
-  config?: string;
-  symbol?: string;
-  freq?: string;
-}
-
 /** Loads `--config` with the `--symbol`/`--freq` overrides and logs unknown-key warnings. */
 export function configOf(opts: ConfigOptions, log: Logger): LoadedConfig {
   if (!opts.config) throw new UsageError("missing --config FILE");
@@ -33,25 +27,4 @@ export function configOf(opts: ConfigOptions, log: Logger): LoadedConfig {
   const loaded = loadConfig(opts.config, overrides);
   for (const w of loaded.warnings) log.warn({ config: loaded.file }, w);
   return loaded;
-}
-
-/**
- * Commander's parser for `--freq`: a frequency the config would refuse is a usage error of the
- * command line (status 2, before any work), not a failure of the config file.
- */
-export function freqArgument(value: string): string {
-  try {
-    parseFreq(value);
-  } catch (err) {
-    throw new InvalidArgumentError(errorMessage(err));
-  }
-  return value;
-}
-
-/** Adds the options every batch command takes. */
-export function withConfigOptions(cmd: Command): Command {
-  return cmd
-    .requiredOption("-c, --config <file>", "JSONC config file")
-    .option("--symbol <symbol>", "override the config's symbol (e.g. ETHUSDT)")
-    .option("--freq <freq>", "override the config's frequency (1m, 5min, 1h, 1d, ...)", freqArgument);
 }

@@ -1,9 +1,9 @@
-import type { Command } from "commander";
 import type { Config } from "../config/index.js";
 import { interruption } from "../core/errors.js";
 import { lockForWriting } from "../pipeline/writeLocks.js";
 import type { Context } from "./context.js";
 import { asInterruption, catchInterrupts } from "./interrupts.js";
+import type { WriterOptions } from "./options.js";
 
 /**
  * How every batch command that writes runs: interrupts caught (interrupts.ts), the write
@@ -11,17 +11,6 @@ import { asInterruption, catchInterrupts } from "./interrupts.js";
  * or a wait with --wait), leftovers of killed runs removed, then the work; the locks are
  * released on every way out.
  */
-
-export interface WriterOptions {
-  wait?: boolean;
-}
-
-export function withWaitOption(cmd: Command): Command {
-  return cmd.option(
-    "--wait",
-    "when another itb process is writing the same folders, wait for it (default: stop with exit status 75)",
-  );
-}
 
 export interface WriterRun {
   /** What the command writes: its market's folder, its data sources' folders. */

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { ConfigError, errorMessage } from "../core/errors.js";
 import { describeKind, isPlainObject } from "./format.js";
 import { parseJsonc } from "./jsonc.js";
+import { SECRET_ENV } from "./secretEnv.js";
 
 /**
  * Credentials: taken from the config, else the environment, else a secrets file, so a config
@@ -19,14 +20,7 @@ export const SECRET_KEYS = [
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
-export const SECRET_ENV: Readonly<Record<SecretKey, string>> = {
-  api_key: "ITB_API_KEY",
-  api_secret: "ITB_API_SECRET",
-  telegram_bot_token: "ITB_TELEGRAM_BOT_TOKEN",
-  telegram_chat_id: "ITB_TELEGRAM_CHAT_ID",
-  serve_read_token: "ITB_SERVE_READ_TOKEN",
-  serve_control_token: "ITB_SERVE_CONTROL_TOKEN",
-};
+export { SECRET_ENV };
 
 export const SECRETS_FILE_ENV = "ITB_SECRETS_FILE";
 

@@ -2,18 +2,21 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { barsOf } from "../backtest/bars.js";
+import type { GridInput } from "../backtest/grid.js";
 import { gridWorkers } from "../backtest/gridThreads.js";
 import { checkInSample, type PredictionsProvenance } from "../backtest/inSample.js";
 import {
   planSearch,
   runSearch,
   type SearchOutcome,
+  type SearchPlan,
+  type SearchRange,
   scoreColumns,
   searchRange,
   withParameters,
 } from "../backtest/search.js";
 import { simulationCsv } from "../backtest/searchText.js";
-import type { Bars } from "../backtest/types.js";
+import type { Bars, Metrics } from "../backtest/types.js";
 import { type Config, canonicalJson, type HoldoutSplit, type Settings } from "../config/index.js";
 import { DataError } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
@@ -93,6 +96,16 @@ export interface SimulateOptions {
   log: Logger;
   /** Aborting terminates the grid's worker threads; nothing is written. */
   signal?: AbortSignal;
+  /**
+   * Backtests the grid elsewhere (an `itb worker` fans a large grid out as task jobs), or
+   * returns undefined to use the worker threads. `inputs`: what the result depends on (see
+   * searchInputs), to name the task jobs by.
+   */
+  evaluate?: (
+    grid: GridInput,
+    cells: readonly Record<string, number>[],
+    inputs: Record<string, unknown>,
+  ) => Promise<Metrics[] | undefined>;
 }
 
 export interface SimulateRun extends SearchOutcome {
@@ -127,13 +140,26 @@ export function searchInputs(config: Config, table: ScoredTable, holdout?: strin
   };
 }
 
-/** The original's simulate_model: grid of thresholds → backtests → ranked cells, written as JSON and CSV. */
-export async function runSimulate(
+/** What a threshold search runs on, read from the files: the plan, the scored table, the score columns and the rows. */
+export interface PreparedSearch {
+  plan: SearchPlan;
+  table: ScoredTable;
+  inSample: boolean;
+  scores: Float64Array[];
+  holdout: HoldoutSplit | undefined;
+  range: SearchRange;
+}
+
+/**
+ * Reads what the search runs on: the predictions, the signal sets before the searched rule run
+ * on them, the searched rule's score columns and the rows. A fanned-out grid task (gridFanOut.ts)
+ * rebuilds its input with it from the same files and config.
+ */
+export async function prepareSearch(
   market: MarketConfig,
   configFile: string,
-  opts: SimulateOptions,
-): Promise<SimulateRun> {
-  const t0 = performance.now();
+  opts: Pick<SimulateOptions, "input" | "holdout" | "allowInSample" | "cli" | "log">,
+): Promise<PreparedSearch> {
   const { config } = market;
   const search = market.settings.search;
   const plan = planSearch(config.signal_sets, search);
@@ -154,6 +180,21 @@ export async function runSimulate(
   // --holdout wins over simulate_model.holdout; searchRange puts the split inside the scored rows
   const holdout = opts.holdout ?? search.holdout;
   const range = searchRange(table.bars.time, scores, search, holdout, table.file);
+  return { plan, table, inSample, scores, holdout, range };
+}
+
+/** The original's simulate_model: grid of thresholds → backtests → ranked cells, written as JSON and CSV. */
+export async function runSimulate(
+  market: MarketConfig,
+  configFile: string,
+  opts: SimulateOptions,
+): Promise<SimulateRun> {
+  const t0 = performance.now();
+  const { config } = market;
+  const search = market.settings.search;
+  const { plan, table, inSample, scores, holdout, range } = await prepareSearch(market, configFile, opts);
+  const inputs = searchInputs(config, table, holdout?.text);
+  const evaluate = opts.evaluate;
   const outcome = await runSearch({
     bars: table.bars,
     plan,
@@ -166,6 +207,7 @@ export async function runSimulate(
       opts.workers ??
       gridWorkers(plan.cells.length, range.split - range.start, opts.maxWorkers ?? availableParallelism()),
     ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+    ...(evaluate === undefined ? {} : { evaluate: (grid, cells) => evaluate(grid, cells, inputs) }),
   });
   const run: SimulateRun = {
     input: table.file,
@@ -177,7 +219,7 @@ export async function runSimulate(
       json: symbolOutputFile(config, "simulation", "json"),
       csv: symbolOutputFile(config, "simulation", "csv"),
     },
-    inputs: searchInputs(config, table, holdout?.text),
+    inputs,
   };
   await writeSimulation(run, config);
   return run;

@@ -1,16 +1,17 @@
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { rollingSettingsOf } from "../config/index.js";
-import { InterruptedError, interruption } from "../core/errors.js";
+import { canonicalJson, type LoadedConfig, rollingSettingsOf } from "../config/index.js";
+import { InterruptedError, ItbError, interruption } from "../core/errors.js";
 import { Frame } from "../core/frame.js";
-import { noProgress } from "../core/log.js";
+import { type Logger, noProgress } from "../core/log.js";
 import { isoTime } from "../core/time.js";
 import { runPool } from "../core/workerPool.js";
 import { sidecarFile, symbolFile } from "../data/paths.js";
 import { writeFileAtomic, writeFrame } from "../data/store/index.js";
-import type { ModelArtifact, Scores } from "../models/artifact.js";
+import { type ModelArtifact, parseArtifact, type Scores, serializeArtifact } from "../models/artifact.js";
 import { scorePredictions } from "../models/predict.js";
 import {
   planRolling,
@@ -21,6 +22,7 @@ import {
   shareFrame,
 } from "../models/rolling.js";
 import { type ModelSpec, modelSpecs } from "../models/train.js";
+import type { FanOut } from "./graph/types.js";
 import {
   type Loaded,
   type ModelStageContext,
@@ -64,7 +66,7 @@ const WORKER_URL = new URL("../models/rollingWorker.js", import.meta.url);
 export async function runPredictRolling(
   loaded: Loaded,
   ctx: ModelStageContext,
-  opts: { workers?: number; inProcess?: boolean; output?: string } = {},
+  opts: { workers?: number; inProcess?: boolean; output?: string; fanOut?: FanOut } = {},
 ): Promise<RollingRun> {
   const { config } = loaded;
   const specs = modelSpecs(config);
@@ -97,14 +99,20 @@ export async function runPredictRolling(
   );
   const workerFile = fileURLToPath(WORKER_URL);
   const onWorkers = opts.inProcess !== true && existsSync(workerFile);
-  const mode = onWorkers ? "worker threads" : "in-process";
+  // In an itb worker, a large walk-forward runs a task job per step (see runRollingTask).
+  const trainRows = plan.steps.reduce((n, s) => n + (s.trainEnd - s.trainStart), 0) * specs.length;
+  const fanOut =
+    opts.fanOut !== undefined && plan.steps.length >= 2 && trainRows > opts.fanOut.rollingRows
+      ? opts.fanOut
+      : undefined;
+  const mode = fanOut !== undefined ? "task jobs" : onWorkers ? "worker threads" : "in-process";
   ctx.log.info(
     {
       run,
       steps: plan.steps.length,
       size: plan.predictionSize,
       first: isoTime(frame.time[plan.predictionStart] as number),
-      workers: onWorkers ? workers : 1,
+      workers: onWorkers && fanOut === undefined ? workers : 1,
       mode,
     },
     "walk-forward started",
@@ -159,7 +167,27 @@ export async function runPredictRolling(
   };
 
   try {
-    if (onWorkers) {
+    if (fanOut !== undefined) {
+      const matrix = fileFingerprint(file);
+      const tasks: RollingTask[] = plan.steps.map((s) => ({
+        step: s.step,
+        steps: plan.steps.length,
+        matrix,
+        config_hash: loaded.hash,
+        itb_version: ctx.itbVersion,
+        created_at: stepCtx.createdAt,
+        run,
+      }));
+      // The run's number and time are in the key: a rerun of the stage makes a new run, with new tasks.
+      const key = createHash("sha256")
+        .update(canonicalJson({ matrix, config_hash: loaded.hash, run, created_at: stepCtx.createdAt }))
+        .digest("hex")
+        .slice(0, 12);
+      const results = await fanOut.run("rolling", key, tasks);
+      for (const [i, r] of results.entries()) {
+        await onResult(decodeStep(r as RollingTaskResult, `walk-forward task ${i + 1}`));
+      }
+    } else if (onWorkers) {
       const data: RollingWorkerData = {
         kind: "itb-rolling-worker",
         table: shareFrame(frame, [...features, ...labels]),
@@ -265,7 +293,7 @@ export async function runPredictRolling(
     run,
     runFolder: store.runFolder(run),
     plan,
-    workers: onWorkers ? workers : 1,
+    workers: onWorkers && fanOut === undefined ? workers : 1,
     mode,
     models,
   };
@@ -300,4 +328,140 @@ function withThreadShare(spec: ModelSpec, threads: number): ModelSpec {
   if (spec.algorithm.algo !== "gb" || GB_THREAD_KEYS.some((k) => spec.modelParams[k] !== undefined))
     return spec;
   return { ...spec, modelParams: { ...spec.modelParams, num_threads: threads } };
+}
+
+/** What a walk-forward task carries: its step, and what checks that it sees the stage's input. */
+export interface RollingTask {
+  step: number;
+  /** The plan's step count. */
+  steps: number;
+  /** The matrix file as the stage read it (size and modification time). */
+  matrix: { file: string; size: number; mtime_ms: number };
+  config_hash: string;
+  itb_version: string;
+  /** The stage's creation time and store run: the step's artifacts carry them. */
+  created_at: number;
+  run: number;
+}
+
+/** A step's result as a task answers it: artifacts as their JSON text, predictions as float64 (base64). */
+export interface RollingTaskResult {
+  step: number;
+  models: {
+    name: string;
+    label: string;
+    artifact: string | null;
+    predictions: string;
+    skipped: string | null;
+  }[];
+}
+
+function fileFingerprint(file: string): RollingTask["matrix"] {
+  const st = statSync(file);
+  return { file, size: st.size, mtime_ms: st.mtimeMs };
+}
+
+function encodeStep(r: StepResult): RollingTaskResult {
+  return {
+    step: r.step,
+    models: r.models.map((m) => ({
+      name: m.name,
+      label: m.label,
+      artifact: m.artifact === null ? null : serializeArtifact(m.artifact),
+      predictions: Buffer.from(
+        m.predictions.buffer,
+        m.predictions.byteOffset,
+        m.predictions.byteLength,
+      ).toString("base64"),
+      skipped: m.skipped,
+    })),
+  };
+}
+
+function decodeStep(r: RollingTaskResult, source: string): StepResult {
+  return {
+    step: r.step,
+    models: r.models.map((m) => {
+      const bytes = Buffer.from(m.predictions, "base64");
+      return {
+        name: m.name,
+        label: m.label,
+        artifact: m.artifact === null ? null : parseArtifact(m.artifact, source),
+        predictions: new Float64Array(
+          bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+        ),
+        skipped: m.skipped,
+      };
+    }),
+  };
+}
+
+/**
+ * Runs one walk-forward step as a task job, in the worker that took it: the matrix read again
+ * and the plan made again from the config (as the stage did: a task seeing another matrix or
+ * config fails), the step trained and predicted on a worker thread (the event loop stays free to
+ * renew the job's lock) with the stage's creation time and run, so its artifacts and
+ * predictions are those the stage's own threads would have made.
+ */
+export async function runRollingTask(
+  loaded: LoadedConfig,
+  task: RollingTask,
+  opts: { log: Logger; workers: number },
+): Promise<RollingTaskResult> {
+  const { config } = loaded;
+  const specs = modelSpecs(config);
+  const labels = unique(specs.map((s) => s.label));
+  const features = unique(specs.flatMap((s) => s.features));
+  const { file, frame } = await readTable(
+    config,
+    config.matrix_file_name,
+    [...features, ...labels],
+    PASS_THROUGH,
+    "run itb features and itb labels first",
+  );
+  const plan = planRolling(frame.time, rollingSettingsOf(config.rolling_predict), {
+    labelHorizon: config.label_horizon,
+    trainLength: config.train_length,
+  });
+  const step = plan.steps[task.step];
+  if (
+    step === undefined ||
+    plan.steps.length !== task.steps ||
+    loaded.hash !== task.config_hash ||
+    canonicalJson(fileFingerprint(file)) !== canonicalJson(task.matrix)
+  ) {
+    throw new ItbError(
+      `walk-forward task: the config or the matrix changed since the stage started (${file}, step ${task.step} of ${task.steps})`,
+    );
+  }
+  const stepCtx = {
+    configHash: loaded.hash,
+    itbVersion: task.itb_version,
+    createdAt: task.created_at,
+    run: task.run,
+  };
+  if (!existsSync(fileURLToPath(WORKER_URL))) {
+    return encodeStep(await runRollingStep(frame, plan, step, specs, { ...stepCtx, log: opts.log }));
+  }
+  let result: StepResult | undefined;
+  await runPool<number, StepResult>(
+    {
+      url: WORKER_URL,
+      workerData: {
+        kind: "itb-rolling-worker",
+        table: shareFrame(frame, [...features, ...labels]),
+        plan,
+        specs: specs.map((s) => withThreadShare(s, opts.workers)),
+        ctx: stepCtx,
+      } satisfies RollingWorkerData,
+      tasks: [task.step],
+      size: 1,
+      name: "walk-forward",
+      resourceLimits: { maxYoungGenerationSizeMb: 64 },
+    },
+    (r) => {
+      result = r;
+    },
+  );
+  return encodeStep(result as StepResult);
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_PARTICIPATION } from "./defaults.js";
 import { ApiError } from "./errors.js";
 import { formatDecimal } from "./format.js";
 import type { Series } from "./series.js";
@@ -31,16 +32,6 @@ export interface AccountConfig {
   /** Starting free balances by asset, e.g. `{ USDT: 10000 }`. */
   balances: Record<string, number>;
 }
-
-/** The account a simulator has when none is configured. */
-export const DEFAULT_ACCOUNT: AccountConfig = {
-  apiKey: "itb-sim-key",
-  apiSecret: "itb-sim-secret",
-  balances: { USDT: 10_000 },
-};
-
-/** Share of a candle's volume a resting order may fill in that candle, by default. */
-export const DEFAULT_PARTICIPATION = 0.1;
 
 const FEE_RATE = 0.001;
 

@@ -1,4 +1,5 @@
-import { type AccountConfig, currentPrice, DEFAULT_PARTICIPATION } from "./account.js";
+import { type AccountConfig, currentPrice } from "./account.js";
+import { DEFAULT_PARTICIPATION } from "./defaults.js";
 import { ApiError } from "./errors.js";
 import { formatDecimal } from "./format.js";
 import type { Series } from "./series.js";

@@ -1,4 +1,3 @@
-export { DEFAULT_ACCOUNT, DEFAULT_PARTICIPATION } from "./account.js";
 export { ccxtBinanceErrorsByPath, ccxtBinanceUrls } from "./ccxt.js";
 export { VirtualClock } from "./clock.js";
 export { type FaultRule, parseFaultSpec } from "./faults.js";

@@ -2,11 +2,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { type Logger, silentLogger } from "../core/log.js";
 import type { Market } from "../data/archive/source.js";
-import { type AccountConfig, Accounts, DEFAULT_ACCOUNT } from "./account.js";
+import { type AccountConfig, Accounts } from "./account.js";
 import { adminRoutes } from "./adminRoutes.js";
 import { archiveRoutes } from "./archiveFiles.js";
 import { type RealTime, VirtualClock } from "./clock.js";
 import { Dataset } from "./dataset.js";
+import { DEFAULT_ACCOUNT } from "./defaults.js";
 import { ApiError, tooMuchWeight } from "./errors.js";
 import { type FaultRule, Faults, type HttpFault } from "./faults.js";
 import { FuturesAccounts, type UserEventSink } from "./futuresAccount.js";

@@ -1,7 +1,4 @@
 import type { Command } from "commander";
-import { errorMessage, NetworkError, UsageError } from "../../core/errors.js";
-import { parseAddress } from "../../server/ops.js";
-import { configOf, contextOf } from "../context.js";
 
 /**
  * The kill switch of a running `itb serve`: `itb pause` (no new entries; exits still go out),
@@ -17,8 +14,10 @@ const ACTIONS = {
   flatten: "close every position at market at the next candle (and keep entries allowed)",
 } as const;
 
+export type ControlAction = keyof typeof ACTIONS;
+
 export function registerControlCommands(program: Command): void {
-  for (const [action, what] of Object.entries(ACTIONS) as [keyof typeof ACTIONS, string][]) {
+  for (const [action, what] of Object.entries(ACTIONS) as [ControlAction, string][]) {
     program
       .command(action)
       .summary(`a running itb serve: ${what}`)
@@ -35,45 +34,8 @@ export function registerControlCommands(program: Command): void {
       )
       .addHelpText("after", `\nExample:\n  itb ${action} --config configs/demo-live.jsonc`)
       .action(async (opts: { config: string; symbol?: string; address?: string }, cmd: Command) => {
-        const ctx = contextOf(cmd);
-        const { config } = configOf({ config: opts.config }, ctx.log);
-        const address = opts.address ?? config.serve.address;
-        const { host, port } = parseAddress(address);
-        if (port === 0) {
-          throw new UsageError(
-            `serve.address ${address} is "any free port": give the service a fixed port, or --address with the one it printed`,
-          );
-        }
-        const token = config.serve_control_token
-          ?.split(",")
-          .map((t) => t.trim())
-          .find((t) => t !== "");
-        const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}/control`;
-        let res: Response;
-        try {
-          res = await fetch(url, {
-            method: "POST",
-            headers: {
-              "content-type": "application/json",
-              // with API tokens configured, the service's kill switch needs a control token
-              ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-            },
-            body: JSON.stringify({ action, ...(opts.symbol === undefined ? {} : { symbol: opts.symbol }) }),
-            signal: AbortSignal.timeout(10_000),
-          });
-        } catch (err) {
-          const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
-          throw new NetworkError(
-            `no itb serve answers at ${url} (is it running with this config?)${cause || `: ${errorMessage(err)}`}`,
-          );
-        }
-        const body = (await res.json().catch(() => ({}))) as { markets?: string[]; error?: string };
-        if (!res.ok) {
-          ctx.log.error({ status: res.status }, `${action}: ${body.error ?? `HTTP ${res.status}`}`);
-          process.exitCode = 1;
-          return;
-        }
-        process.stdout.write(`${action}: ${(body.markets ?? []).join(", ")}: ${what}\n`);
+        const { controlAction } = await import("../actions/control.js");
+        await controlAction(action, what, opts, cmd);
       });
   }
 }

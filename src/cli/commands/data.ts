@@ -1,12 +1,7 @@
 import type { Command } from "commander";
-import { interruption } from "../../core/errors.js";
-import { isoTime } from "../../core/time.js";
-import { describeStoppedImport, importIncomplete, runImport } from "../../data/runImport.js";
-import { formatGapReport, runMerge } from "../../data/runMerge.js";
-import { type ConfigOptions, configOf, contextOf, withConfigOptions } from "../context.js";
-import { marketWriter, runWriter, type WriterOptions, withWaitOption } from "../writer.js";
+import { type ConfigOptions, type WriterOptions, withConfigOptions, withWaitOption } from "../options.js";
 
-interface ImportCliOptions extends ConfigOptions, WriterOptions {
+export interface ImportCliOptions extends ConfigOptions, WriterOptions {
   source?: string;
   from?: string;
   to?: string;
@@ -40,29 +35,8 @@ export function registerDataCommands(program: Command): void {
       "\nExample:\n  itb import --config configs/btcusdt-1m.jsonc --source ../shared/data/binance-vision --from 2023-01 --to 2024-01",
     )
     .action(async (opts: ImportCliOptions, cmd: Command) => {
-      const ctx = contextOf(cmd);
-      const { config } = configOf(opts, ctx.log);
-      const run = {
-        writes: { sources: true },
-        stopping: "stopping after the file in flight",
-        what: "import",
-      };
-      await runWriter(ctx, config, opts, run, async (signal) => {
-        const results = await runImport(config, opts, { ...ctx, signal });
-        for (const r of results) {
-          process.stdout.write(
-            `${r.folder}: ${r.rowsAdded.toLocaleString("en-US")} rows added from ${r.files} file(s) (${r.filesSkipped} already stored); ` +
-              `${r.rowsTotal.toLocaleString("en-US")} rows in ${r.file}` +
-              (r.first !== undefined && r.last !== undefined
-                ? ` (${isoTime(r.first)} .. ${isoTime(r.last)})`
-                : "") +
-              (r.interrupted ? ` [interrupted after ${r.files} of ${r.filesPlanned} file(s)]` : "") +
-              "\n",
-          );
-        }
-        if (importIncomplete(config, results))
-          throw interruption(signal, describeStoppedImport(config, results));
-      });
+      const { importAction } = await import("../actions/data.js");
+      await importAction(opts, cmd);
     });
 
   withWaitOption(
@@ -78,11 +52,7 @@ export function registerDataCommands(program: Command): void {
   )
     .addHelpText("after", "\nExample:\n  itb merge --config configs/btcusdt-ethusdt-1m.jsonc")
     .action(async (opts: ConfigOptions & WriterOptions, cmd: Command) => {
-      const ctx = contextOf(cmd);
-      const { config } = configOf(opts, ctx.log);
-      await runWriter(ctx, config, opts, marketWriter("merge"), async () => {
-        const run = await runMerge(config, ctx.log);
-        process.stdout.write(`${formatGapReport(run.report)}\nwrote ${run.file}\nwrote ${run.gapFile}\n`);
-      });
+      const { mergeAction } = await import("../actions/data.js");
+      await mergeAction(opts, cmd);
     });
 }

@@ -1,7 +1,5 @@
 import type { Command } from "commander";
-import { formatSignalsRun, runSignals } from "../../pipeline/signalStages.js";
-import { type ConfigOptions, configOf, contextOf, withConfigOptions } from "../context.js";
-import { marketWriter, runWriter, type WriterOptions, withWaitOption } from "../writer.js";
+import { type ConfigOptions, type WriterOptions, withConfigOptions, withWaitOption } from "../options.js";
 
 export function registerSignalCommands(program: Command): void {
   withWaitOption(
@@ -19,11 +17,7 @@ export function registerSignalCommands(program: Command): void {
   )
     .addHelpText("after", "\nExample:\n  itb signals --config configs/btcusdt-1m.jsonc")
     .action(async (opts: ConfigOptions & WriterOptions, cmd: Command) => {
-      const ctx = contextOf(cmd);
-      const { config, file } = configOf(opts, ctx.log);
-      await runWriter(ctx, config, opts, marketWriter("signals"), async () => {
-        const run = await runSignals(config, file, ctx.log);
-        process.stdout.write(`${formatSignalsRun(run)}\n`);
-      });
+      const { signalsAction } = await import("../actions/signals.js");
+      await signalsAction(opts, cmd);
     });
 }

@@ -1,26 +1,15 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
-import { UsageError } from "../../core/errors.js";
-import { DEFAULT_PREFIX, describeTarget, parseQueueUrl } from "../../pipeline/queue/queue.js";
-import { startWorker } from "../../pipeline/queue/worker.js";
-import { contextOf } from "../context.js";
-import { VERSION } from "../version.js";
+import { DEFAULT_PREFIX, GRID_TASK_STEPS, ROLLING_TASK_ROWS } from "../../pipeline/queue/defaults.js";
 
-interface WorkerCliOptions {
+export interface WorkerCliOptions {
   queue?: string;
   queuePrefix: string;
   concurrency?: string;
   workers?: string;
   lockSeconds?: string;
-}
-
-function positive(v: string | undefined, what: string, integer = true): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`${what} must be a positive ${integer ? "integer" : "number"}, got "${v}"`);
-  }
-  return n;
+  fanOut?: string;
+  fanOutRows?: string;
+  taskConcurrency?: string;
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -46,50 +35,18 @@ export function registerWorkerCommand(program: Command): void {
       "--lock-seconds <s>",
       "a job whose worker has not renewed its lock for this long is given to another worker (default 30)",
     )
+    .option(
+      "--fan-out <steps>",
+      `split a simulate grid of more cell x bar steps than this into task jobs of about this many, for every worker (default ${GRID_TASK_STEPS}; 0: never)`,
+    )
+    .option(
+      "--fan-out-rows <rows>",
+      `run a walk-forward (predict-rolling) that trains more rows than this, over its steps and models, as a task job per step (default ${ROLLING_TASK_ROWS}; 0: never)`,
+    )
+    .option("--task-concurrency <n>", "task jobs at once, besides the stage jobs (default 1)")
     .addHelpText("after", "\nExample:\n  itb worker --queue redis://127.0.0.1:6379 --concurrency 2")
     .action(async (opts: WorkerCliOptions, cmd: Command) => {
-      if (opts.queue === undefined) throw new UsageError("missing --queue URL (e.g. redis://127.0.0.1:6379)");
-      const target = { url: parseQueueUrl(opts.queue), prefix: opts.queuePrefix };
-      const concurrency = positive(opts.concurrency, "--concurrency");
-      const workers = positive(opts.workers, "--workers");
-      const lockSeconds = positive(opts.lockSeconds, "--lock-seconds", false);
-      const { log } = contextOf(cmd);
-      const worker = startWorker(target, {
-        log,
-        itbVersion: VERSION,
-        ...(concurrency === undefined ? {} : { concurrency }),
-        ...(workers === undefined ? {} : { workers }),
-        ...(lockSeconds === undefined ? {} : { lockSeconds }),
-      });
-      const stopped = new Promise<NodeJS.Signals>((ok) => {
-        const onSignal = (sig: NodeJS.Signals) => {
-          process.removeListener("SIGINT", onSignal);
-          process.removeListener("SIGTERM", onSignal);
-          process.once("SIGINT", () => quit("SIGINT"));
-          process.once("SIGTERM", () => quit("SIGTERM"));
-          ok(sig);
-        };
-        process.on("SIGINT", onSignal);
-        process.on("SIGTERM", onSignal);
-      });
-      const quit = (sig: NodeJS.Signals) => {
-        process.stderr.write(`interrupted again by ${sig}: quitting at once\n`);
-        process.exit(sig === "SIGTERM" ? 143 : 130);
-      };
-      const first = await Promise.race([worker.ready.then(() => undefined), stopped]);
-      if (first !== undefined) {
-        // Never connected: no job in flight; the connection's retries would keep the process alive.
-        log.warn(
-          { signal: first, queue: describeTarget(target) },
-          "stopped before the queue's Redis could be reached",
-        );
-        await Promise.race([worker.close(true), sleep(2000)]);
-        process.exit(0);
-      }
-      log.info({ queue: describeTarget(target), concurrency: concurrency ?? 1 }, "worker ready");
-      const sig = await stopped;
-      log.warn({ signal: sig }, "stopping: finishing the jobs in flight (again to quit at once)");
-      await worker.close();
-      log.info({}, "worker stopped");
+      const { workerAction } = await import("../actions/worker.js");
+      await workerAction(opts, cmd);
     });
 }

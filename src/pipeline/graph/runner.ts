@@ -15,7 +15,7 @@ import {
   sectionsHash,
   writeManifest,
 } from "./manifest.js";
-import type { PipelineOptions, StageContext, StageDef, StagePlan, StageSummary } from "./types.js";
+import type { FanOut, PipelineOptions, StageContext, StageDef, StagePlan, StageSummary } from "./types.js";
 
 /**
  * Runs one market's stages in order: each selected stage is skipped when its manifest shows
@@ -101,6 +101,8 @@ export interface RunMarketOptions {
   progress: ProgressFactory;
   signal?: AbortSignal;
   onEvent?(event: StageEvent): void;
+  /** Given to the stages (an `itb worker` fans large grids out as task jobs). */
+  fanOut?: FanOut;
 }
 
 export interface MarketRun extends MarketId {
@@ -221,6 +223,7 @@ async function runStage(
       clock: run.clock,
       itbVersion: run.itbVersion,
       ...(run.signal === undefined ? {} : { signal: run.signal }),
+      ...(run.fanOut === undefined ? {} : { fanOut: run.fanOut }),
     };
     const summary = await stage.run(ctx);
     const seconds = (performance.now() - s0) / 1000;

@@ -8,6 +8,7 @@ import { runMerge } from "../../data/runMerge.js";
 import { modelSpecs } from "../../models/train.js";
 import { runSimulate } from "../backtestStages.js";
 import { runFeatures, runLabels } from "../featureStages.js";
+import { fannedOutGrid } from "../gridFanOut.js";
 import { runPredict, runPredictRolling, runTrain } from "../modelStages.js";
 import { modelRoot } from "../modelStore.js";
 import { runReport } from "../reportStage.js";
@@ -240,11 +241,11 @@ const predictRollingStage: StageDef = {
   inputs: (p) => [matrixFile(p.config)],
   outputs: (p) => [predictionsFile(p.config), predictionsMetricsFile(p.config)],
   async run(ctx) {
-    const r = await runPredictRolling(
-      ctx.loaded,
-      modelCtx(ctx),
-      ctx.options.workers === undefined ? {} : { workers: ctx.options.workers },
-    );
+    const r = await runPredictRolling(ctx.loaded, modelCtx(ctx), {
+      ...(ctx.options.workers === undefined ? {} : { workers: ctx.options.workers }),
+      // in an itb worker, a large walk-forward runs a task job per step
+      ...(ctx.fanOut === undefined ? {} : { fanOut: ctx.fanOut }),
+    });
     return {
       rows: r.plan.steps.length * r.plan.predictionSize,
       steps: r.plan.steps.length,
@@ -319,6 +320,8 @@ const simulateStage: StageDef = {
       ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
       // an upper bound: a small grid still runs in one thread (see gridWorkers)
       ...(ctx.options.workers === undefined ? {} : { maxWorkers: ctx.options.workers }),
+      // in an itb worker, a large grid is split into task jobs for every worker
+      ...(ctx.fanOut === undefined ? {} : { evaluate: fannedOutGrid(ctx.fanOut) }),
     });
     const best = r.ranked[0];
     return {

@@ -41,6 +41,27 @@ export interface StageContext extends StagePlan {
   clock: { now(): number };
   itbVersion: string;
   signal?: AbortSignal;
+  /** Set when the stage runs in an `itb worker`: its heavy work may be split into task jobs. */
+  fanOut?: FanOut;
+}
+
+/**
+ * Splits a stage's heavy work into task jobs on the queue, which every `itb worker` processes
+ * (src/pipeline/queue/tasks.ts). A task is a JSON value its kind's handler rebuilds its input
+ * from (with the stage's config file, overrides and market); the results come back in the
+ * tasks' order.
+ */
+export interface FanOut {
+  /** A threshold grid of more cell × bar steps than this is split, into tasks of about this many. */
+  gridSteps: number;
+  /** A walk-forward training more rows than this (all steps and models) runs a task per step. */
+  rollingRows: number;
+  /**
+   * Runs the tasks as jobs and waits for them. `key` names the stage's input (its hash): task
+   * ids are the stage job's id, the key and the task's index, so a task delivered twice, or
+   * enqueued again by a rerun of the stage on the same input, runs and counts once.
+   */
+  run(kind: "grid" | "rolling", key: string, tasks: readonly unknown[]): Promise<unknown[]>;
 }
 
 /** A stage's result, kept in its manifest (JSON values only) and shown when it is skipped later. */

@@ -39,9 +39,6 @@ export interface QueueTarget {
   prefix: string;
 }
 
-/** The default key prefix of `--queue-prefix`. */
-export const DEFAULT_PREFIX = "itb";
-
 /** Checks a `--queue` URL; the error names the option (no password echoed). */
 export function parseQueueUrl(url: string): string {
   let parsed: URL;
@@ -97,15 +94,25 @@ async function reachable(target: QueueTarget): Promise<void> {
   }
 }
 
-/** Queue and flow clients report connection trouble to the log, once per kind, not on stderr raw. */
-function quietErrors(log: Logger): (err: Error) => void {
+/**
+ * Queue and flow clients report connection trouble to the log, once per kind until the
+ * connection is back (`back`, which says so), not on stderr raw.
+ */
+function quietErrors(log: Logger): ((err: Error) => void) & { back(): void } {
   const seen = new Set<string>();
-  return (err) => {
+  const onError = (err: Error) => {
     const message = errorMessage(err);
     if (seen.has(message)) return;
     seen.add(message);
     log.warn({ error: message }, "queue connection error");
   };
+  return Object.assign(onError, {
+    back() {
+      if (seen.size === 0) return;
+      seen.clear();
+      log.info({}, "queue connection back");
+    },
+  });
 }
 
 /** What a stage job carries: enough for a worker to load the market's config and plan it as the enqueuer did. */
@@ -299,7 +306,10 @@ export async function followRun(
   const t0 = performance.now();
   await reachable(target);
   const queue = new Queue(QUEUE_NAME, { connection: connectionOf(target), prefix: target.prefix });
-  queue.on("error", quietErrors(opts.log));
+  const quiet = quietErrors(opts.log);
+  queue.on("error", quiet);
+  // A lost connection: the queries below wait for it; the log says when it is back.
+  (await queue.backend.client).on("ready", quiet.back);
   const seen = new Set<string>();
   const started = new Set<string>();
   try {
@@ -309,8 +319,11 @@ export async function followRun(
       for (const m of enqueued.markets) {
         const views: JobView[] = [];
         for (const { jobId } of m.jobs) {
-          const job = await queue.getJob(jobId);
-          views.push({ job, state: job === undefined ? "missing" : await job.getState() });
+          // The state first, then the job: a job read before its state may be an active job's
+          // snapshot, without the result its state then says it has.
+          const state = await queue.getJobState(jobId);
+          const job = state === "unknown" ? undefined : await queue.getJob(jobId);
+          views.push({ job, state: job === undefined ? "missing" : state });
         }
         const stages: StageResult[] = [];
         let error: MarketRun["error"];

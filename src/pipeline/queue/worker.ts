@@ -6,7 +6,9 @@ import { type Logger, noProgress } from "../../core/log.js";
 import { FingerprintCache } from "../graph/fingerprint.js";
 import { planMarket, withFields } from "../graph/matrix.js";
 import { KeyedLock, runMarket, type StageResult } from "../graph/runner.js";
+import type { FanOut } from "../graph/types.js";
 import { lockForWriting } from "../writeLocks.js";
+import { GRID_TASK_STEPS, ROLLING_TASK_ROWS } from "./defaults.js";
 import {
   connectionOf,
   QUEUE_NAME,
@@ -14,6 +16,7 @@ import {
   type StageJobData,
   type StageJobResult,
 } from "./queue.js";
+import { processTask, queueFanOut, TASK_QUEUE, type TaskJobData } from "./tasks.js";
 
 /**
  * `itb worker`: takes stage jobs from the queue and runs each with the local runner
@@ -27,6 +30,11 @@ import {
  * `lockSeconds` BullMQ finds the job stalled and gives it to another worker, which reruns the
  * stage (no manifest was written; the dead process's lock and temporary files are recognised
  * as stale and removed).
+ *
+ * Every worker also takes task jobs (tasks.ts) with a second BullMQ Worker of its own
+ * concurrency: a stage in flight may split its grid or walk-forward into tasks and wait for
+ * them, and this worker takes some of them meanwhile. Stopping, it finishes its stage jobs
+ * first, still taking tasks, then its tasks.
  */
 
 export interface WorkerOptions {
@@ -36,6 +44,18 @@ export interface WorkerOptions {
   workers?: number;
   /** How long a job's lock lives without renewal before the job counts as stalled (default 30 s). */
   lockSeconds?: number;
+  /**
+   * A simulate grid of more cell × bar steps than this is split into task jobs of about this
+   * many (default GRID_TASK_STEPS; 0: never).
+   */
+  gridSteps?: number;
+  /**
+   * A walk-forward training more rows than this (summed over its steps and models) runs a task
+   * job per step (default ROLLING_TASK_ROWS; 0: never).
+   */
+  rollingRows?: number;
+  /** Task jobs at once (default 1), besides the stage jobs. */
+  taskConcurrency?: number;
   log: Logger;
   itbVersion: string;
   clock?: { now(): number };
@@ -48,8 +68,18 @@ export interface RunningWorker {
   close(force?: boolean): Promise<void>;
 }
 
+/** Worker threads a job may use: --workers, else the cores shared by the jobs at once. */
+function threadsPerJob(opts: WorkerOptions, concurrency: number): number {
+  return opts.workers ?? Math.max(1, Math.floor(availableParallelism() / concurrency));
+}
+
 /** Runs one stage job; a stage's own failure is its result, not a failed job. */
-async function processStage(job: Job<StageJobData, StageJobResult>, opts: WorkerOptions, locks: KeyedLock) {
+async function processStage(
+  job: Job<StageJobData, StageJobResult>,
+  opts: WorkerOptions,
+  locks: KeyedLock,
+  fanOut: (job: Job<StageJobData, StageJobResult>, log: Logger) => FanOut | undefined,
+) {
   const { market, stage } = job.data;
   const log = withFields(opts.log, { ...market, stage, job: job.id });
   log.info({ attempt: job.attemptsStarted, stalled: job.stalledCounter }, "stage job started");
@@ -89,10 +119,7 @@ async function processStage(job: Job<StageJobData, StageJobResult>, opts: Worker
       loaded,
       {
         ...plan.options,
-        workers:
-          opts.workers ??
-          plan.options.workers ??
-          Math.max(1, Math.floor(availableParallelism() / (opts.concurrency ?? 1))),
+        workers: opts.workers ?? plan.options.workers ?? threadsPerJob(opts, opts.concurrency ?? 1),
       },
       {
         selected: new Set([stage]),
@@ -103,6 +130,7 @@ async function processStage(job: Job<StageJobData, StageJobResult>, opts: Worker
         itbVersion: opts.itbVersion,
         logFor: () => log,
         progress: noProgress,
+        ...withFanOut(fanOut(job, log)),
       },
     );
     const result = run.stages[0];
@@ -118,39 +146,74 @@ async function processStage(job: Job<StageJobData, StageJobResult>, opts: Worker
   }
 }
 
+const withFanOut = (f: FanOut | undefined) => (f === undefined ? {} : { fanOut: f });
+
 export function startWorker(target: QueueTarget, opts: WorkerOptions): RunningWorker {
   const locks = new KeyedLock();
   const lockMs = Math.round((opts.lockSeconds ?? 30) * 1000);
+  // One line per kind of error until the connection is back, not one per retry, whichever of
+  // the worker's connections (stage jobs, task jobs, a stage's tasks) reports it.
+  const seen = new Set<string>();
+  const onError = (err: Error) => {
+    const message = errorMessage(err);
+    if (seen.has(message)) return;
+    seen.add(message);
+    opts.log.warn({ error: message }, "queue connection error");
+  };
+  const onReady = () => {
+    if (seen.size === 0) return;
+    seen.clear();
+    opts.log.info({}, "queue connection back");
+  };
+  // 0 turns a kind off: no grid or walk-forward is that large.
+  const never = (n: number) => (n > 0 ? n : Number.POSITIVE_INFINITY);
+  const gridSteps = never(opts.gridSteps ?? GRID_TASK_STEPS);
+  const rollingRows = never(opts.rollingRows ?? ROLLING_TASK_ROWS);
+  const fanOut = (job: Job<StageJobData, StageJobResult>, log: Logger): FanOut | undefined =>
+    job.id !== undefined
+      ? queueFanOut(target, { id: job.id, data: job.data }, { gridSteps, rollingRows, log, onError })
+      : undefined;
+  const common = {
+    connection: connectionOf(target),
+    prefix: target.prefix,
+    lockDuration: lockMs,
+    stalledInterval: lockMs,
+    // A job whose workers died more than twice fails rather than being tried forever.
+    maxStalledCount: 2,
+    autorun: true,
+  };
   const worker = new Worker<StageJobData, StageJobResult>(
     QUEUE_NAME,
-    (job) => processStage(job, opts, locks),
-    {
-      connection: connectionOf(target),
-      prefix: target.prefix,
-      concurrency: opts.concurrency ?? 1,
-      lockDuration: lockMs,
-      stalledInterval: lockMs,
-      // A job whose workers died more than twice fails rather than being tried forever.
-      maxStalledCount: 2,
-      autorun: true,
-    },
+    (job) => processStage(job, opts, locks, fanOut),
+    { ...common, concurrency: opts.concurrency ?? 1 },
   );
-  // One line per kind of error until the connection is back, not one per retry.
-  let lastError: string | undefined;
-  worker.on("error", (err) => {
-    const message = errorMessage(err);
-    if (message === lastError) return;
-    lastError = message;
-    opts.log.warn({ error: message }, "queue connection error");
-  });
-  worker.on("ready", () => {
-    lastError = undefined;
+  const taskConcurrency = opts.taskConcurrency ?? 1;
+  const tasks = new Worker<TaskJobData>(
+    TASK_QUEUE,
+    (job) =>
+      processTask(job, {
+        log: withFields(opts.log, { task: job.id }),
+        workers: threadsPerJob(opts, taskConcurrency),
+      }),
+    { ...common, concurrency: taskConcurrency },
+  );
+  for (const w of [worker, tasks]) w.on("error", onError);
+  const ready = Promise.all([worker.waitUntilReady(), tasks.waitUntilReady()]).then(async () => {
+    // The Worker says "ready" once; its connection says it again after every reconnection.
+    (await worker.backend.client).on("ready", onReady);
   });
   worker.on("failed", (job, err) =>
     opts.log.error({ job: job?.id, error: errorMessage(err) }, "job failed (the stage could not be run)"),
   );
+  tasks.on("failed", (job, err) =>
+    opts.log.error({ task: job?.id, error: errorMessage(err) }, "task job failed"),
+  );
   return {
-    ready: worker.waitUntilReady().then(() => undefined),
-    close: (force = false) => worker.close(force),
+    ready,
+    // The stage jobs first: a stage in flight may wait for tasks that this worker alone takes.
+    close: async (force = false) => {
+      await worker.close(force);
+      await tasks.close(force);
+    },
   };
 }
