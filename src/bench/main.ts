@@ -9,6 +9,7 @@ import { loadArchiveMonths } from "../data/archive/import.js";
 import { mergeSources } from "../data/merge.js";
 import { benchExchange } from "./exchange.js";
 import { benchModels } from "./models.js";
+import { benchQueue, type QueueBenchOptions, queueTable, redisReachable } from "./queue.js";
 import { benchSignals } from "./signals.js";
 import { benchFeatures, benchLabels, benchStreaming, labelRate } from "./workload.js";
 
@@ -16,6 +17,8 @@ import { benchFeatures, benchLabels, benchStreaming, labelRate } from "./workloa
  * `npm run bench`: the workload of ../shared/bench/reference.py, stage by stage, with the same
  * stage names and JSON shape, and — when Debian's Python stack is installed — the reference run
  * in the same invocation for per-stage ratios (ours / reference; below 1 means we are faster).
+ * Then the distributed pipeline through 1, 2, 3 `itb worker` processes (queue.ts) when a Redis
+ * answers; `npm run bench:queue` runs that section alone.
  */
 interface BenchResult {
   impl: string;
@@ -116,16 +119,29 @@ signal grid, streaming, exchange) on months of real BTCUSDT 1m candles from 2023
 one JSON line, then runs the Python reference on the same workload (when Debian's python3-pandas,
 python3-sklearn and python3-xgboost are installed) and prints its line and the ratios.
 
+Then, when a Redis answers at --queue-url, the demo's market x 4 through 1, 2 and 3
+\`itb worker\` processes (the JSON lines have "bench":"queue"; a table follows on stderr):
+wall time, speed-up, stage seconds, the jobs' time outside their stages, the queue's pickup
+latency, storage seconds, and whether the outputs hash to a local \`itb pipeline\` run's.
+With CI set in the environment: 1 copy, 1 worker, stages import to features.
+
 Options:
   --months <n>       months of candles, 1 to 24 (default 12)
   --data <dir>       Binance archive folder (default ../shared/data/binance-vision)
   --reference <py>   the reference script (default ../shared/bench/reference.py)
   --json <file>      also write our JSON line to this file
   --no-reference     do not run the Python reference
+  --queue-workers <list>  worker process counts, one run each (default 1,2,3; with CI: 1)
+  --queue-copies <n> copies of the demo's market, 1 to 16 (default 4; with CI: 1)
+  --queue-to <stage> last stage of the queued runs (default: every stage; with CI: features)
+  --queue-url <url>  the Redis (default redis://127.0.0.1:6379)
+  --no-queue         skip the queue section
+  --queue-only       only the queue section (npm run bench:queue)
   -h, --help         print this help
 
-Example:
+Examples:
   npm run bench -- --months 1 --no-reference
+  npm run bench:queue -- --queue-workers 1,2 --queue-copies 2
 `;
 
 function options(): ReturnType<typeof parse> | undefined {
@@ -147,37 +163,21 @@ function parse() {
       reference: { type: "string", default: resolve(PACKAGE_ROOT, "../shared/bench/reference.py") },
       json: { type: "string" },
       "no-reference": { type: "boolean", default: false },
+      "queue-workers": { type: "string" },
+      "queue-copies": { type: "string" },
+      "queue-to": { type: "string" },
+      "queue-url": { type: "string", default: "redis://127.0.0.1:6379" },
+      "no-queue": { type: "boolean", default: false },
+      "queue-only": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
 }
 
-async function main(): Promise<void> {
-  const parsed = options();
-  if (parsed === undefined) return;
-  const { values } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  const months = Number(values.months);
-  if (!Number.isInteger(months) || months < 1 || months > 24) {
-    process.stderr.write(`bench: --months must be an integer from 1 to 24, got "${values.months}"\n`);
-    process.exitCode = 2;
-    return;
-  }
-  if (!existsSync(values.data)) {
-    process.stderr.write(
-      `bench: data folder not found: ${values.data} (pass --data DIR in Binance's archive layout)\n`,
-    );
-    process.exitCode = 2;
-    return;
-  }
-  const ours = await runOurs(values.data, months);
-  const line = JSON.stringify(ours);
-  process.stdout.write(`${line}\n`);
-  if (values.json) writeFileSync(values.json, `${line}\n`);
-  if (values["no-reference"]) return;
+type Values = NonNullable<ReturnType<typeof options>>["values"];
+
+/** The Python reference on the same workload, and the ratios. */
+async function referenceSection(values: Values, months: number, ours: BenchResult): Promise<void> {
   if (!existsSync(values.reference)) {
     process.stderr.write(`bench: reference skipped: ${values.reference} not found\n`);
     return;
@@ -197,6 +197,116 @@ async function main(): Promise<void> {
     if (r !== undefined && r > 0) ratio[stage] = round3(s / r);
   }
   process.stdout.write(`${JSON.stringify({ ratio_ours_over_reference: ratio })}\n`);
+}
+
+/** The demo's stages, in order (`--queue-to` names one). */
+const DEMO_STAGES = [
+  "import",
+  "merge",
+  "features",
+  "labels",
+  "train",
+  "predict-rolling",
+  "signals",
+  "simulate",
+  "report",
+];
+
+/** The queue section's options, or a usage message. CI (set by .ci/run) makes the defaults small. */
+function queueOptions(values: Values): QueueBenchOptions | string {
+  const ci = process.env.CI !== undefined && process.env.CI !== "" && process.env.CI !== "false";
+  const workersText = values["queue-workers"] ?? (ci ? "1" : "1,2,3");
+  const workers = workersText.split(",").map((w) => Number(w.trim()));
+  if (workers.some((w) => !Number.isInteger(w) || w < 1 || w > 16)) {
+    return `--queue-workers must be a list of integers from 1 to 16 such as 1,2,3, got "${workersText}"`;
+  }
+  const copiesText = values["queue-copies"] ?? (ci ? "1" : "4");
+  const copies = Number(copiesText);
+  if (!Number.isInteger(copies) || copies < 1 || copies > 16) {
+    return `--queue-copies must be an integer from 1 to 16, got "${copiesText}"`;
+  }
+  const to = values["queue-to"] ?? (ci ? "features" : undefined);
+  if (to !== undefined && !DEMO_STAGES.includes(to)) {
+    return `--queue-to must be one of ${DEMO_STAGES.join(", ")}, got "${to}"`;
+  }
+  return { url: values["queue-url"], workers, copies, ...(to === undefined ? {} : { to }) };
+}
+
+/** The distributed pipeline through 1, 2, 3 workers; skipped with a message when no Redis answers. */
+async function queueSection(opts: QueueBenchOptions): Promise<void> {
+  if (!(await redisReachable(opts.url))) {
+    process.stderr.write(
+      `bench: queue section skipped: no Redis answers at ${opts.url} (start one, or pass --queue-url URL)\n`,
+    );
+    return;
+  }
+  process.stderr.write(
+    `bench: the demo's market x ${opts.copies} through ${opts.workers.join(", ")} itb worker process(es)` +
+      `${opts.to === undefined ? "" : `, stages up to ${opts.to}`}...\n`,
+  );
+  let lines: Awaited<ReturnType<typeof benchQueue>>;
+  try {
+    lines = await benchQueue(
+      opts,
+      (l) => process.stdout.write(`${JSON.stringify(l)}\n`),
+      (m) => process.stderr.write(`bench: queue: ${m}\n`),
+    );
+  } catch (err) {
+    process.stderr.write(`bench: queue: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stderr.write(`${queueTable(lines)}\n`);
+  const different = lines.filter((l) => !l.outputs_equal_local);
+  if (different.length > 0) {
+    process.stderr.write(
+      `bench: queue: the outputs of ${different.map((l) => l.run).join(", ")} differ from the local run's: ` +
+        `${different[0]?.differing?.join(", ")}\n`,
+    );
+    process.exitCode = 1;
+  } else {
+    process.stderr.write("bench: queue: every queued run's outputs hash to the local run's\n");
+  }
+}
+
+async function main(): Promise<void> {
+  const parsed = options();
+  if (parsed === undefined) return;
+  const { values } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const usage = (message: string) => {
+    process.stderr.write(`bench: ${message}\n`);
+    process.exitCode = 2;
+  };
+  const months = Number(values.months);
+  if (!Number.isInteger(months) || months < 1 || months > 24) {
+    usage(`--months must be an integer from 1 to 24, got "${values.months}"`);
+    return;
+  }
+  if (values["queue-only"] && values["no-queue"]) {
+    usage("--queue-only and --no-queue: give one of them");
+    return;
+  }
+  const queue = queueOptions(values);
+  if (typeof queue === "string") {
+    usage(queue);
+    return;
+  }
+  if (!values["queue-only"]) {
+    if (!existsSync(values.data)) {
+      usage(`data folder not found: ${values.data} (pass --data DIR in Binance's archive layout)`);
+      return;
+    }
+    const ours = await runOurs(values.data, months);
+    const line = JSON.stringify(ours);
+    process.stdout.write(`${line}\n`);
+    if (values.json) writeFileSync(values.json, `${line}\n`);
+    if (!values["no-reference"]) await referenceSection(values, months, ours);
+  }
+  if (!values["no-queue"]) await queueSection(queue);
 }
 
 await main();
