@@ -229,7 +229,7 @@ describe("itb pipeline --queue with itb worker", () => {
     expect(w1.stderr()).toContain("worker stopped");
   }, 120_000);
 
-  it("a worker killed mid-job: its job stalls, another worker runs it, and the outputs are the local run's", async () => {
+  it("three workers, one killed mid-job: its job stalls, another worker runs it, and the outputs are the local run's", async () => {
     const prefix = newPrefix();
     const data = join(dir, "killed");
     const config = writeConfig("killed.json", data);
@@ -245,19 +245,25 @@ describe("itb pipeline --queue with itb worker", () => {
       },
     );
     await w1.waitFor(/waiting: .* is writing .*5m\/BTCUSDT/, { timeoutMs: 30_000 });
+    // Two more workers join while the first one holds the 5m job: they take the other jobs.
+    const others = [
+      startWorker(prefix, ["--lock-seconds", "2"]),
+      startWorker(prefix, ["--lock-seconds", "2"]),
+    ];
+    await Promise.all(others.map((w) => w.waitFor(/worker ready/)));
     w1.child.kill("SIGKILL");
     await w1.done;
     expect(existsSync(join(data, "5m", "BTCUSDT", ".itb", "manifests", "import.json"))).toBe(false);
     await held.release();
 
-    const w2 = startWorker(prefix, ["--lock-seconds", "2"]);
     const r = await follow;
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^BTCUSDT 5m\s+ok\s+9\s+0\s+8,928\s/m);
-    // The killed job came back to the second worker as stalled.
-    expect(w2.stderr()).toMatch(
+    // The killed job came back to one of the other workers as stalled.
+    expect(others.map((w) => w.stderr()).join("\n")).toMatch(
       /"freq":"5m","stage":"import","job":"[^"]+","attempt":\d,"stalled":1,"msg":"stage job started"/,
     );
+    for (const w of others) expect(await stop(w)).toBe(0);
     expectSameOutputs(local, data);
   }, 120_000);
 
