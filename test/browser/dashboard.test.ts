@@ -8,6 +8,7 @@ import { type Simulator, startSimulator, VirtualClock } from "../../src/simulato
 import { type CliProcess, spawnItb } from "../helpers/cli.js";
 import { freePort } from "../helpers/freePort.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { LOOPBACK_BUDGET } from "../helpers/simBudget.js";
 import { tail, until } from "../helpers/until.js";
 import { BTC_1M, buildLiveFixture, type LiveFixture } from "../live/liveFixture.js";
 
@@ -118,6 +119,7 @@ beforeAll(async () => {
   }
   fixture = await buildLiveFixture("2023-03-20");
   sim = await startSimulator({
+    weightLimits: LOOPBACK_BUDGET,
     archive: SAMPLE,
     clock: new VirtualClock({ start: T0 + 30_000, speed: 0 }),
     streams: { formingEveryMs: 0 },

@@ -15,6 +15,7 @@ import { ModelStore, modelRoot } from "../../src/pipeline/modelStore.js";
 import { type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { spawnItb } from "../helpers/cli.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { LOOPBACK_BUDGET } from "../helpers/simBudget.js";
 import { buildFixture, type Fixture, MIN, serve, T0 } from "./reloadFixture.js";
 
 /**
@@ -29,6 +30,7 @@ let fixture: Fixture;
 
 beforeAll(async () => {
   sim = await startSimulator({
+    weightLimits: LOOPBACK_BUDGET,
     archive: SAMPLE,
     clock: new VirtualClock({ start: T0 + 30_000, speed: 0 }),
     streams: { formingEveryMs: 0 },

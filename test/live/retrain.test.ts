@@ -19,6 +19,7 @@ import { modelSpecs } from "../../src/models/train.js";
 import { ModelStore, modelRoot } from "../../src/pipeline/modelStore.js";
 import { type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { ROOT, SAMPLE } from "../helpers/paths.js";
+import { LOOPBACK_BUDGET } from "../helpers/simBudget.js";
 import { buildFixture, type Fixture, MIN, type ServedRun, serve, T0 } from "./reloadFixture.js";
 
 /**
@@ -131,6 +132,7 @@ let fixture: Fixture;
 beforeAll(async () => {
   expect(existsSync(WORKER), "dist/ is built by the test suite's global setup").toBe(true);
   sim = await startSimulator({
+    weightLimits: LOOPBACK_BUDGET,
     archive: SAMPLE,
     clock: new VirtualClock({ start: T0 + 30_000, speed: 0 }),
     streams: { formingEveryMs: 0 },

@@ -13,6 +13,7 @@ import { tradesOf } from "../../src/live/ledger/tradeRows.js";
 import { runService } from "../../src/live/service.js";
 import { ccxtBinanceUrls, type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { LOOPBACK_BUDGET } from "../helpers/simBudget.js";
 import { allOrders } from "../helpers/simTrader.js";
 import { until } from "../helpers/until.js";
 import { buildLiveFixture, type LiveFixture, ledgerContents } from "./liveFixture.js";
@@ -63,6 +64,7 @@ describe("itb serve trading on the exchange", () => {
   it("makes the paper trader's decisions, at the simulator's prices, with one exchange order per ledger order", async () => {
     const clock = new VirtualClock({ start: T0 + 30_000, speed: 0 });
     const sim = await startSimulator({
+      weightLimits: LOOPBACK_BUDGET,
       archive: SAMPLE,
       clock,
       streams: { formingEveryMs: 0 },
@@ -140,6 +142,7 @@ describe("itb serve trading on the exchange", () => {
   it("shadow mode reads the real balance, records every decision and sends nothing", async () => {
     const clock = new VirtualClock({ start: T0 + 30_000, speed: 0 });
     const sim = await startSimulator({
+      weightLimits: LOOPBACK_BUDGET,
       archive: SAMPLE,
       clock,
       streams: { formingEveryMs: 0 },
@@ -185,6 +188,7 @@ describe("itb serve trading on the exchange", () => {
   it("an open order the ledger does not know halts the start (default) or is cancelled (reconcile: cancel); --live needs a live market", async () => {
     const clock = new VirtualClock({ start: T0 + 30_000, speed: 0 });
     const sim = await startSimulator({
+      weightLimits: LOOPBACK_BUDGET,
       archive: SAMPLE,
       clock,
       streams: { formingEveryMs: 0 },
@@ -266,6 +270,7 @@ describe("itb serve trading on the exchange", () => {
   it("a rejection reaches the Trader, the ledger and the notifications", async () => {
     const clock = new VirtualClock({ start: T0 + 30_000, speed: 0 });
     const sim = await startSimulator({
+      weightLimits: LOOPBACK_BUDGET,
       archive: SAMPLE,
       clock,
       streams: { formingEveryMs: 0 },

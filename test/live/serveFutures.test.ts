@@ -12,6 +12,7 @@ import {
   VirtualClock,
 } from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { LOOPBACK_BUDGET } from "../helpers/simBudget.js";
 import { buildLiveFixture, type LiveFixture, ledgerContents } from "./liveFixture.js";
 import { serveInLockstep } from "./lockstep.js";
 
@@ -55,6 +56,7 @@ describe("itb serve trading USD-M futures", () => {
   it("makes the paper trader's decisions, shorts included, with the account set up and one order per ledger order", async () => {
     const clock = new VirtualClock({ start: T0 + 30_000, speed: 0 });
     const sim = await startSimulator({
+      weightLimits: LOOPBACK_BUDGET,
       archive: SAMPLE,
       clock,
       streams: { formingEveryMs: 0 },

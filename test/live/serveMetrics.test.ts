@@ -9,6 +9,7 @@ import { ServiceMetrics } from "../../src/live/metrics.js";
 import { runService } from "../../src/live/service.js";
 import { type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { LOOPBACK_BUDGET } from "../helpers/simBudget.js";
 import { buildLiveFixture, type LiveFixture } from "./liveFixture.js";
 
 /**
@@ -26,7 +27,12 @@ const clock = new VirtualClock({ start: T0 + 30_000, speed: 0 });
 
 beforeAll(async () => {
   fixture = await buildLiveFixture("2023-03-20");
-  sim = await startSimulator({ archive: SAMPLE, clock, streams: { formingEveryMs: 0 } });
+  sim = await startSimulator({
+    weightLimits: LOOPBACK_BUDGET,
+    archive: SAMPLE,
+    clock,
+    streams: { formingEveryMs: 0 },
+  });
 }, 300_000);
 
 afterAll(async () => {

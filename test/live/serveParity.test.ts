@@ -19,6 +19,7 @@ import { runService } from "../../src/live/service.js";
 import { runPipeline } from "../../src/pipeline/graph/matrix.js";
 import { type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { LOOPBACK_BUDGET } from "../helpers/simBudget.js";
 import { liveConfig } from "./liveConfig.js";
 
 /**
@@ -38,6 +39,7 @@ let sim: Simulator;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "itb-serve-parity-"));
   sim = await startSimulator({
+    weightLimits: LOOPBACK_BUDGET,
     archive: SAMPLE,
     clock: new VirtualClock({ start: T0 + 30_000, speed: 0 }),
     streams: { formingEveryMs: 0 },

@@ -11,6 +11,7 @@ import { type Simulator, startSimulator, VirtualClock } from "../../src/simulato
 import { spawnItb } from "../helpers/cli.js";
 import { dropSchemas, freshSchemaName, testPostgresUrl, withSchema } from "../helpers/ledgerBackends.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { LOOPBACK_BUDGET } from "../helpers/simBudget.js";
 import { tail, until } from "../helpers/until.js";
 import { BTC_1M, buildLiveFixture, type LiveFixture } from "./liveFixture.js";
 
@@ -45,6 +46,7 @@ beforeAll(async () => {
   server = await testPostgresUrl();
   fixture = await buildLiveFixture("2023-03-20");
   sim = await startSimulator({
+    weightLimits: LOOPBACK_BUDGET,
     archive: SAMPLE,
     clock: new VirtualClock({ start: T0 + 30_000, speed: 0 }),
     streams: { formingEveryMs: 0 },

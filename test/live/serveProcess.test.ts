@@ -9,6 +9,7 @@ import { runService } from "../../src/live/service.js";
 import { type Simulator, startSimulator, VirtualClock } from "../../src/simulator/index.js";
 import { type CliProcess, itb, spawnItb } from "../helpers/cli.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { LOOPBACK_BUDGET } from "../helpers/simBudget.js";
 import { until } from "../helpers/until.js";
 import { buildLiveFixture, type LiveFixture, lastRecorded, ledgerContents } from "./liveFixture.js";
 
@@ -27,6 +28,7 @@ let sim: Simulator;
 beforeAll(async () => {
   fixture = await buildLiveFixture("2023-03-20");
   sim = await startSimulator({
+    weightLimits: LOOPBACK_BUDGET,
     archive: SAMPLE,
     clock: new VirtualClock({ start: T0 + 30_000, speed: 0 }),
     streams: { formingEveryMs: 0 },
@@ -128,6 +130,7 @@ describe("itb serve, a real process", () => {
     // and the exchange then jumps to the end
     const cleanClock = new VirtualClock({ start: T0 + 30_000, speed: 0 });
     const clean = await startSimulator({
+      weightLimits: LOOPBACK_BUDGET,
       archive: SAMPLE,
       clock: cleanClock,
       streams: { formingEveryMs: 0 },

@@ -9,6 +9,7 @@ import { type Simulator, startSimulator, VirtualClock } from "../../src/simulato
 import { startTelegramSim, type TelegramSim } from "../../src/simulator/telegram/index.js";
 import { type CliProcess, spawnItb } from "../helpers/cli.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { LOOPBACK_BUDGET } from "../helpers/simBudget.js";
 import { until as waitUntil } from "../helpers/until.js";
 import { BTC_1M, buildLiveFixture, type LiveFixture, lastRecorded } from "./liveFixture.js";
 
@@ -32,6 +33,7 @@ let tg: TelegramSim;
 beforeAll(async () => {
   fixture = await buildLiveFixture("2023-03-20");
   sim = await startSimulator({
+    weightLimits: LOOPBACK_BUDGET,
     archive: SAMPLE,
     clock: new VirtualClock({ start: T0 + 30_000, speed: 0 }),
     streams: { formingEveryMs: 0 },

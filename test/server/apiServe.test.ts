@@ -10,6 +10,7 @@ import { spawnItb } from "../helpers/cli.js";
 import { freePort } from "../helpers/freePort.js";
 import { lintOpenApi, type OpenApiOracle, oracle, parseEvents } from "../helpers/openapi.js";
 import { SAMPLE } from "../helpers/paths.js";
+import { LOOPBACK_BUDGET } from "../helpers/simBudget.js";
 import { tail, until } from "../helpers/until.js";
 import { buildLiveFixture, type LiveFixture, lastRecorded, ledgerContents } from "../live/liveFixture.js";
 
@@ -36,6 +37,7 @@ let sim: Simulator;
 beforeAll(async () => {
   fixture = await buildLiveFixture("2023-03-20");
   sim = await startSimulator({
+    weightLimits: LOOPBACK_BUDGET,
     archive: SAMPLE,
     clock: new VirtualClock({ start: T0 + 30_000, speed: 0 }),
     streams: { formingEveryMs: 0 },
