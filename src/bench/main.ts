@@ -7,6 +7,7 @@ import { PACKAGE_ROOT } from "../cli/version.js";
 import { monthKey } from "../core/time.js";
 import { loadArchiveMonths } from "../data/archive/import.js";
 import { mergeSources } from "../data/merge.js";
+import { STAGES, selectGraph } from "../pipeline/graph/stages.js";
 import { benchExchange } from "./exchange.js";
 import { benchModels } from "./models.js";
 import { benchQueue, type QueueBenchOptions, queueTable, redisReachable } from "./queue.js";
@@ -199,18 +200,8 @@ async function referenceSection(values: Values, months: number, ours: BenchResul
   process.stdout.write(`${JSON.stringify({ ratio_ours_over_reference: ratio })}\n`);
 }
 
-/** The demo's stages, in order (`--queue-to` names one). */
-const DEMO_STAGES = [
-  "import",
-  "merge",
-  "features",
-  "labels",
-  "train",
-  "predict-rolling",
-  "signals",
-  "simulate",
-  "report",
-];
+/** The demo's stages, in order (`--queue-to` names one): the graph with the import source and the walk-forward. */
+const DEMO_STAGES = selectGraph(STAGES, { source: "import", predict: "rolling" }).map((s) => s.name);
 
 /** The queue section's options, or a usage message. CI (set by .ci/run) makes the defaults small. */
 function queueOptions(values: Values): QueueBenchOptions | string {

@@ -55,20 +55,8 @@ export interface RollingRun {
 /** The compiled worker, next to the compiled models (dist/models/rollingWorker.js). */
 const WORKER_URL = new URL("../models/rollingWorker.js", import.meta.url);
 
-/**
- * `itb predict-rolling`: the walk-forward evaluation. Every step trains on its purged window,
- * predicts its rows, and keeps its models in the store's rolling run folder. Steps run on a
- * pool of min(steps, available cores, max_workers) worker threads sharing the table in
- * memory. When the compiled worker is absent — under vitest, which runs the TypeScript
- * sources — or when `inProcess` is set, the steps run one after another in this thread through
- * the same function, with the same results.
- */
-export async function runPredictRolling(
-  loaded: Loaded,
-  ctx: ModelStageContext,
-  opts: { workers?: number; inProcess?: boolean; output?: string; fanOut?: FanOut } = {},
-): Promise<RollingRun> {
-  const { config } = loaded;
+/** The walk-forward's input: its model specs, the matrix (file and columns) and the plan of its steps. */
+async function readRollingInput(config: LoadedConfig["config"]) {
   const specs = modelSpecs(config);
   const labels = unique(specs.map((s) => s.label));
   const features = unique(specs.flatMap((s) => s.features));
@@ -83,6 +71,24 @@ export async function runPredictRolling(
     labelHorizon: config.label_horizon,
     trainLength: config.train_length,
   });
+  return { specs, labels, features, file, frame, plan };
+}
+
+/**
+ * `itb predict-rolling`: the walk-forward evaluation. Every step trains on its purged window,
+ * predicts its rows, and keeps its models in the store's rolling run folder. Steps run on a
+ * pool of min(steps, available cores, max_workers) worker threads sharing the table in
+ * memory. When the compiled worker is absent — under vitest, which runs the TypeScript
+ * sources — or when `inProcess` is set, the steps run one after another in this thread through
+ * the same function, with the same results.
+ */
+export async function runPredictRolling(
+  loaded: Loaded,
+  ctx: ModelStageContext,
+  opts: { workers?: number; inProcess?: boolean; output?: string; fanOut?: FanOut } = {},
+): Promise<RollingRun> {
+  const { config } = loaded;
+  const { specs, labels, features, file, frame, plan } = await readRollingInput(config);
   const store = new ModelStore(modelRoot(config), ctx.clock);
   const run = await store.createRun();
   const stepCtx = { configHash: loaded.hash, itbVersion: ctx.itbVersion, createdAt: ctx.clock.now(), run };
@@ -409,20 +415,7 @@ export async function runRollingTask(
   opts: { log: Logger; workers: number },
 ): Promise<RollingTaskResult> {
   const { config } = loaded;
-  const specs = modelSpecs(config);
-  const labels = unique(specs.map((s) => s.label));
-  const features = unique(specs.flatMap((s) => s.features));
-  const { file, frame } = await readTable(
-    config,
-    config.matrix_file_name,
-    [...features, ...labels],
-    PASS_THROUGH,
-    "run itb features and itb labels first",
-  );
-  const plan = planRolling(frame.time, rollingSettingsOf(config.rolling_predict), {
-    labelHorizon: config.label_horizon,
-    trainLength: config.train_length,
-  });
+  const { specs, labels, features, file, frame, plan } = await readRollingInput(config);
   const step = plan.steps[task.step];
   if (
     step === undefined ||

@@ -199,20 +199,12 @@ export async function executePipeline(
     interrupts.dispose();
   }
   reporter.close();
-  process.stdout.write(
-    output.json ? `${JSON.stringify(summaryJson(run), null, 2)}\n` : `${formatSummary(run)}\n`,
+  return finishRun(
+    run,
+    output,
+    interrupts.signal,
+    "run the same command again to continue (finished stages are skipped)",
   );
-  if (!output.json) {
-    const reports = reportFiles(run);
-    if (reports.length > 0) process.stdout.write(`\n${reports.map((f) => `report: ${f}`).join("\n")}\n`);
-  }
-  if (interrupts.signal.aborted) {
-    throw interruption(
-      interrupts.signal,
-      `${describeInterrupted(run)}; run the same command again to continue (finished stages are skipped)`,
-    );
-  }
-  return run;
 }
 
 /**
@@ -271,6 +263,21 @@ async function queuePipeline(
   } finally {
     interrupts.dispose();
   }
+  return finishRun(
+    run,
+    output,
+    interrupts.signal,
+    "the workers go on: follow the run again with the same command",
+  );
+}
+
+/** Prints a run's summary (or its JSON) and the reports' paths; an interrupted run ends as an interruption saying what to do next. */
+function finishRun(
+  run: PipelineRun,
+  output: { json: boolean },
+  signal: AbortSignal,
+  next: string,
+): PipelineRun {
   process.stdout.write(
     output.json ? `${JSON.stringify(summaryJson(run), null, 2)}\n` : `${formatSummary(run)}\n`,
   );
@@ -278,11 +285,6 @@ async function queuePipeline(
     const reports = reportFiles(run);
     if (reports.length > 0) process.stdout.write(`\n${reports.map((f) => `report: ${f}`).join("\n")}\n`);
   }
-  if (interrupts.signal.aborted) {
-    throw interruption(
-      interrupts.signal,
-      `${describeInterrupted(run)}; the workers go on: follow the run again with the same command`,
-    );
-  }
+  if (signal.aborted) throw interruption(signal, `${describeInterrupted(run)}; ${next}`);
   return run;
 }
