@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PACKAGE_ROOT } from "../cli/version.js";
 import { monthKey } from "../core/time.js";
@@ -84,6 +85,70 @@ async function runOurs(data: string, months: number): Promise<BenchResult> {
   };
 }
 
+/** The median of each stage's seconds over runs (each run's other fields: the first run's), and each stage's range. */
+function medianRun(runs: readonly BenchResult[]): BenchResult {
+  const first = runs[0] as BenchResult;
+  if (runs.length === 1) return first;
+  const seconds: Record<string, number> = {};
+  const range: Record<string, [number, number]> = {};
+  for (const stage of Object.keys(first.seconds)) {
+    const xs = runs.map((r) => r.seconds[stage]).filter((x): x is number => x !== undefined);
+    xs.sort((a, b) => a - b);
+    const mid = xs.length >> 1;
+    seconds[stage] = round3(
+      xs.length % 2 === 1 ? (xs[mid] as number) : ((xs[mid - 1] as number) + (xs[mid] as number)) / 2,
+    );
+    range[stage] = [xs[0] as number, xs[xs.length - 1] as number];
+  }
+  const rss = runs.map((r) => r.peak_rss_mb).filter((x): x is number => x !== undefined);
+  return {
+    ...first,
+    seconds,
+    repeat: runs.length,
+    seconds_range: range,
+    ...(rss.length === 0 ? {} : { peak_rss_mb: Math.max(...rss) }),
+  };
+}
+
+/**
+ * Our side `repeat` times, each in a fresh process as the reference's runs are (a second run in
+ * the same process would find its code compiled and its memory warm).
+ */
+async function runOursRepeated(data: string, months: number, repeat: number): Promise<BenchResult> {
+  if (repeat === 1) return runOurs(data, months);
+  const runs: BenchResult[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const out = join(tmpdir(), `itb-bench-ours-${process.pid}-${i}.json`);
+    const script = fileURLToPath(import.meta.url);
+    const args = [
+      script,
+      "--months",
+      String(months),
+      "--data",
+      data,
+      "--json",
+      out,
+      "--no-reference",
+      "--no-queue",
+    ];
+    await new Promise<void>((done, fail) => {
+      execFile(process.execPath, args, { maxBuffer: 64 << 20 }, (err, _stdout, stderr) => {
+        if (err)
+          fail(
+            new Error(
+              `run ${i + 1} of ${repeat} failed: ${stderr.trim().split("\n").slice(-1)[0] ?? err.message}`,
+            ),
+          );
+        else done();
+      });
+    });
+    runs.push(JSON.parse(readFileSync(out, "utf8")) as BenchResult);
+    rmSync(out, { force: true });
+    process.stderr.write(`bench: our run ${i + 1} of ${repeat}: total ${runs[i]?.seconds.total} s\n`);
+  }
+  return medianRun(runs);
+}
+
 function runReference(script: string, data: string, months: number): Promise<BenchResult | string> {
   const python = "/usr/bin/python3";
   if (!existsSync(python)) return Promise.resolve("no /usr/bin/python3");
@@ -128,6 +193,8 @@ With CI set in the environment: 1 copy, 1 worker, stages import to features.
 
 Options:
   --months <n>       months of candles, 1 to 24 (default 12)
+  --repeat <n>       run each side n times (1 to 9), each in a fresh process, and report each
+                     stage's median ("seconds") and range ("seconds_range") (default 1)
   --data <dir>       Binance archive folder (default ../shared/data/binance-vision)
   --reference <py>   the reference script (default ../shared/bench/reference.py)
   --json <file>      also write our JSON line to this file
@@ -160,6 +227,7 @@ function parse() {
   return parseArgs({
     options: {
       months: { type: "string", default: "12" },
+      repeat: { type: "string", default: "1" },
       data: { type: "string", default: resolve(PACKAGE_ROOT, "../shared/data/binance-vision") },
       reference: { type: "string", default: resolve(PACKAGE_ROOT, "../shared/bench/reference.py") },
       json: { type: "string" },
@@ -178,13 +246,28 @@ function parse() {
 type Values = NonNullable<ReturnType<typeof options>>["values"];
 
 /** The Python reference on the same workload, and the ratios. */
-async function referenceSection(values: Values, months: number, ours: BenchResult): Promise<void> {
+async function referenceSection(
+  values: Values,
+  months: number,
+  repeat: number,
+  ours: BenchResult,
+): Promise<void> {
   if (!existsSync(values.reference)) {
     process.stderr.write(`bench: reference skipped: ${values.reference} not found\n`);
     return;
   }
   process.stderr.write("bench: running the Python reference on the same workload...\n");
-  const ref = await runReference(values.reference, values.data, months);
+  const refs: BenchResult[] = [];
+  let failure: string | undefined;
+  for (let i = 0; i < repeat && failure === undefined; i++) {
+    const r = await runReference(values.reference, values.data, months);
+    if (typeof r === "string") failure = r;
+    else refs.push(r);
+    if (repeat > 1 && typeof r !== "string") {
+      process.stderr.write(`bench: reference run ${i + 1} of ${repeat}: total ${r.seconds.total} s\n`);
+    }
+  }
+  const ref = failure ?? medianRun(refs);
   if (typeof ref === "string") {
     process.stderr.write(
       `bench: reference skipped: ${ref} (needs Debian's python3-pandas python3-sklearn python3-xgboost)\n`,
@@ -277,6 +360,11 @@ async function main(): Promise<void> {
     usage(`--months must be an integer from 1 to 24, got "${values.months}"`);
     return;
   }
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 9) {
+    usage(`--repeat must be an integer from 1 to 9, got "${values.repeat}"`);
+    return;
+  }
   if (values["queue-only"] && values["no-queue"]) {
     usage("--queue-only and --no-queue: give one of them");
     return;
@@ -291,11 +379,11 @@ async function main(): Promise<void> {
       usage(`data folder not found: ${values.data} (pass --data DIR in Binance's archive layout)`);
       return;
     }
-    const ours = await runOurs(values.data, months);
+    const ours = await runOursRepeated(values.data, months, repeat);
     const line = JSON.stringify(ours);
     process.stdout.write(`${line}\n`);
     if (values.json) writeFileSync(values.json, `${line}\n`);
-    if (!values["no-reference"]) await referenceSection(values, months, ours);
+    if (!values["no-reference"]) await referenceSection(values, months, repeat, ours);
   }
   if (!values["no-queue"]) await queueSection(queue);
 }
