@@ -15,6 +15,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { parse as parseJsonc } from "jsonc-parser";
 import { PACKAGE_ROOT } from "../cli/version.js";
+import { type Azurite, startAzurite } from "./azurite.js";
 
 /**
  * The distributed pipeline through 1, 2, 3 … `itb worker` processes (issue 17, Performance):
@@ -25,6 +26,14 @@ import { PACKAGE_ROOT } from "../cli/version.js";
  * done, from the jobs' own timestamps), the stages' own seconds, what the jobs spent outside
  * their stage, the queue's pickup latency, the stages' storage seconds, and whether the outputs
  * hash to the local run's.
+ *
+ * Each worker count runs on local storage (one plain data folder shared by the processes), on
+ * Azure Blob Storage through Azurite (`az://` data folders; the bench starts Azurite itself), or
+ * both, one after the other. On Azurite every market has its own `az://queue-w<N>/<symbol>`
+ * data folder and every worker its own cache folder (ITB_CACHE_DIR), as separate machines
+ * would: each pulls what its stage reads and publishes what it writes (the jobs' storage
+ * seconds). The outputs compared with the local run's are the published blobs, downloaded
+ * after the run.
  *
  * The copies are symbols BTC1USDT … BTC<n>USDT: the sample's BTCUSDT zips linked under those
  * names in a temporary archive (with CHECKSUM files naming them), each market with its own data
@@ -39,8 +48,13 @@ const ITB = join(PACKAGE_ROOT, "bin", "itb");
 /** A run that takes longer than this is stuck (the full workload takes about a minute). */
 const RUN_TIMEOUT_MS = 15 * 60_000;
 
+/** Where the queued runs keep their data folders. */
+export type QueueStorage = "local" | "azurite";
+
 export interface QueueBenchOptions {
   url: string;
+  /** The storages to run each worker count on, in this order. */
+  storage: QueueStorage[];
   /** Worker process counts, one run each. */
   workers: number[];
   /** Copies of the demo market. */
@@ -207,7 +221,7 @@ function aliasArchive(root: string, copies: number): string {
   return archive;
 }
 
-/** configs/demo.jsonc for the copies, each market in `<dataRoot>/<symbol>`. */
+/** configs/demo.jsonc for the copies, each market in `<dataRoot>/<symbol>` (a folder or `az://container`). */
 function writeConfig(file: string, dataRoot: string, copies: number): void {
   const demo = parseJsonc(readFileSync(join(PACKAGE_ROOT, "configs", "demo.jsonc"), "utf8")) as Record<
     string,
@@ -218,7 +232,7 @@ function writeConfig(file: string, dataRoot: string, copies: number): void {
     ...demo,
     description: `configs/demo.jsonc x ${copies} (bench: the queue through 1, 2, 3 workers)`,
     symbols: Array.from({ length: copies }, (_, i) => symbolOf(i + 1)),
-    data_folder: join(dataRoot, "{symbol}"),
+    data_folder: dataRoot.startsWith("az://") ? `${dataRoot}/{symbol}` : join(dataRoot, "{symbol}"),
     data_sources: sources.map((s) => (s.folder === "BTCUSDT" ? { ...s, folder: "{symbol}" } : s)),
   };
   writeFileSync(file, JSON.stringify(config, null, 2));
@@ -236,8 +250,11 @@ interface Proc {
   done: Promise<Exit>;
 }
 
-function spawnItb(args: readonly string[]): Proc {
-  const child = spawn(process.execPath, [ITB, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+function spawnItb(args: readonly string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(process.execPath, [ITB, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let out = "";
   let err = "";
   child.stdout?.on("data", (b: Buffer) => {
@@ -306,11 +323,12 @@ function files(root: string): string[] {
 
 /**
  * SHA-256 of each output file, with what legitimately differs between two data folders masked
- * in the JSON and HTML files: the folder's path, the markets' config hashes (they cover
- * data_folder), times written after `since` and the model set ids made of them. Tables, models
- * and images are hashed as they are.
+ * in the JSON and HTML files: the folder's path (and `alsoRoots`: the workers' mirrors of an
+ * az:// folder, which the files downloaded to `root` name), the markets' config hashes (they
+ * cover data_folder), times written after `since` and the model set ids made of them. Tables,
+ * models and images are hashed as they are.
  */
-function outputHashes(root: string, since: number): Map<string, string> {
+function outputHashes(root: string, since: number, alsoRoots: readonly string[] = []): Map<string, string> {
   const list = files(root);
   const hashes = new Set<string>();
   for (const f of list.filter((x) => x.endsWith(".json"))) {
@@ -322,7 +340,8 @@ function outputHashes(root: string, since: number): Map<string, string> {
   for (const f of list) {
     let bytes: Buffer | string = readFileSync(join(root, f));
     if (/\.(json|html)$/.test(f)) {
-      let text = bytes.toString("utf8").split(root).join("<ROOT>");
+      let text = bytes.toString("utf8");
+      for (const r of [root, ...alsoRoots]) text = text.split(r).join("<ROOT>");
       for (const h of hashes) text = text.split(h).join("<HASH>");
       text = text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, (t) =>
         Date.parse(t) >= since ? "<NOW>" : t,
@@ -434,6 +453,8 @@ async function stopWorkers(ws: readonly Proc[]): Promise<void> {
 export interface QueueBenchLine {
   bench: "queue";
   run: string;
+  /** Where the data folders were: "local" (a plain folder) or "azurite" (az://, a cache per worker). */
+  storage: QueueStorage;
   workers: number;
   markets: number;
   jobs: number;
@@ -453,6 +474,8 @@ export interface QueueBenchLine {
   process_s: number;
   /** The machine's 1-minute load average at the end of the run (2 means both cores busy on a 2-core machine). */
   loadavg_1m: number;
+  /** azurite: the size of every blob the run left in its container (outputs and manifests), MB. */
+  published_mb?: number;
   outputs_sha256: string;
   outputs_equal_local: boolean;
   differing?: string[];
@@ -470,8 +493,8 @@ export async function benchQueue(
   const root = mkdtempSync(join(tmpdir(), "itb-bench-queue-"));
   const since = Date.now();
   const lines: QueueBenchLine[] = [];
-  // Ctrl-C or SIGTERM: the processes, the queue's keys and the data folders go too.
-  const live: { procs: Proc[]; prefix?: string } = { procs: [] };
+  // Ctrl-C or SIGTERM: the processes, the queue's keys, Azurite and the data folders go too.
+  const live: { procs: Proc[]; prefix?: string; azurite?: Azurite } = { procs: [] };
   const started = (p: Proc) => {
     live.procs.push(p);
     return p;
@@ -483,6 +506,7 @@ export async function benchQueue(
     void (async () => {
       await stopWorkers(live.procs).catch(() => undefined);
       if (live.prefix !== undefined) await dropPrefix(opts.url, live.prefix).catch(() => undefined);
+      await live.azurite?.stop().catch(() => undefined);
       rmSync(root, { recursive: true, force: true });
       process.exit(sig === "SIGINT" ? 130 : 143);
     })();
@@ -491,13 +515,14 @@ export async function benchQueue(
   process.once("SIGTERM", onSignal);
   try {
     const archive = aliasArchive(root, opts.copies);
-    const common = (name: string) => {
+    const common = (name: string, dataRoot?: string) => {
       const dir = join(root, name);
       mkdirSync(dir);
       const config = join(dir, "config.json");
       const data = join(dir, "data");
-      writeConfig(config, data, opts.copies);
+      writeConfig(config, dataRoot ?? data, opts.copies);
       return {
+        dir,
         data,
         args: [
           "pipeline",
@@ -523,6 +548,7 @@ export async function benchQueue(
     const localLine: QueueBenchLine = {
       bench: "queue",
       run: "local",
+      storage: "local",
       workers: 1,
       markets: localRun.markets.length,
       jobs: localRun.markets.reduce((n, m) => n + m.stages.length, 0),
@@ -545,74 +571,125 @@ export async function benchQueue(
     lines.push(localLine);
     rmSync(local.data, { recursive: true, force: true });
 
-    let oneWorkerWall: number | undefined;
+    if (opts.storage.includes("azurite")) {
+      progress("starting Azurite (in memory, on a free port)");
+      live.azurite = await startAzurite();
+    }
+    const azurite = live.azurite;
+    const oneWorkerWall = new Map<QueueStorage, number>();
     for (const n of opts.workers) {
-      const prefix = `itbbench-${process.pid}-${randomBytes(3).toString("hex")}-w${n}`;
-      const run = common(`workers-${n}`);
-      live.prefix = prefix;
-      progress(`${n} worker(s): itb worker --concurrency 1 --workers 1, prefix ${prefix}`);
-      const workers = Array.from({ length: n }, () =>
-        started(
-          spawnItb([
-            "worker",
-            "--queue",
-            opts.url,
-            "--queue-prefix",
-            prefix,
-            "--concurrency",
-            "1",
-            "--workers",
-            "1",
-            "--log-format",
-            "json",
-          ]),
-        ),
-      );
-      try {
-        await Promise.all(workers.map((w) => waitForText(w, '"msg":"worker ready"', 60_000)));
-        const t1 = performance.now();
-        summaryOf(
-          `itb pipeline --queue with ${n} worker(s)`,
-          await started(spawnItb([...run.args, "--queue", opts.url, "--queue-prefix", prefix, "--wait"]))
-            .done,
+      for (const storage of opts.storage) {
+        const az = storage === "azurite" ? azurite : undefined;
+        const name = az === undefined ? `workers-${n}` : `workers-${n}-azurite`;
+        const container = `queue-w${n}`;
+        const prefix = `itbbench-${process.pid}-${randomBytes(3).toString("hex")}-w${n}${az === undefined ? "" : "az"}`;
+        const run = common(name, az === undefined ? undefined : `az://${container}`);
+        // Each worker its own cache (its mirror of the az:// folders), as on its own machine.
+        const caches = Array.from({ length: n }, (_, i) => join(run.dir, `cache-w${i + 1}`));
+        const workerEnv = (i: number): NodeJS.ProcessEnv =>
+          az === undefined
+            ? {}
+            : {
+                ITB_CACHE_DIR: caches[i] as string,
+                AZURE_STORAGE_CONNECTION_STRING: az.connectionString,
+                AZURE_STORAGE_ACCOUNT: "",
+                AZURE_STORAGE_KEY: "",
+              };
+        if (az !== undefined) await az.container(container);
+        live.prefix = prefix;
+        progress(
+          `${n} worker(s)${az === undefined ? "" : ` on az://${container} (Azurite), a cache each`}: ` +
+            `itb worker --concurrency 1 --workers 1, prefix ${prefix}`,
         );
-        const processS = (performance.now() - t1) / 1000;
-        const { timings, byStage } = await jobTimings(
-          opts.url,
-          prefix,
-          workers.map((w) => w.stderr()),
-        );
-        const acc = accountQueueRun(timings, n);
-        const hashes = outputHashes(run.data, since);
-        const diff = differing(reference, hashes);
-        if (n === 1) oneWorkerWall = acc.wall_s;
-        const line: QueueBenchLine = {
-          bench: "queue",
-          run: `${n} worker(s)`,
-          workers: n,
-          markets: localLine.markets,
-          ...acc,
-          // in the local run's order of stages
-          stage_s_by_stage: rounded(
-            Object.fromEntries(
-              Object.keys(localLine.stage_s_by_stage).map((k) => [k, byStage[k] ?? 0] as [string, number]),
+        const workers = Array.from({ length: n }, (_, i) =>
+          started(
+            spawnItb(
+              [
+                "worker",
+                "--queue",
+                opts.url,
+                "--queue-prefix",
+                prefix,
+                "--concurrency",
+                "1",
+                "--workers",
+                "1",
+                "--log-format",
+                "json",
+              ],
+              workerEnv(i),
             ),
           ),
-          ...(oneWorkerWall === undefined ? {} : { speedup_vs_1_worker: r3(oneWorkerWall / acc.wall_s) }),
-          process_s: r3(processS),
-          loadavg_1m: r3(loadavg()[0] as number),
-          outputs_sha256: digestOf(hashes),
-          outputs_equal_local: diff.length === 0,
-          ...(diff.length === 0 ? {} : { differing: diff.slice(0, 10) }),
-        };
-        print(line);
-        lines.push(line);
-      } finally {
-        await stopWorkers(workers);
-        await dropPrefix(opts.url, prefix);
-        rmSync(run.data, { recursive: true, force: true });
-        live.procs = [];
-        delete live.prefix;
+        );
+        try {
+          await Promise.all(workers.map((w) => waitForText(w, '"msg":"worker ready"', 60_000)));
+          const t1 = performance.now();
+          // The enqueuer runs no stage: on az:// it needs no credentials.
+          summaryOf(
+            `itb pipeline --queue with ${n} worker(s)${az === undefined ? "" : " on Azurite"}`,
+            await started(
+              spawnItb(
+                [...run.args, "--queue", opts.url, "--queue-prefix", prefix, "--wait"],
+                az === undefined
+                  ? {}
+                  : { ITB_CACHE_DIR: join(run.dir, "cache-enqueuer"), AZURE_STORAGE_CONNECTION_STRING: "" },
+              ),
+            ).done,
+          );
+          const processS = (performance.now() - t1) / 1000;
+          const { timings, byStage } = await jobTimings(
+            opts.url,
+            prefix,
+            workers.map((w) => w.stderr()),
+          );
+          const acc = accountQueueRun(timings, n);
+          let hashes: Map<string, string>;
+          let publishedMb: number | undefined;
+          if (az === undefined) hashes = outputHashes(run.data, since);
+          else {
+            // The published blobs, as another machine would pull them; the files name the
+            // worker's mirror that wrote them.
+            publishedMb = (await az.download(container, run.data)) / 1e6;
+            hashes = outputHashes(
+              run.data,
+              since,
+              caches.map((c) => join(c, "az", az.account, container)),
+            );
+          }
+          const diff = differing(reference, hashes);
+          if (n === 1) oneWorkerWall.set(storage, acc.wall_s);
+          const one = oneWorkerWall.get(storage);
+          const line: QueueBenchLine = {
+            bench: "queue",
+            run: `${n} worker(s)${az === undefined ? "" : ", azurite"}`,
+            storage,
+            workers: n,
+            markets: localLine.markets,
+            ...acc,
+            // in the local run's order of stages
+            stage_s_by_stage: rounded(
+              Object.fromEntries(
+                Object.keys(localLine.stage_s_by_stage).map((k) => [k, byStage[k] ?? 0] as [string, number]),
+              ),
+            ),
+            ...(one === undefined ? {} : { speedup_vs_1_worker: r3(one / acc.wall_s) }),
+            process_s: r3(processS),
+            loadavg_1m: r3(loadavg()[0] as number),
+            ...(publishedMb === undefined ? {} : { published_mb: r3(publishedMb) }),
+            outputs_sha256: digestOf(hashes),
+            outputs_equal_local: diff.length === 0,
+            ...(diff.length === 0 ? {} : { differing: diff.slice(0, 10) }),
+          };
+          print(line);
+          lines.push(line);
+        } finally {
+          await stopWorkers(workers);
+          await dropPrefix(opts.url, prefix);
+          if (az !== undefined) await az.dropContainer(container).catch(() => undefined);
+          rmSync(run.dir, { recursive: true, force: true });
+          live.procs = [];
+          delete live.prefix;
+        }
       }
     }
     return lines;
@@ -623,6 +700,7 @@ export async function benchQueue(
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
+    if (!interrupted) await live.azurite?.stop();
     rmSync(root, { recursive: true, force: true });
   }
 }
@@ -634,7 +712,7 @@ export function queueTable(lines: readonly QueueBenchLine[]): string {
     "wall s",
     "speed-up",
     "stage s",
-    "storage s",
+    "storage s (share)",
     "in-job overhead s (itb's)",
     "pickup s",
     "overhead share",
@@ -648,7 +726,11 @@ export function queueTable(lines: readonly QueueBenchLine[]): string {
     num(l.wall_s),
     l.speedup_vs_1_worker === undefined ? "-" : `${l.speedup_vs_1_worker.toFixed(2)}x`,
     num(l.stage_s),
-    l.run === "local" ? "-" : l.storage_s === undefined ? "not reported" : num(l.storage_s),
+    l.run === "local"
+      ? "-"
+      : l.storage_s === undefined
+        ? "not reported"
+        : `${num(l.storage_s)} (${pct(l.storage_share)})`,
     l.in_job_overhead_s === undefined
       ? "-"
       : `${num(l.in_job_overhead_s)}${l.in_job_itb_s === undefined ? "" : ` (${num(l.in_job_itb_s)})`}`,
