@@ -76,6 +76,8 @@ export interface JobTiming {
   stageSeconds: number;
   /** `storageSeconds` of the job's result, when the worker reports it. */
   storageSeconds?: number;
+  /** Its publishing part (`storagePublishSeconds`); the rest are pulls, inside stageSeconds. */
+  storagePublishSeconds?: number;
   /** Which worker process ran it (its index). */
   worker: number;
   /** The worker's log times of "stage job started" and "stage ran", when it logged both. */
@@ -90,6 +92,10 @@ export interface QueueAccounting {
   stage_s: number;
   /** Σ storage seconds reported by the stages; absent when no job reported any. */
   storage_s?: number;
+  /** The pulls of storage_s (part of stage_s); with storage_publish_s, when every job reporting storage splits it. */
+  storage_pull_s?: number;
+  /** The publishing of storage_s (after the stage: part of in_job_overhead_s). */
+  storage_publish_s?: number;
   /** Σ processedOn..finishedOn: the workers' busy time. */
   busy_s: number;
   /** busy_s − stage_s: config load, planning, locks, fingerprints, BullMQ calls inside the job. */
@@ -142,6 +148,7 @@ export function accountQueueRun(jobs: readonly JobTiming[], workers: number): Qu
   }
   let stage = 0;
   let storage = 0;
+  let publish = 0;
   let busy = 0;
   let pickup = 0;
   let queued = 0;
@@ -151,6 +158,7 @@ export function accountQueueRun(jobs: readonly JobTiming[], workers: number): Qu
     const ready = readyAt(j);
     stage += j.stageSeconds;
     storage += j.storageSeconds ?? 0;
+    publish += j.storagePublishSeconds ?? 0;
     busy += (j.finishedOn - j.processedOn) / 1000;
     queued += Math.max(0, j.processedOn - ready) / 1000;
     pickup += Math.max(0, j.processedOn - Math.max(ready, freeAt.get(j.id) ?? ready)) / 1000;
@@ -159,12 +167,15 @@ export function accountQueueRun(jobs: readonly JobTiming[], workers: number): Qu
     (Math.max(...jobs.map((j) => j.finishedOn)) - Math.min(...jobs.map((j) => j.timestamp))) / 1000;
   const inJob = busy - stage;
   const reported = jobs.some((j) => j.storageSeconds !== undefined);
+  const split =
+    reported && jobs.every((j) => j.storageSeconds === undefined || j.storagePublishSeconds !== undefined);
   const accounted = stage + inJob + pickup;
   return {
     jobs: jobs.length,
     wall_s: r3(wall),
     stage_s: r3(stage),
     ...(reported ? { storage_s: r3(storage) } : {}),
+    ...(split ? { storage_pull_s: r3(storage - publish), storage_publish_s: r3(publish) } : {}),
     busy_s: r3(busy),
     in_job_overhead_s: r3(inJob),
     ...(jobs.every((j) => j.logged !== undefined) ? { in_job_itb_s: r3(itb) } : {}),
@@ -394,7 +405,11 @@ async function jobTimings(
     const byStage: Record<string, number> = {};
     const timings = jobs.map((j) => {
       const id = j.id as string;
-      const value = (j.returnvalue ?? {}) as { result?: { seconds?: number }; storageSeconds?: number };
+      const value = (j.returnvalue ?? {}) as {
+        result?: { seconds?: number };
+        storageSeconds?: number;
+        storagePublishSeconds?: number;
+      };
       const worker = ran.get(id);
       if (j.processedOn === undefined || j.finishedOn === undefined || worker === undefined) {
         throw new Error(`job ${id} has no start or end, or no worker logged it`);
@@ -411,6 +426,9 @@ async function jobTimings(
         finishedOn: j.finishedOn,
         stageSeconds: value.result?.seconds ?? 0,
         ...(value.storageSeconds === undefined ? {} : { storageSeconds: value.storageSeconds }),
+        ...(value.storagePublishSeconds === undefined
+          ? {}
+          : { storagePublishSeconds: value.storagePublishSeconds }),
         worker,
         ...(t0 === undefined || t1 === undefined ? {} : { logged: { started: t0, ran: t1 } }),
       };
@@ -464,6 +482,8 @@ export interface QueueBenchLine {
   /** Σ the stages' own seconds per stage, over the markets. */
   stage_s_by_stage: Record<string, number>;
   storage_s?: number;
+  storage_pull_s?: number;
+  storage_publish_s?: number;
   in_job_overhead_s?: number;
   in_job_itb_s?: number;
   pickup_s?: number;
@@ -712,7 +732,7 @@ export function queueTable(lines: readonly QueueBenchLine[]): string {
     "wall s",
     "speed-up",
     "stage s",
-    "storage s (share)",
+    "storage s: pull + publish (share)",
     "in-job overhead s (itb's)",
     "pickup s",
     "overhead share",
@@ -730,7 +750,11 @@ export function queueTable(lines: readonly QueueBenchLine[]): string {
       ? "-"
       : l.storage_s === undefined
         ? "not reported"
-        : `${num(l.storage_s)} (${pct(l.storage_share)})`,
+        : `${num(l.storage_s)}${
+            l.storage_publish_s === undefined
+              ? ""
+              : `: ${num(l.storage_pull_s)} + ${num(l.storage_publish_s)}`
+          } (${pct(l.storage_share)})`,
     l.in_job_overhead_s === undefined
       ? "-"
       : `${num(l.in_job_overhead_s)}${l.in_job_itb_s === undefined ? "" : ` (${num(l.in_job_itb_s)})`}`,
