@@ -227,11 +227,11 @@ const DEMO_STAGES = [
 
 const isCi = () => process.env.CI !== undefined && process.env.CI !== "" && process.env.CI !== "false";
 
-const STORAGES: Record<string, QueueStorage[]> = {
-  local: ["local"],
-  azurite: ["azurite"],
-  both: ["local", "azurite"],
-};
+const STORAGES = new Map<string, QueueStorage[]>([
+  ["local", ["local"]],
+  ["azurite", ["azurite"]],
+  ["both", ["local", "azurite"]],
+]);
 
 /** The queue section's options, or a usage message. CI (set by .ci/run) makes the defaults small. */
 function queueOptions(values: Values): QueueBenchOptions | string {
@@ -251,7 +251,7 @@ function queueOptions(values: Values): QueueBenchOptions | string {
     return `--queue-to must be one of ${DEMO_STAGES.join(", ")}, got "${to}"`;
   }
   const storageText = values["queue-storage"] ?? (ci ? "local" : "both");
-  const storage = STORAGES[storageText];
+  const storage = STORAGES.get(storageText);
   if (storage === undefined) {
     return `--queue-storage must be local, azurite or both, got "${storageText}"`;
   }

@@ -515,11 +515,13 @@ export async function benchQueue(
   const lines: QueueBenchLine[] = [];
   // Ctrl-C or SIGTERM: the processes, the queue's keys, Azurite and the data folders go too.
   const live: { procs: Proc[]; prefix?: string; azurite?: Azurite } = { procs: [] };
+  let interrupted = false;
   const started = (p: Proc) => {
     live.procs.push(p);
+    // Spawned while the interruption's cleanup runs: it is stopped too.
+    if (interrupted) p.child.kill("SIGTERM");
     return p;
   };
-  let interrupted = false;
   const onSignal = (sig: NodeJS.Signals) => {
     interrupted = true;
     progress(`interrupted by ${sig}: stopping its processes, removing its queue keys and ${root}`);
@@ -527,6 +529,7 @@ export async function benchQueue(
       await stopWorkers(live.procs).catch(() => undefined);
       if (live.prefix !== undefined) await dropPrefix(opts.url, live.prefix).catch(() => undefined);
       await live.azurite?.stop().catch(() => undefined);
+      for (const p of live.procs) if (p.child.exitCode === null) p.child.kill("SIGKILL");
       rmSync(root, { recursive: true, force: true });
       process.exit(sig === "SIGINT" ? 130 : 143);
     })();
