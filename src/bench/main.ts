@@ -9,9 +9,16 @@ import { monthKey } from "../core/time.js";
 import { loadArchiveMonths } from "../data/archive/import.js";
 import { mergeSources } from "../data/merge.js";
 import { STAGES, selectGraph } from "../pipeline/graph/stages.js";
+import { AZURITE_BIN, azuriteInstalled } from "./azurite.js";
 import { benchExchange } from "./exchange.js";
 import { benchModels } from "./models.js";
-import { benchQueue, type QueueBenchOptions, queueTable, redisReachable } from "./queue.js";
+import {
+  benchQueue,
+  type QueueBenchOptions,
+  type QueueStorage,
+  queueTable,
+  redisReachable,
+} from "./queue.js";
 import { benchSignals } from "./signals.js";
 import { benchFeatures, benchLabels, benchStreaming, labelRate } from "./workload.js";
 
@@ -189,7 +196,10 @@ Then, when a Redis answers at --queue-url, the demo's market x 4 through 1, 2 an
 \`itb worker\` processes (the JSON lines have "bench":"queue"; a table follows on stderr):
 wall time, speed-up, stage seconds, the jobs' time outside their stages, the queue's pickup
 latency, storage seconds, and whether the outputs hash to a local \`itb pipeline\` run's.
-With CI set in the environment: 1 copy, 1 worker, stages import to features.
+Each worker count runs with the data folders on local storage and on Azure Blob Storage
+through Azurite (az://, started by the bench, a cache folder per worker; skipped with a
+message when Azurite, a dev dependency, is not installed).
+With CI set in the environment: 1 copy, 1 worker, stages import to features, local storage.
 
 Options:
   --months <n>       months of candles, 1 to 24 (default 12)
@@ -202,6 +212,7 @@ Options:
   --queue-workers <list>  worker process counts, one run each (default 1,2,3; with CI: 1)
   --queue-copies <n> copies of the demo's market, 1 to 16 (default 4; with CI: 1)
   --queue-to <stage> last stage of the queued runs (default: every stage; with CI: features)
+  --queue-storage <s>  local, azurite or both (default both; with CI: local)
   --queue-url <url>  the Redis (default redis://127.0.0.1:6379)
   --no-queue         skip the queue section
   --queue-only       only the queue section (npm run bench:queue)
@@ -210,6 +221,7 @@ Options:
 Examples:
   npm run bench -- --months 1 --no-reference
   npm run bench:queue -- --queue-workers 1,2 --queue-copies 2
+  npm run bench:queue -- --queue-storage azurite
 `;
 
 function options(): ReturnType<typeof parse> | undefined {
@@ -235,6 +247,7 @@ function parse() {
       "queue-workers": { type: "string" },
       "queue-copies": { type: "string" },
       "queue-to": { type: "string" },
+      "queue-storage": { type: "string" },
       "queue-url": { type: "string", default: "redis://127.0.0.1:6379" },
       "no-queue": { type: "boolean", default: false },
       "queue-only": { type: "boolean", default: false },
@@ -286,9 +299,17 @@ async function referenceSection(
 /** The demo's stages, in order (`--queue-to` names one): the graph with the import source and the walk-forward. */
 const DEMO_STAGES = selectGraph(STAGES, { source: "import", predict: "rolling" }).map((s) => s.name);
 
+const isCi = () => process.env.CI !== undefined && process.env.CI !== "" && process.env.CI !== "false";
+
+const STORAGES = new Map<string, QueueStorage[]>([
+  ["local", ["local"]],
+  ["azurite", ["azurite"]],
+  ["both", ["local", "azurite"]],
+]);
+
 /** The queue section's options, or a usage message. CI (set by .ci/run) makes the defaults small. */
 function queueOptions(values: Values): QueueBenchOptions | string {
-  const ci = process.env.CI !== undefined && process.env.CI !== "" && process.env.CI !== "false";
+  const ci = isCi();
   const workersText = values["queue-workers"] ?? (ci ? "1" : "1,2,3");
   const workers = workersText.split(",").map((w) => Number(w.trim()));
   if (workers.some((w) => !Number.isInteger(w) || w < 1 || w > 16)) {
@@ -303,7 +324,12 @@ function queueOptions(values: Values): QueueBenchOptions | string {
   if (to !== undefined && !DEMO_STAGES.includes(to)) {
     return `--queue-to must be one of ${DEMO_STAGES.join(", ")}, got "${to}"`;
   }
-  return { url: values["queue-url"], workers, copies, ...(to === undefined ? {} : { to }) };
+  const storageText = values["queue-storage"] ?? (ci ? "local" : "both");
+  const storage = STORAGES.get(storageText);
+  if (storage === undefined) {
+    return `--queue-storage must be local, azurite or both, got "${storageText}"`;
+  }
+  return { url: values["queue-url"], storage, workers, copies, ...(to === undefined ? {} : { to }) };
 }
 
 /** The distributed pipeline through 1, 2, 3 workers; skipped with a message when no Redis answers. */
@@ -314,9 +340,23 @@ async function queueSection(opts: QueueBenchOptions): Promise<void> {
     );
     return;
   }
+  if (isCi() && !opts.storage.includes("azurite")) {
+    process.stderr.write(
+      "bench: queue: CI: local storage only (--queue-storage both adds the Azurite runs)\n",
+    );
+  }
+  if (opts.storage.includes("azurite") && !azuriteInstalled()) {
+    const rest = opts.storage.filter((s) => s !== "azurite");
+    process.stderr.write(
+      `bench: queue: Azurite runs skipped: Azurite is not installed (${AZURITE_BIN}; a dev dependency)` +
+        `${rest.length === 0 ? "" : ", local storage only"}\n`,
+    );
+    if (rest.length === 0) return;
+    opts = { ...opts, storage: rest };
+  }
   process.stderr.write(
     `bench: the demo's market x ${opts.copies} through ${opts.workers.join(", ")} itb worker process(es)` +
-      `${opts.to === undefined ? "" : `, stages up to ${opts.to}`}...\n`,
+      `${opts.to === undefined ? "" : `, stages up to ${opts.to}`}, on ${opts.storage.join(" and ")} storage...\n`,
   );
   let lines: Awaited<ReturnType<typeof benchQueue>>;
   try {

@@ -15,6 +15,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { parse as parseJsonc } from "jsonc-parser";
 import { PACKAGE_ROOT } from "../cli/version.js";
+import { type Azurite, startAzurite } from "./azurite.js";
 
 /**
  * The distributed pipeline through 1, 2, 3 … `itb worker` processes (issue 17, Performance):
@@ -25,6 +26,14 @@ import { PACKAGE_ROOT } from "../cli/version.js";
  * done, from the jobs' own timestamps), the stages' own seconds, what the jobs spent outside
  * their stage, the queue's pickup latency, the stages' storage seconds, and whether the outputs
  * hash to the local run's.
+ *
+ * Each worker count runs on local storage (one plain data folder shared by the processes), on
+ * Azure Blob Storage through Azurite (`az://` data folders; the bench starts Azurite itself), or
+ * both, one after the other. On Azurite every market has its own `az://queue-w<N>/<symbol>`
+ * data folder and every worker its own cache folder (ITB_CACHE_DIR), as separate machines
+ * would: each pulls what its stage reads and publishes what it writes (the jobs' storage
+ * seconds). The outputs compared with the local run's are the published blobs, downloaded
+ * after the run.
  *
  * The copies are symbols BTC1USDT … BTC<n>USDT: the sample's BTCUSDT zips linked under those
  * names in a temporary archive (with CHECKSUM files naming them), each market with its own data
@@ -39,8 +48,13 @@ const ITB = join(PACKAGE_ROOT, "bin", "itb");
 /** A run that takes longer than this is stuck (the full workload takes about a minute). */
 const RUN_TIMEOUT_MS = 15 * 60_000;
 
+/** Where the queued runs keep their data folders. */
+export type QueueStorage = "local" | "azurite";
+
 export interface QueueBenchOptions {
   url: string;
+  /** The storages to run each worker count on, in this order. */
+  storage: QueueStorage[];
   /** Worker process counts, one run each. */
   workers: number[];
   /** Copies of the demo market. */
@@ -62,6 +76,8 @@ export interface JobTiming {
   stageSeconds: number;
   /** `storageSeconds` of the job's result, when the worker reports it. */
   storageSeconds?: number;
+  /** Its publishing part (`storagePublishSeconds`); the rest are pulls, inside stageSeconds. */
+  storagePublishSeconds?: number;
   /** Which worker process ran it (its index). */
   worker: number;
   /** The worker's log times of "stage job started" and "stage ran", when it logged both. */
@@ -76,6 +92,10 @@ export interface QueueAccounting {
   stage_s: number;
   /** Σ storage seconds reported by the stages; absent when no job reported any. */
   storage_s?: number;
+  /** The pulls of storage_s (part of stage_s); with storage_publish_s, when every job reporting storage splits it. */
+  storage_pull_s?: number;
+  /** The publishing of storage_s (after the stage: part of in_job_overhead_s). */
+  storage_publish_s?: number;
   /** Σ processedOn..finishedOn: the workers' busy time. */
   busy_s: number;
   /** busy_s − stage_s: config load, planning, locks, fingerprints, BullMQ calls inside the job. */
@@ -128,6 +148,7 @@ export function accountQueueRun(jobs: readonly JobTiming[], workers: number): Qu
   }
   let stage = 0;
   let storage = 0;
+  let publish = 0;
   let busy = 0;
   let pickup = 0;
   let queued = 0;
@@ -137,6 +158,7 @@ export function accountQueueRun(jobs: readonly JobTiming[], workers: number): Qu
     const ready = readyAt(j);
     stage += j.stageSeconds;
     storage += j.storageSeconds ?? 0;
+    publish += j.storagePublishSeconds ?? 0;
     busy += (j.finishedOn - j.processedOn) / 1000;
     queued += Math.max(0, j.processedOn - ready) / 1000;
     pickup += Math.max(0, j.processedOn - Math.max(ready, freeAt.get(j.id) ?? ready)) / 1000;
@@ -145,12 +167,15 @@ export function accountQueueRun(jobs: readonly JobTiming[], workers: number): Qu
     (Math.max(...jobs.map((j) => j.finishedOn)) - Math.min(...jobs.map((j) => j.timestamp))) / 1000;
   const inJob = busy - stage;
   const reported = jobs.some((j) => j.storageSeconds !== undefined);
+  const split =
+    reported && jobs.every((j) => j.storageSeconds === undefined || j.storagePublishSeconds !== undefined);
   const accounted = stage + inJob + pickup;
   return {
     jobs: jobs.length,
     wall_s: r3(wall),
     stage_s: r3(stage),
     ...(reported ? { storage_s: r3(storage) } : {}),
+    ...(split ? { storage_pull_s: r3(storage - publish), storage_publish_s: r3(publish) } : {}),
     busy_s: r3(busy),
     in_job_overhead_s: r3(inJob),
     ...(jobs.every((j) => j.logged !== undefined) ? { in_job_itb_s: r3(itb) } : {}),
@@ -207,7 +232,7 @@ function aliasArchive(root: string, copies: number): string {
   return archive;
 }
 
-/** configs/demo.jsonc for the copies, each market in `<dataRoot>/<symbol>`. */
+/** configs/demo.jsonc for the copies, each market in `<dataRoot>/<symbol>` (a folder or `az://container`). */
 function writeConfig(file: string, dataRoot: string, copies: number): void {
   const demo = parseJsonc(readFileSync(join(PACKAGE_ROOT, "configs", "demo.jsonc"), "utf8")) as Record<
     string,
@@ -218,7 +243,7 @@ function writeConfig(file: string, dataRoot: string, copies: number): void {
     ...demo,
     description: `configs/demo.jsonc x ${copies} (bench: the queue through 1, 2, 3 workers)`,
     symbols: Array.from({ length: copies }, (_, i) => symbolOf(i + 1)),
-    data_folder: join(dataRoot, "{symbol}"),
+    data_folder: dataRoot.startsWith("az://") ? `${dataRoot}/{symbol}` : join(dataRoot, "{symbol}"),
     data_sources: sources.map((s) => (s.folder === "BTCUSDT" ? { ...s, folder: "{symbol}" } : s)),
   };
   writeFileSync(file, JSON.stringify(config, null, 2));
@@ -236,8 +261,11 @@ interface Proc {
   done: Promise<Exit>;
 }
 
-function spawnItb(args: readonly string[]): Proc {
-  const child = spawn(process.execPath, [ITB, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+function spawnItb(args: readonly string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(process.execPath, [ITB, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let out = "";
   let err = "";
   child.stdout?.on("data", (b: Buffer) => {
@@ -306,11 +334,12 @@ function files(root: string): string[] {
 
 /**
  * SHA-256 of each output file, with what legitimately differs between two data folders masked
- * in the JSON and HTML files: the folder's path, the markets' config hashes (they cover
- * data_folder), times written after `since` and the model set ids made of them. Tables, models
- * and images are hashed as they are.
+ * in the JSON and HTML files: the folder's path (and `alsoRoots`: the workers' mirrors of an
+ * az:// folder, which the files downloaded to `root` name), the markets' config hashes (they
+ * cover data_folder), times written after `since` and the model set ids made of them. Tables,
+ * models and images are hashed as they are.
  */
-function outputHashes(root: string, since: number): Map<string, string> {
+function outputHashes(root: string, since: number, alsoRoots: readonly string[] = []): Map<string, string> {
   const list = files(root);
   const hashes = new Set<string>();
   for (const f of list.filter((x) => x.endsWith(".json"))) {
@@ -322,7 +351,8 @@ function outputHashes(root: string, since: number): Map<string, string> {
   for (const f of list) {
     let bytes: Buffer | string = readFileSync(join(root, f));
     if (/\.(json|html)$/.test(f)) {
-      let text = bytes.toString("utf8").split(root).join("<ROOT>");
+      let text = bytes.toString("utf8");
+      for (const r of [root, ...alsoRoots]) text = text.split(r).join("<ROOT>");
       for (const h of hashes) text = text.split(h).join("<HASH>");
       text = text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, (t) =>
         Date.parse(t) >= since ? "<NOW>" : t,
@@ -375,7 +405,11 @@ async function jobTimings(
     const byStage: Record<string, number> = {};
     const timings = jobs.map((j) => {
       const id = j.id as string;
-      const value = (j.returnvalue ?? {}) as { result?: { seconds?: number }; storageSeconds?: number };
+      const value = (j.returnvalue ?? {}) as {
+        result?: { seconds?: number };
+        storageSeconds?: number;
+        storagePublishSeconds?: number;
+      };
       const worker = ran.get(id);
       if (j.processedOn === undefined || j.finishedOn === undefined || worker === undefined) {
         throw new Error(`job ${id} has no start or end, or no worker logged it`);
@@ -392,6 +426,9 @@ async function jobTimings(
         finishedOn: j.finishedOn,
         stageSeconds: value.result?.seconds ?? 0,
         ...(value.storageSeconds === undefined ? {} : { storageSeconds: value.storageSeconds }),
+        ...(value.storagePublishSeconds === undefined
+          ? {}
+          : { storagePublishSeconds: value.storagePublishSeconds }),
         worker,
         ...(t0 === undefined || t1 === undefined ? {} : { logged: { started: t0, ran: t1 } }),
       };
@@ -434,6 +471,8 @@ async function stopWorkers(ws: readonly Proc[]): Promise<void> {
 export interface QueueBenchLine {
   bench: "queue";
   run: string;
+  /** Where the data folders were: "local" (a plain folder) or "azurite" (az://, a cache per worker). */
+  storage: QueueStorage;
   workers: number;
   markets: number;
   jobs: number;
@@ -443,6 +482,8 @@ export interface QueueBenchLine {
   /** Σ the stages' own seconds per stage, over the markets. */
   stage_s_by_stage: Record<string, number>;
   storage_s?: number;
+  storage_pull_s?: number;
+  storage_publish_s?: number;
   in_job_overhead_s?: number;
   in_job_itb_s?: number;
   pickup_s?: number;
@@ -453,6 +494,8 @@ export interface QueueBenchLine {
   process_s: number;
   /** The machine's 1-minute load average at the end of the run (2 means both cores busy on a 2-core machine). */
   loadavg_1m: number;
+  /** azurite: the size of every blob the run left in its container (outputs and manifests), MB. */
+  published_mb?: number;
   outputs_sha256: string;
   outputs_equal_local: boolean;
   differing?: string[];
@@ -470,19 +513,23 @@ export async function benchQueue(
   const root = mkdtempSync(join(tmpdir(), "itb-bench-queue-"));
   const since = Date.now();
   const lines: QueueBenchLine[] = [];
-  // Ctrl-C or SIGTERM: the processes, the queue's keys and the data folders go too.
-  const live: { procs: Proc[]; prefix?: string } = { procs: [] };
+  // Ctrl-C or SIGTERM: the processes, the queue's keys, Azurite and the data folders go too.
+  const live: { procs: Proc[]; prefix?: string; azurite?: Azurite } = { procs: [] };
+  let interrupted = false;
   const started = (p: Proc) => {
     live.procs.push(p);
+    // Spawned while the interruption's cleanup runs: it is stopped too.
+    if (interrupted) p.child.kill("SIGTERM");
     return p;
   };
-  let interrupted = false;
   const onSignal = (sig: NodeJS.Signals) => {
     interrupted = true;
     progress(`interrupted by ${sig}: stopping its processes, removing its queue keys and ${root}`);
     void (async () => {
       await stopWorkers(live.procs).catch(() => undefined);
       if (live.prefix !== undefined) await dropPrefix(opts.url, live.prefix).catch(() => undefined);
+      await live.azurite?.stop().catch(() => undefined);
+      for (const p of live.procs) if (p.child.exitCode === null) p.child.kill("SIGKILL");
       rmSync(root, { recursive: true, force: true });
       process.exit(sig === "SIGINT" ? 130 : 143);
     })();
@@ -491,13 +538,14 @@ export async function benchQueue(
   process.once("SIGTERM", onSignal);
   try {
     const archive = aliasArchive(root, opts.copies);
-    const common = (name: string) => {
+    const common = (name: string, dataRoot?: string) => {
       const dir = join(root, name);
       mkdirSync(dir);
       const config = join(dir, "config.json");
       const data = join(dir, "data");
-      writeConfig(config, data, opts.copies);
+      writeConfig(config, dataRoot ?? data, opts.copies);
       return {
+        dir,
         data,
         args: [
           "pipeline",
@@ -523,6 +571,7 @@ export async function benchQueue(
     const localLine: QueueBenchLine = {
       bench: "queue",
       run: "local",
+      storage: "local",
       workers: 1,
       markets: localRun.markets.length,
       jobs: localRun.markets.reduce((n, m) => n + m.stages.length, 0),
@@ -545,74 +594,125 @@ export async function benchQueue(
     lines.push(localLine);
     rmSync(local.data, { recursive: true, force: true });
 
-    let oneWorkerWall: number | undefined;
+    if (opts.storage.includes("azurite")) {
+      progress("starting Azurite (in memory, on a free port)");
+      live.azurite = await startAzurite();
+    }
+    const azurite = live.azurite;
+    const oneWorkerWall = new Map<QueueStorage, number>();
     for (const n of opts.workers) {
-      const prefix = `itbbench-${process.pid}-${randomBytes(3).toString("hex")}-w${n}`;
-      const run = common(`workers-${n}`);
-      live.prefix = prefix;
-      progress(`${n} worker(s): itb worker --concurrency 1 --workers 1, prefix ${prefix}`);
-      const workers = Array.from({ length: n }, () =>
-        started(
-          spawnItb([
-            "worker",
-            "--queue",
-            opts.url,
-            "--queue-prefix",
-            prefix,
-            "--concurrency",
-            "1",
-            "--workers",
-            "1",
-            "--log-format",
-            "json",
-          ]),
-        ),
-      );
-      try {
-        await Promise.all(workers.map((w) => waitForText(w, '"msg":"worker ready"', 60_000)));
-        const t1 = performance.now();
-        summaryOf(
-          `itb pipeline --queue with ${n} worker(s)`,
-          await started(spawnItb([...run.args, "--queue", opts.url, "--queue-prefix", prefix, "--wait"]))
-            .done,
+      for (const storage of opts.storage) {
+        const az = storage === "azurite" ? azurite : undefined;
+        const name = az === undefined ? `workers-${n}` : `workers-${n}-azurite`;
+        const container = `queue-w${n}`;
+        const prefix = `itbbench-${process.pid}-${randomBytes(3).toString("hex")}-w${n}${az === undefined ? "" : "az"}`;
+        const run = common(name, az === undefined ? undefined : `az://${container}`);
+        // Each worker its own cache (its mirror of the az:// folders), as on its own machine.
+        const caches = Array.from({ length: n }, (_, i) => join(run.dir, `cache-w${i + 1}`));
+        const workerEnv = (i: number): NodeJS.ProcessEnv =>
+          az === undefined
+            ? {}
+            : {
+                ITB_CACHE_DIR: caches[i] as string,
+                AZURE_STORAGE_CONNECTION_STRING: az.connectionString,
+                AZURE_STORAGE_ACCOUNT: "",
+                AZURE_STORAGE_KEY: "",
+              };
+        if (az !== undefined) await az.container(container);
+        live.prefix = prefix;
+        progress(
+          `${n} worker(s)${az === undefined ? "" : ` on az://${container} (Azurite), a cache each`}: ` +
+            `itb worker --concurrency 1 --workers 1, prefix ${prefix}`,
         );
-        const processS = (performance.now() - t1) / 1000;
-        const { timings, byStage } = await jobTimings(
-          opts.url,
-          prefix,
-          workers.map((w) => w.stderr()),
-        );
-        const acc = accountQueueRun(timings, n);
-        const hashes = outputHashes(run.data, since);
-        const diff = differing(reference, hashes);
-        if (n === 1) oneWorkerWall = acc.wall_s;
-        const line: QueueBenchLine = {
-          bench: "queue",
-          run: `${n} worker(s)`,
-          workers: n,
-          markets: localLine.markets,
-          ...acc,
-          // in the local run's order of stages
-          stage_s_by_stage: rounded(
-            Object.fromEntries(
-              Object.keys(localLine.stage_s_by_stage).map((k) => [k, byStage[k] ?? 0] as [string, number]),
+        const workers = Array.from({ length: n }, (_, i) =>
+          started(
+            spawnItb(
+              [
+                "worker",
+                "--queue",
+                opts.url,
+                "--queue-prefix",
+                prefix,
+                "--concurrency",
+                "1",
+                "--workers",
+                "1",
+                "--log-format",
+                "json",
+              ],
+              workerEnv(i),
             ),
           ),
-          ...(oneWorkerWall === undefined ? {} : { speedup_vs_1_worker: r3(oneWorkerWall / acc.wall_s) }),
-          process_s: r3(processS),
-          loadavg_1m: r3(loadavg()[0] as number),
-          outputs_sha256: digestOf(hashes),
-          outputs_equal_local: diff.length === 0,
-          ...(diff.length === 0 ? {} : { differing: diff.slice(0, 10) }),
-        };
-        print(line);
-        lines.push(line);
-      } finally {
-        await stopWorkers(workers);
-        await dropPrefix(opts.url, prefix);
-        rmSync(run.data, { recursive: true, force: true });
-        live.procs = [];
-        delete live.prefix;
+        );
+        try {
+          await Promise.all(workers.map((w) => waitForText(w, '"msg":"worker ready"', 60_000)));
+          const t1 = performance.now();
+          // The enqueuer runs no stage: on az:// it needs no credentials.
+          summaryOf(
+            `itb pipeline --queue with ${n} worker(s)${az === undefined ? "" : " on Azurite"}`,
+            await started(
+              spawnItb(
+                [...run.args, "--queue", opts.url, "--queue-prefix", prefix, "--wait"],
+                az === undefined
+                  ? {}
+                  : { ITB_CACHE_DIR: join(run.dir, "cache-enqueuer"), AZURE_STORAGE_CONNECTION_STRING: "" },
+              ),
+            ).done,
+          );
+          const processS = (performance.now() - t1) / 1000;
+          const { timings, byStage } = await jobTimings(
+            opts.url,
+            prefix,
+            workers.map((w) => w.stderr()),
+          );
+          const acc = accountQueueRun(timings, n);
+          let hashes: Map<string, string>;
+          let publishedMb: number | undefined;
+          if (az === undefined) hashes = outputHashes(run.data, since);
+          else {
+            // The published blobs, as another machine would pull them; the files name the
+            // worker's mirror that wrote them.
+            publishedMb = (await az.download(container, run.data)) / 1e6;
+            hashes = outputHashes(
+              run.data,
+              since,
+              caches.map((c) => join(c, "az", az.account, container)),
+            );
+          }
+          const diff = differing(reference, hashes);
+          if (n === 1) oneWorkerWall.set(storage, acc.wall_s);
+          const one = oneWorkerWall.get(storage);
+          const line: QueueBenchLine = {
+            bench: "queue",
+            run: `${n} worker(s)${az === undefined ? "" : ", azurite"}`,
+            storage,
+            workers: n,
+            markets: localLine.markets,
+            ...acc,
+            // in the local run's order of stages
+            stage_s_by_stage: rounded(
+              Object.fromEntries(
+                Object.keys(localLine.stage_s_by_stage).map((k) => [k, byStage[k] ?? 0] as [string, number]),
+              ),
+            ),
+            ...(one === undefined ? {} : { speedup_vs_1_worker: r3(one / acc.wall_s) }),
+            process_s: r3(processS),
+            loadavg_1m: r3(loadavg()[0] as number),
+            ...(publishedMb === undefined ? {} : { published_mb: r3(publishedMb) }),
+            outputs_sha256: digestOf(hashes),
+            outputs_equal_local: diff.length === 0,
+            ...(diff.length === 0 ? {} : { differing: diff.slice(0, 10) }),
+          };
+          print(line);
+          lines.push(line);
+        } finally {
+          await stopWorkers(workers);
+          await dropPrefix(opts.url, prefix);
+          if (az !== undefined) await az.dropContainer(container).catch(() => undefined);
+          rmSync(run.dir, { recursive: true, force: true });
+          live.procs = [];
+          delete live.prefix;
+        }
       }
     }
     return lines;
@@ -623,6 +723,7 @@ export async function benchQueue(
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
+    if (!interrupted) await live.azurite?.stop();
     rmSync(root, { recursive: true, force: true });
   }
 }
@@ -634,7 +735,7 @@ export function queueTable(lines: readonly QueueBenchLine[]): string {
     "wall s",
     "speed-up",
     "stage s",
-    "storage s",
+    "storage s: pull + publish (share)",
     "in-job overhead s (itb's)",
     "pickup s",
     "overhead share",
@@ -648,7 +749,15 @@ export function queueTable(lines: readonly QueueBenchLine[]): string {
     num(l.wall_s),
     l.speedup_vs_1_worker === undefined ? "-" : `${l.speedup_vs_1_worker.toFixed(2)}x`,
     num(l.stage_s),
-    l.run === "local" ? "-" : l.storage_s === undefined ? "not reported" : num(l.storage_s),
+    l.run === "local"
+      ? "-"
+      : l.storage_s === undefined
+        ? "not reported"
+        : `${num(l.storage_s)}${
+            l.storage_publish_s === undefined
+              ? ""
+              : `: ${num(l.storage_pull_s)} + ${num(l.storage_publish_s)}`
+          } (${pct(l.storage_share)})`,
     l.in_job_overhead_s === undefined
       ? "-"
       : `${num(l.in_job_overhead_s)}${l.in_job_itb_s === undefined ? "" : ` (${num(l.in_job_itb_s)})`}`,

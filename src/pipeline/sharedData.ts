@@ -22,15 +22,19 @@ import type { StageStorage } from "./graph/runner.js";
 export class SharedStorage implements StageStorage {
   /** Time spent pulling and publishing, in seconds (a queue job reports it). */
   seconds = 0;
+  /** The part of `seconds` spent publishing (after the stage's own seconds). */
+  publishSeconds = 0;
 
   constructor(readonly mirror: Mirror) {}
 
-  private async timed(fn: () => Promise<void>): Promise<void> {
+  private async timed(fn: () => Promise<void>, publishing = false): Promise<void> {
     const t0 = performance.now();
     try {
       await fn();
     } finally {
-      this.seconds += (performance.now() - t0) / 1000;
+      const s = (performance.now() - t0) / 1000;
+      this.seconds += s;
+      if (publishing) this.publishSeconds += s;
     }
   }
 
@@ -56,7 +60,7 @@ export class SharedStorage implements StageStorage {
       await this.mirror.push(outputs);
       for (const f of folders) await this.mirror.pushFolder(f);
       await this.mirror.push([manifest]);
-    });
+    }, true);
   }
 }
 

@@ -72,6 +72,27 @@ describe("accountQueueRun", () => {
     expect(bare.storage_share).toBeUndefined();
   });
 
+  it("storage seconds split into pulls (inside the stages' seconds) and publishing (after them), when every reporting job splits them", () => {
+    const list = jobs({ a1: 0, b1: 0, a2: 0, b2: 0 }).map((j, i) => ({
+      ...j,
+      storageSeconds: 0.1 * (i + 1),
+      storagePublishSeconds: 0.04 * (i + 1),
+    }));
+    const a = accountQueueRun(list, 1);
+    expect(a.storage_s).toBe(1); // 0.1 + 0.2 + 0.3 + 0.4
+    expect(a.storage_publish_s).toBe(0.4);
+    expect(a.storage_pull_s).toBe(0.6);
+    expect(a.storage_share).toBe(0.247); // 1 / 4.045
+    // A worker that reports the total only: no split is made up.
+    const old = accountQueueRun(
+      list.map((j, i) => (i === 3 ? { ...j, storagePublishSeconds: undefined } : j)),
+      1,
+    );
+    expect(old.storage_s).toBe(1);
+    expect(old.storage_pull_s).toBeUndefined();
+    expect(old.storage_publish_s).toBeUndefined();
+  });
+
   it("a job whose child is not among the jobs is an error, not a wrong figure", () => {
     const list = jobs({ a1: 0, b1: 0, a2: 0, b2: 0 }).filter((j) => j.id !== "a1");
     expect(() => accountQueueRun(list, 1)).toThrow("job a2: its child a1 is not among the jobs");

@@ -173,6 +173,9 @@ describe("the pipeline on an az:// data folder", () => {
     for (const j of jobs) {
       expect(j.returnvalue.result.status, j.name).toBe("ran");
       expect(j.returnvalue.storageSeconds, j.name).toBeGreaterThan(0);
+      // Every stage that ran published something; publishing is part of the storage time.
+      expect(j.returnvalue.storagePublishSeconds, j.name).toBeGreaterThan(0);
+      expect(j.returnvalue.storagePublishSeconds, j.name).toBeLessThanOrEqual(j.returnvalue.storageSeconds);
     }
 
     const published = await storeFiles("runs/1m");

@@ -132,6 +132,11 @@ export interface StageJobResult {
   exit_code?: number;
   /** Seconds the worker spent pulling files from a shared data folder (az://) and publishing them. */
   storageSeconds?: number;
+  /**
+   * The publishing part of storageSeconds. Pulls come before the stage's work and count in
+   * its `result.seconds`; publishing comes after them.
+   */
+  storagePublishSeconds?: number;
 }
 
 export interface EnqueuedMarket {

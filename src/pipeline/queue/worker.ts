@@ -140,7 +140,8 @@ async function processStage(
     const result = run.stages[0];
     if (result === undefined) throw new Error(`stage ${stage} gave no result`);
     const level = result.status === "failed" ? "error" : "info";
-    const storageSeconds = storage === undefined ? undefined : Math.round(storage.seconds * 1000) / 1000;
+    const ms = (s: number) => Math.round(s * 1000) / 1000;
+    const storageSeconds = storage === undefined ? undefined : ms(storage.seconds);
     log[level](
       {
         status: result.status,
@@ -153,7 +154,9 @@ async function processStage(
     return {
       result,
       ...(run.error?.exit_code === undefined ? {} : { exit_code: run.error.exit_code }),
-      ...(storageSeconds === undefined ? {} : { storageSeconds }),
+      ...(storage === undefined
+        ? {}
+        : { storageSeconds: ms(storage.seconds), storagePublishSeconds: ms(storage.publishSeconds) }),
     };
   } finally {
     await held.release();
