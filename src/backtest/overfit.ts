@@ -1,0 +1,351 @@
+/**
+ * Overfitting odds of a search over many trials (a threshold grid's cells, a tuning run's
+ * configurations), from the trials' per-period returns. Pure computation on typed arrays.
+ *
+ * - `pbo`: the probability of backtest overfitting by combinatorially symmetric cross-validation
+ *   (CSCV; Bailey, Borwein, López de Prado and Zhu, "The probability of backtest overfitting",
+ *   Journal of Computational Finance 20(4), 2017, working paper 2015).
+ * - `deflatedSharpe`: the deflated Sharpe ratio of the selected trial (Bailey and López de Prado,
+ *   "The deflated Sharpe ratio: correcting for selection bias, backtest overfitting and
+ *   non-normality", Journal of Portfolio Management 40(5), 2014).
+ *
+ * Sharpe ratios here are per period (not annualised): mean / sample standard deviation.
+ */
+
+/** The Euler–Mascheroni constant γ. */
+const EULER_GAMMA = 0.5772156649015329;
+/** ln(sqrt(2π)). */
+const LN_SQRT_2PI = 0.9189385332046728;
+
+/**
+ * The standard normal distribution function Φ. |x| ≤ 3: Marsaglia's Taylor series (2004),
+ * Φ(x) = 1/2 + φ(x)(x + x³/3 + x⁵/(3·5) + …), summed until the terms no longer change the sum;
+ * beyond, the tail by Laplace's continued fraction Q(z) = φ(z) / (z + 1/(z + 2/(z + 3/(z + …)))),
+ * evaluated from depth 120 backwards (relative error below 1e-15 for z ≥ 3).
+ */
+export function normalCdf(x: number): number {
+  if (Number.isNaN(x)) return Number.NaN;
+  if (x > -3 && x < 3) {
+    const q = x * x;
+    let s = x;
+    let t = 0;
+    let b = x;
+    for (let i = 1; s !== t; ) {
+      t = s;
+      i += 2;
+      b *= q / i;
+      s = t + b;
+    }
+    return 0.5 + s * Math.exp(-0.5 * q - LN_SQRT_2PI);
+  }
+  const z = Math.abs(x);
+  if (z > 40) return x < 0 ? 0 : 1;
+  let f = z;
+  for (let k = 120; k >= 1; k--) f = z + k / f;
+  const tail = Math.exp(-0.5 * z * z - LN_SQRT_2PI) / f;
+  return x < 0 ? tail : 1 - tail;
+}
+
+// Acklam's rational approximations of Φ⁻¹ (relative error below 1.15e-9), refined below.
+const A = [
+  -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
+  2.506628277459239,
+];
+const B = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+const C = [
+  -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+  2.938163982698783,
+];
+const D = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+
+function acklam(p: number): number {
+  const [a0, a1, a2, a3, a4, a5] = A as [number, number, number, number, number, number];
+  const [b0, b1, b2, b3, b4] = B as [number, number, number, number, number];
+  const [c0, c1, c2, c3, c4, c5] = C as [number, number, number, number, number, number];
+  const [d0, d1, d2, d3] = D as [number, number, number, number];
+  const low = 0.02425;
+  if (p < low) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (
+      (((((c0 * q + c1) * q + c2) * q + c3) * q + c4) * q + c5) /
+      ((((d0 * q + d1) * q + d2) * q + d3) * q + 1)
+    );
+  }
+  if (p > 1 - low) {
+    const q = Math.sqrt(-2 * Math.log(1 - p));
+    return (
+      -(((((c0 * q + c1) * q + c2) * q + c3) * q + c4) * q + c5) /
+      ((((d0 * q + d1) * q + d2) * q + d3) * q + 1)
+    );
+  }
+  const q = p - 0.5;
+  const r = q * q;
+  return (
+    ((((((a0 * r + a1) * r + a2) * r + a3) * r + a4) * r + a5) * q) /
+    (((((b0 * r + b1) * r + b2) * r + b3) * r + b4) * r + 1)
+  );
+}
+
+/**
+ * The standard normal quantile Φ⁻¹(p): Acklam's approximation, then two Halley steps against
+ * `normalCdf` (|error| well below 1e-12 on (1e-300, 1 − 1e-16)). Φ⁻¹(0) = −∞, Φ⁻¹(1) = +∞.
+ */
+export function normalQuantile(p: number): number {
+  if (Number.isNaN(p) || p < 0 || p > 1) return Number.NaN;
+  if (p === 0) return Number.NEGATIVE_INFINITY;
+  if (p === 1) return Number.POSITIVE_INFINITY;
+  let x = acklam(p);
+  for (let i = 0; i < 2; i++) {
+    // Φ(x) − p, in the nearer tail so that the residual keeps its relative precision
+    const e = x < 0 ? normalCdf(x) - p : 1 - p - normalCdf(-x);
+    const u = e * Math.sqrt(2 * Math.PI) * Math.exp(0.5 * x * x);
+    x -= u / (1 + 0.5 * x * u);
+  }
+  return x;
+}
+
+/** Mean, sample variance (n − 1), skewness and kurtosis (not excess; population moments m3/m2^1.5, m4/m2²) of `x`. */
+export function moments(x: ArrayLike<number>): {
+  mean: number;
+  variance: number;
+  skew: number;
+  kurtosis: number;
+} {
+  const n = x.length;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += x[i] as number;
+  const mean = n > 0 ? sum / n : Number.NaN;
+  let m2 = 0;
+  let m3 = 0;
+  let m4 = 0;
+  for (let i = 0; i < n; i++) {
+    const d = (x[i] as number) - mean;
+    const d2 = d * d;
+    m2 += d2;
+    m3 += d2 * d;
+    m4 += d2 * d2;
+  }
+  const variance = n > 1 ? m2 / (n - 1) : Number.NaN;
+  m2 /= n;
+  m3 /= n;
+  m4 /= n;
+  return {
+    mean,
+    variance,
+    skew: m2 > 0 ? m3 / m2 ** 1.5 : 0,
+    kurtosis: m2 > 0 ? m4 / (m2 * m2) : 3,
+  };
+}
+
+/** Per-period Sharpe ratio from a sum, a sum of squares and a count: mean / sample sd; 0 without spread and mean, ±∞ with a mean and no spread. */
+function sharpeOf(sum: number, sum2: number, n: number): number {
+  if (n < 2) return 0;
+  const mean = sum / n;
+  const v = (sum2 - sum * mean) / (n - 1);
+  if (v > 0) return mean / Math.sqrt(v);
+  return mean === 0 ? 0 : mean > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+}
+
+/** The per-period Sharpe ratio of `x` (mean / sample standard deviation; 0 without spread). */
+export function sharpeRatio(x: ArrayLike<number>): number {
+  let s = 0;
+  let s2 = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] as number;
+    s += v;
+    s2 += v * v;
+  }
+  return sharpeOf(s, s2, x.length);
+}
+
+/** A T × N matrix of per-period performance: `values[t * trials + n]` is trial n's return in period t. */
+export interface TrialMatrix {
+  periods: number;
+  trials: number;
+  values: Float64Array;
+}
+
+export interface PboResult {
+  /** Share of the combinations whose in-sample best trial has a logit λ ≤ 0 out of sample. */
+  pbo: number;
+  /** S: blocks the periods were split into. */
+  blocks: number;
+  /** C(S, S/2): in-sample / out-of-sample splits evaluated. */
+  combinations: number;
+  /** λ of each combination, in the order of the combinations (lexicographic block subsets). */
+  logits: Float64Array;
+  /** Summary of the λ distribution. */
+  logit: { mean: number; median: number; min: number; max: number };
+}
+
+/** C(n, k) as a number (exact for the small n used here). */
+export function binomial(n: number, k: number): number {
+  let r = 1;
+  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+  return Math.round(r);
+}
+
+/**
+ * The probability of backtest overfitting by CSCV. The T periods are split into S contiguous
+ * blocks (block s holds periods [⌊sT/S⌋, ⌊(s+1)T/S⌋), so every period is used and block sizes
+ * differ by at most one). For each of the C(S, S/2) ways to take half the blocks as the
+ * in-sample set (the rest out of sample), the trial with the highest in-sample Sharpe ratio
+ * (the first such trial on ties) is ranked among all N trials by its out-of-sample Sharpe
+ * ratio: rank 1 is the worst, N the best, tied trials take the mean of their ranks. Its
+ * relative rank is ω̄ = rank / (N + 1) and its logit λ = ln(ω̄ / (1 − ω̄)); λ ≤ 0 means the
+ * in-sample winner is at or below the out-of-sample median. PBO is the share of λ ≤ 0.
+ */
+export function pbo(m: TrialMatrix, blocks: number): PboResult {
+  const { periods: T, trials: N, values } = m;
+  if (!Number.isInteger(blocks) || blocks < 2 || blocks % 2 !== 0) {
+    throw new RangeError(`pbo: blocks must be an even integer ≥ 2, got ${blocks}`);
+  }
+  if (T < 2 * blocks)
+    throw new RangeError(`pbo: ${T} periods are too few for ${blocks} blocks (2 per block at least)`);
+  if (N < 2) throw new RangeError(`pbo: needs 2 trials at least, got ${N}`);
+  if (values.length !== T * N) throw new RangeError(`pbo: ${values.length} values for ${T} × ${N}`);
+  const S = blocks;
+  // per block and trial: sum, sum of squares, count
+  const bSum = new Float64Array(S * N);
+  const bSum2 = new Float64Array(S * N);
+  const bCount = new Float64Array(S);
+  for (let s = 0; s < S; s++) {
+    const from = Math.floor((s * T) / S);
+    const to = Math.floor(((s + 1) * T) / S);
+    bCount[s] = to - from;
+    for (let t = from; t < to; t++) {
+      const row = t * N;
+      for (let n = 0; n < N; n++) {
+        const v = values[row + n] as number;
+        const k = s * N + n;
+        bSum[k] = (bSum[k] as number) + v;
+        bSum2[k] = (bSum2[k] as number) + v * v;
+      }
+    }
+  }
+  const half = S / 2;
+  const combos = binomial(S, half);
+  const logits = new Float64Array(combos);
+  const inSum = new Float64Array(N);
+  const inSum2 = new Float64Array(N);
+  const outSum = new Float64Array(N);
+  const outSum2 = new Float64Array(N);
+  const outSharpe = new Float64Array(N);
+  const chosen = Array.from({ length: half }, (_, i) => i);
+  let c = 0;
+  let below = 0;
+  for (;;) {
+    inSum.fill(0);
+    inSum2.fill(0);
+    outSum.fill(0);
+    outSum2.fill(0);
+    let inCount = 0;
+    let outCount = 0;
+    let next = 0;
+    for (let s = 0; s < S; s++) {
+      const isIn = next < half && chosen[next] === s;
+      if (isIn) next++;
+      const sum = isIn ? inSum : outSum;
+      const sum2 = isIn ? inSum2 : outSum2;
+      if (isIn) inCount += bCount[s] as number;
+      else outCount += bCount[s] as number;
+      const off = s * N;
+      for (let n = 0; n < N; n++) {
+        sum[n] = (sum[n] as number) + (bSum[off + n] as number);
+        sum2[n] = (sum2[n] as number) + (bSum2[off + n] as number);
+      }
+    }
+    let best = 0;
+    let bestSharpe = Number.NEGATIVE_INFINITY;
+    for (let n = 0; n < N; n++) {
+      const sr = sharpeOf(inSum[n] as number, inSum2[n] as number, inCount);
+      if (sr > bestSharpe) {
+        bestSharpe = sr;
+        best = n;
+      }
+      outSharpe[n] = sharpeOf(outSum[n] as number, outSum2[n] as number, outCount);
+    }
+    const x = outSharpe[best] as number;
+    let less = 0;
+    let equal = 0;
+    for (let n = 0; n < N; n++) {
+      const v = outSharpe[n] as number;
+      if (v < x) less++;
+      else if (v === x) equal++;
+    }
+    // mean rank of the ties: ranks less + 1 .. less + equal
+    const rank = less + (equal + 1) / 2;
+    const w = rank / (N + 1);
+    const lambda = Math.log(w / (1 - w));
+    logits[c] = lambda;
+    if (lambda <= 0) below++;
+    c++;
+    // next combination in lexicographic order
+    let i = half - 1;
+    while (i >= 0 && chosen[i] === S - half + i) i--;
+    if (i < 0) break;
+    chosen[i] = (chosen[i] as number) + 1;
+    for (let j = i + 1; j < half; j++) chosen[j] = (chosen[j - 1] as number) + 1;
+  }
+  const sorted = Float64Array.from(logits).sort();
+  const mid = sorted.length >> 1;
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return {
+    pbo: below / combos,
+    blocks: S,
+    combinations: combos,
+    logits,
+    logit: {
+      mean: sum / sorted.length,
+      median:
+        sorted.length % 2 === 1
+          ? (sorted[mid] as number)
+          : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2,
+      min: sorted[0] as number,
+      max: sorted[sorted.length - 1] as number,
+    },
+  };
+}
+
+export interface DeflatedSharpeInput {
+  /** The selected trial's per-period Sharpe ratio (not annualised). */
+  sharpe: number;
+  /** N: independent trials the selection was made among. */
+  trials: number;
+  /** V: variance of the trials' per-period Sharpe ratios. */
+  varianceOfTrialSharpes: number;
+  /** T: periods (returns) the Sharpe ratio was measured on. */
+  periods: number;
+  /** Skewness of the selected trial's returns. */
+  skew: number;
+  /** Kurtosis of the selected trial's returns (not excess: 3 for normal returns). */
+  kurtosis: number;
+}
+
+export interface DeflatedSharpeResult {
+  /** SR0: the expected maximum per-period Sharpe ratio of N trials without skill. */
+  expectedMaxSharpe: number;
+  /** DSR: the probability that the true Sharpe ratio exceeds SR0. */
+  dsr: number;
+}
+
+/**
+ * The deflated Sharpe ratio: SR0 = sqrt(V)·((1 − γ)Φ⁻¹(1 − 1/N) + γΦ⁻¹(1 − 1/(N e))) and
+ * DSR = Φ((SR − SR0)·sqrt(T − 1) / sqrt(1 − skew·SR + (kurtosis − 1)/4·SR²)). With one trial
+ * (nothing selected) SR0 is 0 and DSR is the probabilistic Sharpe ratio against 0.
+ */
+export function deflatedSharpe(x: DeflatedSharpeInput): DeflatedSharpeResult {
+  const { sharpe: sr, trials: n, varianceOfTrialSharpes: v, periods: t, skew, kurtosis } = x;
+  const sr0 =
+    n <= 1 || !(v > 0)
+      ? 0
+      : Math.sqrt(v) *
+        ((1 - EULER_GAMMA) * normalQuantile(1 - 1 / n) + EULER_GAMMA * normalQuantile(1 - 1 / (n * Math.E)));
+  const denominator = 1 - skew * sr + ((kurtosis - 1) / 4) * sr * sr;
+  const dsr =
+    t > 1 && denominator > 0
+      ? normalCdf(((sr - sr0) * Math.sqrt(t - 1)) / Math.sqrt(denominator))
+      : Number.NaN;
+  return { expectedMaxSharpe: sr0, dsr };
+}
