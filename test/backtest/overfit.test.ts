@@ -160,7 +160,7 @@ describe("probability of backtest overfitting (CSCV)", () => {
       expect(r.combinations).toBe(b.logits.length);
       expect(r.pbo).toBe(b.pbo);
       const sorted = Array.from(r.logits).sort((a, c) => a - c);
-      sorted.forEach((l, i) => expect(l).toBeCloseTo(b.logits[i] as number, 10));
+      for (const [i, l] of sorted.entries()) expect(l).toBeCloseTo(b.logits[i] as number, 10);
     }
     expect(binomial(16, 8)).toBe(12870);
   });
