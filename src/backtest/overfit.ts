@@ -349,3 +349,166 @@ export function deflatedSharpe(x: DeflatedSharpeInput): DeflatedSharpeResult {
       : Number.NaN;
   return { expectedMaxSharpe: sr0, dsr };
 }
+
+/** Fewest periods per block for CSCV: blocks are cut to at most S = 2⌊periods / (2 · MIN_BLOCK_PERIODS)⌋. */
+const MIN_BLOCK_PERIODS = 4;
+/** Fewest blocks worth splitting (C(4, 2) = 6 splits). */
+const MIN_BLOCKS = 4;
+
+/** The overfitting odds of a search: its trials, PBO and the deflated Sharpe ratio of its winner. */
+export interface OverfitOdds {
+  /** N: the trials searched (a grid's cells). */
+  trials: number;
+  /** T: the periods of the returns (days). */
+  periods: number;
+  /** null when the periods or the trials are too few (see `pboNote`). */
+  pbo: Omit<PboResult, "logits"> | null;
+  /** Why S is below the asked blocks, or why there is no PBO; "" when S is as asked. */
+  pboNote: string;
+  /** The winner's deflated Sharpe ratio (null with fewer than 2 periods). */
+  deflated:
+    | (DeflatedSharpeResult & {
+        sharpe: number;
+        varianceOfTrialSharpes: number;
+        skew: number;
+        kurtosis: number;
+      })
+    | null;
+  /** One line for each statistic, for people. */
+  reading: string[];
+}
+
+function fixed(x: number, digits: number): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : String(x);
+}
+
+/**
+ * PBO and the winner's deflated Sharpe ratio of a search from its trials' per-period returns
+ * (`returns[n * periods + t]`: trial n's return in period t, one row per trial), the winner
+ * being trial `selected`. PBO splits the periods into `blocks` (16 by default) or, when there
+ * are fewer than 4 periods per block, into the most even number of blocks that keeps 4 (none
+ * below 4 blocks). The deflated Sharpe ratio takes N = trials and V = the variance of the
+ * trials' per-period Sharpe ratios (the finite ones). `trial` and `period` name them in the notes.
+ */
+export function overfitOdds(
+  returns: Float64Array,
+  trials: number,
+  periods: number,
+  selected: number,
+  opts: { blocks?: number; trial?: string; period?: string } = {},
+): OverfitOdds {
+  const blocks = opts.blocks ?? 16;
+  const trial = opts.trial ?? "trial";
+  const period = opts.period ?? "period";
+  const unit = `${periods} ${period}${periods === 1 ? "" : "s"}`;
+  const fit = 2 * Math.floor(periods / (2 * MIN_BLOCK_PERIODS));
+  const S = Math.min(blocks, fit);
+  let pboResult: PboResult | null = null;
+  let pboNote = "";
+  if (trials < 2) pboNote = `no PBO: one ${trial}, nothing was selected`;
+  else if (S < MIN_BLOCKS)
+    pboNote = `no PBO: ${unit}, fewer than ${MIN_BLOCKS * MIN_BLOCK_PERIODS} (${MIN_BLOCKS} blocks of ${MIN_BLOCK_PERIODS})`;
+  else {
+    if (S < blocks)
+      pboNote = `${S} blocks, not ${blocks}: ${unit}, ${MIN_BLOCK_PERIODS} per block at least (${blocks} blocks need ${blocks * MIN_BLOCK_PERIODS} ${period}s)`;
+    // the T × N matrix CSCV reads, one row per period
+    const values = new Float64Array(periods * trials);
+    for (let n = 0; n < trials; n++)
+      for (let t = 0; t < periods; t++) values[t * trials + n] = returns[n * periods + t] as number;
+    pboResult = pbo({ periods, trials, values }, S);
+  }
+
+  let deflated: OverfitOdds["deflated"] = null;
+  if (periods >= 2 && selected >= 0 && selected < trials) {
+    const sharpes: number[] = [];
+    for (let n = 0; n < trials; n++) {
+      const sr = sharpeRatio(returns.subarray(n * periods, (n + 1) * periods));
+      if (Number.isFinite(sr)) sharpes.push(sr);
+    }
+    const v = sharpes.length > 1 ? moments(sharpes).variance : 0;
+    const own = returns.subarray(selected * periods, (selected + 1) * periods);
+    const m = moments(own);
+    const sharpe = sharpeRatio(own);
+    const r = deflatedSharpe({
+      sharpe,
+      trials,
+      varianceOfTrialSharpes: v,
+      periods,
+      skew: m.skew,
+      kurtosis: m.kurtosis,
+    });
+    deflated = { ...r, sharpe, varianceOfTrialSharpes: v, skew: m.skew, kurtosis: m.kurtosis };
+  }
+
+  const reading: string[] = [];
+  if (pboResult !== null) {
+    const p = pboResult.pbo;
+    reading.push(
+      p > 0.5
+        ? `PBO ${fixed(p, 2)}: the best ${trial} in sample is more likely than not to be at or below the median out of sample (${pboResult.combinations} splits)`
+        : `PBO ${fixed(p, 2)}: the best ${trial} in sample ends above the median out of sample in ${fixed((1 - p) * 100, 0)}% of ${pboResult.combinations} splits`,
+    );
+  } else reading.push(pboNote);
+  if (deflated !== null) {
+    const d = deflated.dsr;
+    reading.push(
+      `DSR ${fixed(d, 2)}: ${Number.isFinite(d) ? `${fixed(d * 100, 0)}% probability` : "no probability"} that the winner's true Sharpe ratio per ${period} (${fixed(deflated.sharpe, 3)}) beats ${fixed(deflated.expectedMaxSharpe, 3)}, the best expected of ${trials} ${trial}s without skill; ${d >= 0.95 ? "significant" : "not significant"} at 0.95`,
+    );
+  }
+  return {
+    trials,
+    periods,
+    pbo:
+      pboResult === null
+        ? null
+        : {
+            pbo: pboResult.pbo,
+            blocks: pboResult.blocks,
+            combinations: pboResult.combinations,
+            logit: pboResult.logit,
+          },
+    pboNote,
+    deflated,
+    reading,
+  };
+}
+
+/** The odds as a search's result file records them (simulation.json's `overfitting`). */
+export interface OverfitJson {
+  trials: number;
+  days: number;
+  pbo: number | null;
+  pbo_blocks: number | null;
+  pbo_combinations: number | null;
+  pbo_note: string;
+  /** Summary of the CSCV logits λ (null without a PBO). */
+  logit: PboResult["logit"] | null;
+  deflated_sharpe: number | null;
+  /** The winner's Sharpe ratio per day, SR0 (the best expected of `trials` cells without skill), V, skewness, kurtosis. */
+  sharpe_per_day: number | null;
+  expected_max_sharpe_per_day: number | null;
+  sharpe_variance: number | null;
+  skew: number | null;
+  kurtosis: number | null;
+  reading: string[];
+}
+
+export function overfitJson(o: OverfitOdds): OverfitJson {
+  const d = o.deflated;
+  return {
+    trials: o.trials,
+    days: o.periods,
+    pbo: o.pbo?.pbo ?? null,
+    pbo_blocks: o.pbo?.blocks ?? null,
+    pbo_combinations: o.pbo?.combinations ?? null,
+    pbo_note: o.pboNote,
+    logit: o.pbo?.logit ?? null,
+    deflated_sharpe: d?.dsr ?? null,
+    sharpe_per_day: d?.sharpe ?? null,
+    expected_max_sharpe_per_day: d?.expectedMaxSharpe ?? null,
+    sharpe_variance: d?.varianceOfTrialSharpes ?? null,
+    skew: d?.skew ?? null,
+    kurtosis: d?.kurtosis ?? null,
+    reading: o.reading,
+  };
+}

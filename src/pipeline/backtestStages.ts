@@ -3,9 +3,10 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { isAbsolute } from "node:path";
 import { barsOf } from "../backtest/bars.js";
-import type { GridInput } from "../backtest/grid.js";
+import type { GridEvaluation, GridInput } from "../backtest/grid.js";
 import { gridWorkers } from "../backtest/gridThreads.js";
 import { checkInSample, type PredictionsProvenance } from "../backtest/inSample.js";
+import { overfitJson } from "../backtest/overfit.js";
 import {
   planSearch,
   runSearch,
@@ -107,7 +108,7 @@ export interface SimulateOptions {
     grid: GridInput,
     cells: readonly Record<string, number>[],
     inputs: Record<string, unknown>,
-  ) => Promise<Metrics[] | undefined>;
+  ) => Promise<GridEvaluation | undefined>;
 }
 
 export interface SimulateRun extends SearchOutcome {
@@ -257,6 +258,8 @@ async function writeSimulation(run: SimulateRun, config: Config): Promise<void> 
     best: run.ranked[0],
     holdout: run.holdout ?? null,
     top: run.top,
+    // the grid's overfitting odds on the optimised rows' days (docs/simulate.md)
+    overfitting: overfitJson(run.overfit),
     grid: run.cells,
     symbol: config.symbol,
     freq: config.freq,
