@@ -18,7 +18,7 @@ import {
   withParameters,
 } from "../backtest/search.js";
 import { simulationCsv } from "../backtest/searchText.js";
-import type { Bars, Metrics } from "../backtest/types.js";
+import type { Bars } from "../backtest/types.js";
 import { type Config, canonicalJson, type HoldoutSplit, type Settings } from "../config/index.js";
 import { DataError } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
