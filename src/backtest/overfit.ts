@@ -205,73 +205,94 @@ export function pbo(m: TrialMatrix, blocks: number): PboResult {
   if (N < 2) throw new RangeError(`pbo: needs 2 trials at least, got ${N}`);
   if (values.length !== T * N) throw new RangeError(`pbo: ${values.length} values for ${T} × ${N}`);
   const S = blocks;
-  // per block and trial: sum, sum of squares, count
-  const bSum = new Float64Array(S * N);
-  const bSum2 = new Float64Array(S * N);
+  // per block and trial: sum and sum of squares, interleaved (trial n at 2n, 2n + 1); per block: count
+  const W = 2 * N;
+  const bSums = new Float64Array(S * W);
   const bCount = new Float64Array(S);
   for (let s = 0; s < S; s++) {
     const from = Math.floor((s * T) / S);
     const to = Math.floor(((s + 1) * T) / S);
     bCount[s] = to - from;
+    const off = s * W;
     for (let t = from; t < to; t++) {
       const row = t * N;
       for (let n = 0; n < N; n++) {
         const v = values[row + n] as number;
-        const k = s * N + n;
-        bSum[k] = (bSum[k] as number) + v;
-        bSum2[k] = (bSum2[k] as number) + v * v;
+        const k = off + 2 * n;
+        bSums[k] = (bSums[k] as number) + v;
+        bSums[k + 1] = (bSums[k + 1] as number) + v * v;
       }
     }
   }
   const half = S / 2;
   const combos = binomial(S, half);
   const logits = new Float64Array(combos);
-  const inSum = new Float64Array(N);
-  const inSum2 = new Float64Array(N);
-  const outSum = new Float64Array(N);
-  const outSum2 = new Float64Array(N);
-  const outSharpe = new Float64Array(N);
+  // every period's sums, for the out-of-sample side (whole − in-sample)
+  const total = new Float64Array(W);
+  for (let s = 0; s < S; s++) {
+    const off = s * W;
+    for (let k = 0; k < W; k++) total[k] = (total[k] as number) + (bSums[off + k] as number);
+  }
+  // Prefix sums over the chosen blocks: level j holds blocks chosen[0..j]. The combinations come
+  // in lexicographic order, where the next one keeps a prefix of the last, so only the levels
+  // from the first changed block on are summed again (about two levels a split on average).
+  const pSums = new Float64Array(half * W);
+  const pCount = new Float64Array(half);
   const chosen = Array.from({ length: half }, (_, i) => i);
-  let c = 0;
-  let below = 0;
-  for (;;) {
-    inSum.fill(0);
-    inSum2.fill(0);
-    outSum.fill(0);
-    outSum2.fill(0);
-    let inCount = 0;
-    let outCount = 0;
-    let next = 0;
-    for (let s = 0; s < S; s++) {
-      const isIn = next < half && chosen[next] === s;
-      if (isIn) next++;
-      const sum = isIn ? inSum : outSum;
-      const sum2 = isIn ? inSum2 : outSum2;
-      if (isIn) inCount += bCount[s] as number;
-      else outCount += bCount[s] as number;
-      const off = s * N;
-      for (let n = 0; n < N; n++) {
-        sum[n] = (sum[n] as number) + (bSum[off + n] as number);
-        sum2[n] = (sum2[n] as number) + (bSum2[off + n] as number);
+  const sumFrom = (level: number) => {
+    for (let j = level; j < half; j++) {
+      const b = chosen[j] as number;
+      const off = b * W;
+      const row = j * W;
+      if (j === 0) {
+        for (let k = 0; k < W; k++) pSums[k] = bSums[off + k] as number;
+        pCount[0] = bCount[b] as number;
+      } else {
+        const prev = row - W;
+        for (let k = 0; k < W; k++) pSums[row + k] = (pSums[prev + k] as number) + (bSums[off + k] as number);
+        pCount[j] = (pCount[j - 1] as number) + (bCount[b] as number);
       }
     }
+  };
+  const outSharpe = new Float64Array(N);
+  const last = (half - 1) * W;
+  let c = 0;
+  let below = 0;
+  sumFrom(0);
+  for (;;) {
+    const inCount = pCount[half - 1] as number;
+    const outCount = T - inCount;
+    // The Sharpe ratios are compared as SR·|SR| = mean·|mean| / variance, which orders (and ties)
+    // trials as SR does, without a square root; the divisions by the counts are multiplications.
+    const inInv = 1 / inCount;
+    const inInv1 = 1 / (inCount - 1);
+    const outInv = 1 / outCount;
+    const outInv1 = 1 / (outCount - 1);
     let best = 0;
     let bestSharpe = Number.NEGATIVE_INFINITY;
     for (let n = 0; n < N; n++) {
-      const sr = sharpeOf(inSum[n] as number, inSum2[n] as number, inCount);
+      const s1 = pSums[last + 2 * n] as number;
+      const s2 = pSums[last + 2 * n + 1] as number;
+      const m1 = s1 * inInv;
+      const v1 = (s2 - s1 * m1) * inInv1;
+      const sr = v1 > 0 ? (m1 * Math.abs(m1)) / v1 : m1 === 0 ? 0 : m1 * Number.POSITIVE_INFINITY;
       if (sr > bestSharpe) {
         bestSharpe = sr;
         best = n;
       }
-      outSharpe[n] = sharpeOf(outSum[n] as number, outSum2[n] as number, outCount);
+      const o1 = (total[2 * n] as number) - s1;
+      const o2 = (total[2 * n + 1] as number) - s2;
+      const mo = o1 * outInv;
+      const vo = (o2 - o1 * mo) * outInv1;
+      outSharpe[n] = vo > 0 ? (mo * Math.abs(mo)) / vo : mo === 0 ? 0 : mo * Number.POSITIVE_INFINITY;
     }
     const x = outSharpe[best] as number;
     let less = 0;
     let equal = 0;
     for (let n = 0; n < N; n++) {
       const v = outSharpe[n] as number;
-      if (v < x) less++;
-      else if (v === x) equal++;
+      less += v < x ? 1 : 0;
+      equal += v === x ? 1 : 0;
     }
     // mean rank of the ties: ranks less + 1 .. less + equal
     const rank = less + (equal + 1) / 2;
@@ -286,6 +307,7 @@ export function pbo(m: TrialMatrix, blocks: number): PboResult {
     if (i < 0) break;
     chosen[i] = (chosen[i] as number) + 1;
     for (let j = i + 1; j < half; j++) chosen[j] = (chosen[j - 1] as number) + 1;
+    sumFrom(i);
   }
   const sorted = Float64Array.from(logits).sort();
   const mid = sorted.length >> 1;
