@@ -254,12 +254,39 @@ export function pbo(m: TrialMatrix, blocks: number): PboResult {
       }
     }
   };
-  const outSharpe = new Float64Array(N);
+  // The complement of the i-th combination in lexicographic order is the (C − 1 − i)-th, and the
+  // first half of the combinations (those with block 0) have the others as complements: one pass
+  // over the first half computes both sides' Sharpe ratios once and serves the split and its
+  // mirror (in and out of sample swapped).
+  const inKey = new Float64Array(N);
+  const outKey = new Float64Array(N);
   const last = (half - 1) * W;
-  let c = 0;
   let below = 0;
+  /** λ of the best of `from` by its rank in `to`. */
+  const logit = (from: Float64Array, to: Float64Array): number => {
+    let best = 0;
+    let bestKey = Number.NEGATIVE_INFINITY;
+    for (let n = 0; n < N; n++) {
+      const k = from[n] as number;
+      if (k > bestKey) {
+        bestKey = k;
+        best = n;
+      }
+    }
+    const x = to[best] as number;
+    let less = 0;
+    let equal = 0;
+    for (let n = 0; n < N; n++) {
+      const v = to[n] as number;
+      less += v < x ? 1 : 0;
+      equal += v === x ? 1 : 0;
+    }
+    // mean rank of the ties: ranks less + 1 .. less + equal
+    const w = (less + (equal + 1) / 2) / (N + 1);
+    return Math.log(w / (1 - w));
+  };
   sumFrom(0);
-  for (;;) {
+  for (let c = 0; c < combos / 2; c++) {
     const inCount = pCount[half - 1] as number;
     const outCount = T - inCount;
     // The Sharpe ratios are compared as SR·|SR| = mean·|mean| / variance, which orders (and ties)
@@ -268,39 +295,24 @@ export function pbo(m: TrialMatrix, blocks: number): PboResult {
     const inInv1 = 1 / (inCount - 1);
     const outInv = 1 / outCount;
     const outInv1 = 1 / (outCount - 1);
-    let best = 0;
-    let bestSharpe = Number.NEGATIVE_INFINITY;
     for (let n = 0; n < N; n++) {
       const s1 = pSums[last + 2 * n] as number;
       const s2 = pSums[last + 2 * n + 1] as number;
       const m1 = s1 * inInv;
       const v1 = (s2 - s1 * m1) * inInv1;
-      const sr = v1 > 0 ? (m1 * Math.abs(m1)) / v1 : m1 === 0 ? 0 : m1 * Number.POSITIVE_INFINITY;
-      if (sr > bestSharpe) {
-        bestSharpe = sr;
-        best = n;
-      }
+      inKey[n] = v1 > 0 ? (m1 * Math.abs(m1)) / v1 : m1 === 0 ? 0 : m1 * Number.POSITIVE_INFINITY;
       const o1 = (total[2 * n] as number) - s1;
       const o2 = (total[2 * n + 1] as number) - s2;
       const mo = o1 * outInv;
       const vo = (o2 - o1 * mo) * outInv1;
-      outSharpe[n] = vo > 0 ? (mo * Math.abs(mo)) / vo : mo === 0 ? 0 : mo * Number.POSITIVE_INFINITY;
+      outKey[n] = vo > 0 ? (mo * Math.abs(mo)) / vo : mo === 0 ? 0 : mo * Number.POSITIVE_INFINITY;
     }
-    const x = outSharpe[best] as number;
-    let less = 0;
-    let equal = 0;
-    for (let n = 0; n < N; n++) {
-      const v = outSharpe[n] as number;
-      less += v < x ? 1 : 0;
-      equal += v === x ? 1 : 0;
-    }
-    // mean rank of the ties: ranks less + 1 .. less + equal
-    const rank = less + (equal + 1) / 2;
-    const w = rank / (N + 1);
-    const lambda = Math.log(w / (1 - w));
-    logits[c] = lambda;
-    if (lambda <= 0) below++;
-    c++;
+    const a = logit(inKey, outKey);
+    const b = logit(outKey, inKey);
+    logits[c] = a;
+    logits[combos - 1 - c] = b;
+    if (a <= 0) below++;
+    if (b <= 0) below++;
     // next combination in lexicographic order
     let i = half - 1;
     while (i >= 0 && chosen[i] === S - half + i) i--;
