@@ -441,7 +441,7 @@ export function overfitOdds(
   let pboNote = "";
   if (trials < 2) pboNote = `no PBO: one ${trial}, nothing was selected`;
   else if (S < MIN_BLOCKS)
-    pboNote = `no PBO: ${unit}, fewer than ${MIN_BLOCKS * MIN_BLOCK_PERIODS} (${MIN_BLOCKS} blocks of ${MIN_BLOCK_PERIODS})`;
+    pboNote = `no PBO: ${unit}, fewer than ${MIN_BLOCKS * MIN_BLOCK_PERIODS} (${MIN_BLOCKS} blocks of ${MIN_BLOCK_PERIODS} ${period}s)`;
   else {
     if (S < blocks)
       pboNote = `${S} blocks, not ${blocks}: ${unit}, ${MIN_BLOCK_PERIODS} per block at least (${blocks} blocks need ${blocks * MIN_BLOCK_PERIODS} ${period}s)`;

@@ -5,6 +5,7 @@ import {
   moments,
   normalCdf,
   normalQuantile,
+  overfitOdds,
   pbo,
   sharpeRatio,
 } from "../../src/backtest/overfit.js";
@@ -218,5 +219,68 @@ describe("probability of backtest overfitting (CSCV)", () => {
         2,
       ),
     ).toThrow(/2 trials/);
+  });
+});
+
+describe("overfitOdds (a search's summary)", () => {
+  /** trials × periods, one row per trial (the grid's layout). */
+  function rows(trials: number, periods: number, f: (n: number, t: number) => number): Float64Array {
+    const out = new Float64Array(trials * periods);
+    for (let n = 0; n < trials; n++) for (let t = 0; t < periods; t++) out[n * periods + t] = f(n, t);
+    return out;
+  }
+  const opts = { trial: "cell", period: "day" };
+
+  it("takes 16 blocks when there are 4 days a block, fewer otherwise, none below 16 days", () => {
+    const z = normals(3);
+    const r = rows(12, 200, () => 0.01 * z());
+    const full = overfitOdds(r, 12, 200, 0, opts);
+    expect(full.pbo).toMatchObject({ blocks: 16, combinations: 12870 });
+    expect(full.pboNote).toBe("");
+    // the same matrix as CSCV reads it (one row per period)
+    const m = matrix(200, 12, (t, n) => r[n * 200 + t] as number);
+    expect(full.pbo?.pbo).toBe(pbo(m, 16).pbo);
+    const short = overfitOdds(r.subarray(0, 12 * 30), 12, 30, 0, opts);
+    expect(short.pbo).toMatchObject({ blocks: 6, combinations: 20 });
+    expect(short.pboNote).toBe("6 blocks, not 16: 30 days, 4 per block at least (16 blocks need 64 days)");
+    const tiny = overfitOdds(r.subarray(0, 12 * 15), 12, 15, 0, opts);
+    expect(tiny.pbo).toBeNull();
+    expect(tiny.reading[0]).toBe("no PBO: 15 days, fewer than 16 (4 blocks of 4 days)");
+    expect(tiny.deflated).not.toBeNull();
+    expect(overfitOdds(r.subarray(0, 200), 1, 200, 0, opts).reading[0]).toBe(
+      "no PBO: one cell, nothing was selected",
+    );
+  });
+
+  it("deflates the selected trial's Sharpe ratio with N = trials and V = the trials' Sharpe variance", () => {
+    const z = normals(9);
+    const r = rows(20, 120, (n) => 0.0005 * n + 0.01 * z());
+    const o = overfitOdds(r, 20, 120, 19, opts);
+    const own = r.subarray(19 * 120, 20 * 120);
+    const sharpes = Array.from({ length: 20 }, (_, n) => sharpeRatio(r.subarray(n * 120, (n + 1) * 120)));
+    const m = moments(own);
+    const expected = deflatedSharpe({
+      sharpe: sharpeRatio(own),
+      trials: 20,
+      varianceOfTrialSharpes: moments(sharpes).variance,
+      periods: 120,
+      skew: m.skew,
+      kurtosis: m.kurtosis,
+    });
+    expect(o.deflated?.dsr).toBe(expected.dsr);
+    expect(o.deflated?.expectedMaxSharpe).toBe(expected.expectedMaxSharpe);
+    expect(o.reading[1]).toMatch(
+      /^DSR \d\.\d\d: \d+% probability that the winner's true Sharpe ratio per day \(-?\d\.\d{3}\) beats \d\.\d{3}, the best expected of 20 cells without skill; (not )?significant at 0\.95$/,
+    );
+  });
+
+  it("reads a PBO above one half as the in-sample best more likely than not at or below the median", () => {
+    const z = normals(5);
+    const r = rows(16, 160, (n, t) => ((Math.floor(t / 10) + n) % 16 < 8 ? 0.02 : -0.02) + 0.001 * z());
+    const o = overfitOdds(r, 16, 160, 0, opts);
+    expect(o.pbo?.pbo).toBeGreaterThan(0.5);
+    expect(o.reading[0]).toMatch(
+      /^PBO \d\.\d\d: the best cell in sample is more likely than not to be at or below the median out of sample \(12870 splits\)$/,
+    );
   });
 });
