@@ -145,7 +145,7 @@ export function evaluateCells(input: GridInput, cells: readonly Record<string, n
       end: input.end,
       collectTrades: false,
       buyHold,
-      days: dayEnds,
+      ...(days > 0 ? { days: dayEnds } : {}),
     }).metrics;
     let prev = input.options.initialCapital;
     for (let d = 0; d < days; d++) {
