@@ -158,11 +158,15 @@ export function sharpeRatio(x: ArrayLike<number>): number {
   return sharpeOf(s, s2, x.length);
 }
 
-/** A T × N matrix of per-period performance: `values[t * trials + n]` is trial n's return in period t. */
+/**
+ * A T × N matrix of per-period performance: `values[t * trials + n]` is trial n's return in
+ * period t; with `byTrial`, one row per trial instead: `values[n * periods + t]`.
+ */
 export interface TrialMatrix {
   periods: number;
   trials: number;
   values: Float64Array;
+  byTrial?: boolean;
 }
 
 export interface PboResult {
@@ -214,13 +218,27 @@ export function pbo(m: TrialMatrix, blocks: number): PboResult {
     const to = Math.floor(((s + 1) * T) / S);
     bCount[s] = to - from;
     const off = s * W;
-    for (let t = from; t < to; t++) {
-      const row = t * N;
+    if (m.byTrial === true) {
       for (let n = 0; n < N; n++) {
-        const v = values[row + n] as number;
-        const k = off + 2 * n;
-        bSums[k] = (bSums[k] as number) + v;
-        bSums[k + 1] = (bSums[k + 1] as number) + v * v;
+        let sum = 0;
+        let sum2 = 0;
+        for (let t = from; t < to; t++) {
+          const v = values[n * T + t] as number;
+          sum += v;
+          sum2 += v * v;
+        }
+        bSums[off + 2 * n] = sum;
+        bSums[off + 2 * n + 1] = sum2;
+      }
+    } else {
+      for (let t = from; t < to; t++) {
+        const row = t * N;
+        for (let n = 0; n < N; n++) {
+          const v = values[row + n] as number;
+          const k = off + 2 * n;
+          bSums[k] = (bSums[k] as number) + v;
+          bSums[k + 1] = (bSums[k + 1] as number) + v * v;
+        }
       }
     }
   }
@@ -445,11 +463,7 @@ export function overfitOdds(
   else {
     if (S < blocks)
       pboNote = `${S} blocks, not ${blocks}: ${unit}, ${MIN_BLOCK_PERIODS} per block at least (${blocks} blocks need ${blocks * MIN_BLOCK_PERIODS} ${period}s)`;
-    // the T × N matrix CSCV reads, one row per period
-    const values = new Float64Array(periods * trials);
-    for (let n = 0; n < trials; n++)
-      for (let t = 0; t < periods; t++) values[t * trials + n] = returns[n * periods + t] as number;
-    pboResult = pbo({ periods, trials, values }, S);
+    pboResult = pbo({ periods, trials, values: returns, byTrial: true }, S);
   }
 
   let deflated: OverfitOdds["deflated"] = null;

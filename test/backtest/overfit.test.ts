@@ -157,6 +157,11 @@ describe("probability of backtest overfitting (CSCV)", () => {
     for (const S of [2, 4, 6, 8]) {
       const r = pbo(m, S);
       const b = bruteForcePbo(m, S);
+      // the same matrix one row per trial gives the same splits
+      const byTrial = new Float64Array(m.values.length);
+      for (let t = 0; t < m.periods; t++)
+        for (let n = 0; n < m.trials; n++) byTrial[n * m.periods + t] = m.values[t * m.trials + n] as number;
+      expect(pbo({ ...m, values: byTrial, byTrial: true }, S).logits).toEqual(r.logits);
       expect(r.combinations).toBe(binomial(S, S / 2));
       expect(r.combinations).toBe(b.logits.length);
       expect(r.pbo).toBe(b.pbo);
