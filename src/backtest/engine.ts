@@ -52,6 +52,8 @@ const NEXT_CLOSE = 1;
 const AT_CLOSE = 2;
 const NO_ROWS = new Float64Array(0);
 const NO_SIGNALS = new Uint8Array(0);
+const NO_DAYS = new Int32Array(0);
+const DAY_MS = 86_400_000;
 
 /**
  * The threshold search's engine: the trading rules of the Trader and the simulated venue
@@ -172,6 +174,7 @@ export class Engine {
     end: number,
     equity: Float64Array | null,
     buyHold: BuyHoldPath | null = null,
+    days: DayEnds | null = null,
   ): void {
     this.cTime = bars.time;
     this.cOpen = bars.open;
@@ -182,7 +185,7 @@ export class Engine {
     this.cSell = signals.sell;
     this.cBuyW = words(signals.buy);
     this.cSellW = words(signals.sell);
-    if (end > start) this.loop(start, end, end - 1, equity, start, buyHold);
+    if (end > start) this.loop(start, end, end - 1, equity, start, buyHold, days);
   }
 
   /**
@@ -200,6 +203,7 @@ export class Engine {
     equity: Float64Array | null,
     eqStart: number,
     shared: BuyHoldPath | null,
+    days: DayEnds | null = null,
   ): void {
     const times = this.cTime;
     const highs = this.cHigh;
@@ -241,8 +245,13 @@ export class Engine {
     let rollIndex = 0;
     let nextRoll = rolls.length > 0 ? (rolls[0] as number) : to;
     let firstRow = buyHold.firstRow;
-    /** The next row that rolls the month or is the buy-and-hold entry. */
-    let nextEvent = firstRow >= 0 && firstRow < nextRoll ? firstRow : nextRoll;
+    // the day ends asked for (a grid's cells): the equity before each of `days.starts`
+    const dayStarts = days === null ? NO_DAYS : days.starts;
+    const dayEquity = days === null ? NO_ROWS : days.equity;
+    let dayIndex = 0;
+    let nextDay = dayStarts.length > 0 ? (dayStarts[0] as number) : to;
+    /** The next row that rolls the month or the day, or is the buy-and-hold entry. */
+    let nextEvent = Math.min(firstRow >= 0 ? firstRow : to, nextRoll, nextDay);
     let prevEquity = acc.equity;
     let sumR = acc.sumR;
     let sumR2 = acc.sumR2;
@@ -264,7 +273,12 @@ export class Engine {
           acc.firstPrice(this.cOpen[k] as number);
           firstRow = -1;
         }
-        nextEvent = firstRow > k && firstRow < nextRoll ? firstRow : nextRoll;
+        if (k === nextDay) {
+          dayEquity[dayIndex] = prevEquity;
+          dayIndex++;
+          nextDay = dayIndex < dayStarts.length ? (dayStarts[dayIndex] as number) : to;
+        }
+        nextEvent = Math.min(firstRow > k ? firstRow : to, nextRoll, nextDay);
       }
       if (fast) {
         // Rows [k, j) where nothing can happen, up to the next event or the final row.
@@ -462,6 +476,7 @@ export class Engine {
       }
       if (equity !== null) equity[k - eqStart] = marked;
     }
+    if (days !== null) dayEquity[dayStarts.length] = prevEquity;
     this.pending = pending;
     this.started = buyHold.started;
     this.lastClose = lastClose;
@@ -718,6 +733,30 @@ function buyHoldPass(
   };
 }
 
+/**
+ * The UTC day ends of a run, for per-day returns (a grid's cells; see `dayStarts`): `equity[i]`
+ * receives the marked equity at the close of the row before `starts[i]`, and
+ * `equity[starts.length]` the final equity (after the last row's close of the position).
+ */
+export interface DayEnds {
+  starts: Int32Array;
+  equity: Float64Array;
+}
+
+/** Rows of [start, end) that begin a new UTC day (the range's first row not included), by binary search on the time column. */
+export function dayStarts(time: Float64Array, start: number, end: number): Int32Array {
+  const out: number[] = [];
+  if (end <= start) return new Int32Array(0);
+  let k = start;
+  for (;;) {
+    const next = (Math.floor((time[k] as number) / DAY_MS) + 1) * DAY_MS;
+    k = firstRowAtOrAfter(time, next, k + 1, end);
+    if (k >= end) break;
+    out.push(k);
+  }
+  return Int32Array.from(out);
+}
+
 export interface RunOptions {
   /** First row (inclusive); default 0. */
   start?: number;
@@ -730,6 +769,8 @@ export interface RunOptions {
   collectTrades?: boolean;
   /** `buyHoldPath(bars, start, end)`, shared by runs on the same bars and range (the grid's cells). */
   buyHold?: BuyHoldPath;
+  /** Collects the equity at each UTC day end (per-day returns of a grid's cells). */
+  days?: DayEnds;
 }
 
 /**
@@ -763,7 +804,18 @@ export function runEngine(
   const collect = opts.collectTrades ?? true;
   const engine = new Engine(options, { collectTrades: collect });
   const equity = new Float64Array(collect ? end - start : 0);
-  engine.runRows(bars, signals, start, end, collect ? equity : null, opts.buyHold ?? null);
+  if (opts.days !== undefined) {
+    const d = opts.days;
+    if (
+      d.equity.length !== d.starts.length + 1 ||
+      (d.starts.length > 0 &&
+        !((d.starts[0] as number) > start && (d.starts[d.starts.length - 1] as number) < end))
+    )
+      throw new BacktestError(
+        `backtest day ends: ${d.starts.length} day starts within rows (${start}, ${end}) need ${d.starts.length + 1} equity slots, got ${d.equity.length}`,
+      );
+  }
+  engine.runRows(bars, signals, start, end, collect ? equity : null, opts.buyHold ?? null, opts.days ?? null);
   return {
     options,
     trades: engine.trades,

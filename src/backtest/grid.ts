@@ -1,7 +1,7 @@
 import { type GridAxis, gridAxes, type RankMetric, THRESHOLD_RULE_PARAMETERS } from "../config/index.js";
 import { ConfigError } from "../core/errors.js";
 import { ruleThresholds, type ThresholdSide, thresholdColumn } from "../signals/thresholds.js";
-import { buyHoldPath, runEngine } from "./engine.js";
+import { buyHoldPath, dayStarts, runEngine } from "./engine.js";
 import type { BacktestOptions, Bars, GridCell, Metrics, Signals } from "./types.js";
 
 /**
@@ -91,12 +91,27 @@ export interface GridInput {
 const COLUMN_CACHE_BYTES = 64 * 1024 * 1024;
 
 /**
+ * A grid's results: every cell's metrics and its return per UTC day of the range (for the
+ * overfitting odds, overfit.ts).
+ */
+export interface GridEvaluation {
+  metrics: Metrics[];
+  /** UTC days the range touches (the first and last may be partial). */
+  days: number;
+  /**
+   * cells × days, one row per cell in the cells' order: the day-end equity over the previous
+   * day's (the first day's over the initial capital), minus 1; 0 after the equity reached 0.
+   */
+  dayReturns: Float64Array;
+}
+
+/**
  * Backtests the given cells in this thread. The buy column depends only on the buy thresholds
  * and the sell column only on the sell thresholds, so each distinct column is computed once
  * and kept (up to COLUMN_CACHE_BYTES; beyond, into scratch buffers); the buy-and-hold pass,
  * which does not depend on the signals, is done once for all cells.
  */
-export function evaluateCells(input: GridInput, cells: readonly Record<string, number>[]): Metrics[] {
+export function evaluateCells(input: GridInput, cells: readonly Record<string, number>[]): GridEvaluation {
   const n = input.bars.time.length;
   const two = input.rule === "threshold_rule2";
   const scores = two ? input.scores.slice(0, 2) : input.scores.slice(0, 1);
@@ -117,17 +132,30 @@ export function evaluateCells(input: GridInput, cells: readonly Record<string, n
     if (scratch[side].length !== n) scratch[side] = new Uint8Array(n);
     return thresholdColumn(side, scores, thresholds, scratch[side]);
   };
-  return cells.map((p) => {
+  const starts = dayStarts(input.bars.time, input.start, input.end);
+  const days = input.end > input.start ? starts.length + 1 : 0;
+  const dayEnds = { starts, equity: new Float64Array(days) };
+  const dayReturns = new Float64Array(cells.length * days);
+  const metrics = cells.map((p, c) => {
     const thresholds = ruleThresholds(input.rule, p);
     const buy = column("buy", thresholds.buy);
     const sell = column("sell", thresholds.sell);
-    return runEngine(input.bars, { buy, sell }, input.options, {
+    const m = runEngine(input.bars, { buy, sell }, input.options, {
       start: input.start,
       end: input.end,
       collectTrades: false,
       buyHold,
+      ...(days > 0 ? { days: dayEnds } : {}),
     }).metrics;
+    let prev = input.options.initialCapital;
+    for (let d = 0; d < days; d++) {
+      const e = dayEnds.equity[d] as number;
+      dayReturns[c * days + d] = prev > 0 ? e / prev - 1 : 0;
+      prev = e;
+    }
+    return m;
   });
+  return { metrics, days, dayReturns };
 }
 
 /**

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { mapPool } from "../core/workerPool.js";
-import { evaluateCells, type GridInput } from "./grid.js";
+import { evaluateCells, type GridEvaluation, type GridInput } from "./grid.js";
 import type { BacktestOptions, Metrics } from "./types.js";
 
 /**
@@ -27,7 +27,7 @@ export interface GridWorkerData {
   end: number;
 }
 
-/** A grid worker's task: its share of the cells, answered with their metrics in the same order. */
+/** A grid worker's task: its share of the cells, answered with their metrics and day returns in the same order. */
 export type GridTask = Record<string, number>[];
 
 const WORKER_URL = new URL("./gridWorker.js", import.meta.url);
@@ -78,7 +78,7 @@ export async function runGrid(
   workers = gridWorkers(cells.length, input.end - input.start),
   signal?: AbortSignal,
   offThread = false,
-): Promise<Metrics[]> {
+): Promise<GridEvaluation> {
   // never a worker without a cell
   workers = Math.min(workers, cells.length);
   // Under vitest the sources are TypeScript and the compiled worker is absent: same work, one thread.
@@ -113,7 +113,7 @@ export async function runGrid(
     start: input.start,
     end: input.end,
   };
-  const results = await mapPool<GridTask, Metrics[]>({
+  const results = await mapPool<GridTask, GridEvaluation>({
     url: WORKER_URL,
     workerData: data,
     tasks: shares.map((mine) => mine.map((i) => cells[i] as Record<string, number>)),
@@ -122,11 +122,14 @@ export async function runGrid(
     signal,
   });
   const out: Metrics[] = new Array(cells.length);
+  const days = (results[0] as GridEvaluation).days;
+  const dayReturns = new Float64Array(cells.length * days);
   shares.forEach((mine, w) => {
-    const metrics = results[w] as Metrics[];
+    const r = results[w] as GridEvaluation;
     mine.forEach((i, k) => {
-      out[i] = metrics[k] as Metrics;
+      out[i] = r.metrics[k] as Metrics;
+      dayReturns.set(r.dayReturns.subarray(k * days, (k + 1) * days), i * days);
     });
   });
-  return out;
+  return { metrics: out, days, dayReturns };
 }

@@ -1,6 +1,7 @@
 import { isoTime, isoTimeShort } from "../core/time.js";
 import type { ThresholdRule } from "./grid.js";
 import type { PredictionsProvenance } from "./inSample.js";
+import type { OverfitJson } from "./overfit.js";
 import { renderReportHtml } from "./report/html.js";
 import { renderEquityPng } from "./report/png.js";
 import type { SearchRange } from "./search.js";
@@ -24,6 +25,8 @@ export interface SimulationFile {
   range?: { start: string; end: string; rows: number };
   holdout?: { from: string; start: string; end: string; rows: number; metrics: Metrics } | null;
   inputs?: Record<string, unknown>;
+  /** The grid's overfitting odds (written since itb records them). */
+  overfitting?: OverfitJson;
 }
 
 /**
@@ -177,6 +180,7 @@ export function buildReport(input: ReportRunInput): {
     ...(holdoutRun !== undefined && selection !== undefined
       ? { holdout: { start: holdoutStart, result: holdoutRun, selection } }
       : {}),
+    ...(fromSim && sim?.overfitting !== undefined ? { overfit: sim.overfitting } : {}),
   });
   const png = renderEquityPng({
     title: `${input.symbol} ${input.freq}`,
@@ -211,6 +215,8 @@ export function buildReport(input: ReportRunInput): {
       holdout !== undefined && holdoutRun !== undefined
         ? { ...holdout, metrics: holdoutRun.metrics, monthly: holdoutRun.monthly, trades: holdoutRun.trades }
         : null,
+    // the search's overfitting odds (its number of cells, PBO, the deflated Sharpe ratio of its best cell)
+    overfitting: fromSim ? (sim?.overfitting ?? null) : null,
     options,
     metrics: m,
     monthly: result.monthly,

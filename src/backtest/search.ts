@@ -6,6 +6,7 @@ import type { SignalStep } from "../signals/index.js";
 import {
   checkRuleParameters,
   expandAxes,
+  type GridEvaluation,
   type GridInput,
   rankCells,
   THRESHOLD_RULES,
@@ -13,8 +14,12 @@ import {
   thresholdSignals,
 } from "./grid.js";
 import { runGrid } from "./gridThreads.js";
+import { type OverfitOdds, overfitOdds } from "./overfit.js";
 import { runBacktest } from "./traderRun.js";
 import type { BacktestOptions, Bars, GridCell, Metrics } from "./types.js";
+
+/** CSCV blocks for a grid's PBO (fewer when the days are too few; see overfitOdds). */
+const PBO_BLOCKS = 16;
 
 /**
  * The threshold search around the grid (grid.ts): which signal set is searched, its cells, the
@@ -192,6 +197,8 @@ export interface SearchOutcome {
   ranked: GridCell[];
   /** The best topn_to_store cells (at least one). */
   top: GridCell[];
+  /** The grid's overfitting odds over the optimised rows' UTC days: cells, PBO, the best cell's deflated Sharpe ratio. */
+  overfit: OverfitOdds;
 }
 
 export interface SearchInput {
@@ -209,10 +216,13 @@ export interface SearchInput {
   /** Aborting terminates the grid's worker threads. */
   signal?: AbortSignal;
   /**
-   * Backtests the cells elsewhere (the pipeline's task jobs), their metrics in the cells' order,
-   * or undefined to use the worker threads. Called with the grid's input.
+   * Backtests the cells elsewhere (the pipeline's task jobs), their metrics and day returns in
+   * the cells' order, or undefined to use the worker threads. Called with the grid's input.
    */
-  evaluate?: (grid: GridInput, cells: readonly Record<string, number>[]) => Promise<Metrics[] | undefined>;
+  evaluate?: (
+    grid: GridInput,
+    cells: readonly Record<string, number>[],
+  ) => Promise<GridEvaluation | undefined>;
 }
 
 /** Backtests every cell on [start, split), ranks them, and checks the best on [split, end). */
@@ -221,12 +231,22 @@ export async function runSearch(input: SearchInput): Promise<SearchOutcome> {
   const { start, split, end } = range;
   const time = bars.time;
   const grid = { bars, rule: plan.rule, scores, options, start, end: split };
-  const metrics =
+  const evaluation =
     (await input.evaluate?.(grid, plan.cells)) ??
     (await runGrid(grid, plan.cells, input.workers, input.signal));
-  const cells: GridCell[] = plan.cells.map((params, i) => ({ params, metrics: metrics[i] as Metrics }));
+  const cells: GridCell[] = plan.cells.map((params, i) => ({
+    params,
+    metrics: evaluation.metrics[i] as Metrics,
+  }));
   const ranked = rankCells(cells, search.rankBy, search.minTrades);
   const top = ranked.slice(0, Math.max(1, search.topCells));
+  const overfit = overfitOdds(
+    evaluation.dayReturns,
+    cells.length,
+    evaluation.days,
+    cells.indexOf(ranked[0] as GridCell),
+    { blocks: PBO_BLOCKS, trial: "cell", period: "day" },
+  );
 
   let holdout: HoldoutCheck | undefined;
   const best = ranked[0] as GridCell;
@@ -260,5 +280,6 @@ export async function runSearch(input: SearchInput): Promise<SearchOutcome> {
     cells,
     ranked,
     top,
+    overfit,
   };
 }

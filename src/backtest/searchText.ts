@@ -139,6 +139,12 @@ export function formatSimulateRun(run: SimulateSummary, show = 10): string {
       "the best cell is chosen on the same rows it is measured on; check it on later rows with --holdout DATE",
     );
   }
+  const o = run.overfit;
+  lines.push(
+    `${mark}overfitting odds of the search: ${plural(o.trials, "cell")} (trials) over ${plural(o.periods, "day")}`,
+  );
+  if (o.pbo !== null && o.pboNote !== "") lines.push(`  ${o.pboNote}`);
+  for (const r of o.reading) lines.push(`  ${r}`);
   lines.push(`wrote ${run.outputs.json}`, `wrote ${run.outputs.csv}`);
   return lines.join("\n");
 }

@@ -53,7 +53,7 @@ export async function benchSignals(
     {},
     false,
   );
-  const metrics = await runGrid(
+  const { metrics } = await runGrid(
     { bars, rule: "threshold_rule", scores: [score], options, start: 0, end: n },
     cells,
   );

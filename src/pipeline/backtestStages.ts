@@ -3,9 +3,10 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { isAbsolute } from "node:path";
 import { barsOf } from "../backtest/bars.js";
-import type { GridInput } from "../backtest/grid.js";
+import type { GridEvaluation, GridInput } from "../backtest/grid.js";
 import { gridWorkers } from "../backtest/gridThreads.js";
 import { checkInSample, type PredictionsProvenance } from "../backtest/inSample.js";
+import { overfitJson } from "../backtest/overfit.js";
 import {
   planSearch,
   runSearch,
@@ -17,7 +18,7 @@ import {
   withParameters,
 } from "../backtest/search.js";
 import { simulationCsv } from "../backtest/searchText.js";
-import type { Bars, Metrics } from "../backtest/types.js";
+import type { Bars } from "../backtest/types.js";
 import { type Config, canonicalJson, type HoldoutSplit, type Settings } from "../config/index.js";
 import { DataError } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
@@ -107,7 +108,7 @@ export interface SimulateOptions {
     grid: GridInput,
     cells: readonly Record<string, number>[],
     inputs: Record<string, unknown>,
-  ) => Promise<Metrics[] | undefined>;
+  ) => Promise<GridEvaluation | undefined>;
 }
 
 export interface SimulateRun extends SearchOutcome {
@@ -257,6 +258,8 @@ async function writeSimulation(run: SimulateRun, config: Config): Promise<void> 
     best: run.ranked[0],
     holdout: run.holdout ?? null,
     top: run.top,
+    // the grid's overfitting odds on the optimised rows' days (docs/simulate.md)
+    overfitting: overfitJson(run.overfit),
     grid: run.cells,
     symbol: config.symbol,
     freq: config.freq,

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { GridInput } from "../backtest/grid.js";
+import type { GridEvaluation, GridInput } from "../backtest/grid.js";
 import { gridWorkers, runGrid } from "../backtest/gridThreads.js";
 import type { Metrics } from "../backtest/types.js";
 import { canonicalJson, type LoadedConfig } from "../config/index.js";
@@ -14,8 +14,8 @@ import type { FanOut } from "./graph/types.js";
  * chunk's bounds and what checks that it sees the stage's input (the cell count, the rows, the
  * hash of the config keys and the predictions file's size and time). The worker that takes it rebuilds the grid's input from
  * the config and the predictions file (prepareSearch, as the stage did), backtests its cells
- * and answers their metrics as one base64 block of doubles (exact: NaN, ±Infinity and -0
- * included). The stage puts the chunks back in order, so the ranking and the files are the
+ * and answers their metrics and day returns as base64 blocks of doubles (exact: NaN,
+ * ±Infinity and -0 included). The stage puts the chunks back in order, so the ranking and the files are the
  * same bytes as with worker threads.
  */
 
@@ -30,10 +30,24 @@ export interface GridTask {
   inputs: Record<string, unknown>;
 }
 
-/** A grid task's answer: the metrics' keys and, row by row, their values as float64 (base64). */
+/**
+ * A grid task's answer: the metrics' keys and, row by row, their values as float64 (base64);
+ * the days and, cell by cell, the cells' day returns as float64 (base64).
+ */
 export interface GridTaskResult {
   keys: string[];
   values: string;
+  days: number;
+  dayReturns: string;
+}
+
+function base64(x: Float64Array): string {
+  return Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString("base64");
+}
+
+function doubles(text: string): Float64Array {
+  const bytes = Buffer.from(text, "base64");
+  return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
 /** The chunks [from, to) of a grid of `cells` cells over `rows` rows, about `steps` cell × bar steps each (at most one per cell). */
@@ -46,7 +60,8 @@ export function gridChunks(cells: number, rows: number, steps: number): [number,
   ]);
 }
 
-export function encodeMetrics(metrics: readonly Metrics[]): GridTaskResult {
+export function encodeGrid(grid: GridEvaluation): GridTaskResult {
+  const { metrics } = grid;
   const keys = Object.keys(metrics[0] ?? {});
   const values = new Float64Array(metrics.length * keys.length);
   metrics.forEach((m, i) => {
@@ -59,25 +74,29 @@ export function encodeMetrics(metrics: readonly Metrics[]): GridTaskResult {
       values[i * keys.length + j] = row[k] as number;
     });
   });
-  return {
-    keys,
-    values: Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString("base64"),
-  };
+  return { keys, values: base64(values), days: grid.days, dayReturns: base64(grid.dayReturns) };
 }
 
-export function decodeMetrics(r: GridTaskResult, expected: number): Metrics[] {
-  const bytes = Buffer.from(r.values, "base64");
-  const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+export function decodeGrid(r: GridTaskResult, expected: number): GridEvaluation {
+  const values = doubles(r.values);
   if (values.length !== expected * r.keys.length) {
     throw new Error(`grid task: ${values.length} values for ${expected} cells of ${r.keys.length} metrics`);
   }
-  return Array.from({ length: expected }, (_, i) => {
+  if (typeof r.dayReturns !== "string" || !Number.isInteger(r.days)) {
+    throw new Error("grid task: the answer has no day returns (a worker running an older itb?)");
+  }
+  const dayReturns = doubles(r.dayReturns);
+  if (dayReturns.length !== expected * r.days) {
+    throw new Error(`grid task: ${dayReturns.length} day returns for ${expected} cells of ${r.days} days`);
+  }
+  const metrics = Array.from({ length: expected }, (_, i) => {
     const m: Record<string, number> = {};
     r.keys.forEach((k, j) => {
       m[k] = values[i * r.keys.length + j] as number;
     });
     return m as unknown as Metrics;
   });
+  return { metrics, days: r.days, dayReturns };
 }
 
 /**
@@ -101,10 +120,20 @@ export function fannedOutGrid(fanOut: FanOut): NonNullable<SimulateOptions["eval
       .digest("hex")
       .slice(0, 12);
     const results = await fanOut.run("grid", key, tasks);
-    return results.flatMap((r, i) => {
+    const parts = results.map((r, i) => {
       const t = tasks[i] as GridTask;
-      return decodeMetrics(r as GridTaskResult, t.to - t.from);
+      return decodeGrid(r as GridTaskResult, t.to - t.from);
     });
+    const days = (parts[0] as GridEvaluation).days;
+    if (parts.some((p) => p.days !== days))
+      throw new Error("grid task: the tasks' answers have different days");
+    const dayReturns = new Float64Array(cells.length * days);
+    let at = 0;
+    for (const p of parts) {
+      dayReturns.set(p.dayReturns, at);
+      at += p.dayReturns.length;
+    }
+    return { metrics: parts.flatMap((p) => p.metrics), days, dayReturns };
   };
 }
 
@@ -136,5 +165,5 @@ export async function runGridTask(
   };
   const cells = plan.cells.slice(task.from, task.to);
   const workers = gridWorkers(cells.length, range.split - range.start, opts.workers);
-  return encodeMetrics(await runGrid(input, cells, workers, undefined, true));
+  return encodeGrid(await runGrid(input, cells, workers, undefined, true));
 }

@@ -1,8 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { checkRuleParameters, expandGrid, rankCells, thresholdSignals } from "../../src/backtest/grid.js";
-import type { GridCell, Metrics } from "../../src/backtest/types.js";
+import { defaultBacktestOptions, runEngine } from "../../src/backtest/engine.js";
+import {
+  checkRuleParameters,
+  evaluateCells,
+  expandGrid,
+  rankCells,
+  thresholdSignals,
+} from "../../src/backtest/grid.js";
+import type { BacktestOptions, GridCell, Metrics } from "../../src/backtest/types.js";
 import { gridAxisValues } from "../../src/config/gridValues.js";
 import { ConfigError } from "../../src/core/errors.js";
+import { backtestFixture } from "../helpers/backtestFixture.js";
 
 describe("grid axis values", () => {
   it("reads numbers, lists and {start, stop, step}", () => {
@@ -157,5 +165,58 @@ describe("rankCells", () => {
     expect(ids()).toEqual([1, 3, 2, 0, 5, 6, 4]);
     // no cell has enough: the trading cells by the metric, the caller says the best has too few
     expect(ids(100)).toEqual([1, 3, 2, 0, 6, 4, 5]);
+  });
+});
+
+describe("evaluateCells' day returns", () => {
+  it("are each cell's equity at the UTC day ends over the previous day's, and leave the metrics as they were", async () => {
+    const { bars, score } = await backtestFixture(["2023-03"]);
+    const n = bars.time.length;
+    // a range that starts and ends inside a day
+    const start = 700;
+    const end = n - 300;
+    const cells = expandGrid(
+      { buy_signal_threshold: [0.2, 0.5], sell_signal_threshold: [-0.5, -0.2] },
+      {},
+      false,
+    );
+    const variants: BacktestOptions[] = [
+      defaultBacktestOptions(60_000),
+      {
+        ...defaultBacktestOptions(60_000),
+        direction: "both",
+        stopLoss: 0.01,
+        takeProfit: 0.02,
+        fillAt: "close",
+      },
+    ];
+    for (const options of variants) {
+      const r = evaluateCells({ bars, rule: "threshold_rule", scores: [score], options, start, end }, cells);
+      // 31 days of March; the range's first and last days are partial
+      expect(r.days).toBe(31);
+      expect(r.dayReturns.length).toBe(cells.length * 31);
+      cells.forEach((p, c) => {
+        const signals = thresholdSignals("threshold_rule", [score], p, {
+          buy: new Uint8Array(n),
+          sell: new Uint8Array(n),
+        });
+        const full = runEngine(bars, signals, options, { start, end });
+        expect(r.metrics[c]).toEqual(full.metrics);
+        // the last row of each UTC day, from the equity curve
+        let prev = options.initialCapital;
+        let d = 0;
+        for (let k = start; k < end; k++) {
+          const day = Math.floor((bars.time[k] as number) / 86_400_000);
+          const last = k === end - 1 || Math.floor((bars.time[k + 1] as number) / 86_400_000) !== day;
+          if (!last) continue;
+          const e = full.equity[k - start] as number;
+          expect(r.dayReturns[c * r.days + d]).toBe(e / prev - 1);
+          prev = e;
+          d++;
+        }
+        expect(d).toBe(31);
+      });
+      expect(r.dayReturns.some((v) => v !== 0)).toBe(true);
+    }
   });
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { barsOf } from "../../src/backtest/bars.js";
 import { runBacktest } from "../../src/backtest/engine.js";
+import { deflatedSharpe, moments, type OverfitJson, pbo, sharpeRatio } from "../../src/backtest/overfit.js";
 import type { BacktestOptions } from "../../src/backtest/types.js";
 import { Frame } from "../../src/core/frame.js";
 import { writeFrame } from "../../src/data/store/index.js";
@@ -92,6 +93,7 @@ type Json = {
   top: { params: Record<string, number>; metrics: Record<string, number> }[];
   best: { params: Record<string, number>; metrics: Record<string, number> };
   range: { start: string; end: string; rows: number };
+  overfitting: OverfitJson;
   holdout: null | {
     start: string;
     rows: number;
@@ -150,6 +152,59 @@ describe("itb simulate and itb report", () => {
     expect(j.best.metrics.trades).toBe(direct.metrics.trades);
     expect(j.best.metrics.profitPct).toBeCloseTo(direct.metrics.profitPct, 10);
 
+    // The overfitting odds, recomputed here from each cell's equity curve at the UTC day ends
+    // (2023-03-02 .. 03-31: 30 days; 6 blocks of 5, as 16 blocks need 64 days).
+    const o = j.overfitting;
+    expect(o).toMatchObject({ trials: 9, days: 30, pbo_blocks: 6, pbo_combinations: 20 });
+    expect(o.pbo_note).toBe("6 blocks, not 16: 30 days, 4 per block at least (16 blocks need 64 days)");
+    const time = candles.time;
+    const lastOfDay: number[] = [];
+    for (let k = 2000; k < n; k++)
+      if (
+        k === n - 1 ||
+        Math.floor((time[k + 1] as number) / 864e5) !== Math.floor((time[k] as number) / 864e5)
+      )
+        lastOfDay.push(k - 2000);
+    const returns = j.grid.map((c) => {
+      for (let i = 0; i < n; i++) {
+        const score = (up[i] as number) - (down[i] as number);
+        buy[i] = score >= (c.params.buy_signal_threshold as number) ? 1 : 0;
+        sell[i] = score <= (c.params.sell_signal_threshold as number) ? 1 : 0;
+      }
+      const eq = runBacktest(barsOf(candles), { buy, sell }, options, { start: 2000, end: n }).equity;
+      let prev = options.initialCapital;
+      return lastOfDay.map((k) => {
+        const r = (eq[k] as number) / prev - 1;
+        prev = eq[k] as number;
+        return r;
+      });
+    });
+    const values = new Float64Array(30 * 9);
+    returns.forEach((rs, c) => {
+      rs.forEach((r, t) => {
+        values[t * 9 + c] = r;
+      });
+    });
+    expect(o.pbo).toBe(pbo({ periods: 30, trials: 9, values }, 6).pbo);
+    const winner =
+      returns[j.grid.findIndex((c) => JSON.stringify(c.params) === JSON.stringify(j.best.params))] ?? [];
+    const m = moments(winner);
+    const dsr = deflatedSharpe({
+      sharpe: sharpeRatio(winner),
+      trials: 9,
+      varianceOfTrialSharpes: moments(returns.map(sharpeRatio)).variance,
+      periods: 30,
+      skew: m.skew,
+      kurtosis: m.kurtosis,
+    });
+    expect(o.deflated_sharpe).toBeCloseTo(dsr.dsr, 12);
+    expect(o.expected_max_sharpe_per_day).toBeCloseTo(dsr.expectedMaxSharpe, 12);
+    expect(r.stdout).toMatch(
+      /\noverfitting odds of the search: 9 cells \(trials\) over 30 days\n {2}6 blocks, not 16: /,
+    );
+    expect(r.stdout).toMatch(/\n {2}PBO \d\.\d\d: the best cell in sample .* of 20 splits/);
+    expect(r.stdout).toMatch(/\n {2}DSR \d\.\d\d: .*the best expected of 9 cells without skill/);
+
     const csv = readFileSync(join(dir, "BTCUSDT", "simulation.csv"), "utf8")
       .trim()
       .split("\n");
@@ -180,6 +235,9 @@ describe("itb simulate and itb report", () => {
     expect([...html.matchAll(/href="(https?:[^"]*)"/g)].map((m) => m[1])).toEqual([
       "https://www.tradingview.com/",
     ]);
+    // the search's overfitting odds, in their own section
+    expect(html).toContain('<tr><th>Trials (cells)</th><td class="num">9</td></tr>');
+    expect(html).toMatch(/<ul id="overfit-reading"><li>6 blocks, not 16: .*<\/li><li>PBO /);
     const png = readFileSync(join(dir, "BTCUSDT", "report.png"));
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
 
@@ -228,8 +286,10 @@ describe("itb simulate and itb report", () => {
   it("one thread and two threads give the same grid", () => {
     expect(itb(["simulate", "--config", config, "--workers", "1"]).status).toBe(0);
     const one = readJson().grid;
+    const oneOdds = readJson().overfitting;
     expect(itb(["simulate", "--config", config, "--workers", "2"]).status).toBe(0);
     expect(readJson().grid).toEqual(one);
+    expect(readJson().overfitting).toEqual(oneOdds);
   });
 
   it("--holdout optimises before the date and reports the best cell after it", () => {

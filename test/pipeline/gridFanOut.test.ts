@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Metrics } from "../../src/backtest/types.js";
-import { decodeMetrics, encodeMetrics, gridChunks } from "../../src/pipeline/gridFanOut.js";
+import { decodeGrid, encodeGrid, gridChunks } from "../../src/pipeline/gridFanOut.js";
 import { backtestFixture } from "../helpers/backtestFixture.js";
 
 /**
@@ -40,7 +40,7 @@ describe("grid fan-out", () => {
     }
   });
 
-  it("a task's metrics survive JSON exactly: NaN, Infinity and -0 included, keys in the engine's order", async () => {
+  it("a task's metrics and day returns survive JSON exactly: NaN, Infinity and -0 included, keys in the engine's order", async () => {
     const { grid } = await backtestFixture();
     const metrics: Metrics[] = grid.map((c) => c.metrics);
     // what a grid can hold besides finite numbers
@@ -50,14 +50,26 @@ describe("grid fan-out", () => {
       sharpe: Number.NaN,
       profit: -0,
     });
-    const wire = JSON.parse(JSON.stringify(encodeMetrics(metrics))) as ReturnType<typeof encodeMetrics>;
-    const back = decodeMetrics(wire, metrics.length);
+    const days = 3;
+    const dayReturns = new Float64Array(metrics.length * days).map((_, i) => (i - 7) / 1000);
+    dayReturns[1] = -0;
+    dayReturns[2] = Number.NaN;
+    const wire = JSON.parse(JSON.stringify(encodeGrid({ metrics, days, dayReturns }))) as ReturnType<
+      typeof encodeGrid
+    >;
+    const decoded = decodeGrid(wire, metrics.length);
+    expect(decoded.days).toBe(3);
+    expect(Array.from(decoded.dayReturns).every((v, i) => Object.is(v, dayReturns[i]))).toBe(true);
+    const back = decoded.metrics;
     expect(back.map((m) => Object.keys(m))).toEqual(metrics.map((m) => Object.keys(m)));
     back.forEach((m, i) => {
       for (const [k, v] of Object.entries(metrics[i] as Metrics))
         expect(Object.is(m[k as keyof Metrics], v)).toBe(true);
     });
     expect(JSON.stringify(back)).toBe(JSON.stringify(metrics));
-    expect(() => decodeMetrics(wire, metrics.length + 1)).toThrow(/values for 11 cells/);
+    expect(() => decodeGrid(wire, metrics.length + 1)).toThrow(/values for 11 cells/);
+    expect(() => decodeGrid({ ...wire, days: 4 }, metrics.length)).toThrow(
+      /30 day returns for 10 cells of 4 days/,
+    );
   });
 });

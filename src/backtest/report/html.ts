@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { lowerBound } from "../../core/frame.js";
+import type { OverfitJson } from "../overfit.js";
 import type { BacktestResult, Bars, GridCell, Metrics, MonthRow, Trade } from "../types.js";
 import {
   aggregateOhlc,
@@ -21,7 +22,7 @@ import { escapeHtml, fmtDuration, fmtTime, scriptJson } from "./format.js";
 import { headlineHtml } from "./headline.js";
 import { type HeatmapGrid, heatmap } from "./heatmap.js";
 import { PAGE_CSS, PAGE_SCRIPT } from "./page.js";
-import { metricsTable, monthlyTable, tradesTable } from "./tables.js";
+import { metricsTable, monthlyTable, overfitSection, tradesTable } from "./tables.js";
 
 export { metricDecimals } from "./tables.js";
 
@@ -56,6 +57,8 @@ export interface ReportInput {
   holdout?: { start: number; result: BacktestResult; selection: Metrics };
   /** Fewer trades than this are too few to tell an edge from luck; the headline says so. Default 0. */
   minTrades?: number;
+  /** The threshold search's overfitting odds (its number of cells, PBO, deflated Sharpe ratio). */
+  overfit?: OverfitJson;
 }
 
 export interface ReportHtmlOptions {
@@ -323,6 +326,7 @@ ${monthlyTable(input.result.monthly)}
 </section>
 </div>
 ${input.grid ? `${h2(`Threshold search: ${escapeHtml(input.grid.metric)}`)}\n${heatmap(input.grid)}` : ""}
+${input.overfit ? overfitSection(input.overfit, h2("Overfitting odds of the threshold search")) : ""}
 ${h2("Trades")}
 ${tradesTable(data.trades, meta.tradesTotal)}
 <p class="note" id="attribution">Charts drawn with <a href="https://www.tradingview.com/">TradingView</a> Lightweight Charts™, Copyright (c) TradingView, Inc. (Apache License 2.0), inlined in this page.</p>

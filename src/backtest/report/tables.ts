@@ -1,3 +1,4 @@
+import type { OverfitJson } from "../overfit.js";
 import type { Metrics, MonthRow, Trade } from "../types.js";
 import { escapeHtml, exact, fmt, fmtTime, priceDecimals, qtyDecimals } from "./format.js";
 
@@ -114,4 +115,31 @@ export function tradesTable(trades: readonly Trade[], total: number): string {
       ? `<p class="note" id="trades-note">Showing the first ${trades.length} of ${total} trades.</p>`
       : "";
   return `${note}<table id="trades"><thead>${head}</thead><tbody>\n${body.join("\n")}\n</tbody></table>`;
+}
+
+/** The threshold search's overfitting odds (simulation.json's `overfitting`): a table and the readings. */
+export function overfitSection(o: OverfitJson, heading: string): string {
+  // a result file writes NaN and ±Infinity as strings
+  const num = (v: number | string | null, decimals: number) =>
+    v === null ? "-" : escapeHtml(typeof v === "number" ? fmt(v, decimals) : String(v));
+  const rows: [string, string][] = [
+    ["Trials (cells)", String(o.trials)],
+    ["Days (returns per cell)", String(o.days)],
+    [
+      "PBO (probability of backtest overfitting)",
+      o.pbo === null ? "-" : `${num(o.pbo, 3)} (${o.pbo_blocks} blocks, ${o.pbo_combinations} splits)`,
+    ],
+    ["Median logit λ of the in-sample best", num(o.logit?.median ?? null, 3)],
+    ["Deflated Sharpe ratio of the best cell", num(o.deflated_sharpe, 3)],
+    ["Best cell's Sharpe ratio per day", num(o.sharpe_per_day, 4)],
+    ["Expected maximum Sharpe per day without skill (SR0)", num(o.expected_max_sharpe_per_day, 4)],
+  ];
+  const notes = [...(o.pbo !== null && o.pbo_note !== "" ? [o.pbo_note] : []), ...o.reading];
+  return `<section id="overfit">${heading}
+<p class="note">How much the search's choice may owe to luck, from every cell's return per UTC day on the rows the thresholds were chosen on. PBO: combinatorially symmetric cross-validation (Bailey, Borwein, López de Prado and Zhu, 2015), the share of in-sample/out-of-sample splits in which the best cell by in-sample Sharpe ratio ends at or below the out-of-sample median. Deflated Sharpe ratio (Bailey and López de Prado, 2014): the probability that the best cell's true Sharpe ratio beats the best expected of this many cells without skill.</p>
+<table id="overfit-table"><tbody>
+${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td class="num">${v}</td></tr>`).join("\n")}
+</tbody></table>
+<ul id="overfit-reading">${notes.map((r) => `<li>${escapeHtml(r)}</li>`).join("")}</ul>
+</section>`;
 }

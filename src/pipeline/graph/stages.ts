@@ -341,6 +341,9 @@ const simulateStage: StageDef = {
       holdout_trades: r.holdout?.metrics.trades ?? null,
       holdout_buy_hold_pct: round(r.holdout?.metrics.buyHoldPct, 3),
       in_sample: r.inSample,
+      // the search's overfitting odds (docs/simulate.md): null when the days are too few
+      pbo: round(r.overfit.pbo?.pbo, 3),
+      deflated_sharpe: round(r.overfit.deflated?.dsr, 3),
     };
   },
 };
