@@ -59,3 +59,16 @@ export function asInterruption(err: unknown, signal: AbortSignal): unknown {
 function isAbortError(err: unknown): boolean {
   return err instanceof Error && err.name === "AbortError";
 }
+
+/** Resolves at the first SIGINT or SIGTERM: a server command (itb sim, itb telegram-sim) then closes and exits. */
+export function untilStopped(): Promise<void> {
+  return new Promise<void>((done) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      done();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}

@@ -58,3 +58,13 @@ export function oneOf<T extends string>(
   }
   return v as T;
 }
+
+/** A comma-separated option's items (blanks dropped); undefined when the option is not given. */
+export function list(v: string | undefined): string[] | undefined {
+  return v === undefined
+    ? undefined
+    : v
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+}

@@ -16,16 +16,9 @@ import type { ServeCliOptions } from "../commands/serve.js";
 import { contextOf, requireLocalData } from "../context.js";
 import { catchInterrupts } from "../interrupts.js";
 import { LiveTable } from "../liveTable.js";
+import { list } from "../options.js";
 import { stderrLine } from "../terminalLine.js";
 import { VERSION } from "../version.js";
-
-const list = (v: string | undefined) =>
-  v === undefined
-    ? undefined
-    : v
-        .split(",")
-        .map((s) => s.trim())
-        .filter((s) => s.length > 0);
 
 /** `itb serve`. */
 export async function serveAction(opts: ServeCliOptions, cmd: Command): Promise<void> {

@@ -7,6 +7,7 @@ import { isSharedFolder, openMirror } from "../../data/storage/mirror.js";
 import { type FaultRule, parseFaultSpec, startSimulator } from "../../simulator/index.js";
 import type { SimCliOptions } from "../commands/sim.js";
 import { contextOf } from "../context.js";
+import { untilStopped } from "../interrupts.js";
 
 /** `USDT=10000,BTC=0.5` as starting balances. */
 function balances(text: string): Record<string, number> {
@@ -100,15 +101,7 @@ export async function simAction(opts: SimCliOptions, cmd: Command): Promise<void
       `  futures: ${sim.url}/fapi/v1/order, /fapi/v1/algoOrder, same key, USDT wallet from the balances\n` +
       "  Ctrl-C to stop\n",
   );
-  await new Promise<void>((done) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      done();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  await untilStopped();
   await sim.close();
   process.stdout.write("itb sim: stopped\n");
 }

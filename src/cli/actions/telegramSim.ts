@@ -2,6 +2,7 @@ import { SECRET_ENV } from "../../config/secretEnv.js";
 import { UsageError } from "../../core/errors.js";
 import { maskToken, startTelegramSim, tokenBotId } from "../../simulator/telegram/index.js";
 import type { TelegramSimCliOptions } from "../commands/telegramSim.js";
+import { untilStopped } from "../interrupts.js";
 
 function tokens(given: string[]): string[] {
   const env = SECRET_ENV.telegram_bot_token;
@@ -62,15 +63,7 @@ export async function telegramSimAction(opts: TelegramSimCliOptions): Promise<vo
       `  bots: ${list.map(maskToken).join(", ")}   chats: ${chatList?.join(", ") ?? "any"}   flood limit: ${opts.floodLimit ? "on" : "off"}\n` +
       `  admin: ${sim.url}/admin/messages, /admin/updates, /admin/faults   Ctrl-C to stop\n`,
   );
-  await new Promise<void>((done) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      done();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  await untilStopped();
   await sim.close();
   process.stdout.write("telegram-sim: stopped\n");
 }

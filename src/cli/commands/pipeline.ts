@@ -2,7 +2,14 @@ import type { Command } from "commander";
 import { UsageError } from "../../core/errors.js";
 import type { PipelineRequest } from "../../pipeline/graph/matrix.js";
 import { DEFAULT_PREFIX } from "../../pipeline/queue/defaults.js";
-import { type ConfigOptions, freqArgument, oneOf, withConfigOptions, withWaitOption } from "../options.js";
+import {
+  type ConfigOptions,
+  freqArgument,
+  list,
+  oneOf,
+  withConfigOptions,
+  withWaitOption,
+} from "../options.js";
 
 export interface PipelineCliOptions extends ConfigOptions {
   symbols?: string;
@@ -24,14 +31,6 @@ export interface PipelineCliOptions extends ConfigOptions {
   queue?: string;
   queuePrefix: string;
 }
-
-const list = (v: string | undefined): string[] | undefined =>
-  v === undefined
-    ? undefined
-    : v
-        .split(",")
-        .map((s) => s.trim())
-        .filter((s) => s.length > 0);
 
 function positiveInt(v: string | undefined, what: string): number | undefined {
   if (v === undefined) return undefined;
