@@ -233,19 +233,19 @@ describe("itb pipeline --queue with itb worker", () => {
     const prefix = newPrefix();
     const data = join(dir, "killed");
     const config = writeConfig("killed.json", data);
-    // This process writes the 5m market's folder: a worker's 5m job waits in flight for it.
-    const held = await acquireWriteLock(join(data, "5m", "BTCUSDT"), { command: "test" });
+    // This process writes both markets' folders: the first worker takes both first jobs, and
+    // both wait in flight, so nothing of a stage has been written when it is killed.
+    const held = [
+      await acquireWriteLock(join(data, "1m", "BTCUSDT"), { command: "test" }),
+      await acquireWriteLock(join(data, "5m", "BTCUSDT"), { command: "test" }),
+    ];
     const w1 = startWorker(prefix, ["--lock-seconds", "2", "--concurrency", "2"]);
     await w1.waitFor(/worker ready/);
     const follow = enqueue(config, prefix, ["--wait"]);
-    await w1.waitFor(
-      /"freq":"5m","stage":"import","job":"[^"]+","attempt":1,"stalled":0,"msg":"stage job started"/,
-      {
-        timeoutMs: 30_000,
-      },
-    );
-    await w1.waitFor(/waiting: .* is writing .*5m\/BTCUSDT/, { timeoutMs: 30_000 });
-    // Two more workers join while the first one holds the 5m job: they take the other jobs.
+    for (const freq of ["1m", "5m"]) {
+      await w1.waitFor(new RegExp(`waiting: .* is writing .*${freq}/BTCUSDT`), { timeoutMs: 30_000 });
+    }
+    // Two more workers join while the first one holds both jobs; then it is killed.
     const others = [
       startWorker(prefix, ["--lock-seconds", "2"]),
       startWorker(prefix, ["--lock-seconds", "2"]),
@@ -254,15 +254,19 @@ describe("itb pipeline --queue with itb worker", () => {
     w1.child.kill("SIGKILL");
     await w1.done;
     expect(existsSync(join(data, "5m", "BTCUSDT", ".itb", "manifests", "import.json"))).toBe(false);
-    await held.release();
+    for (const h of held) await h.release();
 
     const r = await follow;
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^BTCUSDT 5m\s+ok\s+9\s+0\s+8,928\s/m);
-    // The killed job came back to one of the other workers as stalled.
-    expect(others.map((w) => w.stderr()).join("\n")).toMatch(
-      /"freq":"5m","stage":"import","job":"[^"]+","attempt":\d,"stalled":1,"msg":"stage job started"/,
-    );
+    // The killed jobs came back to the other workers as stalled.
+    for (const freq of ["1m", "5m"]) {
+      expect(others.map((w) => w.stderr()).join("\n")).toMatch(
+        new RegExp(
+          `"freq":"${freq}","stage":"import","job":"[^"]+","attempt":\\d,"stalled":1,"msg":"stage job started"`,
+        ),
+      );
+    }
     for (const w of others) expect(await stop(w)).toBe(0);
     expectSameOutputs(local, data);
   }, 120_000);
