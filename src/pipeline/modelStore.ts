@@ -26,6 +26,8 @@ import { checkFeatures, type ModelArtifact, parseArtifact, serializeArtifact } f
 
 const VERSION_FILE = /^v(\d+)\.json$/;
 const CURRENT = "current.json";
+/** A train run's record of the store before it (see beginTrainAttempt). */
+const TRAIN_ATTEMPT = ".train-attempt.json";
 export const ROLLING_FOLDER = "rolling";
 const MODEL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
 
@@ -268,6 +270,71 @@ export class ModelStore {
     };
     await writeFileAtomic(this.currentFile(name), `${JSON.stringify(pointer, null, 2)}\n`);
     return pointer;
+  }
+
+  // ------------------------------------------------------------------------ train attempts
+
+  /** The marker a train run leaves while it runs: what the store held before it. */
+  get trainAttemptFile(): string {
+    return join(this.root, TRAIN_ATTEMPT);
+  }
+
+  /**
+   * Records, before a train run stores anything, each model's newest version and current
+   * pointer (the pointer file's text). The run removes the record when it has finished
+   * (endTrainAttempt); a record found at the next run's start belongs to a run that was killed
+   * or interrupted (rollBackTrainAttempt).
+   */
+  async beginTrainAttempt(names: readonly string[]): Promise<void> {
+    const before: Record<string, { latest: number; current: string | null }> = {};
+    for (const name of names) {
+      const versions = await this.versions(name);
+      const current = await readFile(this.currentFile(name), "utf8").catch(notFoundAs(null));
+      before[name] = { latest: versions[versions.length - 1] ?? 0, current };
+    }
+    await mkdir(this.root, { recursive: true });
+    await writeFileAtomic(
+      this.trainAttemptFile,
+      `${JSON.stringify({ started_at: isoTime(this.clock.now()), before }, null, 2)}\n`,
+    );
+  }
+
+  async endTrainAttempt(): Promise<void> {
+    await rm(this.trainAttemptFile, { force: true });
+  }
+
+  /**
+   * Undoes what a train run that did not finish left: the versions it stored are removed and
+   * the current pointers put back as they were, so the run that follows stores the same
+   * versions a run without the interruption would have (a stage rerun elsewhere after a worker
+   * died gives the same files). Returns the files removed.
+   */
+  async rollBackTrainAttempt(): Promise<string[]> {
+    const text = await readFile(this.trainAttemptFile, "utf8").catch(notFoundAs(undefined));
+    if (text === undefined) return [];
+    let record: { before?: Record<string, { latest?: unknown; current?: unknown }> };
+    try {
+      record = JSON.parse(text) as typeof record;
+    } catch (err) {
+      throw new DataError(
+        "corrupt train record (invalid JSON)",
+        { file: this.trainAttemptFile },
+        { cause: err },
+      );
+    }
+    const removed: string[] = [];
+    for (const [name, b] of Object.entries(record.before ?? {})) {
+      const latest = typeof b.latest === "number" ? b.latest : Number.POSITIVE_INFINITY;
+      for (const v of await this.versions(name)) {
+        if (v <= latest) continue;
+        await rm(this.fileOf(name, v), { force: true });
+        removed.push(this.fileOf(name, v));
+      }
+      if (typeof b.current === "string") await writeFileAtomic(this.currentFile(name), b.current);
+      else await rm(this.currentFile(name), { force: true });
+    }
+    await this.endTrainAttempt();
+    return removed;
   }
 
   // ------------------------------------------------------------------------ walk-forward runs

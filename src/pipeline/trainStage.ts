@@ -42,6 +42,13 @@ export async function runTrain(
     "run itb features and itb labels first",
   );
   const store = new ModelStore(modelRoot(config), ctx.clock);
+  // A train run that was killed or interrupted left versions: removed, so this run numbers its
+  // versions as that one would have (a stage rerun gives the same files).
+  const undone = await store.rollBackTrainAttempt();
+  if (undone.length > 0) {
+    ctx.log.info({ removed: undone }, "removed the versions an unfinished train run stored");
+  }
+  await store.beginTrainAttempt(specs.map((s) => s.name));
   const window = fullTrainWindow(frame.length, config.label_horizon);
   const models: StoredModel[] = [];
   const skipped: TrainRun["skipped"] = [];
@@ -53,7 +60,7 @@ export async function runTrain(
       const stored = models.map((m) => `${m.name} v${m.version}`).join(", ") || "none";
       throw interruption(
         ctx.signal,
-        `train stopped after ${i} of ${specs.length} model(s); stored but not made current: ${stored}; not trained: ${specs
+        `train stopped after ${i} of ${specs.length} model(s); stored but not made current (the next train removes them): ${stored}; not trained: ${specs
           .slice(i)
           .map((s) => s.name)
           .join(", ")}`,
@@ -90,6 +97,7 @@ export async function runTrain(
   }
   progress.stop();
   if (opts.promote !== false && models.length > 0) await store.promoteSet(models);
+  await store.endTrainAttempt();
   await pruneStore(store, config.models_keep, ctx.log);
   return { input: file, rows: frame.length, store: store.root, models, skipped };
 }

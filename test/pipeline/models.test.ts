@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -102,6 +102,44 @@ describe("the model store", () => {
     const saved = await Promise.all(Array.from({ length: 8 }, () => store.save(a, { promote: false })));
     expect(saved.map((s) => s.version).sort((x, y) => x - y)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
     expect(await store.versions(a.name)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it("a train run that died is undone by the next one, which stores what an uninterrupted run would", async () => {
+    const loaded = await dataFolder();
+    const first = await runTrain(loaded, ctx());
+    const store = new ModelStore(modelRoot(loaded.config), testClock());
+    const pointers = async () =>
+      Promise.all(["high_20_lc", "low_20_lc"].map((n) => readFileSync(store.currentFile(n), "utf8")));
+    const before = await pointers();
+    // A second run killed mid-way: its record, one version stored, one stored and made current.
+    await store.beginTrainAttempt(["high_20_lc", "low_20_lc"]);
+    const [high, low] = first.models.map((m) => m.artifact) as [ModelArtifact, ModelArtifact];
+    await store.save(high, { promote: false });
+    await store.save(low);
+    await store.save(low, { promote: false });
+    expect(await store.versions("low_20_lc")).toEqual([1, 2, 3]);
+    expect(existsSync(store.trainAttemptFile)).toBe(true);
+
+    // Undoing it alone puts the store back as the first run left it.
+    expect((await store.rollBackTrainAttempt()).map((f) => f.slice(-21))).toEqual([
+      "high_20_lc/v0002.json",
+      "/low_20_lc/v0002.json",
+      "/low_20_lc/v0003.json",
+    ]);
+    expect(await pointers()).toEqual(before);
+    expect(existsSync(store.trainAttemptFile)).toBe(false);
+
+    // The next run after a death numbers its versions as a run without it.
+    await store.beginTrainAttempt(["high_20_lc", "low_20_lc"]);
+    await store.save(high, { promote: false });
+    const next = await runTrain(loaded, ctx());
+    expect(next.models.map((m) => [m.name, m.version])).toEqual([
+      ["high_20_lc", 2],
+      ["low_20_lc", 2],
+    ]);
+    expect(await store.versions("high_20_lc")).toEqual([1, 2]);
+    expect((await store.current("low_20_lc"))?.version).toBe(2);
+    expect(existsSync(store.trainAttemptFile)).toBe(false);
   });
 
   it("a model without a current pointer is not used silently", async () => {
