@@ -10,12 +10,13 @@ import {
   writeFileSync,
 } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { parse as parseJsonc } from "jsonc-parser";
 import { PACKAGE_ROOT } from "../cli/version.js";
 import { type Azurite, startAzurite } from "./azurite.js";
+import { differingOutputs, outputHashes } from "./outputs.js";
 
 /**
  * The distributed pipeline through 1, 2, 3 … `itb worker` processes (issue 17, Performance):
@@ -317,63 +318,11 @@ function summaryOf(what: string, r: Exit): PipelineSummary {
   return s;
 }
 
-/** Every output file under `root` (manifests and locks left out: they hold times by design). */
-function files(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.name === ".itb") continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(relative(root, p));
-    }
-  };
-  walk(root);
-  return out.sort();
-}
-
-/**
- * SHA-256 of each output file, with what legitimately differs between two data folders masked
- * in the JSON and HTML files: the folder's path (and `alsoRoots`: the workers' mirrors of an
- * az:// folder, which the files downloaded to `root` name), the markets' config hashes (they
- * cover data_folder), times written after `since` and the model set ids made of them. Tables,
- * models and images are hashed as they are.
- */
-function outputHashes(root: string, since: number, alsoRoots: readonly string[] = []): Map<string, string> {
-  const list = files(root);
-  const hashes = new Set<string>();
-  for (const f of list.filter((x) => x.endsWith(".json"))) {
-    for (const m of readFileSync(join(root, f), "utf8").matchAll(/"config_?[hH]ash":\s*"([0-9a-f]{64})"/g)) {
-      hashes.add(m[1] as string);
-    }
-  }
-  const out = new Map<string, string>();
-  for (const f of list) {
-    let bytes: Buffer | string = readFileSync(join(root, f));
-    if (/\.(json|html)$/.test(f)) {
-      let text = bytes.toString("utf8");
-      for (const r of [root, ...alsoRoots]) text = text.split(r).join("<ROOT>");
-      for (const h of hashes) text = text.split(h).join("<HASH>");
-      text = text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, (t) =>
-        Date.parse(t) >= since ? "<NOW>" : t,
-      );
-      bytes = text.replace(/<NOW>\/[0-9a-f]{8}/g, "<SET>").replace(/"mtime_ms":\s*[\d.]+/g, '"mtime_ms":0');
-    }
-    out.set(f, createHash("sha256").update(bytes).digest("hex"));
-  }
-  return out;
-}
-
 /** One digest over every file's path and hash, to print. */
 function digestOf(hashes: Map<string, string>): string {
   const h = createHash("sha256");
   for (const [f, x] of hashes) h.update(`${f}\0${x}\n`);
   return h.digest("hex").slice(0, 16);
-}
-
-function differing(a: Map<string, string>, b: Map<string, string>): string[] {
-  const names = new Set([...a.keys(), ...b.keys()]);
-  return [...names].filter((f) => a.get(f) !== b.get(f)).sort();
 }
 
 /** The jobs of a finished run from Redis, each with the worker that logged starting it. */
@@ -679,7 +628,7 @@ export async function benchQueue(
               caches.map((c) => join(c, "az", az.account, container)),
             );
           }
-          const diff = differing(reference, hashes);
+          const diff = differingOutputs(reference, hashes);
           if (n === 1) oneWorkerWall.set(storage, acc.wall_s);
           const one = oneWorkerWall.get(storage);
           const line: QueueBenchLine = {

@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { configHashesIn, differingOutputs, outputHashes, readOutputs } from "../../src/bench/outputs.js";
 import { acquireWriteLock } from "../../src/data/lock.js";
 import { type CliProcess, itb, spawnItb } from "../helpers/cli.js";
 import { freePort } from "../helpers/freePort.js";
@@ -68,48 +69,6 @@ function startWorker(prefix: string, extra: string[] = [], redis = REDIS): CliPr
 async function stop(w: CliProcess): Promise<number | null> {
   if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGTERM");
   return (await w.done).status;
-}
-
-function files(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.name === ".itb") continue; // manifests and locks: times and durations by design
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(relative(root, p));
-    }
-  };
-  walk(root);
-  return out.sort();
-}
-
-/**
- * A file's bytes, with what legitimately differs between two data folders masked in the JSON
- * and HTML files: the folder's path, the config hash (it covers data_folder) and the times the
- * run wrote them (ISO times after `since`, file modification times). Tables compare raw.
- */
-function comparable(root: string, file: string, hashes: readonly string[], since: number): string {
-  const bytes = readFileSync(join(root, file));
-  if (!/\.(json|html)$/.test(file)) return bytes.toString("base64");
-  let text = bytes.toString("utf8").split(root).join("<ROOT>");
-  for (const h of hashes) text = text.split(h).join("<HASH>");
-  text = text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, (t) =>
-    Date.parse(t) >= since ? "<NOW>" : t,
-  );
-  // A promoted model set's id: its time and a random suffix.
-  text = text.replace(/<NOW>\/[0-9a-f]{8}/g, "<SET>");
-  return text.replace(/"mtime_ms":\s*[\d.]+/g, '"mtime_ms":0');
-}
-
-function configHashes(root: string): string[] {
-  const out = new Set<string>();
-  for (const f of files(root).filter((x) => x.endsWith(".json"))) {
-    for (const m of readFileSync(join(root, f), "utf8").matchAll(/"config_?[hH]ash":\s*"([0-9a-f]{64})"/g)) {
-      out.add(m[1] as string);
-    }
-  }
-  return [...out];
 }
 
 function manifestTimes(root: string): Record<string, number> {
@@ -185,13 +144,10 @@ function follower(config: string, prefix: string, extra: string[] = [], redis = 
 }
 
 function expectSameOutputs(a: string, b: string): void {
-  const fa = files(a);
-  expect(fa.length).toBeGreaterThan(40);
-  expect(files(b)).toEqual(fa);
-  const hashes = [...configHashes(a), ...configHashes(b)];
-  expect(hashes.length).toBe(4); // each market's config hash in each folder
-  const differing = fa.filter((f) => comparable(b, f, hashes, since) !== comparable(a, f, hashes, since));
-  expect(differing).toEqual([]);
+  const ha = outputHashes(a, since);
+  expect(ha.size).toBeGreaterThan(40);
+  expect(configHashesIn(readOutputs(a)).length).toBe(2); // each market's config hash
+  expect(differingOutputs(ha, outputHashes(b, since))).toEqual([]);
 }
 
 describe("itb pipeline --queue with itb worker", () => {
@@ -258,7 +214,11 @@ describe("itb pipeline --queue with itb worker", () => {
 
     const r = await follow;
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^BTCUSDT 5m\s+ok\s+9\s+0\s+8,928\s/m);
+    // Every stage ran once; on a loaded machine a live worker may miss a 2 s lock renewal too,
+    // and the stage's second delivery then finds it done (skipped): both count.
+    const row = /^BTCUSDT 5m\s+ok\s+(\d+)\s+(\d+)\s+8,928\s/m.exec(r.stdout);
+    expect(row, r.stdout).not.toBeNull();
+    expect(Number(row?.[1]) + Number(row?.[2])).toBe(9);
     // The killed jobs came back to the other workers as stalled.
     for (const freq of ["1m", "5m"]) {
       expect(others.map((w) => w.stderr()).join("\n")).toMatch(

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { configHashesIn, maskedOutput, readOutputs } from "../../src/bench/outputs.js";
 import { type Azurite, startAzurite } from "../helpers/azurite.js";
 import { itb, spawnItb } from "../helpers/cli.js";
 import { SAMPLE } from "../helpers/paths.js";
@@ -44,17 +45,6 @@ function writeConfig(name: string, dataFolder: string): string {
   return file;
 }
 
-/** A local folder's files by path (manifests and locks under .itb left out). */
-function localFiles(root: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  for (const e of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    const path = join(e.parentPath, e.name);
-    const rel = relative(root, path);
-    if (e.isFile() && !rel.split("/").includes(".itb")) out.set(rel, readFileSync(path));
-  }
-  return out;
-}
-
 /** The store's objects under `under`, by key relative to it. */
 async function storeFiles(under: string): Promise<Map<string, Buffer>> {
   const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
@@ -65,37 +55,6 @@ async function storeFiles(under: string): Promise<Map<string, Buffer>> {
     out.set(b.name.slice(under.length + 1), await container.getBlobClient(b.name).downloadToBuffer());
   }
   return out;
-}
-
-/**
- * A file's bytes with what legitimately differs between two data folders masked in JSON and
- * HTML: the folder's path, the config hash (it covers data_folder), times written by the run.
- */
-function comparable(
-  file: string,
-  bytes: Buffer,
-  roots: readonly string[],
-  hashes: readonly string[],
-): string {
-  if (!/\.(json|html)$/.test(file)) return bytes.toString("base64");
-  let text = bytes.toString("utf8");
-  for (const r of roots) text = text.split(r).join("<ROOT>");
-  for (const h of hashes) text = text.split(h).join("<HASH>");
-  text = text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, (t) =>
-    Date.parse(t) >= since ? "<NOW>" : t,
-  );
-  text = text.replace(/<NOW>\/[0-9a-f]{8}/g, "<SET>");
-  return text.replace(/"mtime_ms":\s*[\d.]+/g, '"mtime_ms":0');
-}
-
-function configHashes(files: Map<string, Buffer>): string[] {
-  const out = new Set<string>();
-  for (const [f, bytes] of files) {
-    if (!f.endsWith(".json")) continue;
-    for (const m of bytes.toString("utf8").matchAll(/"config_?[hH]ash":\s*"([0-9a-f]{64})"/g))
-      out.add(m[1] as string);
-  }
-  return [...out];
 }
 
 interface Summary {
@@ -183,14 +142,15 @@ describe("the pipeline on an az:// data folder", () => {
     expect(manifests).toEqual(IMPORT_ROLLING_STAGES.map((s) => `BTCUSDT/.itb/manifests/${s}.json`).sort());
     expect([...published.keys()].filter((k) => k.includes("write.lock") || k.endsWith(".tmp"))).toEqual([]);
     const outputs = new Map([...published].filter(([k]) => !k.includes("/.itb/")));
-    const expected = localFiles(local);
+    const expected = readOutputs(local);
     expect(expected.size).toBeGreaterThan(20);
     expect([...outputs.keys()].sort()).toEqual([...expected.keys()].sort());
     const roots = [local, join(dir, "cache-worker", "az", "devstoreaccount1", CONTAINER, "runs", "1m")];
-    const hashes = [...configHashes(expected), ...configHashes(outputs)];
+    const hashes = [...configHashesIn(expected), ...configHashesIn(outputs)];
     const differing = [...expected].filter(
       ([f, bytes]) =>
-        comparable(f, outputs.get(f) as Buffer, roots, hashes) !== comparable(f, bytes, roots, hashes),
+        maskedOutput(f, outputs.get(f) as Buffer, roots, hashes, since) !==
+        maskedOutput(f, bytes, roots, hashes, since),
     );
     expect(differing.map(([f]) => f)).toEqual([]);
   }, 240_000);
@@ -226,14 +186,14 @@ describe("the pipeline on an az:// data folder", () => {
     const report = (await storeFiles("runs/1m")).get("BTCUSDT/report.json") as Buffer;
     const localReport = readFileSync(join(local, "BTCUSDT", "report.json"));
     const roots = [local, join(dir, "cache-b", "az", "devstoreaccount1", CONTAINER, "runs", "1m")];
-    const hashes = configHashes(
+    const hashes = configHashesIn(
       new Map([
         ["a.json", report],
         ["b.json", localReport],
       ]),
     );
-    expect(comparable("report.json", report, roots, hashes)).toBe(
-      comparable("report.json", localReport, roots, hashes),
+    expect(maskedOutput("report.json", report, roots, hashes, since)).toBe(
+      maskedOutput("report.json", localReport, roots, hashes, since),
     );
   }, 120_000);
 
