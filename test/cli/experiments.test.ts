@@ -160,7 +160,7 @@ describe("itb experiments show", () => {
   it("computes the odds of an interrupted run from its complete trials, and says so", () => {
     const text = ok(["show", "exp-0003", "--store", folder]);
     expect(text).toMatch(
-      /^exp-0003: interrupted, objective profit, created 2026-01-10 09:00 UTC, running for \d+m \d\ds$/m,
+      /^exp-0003: interrupted, objective profit, created 2026-01-10 09:00 UTC, ran for \d+m \d\ds$/m,
     );
     expect(text).toMatch(/^best trial #\d+ \(highest value so far; none chosen yet\): /m);
     expect(text).toMatch(/^holdout: none$/m);

@@ -198,3 +198,29 @@ describe("the text", () => {
     expect(show).toMatch(/^ {2}DSR \d\.\d\d: /m);
   });
 });
+
+describe("an experiment without trials", () => {
+  it("shows what there is and says what is not there yet", () => {
+    const f = experimentsFolder(dir, "SOLUSDT");
+    const s = ExperimentStore.open(experimentStoreFile(f));
+    writeToyExperiment(s, { trials: 0, seed: 9, end: "running" });
+    const v = experimentView(s, f, s.experiments()[0] as NonNullable<ReturnType<typeof s.experiment>>);
+    s.close();
+    expect(v.best).toBeNull();
+    expect(v.odds.source).toBe("none");
+    expect(v.durationS).toBeNull();
+    const lines = formatShow(v, { top: 10, all: false }).split("\n");
+    expect(lines[0]).toBe("exp-0001: running, objective auc, created 2026-01-10 09:00 UTC");
+    expect(lines).toContain("best trial: none (no complete trial)");
+    expect(lines).toContain("holdout: none");
+    expect(lines[lines.length - 1]).toBe(
+      "overfitting odds: none recorded (the experiment is running), and too few complete trials with comparable series to compute them",
+    );
+    expect(formatList([v], f).split("\n")[1]).toMatch(
+      /^exp-0001 +- +2026-01-10 09:00 +running +auc +0\/0\/0 of 5 +- +- +-$/,
+    );
+    const data = buildPageData([v], GENERATED);
+    expect(data.experiments[0]?.runningBest).toEqual([]);
+    expect(data.experiments[0]?.importance).toEqual([]);
+  });
+});

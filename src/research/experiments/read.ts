@@ -42,7 +42,7 @@ export interface ExperimentView {
   /** The holdout's objective value (null without a holdout). */
   holdoutValue: number | null;
   odds: OddsView;
-  /** Seconds from the experiment's creation to its end (or to its last trial while unfinished). */
+  /** Seconds from the experiment's creation to its end (or to its last trial while unfinished; null without one). */
   durationS: number | null;
 }
 

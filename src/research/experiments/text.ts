@@ -197,7 +197,7 @@ export function formatShow(v: ExperimentView, opts: { top: number; all: boolean 
   const e = v.experiment;
   const lines: string[] = [];
   lines.push(
-    `${e.id}${e.name === null ? "" : ` "${e.name}"`}: ${e.status}, objective ${e.objective}, created ${minute(e.created)} UTC, ${e.finished === null ? "running for" : "took"} ${fmtSeconds(v.durationS)}`,
+    `${e.id}${e.name === null ? "" : ` "${e.name}"`}: ${e.status}, objective ${e.objective}, created ${minute(e.created)} UTC${v.durationS === null ? "" : `, ${e.finished === null ? "ran for" : "took"} ${fmtSeconds(v.durationS)}`}`,
   );
   if (e.error !== null) lines.push(`  error: ${e.error}`);
   lines.push(`config ${e.configFile} (hash ${e.configHash})`);
