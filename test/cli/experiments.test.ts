@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -244,6 +244,16 @@ describe("itb experiments errors", () => {
       `no experiments recorded: ${join(none, "experiments.sqlite")} does not exist (run itb tune first)`,
     );
     usageError(["list"], "missing --config FILE or --store DIR");
+    // a file that is not a store: a data problem (status 1), one line
+    const bad = join(dir, "bad");
+    mkdirSync(bad);
+    writeFileSync(join(bad, "experiments.sqlite"), "");
+    const r = itb(["experiments", "list", "--store", bad]);
+    expect([r.status, r.stdout, r.stderr]).toEqual([
+      1,
+      "",
+      `error: ${join(bad, "experiments.sqlite")}: cannot read the experiment store: no such table: experiments\n`,
+    ]);
     usageError(
       ["list", "--config", config, "--store", folder],
       "give --config FILE or --store DIR, not both",

@@ -5,13 +5,7 @@ import { UsageError } from "../../core/errors.js";
 import { isoTime } from "../../core/time.js";
 import { writeFileAtomic } from "../../data/atomic.js";
 import { renderExperimentsHtml } from "../../research/experiments/page.js";
-import {
-  type ExperimentView,
-  experimentView,
-  openExperimentStore,
-  rankedTrials,
-  requireExperiments,
-} from "../../research/experiments/read.js";
+import { type ExperimentView, rankedTrials, readExperiments } from "../../research/experiments/read.js";
 import { experimentsFolder } from "../../research/experiments/store.js";
 import {
   compareColumn,
@@ -24,10 +18,12 @@ import {
   sharedParams,
 } from "../../research/experiments/text.js";
 import type { CompareOptions, ShowOptions, StoreOptions } from "../commands/experiments.js";
-import { configOf, contextOf } from "../context.js";
 
-/** The experiments folder of `--store DIR` or of `--config F` (with `--symbol`). */
-function folderOf(opts: StoreOptions, cmd: Command): string {
+/**
+ * The experiments folder of `--store DIR` or of `--config F` (with `--symbol`). The config's
+ * loader (and the storage clients it brings) loads only for `--config`.
+ */
+async function folderOf(opts: StoreOptions, cmd: Command): Promise<string> {
   if (opts.store !== undefined && opts.config !== undefined) {
     throw new UsageError("give --config FILE or --store DIR, not both");
   }
@@ -36,21 +32,12 @@ function folderOf(opts: StoreOptions, cmd: Command): string {
     return resolve(opts.store);
   }
   if (opts.config === undefined) throw new UsageError("missing --config FILE or --store DIR");
+  const { configOf, contextOf } = await import("../context.js");
   const { config } = configOf(
     { config: opts.config, ...(opts.symbol === undefined ? {} : { symbol: opts.symbol }) },
     contextOf(cmd).log,
   );
   return experimentsFolder(config.data_folder, config.symbol);
-}
-
-function views(folder: string, ids?: readonly string[]): ExperimentView[] {
-  const store = openExperimentStore(folder);
-  try {
-    const records = ids === undefined ? store.experiments() : requireExperiments(store, ids);
-    return records.map((e) => experimentView(store, folder, e));
-  } finally {
-    store.close();
-  }
 }
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
@@ -63,15 +50,15 @@ async function writePage(file: string, vs: readonly ExperimentView[]): Promise<v
 
 /** `itb experiments list`. */
 export async function experimentsListAction(opts: StoreOptions, cmd: Command): Promise<void> {
-  const folder = folderOf(opts, cmd);
-  const vs = views(folder);
+  const folder = await folderOf(opts, cmd);
+  const vs = readExperiments(folder);
   if (opts.json) printJson(vs.map(listRow));
   else print(formatList(vs, folder));
 }
 
 /** `itb experiments show ID`. */
 export async function experimentsShowAction(id: string, opts: ShowOptions, cmd: Command): Promise<void> {
-  const [v] = views(folderOf(opts, cmd), [id]) as [ExperimentView];
+  const [v] = readExperiments(await folderOf(opts, cmd), [id]) as [ExperimentView];
   const html =
     opts.html === undefined
       ? undefined
@@ -106,8 +93,8 @@ export async function experimentsCompareAction(
 ): Promise<void> {
   const unique = [...new Set(ids)];
   if (unique.length < ids.length) throw new UsageError(`an experiment is named twice: ${ids.join(" ")}`);
-  const folder = folderOf(opts, cmd);
-  const vs = views(folder, ids);
+  const folder = await folderOf(opts, cmd);
+  const vs = readExperiments(folder, ids);
   const html =
     opts.html === undefined
       ? undefined

@@ -1,5 +1,5 @@
 import { overfitJson, overfitOdds } from "../../backtest/overfit.js";
-import { UsageError } from "../../core/errors.js";
+import { errorMessage, ItbError, UsageError } from "../../core/errors.js";
 import {
   type ExperimentRecord,
   ExperimentStore,
@@ -174,4 +174,21 @@ export function experimentView(store: ExperimentStore, folder: string, e: Experi
     odds,
     durationS: Number.isFinite(end - created) ? (end - created) / 1000 : null,
   };
+}
+
+/**
+ * The experiments of a folder's store with their trials (those of `ids`, in that order, or all).
+ * A store that is not one (an empty or foreign file) is named with what is wrong, not a stack.
+ */
+export function readExperiments(folder: string, ids?: readonly string[]): ExperimentView[] {
+  const store = openExperimentStore(folder);
+  try {
+    const records = ids === undefined ? store.experiments() : requireExperiments(store, ids);
+    return records.map((e) => experimentView(store, folder, e));
+  } catch (err) {
+    if (err instanceof ItbError) throw err;
+    throw new ExperimentStoreError(`${store.file}: cannot read the experiment store: ${errorMessage(err)}`);
+  } finally {
+    store.close();
+  }
 }
