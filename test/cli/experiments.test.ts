@@ -135,16 +135,27 @@ describe("itb experiments show", () => {
         .slice(0, 5)
         .map((t) => [`#${t.number}`, "complete", (t.value as number).toFixed(4)]),
     );
-    expect(lines).toHaveLength(top + 7);
+    // then the failed trials with their errors
+    const failed = v.trials.filter((t) => t.status === "failed");
+    expect(lines.slice(top + 7)).toEqual([
+      `${failed.length} failed trial(s):`,
+      ...failed.map((t) => `  #${t.number}: ${t.error}`),
+    ]);
+    expect(failed).toHaveLength(3);
   });
 
   it("lists every trial with --trials, and gives the experiment, its best trial and top trials as JSON", () => {
     const v = view("exp-0001");
     const lines = ok(["show", "exp-0001", "--store", folder, "--trials"]).trimEnd().split("\n");
     const all = lines.indexOf("all 60 trials:");
-    expect(lines.slice(all + 2).map((l) => l.trim().split(/ +/)[0])).toEqual(
+    expect(lines.slice(all + 2, all + 62).map((l) => l.trim().split(/ +/)[0])).toEqual(
       v.trials.map((t) => `#${t.number}`),
     );
+    // and every failed trial's error after them
+    expect(lines.slice(all + 62)).toEqual([
+      "4 failed trial(s):",
+      ...v.trials.filter((t) => t.status === "failed").map((t) => `  #${t.number}: ${t.error}`),
+    ]);
     const j = JSON.parse(ok(["show", "exp-0001", "--store", folder, "--json", "--top", "3"]));
     expect(j.experiment).toEqual(JSON.parse(JSON.stringify(v.experiment)));
     expect(j.best).toEqual(JSON.parse(JSON.stringify(v.best)));

@@ -43,6 +43,8 @@ export interface PageTrial {
   params: Record<string, unknown>;
   /** The objective on each evaluated fold (null where a fold has none). */
   folds: (number | null)[];
+  /** Why a failed trial failed. */
+  error: string | null;
 }
 
 /** A trial's folds as a box: min, first quartile, median, third quartile, max (over the folds with a value). */
@@ -107,6 +109,7 @@ function pageExperiment(v: ExperimentView): PageExperiment {
     durationS: t.durationS,
     params: t.params,
     folds: t.folds.map((f) => f.value),
+    error: t.error,
   }));
   let best: number | null = null;
   const runningBest = v.trials.map((t) => {
@@ -201,7 +204,9 @@ function trialsTable(x: PageExperiment): string {
   const body = rows.map((t) => {
     const cells = [
       td(`#${t.number}`),
-      td(t.status, `status-${t.status}`),
+      t.error === null
+        ? td(t.status, `status-${t.status}`)
+        : `<td class="status-${t.status}" title="${escapeHtml(t.error)}">${escapeHtml(t.status)}</td>`,
       `<td class="num" data-value="${t.value === null ? "" : String(t.value)}">${fmtValue(t.value)}</td>`,
       ...Array.from({ length: folds }, (_, i) => td(i < t.folds.length ? fmtValue(t.folds[i]) : "", "num")),
       td(String(t.rung), "num"),

@@ -262,6 +262,14 @@ export function formatShow(v: ExperimentView, opts: { top: number; all: boolean 
       ...trialsTable(top, params),
     );
   }
+  const failed = v.trials.filter((t) => t.status === "failed");
+  if (failed.length > 0) {
+    lines.push(`${failed.length} failed trial(s):`);
+    for (const t of failed.slice(0, opts.all ? failed.length : 5))
+      lines.push(`  #${t.number}: ${t.error ?? "no error recorded"}`);
+    if (!opts.all && failed.length > 5)
+      lines.push(`  ... and ${failed.length - 5} more (--trials lists them all)`);
+  }
   return lines.join("\n");
 }
 
