@@ -279,3 +279,19 @@ describe("itb experiments errors", () => {
     );
   });
 });
+
+describe("itb experiments help", () => {
+  it("is listed in itb --help, and each subcommand's help has a summary and an example", () => {
+    const own = ok(["--help"]);
+    for (const c of ["list [options]", "show [options] <id>", "compare [options] <ids...>"]) {
+      expect(own).toMatch(new RegExp(`^ {2}${c.replace(/[[\].]/g, "\\$&")} +[a-z]`, "m"));
+    }
+    const top = itb(["--help"]);
+    expect(top.stdout).toMatch(/^ {2}experiments +the tuning runs/m);
+    for (const sub of ["list", "show", "compare"]) {
+      const help = ok([sub, "--help"]);
+      expect(help, sub).toMatch(/Example:\n {2}itb experiments /);
+      expect(help, sub).toContain("See docs/experiments.md.");
+    }
+  });
+});
