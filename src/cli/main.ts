@@ -6,6 +6,7 @@ import { registerControlCommands } from "./commands/control.js";
 import { registerDataCommands } from "./commands/data.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerDownloadCommand } from "./commands/download.js";
+import { registerExperimentsCommands } from "./commands/experiments.js";
 import { registerFeatureCommands } from "./commands/features.js";
 import { registerLedgerCommands } from "./commands/ledger.js";
 import { registerModelCommands } from "./commands/models.js";
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerWorkerCommand(program);
   registerLedgerCommands(program);
   registerControlCommands(program);
+  registerExperimentsCommands(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();
