@@ -44,6 +44,12 @@ export function foldPlan(
       `--folds ${folds}: the tuning period (${Math.max(0, end)} rows before the holdout, less label_horizon ${limits.labelHorizon}) is too short for ${folds + 1} blocks`,
     );
   }
+  const firstPredicted = end - folds * size;
+  if (firstPredicted - limits.labelHorizon < 1) {
+    throw new ConfigError(
+      `--folds ${folds}: the first fold predicts from row ${firstPredicted} and label_horizon ${limits.labelHorizon} purges every row before it, so it has nothing to train on; use fewer folds or a later holdout`,
+    );
+  }
   const rp: RollingSettings = {
     dataStart: { row: 0 },
     dataEnd: { row: end },
