@@ -203,30 +203,22 @@ describe("itb tune", () => {
     if (o.pbo !== null) expect(o.pbo_blocks).toBe(4);
   });
 
-  it("same seed, same trials' parameters", () => {
+  it("same seed, same trials' parameters; on one thread or two, the same trials' results", () => {
     const space = writeSpace("space-seed.jsonc", SPACE);
-    const args = [
-      "tune",
-      "--config",
-      config,
-      "--space",
-      space,
-      "--trials",
-      "3",
-      "--sampler",
-      "random",
-      "--seed",
-      "9",
-      "--json",
-    ];
-    const a = itb(args);
-    const b = itb(args);
-    expect(a.status, a.stderr).toBe(0);
-    expect(b.status, b.stderr).toBe(0);
-    const params = (out: string) =>
-      (JSON.parse(out) as { trials: { params: object }[] }).trials.map((t) => t.params);
-    expect(params(b.stdout)).toEqual(params(a.stdout));
-    expect(params(a.stdout)).toHaveLength(3);
+    const args = ["tune", "--config", config, "--space", space, "--trials", "4", "--sampler", "random"];
+    const a = itb([...args, "--seed", "9", "--halving", "0", "--threads", "1", "--json"]);
+    const b = itb([...args, "--seed", "9", "--halving", "0", "--threads", "2", "--json"]);
+    const c = itb([...args, "--seed", "10", "--json"]);
+    for (const r of [a, b, c]) expect(r.status, r.stderr).toBe(0);
+    type Out = {
+      experiment: { settings: { threads: number } };
+      trials: { params: object; value: number; folds: object[] }[];
+    };
+    const [ja, jb, jc] = [a, b, c].map((r) => JSON.parse(r.stdout) as Out) as [Out, Out, Out];
+    expect([ja.experiment.settings.threads, jb.experiment.settings.threads]).toEqual([1, 2]);
+    expect(jb.trials.map((t) => t.params)).toEqual(ja.trials.map((t) => t.params));
+    expect(jb.trials.map((t) => [t.value, t.folds])).toEqual(ja.trials.map((t) => [t.value, t.folds]));
+    expect(jc.trials[0]?.params).not.toEqual(ja.trials[0]?.params);
   });
 
   it("profit: the overfitting odds are those of the stored daily returns", async () => {

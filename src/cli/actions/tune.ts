@@ -91,6 +91,7 @@ export async function tuneAction(opts: TuneCliOptions, cmd: Command): Promise<vo
   const folds = integer(opts.folds, 4, "--folds", 1);
   const halving = integer(opts.halving, 3, "--halving", 0);
   const seed = integer(opts.seed, 0, "--seed", 0);
+  const threads = opts.threads === undefined ? undefined : integer(opts.threads, 1, "--threads", 1);
   if (halving === 1) throw new UsageError('--halving must be 0 (off) or an integer ≥ 2, got "1"');
   const holdout = opts.holdout !== undefined ? holdoutOption(opts.holdout) : undefined;
   const config = opts.config as string;
@@ -109,6 +110,7 @@ export async function tuneAction(opts: TuneCliOptions, cmd: Command): Promise<vo
       seed,
       folds,
       halving,
+      ...(threads !== undefined ? { threads } : {}),
       ...(holdout !== undefined ? { holdout } : {}),
       ...(opts.name !== undefined ? { name: opts.name } : {}),
       command: process.argv.slice(2),

@@ -10,6 +10,7 @@ export interface TuneCliOptions extends ConfigOptions {
   folds?: string;
   holdout?: string;
   halving?: string;
+  threads?: string;
   name?: string;
   json?: boolean;
 }
@@ -44,11 +45,12 @@ export function registerTuneCommand(program: Command): void {
       "start of the holdout, scored once for the chosen trial (default: simulate_model.holdout, else the last 20 % of rows)",
     )
     .option("--halving <eta>", "successive halving's reduction factor; 0: off (default 3)")
+    .option("--threads <n>", "trials at once on worker threads (default: one per core)")
     .option("--name <name>", "a name for the experiment")
     .option("--json", "print one JSON document instead of lines")
     .addHelpText(
       "after",
-      "\nExample:\n  itb tune --config configs/demo.jsonc --space examples/tune-space.jsonc --trials 30 --objective auc",
+      "\nExample:\n  itb tune --config configs/btcusdt-1h.jsonc --space examples/tune-space.jsonc --trials 30 --objective auc",
     )
     .action(async (opts: TuneCliOptions, cmd: Command) => {
       const { tuneAction } = await import("../actions/tune.js");

@@ -111,9 +111,14 @@ export interface EvaluatorOptions {
   log: Logger;
   itbVersion: string;
   createdAt: number;
+  /** gb's threads per model when the config sets none (a worker thread's share of the cores). */
+  modelThreads?: number;
 }
 
 const CACHE_ENTRIES = 3;
+
+/** gb's own thread-count keys (LightGBM's spellings). */
+const GB_THREAD_KEYS = ["num_threads", "num_thread", "nthread", "nthreads", "n_jobs"];
 
 const CANDLES = ["open", "high", "low", "close", "volume"];
 
@@ -157,7 +162,14 @@ export class TrialEvaluator {
 
   async prepare(loaded: LoadedConfig, plan?: RollingPlan): Promise<PreparedTrial> {
     const { config } = loaded;
-    const specs = modelSpecs(config);
+    const threads = this.opts.modelThreads;
+    const specs = modelSpecs(config).map((s) =>
+      threads === undefined ||
+      s.algorithm.algo !== "gb" ||
+      GB_THREAD_KEYS.some((k) => s.modelParams[k] !== undefined)
+        ? s
+        : { ...s, modelParams: { ...s.modelParams, num_threads: threads } },
+    );
     let signals: PreparedTrial["signals"];
     if (this.opts.objective === "profit") {
       const steps = await resolveSignalSets(config, this.opts.configFile);

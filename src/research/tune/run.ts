@@ -1,37 +1,36 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
-import type { JSONPath } from "jsonc-parser";
 import { overfitJson, overfitOdds, pbo } from "../../backtest/overfit.js";
 import {
   type ConfigOverrides,
   type HoldoutSplit,
   type LoadedConfig,
   loadConfig,
-  parseConfigText,
 } from "../../config/index.js";
-import { errorMessage, InterruptedError, ItbError, UsageError } from "../../core/errors.js";
+import { errorMessage, InterruptedError, UsageError } from "../../core/errors.js";
 import type { Frame } from "../../core/frame.js";
 import type { Logger } from "../../core/log.js";
 import { isoTime } from "../../core/time.js";
 import { writeFileAtomic } from "../../data/atomic.js";
 import { symbolFile } from "../../data/paths.js";
 import { readInput } from "../../data/store/index.js";
-import { configuredStages, preflight } from "../../pipeline/preflight.js";
 import {
   type ExperimentRecord,
   ExperimentStore,
   experimentFolder,
   experimentStoreFile,
   experimentsFolder,
-  type FoldMetrics,
   type Objective,
   type TrialRecord,
 } from "../experiments/store.js";
-import { holdoutPlan, objectiveSoFar, type PreparedTrial, TrialEvaluator } from "./evaluate.js";
+import { holdoutPlan, TrialEvaluator } from "./evaluate.js";
 import { Halving } from "./halving.js";
 import { makeSampler, type Observation, type SamplerName } from "./samplers.js";
-import { applyParams, loadSpace, type ParamValues, resolveSpace, type Space } from "./space.js";
+import { loadSpace, resolveSpace, type Space } from "./space.js";
+import { runThreads, threadsAvailable } from "./threads.js";
+import { runTrial, type TrialContext, type TrialOutcome, trialConfig } from "./trial.js";
 
 /**
  * `itb tune`: proposes trials (parameters of the config from the search space), evaluates each
@@ -51,6 +50,8 @@ export interface TuneOptions {
   folds: number;
   /** Start of the holdout; undefined: the config's simulate_model.holdout, else the last 20 % of rows. */
   holdout?: HoldoutSplit;
+  /** Trials at once on worker threads (default: the cores); 1: in this thread. */
+  threads?: number;
   /** Successive halving's η; 0: off. */
   halving: number;
   name?: string;
@@ -116,20 +117,6 @@ function std(x: readonly number[]): number {
   return Math.sqrt(x.reduce((s, v) => s + (v - m) ** 2, 0) / (x.length - 1));
 }
 
-/** The trial's config: the base text with the values applied, checked as `itb config check` checks it. */
-async function trialConfig(
-  baseText: string,
-  paths: ReadonlyMap<string, JSONPath>,
-  params: ParamValues,
-  configFile: string,
-  overrides: ConfigOverrides,
-): Promise<{ text: string; loaded: LoadedConfig }> {
-  const text = applyParams(baseText, paths, params);
-  const loaded = parseConfigText(text, configFile, overrides);
-  await preflight(loaded.config, configFile, configuredStages(loaded.config));
-  return { text, loaded };
-}
-
 /** The holdout's first row: --holdout, else simulate_model.holdout, else the last 20 % of rows. */
 function holdoutRowOf(
   frame: Frame,
@@ -165,18 +152,30 @@ export async function runTune(opts: TuneOptions): Promise<TuneResult> {
     "`itb merge`",
   );
   const holdout = holdoutRowOf(merged, base, opts.holdout);
-  const evaluator = new TrialEvaluator(merged, {
+  const evaluatorOptions = {
     objective: opts.objective,
     folds: opts.folds,
     holdoutRow: holdout.row,
     configFile,
-    log: opts.log,
     itbVersion: opts.itbVersion,
     createdAt: now().getTime(),
-  });
+  };
+  const evaluator = new TrialEvaluator(merged, { ...evaluatorOptions, log: opts.log });
+  // Worker threads need the compiled worker (absent under vitest, which runs the sources).
+  const threads = threadsAvailable()
+    ? Math.max(1, Math.min(opts.threads ?? availableParallelism(), opts.trials))
+    : 1;
   // The base config's folds are checked before anything is recorded (a trial may change label_horizon).
   const basePlan = (await evaluator.prepare(base)).plan;
   const halving = new Halving(opts.halving, opts.folds);
+  const trialCtx: TrialContext = {
+    baseText,
+    paths,
+    configFile,
+    overrides,
+    objective: opts.objective,
+    evaluator,
+  };
   const sampler = makeSampler(opts.sampler, space.parameters, opts.seed, opts.trials);
 
   const folder = experimentsFolder(config.data_folder, config.symbol);
@@ -207,6 +206,7 @@ export async function runTune(opts: TuneOptions): Promise<TuneResult> {
           holdout_source: holdout.source,
           halving: opts.halving,
           rungs: halving.rungs,
+          threads,
           backtest: opts.objective === "profit" ? base.settings.backtest : undefined,
           objective_value:
             opts.objective === "auc"
@@ -222,17 +222,43 @@ export async function runTune(opts: TuneOptions): Promise<TuneResult> {
     const trials: TrialRecord[] = [];
     const history: Observation[] = [];
     let interrupted = false;
-    for (let number = 0; number < opts.trials; number++) {
-      if (opts.signal?.aborted) {
-        interrupted = true;
-        break;
-      }
-      const params = sampler.propose(number, history);
-      const t = await runTrial(number, params);
+    let proposed = 0;
+    const next = () => {
+      if (opts.signal?.aborted || proposed >= opts.trials) return undefined;
+      const number = proposed++;
+      return { number, params: sampler.propose(number, history) };
+    };
+    const finished = (o: TrialOutcome) => {
+      const t = withId(o);
       store.addTrial(t);
       trials.push(t);
-      history.push({ params, value: t.value, status: t.status });
+      history.push({ params: t.params, value: t.value, status: t.status });
       opts.onTrial?.(t, opts.trials);
+    };
+    const judge = (done: number, value: number) => halving.report(done, value);
+    if (threads > 1) {
+      await runThreads({
+        threads,
+        merged,
+        data: {
+          baseText,
+          paths: [...paths],
+          overrides,
+          evaluator: {
+            ...evaluatorOptions,
+            modelThreads: Math.max(1, Math.floor(availableParallelism() / threads)),
+          },
+          rungs: halving.rungs,
+        },
+        next,
+        judge,
+        finished,
+      });
+      trials.sort((a, b) => a.number - b.number);
+    } else {
+      for (let t = next(); t !== undefined; t = next()) {
+        finished(await runTrial(trialCtx, t.number, t.params, judge, halving.rungs));
+      }
     }
     if (opts.signal?.aborted) interrupted = true;
 
@@ -255,7 +281,7 @@ export async function runTune(opts: TuneOptions): Promise<TuneResult> {
       return done(experiment.id, trials, null, null, false);
     }
 
-    const chosen = await trialConfig(baseText, paths, best.params, configFile, overrides);
+    const chosen = await trialConfig(trialCtx, best.params);
     const holdoutScore = await scoreHoldout(chosen.loaded, best);
     const overfit = overfitOf(trials, best);
     const out = experimentFolder(folder, experiment.id);
@@ -307,77 +333,7 @@ export async function runTune(opts: TuneOptions): Promise<TuneResult> {
     };
   }
 
-  async function runTrial(number: number, params: ParamValues): Promise<TrialRecord> {
-    const started = now();
-    const t0 = performance.now();
-    const record = (
-      status: TrialRecord["status"],
-      fields: Partial<TrialRecord> & Pick<TrialRecord, "configHash">,
-    ): TrialRecord => ({
-      experimentId: "",
-      number,
-      status,
-      params,
-      value: null,
-      folds: [],
-      rung: 0,
-      started: started.toISOString(),
-      finished: now().toISOString(),
-      durationS: (performance.now() - t0) / 1000,
-      series: null,
-      error: null,
-      ...fields,
-    });
-    let loaded: LoadedConfig;
-    try {
-      loaded = (await trialConfig(baseText, paths, params, configFile, overrides)).loaded;
-    } catch (err) {
-      if (!(err instanceof ItbError)) throw err;
-      return withId(record("failed", { configHash: "", error: errorMessage(err) }));
-    }
-    const folds: FoldMetrics[] = [];
-    const series: number[] = [];
-    let rung = 0;
-    try {
-      const prepared: PreparedTrial = await evaluator.prepare(loaded);
-      for (let k = 0; k < prepared.plan.steps.length; k++) {
-        const f = await evaluator.fold(prepared, k);
-        folds.push(f.metrics);
-        series.push(...f.series);
-        const value = objectiveSoFar(
-          opts.objective,
-          folds.map((x) => x.value),
-        );
-        if (halving.rungAt(k + 1) >= 0) {
-          if (!halving.report(k + 1, value)) {
-            return withId(record("pruned", { configHash: loaded.hash, value, folds, rung, series }));
-          }
-          rung++;
-        }
-      }
-      const value = objectiveSoFar(
-        opts.objective,
-        folds.map((x) => x.value),
-      );
-      if (!Number.isFinite(value)) {
-        return withId(
-          record("failed", {
-            configHash: loaded.hash,
-            folds,
-            rung,
-            series,
-            error: "a fold has no score (a model not trained, or a label with one class only)",
-          }),
-        );
-      }
-      return withId(record("complete", { configHash: loaded.hash, value, folds, rung, series }));
-    } catch (err) {
-      if (!(err instanceof ItbError) || err instanceof InterruptedError) throw err;
-      return withId(record("failed", { configHash: loaded.hash, folds, rung, error: errorMessage(err) }));
-    }
-  }
-
-  function withId(t: TrialRecord): TrialRecord {
+  function withId(t: TrialOutcome): TrialRecord {
     return { ...t, experimentId };
   }
 
