@@ -178,5 +178,8 @@ describe("space file", () => {
     expect(shortParams(values)).toBe(
       "C=0.125 tol=0.0005 windows=[1,5,10,15,60,240] buy_signal_threshold=0.0375 label_horizon=180",
     );
+    expect(
+      shortParams({ "label_sets[0].config.thresholds": [2], "label_sets[1].config.thresholds": [3], x: 1 }),
+    ).toBe("label_sets[0].config.thresholds=[2] label_sets[1].config.thresholds=[3] x=1");
   });
 });

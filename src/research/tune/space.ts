@@ -226,11 +226,16 @@ export function resolveSpace(space: Space, configText: string, configFile: strin
   return new Map(space.parameters.map((p) => [p.path, resolvePath(value, p, space.file, configFile)]));
 }
 
-/** A short form of a trial's parameters for one line: the last key of each path = value. */
+/**
+ * A short form of a trial's parameters for one line: the last key of each path = value (the
+ * whole path where two parameters end in the same key).
+ */
 export function shortParams(values: ParamValues): string {
+  const last = (path: string) => path.split(/[.[]/).pop()?.replace(/\]$/, "") ?? path;
+  const keys = Object.keys(values).map(last);
   return Object.entries(values)
-    .map(([path, v]) => {
-      const key = path.split(/[.[]/).pop()?.replace(/\]$/, "") ?? path;
+    .map(([path, v], i) => {
+      const key = keys.indexOf(keys[i] as string) === keys.lastIndexOf(keys[i] as string) ? keys[i] : path;
       return `${key}=${typeof v === "number" ? Number(v.toPrecision(4)) : JSON.stringify(v)}`;
     })
     .join(" ");
