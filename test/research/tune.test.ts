@@ -1,6 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { overfitJson, overfitOdds } from "../../src/backtest/overfit.js";
 import { loadConfig } from "../../src/config/index.js";
@@ -27,6 +29,7 @@ let dir = "";
 let config = "";
 let data = "";
 const HORIZON = 60;
+const REDIS = "redis://127.0.0.1:6379";
 
 /** A space over the model's C, a feature window list and the buy threshold. */
 const SPACE = {
@@ -307,6 +310,54 @@ describe("itb tune", () => {
     const t = itb(["tune", "--config", config, "--space", missing, "--trials", "0"]);
     expect(t.status).toBe(2);
     expect(t.stderr.trim()).toBe('error: --trials must be an integer ≥ 1, got "0"');
+  });
+
+  it("--queue: the trials run on an itb worker as task jobs, with the results of a local run", async () => {
+    const prefix = `itbtune-${process.pid}-${randomBytes(4).toString("hex")}`;
+    const space = writeSpace("space-queue.jsonc", SPACE);
+    const worker = spawnItb(["worker", "--queue", REDIS, "--queue-prefix", prefix, "--log-format", "json"]);
+    try {
+      const args = [
+        "tune",
+        "--config",
+        config,
+        "--space",
+        space,
+        "--trials",
+        "3",
+        "--sampler",
+        "random",
+        "--seed",
+        "4",
+      ];
+      const q = spawnItb([...args, "--halving", "0", "--queue", REDIS, "--queue-prefix", prefix, "--json"]);
+      const rq = await q.done;
+      expect(rq.status, rq.stderr).toBe(0);
+      const local = itb([...args, "--halving", "0", "--threads", "1", "--json"]);
+      expect(local.status, local.stderr).toBe(0);
+      type Out = {
+        experiment: { settings: { queue: unknown } };
+        trials: { params: object; value: number; folds: object[] }[];
+      };
+      const [jq, jl] = [rq.stdout, local.stdout].map((o) => JSON.parse(o) as Out) as [Out, Out];
+      expect(jq.experiment.settings.queue).toEqual({ prefix });
+      expect(jq.trials.map((t) => [t.params, t.value, t.folds])).toEqual(
+        jl.trials.map((t) => [t.params, t.value, t.folds]),
+      );
+      // the trials ran on the worker
+      const done = worker
+        .stderr()
+        .split("\n")
+        .filter((l) => l.includes('"task job done"'));
+      expect(done.length).toBe(3);
+    } finally {
+      worker.child.kill("SIGTERM");
+      await worker.done;
+      const redis = new Redis(REDIS);
+      const left = await redis.keys(`${prefix}:*`);
+      if (left.length > 0) await redis.del(...left);
+      redis.disconnect();
+    }
   });
 
   it("SIGINT: the trial in flight finishes, no new one starts, exit 130, the experiment is interrupted", async () => {

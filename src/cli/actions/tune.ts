@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { holdoutOption } from "../../config/index.js";
 import { interruption, UsageError } from "../../core/errors.js";
+import { parseQueueUrl } from "../../pipeline/queue/queue.js";
 import type { TrialRecord } from "../../research/experiments/store.js";
 import { runTune, type TuneResult } from "../../research/tune/run.js";
 import { shortParams } from "../../research/tune/space.js";
@@ -111,6 +112,9 @@ export async function tuneAction(opts: TuneCliOptions, cmd: Command): Promise<vo
       folds,
       halving,
       ...(threads !== undefined ? { threads } : {}),
+      ...(opts.queue !== undefined
+        ? { queue: { url: parseQueueUrl(opts.queue), prefix: opts.queuePrefix } }
+        : {}),
       ...(holdout !== undefined ? { holdout } : {}),
       ...(opts.name !== undefined ? { name: opts.name } : {}),
       command: process.argv.slice(2),

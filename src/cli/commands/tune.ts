@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { DEFAULT_PREFIX } from "../../pipeline/queue/defaults.js";
 import { type ConfigOptions, withConfigOptions } from "../options.js";
 
 export interface TuneCliOptions extends ConfigOptions {
@@ -11,6 +12,8 @@ export interface TuneCliOptions extends ConfigOptions {
   holdout?: string;
   halving?: string;
   threads?: string;
+  queue?: string;
+  queuePrefix: string;
   name?: string;
   json?: boolean;
 }
@@ -46,6 +49,11 @@ export function registerTuneCommand(program: Command): void {
     )
     .option("--halving <eta>", "successive halving's reduction factor; 0: off (default 3)")
     .option("--threads <n>", "trials at once on worker threads (default: one per core)")
+    .option(
+      "--queue <url>",
+      "send the trials to itb worker processes through this Redis (at most --threads at once)",
+    )
+    .option("--queue-prefix <prefix>", "the queue's key prefix in Redis", DEFAULT_PREFIX)
     .option("--name <name>", "a name for the experiment")
     .option("--json", "print one JSON document instead of lines")
     .addHelpText(

@@ -349,3 +349,16 @@ function endTime(time: Float64Array, end: number): number {
   const n = time.length;
   return n >= 2 ? (time[n - 1] as number) * 2 - (time[n - 2] as number) : (time[n - 1] as number);
 }
+
+/** SHA-256 of the merged table (names, times, values), with its size and span. */
+export function tableFingerprint(frame: Frame): string {
+  const h = createHash("sha256");
+  const bytes = (a: Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  h.update(JSON.stringify(frame.columnNames));
+  h.update(bytes(frame.time));
+  for (const [, c] of frame.columns()) h.update(bytes(c));
+  const n = frame.length;
+  const span =
+    n > 0 ? `${isoTime(frame.time[0] as number)}..${isoTime(frame.time[n - 1] as number)}` : "empty";
+  return `rows=${n} ${span} sha256:${h.digest("hex").slice(0, 16)}`;
+}

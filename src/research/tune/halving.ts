@@ -21,6 +21,26 @@ export class Halving {
     this.reached = this.rungs.map(() => []);
   }
 
+  /** The values that reached each rung so far (a task on another machine is judged against them). */
+  snapshot(): number[][] {
+    return this.reached.map((r) => [...r]);
+  }
+
+  /** A copy of the rungs as `snapshot` gave them. */
+  static from(eta: number, folds: number, reached: readonly (readonly number[])[]): Halving {
+    const h = new Halving(eta, folds);
+    reached.forEach((r, i) => {
+      if (i < h.reached.length) (h.reached[i] as number[]).push(...r);
+    });
+    return h;
+  }
+
+  /** Records a value at the rung after `done` folds without judging it (a trial judged elsewhere). */
+  add(done: number, value: number): void {
+    const r = this.rungAt(done);
+    if (r >= 0) (this.reached[r] as number[]).push(Number.isNaN(value) ? Number.NEGATIVE_INFINITY : value);
+  }
+
   /** The rung judged after `done` folds, or -1. */
   rungAt(done: number): number {
     return this.rungs.indexOf(done);

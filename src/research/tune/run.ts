@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
@@ -16,6 +15,7 @@ import { isoTime } from "../../core/time.js";
 import { writeFileAtomic } from "../../data/atomic.js";
 import { symbolFile } from "../../data/paths.js";
 import { readInput } from "../../data/store/index.js";
+import type { QueueTarget } from "../../pipeline/queue/queue.js";
 import {
   type ExperimentRecord,
   ExperimentStore,
@@ -25,7 +25,7 @@ import {
   type Objective,
   type TrialRecord,
 } from "../experiments/store.js";
-import { holdoutPlan, TrialEvaluator } from "./evaluate.js";
+import { holdoutPlan, TrialEvaluator, tableFingerprint } from "./evaluate.js";
 import { Halving } from "./halving.js";
 import { makeSampler, type Observation, type SamplerName } from "./samplers.js";
 import { loadSpace, resolveSpace, type Space } from "./space.js";
@@ -52,6 +52,8 @@ export interface TuneOptions {
   holdout?: HoldoutSplit;
   /** Trials at once on worker threads (default: the cores); 1: in this thread. */
   threads?: number;
+  /** Trials as task jobs for `itb worker`s on this queue (at most `threads` in flight). */
+  queue?: QueueTarget;
   /** Successive halving's η; 0: off. */
   halving: number;
   name?: string;
@@ -93,19 +95,6 @@ export interface TuneResult {
 
 /** Fraction of the rows held out when neither --holdout nor simulate_model.holdout says where. */
 const DEFAULT_HOLDOUT_SHARE = 0.2;
-
-/** SHA-256 of the merged table (names, times, values), with its size and span. */
-function fingerprint(frame: Frame): string {
-  const h = createHash("sha256");
-  const bytes = (a: Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  h.update(JSON.stringify(frame.columnNames));
-  h.update(bytes(frame.time));
-  for (const [, c] of frame.columns()) h.update(bytes(c));
-  const n = frame.length;
-  const span =
-    n > 0 ? `${isoTime(frame.time[0] as number)}..${isoTime(frame.time[n - 1] as number)}` : "empty";
-  return `rows=${n} ${span} sha256:${h.digest("hex").slice(0, 16)}`;
-}
 
 function mean(x: readonly number[]): number {
   return x.reduce((s, v) => s + v, 0) / x.length;
@@ -188,7 +177,7 @@ export async function runTune(opts: TuneOptions): Promise<TuneResult> {
         name: opts.name ?? null,
         configFile,
         configHash: base.hash,
-        dataFingerprint: fingerprint(merged),
+        dataFingerprint: tableFingerprint(merged),
         objective: opts.objective,
         sampler: opts.sampler,
         seed: opts.seed,
@@ -206,7 +195,8 @@ export async function runTune(opts: TuneOptions): Promise<TuneResult> {
           holdout_source: holdout.source,
           halving: opts.halving,
           rungs: halving.rungs,
-          threads,
+          threads: opts.queue === undefined ? threads : null,
+          queue: opts.queue === undefined ? null : { prefix: opts.queue.prefix },
           backtest: opts.objective === "profit" ? base.settings.backtest : undefined,
           objective_value:
             opts.objective === "auc"
@@ -236,7 +226,30 @@ export async function runTune(opts: TuneOptions): Promise<TuneResult> {
       opts.onTrial?.(t, opts.trials);
     };
     const judge = (done: number, value: number) => halving.report(done, value);
-    if (threads > 1) {
+    if (opts.queue !== undefined) {
+      // BullMQ loads only for a queued run.
+      const { runOnQueue, runKey } = await import("./queue.js");
+      await runOnQueue({
+        target: opts.queue,
+        slots: Math.max(1, Math.min(opts.threads ?? availableParallelism(), opts.trials)),
+        run: runKey(storeFile, experiment.id),
+        configFile,
+        overrides,
+        market: { symbol: config.symbol, freq: config.freq },
+        spaceFile: resolve(opts.spaceFile),
+        objective: opts.objective,
+        folds: opts.folds,
+        holdoutRow: holdout.row,
+        dataFingerprint: experiment.dataFingerprint,
+        itbVersion: opts.itbVersion,
+        createdAt: evaluatorOptions.createdAt,
+        halving,
+        log: opts.log,
+        next,
+        finished,
+      });
+      trials.sort((a, b) => a.number - b.number);
+    } else if (threads > 1) {
       await runThreads({
         threads,
         merged,
