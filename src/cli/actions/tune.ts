@@ -137,6 +137,12 @@ export async function tuneAction(opts: TuneCliOptions, cmd: Command): Promise<vo
         ? `${JSON.stringify({ experiment: result.experiment, best_config: result.bestConfig, store: result.storeFile, interrupted: result.interrupted, trials: result.trials }, null, 2)}\n`
         : `${summary(result)}\n`,
     );
+    if (!result.interrupted && interrupts.signal.aborted) {
+      throw interruption(
+        interrupts.signal,
+        `tuning had finished (${result.experiment.id}); its results are complete`,
+      );
+    }
     if (result.interrupted) {
       throw interruption(
         interrupts.signal,
