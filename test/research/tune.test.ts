@@ -137,6 +137,59 @@ describe("tuning folds", () => {
   });
 });
 
+describe("tuning folds against itb predict-rolling", () => {
+  it("a trial's fold AUCs are those of the walk-forward stage over the same rows", async () => {
+    const n = 44_640;
+    const holdoutRow = Math.floor(n * 0.8);
+    const end = holdoutRow - HORIZON;
+    const size = Math.floor(end / 5);
+    // the pipeline's walk-forward over the tuning period: 4 steps of the same rows
+    const c = smallPipelineConfig(data) as Record<string, unknown>;
+    c.rolling_predict = {
+      data_start: 0,
+      data_end: end,
+      prediction_start: null,
+      prediction_size: size,
+      prediction_steps: 4,
+    };
+    const rolling = join(dir, "rolling.jsonc");
+    writeFileSync(rolling, JSON.stringify(c, null, 2));
+    const p = itb(["pipeline", "--config", rolling, "--from", "features", "--to", "predict-rolling"]);
+    expect(p.status, p.stderr).toBe(0);
+    const metrics = JSON.parse(readFileSync(join(data, "BTCUSDT", "predictions.metrics.json"), "utf8")) as {
+      steps: { predict: string[]; models: Record<string, { out_of_sample: { auc: number } }> }[];
+    };
+    // one trial of the base config (its only choice is the config's own value)
+    const space = writeSpace("space-one.jsonc", {
+      parameters: { "algorithms[name=lc].params.C": { choice: [1.0] } },
+    });
+    const result = await runTune({
+      configFile: config,
+      spaceFile: space,
+      trials: 1,
+      objective: "auc",
+      sampler: "random",
+      seed: 0,
+      folds: 4,
+      halving: 0,
+      log: silentLogger,
+      itbVersion: "test",
+    });
+    const trial = result.trials[0];
+    expect(trial?.status).toBe("complete");
+    expect(trial?.folds).toHaveLength(4);
+    for (const [k, f] of (trial?.folds ?? []).entries()) {
+      const step = metrics.steps[k];
+      expect(f.start).toBe(step?.predict[0]);
+      for (const m of ["high_10_lc", "low_10_lc"]) {
+        const auc = step?.models[m]?.out_of_sample.auc;
+        expect(typeof auc === "number" && auc > 0 && auc < 1).toBe(true);
+        expect(f.metrics[`auc_${m}`]).toBe(auc);
+      }
+    }
+  });
+});
+
 describe("itb tune", () => {
   it("auc: records every trial, writes a best config with the trial's hash, scores the holdout once", async () => {
     const space = writeSpace("space.jsonc", SPACE);
