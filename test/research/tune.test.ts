@@ -326,6 +326,38 @@ describe("itb tune", () => {
     expect(e.holdout).not.toBeNull();
   });
 
+  it("a trial stops at its first fold without a score: it fails there, saying which models", async () => {
+    const space = writeSpace("space-oneclass.jsonc", {
+      parameters: { "label_sets[0].config.thresholds": { choice: [[1.0], [50.0]] } },
+    });
+    const result = await runTune({
+      configFile: config,
+      spaceFile: space,
+      trials: 4,
+      objective: "auc",
+      sampler: "random",
+      seed: 2,
+      folds: 4,
+      halving: 0,
+      threads: 1,
+      log: silentLogger,
+      itbVersion: "test",
+    });
+    const byThreshold = (v: number) =>
+      result.trials.filter((t) => JSON.stringify(t.params["label_sets[0].config.thresholds"]) === `[${v}]`);
+    expect(byThreshold(50).length).toBeGreaterThan(0);
+    expect(byThreshold(1).length).toBeGreaterThan(0);
+    for (const t of byThreshold(50)) {
+      // a 50 % rise within an hour never happens: high_10 has one class, its model is not trained
+      expect(t.status).toBe("failed");
+      expect(t.folds).toHaveLength(1);
+      expect(t.error).toBe(
+        "fold 0 has no score (no AUC for high_10_lc: a model that could not be trained, or a label with one class only in the fold)",
+      );
+    }
+    for (const t of byThreshold(1)) expect(t.status).toBe("complete");
+  });
+
   it("a trial whose config is invalid fails with the config's error; a bad space path is a one-line error, status 2", () => {
     const bad = writeSpace("space-bad.jsonc", {
       parameters: { "algorithms[name=lc].params.C": { choice: [1.0, "lots"] } },

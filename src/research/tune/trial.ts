@@ -88,6 +88,16 @@ export async function runTrial(
       const f = await ctx.evaluator.fold(prepared, k);
       folds.push(f.metrics);
       series.push(...f.series);
+      if (f.metrics.value === null) {
+        // The trial's value cannot be a number any more: no use running its other folds.
+        return record("failed", {
+          configHash: loaded.hash,
+          folds,
+          rung,
+          series,
+          error: noScore(k, f.metrics.metrics),
+        });
+      }
       if (rungs.includes(k + 1)) {
         const value = soFar();
         if (!(await judge(k + 1, value))) {
@@ -97,18 +107,18 @@ export async function runTrial(
       }
     }
     const value = soFar();
-    if (!Number.isFinite(value)) {
-      return record("failed", {
-        configHash: loaded.hash,
-        folds,
-        rung,
-        series,
-        error: "a fold has no score (a model not trained, or a label with one class only)",
-      });
-    }
     return record("complete", { configHash: loaded.hash, value, folds, rung, series });
   } catch (err) {
     if (!(err instanceof ItbError) || err instanceof InterruptedError) throw err;
     return record("failed", { configHash: loaded.hash, folds, rung, error: errorMessage(err) });
   }
+}
+
+/** Why fold k has no value: the models without an AUC there (not trained, or one class in the fold). */
+function noScore(k: number, metrics: Record<string, number | null>): string {
+  const missing = Object.entries(metrics)
+    .filter(([name, v]) => name.startsWith("auc_") && v === null)
+    .map(([name]) => name.slice(4));
+  const which = missing.length > 0 ? `no AUC for ${missing.join(", ")}` : "no profit";
+  return `fold ${k} has no score (${which}: a model that could not be trained, or a label with one class only in the fold)`;
 }
