@@ -15,6 +15,7 @@ import { registerServeCommand } from "./commands/serve.js";
 import { registerSignalCommands } from "./commands/signals.js";
 import { registerSimCommand } from "./commands/sim.js";
 import { registerTelegramSimCommand } from "./commands/telegramSim.js";
+import { registerTuneCommand } from "./commands/tune.js";
 import { registerUiCommand } from "./commands/ui.js";
 import { registerWorkerCommand } from "./commands/worker.js";
 import { stderrLine } from "./terminalLine.js";
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerModelCommands(program);
   registerSignalCommands(program);
   registerBacktestCommands(program);
+  registerTuneCommand(program);
   registerServeCommand(program);
   registerUiCommand(program);
   registerPipelineCommand(program);

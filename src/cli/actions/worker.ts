@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { UsageError } from "../../core/errors.js";
 import { describeTarget, parseQueueUrl } from "../../pipeline/queue/queue.js";
 import { startWorker } from "../../pipeline/queue/worker.js";
+import { TUNE_TRIAL_KIND } from "../../research/tune/taskKind.js";
 import type { WorkerCliOptions } from "../commands/worker.js";
 import { contextOf } from "../context.js";
 import { VERSION } from "../version.js";
@@ -44,6 +45,11 @@ export async function workerAction(opts: WorkerCliOptions, cmd: Command): Promis
     ...(gridSteps === undefined ? {} : { gridSteps }),
     ...(rollingRows === undefined ? {} : { rollingRows }),
     ...(taskConcurrency === undefined ? {} : { taskConcurrency }),
+    // `itb tune --queue`'s trials; the tuner loads only when a trial comes.
+    taskHandlers: {
+      [TUNE_TRIAL_KIND]: async (data, o) =>
+        (await import("../../research/tune/queue.js")).runTrialTask(data, o),
+    },
   });
   const stopped = new Promise<NodeJS.Signals>((ok) => {
     const onSignal = (sig: NodeJS.Signals) => {

@@ -37,9 +37,16 @@ export interface TaskJobData {
   overrides: ConfigOverrides;
   market: MarketId;
   stage: string;
-  kind: FanOutKind;
+  /** A stage's fan-out ("grid", "rolling"), or a kind of a layer above with its handler (see processTask). */
+  kind: FanOutKind | (string & {});
   task: unknown;
 }
+
+/**
+ * Runs a task of a kind the pipeline does not know: the layers above the pipeline (a tuning
+ * run's trials) give `itb worker` their handlers, so that this layer imports none of them.
+ */
+export type TaskHandler = (data: TaskJobData, opts: { log: Logger; workers: number }) => Promise<unknown>;
 
 /** The FanOut of a stage job: its tasks go on the `tasks` queue of the same Redis and prefix. */
 export function queueFanOut(
@@ -127,7 +134,7 @@ export function queueFanOut(
 /** Runs one task job in the worker that took it; an error fails the job, and its stage with it. */
 export async function processTask(
   job: Job<TaskJobData>,
-  opts: { log: Logger; workers: number },
+  opts: { log: Logger; workers: number; handlers?: Readonly<Record<string, TaskHandler>> },
 ): Promise<unknown> {
   const { market, stage, kind } = job.data;
   const log = opts.log;
@@ -142,8 +149,11 @@ export async function processTask(
     case "rolling":
       result = await runRollingTask(loaded, job.data.task as RollingTask, opts);
       break;
-    default:
-      throw new Error(`unknown task kind "${String(kind)}"`);
+    default: {
+      const handler = opts.handlers?.[kind];
+      if (handler === undefined) throw new Error(`unknown task kind "${String(kind)}"`);
+      result = await handler(job.data, { log, workers: opts.workers });
+    }
   }
   log.info(
     { ...market, stage, task: job.id, seconds: Math.round(performance.now() - t0) / 1000 },

@@ -17,7 +17,7 @@ import {
   type StageJobData,
   type StageJobResult,
 } from "./queue.js";
-import { processTask, queueFanOut, TASK_QUEUE, type TaskJobData } from "./tasks.js";
+import { processTask, queueFanOut, TASK_QUEUE, type TaskHandler, type TaskJobData } from "./tasks.js";
 
 /**
  * `itb worker`: takes stage jobs from the queue and runs each with the local runner
@@ -57,6 +57,8 @@ export interface WorkerOptions {
   rollingRows?: number;
   /** Task jobs at once (default 1), besides the stage jobs. */
   taskConcurrency?: number;
+  /** Handlers of task kinds from the layers above the pipeline (a tuning run's trials), by kind. */
+  taskHandlers?: Readonly<Record<string, TaskHandler>>;
   log: Logger;
   itbVersion: string;
   clock?: { now(): number };
@@ -211,6 +213,7 @@ export function startWorker(target: QueueTarget, opts: WorkerOptions): RunningWo
       processTask(job, {
         log: withFields(opts.log, { task: job.id }),
         workers: threadsPerJob(opts, taskConcurrency),
+        ...(opts.taskHandlers === undefined ? {} : { handlers: opts.taskHandlers }),
       }),
     { ...common, concurrency: taskConcurrency },
   );
