@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { overfitJson, overfitOdds } from "../../src/backtest/overfit.js";
@@ -257,6 +257,24 @@ describe("itb tune", () => {
     const o = e.overfit as { pbo: number | null; pbo_blocks: number | null; deflated_sharpe: null };
     expect(o.deflated_sharpe).toBeNull();
     if (o.pbo !== null) expect(o.pbo_blocks).toBe(4);
+    // itb experiments reads what the tuner recorded: the same best trial, holdout and PBO
+    const listed = itb(["experiments", "list", "--config", config, "--json"]);
+    expect(listed.status, listed.stderr).toBe(0);
+    const row = (JSON.parse(listed.stdout) as Record<string, unknown>[]).find((x) => x.id === e.id);
+    expect(row).toMatchObject({
+      status: "finished",
+      objective: "auc",
+      best_trial: best.number,
+      best_value: best.value,
+      holdout: h.value,
+      pbo: o.pbo,
+      dsr: null,
+    });
+    const shown = itb(["experiments", "show", e.id, "--config", config, "--html"]);
+    expect(shown.status, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(e.id);
+    const page = readFileSync(join(dirname(file), "report.html"), "utf8");
+    expect(page).toContain(e.id);
   });
 
   it("same seed, same trials' parameters; on one thread or two, the same trials' results", () => {
