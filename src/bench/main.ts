@@ -116,13 +116,17 @@ function medianRun(runs: readonly BenchResult[]): BenchResult {
     );
     range[stage] = [xs[0] as number, xs[xs.length - 1] as number];
   }
-  const rss = runs.map((r) => r.peak_rss_mb).filter((x): x is number => x !== undefined);
+  const largest = (key: "peak_rss_mb" | "peak_rss_mb_with_extras") => {
+    const xs = runs.map((r) => r[key]).filter((x): x is number => typeof x === "number");
+    return xs.length === 0 ? {} : { [key]: Math.max(...xs) };
+  };
   return {
     ...first,
     seconds,
     repeat: runs.length,
     seconds_range: range,
-    ...(rss.length === 0 ? {} : { peak_rss_mb: Math.max(...rss) }),
+    ...largest("peak_rss_mb"),
+    ...largest("peak_rss_mb_with_extras"),
   };
 }
 
