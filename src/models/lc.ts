@@ -1,6 +1,7 @@
 import { ConfigError, DataError } from "../core/errors.js";
 import { minimizeLbfgs } from "./lbfgs.js";
 import { choleskyInPlace, solveLower, solveLowerTransposed } from "./linalg.js";
+import type { Scaler } from "./scaler.js";
 
 /**
  * `lc`: L2-regularised logistic regression, scikit-learn's LogisticRegression for a binary
@@ -520,12 +521,20 @@ export function trainLc(
 
 /**
  * Probability of class 1 for every row. A row with a NaN feature gets NaN (NaN propagates
- * through the logit and the sigmoid), so the output always has one value per input row.
+ * through the logit and the sigmoid), so the output always has one value per input row. With
+ * `scaler`, the columns are the unscaled features and each value is standardised as it is read,
+ * (x − mean) / scale as applyScaler computes it: the same numbers as predicting on
+ * applyScaler(scaler, columns), without the scaled copy.
  */
-export function predictLc(model: LcModel, columns: readonly Float64Array[]): Float64Array {
+export function predictLc(model: LcModel, columns: readonly Float64Array[], scaler?: Scaler): Float64Array {
   if (columns.length !== model.coef.length) {
     throw new DataError(
       `lc predict: the model has ${model.coef.length} features, got ${columns.length} columns`,
+    );
+  }
+  if (scaler !== undefined && scaler.mean.length !== columns.length) {
+    throw new DataError(
+      `lc predict: the scaler has ${scaler.mean.length} features, got ${columns.length} columns`,
     );
   }
   const n = columns[0]?.length ?? 0;
@@ -533,7 +542,13 @@ export function predictLc(model: LcModel, columns: readonly Float64Array[]): Flo
   const z = new Float64Array(n).fill(model.intercept);
   model.coef.forEach((w, j) => {
     const c = columns[j] as Float64Array;
-    for (let i = 0; i < n; i++) z[i] = (z[i] as number) + w * (c[i] as number);
+    if (scaler === undefined) {
+      for (let i = 0; i < n; i++) z[i] = (z[i] as number) + w * (c[i] as number);
+    } else {
+      const m = scaler.mean[j] as number;
+      const sc = scaler.scale[j] as number;
+      for (let i = 0; i < n; i++) z[i] = (z[i] as number) + w * (((c[i] as number) - m) / sc);
+    }
   });
   for (let i = 0; i < n; i++) {
     const v = z[i] as number;

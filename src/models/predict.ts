@@ -37,7 +37,7 @@ export function predictModel(artifact: ModelArtifact, frame: Frame, range?: RowW
   if (valid.length === 0) return out;
   const rows = Int32Array.from(valid);
   const x = columns.map((c) => gather(c, rows));
-  const xs = artifact.scaler ? applyScaler(artifact.scaler, x) : x;
+  const xs = artifact.scaler ? applyScaler(artifact.scaler, x, x) : x; // x is a copy: scaled in place
   const impl = algorithmFor(artifact.algorithm.algo);
   const p = impl.predict(artifact.model, xs);
   if (p.length !== rows.length) {

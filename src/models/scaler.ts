@@ -77,15 +77,28 @@ export function fitScaler(columns: readonly Float64Array[], rows?: Uint8Array | 
   return { mean, scale };
 }
 
-/** (x − mean) / scale per column, as new arrays; NaN stays NaN. */
-export function applyScaler(s: Scaler, columns: readonly Float64Array[]): Float64Array[] {
+/**
+ * (x − mean) / scale per column, as new arrays; NaN stays NaN. With `into` (arrays of the
+ * columns' lengths, which may be the columns themselves), the values are written there instead.
+ */
+export function applyScaler(
+  s: Scaler,
+  columns: readonly Float64Array[],
+  into?: readonly Float64Array[],
+): Float64Array[] {
   if (columns.length !== s.mean.length) {
     throw new DataError(`scaler: fitted on ${s.mean.length} columns, got ${columns.length}`);
+  }
+  if (into !== undefined && into.length !== columns.length) {
+    throw new DataError(`scaler: ${into.length} output columns for ${columns.length} columns`);
   }
   return columns.map((x, j) => {
     const m = s.mean[j] as number;
     const sc = s.scale[j] as number;
-    const out = new Float64Array(x.length);
+    const out = into === undefined ? new Float64Array(x.length) : (into[j] as Float64Array);
+    if (out.length !== x.length) {
+      throw new DataError(`scaler: output column ${j} has ${out.length} rows, expected ${x.length}`);
+    }
     for (let i = 0; i < x.length; i++) out[i] = ((x[i] as number) - m) / sc;
     return out;
   });

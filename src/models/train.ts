@@ -404,7 +404,7 @@ export async function trainModel(
   }
   const fingerprint = dataFingerprint(spec.features, spec.label, gather(time, rows), x, y);
   const scaler = spec.isScale ? fitScaler(x) : null;
-  const xs = scaler ? applyScaler(scaler, x) : x;
+  const xs = scaler ? applyScaler(scaler, x, x) : x; // x is this function's copy: scaled in place
   const resolved = impl.params(spec.modelParams, rows.length);
   const started = performance.now();
   const model = await impl.train(xs, y, resolved, { log: ctx.log });

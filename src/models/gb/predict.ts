@@ -1,5 +1,5 @@
 import { DataError } from "../../core/errors.js";
-import { type CompiledForest, compileForest } from "./forestWasm.js";
+import { type CompiledForest, compileForest, type ScoreOptions } from "./forestWasm.js";
 import { checkGbModel, type GbModel } from "./model.js";
 
 /**
@@ -149,8 +149,17 @@ function compiled(model: GbModel): CompiledForest | undefined {
 
 const checked = new WeakMap<GbModel, number>();
 
-/** Probability (binary) or value (regression) for every row; output length = input length. */
-export function predictGb(model: GbModel, columns: readonly Float64Array[]): Float64Array {
+/**
+ * Probability (binary) or value (regression) for every row; output length = input length.
+ * `options.float32` rounds every input to float32 first (as XGBoost's DMatrix stores features),
+ * without a rounded copy of the columns; `options.threads` shares the rows among that many
+ * threads (the result is the same for any count).
+ */
+export function predictGb(
+  model: GbModel,
+  columns: readonly Float64Array[],
+  options: ScoreOptions = {},
+): Float64Array {
   // Code is generated from the model's numbers: check them once per model object.
   if (checked.get(model) !== model.trees.length) {
     checkGbModel(model);
@@ -171,9 +180,10 @@ export function predictGb(model: GbModel, columns: readonly Float64Array[]): Flo
   const forest = n * model.trees.length >= COMPILE_MIN_WORK ? compiled(model) : undefined;
   if (forest) {
     out.fill(model.baseScore);
-    forest.addScores(columns, out, 0, n);
+    forest.addScores(columns, out, 0, n, options);
   } else {
-    rawScores(flatten(model), model.baseScore, columns, 0, n, out);
+    const x = options.float32 ? columns.map((c) => Float64Array.from(Float32Array.from(c))) : columns;
+    rawScores(flatten(model), model.baseScore, x, 0, n, out);
   }
   if (model.objective === "binary")
     for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-(out[i] as number)));

@@ -21,8 +21,24 @@ export function wasmApi(): WasmApi | undefined {
 const f64Buf = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64Buf.buffer);
 
+const utf8 = new TextEncoder();
+
+/** A growing byte buffer (a Uint8Array doubled as needed: modules run to hundreds of KB). */
 export class Bytes {
-  readonly a: number[] = [];
+  private buf = new Uint8Array(256);
+  /** Bytes written. */
+  length = 0;
+  private byte(b: number): void {
+    if (this.length === this.buf.length) this.grow(1);
+    this.buf[this.length++] = b;
+  }
+  private grow(extra: number): void {
+    let size = this.buf.length * 2;
+    while (size < this.length + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
   /** Unsigned LEB128 (values up to 2^32 - 1). */
   u(v: number): this {
     let x = v >>> 0;
@@ -30,7 +46,7 @@ export class Bytes {
       let b = x & 0x7f;
       x >>>= 7;
       if (x !== 0) b |= 0x80;
-      this.a.push(b);
+      this.byte(b);
     } while (x !== 0);
     return this;
   }
@@ -41,37 +57,43 @@ export class Bytes {
       const b = x & 0x7f;
       x >>= 7;
       if ((x === 0 && (b & 0x40) === 0) || (x === -1 && (b & 0x40) !== 0)) {
-        this.a.push(b);
+        this.byte(b);
         return this;
       }
-      this.a.push(b | 0x80);
+      this.byte(b | 0x80);
     }
   }
   /** f64.const x */
   f64(x: number): this {
-    this.a.push(Op.f64Const);
+    this.byte(Op.f64Const);
     f64Buf[0] = x;
-    for (let k = 0; k < 8; k++) this.a.push(f64Bytes[k] as number);
+    for (let k = 0; k < 8; k++) this.byte(f64Bytes[k] as number);
     return this;
   }
   /** i32.const x */
   i32(x: number): this {
-    this.a.push(Op.i32Const);
+    this.byte(Op.i32Const);
     return this.s(x);
   }
   name(s: string): this {
-    const b = new TextEncoder().encode(s);
+    const b = utf8.encode(s);
     this.u(b.length);
-    for (const c of b) this.a.push(c);
+    for (const c of b) this.byte(c);
     return this;
   }
   op(...b: number[]): this {
-    for (const x of b) this.a.push(x);
+    for (const x of b) this.byte(x);
     return this;
   }
   append(o: Bytes): this {
-    for (const x of o.a) this.a.push(x);
+    if (this.length + o.length > this.buf.length) this.grow(o.length);
+    this.buf.set(o.buf.subarray(0, o.length), this.length);
+    this.length += o.length;
     return this;
+  }
+  /** A copy of the bytes written. */
+  bytes(): Uint8Array {
+    return this.buf.slice(0, this.length);
   }
 }
 
@@ -84,6 +106,7 @@ export const Op = {
   br: 0x0c,
   brIf: 0x0d,
   return: 0x0f,
+  call: 0x10,
   localGet: 0x20,
   localSet: 0x21,
   localTee: 0x22,
@@ -139,7 +162,7 @@ export interface WasmFunction {
 export function moduleBytes(fns: readonly WasmFunction[], pages: number, shared: boolean): Uint8Array {
   const mod = new Bytes().op(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
   const section = (id: number, body: Bytes): void => {
-    mod.op(id).u(body.a.length).append(body);
+    mod.op(id).u(body.length).append(body);
   };
   const types = new Bytes().u(fns.length);
   for (const f of fns) {
@@ -170,8 +193,8 @@ export function moduleBytes(fns: readonly WasmFunction[], pages: number, shared:
     const body = new Bytes().u(f.locals.length);
     for (const [count, type] of f.locals) body.u(count).op(type);
     body.append(f.body).op(Op.end);
-    code.u(body.a.length).append(body);
+    code.u(body.length).append(body);
   }
   section(10, code);
-  return Uint8Array.from(mod.a);
+  return mod.bytes();
 }
