@@ -414,7 +414,7 @@ function linregFromDeviations(
  * enters, every age grows by one, so ΣxY gains ΣY and loses p times the leaving value. Rolling
  * sums of prices drift (4.5e-10 for LINEARREG_ANGLE on BTC 1m over a month), so the sums are
  * kept over deviations from an anchor value and recomputed exactly, anchored anew, every
- * `reanchorEvery(p)` bars. What remains is TA-Lib's own rounding (its numerator is a difference
+ * `reanchorEvery(p)` bars (and after a NaN has left the window). What remains is TA-Lib's own rounding (its numerator is a difference
  * of two ~p²·price products): up to 2e-11 for the slope, 1e-14 relative for the others.
  * The stream repeats these operations bar by bar.
  */
@@ -427,24 +427,31 @@ export function linreg(real: Float64Array, periodIn: number, kind: LinregKind): 
   if (n <= lb) return out;
   const k = linregConstants(period);
   const every = reanchorEvery(period);
-  for (let start = lb; start < n; start += every) {
-    // Exact sums at the block's first bar, anchored at its newest value, oldest first.
-    const c = real[start] as number;
-    let sumD = 0;
-    let sumXD = 0;
-    for (let age = lb, j = start - lb; age >= 0; age--, j++) {
-      const d = (real[j] as number) - c;
-      sumD += d;
-      sumXD += age * d;
-    }
-    out[start] = linregFromDeviations(kind, period, k, c, sumXD, sumD);
-    const end = Math.min(n, start + every);
-    for (let today = start + 1; today < end; today++) {
+  let next = lb;
+  let c = 0;
+  let sumD = 0;
+  let sumXD = 0;
+  for (let today = lb; today < n; today++) {
+    const scheduled = today === next;
+    // A NaN in the window (an interior gap) makes the sums NaN: TA-Lib's NaN while it is inside,
+    // and an exact recomputation once it has left.
+    if (scheduled || Number.isNaN(sumD)) {
+      if (scheduled) next += every;
+      // Exact sums anchored at the newest value, oldest first.
+      c = real[today] as number;
+      sumD = 0;
+      sumXD = 0;
+      for (let age = lb, j = today - lb; age >= 0; age--, j++) {
+        const d = (real[j] as number) - c;
+        sumD += d;
+        sumXD += age * d;
+      }
+    } else {
       const old = (real[today - period] as number) - c;
       sumXD += sumD - period * old;
       sumD += (real[today] as number) - c - old;
-      out[today] = linregFromDeviations(kind, period, k, c, sumXD, sumD);
     }
+    out[today] = linregFromDeviations(kind, period, k, c, sumXD, sumD);
   }
   return out;
 }
@@ -541,8 +548,10 @@ class LinregStream implements ScalarStream {
     const leaving = buf[slot] as number;
     buf[slot] = x;
     if (t < p - 1) return Number.NaN;
-    if (t === p - 1 || ++this.since === this.every) {
-      this.since = 0;
+    let scheduled = t === p - 1;
+    if (!scheduled && ++this.since === this.every) scheduled = true;
+    if (scheduled) this.since = 0;
+    if (scheduled || Number.isNaN(this.sumD)) {
       const c = x;
       let sumD = 0;
       let sumXD = 0;
