@@ -1,0 +1,176 @@
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
+import { Frame } from "../core/frame.js";
+import { fillGapsShared } from "./fill.js";
+import type { GeneratorConfig } from "./generator.js";
+import { talibFill, talibGenerator } from "./talib.js";
+
+/**
+ * A share of a run's `talib` sets on one worker thread while the calling thread computes the
+ * rest: two cores fill and compute twice the columns. The worker reads the filled input columns
+ * from shared memory and hands its outputs back by transfer (no copy); it runs the same kernels,
+ * so the numbers are those of a run in one thread, bit for bit. A worker costs ~30 ms to start
+ * and compiles its kernels afresh, so small tables stay in one thread.
+ */
+
+/** Rows × output columns below which a worker costs more than it saves (~0.05 s of kernels). */
+const MIN_CELLS = 2_000_000;
+
+/** Share of the estimated work given to the worker: it starts late by its start-up time. */
+const WORKER_SHARE = 0.45;
+
+/** The set fields a worker needs (a ResolvedSet holds functions, which cannot be posted). */
+export interface OffloadSet {
+  config: GeneratorConfig;
+  /** Input columns by the generator's names, filled, in shared memory. */
+  inputs: [string, Float64Array][];
+}
+
+export interface OffloadRequest {
+  rows: number;
+  sets: OffloadSet[];
+  /** Set to 1 (and notified) by the worker once its reply is posted on `port`. */
+  done: Int32Array;
+  port: MessagePort;
+}
+
+export type OffloadReply =
+  | { ok: true; outputs: Float64Array[][]; seconds: number[] }
+  | { ok: false; message: string };
+
+const WORKER_URL = new URL("./setWorker.js", import.meta.url);
+
+/** A set as the planner sees it: its generator, its frame inputs/outputs, its fill policy. */
+export interface PlannedSet {
+  isTalib: boolean;
+  config: GeneratorConfig;
+  /** Frame column names read / written (prefixes applied). */
+  reads: readonly string[];
+  writes: readonly string[];
+  /** The generator's own input names, in the order of `reads`. */
+  inputNames: readonly string[];
+}
+
+/**
+ * Which sets go to the worker (undefined: none, run in one thread): see `chooseOffload`; none
+ * either when the compiled worker is absent, as under the TypeScript test runner.
+ */
+export function planOffload(
+  rows: number,
+  sets: readonly PlannedSet[],
+  threads?: number,
+): boolean[] | undefined {
+  const offload = chooseOffload(rows, sets, threads ?? availableParallelism(), threads === undefined);
+  return offload && existsSync(fileURLToPath(WORKER_URL)) ? offload : undefined;
+}
+
+/**
+ * `talib` sets whose inputs no other set writes and whose outputs no later set reads (so each
+ * side sees exactly the columns it would in one thread), taken from the end of the list until
+ * they hold about WORKER_SHARE of the output columns. Undefined when a worker is not worth it:
+ * one thread, a small table (`bySize`: rows × outputs below MIN_CELLS), or all or nothing
+ * eligible.
+ */
+export function chooseOffload(
+  rows: number,
+  sets: readonly PlannedSet[],
+  threads: number,
+  bySize: boolean,
+): boolean[] | undefined {
+  const total = sets.reduce((s, p) => s + p.writes.length, 0);
+  if (threads < 2 || sets.length < 2 || (bySize && rows * total < MIN_CELLS)) return undefined;
+  const offload = sets.map(() => false);
+  const target = total * WORKER_SHARE;
+  let share = 0;
+  for (let i = sets.length - 1; i >= 0 && share < target; i--) {
+    const s = sets[i] as PlannedSet;
+    if (!s.isTalib || share + s.writes.length > target + 0.5) continue;
+    const inputWritten = sets.some((o, j) => j !== i && o.writes.some((w) => s.reads.includes(w)));
+    const outputRead = sets.slice(i + 1).some((l) => l.reads.some((r) => s.writes.includes(r)));
+    if (inputWritten || outputRead) continue;
+    offload[i] = true;
+    share += s.writes.length;
+  }
+  // Every set on the worker would leave this thread idle: not worth a thread.
+  if (share === 0 || share === total) return undefined;
+  return offload;
+}
+
+/** A worker computing its sets; `wait` blocks until it answers. */
+export interface Offloaded {
+  /** The outputs per offloaded set (in request order) and their seconds, or undefined if the worker failed. */
+  wait(): { outputs: Float64Array[][]; seconds: number[] } | undefined;
+}
+
+/**
+ * Starts a worker on `sets` (the planned sets to offload) over `columns` (frame column → its
+ * values). The inputs are filled into shared memory here, and become the filled columns this
+ * thread's own sets use too.
+ */
+export function startOffload(
+  rows: number,
+  sets: readonly PlannedSet[],
+  column: (name: string) => Float64Array,
+): Offloaded {
+  const worker = new Worker(WORKER_URL);
+  worker.unref();
+  // A worker that fails without answering makes `wait` compute its sets here; its error event
+  // (which would otherwise end the process) is left to that.
+  worker.on("error", () => {});
+  const request: Omit<OffloadRequest, "done" | "port"> = {
+    rows,
+    sets: sets.map((s) => {
+      const fill = talibFill(s.config);
+      return {
+        config: s.config,
+        inputs: s.reads.map((r, k): [string, Float64Array] => [
+          s.inputNames[k] as string,
+          fillGapsShared(column(r), fill),
+        ]),
+      };
+    }),
+  };
+  const done = new Int32Array(new SharedArrayBuffer(4));
+  const { port1, port2 } = new MessageChannel();
+  worker.postMessage({ ...request, done, port: port2 } satisfies OffloadRequest, [port2]);
+  const started = performance.now();
+  return {
+    wait() {
+      // A worker that died without answering (it cannot be seen from a blocked thread) is given
+      // up after a generous time; its sets are then computed here.
+      const limit = 30_000 + 4 * (performance.now() - started);
+      const waitStart = performance.now();
+      while (Atomics.load(done, 0) === 0 && performance.now() - waitStart < limit) {
+        Atomics.wait(done, 0, 0, 1000);
+      }
+      const reply = receiveMessageOnPort(port1)?.message as OffloadReply | undefined;
+      port1.close();
+      void worker.terminate();
+      return reply?.ok ? { outputs: reply.outputs, seconds: reply.seconds } : undefined;
+    },
+  };
+}
+
+/** The worker's side: computes every requested set with the `talib` generator. */
+export function computeOffload(request: OffloadRequest): { reply: OffloadReply; transfer: ArrayBuffer[] } {
+  try {
+    const outputs: Float64Array[][] = [];
+    const seconds: number[] = [];
+    for (const s of request.sets) {
+      const t0 = performance.now();
+      const frame = new Frame(new Float64Array(request.rows), s.inputs);
+      outputs.push(talibGenerator.batch(frame, s.config));
+      seconds.push((performance.now() - t0) / 1000);
+    }
+    // Each output's own buffer moves to the calling thread; shared ones are shared anyway.
+    const transfer = new Set<ArrayBuffer>();
+    for (const outs of outputs) {
+      for (const o of outs) if (o.buffer instanceof ArrayBuffer) transfer.add(o.buffer);
+    }
+    return { reply: { ok: true, outputs, seconds }, transfer: [...transfer] };
+  } catch (err) {
+    return { reply: { ok: false, message: err instanceof Error ? err.message : String(err) }, transfer: [] };
+  }
+}
