@@ -124,10 +124,12 @@ function startSplit(frame: Frame, sets: readonly ResolvedSet[], opts: RunOptions
   }));
   const offload = planOffload(frame.length, planned, opts.threads);
   if (offload === undefined) return undefined;
+  const readHere = new Set(planned.flatMap((p, i) => (offload[i] ? [] : p.reads)));
   const worker = startOffload(
     frame.length,
     planned.filter((_, i) => offload[i]),
     (c) => frame.get(c),
+    readHere,
   );
   const outputs: (Float64Array[] | undefined)[] = sets.map(() => undefined);
   const seconds = sets.map(() => 0);

@@ -3,14 +3,14 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { Frame } from "../core/frame.js";
-import { fillGapsShared } from "./fill.js";
+import { type FillPolicy, fillGapsShared } from "./fill.js";
 import type { GeneratorConfig } from "./generator.js";
 import { talibFill, talibGenerator } from "./talib.js";
 
 /**
  * A share of a run's `talib` sets on one worker thread while the calling thread computes the
- * rest: two cores fill and compute twice the columns. The worker reads the filled input columns
- * from shared memory and hands its outputs back by transfer (no copy); it runs the same kernels,
+ * rest: two cores fill and compute twice the columns. The worker reads its input columns from
+ * shared memory and hands its outputs back by transfer (no copy); it runs the same kernels,
  * so the numbers are those of a run in one thread, bit for bit. A worker costs ~30 ms to start
  * and compiles its kernels afresh, so small tables stay in one thread.
  */
@@ -24,7 +24,7 @@ const WORKER_SHARE = 0.45;
 /** The set fields a worker needs (a ResolvedSet holds functions, which cannot be posted). */
 export interface OffloadSet {
   config: GeneratorConfig;
-  /** Input columns by the generator's names, filled, in shared memory. */
+  /** Input columns by the generator's names, in shared memory (filled, or filled by the worker). */
   inputs: [string, Float64Array][];
 }
 
@@ -105,30 +105,41 @@ export interface Offloaded {
 }
 
 /**
- * Starts a worker on `sets` (the planned sets to offload) over `columns` (frame column → its
- * values). The inputs are filled into shared memory here, and become the filled columns this
- * thread's own sets use too.
+ * Starts a worker on `sets` (the planned sets to offload) over the frame's columns (`column`).
+ * A column this thread's sets read too (`readHere`) is filled here into shared memory and
+ * becomes the filled column both threads use; any other is copied as it is and filled by the
+ * worker, which keeps that work off this thread.
  */
 export function startOffload(
   rows: number,
   sets: readonly PlannedSet[],
   column: (name: string) => Float64Array,
+  readHere: ReadonlySet<string>,
 ): Offloaded {
   const worker = new Worker(WORKER_URL);
   worker.unref();
   // A worker that fails without answering makes `wait` compute its sets here; its error event
   // (which would otherwise end the process) is left to that.
   worker.on("error", () => {});
+  const copies = new Map<string, Float64Array>();
+  const shared = (name: string, fill: FillPolicy): Float64Array => {
+    if (readHere.has(name)) return fillGapsShared(column(name), fill);
+    let c = copies.get(name);
+    if (c === undefined) {
+      const x = column(name);
+      c = new Float64Array(new SharedArrayBuffer(x.byteLength));
+      c.set(x);
+      copies.set(name, c);
+    }
+    return c;
+  };
   const request: Omit<OffloadRequest, "done" | "port"> = {
     rows,
     sets: sets.map((s) => {
       const fill = talibFill(s.config);
       return {
         config: s.config,
-        inputs: s.reads.map((r, k): [string, Float64Array] => [
-          s.inputNames[k] as string,
-          fillGapsShared(column(r), fill),
-        ]),
+        inputs: s.reads.map((r, k): [string, Float64Array] => [s.inputNames[k] as string, shared(r, fill)]),
       };
     }),
   };
