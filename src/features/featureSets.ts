@@ -36,9 +36,9 @@ export function frameOutputs(set: ResolvedSet): string[] {
 /** Options of a run of sets. */
 export interface RunOptions {
   /**
-   * Threads to use (the calling one included): 1 keeps every set in the calling thread; by
-   * default a worker takes a share of the `talib` sets of a large table on a machine with two
-   * cores or more (setThreads.ts). The outputs are the same either way.
+   * Threads the run may use, the calling one included (default: the machine's cores). With two
+   * or more, a worker takes a share of the `talib` sets of a large table (setThreads.ts); 1
+   * keeps every set in the calling thread. The outputs are the same either way.
    */
   threads?: number;
 }

@@ -11,15 +11,18 @@ import { talibFill, talibGenerator } from "./talib.js";
  * A share of a run's `talib` sets on one worker thread while the calling thread computes the
  * rest: two cores fill and compute twice the columns. The worker reads its input columns from
  * shared memory and hands its outputs back by transfer (no copy); it runs the same kernels,
- * so the numbers are those of a run in one thread, bit for bit. A worker costs ~30 ms to start
+ * so the numbers are those of a run in one thread, bit for bit. A worker costs ~40 ms to start
  * and compiles its kernels afresh, so small tables stay in one thread.
  */
 
-/** Rows × output columns below which a worker costs more than it saves (~0.05 s of kernels). */
-const MIN_CELLS = 2_000_000;
-
-/** Share of the estimated work given to the worker: it starts late by its start-up time. */
-const WORKER_SHARE = 0.45;
+/**
+ * The cost model of the split, from the 20-feature bench on a 2-vCPU EPYC (525,600 rows): a
+ * run in one thread costs ~15 ns per row and output column (first, cold run: V8 compiles each
+ * kernel on first use, and every output is fresh memory), and a worker ~40 ms before its first
+ * kernel (thread, isolate, ~30 modules), which it then compiles afresh.
+ */
+const SECONDS_PER_CELL = 15e-9;
+const WORKER_START_SECONDS = 0.04;
 
 /** The set fields a worker needs (a ResolvedSet holds functions, which cannot be posted). */
 export interface OffloadSet {
@@ -62,27 +65,29 @@ export function planOffload(
   sets: readonly PlannedSet[],
   threads?: number,
 ): boolean[] | undefined {
-  const offload = chooseOffload(rows, sets, threads ?? availableParallelism(), threads === undefined);
+  const offload = chooseOffload(rows, sets, threads ?? availableParallelism());
   return offload && existsSync(fileURLToPath(WORKER_URL)) ? offload : undefined;
 }
 
 /**
  * `talib` sets whose inputs no other set writes and whose outputs no later set reads (so each
  * side sees exactly the columns it would in one thread), taken from the end of the list until
- * they hold about WORKER_SHARE of the output columns. Undefined when a worker is not worth it:
- * one thread, a small table (`bySize`: rows × outputs below MIN_CELLS), or all or nothing
- * eligible.
+ * they hold the worker's share of the output columns: both threads should finish together, so
+ * with T the run's estimated time in one thread and S the worker's start, the share is
+ * (1 − S/T)/2. Undefined when a worker is not worth it: one thread, a table too small for a
+ * share of one column, or all or nothing eligible.
  */
 export function chooseOffload(
   rows: number,
   sets: readonly PlannedSet[],
   threads: number,
-  bySize: boolean,
 ): boolean[] | undefined {
   const total = sets.reduce((s, p) => s + p.writes.length, 0);
-  if (threads < 2 || sets.length < 2 || (bySize && rows * total < MIN_CELLS)) return undefined;
+  if (threads < 2 || sets.length < 2 || total === 0) return undefined;
+  const oneThread = rows * total * SECONDS_PER_CELL;
+  const target = (total * (1 - WORKER_START_SECONDS / oneThread)) / 2;
+  if (target < 1) return undefined;
   const offload = sets.map(() => false);
-  const target = total * WORKER_SHARE;
   let share = 0;
   for (let i = sets.length - 1; i >= 0 && share < target; i--) {
     const s = sets[i] as PlannedSet;

@@ -16,7 +16,7 @@ const talib = (reads: string[], writes: string[]): PlannedSet => ({
 });
 
 describe("which sets a worker thread takes", () => {
-  test("about 45% of the output columns, from the end of the list", () => {
+  test("the worker's share of the output columns, from the end of the list", () => {
     const sets = [
       talib(["close"], ["a1", "a2", "a3", "a4", "a5"]),
       talib(["close"], ["b1", "b2"]),
@@ -25,8 +25,9 @@ describe("which sets a worker thread takes", () => {
       talib(["close"], ["e1", "e2", "e3"]),
       talib(["volume"], ["f"]),
     ];
-    // 13 columns, target 5.85 (a set may overshoot it by half a column): f, e, d and c make 6.
-    expect(chooseOffload(500_000, sets, 2, true)).toEqual([false, false, true, true, true, true]);
+    // 13 columns of 5M rows: ~1 s in one thread, so the worker's share is (1 - 0.04)/2 of them,
+    // 6.2 (a set may overshoot it by half a column): f, e, d and c make 6.
+    expect(chooseOffload(5_000_000, sets, 2)).toEqual([false, false, true, true, true, true]);
   });
 
   test("never a set whose inputs another set writes, whose outputs a later set reads, or a custom one", () => {
@@ -38,23 +39,23 @@ describe("which sets a worker thread takes", () => {
       talib(["w"], ["v"]),
       talib(["volume"], ["u"]),
     ];
-    expect(chooseOffload(500_000, sets, 2, true)).toEqual([false, false, false, false, false, true]);
+    expect(chooseOffload(5_000_000, sets, 2)).toEqual([false, false, false, false, false, true]);
     // A set replacing a column an earlier set reads can go: the earlier one reads the original
     // in this thread, as in one thread, and the replacement is placed after its outputs.
     const replacing = [talib(["close"], ["a", "b", "c"]), talib(["volume"], ["close"])];
-    expect(chooseOffload(500_000, replacing, 2, true)).toEqual([false, true]);
+    expect(chooseOffload(5_000_000, replacing, 2)).toEqual([false, true]);
     // The other way round, the reader of the replaced column stays here and so does the replacer.
     const reversed = [talib(["volume"], ["close"]), talib(["close"], ["a", "b", "c"])];
-    expect(chooseOffload(500_000, reversed, 2, true)).toBeUndefined();
+    expect(chooseOffload(5_000_000, reversed, 2)).toBeUndefined();
   });
 
   test("one thread, a small table, or nothing to split: no worker", () => {
     const sets = [talib(["close"], ["a", "b"]), talib(["close"], ["c", "d"])];
-    expect(chooseOffload(500_000, sets, 1, true)).toBeUndefined();
-    expect(chooseOffload(1000, sets, 2, true)).toBeUndefined();
-    // An explicit thread count ignores the size.
-    expect(chooseOffload(1000, sets, 2, false)).toEqual([false, true]);
-    expect(chooseOffload(500_000, [talib(["close"], ["a"])], 2, true)).toBeUndefined();
+    expect(chooseOffload(5_000_000, sets, 1)).toBeUndefined();
+    // 4 columns of 500,000 rows: ~30 ms in one thread, less than a worker takes to start.
+    expect(chooseOffload(500_000, sets, 2)).toBeUndefined();
+    expect(chooseOffload(5_000_000, sets, 2)).toEqual([false, true]);
+    expect(chooseOffload(5_000_000, [talib(["close"], ["a"])], 2)).toBeUndefined();
   });
 });
 
@@ -111,12 +112,19 @@ describe("feature sets split between two threads (compiled)", () => {
         talibSet({ columns: ["volume"], functions: ["SMA"], windows: [20], names: ["close_EMA_12"] }),
       ],
     };
-    // Feb-Apr 2023 with gaps punched in, so the inputs are filled (linearly) before use.
+    // Feb-Apr 2023 three times over (384,480 rows: large enough for a worker) with gaps punched
+    // in, so the inputs are filled (linearly) before use.
     const f = await sampleCandles(["2023-02", "2023-03", "2023-04"]);
+    const n = f.length;
+    const tile = (x: Float64Array, step: number): Float64Array => {
+      const y = new Float64Array(3 * n);
+      for (let k = 0; k < 3; k++) for (let i = 0; i < n; i++) y[k * n + i] = (x[i] as number) + k * step;
+      return y;
+    };
     base = new dist.Frame(
-      f.time,
+      tile(f.time, n * 60_000),
       ["open", "high", "low", "close", "volume"].map((c): [string, Float64Array] => {
-        const x = Float64Array.from(f.get(c));
+        const x = tile(f.get(c), 0);
         for (let i = 5000; i < x.length; i += 7919) x[i] = Number.NaN;
         return [c, x];
       }),
