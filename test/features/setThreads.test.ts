@@ -25,8 +25,8 @@ describe("which sets a worker thread takes", () => {
       talib(["close"], ["e1", "e2", "e3"]),
       talib(["volume"], ["f"]),
     ];
-    // 13 columns of 5M rows: ~1 s in one thread, so the worker's share is (1 - 0.04)/2 of them,
-    // 6.2 (a set may overshoot it by half a column): f, e, d and c make 6.
+    // 13 columns of 5M rows: ~1 s in one thread, so the worker's share is (1 - 0.03)/2 of them,
+    // 6.3 (a set may overshoot it by half a column): f, e, d and c make 6.
     expect(chooseOffload(5_000_000, sets, 2)).toEqual([false, false, true, true, true, true]);
   });
 
@@ -52,8 +52,8 @@ describe("which sets a worker thread takes", () => {
   test("one thread, a small table, or nothing to split: no worker", () => {
     const sets = [talib(["close"], ["a", "b"]), talib(["close"], ["c", "d"])];
     expect(chooseOffload(5_000_000, sets, 1)).toBeUndefined();
-    // 4 columns of 500,000 rows: ~30 ms in one thread, less than a worker takes to start.
-    expect(chooseOffload(500_000, sets, 2)).toBeUndefined();
+    // 4 columns of 400,000 rows: ~24 ms in one thread, less than a worker takes to start.
+    expect(chooseOffload(400_000, sets, 2)).toBeUndefined();
     expect(chooseOffload(5_000_000, sets, 2)).toEqual([false, true]);
     expect(chooseOffload(5_000_000, [talib(["close"], ["a"])], 2)).toBeUndefined();
   });
