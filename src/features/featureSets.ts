@@ -41,6 +41,8 @@ export interface RunOptions {
    * keeps every set in the calling thread. The outputs are the same either way.
    */
   threads?: number;
+  /** A worker even when no core is idle (by default none then: it would slow the run down). */
+  evenWhenBusy?: boolean;
 }
 
 /**
@@ -122,7 +124,7 @@ function startSplit(frame: Frame, sets: readonly ResolvedSet[], opts: RunOptions
     writes: frameOutputs(s),
     inputNames: s.generator.inputs(s.config),
   }));
-  const offload = planOffload(frame.length, planned, opts.threads);
+  const offload = planOffload(frame.length, planned, opts.threads, opts.evenWhenBusy);
   if (offload === undefined) return undefined;
   const readHere = new Set(planned.flatMap((p, i) => (offload[i] ? [] : p.reads)));
   const worker = startOffload(

@@ -40,6 +40,14 @@ export function fillGapsShared(x: Float64Array, policy: FillPolicy): Float64Arra
   return out;
 }
 
+/**
+ * Fills `x` itself (a private copy: columns in frames are never written in place), for a worker
+ * thread given its own copy of an input column; `fillGaps` then finds nothing to fill.
+ */
+export function fillInPlace(x: Float64Array, policy: FillPolicy): void {
+  if (hasGaps(x)) fillInto(x, policy, x);
+}
+
 /** True when a NaN follows the first number (leading NaNs stay in both policies). */
 function hasGaps(x: Float64Array): boolean {
   const n = x.length;

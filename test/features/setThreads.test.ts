@@ -110,6 +110,8 @@ describe("feature sets split between two threads (compiled)", () => {
         talibSet({ columns: ["close", "volume"], functions: ["OBV"] }),
         // Writes a column an earlier set writes too: the later one wins, as in one thread.
         talibSet({ columns: ["volume"], functions: ["SMA"], windows: [20], names: ["close_EMA_12"] }),
+        // The same column filled the other way: the worker fills a copy of its own for each.
+        talibSet({ columns: ["volume"], functions: ["SMA"], windows: [30], fill: "ffill" }),
       ],
     };
     // Feb-Apr 2023 three times over (384,480 rows: large enough for a worker) with gaps punched
@@ -154,7 +156,7 @@ describe("feature sets split between two threads (compiled)", () => {
     const one = copy(base);
     const two = copy(base);
     const runsOne = dist.runSetsSync(one, dist.sets, { threads: 1 });
-    const runsTwo = dist.runSetsSync(two, dist.sets, { threads: 2 });
+    const runsTwo = dist.runSetsSync(two, dist.sets, { threads: 2, evenWhenBusy: true });
     expectSame(one, two, runsOne, runsTwo);
     // The worker read the filled close from shared memory (one thread fills a plain copy).
     expect(dist.fillGaps(two.get("close"), "linear").buffer instanceof SharedArrayBuffer).toBe(true);
@@ -165,7 +167,7 @@ describe("feature sets split between two threads (compiled)", () => {
     expect(two.get("close_EMA_12")).toEqual(alone.get("close_EMA_12"));
 
     const three = copy(base);
-    const runsAsync = await dist.runSets(three, dist.sets, { threads: 2 });
+    const runsAsync = await dist.runSets(three, dist.sets, { threads: 2, evenWhenBusy: true });
     expectSame(one, three, runsOne, runsAsync);
   });
 });
