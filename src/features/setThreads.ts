@@ -11,15 +11,17 @@ import { talibFill, talibGenerator } from "./talib.js";
  * A share of a run's `talib` sets on one worker thread while the calling thread computes the
  * rest: two cores fill and compute twice the columns. The worker reads its input columns from
  * shared memory and hands its outputs back by transfer (no copy); it runs the same kernels,
- * so the numbers are those of a run in one thread, bit for bit. A worker costs ~30 ms to start
- * and compiles its kernels afresh, so small tables stay in one thread.
+ * so the numbers are those of a run in one thread, bit for bit. A worker takes 55-105 ms of CPU
+ * to start and compiles its kernels afresh, so small tables stay in one thread.
  */
 
 /**
  * The cost model of the split, from the 20-feature bench on a 2-vCPU EPYC (525,600 rows): a
  * run in one thread costs ~15 ns per row and output column (first, cold run: V8 compiles each
- * kernel on first use, and every output is fresh memory), and a worker ~30 ms before its first
- * kernel (thread, isolate, ~30 modules), which it then compiles afresh.
+ * kernel on first use, and every output is fresh memory). A worker's start (thread, isolate,
+ * ~30 modules, then its kernels compiled afresh) is taken as 30 ms: fitted so that in the bench
+ * both threads' CPU times come out even (main thread 12 columns and the fills, the worker 8 and
+ * its start: 0.28 s and 0.28 s on a loaded machine, against 0.42 s for the whole in one thread).
  */
 const SECONDS_PER_CELL = 15e-9;
 const WORKER_START_SECONDS = 0.03;
