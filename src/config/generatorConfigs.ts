@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isPlainObject } from "./format.js";
-import type { GeneratorKind } from "./generators.js";
+import { type GeneratorKind, REL_BASES, REL_FUNCS } from "./generators.js";
 import { OUTPUT_CONFIG_SCHEMAS } from "./outputConfigs.js";
 import {
   anyObject,
@@ -27,9 +27,6 @@ import {
 
 // ------------------------------------------------------------------------ value sets
 
-/** talib/itbstats `parameters.rel_base` and `rel_func` (the original's `_convert_to_relative`). */
-export const REL_BASES = ["next", "last", "prev", "first"] as const;
-export const REL_FUNCS = ["diff", "rel", "rel_diff"] as const;
 /** How talib/itbstats fill gaps in their inputs. */
 export const FILL_POLICIES = ["ffill", "linear"] as const;
 /** itbstats functions (matched without regard to case, as in the original). */

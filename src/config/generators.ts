@@ -7,6 +7,13 @@ export const FEATURE_GENERATORS = ["talib", "itbstats", "itblib", "tsfresh"] as 
 export const LABEL_GENERATORS = ["highlow", "highlow2", "topbot", "topbot2"] as const;
 export const SIGNAL_GENERATORS = ["smoothen", "combine", "threshold_rule", "threshold_rule2"] as const;
 
+/**
+ * talib/itbstats `parameters.rel_base` and `rel_func` (the original's `_convert_to_relative`).
+ * Here, with no imports, so that the feature kernels' modules load without the config schema.
+ */
+export const REL_BASES = ["next", "last", "prev", "first"] as const;
+export const REL_FUNCS = ["diff", "rel", "rel_diff"] as const;
+
 /** What `itb serve` runs from output_sets (the original's names, and itb's webhook and console). */
 export const OUTPUT_GENERATORS = [
   "console",

@@ -6,8 +6,6 @@ export {
   configKeys,
   ITBSTATS_FUNCTIONS,
   ORIGINAL_EXAMPLE_FEATURE,
-  REL_BASES,
-  REL_FUNCS,
   SmoothenConfigSchema,
   THRESHOLD_RULE_PARAMETERS,
   ThresholdRule2ConfigSchema,

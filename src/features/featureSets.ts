@@ -1,6 +1,8 @@
 import { DataError } from "../core/errors.js";
 import { Frame } from "../core/frame.js";
 import type { CustomGenerator, GeneratorConfig, GeneratorStream } from "./generator.js";
+import { type PlannedSet, planOffload, startOffload } from "./setThreads.js";
+import { talibGenerator } from "./talib.js";
 
 /** One entry of `feature_sets` (or `label_sets`) with its generator resolved. */
 export interface ResolvedSet {
@@ -31,6 +33,18 @@ export function frameOutputs(set: ResolvedSet): string[] {
   return set.generator.outputs(set.config).map((c) => fp + c);
 }
 
+/** Options of a run of sets. */
+export interface RunOptions {
+  /**
+   * Threads the run may use, the calling one included (default: the machine's cores). With two
+   * or more, a worker takes a share of the `talib` sets of a large table (setThreads.ts); 1
+   * keeps every set in the calling thread. The outputs are the same either way.
+   */
+  threads?: number;
+  /** A worker even when no core is idle (by default none then: it would slow the run down). */
+  evenWhenBusy?: boolean;
+}
+
 /**
  * The original's `generate_feature_set`: the generator sees only the columns with
  * `column_prefix` (prefix stripped), its outputs get `feature_prefix`, and generated columns
@@ -40,27 +54,115 @@ export function frameOutputs(set: ResolvedSet): string[] {
 export async function runSet(frame: Frame, set: ResolvedSet): Promise<SetRun> {
   const started = performance.now();
   const outs = await set.generator.batch(setView(frame, set), set.config);
-  return placeOutputs(frame, set, outs, started);
+  return placeOutputs(frame, set, outs, (performance.now() - started) / 1000);
 }
 
-export async function runSets(frame: Frame, sets: readonly ResolvedSet[]): Promise<SetRun[]> {
-  const runs: SetRun[] = [];
-  for (const s of sets) runs.push(await runSet(frame, s));
-  return runs;
+export async function runSets(
+  frame: Frame,
+  sets: readonly ResolvedSet[],
+  opts: RunOptions = {},
+): Promise<SetRun[]> {
+  const split = startSplit(frame, sets, opts);
+  if (split === undefined) {
+    const runs: SetRun[] = [];
+    for (const s of sets) runs.push(await runSet(frame, s));
+    return runs;
+  }
+  for (let i = 0; i < sets.length; i++) {
+    if (split.offload[i]) continue;
+    const set = sets[i] as ResolvedSet;
+    const started = performance.now();
+    split.done(i, await set.generator.batch(setView(frame, set), set.config), started);
+  }
+  return split.finish(batchSync);
 }
 
 /** `runSets` for synchronous generators (the built-in ones): a generator that returns a promise is refused. */
-export function runSetsSync(frame: Frame, sets: readonly ResolvedSet[]): SetRun[] {
-  return sets.map((set) => {
+export function runSetsSync(frame: Frame, sets: readonly ResolvedSet[], opts: RunOptions = {}): SetRun[] {
+  const split = startSplit(frame, sets, opts);
+  if (split === undefined) {
+    return sets.map((set) => {
+      const started = performance.now();
+      return placeOutputs(frame, set, batchSync(frame, set), (performance.now() - started) / 1000);
+    });
+  }
+  for (let i = 0; i < sets.length; i++) {
+    if (split.offload[i]) continue;
     const started = performance.now();
-    const outs = set.generator.batch(setView(frame, set), set.config);
-    if (outs instanceof Promise) {
-      throw new DataError(
-        `feature generator ${set.name} is asynchronous; this caller needs a synchronous one`,
+    split.done(i, batchSync(frame, sets[i] as ResolvedSet), started);
+  }
+  return split.finish(batchSync);
+}
+
+function batchSync(frame: Frame, set: ResolvedSet): Float64Array[] {
+  const outs = set.generator.batch(setView(frame, set), set.config);
+  if (outs instanceof Promise) {
+    throw new DataError(`feature generator ${set.name} is asynchronous; this caller needs a synchronous one`);
+  }
+  return outs;
+}
+
+/** A run split between this thread and a worker (setThreads.ts). */
+interface Split {
+  /** Per set: computed by the worker. */
+  offload: readonly boolean[];
+  /** This thread computed set i (its outputs are placed at once: later sets may read them). */
+  done(i: number, outs: Float64Array[], started: number): void;
+  /**
+   * Takes the worker's outputs (or, if it failed, computes its sets here with `compute`) and
+   * places every set's outputs in set order, as a run in one thread leaves the frame.
+   */
+  finish(compute: (frame: Frame, set: ResolvedSet) => Float64Array[]): SetRun[];
+}
+
+function startSplit(frame: Frame, sets: readonly ResolvedSet[], opts: RunOptions): Split | undefined {
+  if (opts.threads === 1) return undefined;
+  const planned: PlannedSet[] = sets.map((s) => ({
+    isTalib: s.generator === talibGenerator,
+    config: s.config,
+    reads: frameInputs(s),
+    writes: frameOutputs(s),
+    inputNames: s.generator.inputs(s.config),
+  }));
+  const offload = planOffload(frame.length, planned, opts.threads, opts.evenWhenBusy);
+  if (offload === undefined) return undefined;
+  const readHere = new Set(planned.flatMap((p, i) => (offload[i] ? [] : p.reads)));
+  const worker = startOffload(
+    frame.length,
+    planned.filter((_, i) => offload[i]),
+    (c) => frame.get(c),
+    readHere,
+  );
+  const outputs: (Float64Array[] | undefined)[] = sets.map(() => undefined);
+  const seconds = sets.map(() => 0);
+  return {
+    offload,
+    done(i, outs, started) {
+      outputs[i] = outs;
+      seconds[i] = (performance.now() - started) / 1000;
+      placeOutputs(frame, sets[i] as ResolvedSet, outs, seconds[i] as number);
+    },
+    finish(compute) {
+      const got = worker.wait();
+      let k = 0;
+      for (let i = 0; i < sets.length; i++) {
+        if (!offload[i]) continue;
+        if (got) {
+          outputs[i] = got.outputs[k];
+          seconds[i] = got.seconds[k] as number;
+        } else {
+          // The worker failed: compute here (an error is then thrown here, with its class).
+          const started = performance.now();
+          outputs[i] = compute(frame, sets[i] as ResolvedSet);
+          seconds[i] = (performance.now() - started) / 1000;
+        }
+        k++;
+      }
+      return sets.map((set, i) =>
+        placeOutputs(frame, set, outputs[i] as Float64Array[], seconds[i] as number),
       );
-    }
-    return placeOutputs(frame, set, outs, started);
-  });
+    },
+  };
 }
 
 function setView(frame: Frame, set: ResolvedSet): Frame {
@@ -73,13 +175,13 @@ function setView(frame: Frame, set: ResolvedSet): Frame {
   return view;
 }
 
-function placeOutputs(frame: Frame, set: ResolvedSet, outs: Float64Array[], started: number): SetRun {
+function placeOutputs(frame: Frame, set: ResolvedSet, outs: Float64Array[], seconds: number): SetRun {
   const names = frameOutputs(set);
   names.forEach((n, j) => {
     frame.delete(n);
     frame.set(n, outs[j] as Float64Array);
   });
-  return { name: set.name, columns: names, seconds: (performance.now() - started) / 1000 };
+  return { name: set.name, columns: names, seconds };
 }
 
 /**

@@ -19,18 +19,47 @@ const filledCache = new WeakMap<Float64Array, Partial<Record<FillPolicy, Float64
 export function fillGaps(x: Float64Array, policy: FillPolicy): Float64Array {
   const cached = filledCache.get(x)?.[policy];
   if (cached) return cached;
-  const n = x.length;
-  let i = 0;
-  while (i < n && Number.isNaN(x[i] as number)) i++;
-  while (i < n && !Number.isNaN(x[i] as number)) i++;
-  // No NaN after the first value: nothing to fill.
-  const out = i >= n ? x : fillCopy(x, policy);
+  const out = hasGaps(x) ? fillInto(x, policy, new Float64Array(x.length)) : x;
   filledCache.set(x, { ...filledCache.get(x), [policy]: out });
   return out;
 }
 
-function fillCopy(x: Float64Array, policy: FillPolicy): Float64Array {
-  const out = new Float64Array(x);
+/**
+ * `fillGaps` in shared memory, for a worker thread to read: the filled column (or a copy of `x`
+ * when there is nothing to fill) in a SharedArrayBuffer. It becomes the cached filled column, so
+ * this thread's `fillGaps` calls return it too: one fill per column and run, whichever asks.
+ */
+export function fillGapsShared(x: Float64Array, policy: FillPolicy): Float64Array {
+  const cached = filledCache.get(x)?.[policy];
+  if (cached && cached.buffer instanceof SharedArrayBuffer) return cached;
+  const out = new Float64Array(new SharedArrayBuffer(x.byteLength));
+  if (cached && cached !== x) out.set(cached);
+  else if (hasGaps(x)) fillInto(x, policy, out);
+  else out.set(x);
+  filledCache.set(x, { ...filledCache.get(x), [policy]: out });
+  return out;
+}
+
+/**
+ * Fills `x` itself (a private copy: columns in frames are never written in place), for a worker
+ * thread given its own copy of an input column; `fillGaps` then finds nothing to fill.
+ */
+export function fillInPlace(x: Float64Array, policy: FillPolicy): void {
+  if (hasGaps(x)) fillInto(x, policy, x);
+}
+
+/** True when a NaN follows the first number (leading NaNs stay in both policies). */
+function hasGaps(x: Float64Array): boolean {
+  const n = x.length;
+  let i = 0;
+  while (i < n && Number.isNaN(x[i] as number)) i++;
+  while (i < n && !Number.isNaN(x[i] as number)) i++;
+  return i < n;
+}
+
+/** Writes `x` filled by `policy` into `out` (same length) and returns `out`. */
+function fillInto(x: Float64Array, policy: FillPolicy, out: Float64Array): Float64Array {
+  out.set(x);
   const n = out.length;
   let i = 0;
   while (i < n && Number.isNaN(out[i] as number)) i++;

@@ -1,4 +1,4 @@
-import { REL_BASES as BASES, REL_FUNCS as FUNCS } from "../config/index.js";
+import { REL_BASES as BASES, REL_FUNCS as FUNCS } from "../config/generators.js";
 import { ConfigError } from "../core/errors.js";
 
 /**

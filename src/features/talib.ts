@@ -156,6 +156,11 @@ function postProcess(outs: Float64Array[][], params: RelativeParams): Float64Arr
   return result.flat();
 }
 
+/** The fill policy of a `talib` set's inputs (a bad one is a FeatureConfigError). */
+export function talibFill(config: GeneratorConfig): FillPolicy {
+  return plan(config).fill;
+}
+
 export const talibGenerator: FeatureGenerator = {
   inputs: (config) => plan(config).columns,
   outputs: (config) => plan(config).functions.flatMap((f) => f.calls.flatMap((c) => c.names)),

@@ -4,7 +4,7 @@ import type { Frame } from "../core/frame.js";
 import type { Logger } from "../core/log.js";
 import { sidecarFile, symbolFile } from "../data/paths.js";
 import { readInput, writeFileAtomic, writeFrame } from "../data/store/index.js";
-import { countNaN, runSets, type SetRun } from "../features/featureSets.js";
+import { countNaN, type RunOptions, runSets, type SetRun } from "../features/featureSets.js";
 import { resolveFeatureSets, resolveLabelSets } from "./generators.js";
 
 export interface StageRun {
@@ -28,12 +28,20 @@ function logSets(log: Logger, stage: string, sets: readonly SetRun[], frame: Fra
   }
 }
 
-/** `itb features`: the merged table + every `feature_sets` entry → `features` and its name list. */
-export async function runFeatures(config: Config, configFile: string, log: Logger): Promise<StageRun> {
+/**
+ * `itb features`: the merged table + every `feature_sets` entry → `features` and its name list.
+ * `opts.threads`: threads the sets may use (by default a worker joins for large tables).
+ */
+export async function runFeatures(
+  config: Config,
+  configFile: string,
+  log: Logger,
+  opts: RunOptions = {},
+): Promise<StageRun> {
   const input = symbolFile(config, config.merge_file_name);
   const frame = await readInput(input, { timeColumn: config.time_column }, "`itb merge`");
   const sets = await resolveFeatureSets(config.feature_sets, dirname(configFile));
-  const runs = await runSets(frame, sets);
+  const runs = await runSets(frame, sets, opts);
   logSets(log, "features", runs, frame);
   const output = symbolFile(config, config.feature_file_name);
   await writeFrame(output, frame, { timeColumn: config.time_column });

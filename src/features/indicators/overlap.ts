@@ -21,6 +21,7 @@ import {
   maBatch,
   maLookback,
   maStream,
+  nanPrefixed,
   RunningSumStream,
   type ScalarStream,
   sma,
@@ -76,34 +77,59 @@ export function bbands(
 ): [Float64Array, Float64Array, Float64Array] {
   const n = real.length;
   const lb = maLookback(matype, period);
+  if (matype === MA_TYPE.SMA) return bbandsSma(real, period | 0, nbdevup, nbdevdn);
   const middle = maBatch(matype, real, period);
   const upper = new Float64Array(n).fill(Number.NaN);
   const lower = new Float64Array(n).fill(Number.NaN);
   if (n <= lb) return [upper, middle, lower];
   const sd = new Float64Array(n);
-  if (matype === MA_TYPE.SMA) {
-    let total2 = 0;
-    for (let i = 0; i < lb; i++) {
-      const v = real[i] as number;
-      total2 += v * v;
-    }
-    for (let i = lb, start = 0; i < n; i++, start++) {
-      let v = real[i] as number;
-      total2 += v * v;
-      let mean2 = total2 / period;
-      v = real[start] as number;
-      total2 -= v * v;
-      const m = middle[i] as number;
-      mean2 -= m * m;
-      sd[i] = mean2 < TA_EPSILON ? 0.0 : Math.sqrt(mean2);
-    }
-  } else {
-    varRange(real, lb, period, sd);
-    sqrtVarInPlace(sd, lb, 1.0);
-  }
+  varRange(real, lb, period, sd);
+  sqrtVarInPlace(sd, lb, 1.0);
   for (let i = lb; i < n; i++) {
     const s = sd[i] as number;
     const m = middle[i] as number;
+    upper[i] = m + s * nbdevup;
+    lower[i] = m - s * nbdevdn;
+  }
+  return [upper, middle, lower];
+}
+
+/**
+ * BBANDS with an SMA middle band in one pass: TA_INT_SMA's running sum and
+ * TA_INT_stddev_using_precalc_ma's running sum of squares side by side, each in TA-Lib's order
+ * (the same numbers as computing the SMA first), and the bands written from them.
+ */
+function bbandsSma(
+  real: Float64Array,
+  period: number,
+  nbdevup: number,
+  nbdevdn: number,
+): [Float64Array, Float64Array, Float64Array] {
+  const n = real.length;
+  const lb = period - 1;
+  const upper = nanPrefixed(n, lb);
+  const middle = nanPrefixed(n, lb);
+  const lower = nanPrefixed(n, lb);
+  if (n <= lb) return [upper, middle, lower];
+  let total = 0;
+  let total2 = 0;
+  for (let i = 0; i < lb; i++) {
+    const v = real[i] as number;
+    total += v;
+    total2 += v * v;
+  }
+  for (let i = lb, start = 0; i < n; i++, start++) {
+    let v = real[i] as number;
+    total += v;
+    total2 += v * v;
+    const m = total / period;
+    let mean2 = total2 / period;
+    v = real[start] as number;
+    total -= v;
+    total2 -= v * v;
+    mean2 -= m * m;
+    const s = mean2 < TA_EPSILON ? 0.0 : Math.sqrt(mean2);
+    middle[i] = m;
     upper[i] = m + s * nbdevup;
     lower[i] = m - s * nbdevdn;
   }

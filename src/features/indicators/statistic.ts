@@ -15,7 +15,8 @@ import type { Indicator, IndicatorStream } from "./types.js";
 /**
  * TA-Lib's statistic functions: VAR, STDDEV, BETA, CORREL, the LINEARREG family and TSF.
  * VAR/STDDEV/BETA/CORREL keep TA-Lib's running sums in TA-Lib's order (bit-identical results,
- * including TA-Lib's rounding drift); LINEARREG recomputes its window per bar as TA-Lib does.
+ * including TA-Lib's rounding drift); the LINEARREG family rolls its sums (O(1) per bar) and
+ * re-anchors them exactly at intervals, staying within ~1e-12 of TA-Lib's per-bar recomputation.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -360,45 +361,111 @@ const RAD_TO_DEG = 180.0 / Math.PI;
  * overflows for long periods. The oracle build (gcc, x86-64) wraps SumX's product as signed
  * (wrong above period 46341) and divides SumXSqr's wrapped product as unsigned (wrong above
  * period 1625); both are reproduced so every period gives TA-Lib's numbers.
+ *
+ * `shift`: TA-Lib's slope numerator p·ΣxY − SumX·ΣY written over the deviations D = Y − c from an
+ * anchor c is p·ΣxD − SumX·ΣD + c·p·(Σx − SumX), with Σx the true p(p−1)/2; this is the factor of
+ * c in the last term, 0 unless SumX overflowed.
  */
-function linregConstants(p: number): { sumX: number; divisor: number } {
+function linregConstants(p: number): { sumX: number; divisor: number; shift: number } {
   const sumX = Math.imul(p, p - 1) * 0.5;
   const sumXSqr = Math.floor((Math.imul(Math.imul(p, p - 1), 2 * p - 1) >>> 0) / 6);
-  return { sumX, divisor: sumX * sumX - p * sumXSqr };
+  return { sumX, divisor: sumX * sumX - p * sumXSqr, shift: p * ((p * (p - 1)) / 2 - sumX) };
 }
 
-function linregOutput(
+/**
+ * Bars between exact recomputations of the rolling sums. Between two, each bar adds one rounding
+ * to sums of deviations from the anchor (small numbers next to prices); with 4 periods the drift
+ * stays below 1e-11 of TA-Lib's results on BTC 1m closes and volumes (a year, periods 2 to 1000),
+ * and the recomputation costs p additions every 4p bars.
+ */
+function reanchorEvery(p: number): number {
+  return 4 * p;
+}
+
+/**
+ * The LINEARREG output (not the angle) from the window's deviations from the anchor c: ΣD = ΣY −
+ * p·c and ΣxD = ΣxY − c·Σx, with TA-Lib's formulas rewritten over them (see `linregConstants`).
+ */
+function linregFromDeviations(
   kind: LinregKind,
   p: number,
-  sumX: number,
-  divisor: number,
-  sumXY: number,
-  sumY: number,
+  k: { sumX: number; divisor: number; shift: number },
+  c: number,
+  sumXD: number,
+  sumD: number,
 ): number {
-  const m = (p * sumXY - sumX * sumY) / divisor;
+  const sumX = k.sumX;
+  const m = (p * sumXD - sumX * sumD + c * k.shift) / k.divisor;
   switch (kind) {
     case LinregKind.Slope:
       return m;
-    case LinregKind.Angle:
-      return Math.atan(m) * RAD_TO_DEG;
     case LinregKind.Intercept:
-      return (sumY - m * sumX) / p;
+      return (sumD + p * c - m * sumX) / p;
     case LinregKind.Value:
-      return (sumY - m * sumX) / p + m * (p - 1);
+      return (sumD + p * c - m * sumX) / p + m * (p - 1);
     default:
-      return (sumY - m * sumX) / p + m * p;
+      return (sumD + p * c - m * sumX) / p + m * p;
   }
 }
 
 /**
- * TA_LINEARREG / _ANGLE / _INTERCEPT / _SLOPE / TA_TSF: the window's sums recomputed per bar, in
- * TA-Lib's order (oldest first). Four consecutive windows are summed in one pass: each keeps its
- * own exact order, and the independent chains let the CPU overlap the additions (~2x faster).
- * The last block is aligned to end at the last bar and may recompute (identically) windows the
- * previous block did: a separate remainder loop would stay cold and make V8 deoptimize.
+ * TA_LINEARREG / _INTERCEPT / _SLOPE / TA_TSF in O(1) per bar (`linregAngle` for the angle).
+ * TA-Lib recomputes the window's ΣY and ΣxY per bar (O(period)); here they roll: when a bar
+ * enters, every age grows by one, so ΣxY gains ΣY and loses p times the leaving value. Rolling
+ * sums of prices drift (4.5e-10 for LINEARREG_ANGLE on BTC 1m over a month), so the sums are
+ * kept over deviations from an anchor value and recomputed exactly, anchored anew, every
+ * `reanchorEvery(p)` bars (and after a NaN has left the window). What remains is TA-Lib's own rounding (its numerator is a difference
+ * of two ~p²·price products): up to 2e-11 for the slope, 1e-14 relative for the others.
+ * The stream repeats these operations bar by bar.
  */
 export function linreg(real: Float64Array, periodIn: number, kind: LinregKind): Float64Array {
-  const period = periodIn | 0; // a boxed-double period makes the inner loop float64 (2x slower)
+  const period = periodIn | 0; // a boxed-double period makes the loops float64 (2x slower)
+  if (kind === LinregKind.Angle) return linregAngle(real, period);
+  const n = real.length;
+  const lb = period - 1;
+  const out = nanPrefixed(n, lb);
+  if (n <= lb) return out;
+  const k = linregConstants(period);
+  const every = reanchorEvery(period);
+  let next = lb;
+  let c = 0;
+  let sumD = 0;
+  let sumXD = 0;
+  for (let today = lb; today < n; today++) {
+    const scheduled = today === next;
+    // A NaN in the window (an interior gap) makes the sums NaN: TA-Lib's NaN while it is inside,
+    // and an exact recomputation once it has left.
+    if (scheduled || Number.isNaN(sumD)) {
+      if (scheduled) next += every;
+      // Exact sums anchored at the newest value, oldest first.
+      c = real[today] as number;
+      sumD = 0;
+      sumXD = 0;
+      for (let age = lb, j = today - lb; age >= 0; age--, j++) {
+        const d = (real[j] as number) - c;
+        sumD += d;
+        sumXD += age * d;
+      }
+    } else {
+      const old = (real[today - period] as number) - c;
+      sumXD += sumD - period * old;
+      sumD += (real[today] as number) - c - old;
+    }
+    out[today] = linregFromDeviations(kind, period, k, c, sumXD, sumD);
+  }
+  return out;
+}
+
+/**
+ * TA_LINEARREG_ANGLE: the window's sums recomputed per bar in TA-Lib's order (oldest first), so
+ * the slope is TA-Lib's bit for bit. atan(m)·180/π multiplies the slope's rounding by up to 57,
+ * and TA-Lib's own rounding alone would then reach 1.1e-9 (BTC 1m closes, period 3): the rolling
+ * form is not used here. Four consecutive windows are summed in one pass: each keeps its own
+ * exact order, and the independent chains let the CPU overlap the additions (~2x faster). The
+ * last block is aligned to end at the last bar and may recompute (identically) windows the
+ * previous block did: a separate remainder loop would stay cold and make V8 deoptimize.
+ */
+function linregAngle(real: Float64Array, period: number): Float64Array {
   const n = real.length;
   const lb = period - 1;
   const out = nanPrefixed(n, lb);
@@ -413,7 +480,7 @@ export function linreg(real: Float64Array, periodIn: number, kind: LinregKind): 
         sumY += v;
         sumXY += i * v;
       }
-      out[today] = linregOutput(kind, period, sumX, divisor, sumXY, sumY);
+      out[today] = angleOf(period, sumX, divisor, sumXY, sumY);
     }
     return out;
   }
@@ -441,29 +508,80 @@ export function linreg(real: Float64Array, periodIn: number, kind: LinregKind): 
       y3 += v3;
       xy3 += i * v3;
     }
-    out[today] = linregOutput(kind, period, sumX, divisor, xy0, y0);
-    out[today + 1] = linregOutput(kind, period, sumX, divisor, xy1, y1);
-    out[today + 2] = linregOutput(kind, period, sumX, divisor, xy2, y2);
-    out[today + 3] = linregOutput(kind, period, sumX, divisor, xy3, y3);
+    out[today] = angleOf(period, sumX, divisor, xy0, y0);
+    out[today + 1] = angleOf(period, sumX, divisor, xy1, y1);
+    out[today + 2] = angleOf(period, sumX, divisor, xy2, y2);
+    out[today + 3] = angleOf(period, sumX, divisor, xy3, y3);
   }
   return out;
 }
 
-/**
- * Streaming LINEARREG: the window's sums recomputed per bar in TA-Lib's order, O(period) per bar.
- * Running sums (O(1)) were tried: their drift against TA-Lib's own rounding reached 4.5e-10 for
- * LINEARREG_ANGLE on BTC 1m (p=14) and grows with the price level, so they are not used; this
- * stream equals the batch bit for bit.
- */
+function angleOf(p: number, sumX: number, divisor: number, sumXY: number, sumY: number): number {
+  return Math.atan((p * sumXY - sumX * sumY) / divisor) * RAD_TO_DEG;
+}
+
+/** Streaming LINEARREG (not the angle): the batch's rolling sums and re-anchoring, bar by bar. */
 class LinregStream implements ScalarStream {
   private readonly buf: Float64Array;
-  private readonly sumX: number;
-  private readonly divisor: number;
+  private readonly k: { sumX: number; divisor: number; shift: number };
+  private readonly every: number;
   private count = 0;
+  /** Bars since the last anchor. */
+  private since = 0;
+  private c = 0;
+  private sumD = 0;
+  private sumXD = 0;
   constructor(
     private readonly period: number,
     private readonly kind: LinregKind,
   ) {
+    this.buf = new Float64Array(period);
+    this.k = linregConstants(period);
+    this.every = reanchorEvery(period);
+  }
+  next(x: number): number {
+    const p = this.period;
+    const buf = this.buf;
+    const t = this.count++;
+    const slot = t % p;
+    // The value leaving the window (bar t-p) sits in the slot x takes.
+    const leaving = buf[slot] as number;
+    buf[slot] = x;
+    if (t < p - 1) return Number.NaN;
+    let scheduled = t === p - 1;
+    if (!scheduled && ++this.since === this.every) scheduled = true;
+    if (scheduled) this.since = 0;
+    if (scheduled || Number.isNaN(this.sumD)) {
+      const c = x;
+      let sumD = 0;
+      let sumXD = 0;
+      let j = slot + 1;
+      for (let age = p - 1; age >= 0; age--, j++) {
+        if (j === p) j = 0;
+        const d = (buf[j] as number) - c;
+        sumD += d;
+        sumXD += age * d;
+      }
+      this.c = c;
+      this.sumD = sumD;
+      this.sumXD = sumXD;
+    } else {
+      const c = this.c;
+      const old = leaving - c;
+      this.sumXD += this.sumD - p * old;
+      this.sumD += x - c - old;
+    }
+    return linregFromDeviations(this.kind, p, this.k, this.c, this.sumXD, this.sumD);
+  }
+}
+
+/** Streaming LINEARREG_ANGLE: the window's sums recomputed per bar in TA-Lib's order, as the batch. */
+class LinregAngleStream implements ScalarStream {
+  private readonly buf: Float64Array;
+  private readonly sumX: number;
+  private readonly divisor: number;
+  private count = 0;
+  constructor(private readonly period: number) {
     this.buf = new Float64Array(period);
     const c = linregConstants(period);
     this.sumX = c.sumX;
@@ -486,7 +604,7 @@ class LinregStream implements ScalarStream {
       sumY += v;
       sumXY += age * v;
     }
-    return linregOutput(this.kind, p, this.sumX, this.divisor, sumXY, sumY);
+    return angleOf(p, this.sumX, this.divisor, sumXY, sumY);
   }
 }
 
@@ -503,7 +621,12 @@ function linregIndicator(name: string, kind: LinregKind): Indicator {
     outputs: ["real"],
     lookback: (o) => iopt(o, "timeperiod") - 1,
     batch: (ins, o) => [linreg(input(ins, 0), iopt(o, "timeperiod"), kind)],
-    stream: (o) => scalarStream(new LinregStream(iopt(o, "timeperiod"), kind)),
+    stream: (o) =>
+      scalarStream(
+        kind === LinregKind.Angle
+          ? new LinregAngleStream(iopt(o, "timeperiod"))
+          : new LinregStream(iopt(o, "timeperiod"), kind),
+      ),
   });
 }
 

@@ -187,7 +187,13 @@ const featuresStage: StageDef = {
   inputs: (p) => [mergedFile(p.config), ...customModules(p.config.feature_sets, p.configFile)],
   outputs: (p) => [featuresFile(p.config), featureNamesFile(p.config)],
   async run(ctx) {
-    const r = await runFeatures(ctx.config, ctx.configFile, ctx.log);
+    // --workers bounds the threads of each market, the feature sets' worker included.
+    const r = await runFeatures(
+      ctx.config,
+      ctx.configFile,
+      ctx.log,
+      ctx.options.workers === undefined ? {} : { threads: ctx.options.workers },
+    );
     return { rows: r.rows, features: r.columns.length };
   },
 };

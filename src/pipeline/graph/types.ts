@@ -16,7 +16,7 @@ export interface PipelineOptions {
   predict: "rolling" | "current";
   /** The import stage's archive (URL or local folder); default: the config's archive_url. */
   archive?: string;
-  /** Worker threads one market's heavy stages may use (predict-rolling, simulate). */
+  /** Threads one market's heavy stages may use (features, predict-rolling, simulate). */
   workers?: number;
   /**
    * Where the download stage connects instead of exchange_url, which stays what its manifest

@@ -1,0 +1,173 @@
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { beforeAll, describe, expect, test } from "vitest";
+import type { Frame } from "../../src/core/frame.js";
+import type { ResolvedSet, RunOptions, SetRun } from "../../src/features/featureSets.js";
+import { chooseOffload, type PlannedSet } from "../../src/features/setThreads.js";
+import { sampleCandles } from "../helpers/candles.js";
+import { ROOT } from "../helpers/paths.js";
+
+const talib = (reads: string[], writes: string[]): PlannedSet => ({
+  isTalib: true,
+  config: {},
+  reads,
+  writes,
+  inputNames: reads,
+});
+
+describe("which sets a worker thread takes", () => {
+  test("the worker's share of the output columns, from the end of the list", () => {
+    const sets = [
+      talib(["close"], ["a1", "a2", "a3", "a4", "a5"]),
+      talib(["close"], ["b1", "b2"]),
+      talib(["close"], ["c"]),
+      talib(["high", "low", "close"], ["d"]),
+      talib(["close"], ["e1", "e2", "e3"]),
+      talib(["volume"], ["f"]),
+    ];
+    // 13 columns of 5M rows: ~1 s in one thread, so the worker's share is (1 - 0.03)/2 of them,
+    // 6.3 (a set may overshoot it by half a column): f, e, d and c make 6.
+    expect(chooseOffload(5_000_000, sets, 2)).toEqual([false, false, true, true, true, true]);
+  });
+
+  test("never a set whose inputs another set writes, whose outputs a later set reads, or a custom one", () => {
+    const sets = [
+      talib(["close"], ["x1", "x2", "x3", "x4"]),
+      talib(["x1"], ["y"]), // reads an earlier set's output
+      { ...talib(["close"], ["z"]), isTalib: false }, // custom generator
+      talib(["close"], ["w"]), // its output is read by the next set
+      talib(["w"], ["v"]),
+      talib(["volume"], ["u"]),
+    ];
+    expect(chooseOffload(5_000_000, sets, 2)).toEqual([false, false, false, false, false, true]);
+    // A set replacing a column an earlier set reads can go: the earlier one reads the original
+    // in this thread, as in one thread, and the replacement is placed after its outputs.
+    const replacing = [talib(["close"], ["a", "b", "c"]), talib(["volume"], ["close"])];
+    expect(chooseOffload(5_000_000, replacing, 2)).toEqual([false, true]);
+    // The other way round, the reader of the replaced column stays here and so does the replacer.
+    const reversed = [talib(["volume"], ["close"]), talib(["close"], ["a", "b", "c"])];
+    expect(chooseOffload(5_000_000, reversed, 2)).toBeUndefined();
+  });
+
+  test("one thread, a small table, or nothing to split: no worker", () => {
+    const sets = [talib(["close"], ["a", "b"]), talib(["close"], ["c", "d"])];
+    expect(chooseOffload(5_000_000, sets, 1)).toBeUndefined();
+    // 4 columns of 400,000 rows: ~24 ms in one thread, less than a worker takes to start.
+    expect(chooseOffload(400_000, sets, 2)).toBeUndefined();
+    expect(chooseOffload(5_000_000, sets, 2)).toEqual([false, true]);
+    expect(chooseOffload(5_000_000, [talib(["close"], ["a"])], 2)).toBeUndefined();
+  });
+});
+
+/**
+ * The worker needs the compiled modules (vitest runs the TypeScript sources, where it is
+ * absent), so this runs dist/, which the suite's global setup compiles.
+ */
+describe("feature sets split between two threads (compiled)", () => {
+  interface Dist {
+    Frame: typeof Frame;
+    runSetsSync(frame: Frame, sets: readonly ResolvedSet[], opts?: RunOptions): SetRun[];
+    runSets(frame: Frame, sets: readonly ResolvedSet[], opts?: RunOptions): Promise<SetRun[]>;
+    fillGaps(x: Float64Array, policy: "ffill" | "linear"): Float64Array;
+    sets: ResolvedSet[];
+  }
+  let dist: Dist;
+  let base: Frame;
+  beforeAll(async () => {
+    const load = (p: string) => import(pathToFileURL(resolve(ROOT, "dist", p)).href);
+    const [frame, sets, fill, talibMod] = await Promise.all([
+      load("core/frame.js"),
+      load("features/featureSets.js"),
+      load("features/fill.js"),
+      load("features/talib.js"),
+    ]);
+    const talibSet = (config: Record<string, unknown>, prefix = ""): ResolvedSet => ({
+      name: "talib",
+      generator: talibMod.talibGenerator,
+      column_prefix: "",
+      feature_prefix: prefix,
+      config: { fill: "linear", ...config },
+    });
+    dist = {
+      Frame: frame.Frame,
+      runSetsSync: sets.runSetsSync,
+      runSets: sets.runSets,
+      fillGaps: fill.fillGaps,
+      sets: [
+        talibSet({ columns: ["close"], functions: ["SMA"], windows: [5, 10, 20, 60, 120] }),
+        talibSet({ columns: ["close"], functions: ["EMA"], windows: [12, 26] }),
+        // Reads a column the first set writes: stays in the calling thread, after it.
+        talibSet({ columns: ["close_SMA_5"], functions: ["RSI"], windows: [14] }),
+        talibSet({ columns: ["close"], functions: ["LINEARREG_SLOPE"], windows: [10, 20, 60] }),
+        talibSet({ columns: ["high", "low", "close"], functions: ["ATR"], windows: [14] }),
+        talibSet({ columns: ["close"], functions: ["STDDEV"], windows: [20, 60] }),
+        talibSet({
+          columns: ["close"],
+          functions: ["BBANDS"],
+          windows: [20],
+          args: { nbdevup: 2, nbdevdn: 2 },
+        }),
+        talibSet({ columns: ["close", "volume"], functions: ["OBV"] }),
+        // Writes a column an earlier set writes too: the later one wins, as in one thread.
+        talibSet({ columns: ["volume"], functions: ["SMA"], windows: [20], names: ["close_EMA_12"] }),
+        // The same column filled the other way: the worker fills a copy of its own for each.
+        talibSet({ columns: ["volume"], functions: ["SMA"], windows: [30], fill: "ffill" }),
+      ],
+    };
+    // Feb-Apr 2023 three times over (384,480 rows: large enough for a worker) with gaps punched
+    // in, so the inputs are filled (linearly) before use.
+    const f = await sampleCandles(["2023-02", "2023-03", "2023-04"]);
+    const n = f.length;
+    const tile = (x: Float64Array, step: number): Float64Array => {
+      const y = new Float64Array(3 * n);
+      for (let k = 0; k < 3; k++) for (let i = 0; i < n; i++) y[k * n + i] = (x[i] as number) + k * step;
+      return y;
+    };
+    base = new dist.Frame(
+      tile(f.time, n * 60_000),
+      ["open", "high", "low", "close", "volume"].map((c): [string, Float64Array] => {
+        const x = tile(f.get(c), 0);
+        for (let i = 5000; i < x.length; i += 7919) x[i] = Number.NaN;
+        return [c, x];
+      }),
+    );
+  });
+
+  const copy = (f: Frame): Frame =>
+    new dist.Frame(
+      f.time,
+      [...f.columns()].map(([c, x]) => [c, Float64Array.from(x)]),
+    );
+
+  function expectSame(a: Frame, b: Frame, runsA: SetRun[], runsB: SetRun[]): void {
+    expect(a.columnNames).toEqual(b.columnNames);
+    expect(runsA.map((r) => [r.name, r.columns])).toEqual(runsB.map((r) => [r.name, r.columns]));
+    for (const c of a.columnNames) {
+      expect(
+        Buffer.from(a.get(c).buffer, a.get(c).byteOffset, a.get(c).byteLength).equals(
+          Buffer.from(b.get(c).buffer, b.get(c).byteOffset, b.get(c).byteLength),
+        ),
+        c,
+      ).toBe(true);
+    }
+  }
+
+  test("the same columns, bit for bit and in the same order, as in one thread", async () => {
+    const one = copy(base);
+    const two = copy(base);
+    const runsOne = dist.runSetsSync(one, dist.sets, { threads: 1 });
+    const runsTwo = dist.runSetsSync(two, dist.sets, { threads: 2, evenWhenBusy: true });
+    expectSame(one, two, runsOne, runsTwo);
+    // The worker read the filled close from shared memory (one thread fills a plain copy).
+    expect(dist.fillGaps(two.get("close"), "linear").buffer instanceof SharedArrayBuffer).toBe(true);
+    expect(dist.fillGaps(one.get("close"), "linear").buffer instanceof SharedArrayBuffer).toBe(false);
+    // The last set's column replaced the EMA's of the same name, in both runs.
+    const alone = copy(base);
+    dist.runSetsSync(alone, [dist.sets[8] as ResolvedSet], { threads: 1 });
+    expect(two.get("close_EMA_12")).toEqual(alone.get("close_EMA_12"));
+
+    const three = copy(base);
+    const runsAsync = await dist.runSets(three, dist.sets, { threads: 2, evenWhenBusy: true });
+    expectSame(one, three, runsOne, runsAsync);
+  });
+});
