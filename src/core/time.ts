@@ -63,3 +63,20 @@ export function monthKey(ms: number): string {
 export function dayKey(ms: number): string {
   return isoTime(ms).slice(0, 10);
 }
+
+/** A duration in its two largest units, whole seconds down: "45s", "3m 12s", "2h 05m", "12d 4h". */
+export function formatDuration(seconds: number): string {
+  const pad2 = (n: number) => String(n).padStart(2, "0");
+  const sign = seconds < 0 ? "-" : "";
+  let s = Math.floor(Math.abs(seconds));
+  const d = Math.floor(s / 86_400);
+  s -= d * 86_400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  if (d > 0) return `${sign}${d}d ${h}h`;
+  if (h > 0) return `${sign}${h}h ${pad2(m)}m`;
+  if (m > 0) return `${sign}${m}m ${pad2(s)}s`;
+  return `${sign}${s}s`;
+}

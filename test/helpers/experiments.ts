@@ -6,6 +6,7 @@ import type {
   TrialRecord,
   TrialStatus,
 } from "../../src/research/experiments/store.js";
+import { seededRandom } from "../../src/simulator/rng.js";
 
 /**
  * Tuning runs written through the experiment store's API, as `itb tune` records them, from a
@@ -15,17 +16,8 @@ import type {
  * is pruned there (successive halving, rung 0).
  */
 
-/** mulberry32: a small seeded generator, so that the records are the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator the records are drawn with (mulberry32), the same on every run. */
+export const rng = seededRandom;
 
 export const SPACE = {
   parameters: {

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { loadConfig } from "../../config/index.js";
 import { parseConfigTime, TIME_EXPECTED } from "../../config/primitives.js";
 import { UsageError } from "../../core/errors.js";
-import { isoTime } from "../../core/time.js";
+import { formatDuration, isoTime } from "../../core/time.js";
 import { tableFormatOf, writeLedgerTable } from "../../live/ledger/export.js";
 import { ledgerMarket } from "../../live/ledger/market.js";
 import { type LedgerPlace, ledgerLocation, openLedgerForReading } from "../../live/ledger/open.js";
@@ -63,24 +63,6 @@ export async function ledgerExportAction(opts: ExportOptions, cmd: Command): Pro
   }
 }
 
-const pad2 = (n: number) => String(n).padStart(2, "0");
-
-/** A duration as the two largest units: "45s", "3m 12s", "2h 05m", "12d 4h". */
-export function formatLag(seconds: number): string {
-  const sign = seconds < 0 ? "-" : "";
-  let s = Math.floor(Math.abs(seconds));
-  const d = Math.floor(s / 86_400);
-  s -= d * 86_400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  if (d > 0) return `${sign}${d}d ${h}h`;
-  if (h > 0) return `${sign}${h}h ${pad2(m)}m`;
-  if (m > 0) return `${sign}${m}m ${pad2(s)}s`;
-  return `${sign}${s}s`;
-}
-
 function short(x: number | null, digits = 4): string {
   if (x === null) return "NaN";
   return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(digits)));
@@ -98,7 +80,7 @@ function statusRow(s: MarketStatus): string[] {
   return [
     market,
     (s.last_candle ?? "").slice(0, 16).replace("T", " "),
-    formatLag(s.lag_seconds ?? 0),
+    formatDuration(s.lag_seconds ?? 0),
     short(s.close, 8),
     signal,
     position,

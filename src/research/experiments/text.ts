@@ -1,3 +1,4 @@
+import { formatDuration } from "../../core/time.js";
 import { type ParameterImportance, parameterImportance } from "./importance.js";
 import { type ExperimentView, rankedTrials } from "./read.js";
 import type { TrialRecord } from "./store.js";
@@ -22,19 +23,7 @@ const minute = (iso: string): string => iso.slice(0, 16).replace("T", " ");
 
 /** A duration as "45s", "3m 12s", "2h 05m", "1d 4h". */
 export function fmtSeconds(seconds: number | null): string {
-  if (seconds === null) return "-";
-  let s = Math.round(seconds);
-  const d = Math.floor(s / 86_400);
-  s -= d * 86_400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const p2 = (n: number) => String(n).padStart(2, "0");
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${p2(m)}m`;
-  if (m > 0) return `${m}m ${p2(s)}s`;
-  return `${s}s`;
+  return seconds === null ? "-" : formatDuration(Math.round(seconds));
 }
 
 /** A parameter value as text: strings bare, numbers as they are, anything else as JSON. */
