@@ -303,8 +303,10 @@ export class ExperimentStore {
   /** Records a new experiment, status "running"; returns it with its id. */
   createExperiment(e: NewExperiment, now = new Date()): ExperimentRecord {
     const create = this.db.transaction(() => {
-      const seq =
-        (this.db.prepare("SELECT coalesce(max(seq), 0) + 1 FROM experiments").pluck().get() as number) || 1;
+      const seq = this.db
+        .prepare("SELECT coalesce(max(seq), 0) + 1 FROM experiments")
+        .pluck()
+        .get() as number;
       const id = `exp-${String(seq).padStart(4, "0")}`;
       this.db
         .prepare(
