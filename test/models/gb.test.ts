@@ -206,7 +206,7 @@ describe("binning", () => {
     const v = Float64Array.from({ length: 100 }, (_, i) => i);
     const b = findQuantileBounds(v, 100, 4);
     expect([...b]).toEqual([nextDown(25), nextDown(50), nextDown(75), Number.POSITIVE_INFINITY]);
-    const counts = [0, 0, 0, 0];
+    const counts = new Array(4).fill(0);
     for (const x of v) counts[binOf(b, x)]++;
     expect(counts).toEqual([25, 25, 25, 25]);
     expect(binOf(b, 24.999)).toBe(0);
