@@ -60,6 +60,7 @@ const xgbLike = { lambda_l2: 1, min_sum_hessian_in_leaf: 1, min_data_in_leaf: 1,
 const sets = {
   xgb_like: xgbLike,
   xgb_fullbins: { ...xgbLike, bin_construct_sample_cnt: 100_000_000 },
+  xgb_quantile: { ...xgbLike, bin_construct_sample_cnt: 100_000_000, bin_method: "quantile" },
   xgb_exact: { ...xgbLike, use_quantized_grad: false, bin_construct_sample_cnt: 100_000_000 },
   lgbm_exact: { use_quantized_grad: false, bin_construct_sample_cnt: 100_000_000 },
   lgbm_defaults: {},

@@ -2,7 +2,13 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { ConfigError, DataError, WorkerError } from "../../src/core/errors.js";
-import { binFeature, binOf, findBinBounds } from "../../src/models/gb/binning.js";
+import {
+  binFeature,
+  binOf,
+  findBinBounds,
+  findQuantileBounds,
+  nextDown,
+} from "../../src/models/gb/binning.js";
 import { compileForest } from "../../src/models/gb/forestWasm.js";
 import {
   checkGbModel,
@@ -121,13 +127,16 @@ describe("gbParams", () => {
         boost_from_average: false,
         subsample_for_bin: 5000,
         n_jobs: 2,
+        bin_method: "quantile",
       }),
     ).toMatchObject({
       use_quantized_grad: false,
       boost_from_average: false,
       bin_construct_sample_cnt: 5000,
       num_threads: 2,
+      bin_method: "quantile",
     });
+    expect(gbParams({}).bin_method).toBeUndefined(); // greedy
     // null keeps the default, as the original's `train_conf.get(...)` yields for absent keys
     expect(gbParams({ max_depth: null, lambda_l1: null }).max_depth).toBe(-1);
   });
@@ -157,6 +166,7 @@ describe("gbParams", () => {
     expect(() => gbParams({ n_estimators: 10, num_iterations: 20 })).toThrow(/already sets num_boost_round/);
     expect(() => gbParams({ boosting: "dart" })).toThrow(/gbdt/);
     expect(() => gbParams({ is_unbalance: "yes" })).toThrow(ConfigError);
+    expect(() => gbParams({ bin_method: "sketch" })).toThrow(/bin_method: expected "greedy" or "quantile"/);
   });
 });
 
@@ -177,6 +187,72 @@ describe("binning", () => {
     for (const c of counts) expect(c).toBeGreaterThan(300);
   });
 
+  test("nextDown: the largest double below x, so x <= nextDown(c) is x < c", () => {
+    expect(nextDown(1)).toBe(1 - Number.EPSILON / 2);
+    expect(nextDown(-1)).toBe(-1 - Number.EPSILON);
+    expect(nextDown(0)).toBe(-Number.MIN_VALUE);
+    expect(nextDown(-0)).toBe(-Number.MIN_VALUE);
+    expect(nextDown(Number.MIN_VALUE)).toBe(0);
+    expect(nextDown(Number.POSITIVE_INFINITY)).toBe(Number.MAX_VALUE);
+    for (const c of [Math.fround(0.1), 3.5, -2.75, 1e300]) {
+      const u = nextDown(c);
+      expect(u).toBeLessThan(c);
+      expect((u + c) / 2 === u || (u + c) / 2 === c).toBe(true); // nothing in between
+    }
+  });
+
+  test("quantile bounds: cut values are the data values of rank floor(j·m/max_bin), x < cut goes left", () => {
+    // 0..99 into 4 bins: cuts at v[25], v[50], v[75] = 25, 50, 75.
+    const v = Float64Array.from({ length: 100 }, (_, i) => i);
+    const b = findQuantileBounds(v, 100, 4);
+    expect([...b]).toEqual([nextDown(25), nextDown(50), nextDown(75), Number.POSITIVE_INFINITY]);
+    const counts = new Array(4).fill(0);
+    for (const x of v) counts[binOf(b, x)]++;
+    expect(counts).toEqual([25, 25, 25, 25]);
+    expect(binOf(b, 24.999)).toBe(0);
+    expect(binOf(b, 25)).toBe(1);
+    // 7 values into 3 bins: floor(7/3) = 2, floor(14/3) = 4 → cuts v[2] = 2.5, v[4] = 4.5.
+    const w = Float64Array.from([0, 1, 2.5, 3, 4.5, 5, 6]);
+    expect([...findQuantileBounds(w, 7, 3)]).toEqual([
+      nextDown(2.5),
+      nextDown(4.5),
+      Number.POSITIVE_INFINITY,
+    ]);
+  });
+
+  test("quantile bounds: ties merge bins, the minimum is never a cut, few values get one bin each", () => {
+    // Half the values are 0: the cuts at ranks 25 and 50 (both 0, the minimum) are dropped.
+    const v = Float64Array.from({ length: 100 }, (_, i) => (i < 60 ? 0 : i));
+    expect([...findQuantileBounds(v, 100, 4)]).toEqual([nextDown(75), Number.POSITIVE_INFINITY]);
+    // Ranks 40 and 60 (of 100, max_bin 5) both fall on the run of 7s: one cut.
+    const t = Float64Array.from({ length: 100 }, (_, i) => (i >= 30 && i < 70 ? 7 : i < 30 ? i / 10 : i));
+    expect([...findQuantileBounds(t, 100, 5)]).toEqual([
+      nextDown(2),
+      nextDown(7),
+      nextDown(80),
+      Number.POSITIVE_INFINITY,
+    ]);
+    const few = Float64Array.from([1, 1, 2, 3, 3, 3, 7]);
+    expect([...findQuantileBounds(few, few.length, 255)]).toEqual([
+      nextDown(2),
+      nextDown(3),
+      nextDown(7),
+      Number.POSITIVE_INFINITY,
+    ]);
+    expect([...findQuantileBounds(Float64Array.from([4, 4]), 2, 255)]).toEqual([Number.POSITIVE_INFINITY]);
+    expect([...findQuantileBounds(new Float64Array(0), 0, 255)]).toEqual([Number.POSITIVE_INFINITY]);
+  });
+
+  test("quantile bounds on skewed data: at most max_bin bins, each within a row of m/max_bin", () => {
+    const rng = new Rng(3);
+    const v = Float64Array.from({ length: 10_000 }, () => rng.next() ** 3).sort();
+    const b = findQuantileBounds(v, v.length, 16);
+    expect(b.length).toBe(16);
+    const counts = new Array(b.length).fill(0);
+    for (const x of v) counts[binOf(b, x)]++;
+    for (const c of counts) expect(Math.abs(c - 10_000 / 16)).toBeLessThanOrEqual(1);
+  });
+
   test("the grid-accelerated binning agrees with a binary search, NaN in its own bin", () => {
     const rng = new Rng(2);
     const col = Float64Array.from({ length: 5000 }, (_, i) =>
@@ -184,12 +260,13 @@ describe("binning", () => {
     );
     const sorted = col.slice().sort();
     const m = sorted.findIndex((x) => Number.isNaN(x));
-    const bounds = findBinBounds(sorted, m, 255);
-    const out = new Uint8Array(col.length * 3);
-    const nans = binFeature(col, bounds, 1, 3, out, 0, col.length);
-    expect(nans).toBe(Math.ceil(5000 / 97));
-    for (let r = 0; r < col.length; r++) expect(out[r * 3 + 1]).toBe(binOf(bounds, col[r] as number));
-    expect(binOf(bounds, Number.NaN)).toBe(bounds.length);
+    for (const bounds of [findBinBounds(sorted, m, 255), findQuantileBounds(sorted, m, 255)]) {
+      const out = new Uint8Array(col.length * 3);
+      const nans = binFeature(col, bounds, 1, 3, out, 0, col.length);
+      expect(nans).toBe(Math.ceil(5000 / 97));
+      for (let r = 0; r < col.length; r++) expect(out[r * 3 + 1]).toBe(binOf(bounds, col[r] as number));
+      expect(binOf(bounds, Number.NaN)).toBe(bounds.length);
+    }
   });
 });
 
@@ -205,6 +282,21 @@ describe("trainGb: hand-built cases", () => {
     const p = predictGb(m, [Float64Array.from([3.7, 3.8])]);
     expect(p[0]).toBeLessThan(0.5);
     expect(p[1]).toBeGreaterThan(0.5);
+  });
+
+  test("bin_method quantile: the split is x < the next data value, whatever lies between", () => {
+    // 100 distinct values, max_bin 255: every value but the first is a cut.
+    const x = Float64Array.from({ length: 1000 }, (_, i) => Math.round(i % 100) / 10);
+    const y = x.map((v) => (v > 3.7 ? 1 : 0));
+    const m = trainGb([x], y, gbParams({ objective: "binary", num_boost_round: 10, bin_method: "quantile" }));
+    const root = m.trees[0] as GbTree;
+    expect(root.feature[0]).toBe(0);
+    expect(root.threshold[0]).toBe(nextDown(3.8));
+    const p = predictGb(m, [Float64Array.from([3.7, 3.79999, nextDown(3.8), 3.8])]);
+    expect(p[0]).toBeLessThan(0.5);
+    expect(p[1]).toBeLessThan(0.5);
+    expect(p[2]).toBeLessThan(0.5);
+    expect(p[3]).toBeGreaterThan(0.5);
   });
 
   test.each([1, 0])("NaN goes the learned way (NaN rows labelled %i)", (nanLabel) => {

@@ -1,9 +1,14 @@
 /**
- * Quantile binning, as LightGBM's GreedyFindBin does it: each feature's values are cut into at
- * most `max_bin` bins of about equal count, a value frequent enough to fill a bin gets one of its
- * own, and cuts lie halfway between neighbouring distinct values. The bins' upper bounds are kept
- * as doubles: a split "bin <= k" is the raw comparison "x <= upper[k]", so prediction needs no
- * binning. Missing values (NaN) get their own bin after the numeric ones.
+ * Quantile binning, two ways (`bin_method`):
+ * - "greedy" (default), as LightGBM's GreedyFindBin does it: each feature's values are cut into
+ *   at most `max_bin` bins of about equal count, a value frequent enough to fill a bin gets one
+ *   of its own, and cuts lie halfway between neighbouring distinct values;
+ * - "quantile", the candidate splits of the XGBoost paper (Chen & Guestrin 2016, §3.3): cut
+ *   values are data values at exact rank quantiles, the j-th one the value of rank
+ *   floor(j·m/max_bin), and a row goes left when x < cut.
+ * The bins' upper bounds are kept as doubles: a split "bin <= k" is the raw comparison
+ * "x <= upper[k]", so prediction needs no binning. Missing values (NaN) get their own bin after
+ * the numeric ones.
  */
 export interface BinInfo {
   /** Per feature: upper bound of each numeric bin, ascending; the last one is +Infinity. */
@@ -74,6 +79,59 @@ export function findBinBounds(v: Float64Array, m: number, maxBin: number): Float
   }
   upper.push(Number.POSITIVE_INFINITY);
   return Float64Array.from(upper);
+}
+
+/** Bin bound schemes; see the top of this file. */
+export type BinMethod = "greedy" | "quantile";
+
+/** The largest double below x (finite x): "y <= nextDown(x)" is "y < x" for every double y. */
+export function nextDown(x: number): number {
+  if (x === 0) return -Number.MIN_VALUE;
+  const buf = new DataView(new ArrayBuffer(8));
+  buf.setFloat64(0, x);
+  const bits = buf.getBigUint64(0);
+  // The bit pattern of a positive double grows with it, of a negative one with its magnitude.
+  buf.setBigUint64(0, x > 0 ? bits - 1n : bits + 1n);
+  return buf.getFloat64(0);
+}
+
+/**
+ * Upper bounds for sorted non-NaN values `v[0..m)` by exact rank quantiles, at most `maxBin`
+ * bins. The j-th cut (j = 1 .. maxBin-1) is v[floor(j·m/maxBin)], so about j·m/maxBin values lie
+ * below it; a value at or below the minimum, or equal to the previous cut, is dropped (ties
+ * merge bins). With at most `maxBin` distinct values every distinct value but the first is a cut.
+ * The bin left of cut c ends at nextDown(c): "x <= upper" is "x < c".
+ */
+export function findQuantileBounds(v: Float64Array, m: number, maxBin: number): Float64Array {
+  const upper: number[] = [];
+  if (m > 0) {
+    let prev = v[0] as number;
+    let distinct = 1;
+    for (let i = 1; i < m && distinct <= maxBin; i++)
+      if ((v[i] as number) !== (v[i - 1] as number)) distinct++;
+    if (distinct <= maxBin) {
+      for (let i = 1; i < m; i++) {
+        const x = v[i] as number;
+        if (x !== prev) upper.push(nextDown(x));
+        prev = x;
+      }
+    } else {
+      for (let j = 1; j < maxBin; j++) {
+        const x = v[Math.floor((j * m) / maxBin)] as number;
+        if (x > prev) {
+          upper.push(nextDown(x));
+          prev = x;
+        }
+      }
+    }
+  }
+  upper.push(Number.POSITIVE_INFINITY);
+  return Float64Array.from(upper);
+}
+
+/** Upper bounds of one feature's bins by `method`, from its sorted non-NaN values v[0..m). */
+export function binBounds(v: Float64Array, m: number, maxBin: number, method: BinMethod): Float64Array {
+  return method === "quantile" ? findQuantileBounds(v, m, maxBin) : findBinBounds(v, m, maxBin);
 }
 
 /**

@@ -40,6 +40,13 @@ export interface GbParams {
   boost_from_average?: boolean;
   /** LightGBM's bin_construct_sample_cnt: rows sampled to find bin bounds. Default 200000. */
   bin_construct_sample_cnt?: number;
+  /**
+   * Where bin bounds fall (binning.ts): "greedy", LightGBM's scheme (cuts halfway between
+   * distinct values, frequent values in bins of their own), or "quantile", cut values at exact
+   * rank quantiles of the data with "x < cut", the candidate splits the XGBoost paper describes.
+   * No LightGBM counterpart. Default "greedy".
+   */
+  bin_method?: "greedy" | "quantile";
 }
 
 export const GB_DEFAULTS: Readonly<GbParams> = {
@@ -112,6 +119,7 @@ alias("num_threads", "num_thread", "nthread", "nthreads", "n_jobs");
 alias("use_quantized_grad");
 alias("boost_from_average");
 alias("bin_construct_sample_cnt", "subsample_for_bin");
+alias("bin_method");
 
 /** Keys LightGBM configs commonly carry that do not change the model: accepted and ignored. */
 const IGNORED = new Set(["verbose", "verbosity"]);
@@ -138,6 +146,7 @@ export function acceptedGbParamNames(): string[] {
     "use_quantized_grad",
     "boost_from_average",
     "bin_construct_sample_cnt",
+    "bin_method",
   );
   const aliases = Object.keys(ALIASES).filter((k) => !canonical.includes(k));
   return [...canonical, ...aliases.sort(), ...IGNORED, "boosting", "boosting_type"];
@@ -195,6 +204,12 @@ function assign(out: GbParams, key: Key, value: unknown): string | undefined {
     if (o === undefined)
       return `expected one of ${Object.keys(OBJECTIVES).join(", ")}, got ${JSON.stringify(value)}`;
     out.objective = o;
+    return undefined;
+  }
+  if (key === "bin_method") {
+    if (value !== "greedy" && value !== "quantile")
+      return `expected "greedy" or "quantile", got ${JSON.stringify(value)}`;
+    out.bin_method = value;
     return undefined;
   }
   if (key === "is_unbalance" || key === "use_quantized_grad" || key === "boost_from_average") {

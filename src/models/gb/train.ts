@@ -3,9 +3,10 @@ import { type Logger, silentLogger } from "../../core/log.js";
 import {
   BIN_SAMPLE_ROWS,
   type BinInfo,
+  type BinMethod,
+  binBounds,
   binFeature,
   featureOffsets,
-  findBinBounds,
   makeBinInfo,
 } from "./binning.js";
 import { TreeGrower } from "./grow.js";
@@ -167,7 +168,16 @@ export function trainGb(
   const team = new Team(v, ws, threads);
   try {
     v.y.set(y);
-    const info = binColumns(columns, v, team, rng, nTrain, params.max_bin, stride);
+    const info = binColumns(
+      columns,
+      v,
+      team,
+      rng,
+      nTrain,
+      params.max_bin,
+      params.bin_method ?? "greedy",
+      stride,
+    );
     v.nanBin.set(info.numBins);
     const usable: number[] = [];
     for (let f = 0; f < d; f++) {
@@ -400,6 +410,7 @@ function binColumns(
   rng: Rng,
   nTrain: number,
   maxBin: number,
+  method: BinMethod,
   stride: number,
 ): BinInfo {
   const d = columns.length;
@@ -419,7 +430,7 @@ function binColumns(
     const s = sample.subarray(f * m, (f + 1) * m);
     let k = m; // NaNs sort last
     while (k > 0 && Number.isNaN(s[k - 1] as number)) k--;
-    bounds.push(findBinBounds(s, k, maxBin));
+    bounds.push(binBounds(s, k, maxBin, method));
   }
   return makeBinInfo(bounds, stride);
 }
