@@ -271,7 +271,11 @@ function updateFunction(L: TrainLayout, packed: boolean, regression: boolean): W
     c.f64(1).f64(1).op(Op.localGet, 10, Op.f64Add, Op.f64Div, Op.localSet, 11);
     c.op(Op.localGet, 2, Op.localGet, 3, Op.localGet, 12).f64(0.5).op(Op.f64Gt, Op.select, Op.localSet, 13);
     c.op(Op.localGet, 11, Op.localGet, 12, Op.f64Sub, Op.localGet, 13, Op.f64Mul, Op.localSet, 14);
-    c.op(Op.localGet, 11).f64(1).op(Op.localGet, 11, Op.f64Sub, Op.f64Mul).f64(1e-16).op(Op.f64Max);
+    // max(q, 1e-16) for q = pr (1 - pr): q is never NaN nor -0 (pr is in [0, 1]), so a compare
+    // and select gives max's double; wasm's f64.max (NaN and signed-zero rules) costs ~10 % of
+    // the update.
+    c.op(Op.localGet, 11).f64(1).op(Op.localGet, 11, Op.f64Sub, Op.f64Mul, Op.localTee, 15).f64(1e-16);
+    c.op(Op.localGet, 15).f64(1e-16).op(Op.f64Gt, Op.select);
     c.op(Op.localGet, 13, Op.f64Mul, Op.localSet, 15);
   }
   if (!packed) {
