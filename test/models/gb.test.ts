@@ -488,6 +488,8 @@ describe("determinism and sampling", () => {
       { bagging_fraction: 0.6, bagging_freq: 2 },
       { objective: "regression" },
       { early_stopping_round: 3, is_unbalance: true },
+      { lambda_l1: 0.5, lambda_l2: 2 },
+      { lambda_l1: 0.5, use_quantized_grad: false, min_data_in_leaf: 50 },
     ]) {
       const a = trainGb(cols, y, gbParams({ ...base, ...extra, num_threads: 2 }));
       const b = trainGb(cols, y, gbParams({ ...base, ...extra, num_threads: 2 }), { wasm: false });

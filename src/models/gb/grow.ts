@@ -244,11 +244,14 @@ export class TreeGrower {
     );
     if (parentSlot >= 0) {
       const t0 = performance.now();
-      const hist = v.hist;
       const size = v.slotSize;
       const pb = parentSlot * size;
       const sb = smallSlot * size;
-      for (let i = 0; i < size; i++) hist[pb + i] = (hist[pb + i] as number) - (hist[sb + i] as number);
+      if (v.wasm !== undefined) v.wasm.histSub(v.layout.hist + 8 * pb, v.layout.hist + 8 * sb, 8 * size);
+      else {
+        const hist = v.hist;
+        for (let i = 0; i < size; i++) hist[pb + i] = (hist[pb + i] as number) - (hist[sb + i] as number);
+      }
       this.msHist += performance.now() - t0;
     }
     this.slotOf[small] = smallSlot;
@@ -347,7 +350,9 @@ export class TreeGrower {
       const db = slot * size;
       for (let p = 1; p < parts; p++) {
         const sb = this.scratchBase + (p - 1) * size;
-        for (let i = 0; i < size; i++) hist[db + i] = (hist[db + i] as number) + (hist[sb + i] as number);
+        if (v.wasm !== undefined) v.wasm.histAdd(v.layout.hist + 8 * db, v.layout.hist + 8 * sb, 8 * size);
+        else
+          for (let i = 0; i < size; i++) hist[db + i] = (hist[db + i] as number) + (hist[sb + i] as number);
       }
     }
     this.msHist += performance.now() - t0;

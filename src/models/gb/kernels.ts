@@ -42,13 +42,10 @@ export interface WsData {
   tDl: SharedArrayBuffer;
   tLeft: SharedArrayBuffer;
   tRight: SharedArrayBuffer;
-  nanBin: SharedArrayBuffer;
   sample: SharedArrayBuffer;
   sampleM: number;
   /** Histogram slots per feature (max_bin + 1). */
   stride: number;
-  /** Features the current tree may split on (jp[JP.nFeats] of them). */
-  feats: SharedArrayBuffer;
   /** Best split per leaf: 6 × num_leaves doubles (gain, feature, bin, default-left, left G, left H). */
   split: SharedArrayBuffer;
   maxLeaves: number;
@@ -80,6 +77,26 @@ export interface WasmKernels {
     invHs: number,
     shift: number,
   ): void;
+  histSub(dst: number, src: number, bytes: number): void;
+  histAdd(dst: number, src: number, bytes: number): void;
+  zero(dst: number, bytes: number): void;
+  split(
+    base: number,
+    nFeats: number,
+    out: number,
+    G: number,
+    H: number,
+    cnt: number,
+    cntFactor: number,
+    l1: number,
+    l2: number,
+    minData: number,
+    minHess: number,
+    S: number,
+    invS: number,
+    gs: number,
+    hs: number,
+  ): void;
 }
 
 export interface Views {
@@ -110,11 +127,15 @@ export interface Views {
   tDl: Int32Array;
   tLeft: Int32Array;
   tRight: Int32Array;
+  /** Per feature: its missing-value bin (= its number of numeric bins). */
   nanBin: Int32Array;
   sample: Float64Array;
   sampleM: number;
   stride: number;
+  /** Features the current tree may split on (jp[JP.nFeats] of them). */
   feats: Int32Array;
+  /** The wasm split search's raw results, SPLIT_OUT (8) doubles per leaf. */
+  splitOut: Float64Array;
   sGain: Float64Array;
   sFeat: Float64Array;
   sBin: Float64Array;
@@ -235,11 +256,12 @@ export function makeViews(w: WsData): Views {
     tDl: new Int32Array(w.tDl),
     tLeft: new Int32Array(w.tLeft),
     tRight: new Int32Array(w.tRight),
-    nanBin: new Int32Array(w.nanBin),
+    nanBin: new Int32Array(heap, L.nanBin, d),
     sample: new Float64Array(w.sample),
     sampleM: w.sampleM,
     stride: w.stride,
-    feats: new Int32Array(w.feats),
+    feats: new Int32Array(heap, L.feats, d),
+    splitOut: new Float64Array(heap, L.splitOut, 8 * w.maxLeaves),
     sGain: new Float64Array(w.split, 0, w.maxLeaves),
     sFeat: new Float64Array(w.split, 8 * w.maxLeaves, w.maxLeaves),
     sBin: new Float64Array(w.split, 16 * w.maxLeaves, w.maxLeaves),
@@ -276,14 +298,18 @@ export function histPart(v: Views, p: number, parts: number): void {
   const e = jp[JP.hist.end] as number;
   const base =
     p === 0 ? (jp[JP.hist.dest] as number) : (jp[JP.hist.scratch] as number) + (p - 1) * v.slotSize;
-  const h = v.hist.subarray(base, base + v.slotSize);
-  h.fill(0);
   const ps = s + Math.floor(((e - s) * p) / parts);
   const pe = s + Math.floor(((e - s) * (p + 1)) / parts);
   const wasm = v.wasm;
   const direct = (jp[JP.hist.direct] as number) === 1;
-  if (wasm === undefined) (direct ? v.histKernelDirect : v.histKernel)(h, v.gh, v.bins, v.rows, ps, pe);
-  else if (direct) wasm.histDirect(ps, pe, v.layout.hist + 8 * base);
+  if (wasm === undefined) {
+    const h = v.hist.subarray(base, base + v.slotSize);
+    h.fill(0);
+    (direct ? v.histKernelDirect : v.histKernel)(h, v.gh, v.bins, v.rows, ps, pe);
+    return;
+  }
+  wasm.zero(v.layout.hist + 8 * base, 8 * v.slotSize);
+  if (direct) wasm.histDirect(ps, pe, v.layout.hist + 8 * base);
   else wasm.hist(ps, pe, v.layout.hist + 8 * base);
 }
 
@@ -530,7 +556,37 @@ export function bestSplit(v: Views, leaf: number, base: number, G: number, H: nu
   let bLg = 0;
   let bLh = 0;
   let bNan = false;
-  for (let fi = 0; fi < nFeats; fi++) {
+  const wasm = v.wasm;
+  if (wasm !== undefined) {
+    const at = 8 * leaf;
+    const L = v.layout;
+    wasm.split(
+      L.hist + 8 * base,
+      nFeats,
+      L.splitOut + 8 * at,
+      G,
+      H,
+      cnt,
+      cntFactor,
+      l1,
+      l2,
+      minData,
+      minHess,
+      S,
+      invS,
+      gs,
+      hs,
+    );
+    const out = v.splitOut;
+    best = out[at] as number;
+    bFeat = out[at + 1] as number;
+    bBin = out[at + 2] as number;
+    bDl = out[at + 3] as number;
+    bLg = out[at + 4] as number;
+    bLh = out[at + 5] as number;
+    bNan = (out[at + 6] as number) === 1;
+  }
+  for (let fi = 0; wasm === undefined && fi < nFeats; fi++) {
     const f = v.feats[fi] as number;
     const B = v.nanBin[f] as number;
     const o = base + (packed ? f * stride : 2 * f * stride);

@@ -156,11 +156,9 @@ export function trainGb(
     tDl: sab(4 * maxLeaves),
     tLeft: sab(4 * maxLeaves),
     tRight: sab(4 * maxLeaves),
-    nanBin: sab(4 * d),
     sample: sab(8 * d * sampleM),
     sampleM,
     stride,
-    feats: sab(4 * d),
     split: sab(6 * 8 * maxLeaves),
     maxLeaves,
   };
