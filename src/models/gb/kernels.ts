@@ -10,6 +10,7 @@
  * Work is split into parts by position only (never by thread count), and partial histograms are
  * summed in part order, so a model does not depend on how many threads trained it.
  */
+
 import type { TrainLayout } from "./kernelsWasm.js";
 import type { WasmApi, WasmMemory } from "./wasm.js";
 
@@ -680,7 +681,93 @@ export function sortPart(v: Views, p: number, parts: number): void {
   const m = v.sampleM;
   const f0 = Math.floor((d * p) / parts);
   const f1 = Math.floor((d * (p + 1)) / parts);
-  for (let f = f0; f < f1; f++) v.sample.subarray(f * m, (f + 1) * m).sort();
+  if (f1 <= f0) return;
+  const scratch = new Float64Array(m);
+  for (let f = f0; f < f1; f++) radixSortFloat64(v.sample.subarray(f * m, (f + 1) * m), scratch);
+}
+
+/**
+ * Sorts doubles in ascending order as `Float64Array.prototype.sort()` does (−0 before +0, NaNs
+ * last), by a least-significant-digit radix sort over six 11-bit digits of an order-preserving
+ * 64-bit key: several times faster than the comparison sort on the hundreds of thousands of
+ * values per feature that gb's binning sorts. A digit every value shares (the top digits of a
+ * price column, say) costs one counting pass and no move.
+ *
+ * The key of x: its bits with the sign bit set when x ≥ +0, all bits flipped when x ≤ −0, so that
+ * unsigned order is numeric order; every NaN gets the largest key and comes back as one NaN.
+ * `scratch` must hold at least `a.length` values; `a` is sorted in place. (Little-endian word
+ * order, as on every platform Node runs on.)
+ */
+export function radixSortFloat64(a: Float64Array, scratch: Float64Array): void {
+  // digits of 11 bits (the last of each 32-bit word 10): six passes, counts that fit in L1; the
+  // constants are local because worker threads run this function from its source text
+  const RADIX = 2048;
+  const MASK = RADIX - 1;
+  const n = a.length;
+  if (n < 2) return;
+  if (scratch.length < n) throw new Error("radixSortFloat64: scratch is shorter than the array");
+  let src = new Uint32Array(a.buffer, a.byteOffset, 2 * n);
+  let dst = new Uint32Array(scratch.buffer, scratch.byteOffset, 2 * n);
+  const counts = new Uint32Array(6 * RADIX);
+  for (let i = 0; i < n; i++) {
+    const j = 2 * i;
+    let lo = src[j] as number;
+    let hi = src[j + 1] as number;
+    if (Number.isNaN(a[i] as number)) {
+      hi = 0xffffffff;
+      lo = 0xffffffff;
+    } else if (hi >>> 31 === 1) {
+      hi = ~hi >>> 0;
+      lo = ~lo >>> 0;
+    } else hi = (hi | 0x80000000) >>> 0;
+    src[j] = lo;
+    src[j + 1] = hi;
+    counts[lo & MASK] = (counts[lo & MASK] as number) + 1;
+    counts[RADIX + ((lo >>> 11) & MASK)] = (counts[RADIX + ((lo >>> 11) & MASK)] as number) + 1;
+    counts[2 * RADIX + (lo >>> 22)] = (counts[2 * RADIX + (lo >>> 22)] as number) + 1;
+    counts[3 * RADIX + (hi & MASK)] = (counts[3 * RADIX + (hi & MASK)] as number) + 1;
+    counts[4 * RADIX + ((hi >>> 11) & MASK)] = (counts[4 * RADIX + ((hi >>> 11) & MASK)] as number) + 1;
+    counts[5 * RADIX + (hi >>> 22)] = (counts[5 * RADIX + (hi >>> 22)] as number) + 1;
+  }
+  for (let pass = 0; pass < 6; pass++) {
+    const base = pass * RADIX;
+    const word = pass < 3 ? 0 : 1; // low word, then high word
+    const shift = (pass % 3) * 11;
+    // a digit shared by every value leaves the order as it is
+    const first = ((src[word] as number) >>> shift) & MASK;
+    if ((counts[base + first] as number) === n) continue;
+    let sum = 0;
+    for (let b = 0; b < RADIX; b++) {
+      const c = counts[base + b] as number;
+      counts[base + b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const j = 2 * i;
+      const digit = ((src[j + word] as number) >>> shift) & MASK;
+      const at = counts[base + digit] as number;
+      counts[base + digit] = at + 1;
+      dst[2 * at] = src[j] as number;
+      dst[2 * at + 1] = src[j + 1] as number;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  // back from keys to doubles, into `a` (src is a's words or scratch's after an odd number of moves)
+  const out = new Uint32Array(a.buffer, a.byteOffset, 2 * n);
+  for (let i = 0; i < n; i++) {
+    const j = 2 * i;
+    let lo = src[j] as number;
+    let hi = src[j + 1] as number;
+    if (hi >>> 31 === 1) hi = (hi & 0x7fffffff) >>> 0;
+    else {
+      hi = ~hi >>> 0;
+      lo = ~lo >>> 0;
+    }
+    out[j] = lo;
+    out[j + 1] = hi;
+  }
 }
 
 /**
@@ -752,6 +839,7 @@ export function workerSource(): string {
     leafOfRow,
     updateTraversePart,
     sortPart,
+    radixSortFloat64,
     leafScore,
     splitPart,
     bestSplit,
