@@ -675,15 +675,17 @@ export function bestSplit(v: Views, leaf: number, base: number, G: number, H: nu
   v.sLh[leaf] = bLh;
 }
 
-/** Sorts each feature's bin-construction sample (features split between parts). */
-export function sortPart(v: Views, p: number, parts: number): void {
-  const d = v.d;
+/**
+ * Sorts sample column p (part p of a sort job) in place, with the radix sort's scratch column
+ * after the job's columns: the sample holds as many scratch columns as sort columns.
+ */
+export function sortPart(v: Views, p: number, _parts: number): void {
   const m = v.sampleM;
-  const f0 = Math.floor((d * p) / parts);
-  const f1 = Math.floor((d * (p + 1)) / parts);
-  if (f1 <= f0) return;
-  const scratch = new Float64Array(m);
-  for (let f = f0; f < f1; f++) radixSortFloat64(v.sample.subarray(f * m, (f + 1) * m), scratch);
+  const slots = v.sample.length / (2 * m);
+  radixSortFloat64(
+    v.sample.subarray(p * m, (p + 1) * m),
+    v.sample.subarray((slots + p) * m, (slots + p + 1) * m),
+  );
 }
 
 /**

@@ -120,7 +120,9 @@ export function trainGb(
 
   // Shared buffers. Every feature gets max_bin + 1 histogram slots (numeric bins, then NaN), so
   // the histogram layout and kernel are fixed before binning and one team serves all stages.
-  // The bin sample is sorted in shared memory: at most 256 MB of it, however many features.
+  // The bin sample is sorted in shared memory, a column per thread at a time, each beside a
+  // scratch column of the radix sort: fresh memory is slow to touch the first time (page
+  // faults), so this is 4 columns for two threads rather than one per feature.
   const sampleM = Math.min(
     nTrain,
     params.bin_construct_sample_cnt ?? BIN_SAMPLE_ROWS,
@@ -156,7 +158,7 @@ export function trainGb(
     tDl: sab(4 * maxLeaves),
     tLeft: sab(4 * maxLeaves),
     tRight: sab(4 * maxLeaves),
-    sample: sab(8 * d * sampleM),
+    sample: sab(8 * 2 * Math.max(1, Math.min(d, threads)) * sampleM),
     sampleM,
     stride,
     split: sab(6 * 8 * maxLeaves),
@@ -415,20 +417,25 @@ function binColumns(
   const m = v.sampleM;
   const sample = v.sample;
   const idx = nTrain <= m ? undefined : sampleIndices(rng, nTrain, m);
-  for (let f = 0; f < d; f++) {
-    const col = columns[f] as Float64Array;
-    const dst = sample.subarray(f * m, (f + 1) * m);
-    if (idx === undefined) dst.set(col.subarray(0, m));
-    else for (let i = 0; i < m; i++) dst[i] = col[idx[i] as number] as number;
-  }
-  v.jp[JP.kind] = JOB.sort;
-  team.run(Math.min(d, team.threads));
+  const slots = Math.min(d, team.threads, sample.length / (2 * m));
   const bounds: Float64Array[] = [];
-  for (let f = 0; f < d; f++) {
-    const s = sample.subarray(f * m, (f + 1) * m);
-    let k = m; // NaNs sort last
-    while (k > 0 && Number.isNaN(s[k - 1] as number)) k--;
-    bounds.push(binBounds(s, k, maxBin, method));
+  for (let f0 = 0; f0 < d; f0 += slots) {
+    const parts = Math.min(slots, d - f0);
+    // element by element: a TypedArray copy into shared memory takes a slower path in V8
+    for (let j = 0; j < parts; j++) {
+      const col = columns[f0 + j] as Float64Array;
+      const dst = sample.subarray(j * m, (j + 1) * m);
+      if (idx === undefined) for (let i = 0; i < m; i++) dst[i] = col[i] as number;
+      else for (let i = 0; i < m; i++) dst[i] = col[idx[i] as number] as number;
+    }
+    v.jp[JP.kind] = JOB.sort;
+    team.run(parts);
+    for (let j = 0; j < parts; j++) {
+      const s = sample.subarray(j * m, (j + 1) * m);
+      let k = m; // NaNs sort last
+      while (k > 0 && Number.isNaN(s[k - 1] as number)) k--;
+      bounds.push(binBounds(s, k, maxBin, method));
+    }
   }
   return makeBinInfo(bounds, stride);
 }
