@@ -99,8 +99,12 @@ function lcStage(
   const models = yTrain.map((y) => {
     const t = performance.now();
     const scaler = fitScaler(xTrain);
+    // In shared memory, so that a worker thread can share lc's passes over the rows.
+    xScaled ??= xTrain.map((x) => new Float64Array(new SharedArrayBuffer(x.length * 8)));
     xScaled = applyScaler(scaler, xTrain, xScaled);
-    const lc = trainLc(xScaled, y, lcParams({ C: 1.0, penalty: "l2", max_iter: 100 }));
+    const lc = trainLc(xScaled, y, lcParams({ C: 1.0, penalty: "l2", max_iter: 100 }), undefined, {
+      threads: 2,
+    });
     seconds.train_lc += (performance.now() - t) / 1000;
     return { lc, scaler };
   });
