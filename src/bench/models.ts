@@ -1,6 +1,7 @@
 import type { Frame } from "../core/frame.js";
 import { type GbModel, gbParams, predictGb, trainGb } from "../models/gb/index.js";
 import { type LcModel, lcParams, predictLc, trainLc } from "../models/lc.js";
+import { stopLcWorker } from "../models/lcThreads.js";
 import { rocAuc } from "../models/metrics.js";
 import { applyScaler, fitScaler, type Scaler } from "../models/scaler.js";
 
@@ -108,6 +109,8 @@ function lcStage(
     seconds.train_lc += (performance.now() - t) / 1000;
     return { lc, scaler };
   });
+  // Its thread would hold the scaled rows' shared memory (67 MB) into gb's training.
+  stopLcWorker();
   return { models, xTrain };
 }
 

@@ -207,6 +207,9 @@ function workerSession(m: Session): void {
   }
 }
 
+/** How long a worker thread waits for its next session before it ends. */
+export const WORKER_IDLE_MS = 2000;
+
 /** The source of a worker thread that runs sessions (workerSession) with these kernels. */
 export function workerSource(): string {
   return [
@@ -215,6 +218,10 @@ export function workerSource(): string {
     `const BLOCK = ${BLOCK};`,
     `const CTRL = ${JSON.stringify(CTRL)};`,
     ...[addDots, addLogits, objectivePart, workerSession].map((f) => f.toString()),
-    'parentPort.on("message", (m) => workerSession(m));',
+    // Idle this long, the thread ends: it would otherwise keep the rows' shared memory alive
+    // until its own garbage collection, which an idle thread may never run.
+    `const IDLE_MS = ${WORKER_IDLE_MS};`,
+    "let idle;",
+    'parentPort.on("message", (m) => { clearTimeout(idle); workerSession(m); idle = setTimeout(() => process.exit(0), IDLE_MS); });',
   ].join("\n");
 }

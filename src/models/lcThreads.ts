@@ -1,7 +1,7 @@
 import { availableParallelism, loadavg } from "node:os";
 import { Worker } from "node:worker_threads";
 import { WorkerError } from "../core/errors.js";
-import { BLOCK, CTRL, objectivePart, type Session, workerSource } from "./lcKernels.js";
+import { BLOCK, CTRL, objectivePart, type Session, WORKER_IDLE_MS, workerSource } from "./lcKernels.js";
 
 /**
  * Evaluations of lc's objective over the rows in parts, optionally shared with a worker thread.
@@ -48,17 +48,39 @@ export function partBounds(n: number): Int32Array {
   return bounds;
 }
 
-/** One worker shared by every evaluator of this thread, started on first need; undefined when threads cannot be had. */
+/**
+ * One worker shared by every evaluator of this thread, started on first need; undefined when
+ * threads cannot be had. It ends itself after WORKER_IDLE_MS without a session; one that has
+ * ended unseen (this thread ran no event loop since) gets sessions it never reads, and this
+ * thread then computes every part itself.
+ */
 let worker: Worker | undefined;
 let busy = false;
+let lastSessionEnd = 0;
+
+/**
+ * Ends the worker thread now (a caller whose trainings are over): the shared memory of the rows
+ * it read is released with it, rather than whenever the idle thread ends.
+ */
+export function stopLcWorker(): void {
+  const w = worker;
+  worker = undefined;
+  busy = false;
+  if (w !== undefined) void w.terminate();
+}
 
 function takeWorker(): Worker | undefined {
   if (busy) return undefined; // a nested training (not expected) runs in one thread
+  // Idle long enough to have ended itself (with margin): a new one.
+  if (worker !== undefined && performance.now() - lastSessionEnd > WORKER_IDLE_MS / 2) stopLcWorker();
   if (worker === undefined) {
     try {
       const w = new Worker(workerSource(), { eval: true });
       w.unref();
       w.on("error", () => {
+        if (worker === w) worker = undefined;
+      });
+      w.on("exit", () => {
         if (worker === w) worker = undefined;
       });
       worker = w;
@@ -155,6 +177,7 @@ export function partEvaluator(
     Atomics.store(ctrl, CTRL.seq, -1);
     Atomics.notify(ctrl, CTRL.seq);
     busy = false;
+    lastSessionEnd = performance.now();
   };
   return {
     parts,

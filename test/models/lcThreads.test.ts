@@ -1,7 +1,14 @@
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { lcParams, trainLc } from "../../src/models/lc.js";
-import { BLOCK, CTRL, objectivePart, type Session, workerSource } from "../../src/models/lcKernels.js";
+import {
+  BLOCK,
+  CTRL,
+  objectivePart,
+  type Session,
+  WORKER_IDLE_MS,
+  workerSource,
+} from "../../src/models/lcKernels.js";
 import { partBounds, partEvaluator } from "../../src/models/lcThreads.js";
 
 function rng(seed: number): () => number {
@@ -90,6 +97,33 @@ describe("lc's objective in parts", () => {
       Atomics.notify(ctrl, CTRL.seq);
       await worker.terminate();
     }
+  });
+
+  it("the worker thread ends itself once idle for WORKER_IDLE_MS after a session", async () => {
+    const { cols, y } = problem(100, 2, true);
+    const session: Session = {
+      ctrl: new SharedArrayBuffer(16),
+      theta: new SharedArrayBuffer(3 * 8),
+      acc: new SharedArrayBuffer(4 * 8),
+      columns: cols,
+      y,
+      s: null,
+      bounds: Int32Array.of(0, 100),
+    };
+    const worker = new Worker(workerSource(), { eval: true });
+    const exited = new Promise<number>((r) => worker.once("exit", r));
+    const t0 = performance.now();
+    worker.postMessage(session);
+    const ctrl = new Int32Array(session.ctrl);
+    Atomics.store(ctrl, CTRL.seq, -1);
+    Atomics.notify(ctrl, CTRL.seq);
+    const code = await Promise.race([
+      exited,
+      new Promise((r) => setTimeout(() => r("still running"), 15_000)),
+    ]);
+    if (code === "still running") await worker.terminate();
+    expect(code).toBe(0);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(WORKER_IDLE_MS - 50);
   });
 
   it("an evaluator on 2 threads gives the sums of 1 thread, evaluation after evaluation", async () => {
