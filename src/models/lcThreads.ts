@@ -95,11 +95,13 @@ function takeWorker(): Worker | undefined {
 const isShared = (x: Float64Array): boolean => x.buffer instanceof SharedArrayBuffer;
 
 /**
- * A worker pays only on an idle core (1-minute load average at most cores − 0.5, as for the
- * feature sets' worker): on a busy machine it adds its start-up to the load and, descheduled
- * in the middle of a part, holds up the evaluation.
+ * A worker is not started on a machine busy with other work (1-minute load average above the
+ * core count): there it adds its start-up to the load and, descheduled in the middle of a part,
+ * holds up the evaluation. The bound is looser than the feature sets' (cores − 0.5) because the
+ * caller never waits for parts the worker has not claimed, and because a benchmark's own
+ * previous runs (two threads busy) keep the load average near the core count.
  */
-const idleCore = (): boolean => (loadavg()[0] ?? 0) <= availableParallelism() - 0.5;
+const idleCore = (): boolean => (loadavg()[0] ?? 0) <= availableParallelism();
 
 /**
  * An evaluator over the rows; with threads > 1, rows of at least PART_MIN_ROWS, every column
