@@ -51,6 +51,7 @@ async function loadFrame(data: string, months: number) {
     freqMs: MINUTE,
     interpolate: false,
     maxGap: 0,
+    reuseSources: true,
   }).frame;
 }
 

@@ -1,6 +1,7 @@
 import type { Frame } from "../core/frame.js";
 import { type GbModel, gbParams, predictGb, trainGb } from "../models/gb/index.js";
 import { type LcModel, lcParams, predictLc, trainLc } from "../models/lc.js";
+import { stopLcWorker } from "../models/lcThreads.js";
 import { rocAuc } from "../models/metrics.js";
 import { applyScaler, fitScaler, type Scaler } from "../models/scaler.js";
 
@@ -99,11 +100,17 @@ function lcStage(
   const models = yTrain.map((y) => {
     const t = performance.now();
     const scaler = fitScaler(xTrain);
+    // In shared memory, so that a worker thread can share lc's passes over the rows.
+    xScaled ??= xTrain.map((x) => new Float64Array(new SharedArrayBuffer(x.length * 8)));
     xScaled = applyScaler(scaler, xTrain, xScaled);
-    const lc = trainLc(xScaled, y, lcParams({ C: 1.0, penalty: "l2", max_iter: 100 }));
+    const lc = trainLc(xScaled, y, lcParams({ C: 1.0, penalty: "l2", max_iter: 100 }), undefined, {
+      threads: 2,
+    });
     seconds.train_lc += (performance.now() - t) / 1000;
     return { lc, scaler };
   });
+  // Its thread would hold the scaled rows' shared memory (67 MB) into gb's training.
+  stopLcWorker();
   return { models, xTrain };
 }
 

@@ -1,5 +1,7 @@
 import { ConfigError, DataError } from "../core/errors.js";
 import { minimizeLbfgs } from "./lbfgs.js";
+import { addDots, addLogits, BLOCK } from "./lcKernels.js";
+import { type PartEvaluator, partEvaluator } from "./lcThreads.js";
 import { choleskyInPlace, solveLower, solveLowerTransposed } from "./linalg.js";
 import type { Scaler } from "./scaler.js";
 
@@ -127,102 +129,11 @@ export function lcParams(params: Record<string, unknown>): LcParams {
   return { C, penalty, class_weight, max_iter, tol, fit_intercept };
 }
 
-/** Rows per block: a block of every column (20 × 16 KB) stays in L2 between the two sweeps. */
-const BLOCK = 2048;
-
 function checkShapes(columns: readonly Float64Array[], n: number, what: string): void {
   columns.forEach((c, j) => {
     if (c.length !== n)
       throw new DataError(`${what}: feature column ${j} has ${c.length} rows, expected ${n}`);
   });
-}
-
-/**
- * out[base + k·stride] += Σₜ a[t]·columns[k][off + t] (t < len) for every k ≥ from, four
- * columns per sweep so that a[t] is loaded once for four products and the four sums are
- * independent add chains.
- */
-function addDots(
-  a: Float64Array,
-  columns: readonly Float64Array[],
-  from: number,
-  off: number,
-  len: number,
-  out: Float64Array,
-  base: number,
-  stride: number,
-): void {
-  const d = columns.length;
-  let k = from;
-  for (; k + 3 < d; k += 4) {
-    const c0 = columns[k] as Float64Array;
-    const c1 = columns[k + 1] as Float64Array;
-    const c2 = columns[k + 2] as Float64Array;
-    const c3 = columns[k + 3] as Float64Array;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let t = 0; t < len; t++) {
-      const v = a[t] as number;
-      const i = off + t;
-      s0 += v * (c0[i] as number);
-      s1 += v * (c1[i] as number);
-      s2 += v * (c2[i] as number);
-      s3 += v * (c3[i] as number);
-    }
-    const o = base + k * stride;
-    out[o] = (out[o] as number) + s0;
-    out[o + stride] = (out[o + stride] as number) + s1;
-    out[o + 2 * stride] = (out[o + 2 * stride] as number) + s2;
-    out[o + 3 * stride] = (out[o + 3 * stride] as number) + s3;
-  }
-  for (; k < d; k++) {
-    const c = columns[k] as Float64Array;
-    let s0 = 0;
-    let s1 = 0;
-    let t = 0;
-    for (; t + 1 < len; t += 2) {
-      s0 += (a[t] as number) * (c[off + t] as number);
-      s1 += (a[t + 1] as number) * (c[off + t + 1] as number);
-    }
-    if (t < len) s0 += (a[t] as number) * (c[off + t] as number);
-    const o = base + k * stride;
-    out[o] = (out[o] as number) + (s0 + s1);
-  }
-}
-
-/** z[t] += Σₖ θₖ·columns[k][off + t] (t < len), four columns per sweep over z. */
-function addLogits(
-  z: Float64Array,
-  columns: readonly Float64Array[],
-  theta: Float64Array,
-  off: number,
-  len: number,
-): void {
-  const d = columns.length;
-  let k = 0;
-  for (; k + 3 < d; k += 4) {
-    const c0 = columns[k] as Float64Array;
-    const c1 = columns[k + 1] as Float64Array;
-    const c2 = columns[k + 2] as Float64Array;
-    const c3 = columns[k + 3] as Float64Array;
-    const w0 = theta[k] as number;
-    const w1 = theta[k + 1] as number;
-    const w2 = theta[k + 2] as number;
-    const w3 = theta[k + 3] as number;
-    for (let t = 0; t < len; t++) {
-      const i = off + t;
-      z[t] =
-        (z[t] as number) +
-        (w0 * (c0[i] as number) + w1 * (c1[i] as number) + (w2 * (c2[i] as number) + w3 * (c3[i] as number)));
-    }
-  }
-  for (; k < d; k++) {
-    const c = columns[k] as Float64Array;
-    const w = theta[k] as number;
-    for (let t = 0; t < len; t++) z[t] = (z[t] as number) + w * (c[off + t] as number);
-  }
 }
 
 /** Rows used to estimate a Hessian: all rows up to twice this many, else every k-th row. */
@@ -325,47 +236,27 @@ function whitening(h: Float64Array, D: number, penalised: boolean): Float64Array
 }
 
 /**
- * f(θ) = Σ sᵢ·ℓᵢ + (λ/2)·‖w‖² and its gradient, θ = (w, b), in one pass over the rows:
- * per block, logits z = b + Σⱼ wⱼ·xⱼ, then ℓ and r = s·(σ(z) − y), then ∇ⱼ += Σ r·xⱼ.
- * ℓ = log1p(e^−|z|) + max(z, 0) − y·z and σ from the same e^−|z|: stable for any z.
+ * f(θ) = Σ sᵢ·ℓᵢ + (λ/2)·‖w‖² and its gradient, θ = (w, b), in one pass over the rows (see
+ * objectivePart): the rows' parts are summed in part order, whichever thread ran them.
  */
 function makeObjective(
-  columns: readonly Float64Array[],
-  y: Float64Array,
-  s: Float64Array | null,
-  n: number,
+  evaluator: PartEvaluator,
+  d: number,
   withIntercept: boolean,
   lambda: number,
 ): (theta: Float64Array, grad: Float64Array) => number {
-  const d = columns.length;
-  const zb = new Float64Array(BLOCK);
-  const rb = new Float64Array(BLOCK);
+  const stride = d + 2;
   return (theta, grad) => {
     const b = withIntercept ? (theta[d] as number) : 0;
+    const acc = evaluator.evaluate(theta, b);
     grad.fill(0);
     let loss = 0;
     let rsum = 0;
-    for (let i0 = 0; i0 < n; i0 += BLOCK) {
-      const len = Math.min(BLOCK, n - i0);
-      zb.fill(b, 0, len);
-      addLogits(zb, columns, theta, i0, len);
-      let blockLoss = 0;
-      let blockR = 0;
-      for (let t = 0; t < len; t++) {
-        const z = zb[t] as number;
-        const yi = y[i0 + t] as number;
-        const e = Math.exp(-Math.abs(z));
-        const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
-        const l = Math.log1p(e) + Math.max(z, 0) - yi * z;
-        const si = s ? (s[i0 + t] as number) : 1;
-        const r = si * (p - yi);
-        blockLoss += si * l;
-        rb[t] = r;
-        blockR += r;
-      }
-      loss += blockLoss;
-      rsum += blockR;
-      addDots(rb, columns, 0, i0, len, grad, 0, 1);
+    for (let p = 0; p < evaluator.parts; p++) {
+      const o = p * stride;
+      loss += acc[o] as number;
+      rsum += acc[o + 1] as number;
+      for (let j = 0; j < d; j++) grad[j] = (grad[j] as number) + (acc[o + 2 + j] as number);
     }
     if (withIntercept) grad[d] = rsum;
     if (lambda > 0) {
@@ -384,12 +275,16 @@ function makeObjective(
 /**
  * Trains on rows that the caller has already cleaned (no NaN feature, label 0 or 1).
  * `weights` are optional per-row sample weights, multiplied by the class weights.
+ * `options.threads` > 1 shares each evaluation of the objective with a worker thread when the
+ * columns are in shared memory (SharedArrayBuffer) and there are at least 131,072 rows; the
+ * model is the same for any thread count (lcThreads.ts).
  */
 export function trainLc(
   columns: readonly Float64Array[],
   y: Float64Array,
   params: LcParams,
   weights?: Float64Array,
+  options: { threads?: number } = {},
 ): LcModel {
   const n = y.length;
   const d = columns.length;
@@ -442,10 +337,32 @@ export function trainLc(
 
   const withIntercept = params.fit_intercept;
   const lambda = params.penalty === "l2" ? 1 / params.C : 0;
-  const D = d + (withIntercept ? 1 : 0);
   const p0 = withIntercept ? sumSY / sumS : 0.5;
 
-  const objective = makeObjective(columns, y, s, n, withIntercept, lambda);
+  const evaluator = partEvaluator(columns, y, s, options.threads ?? 1);
+  try {
+    return solve(columns, makeObjective(evaluator, d, withIntercept, lambda), s, n, params, {
+      withIntercept,
+      lambda,
+      p0,
+    });
+  } finally {
+    evaluator.close();
+  }
+}
+
+/** The L-BFGS phases of trainLc from θ = (0, logit p₀). */
+function solve(
+  columns: readonly Float64Array[],
+  objective: (theta: Float64Array, grad: Float64Array) => number,
+  s: Float64Array | null,
+  n: number,
+  params: LcParams,
+  setup: { withIntercept: boolean; lambda: number; p0: number },
+): LcModel {
+  const { withIntercept, lambda, p0 } = setup;
+  const d = columns.length;
+  const D = d + (withIntercept ? 1 : 0);
   const sample = hessianSample(columns, s, n);
   const tau = Math.min(params.tol, LC_MAX_TOLERANCE);
   const maxIterations = Math.max(params.max_iter, LC_MIN_ITERATIONS);

@@ -135,3 +135,79 @@ describe("mergeSources on real candles (bundled sample, 2023-02..2023-04)", () =
     expect(Number.isNaN(out.get("close")[i] as number)).toBe(true);
   });
 });
+
+describe("mergeSources with reuseSources", () => {
+  /** A frame whose columns are views at the start of buffers of `capacity` rows, as a parsed archive's. */
+  function roomy(times: number[], cols: Record<string, number[]>, capacity: number): Frame {
+    return new Frame(
+      Float64Array.from(times),
+      Object.entries(cols).map(([k, v]) => {
+        const buf = new Float64Array(capacity).fill(-1);
+        buf.set(v);
+        return [k, buf.subarray(0, v.length)] as const;
+      }),
+    );
+  }
+  const opts = { freqMs: M, interpolate: true, maxGap: 1 };
+
+  it("moves a roomy source onto the grid in place: the same frame and report as a copy", () => {
+    // Holes of 1 bar (interpolated) and 2 bars (NaN), a row off the grid (dropped).
+    const times = [T0, T0 + M, T0 + 3 * M, T0 + 3.5 * M, T0 + 6 * M, T0 + 7 * M, T0 + 8 * M];
+    const cols = { close: [1, 2, 4, 99, 7, 8, 9], volume: [10, 20, 40, 990, 70, 80, 90] };
+    const copied = mergeSources([{ name: "A", prefix: "", frame: roomy(times, cols, 9) }], opts);
+    const source = roomy(times, cols, 9);
+    const closeBuffer = source.get("close").buffer;
+    const moved = mergeSources([{ name: "A", prefix: "", frame: source }], { ...opts, reuseSources: true });
+    expect(moved.report).toEqual(copied.report);
+    expect(Array.from(moved.frame.time)).toEqual(Array.from(copied.frame.time));
+    for (const c of ["close", "volume"]) {
+      expect(Array.from(moved.frame.get(c))).toEqual(Array.from(copied.frame.get(c)));
+    }
+    expect(Array.from(moved.frame.get("close"))).toEqual([1, 2, 3, 4, Number.NaN, Number.NaN, 7, 8, 9]);
+    expect(moved.frame.get("close").buffer).toBe(closeBuffer);
+    expect(copied.frame.get("close").buffer).not.toBe(closeBuffer);
+  });
+
+  it("copies a source with two rows on one bar (the later row wins, as without reuse)", () => {
+    const times = [T0, T0 + M, T0 + M, T0 + 2 * M];
+    const source = roomy(times, { close: [1, 2, 20, 3] }, 8);
+    const out = mergeSources([{ name: "A", prefix: "", frame: source }], { ...opts, reuseSources: true });
+    expect(Array.from(out.frame.get("close"))).toEqual([1, 20, 3]);
+    expect(out.frame.get("close").buffer).not.toBe(source.get("close").buffer);
+  });
+
+  it("copies when the source's memory cannot hold the grid, or rows would move left", () => {
+    const small = roomy([T0, T0 + 2 * M], { close: [1, 3] }, 2);
+    const out = mergeSources([{ name: "A", prefix: "", frame: small }], {
+      freqMs: M,
+      interpolate: false,
+      maxGap: 0,
+      reuseSources: true,
+    });
+    expect(Array.from(out.frame.get("close"))).toEqual([1, Number.NaN, 3]);
+    expect(out.frame.get("close").buffer).not.toBe(small.get("close").buffer);
+    // Rows off the grid first: the kept rows would move left.
+    const early = roomy([T0 + 0.5 * M, T0 + 0.7 * M, T0 + M, T0 + 2 * M], { close: [9, 9, 1, 2] }, 8);
+    const out2 = mergeSources([{ name: "A", prefix: "", frame: early }], {
+      freqMs: M,
+      interpolate: false,
+      maxGap: 0,
+      reuseSources: true,
+    });
+    expect(Array.from(out2.frame.get("close"))).toEqual([1, 2]);
+    expect(out2.frame.get("close").buffer).not.toBe(early.get("close").buffer);
+  });
+
+  it("gives the same frame as a copy on real candles (the 80-minute halt of 2023-03-24), in the archive's memory", async () => {
+    const load = () => loadArchiveMonths(SAMPLE, "BTCUSDT", "spot", "1m", ["2023-02", "2023-03", "2023-04"]);
+    const o = { freqMs: M, interpolate: false, maxGap: 0 };
+    const a = mergeSources([{ name: "B", prefix: "", frame: await load() }], o).frame;
+    const archive = await load();
+    const closeBuffer = archive.get("close").buffer;
+    const b = mergeSources([{ name: "B", prefix: "", frame: archive }], { ...o, reuseSources: true }).frame;
+    expect(b.length).toBe(128_160);
+    expect(b.get("close").buffer).toBe(closeBuffer);
+    expect(b.columnNames).toEqual(a.columnNames);
+    for (const c of a.columnNames) expect(b.get(c)).toEqual(a.get(c));
+  });
+});

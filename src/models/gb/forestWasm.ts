@@ -178,6 +178,15 @@ function poolOf(n: number): Pool {
   return p;
 }
 
+/**
+ * Starts the worker threads that `addScores` with `threads` will use, so that they boot (tens of
+ * milliseconds each) while the calling thread writes and compiles a forest.
+ */
+export function startScoreThreads(threads: number): void {
+  const n = Math.min(Math.max(1, Math.floor(threads)), 64);
+  if (n > 1 && wasmApi() !== undefined) poolOf(n - 1);
+}
+
 let nextId = 1;
 const dropped = new FinalizationRegistry<number>((id) => {
   for (const w of pool?.workers ?? []) w.postMessage({ kind: "drop", id });

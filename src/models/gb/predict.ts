@@ -1,5 +1,5 @@
 import { DataError } from "../../core/errors.js";
-import { type CompiledForest, compileForest, type ScoreOptions } from "./forestWasm.js";
+import { type CompiledForest, compileForest, type ScoreOptions, startScoreThreads } from "./forestWasm.js";
 import { checkGbModel, type GbModel } from "./model.js";
 
 /**
@@ -177,7 +177,10 @@ export function predictGb(
     }
   }
   const out = new Float64Array(n);
-  const forest = n * model.trees.length >= COMPILE_MIN_WORK ? compiled(model) : undefined;
+  const large = n * model.trees.length >= COMPILE_MIN_WORK;
+  // The worker threads boot while this thread writes and compiles the forest.
+  if (large && (options.threads ?? 1) > 1) startScoreThreads(options.threads ?? 1);
+  const forest = large ? compiled(model) : undefined;
   if (forest) {
     out.fill(model.baseScore);
     forest.addScores(columns, out, 0, n, options);
