@@ -1,5 +1,5 @@
 import type { Frame } from "../core/frame.js";
-import { type GbModel, gbParams, predictGb, trainGb } from "../models/gb/index.js";
+import { type GbModel, type GbParams, gbParams, predictGb, trainGb } from "../models/gb/index.js";
 import { type LcModel, lcParams, predictLc, trainLc } from "../models/lc.js";
 import { stopLcWorker } from "../models/lcThreads.js";
 import { rocAuc } from "../models/metrics.js";
@@ -57,30 +57,30 @@ function splitRows(frame: Frame, features: readonly string[], labels: readonly s
 }
 
 /**
- * gb as the bench trains it. Like-for-like with XGBoost 1.7's hist: every row starts at margin
- * 0 (base_score 0.5) and the bin bounds come from all training rows rather than a sample.
- * Gradients are quantized (LightGBM's use_quantized_grad, our default), so the seed matters:
- * see benchGbSpread.
+ * gb's parameters as the bench trains it. Like-for-like with XGBoost 1.7's hist: every row
+ * starts at margin 0 (base_score 0.5) and the bin bounds come from all `rows` training rows
+ * rather than a sample. Gradients are quantized (LightGBM's use_quantized_grad, our default), so
+ * the seed matters: see benchGbSpread.
  */
+export function benchGbParams(seed: number, rows: number): GbParams {
+  return gbParams({
+    seed,
+    objective: "binary",
+    num_boost_round: 300,
+    learning_rate: 0.05,
+    num_leaves: 31,
+    max_bin: 255,
+    lambda_l2: 1,
+    min_sum_hessian_in_leaf: 1,
+    min_data_in_leaf: 1,
+    num_threads: 2,
+    boost_from_average: false,
+    bin_construct_sample_cnt: rows,
+  });
+}
+
 function trainBenchGb(xTrain32: readonly Float64Array[], yTrain: Float64Array, seed: number): GbModel {
-  return trainGb(
-    xTrain32,
-    yTrain,
-    gbParams({
-      seed,
-      objective: "binary",
-      num_boost_round: 300,
-      learning_rate: 0.05,
-      num_leaves: 31,
-      max_bin: 255,
-      lambda_l2: 1,
-      min_sum_hessian_in_leaf: 1,
-      min_data_in_leaf: 1,
-      num_threads: 2,
-      boost_from_average: false,
-      bin_construct_sample_cnt: xTrain32[0]?.length ?? 0,
-    }),
-  );
+  return trainGb(xTrain32, yTrain, benchGbParams(seed, xTrain32[0]?.length ?? 0));
 }
 
 /**

@@ -1,10 +1,8 @@
 import { createHash } from "node:crypto";
-import { resolve } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { benchFeatures, benchLabels } from "../../src/bench/workload.js";
-import { loadArchiveMonths } from "../../src/data/archive/import.js";
-import { mergeSources } from "../../src/data/merge.js";
-import { gbParams, trainGb } from "../../src/models/gb/index.js";
+import { benchGbParams } from "../../src/bench/models.js";
+import { trainGb } from "../../src/models/gb/index.js";
+import { benchSampleFrame } from "../helpers/benchSample.js";
 
 /**
  * The trees the benchmark trains must not move when the training code is made faster: the
@@ -15,7 +13,6 @@ import { gbParams, trainGb } from "../../src/models/gb/index.js";
  * histogram subtraction and gradient update moved to (or changed within) WebAssembly; a
  * deliberate change to the trees must update them and say why.
  */
-const ROOT = resolve(import.meta.dirname, "../..");
 
 const EXPECTED: Record<string, string> = {
   high_20: "001e762fd6e7a7ec6118513cad36d1db38fbc2077964ea45219924532a63caca",
@@ -26,18 +23,8 @@ let x: Float64Array[] = [];
 const ys = new Map<string, Float64Array>();
 
 beforeAll(async () => {
-  const klines = await loadArchiveMonths(resolve(ROOT, "sample/binance-vision"), "BTCUSDT", "spot", "1m", [
-    "2023-02",
-    "2023-03",
-    "2023-04",
-  ]);
-  const { frame } = mergeSources([{ name: "BTCUSDT", prefix: "", frame: klines }], {
-    freqMs: 60_000,
-    interpolate: false,
-    maxGap: 0,
-  });
-  const cols = benchFeatures(frame).map((f) => frame.get(f));
-  const labels = benchLabels(frame);
+  const { frame, features, labels } = await benchSampleFrame();
+  const cols = features.map((f) => frame.get(f));
   const lab = labels.map((l) => frame.get(l));
   const rows: number[] = [];
   for (let i = 0; i < frame.length; i++) {
@@ -56,25 +43,7 @@ beforeAll(async () => {
 }, 60_000);
 
 function modelHash(y: Float64Array, wasm: boolean): string {
-  const model = trainGb(
-    x,
-    y,
-    gbParams({
-      seed: 0,
-      objective: "binary",
-      num_boost_round: 300,
-      learning_rate: 0.05,
-      num_leaves: 31,
-      max_bin: 255,
-      lambda_l2: 1,
-      min_sum_hessian_in_leaf: 1,
-      min_data_in_leaf: 1,
-      num_threads: 2,
-      boost_from_average: false,
-      bin_construct_sample_cnt: y.length,
-    }),
-    { wasm },
-  );
+  const model = trainGb(x, y, benchGbParams(0, y.length), { wasm });
   return createHash("sha256").update(JSON.stringify(model)).digest("hex");
 }
 

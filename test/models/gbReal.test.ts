@@ -1,11 +1,9 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { benchFeatures, benchLabels } from "../../src/bench/workload.js";
-import { loadArchiveMonths } from "../../src/data/archive/import.js";
-import { mergeSources } from "../../src/data/merge.js";
 import { gbParams, predictGb, trainGb } from "../../src/models/gb/index.js";
 import { rocAuc } from "../../src/models/metrics.js";
+import { benchSampleFrame } from "../helpers/benchSample.js";
 
 /**
  * gb on real labels against XGBoost (test/fixtures/gb/xgb_auc.py): the benchmark's features and
@@ -34,18 +32,7 @@ interface Split {
 const splits = new Map<string, Split>();
 
 beforeAll(async () => {
-  const klines = await loadArchiveMonths(resolve(ROOT, "sample/binance-vision"), "BTCUSDT", "spot", "1m", [
-    "2023-02",
-    "2023-03",
-    "2023-04",
-  ]);
-  const { frame } = mergeSources([{ name: "BTCUSDT", prefix: "", frame: klines }], {
-    freqMs: 60_000,
-    interpolate: false,
-    maxGap: 0,
-  });
-  const features = benchFeatures(frame);
-  const labels = benchLabels(frame);
+  const { frame, features, labels } = await benchSampleFrame();
   const cols = features.map((f) => frame.get(f));
   for (const label of labels) {
     const y = frame.get(label);
