@@ -10,7 +10,6 @@
  * Work is split into parts by position only (never by thread count), and partial histograms are
  * summed in part order, so a model does not depend on how many threads trained it.
  */
-
 import type { TrainLayout } from "./kernelsWasm.js";
 import type { WasmApi, WasmMemory } from "./wasm.js";
 

@@ -1,4 +1,5 @@
 import { ConfigError } from "../../core/errors.js";
+import type { BinMethod } from "./binning.js";
 
 /**
  * Training parameters of the gradient-boosted trees, named as LightGBM names them. `gbParams`
@@ -46,7 +47,7 @@ export interface GbParams {
    * rank quantiles of the data with "x < cut", the candidate splits the XGBoost paper describes.
    * No LightGBM counterpart. Default "greedy".
    */
-  bin_method?: "greedy" | "quantile";
+  bin_method?: BinMethod;
 }
 
 export const GB_DEFAULTS: Readonly<GbParams> = {

@@ -179,7 +179,7 @@ export function predictGb(
   const out = new Float64Array(n);
   const large = n * model.trees.length >= COMPILE_MIN_WORK;
   // The worker threads boot while this thread writes and compiles the forest.
-  if (large && (options.threads ?? 1) > 1) startScoreThreads(options.threads ?? 1);
+  if (large) startScoreThreads(options.threads ?? 1);
   const forest = large ? compiled(model) : undefined;
   if (forest) {
     out.fill(model.baseScore);

@@ -421,11 +421,10 @@ function binColumns(
   const bounds: Float64Array[] = [];
   for (let f0 = 0; f0 < d; f0 += slots) {
     const parts = Math.min(slots, d - f0);
-    // element by element: a TypedArray copy into shared memory takes a slower path in V8
     for (let j = 0; j < parts; j++) {
       const col = columns[f0 + j] as Float64Array;
       const dst = sample.subarray(j * m, (j + 1) * m);
-      if (idx === undefined) for (let i = 0; i < m; i++) dst[i] = col[i] as number;
+      if (idx === undefined) dst.set(col.subarray(0, m));
       else for (let i = 0; i < m; i++) dst[i] = col[idx[i] as number] as number;
     }
     v.jp[JP.kind] = JOB.sort;
