@@ -148,14 +148,44 @@ export function objectivePart(
 /** ctrl slots of a worker session: the evaluation's sequence number (−1 ends the session), the claim word (seq·16 + next part), parts done, worker error. */
 export const CTRL = { seq: 0, claim: 1, done: 2, err: 3 } as const;
 
-export interface Session {
-  ctrl: SharedArrayBuffer;
-  theta: SharedArrayBuffer;
-  acc: SharedArrayBuffer;
-  columns: Float64Array[];
+/** The rows of an evaluation and their parts: part p is rows bounds[p]..bounds[p + 1]. */
+export interface PartRows {
+  columns: readonly Float64Array[];
   y: Float64Array;
   s: Float64Array | null;
   bounds: Int32Array;
+}
+
+/** Part p of an evaluation at θ (b the intercept): its sums into acc at p·(d + 2) (objectivePart). */
+export function evaluatePart(
+  rows: PartRows,
+  theta: Float64Array,
+  b: number,
+  p: number,
+  zb: Float64Array,
+  rb: Float64Array,
+  acc: Float64Array,
+): void {
+  const { columns, y, s, bounds } = rows;
+  objectivePart(
+    columns,
+    y,
+    s,
+    theta,
+    b,
+    bounds[p] as number,
+    bounds[p + 1] as number,
+    zb,
+    rb,
+    acc,
+    p * (columns.length + 2),
+  );
+}
+
+export interface Session extends PartRows {
+  ctrl: SharedArrayBuffer;
+  theta: SharedArrayBuffer;
+  acc: SharedArrayBuffer;
 }
 
 /**
@@ -166,9 +196,8 @@ function workerSession(m: Session): void {
   const ctrl = new Int32Array(m.ctrl);
   const theta = new Float64Array(m.theta);
   const acc = new Float64Array(m.acc);
-  const { columns, y, s, bounds } = m;
-  const parts = bounds.length - 1;
-  const stride = columns.length + 2;
+  const d = m.columns.length;
+  const parts = m.bounds.length - 1;
   const zb = new Float64Array(BLOCK);
   const rb = new Float64Array(BLOCK);
   let seen = 0;
@@ -184,20 +213,7 @@ function workerSession(m: Session): void {
       if (word >>> 4 !== seq || p >= parts) break;
       if (Atomics.compareExchange(ctrl, CTRL.claim, word, word + 1) !== word) continue;
       try {
-        const b = theta[columns.length] as number;
-        objectivePart(
-          columns,
-          y,
-          s,
-          theta,
-          b,
-          bounds[p] as number,
-          bounds[p + 1] as number,
-          zb,
-          rb,
-          acc,
-          p * stride,
-        );
+        evaluatePart(m, theta, theta[d] as number, p, zb, rb, acc);
       } catch {
         Atomics.store(ctrl, CTRL.err, 1);
       }
@@ -217,7 +233,7 @@ export function workerSource(): string {
     'const { parentPort } = require("node:worker_threads");',
     `const BLOCK = ${BLOCK};`,
     `const CTRL = ${JSON.stringify(CTRL)};`,
-    ...[addDots, addLogits, objectivePart, workerSession].map((f) => f.toString()),
+    ...[addDots, addLogits, objectivePart, evaluatePart, workerSession].map((f) => f.toString()),
     // Idle this long, the thread ends: it would otherwise keep the rows' shared memory alive
     // until its own garbage collection, which an idle thread may never run.
     `const IDLE_MS = ${WORKER_IDLE_MS};`,

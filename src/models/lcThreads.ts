@@ -1,7 +1,15 @@
 import { availableParallelism, loadavg } from "node:os";
 import { Worker } from "node:worker_threads";
 import { WorkerError } from "../core/errors.js";
-import { BLOCK, CTRL, objectivePart, type Session, WORKER_IDLE_MS, workerSource } from "./lcKernels.js";
+import {
+  BLOCK,
+  CTRL,
+  evaluatePart,
+  type PartRows,
+  type Session,
+  WORKER_IDLE_MS,
+  workerSource,
+} from "./lcKernels.js";
 
 /**
  * Evaluations of lc's objective over the rows in parts, optionally shared with a worker thread.
@@ -122,20 +130,9 @@ export function partEvaluator(
   const parts = bounds.length - 1;
   const zb = new Float64Array(BLOCK);
   const rb = new Float64Array(BLOCK);
+  const rows: PartRows = { columns, y, s, bounds };
   const runHere = (theta: Float64Array, b: number, p: number, acc: Float64Array) =>
-    objectivePart(
-      columns,
-      y,
-      s,
-      theta,
-      b,
-      bounds[p] as number,
-      bounds[p + 1] as number,
-      zb,
-      rb,
-      acc,
-      p * stride,
-    );
+    evaluatePart(rows, theta, b, p, zb, rb, acc);
 
   const w =
     threads > 1 && parts > 1 && columns.every(isShared) && (evenWhenBusy || idleCore())
