@@ -261,10 +261,10 @@ describe("binning", () => {
     const sorted = col.slice().sort();
     const m = sorted.findIndex((x) => Number.isNaN(x));
     for (const bounds of [findBinBounds(sorted, m, 255), findQuantileBounds(sorted, m, 255)]) {
-      const out = new Uint8Array(col.length * 3);
-      const nans = binFeature(col, bounds, 1, 3, out, 0, col.length);
+      const out = new Uint8Array(col.length);
+      const nans = binFeature(col, bounds, out, 0, col.length);
       expect(nans).toBe(Math.ceil(5000 / 97));
-      for (let r = 0; r < col.length; r++) expect(out[r * 3 + 1]).toBe(binOf(bounds, col[r] as number));
+      for (let r = 0; r < col.length; r++) expect(out[r]).toBe(binOf(bounds, col[r] as number));
       expect(binOf(bounds, Number.NaN)).toBe(bounds.length);
     }
   });

@@ -170,15 +170,14 @@ export function binOf(bounds: Float64Array, x: number): number {
 }
 
 /**
- * Writes the bins of rows [r0, r1) of one feature into the row-major matrix `out` (row r,
- * feature f at r*d + f) and returns how many were NaN. A uniform grid over the finite bounds narrows each search to the few
- * bins its cell overlaps, which is several times faster than a binary search per value.
+ * Writes the bins of rows [r0, r1) of one feature into out[r0..r1) and returns how many were
+ * NaN. A uniform grid over the finite bounds narrows each search to the bins its cell overlaps;
+ * where many bins share a cell (a skewed feature's dense range) the search steps 8 bins at a
+ * time before the last few. Several times faster than a binary search per value.
  */
 export function binFeature(
   col: Float64Array,
   bounds: Float64Array,
-  f: number,
-  d: number,
   out: Uint8Array,
   r0: number,
   r1: number,
@@ -190,7 +189,7 @@ export function binFeature(
     for (let r = r0; r < r1; r++) {
       const isNan = Number.isNaN(col[r] as number);
       if (isNan) nans++;
-      out[r * d + f] = isNan ? nanBin : 0;
+      out[r] = isNan ? nanBin : 0;
     }
     return nans;
   }
@@ -202,7 +201,7 @@ export function binFeature(
     for (let r = r0; r < r1; r++) {
       const b = binOf(bounds, col[r] as number);
       if (b === nanBin) nans++;
-      out[r * d + f] = b;
+      out[r] = b;
     }
     return nans;
   }
@@ -228,9 +227,26 @@ export function binFeature(
       let c = Math.floor((x - lo) * inv);
       if (c > cells) c = cells;
       b = start[c] as number;
+      // bounds[nb - 1] is +Infinity, so neither loop passes it
+      while (b + 8 < nb && x > (bounds[b + 8] as number)) b += 8;
       while (x > (bounds[b] as number)) b++;
     }
-    out[r * d + f] = b;
+    out[r] = b;
   }
   return nans;
+}
+
+/**
+ * Row-major copy (row r, feature f at r·d + f) of the column-major bins `cols` (feature f's
+ * rows at f·n ..), a block of rows at a time so that the block's rows stay in cache.
+ */
+export function binsRowMajor(cols: Uint8Array, out: Uint8Array, n: number, d: number): void {
+  const BLOCK = 4096;
+  for (let r0 = 0; r0 < n; r0 += BLOCK) {
+    const r1 = Math.min(n, r0 + BLOCK);
+    for (let f = 0; f < d; f++) {
+      const o = f * n;
+      for (let r = r0, at = r0 * d + f; r < r1; r++, at += d) out[at] = cols[o + r] as number;
+    }
+  }
 }

@@ -10,6 +10,15 @@ export class Rng {
     this.state = mix32((seed | 0) ^ 0x5bd1e995 ^ Math.floor(seed / 4294967296));
   }
 
+  /** The generator's position in its stream, for setState. */
+  getState(): number {
+    return this.state;
+  }
+
+  setState(state: number): void {
+    this.state = state | 0;
+  }
+
   /** Uniform 32-bit unsigned integer. */
   nextU32(): number {
     this.state = (this.state + 0x9e3779b9) | 0;
