@@ -30,47 +30,72 @@ function cut(a: number, b: number): number {
   return m >= a && m < b ? m : a;
 }
 
+/** Memory for findBinBounds' distinct values and counts (at least m each), reused across features. */
+export interface BinScratch {
+  distinct: Float64Array;
+  counts: Int32Array;
+}
+
 /**
  * Upper bounds for sorted non-NaN values `v[0..m)`, at most `maxBin` bins. A feature with one
- * distinct value (or none) gets a single bin.
+ * distinct value (or none) gets a single bin. `scratch` spares the allocation of the distinct
+ * values and counts (fresh memory is slow to touch the first time on some machines).
  */
-export function findBinBounds(v: Float64Array, m: number, maxBin: number): Float64Array {
+export function findBinBounds(
+  v: Float64Array,
+  m: number,
+  maxBin: number,
+  scratch?: BinScratch,
+): Float64Array {
   // Distinct values and their counts, in typed arrays (this runs on 200k values per feature).
   let k = 0;
-  for (let i = 0; i < m; i++) if (i === 0 || (v[i] as number) !== (v[i - 1] as number)) k++;
-  const distinct = new Float64Array(k);
-  const counts = new Int32Array(k);
-  for (let i = 0, j = -1; i < m; i++) {
+  if (scratch === undefined) {
+    for (let i = 0; i < m; i++) if (i === 0 || (v[i] as number) !== (v[i - 1] as number)) k++;
+  } else if (scratch.distinct.length < m || scratch.counts.length < m) {
+    throw new Error("findBinBounds: scratch is too short");
+  }
+  const distinct = scratch?.distinct ?? new Float64Array(k);
+  const counts = scratch?.counts ?? new Int32Array(k);
+  k = 0;
+  for (let i = 0; i < m; ) {
     const x = v[i] as number;
-    if (j < 0 || x !== (distinct[j] as number)) distinct[++j] = x;
-    counts[j] = (counts[j] as number) + 1;
+    let j = i + 1;
+    while (j < m && (v[j] as number) === x) j++;
+    distinct[k] = x;
+    counts[k] = j - i;
+    k++;
+    i = j;
   }
   const upper: number[] = [];
   if (k <= maxBin) {
     for (let i = 0; i + 1 < k; i++) upper.push(cut(distinct[i] as number, distinct[i + 1] as number));
   } else {
-    let meanBin = m / maxBin;
+    // A "big" value fills a bin of its own: its count is at least the mean bin of all values.
+    const bigCount = m / maxBin;
     let restBins = maxBin;
     let restCount = m;
-    const big = new Uint8Array(k);
     for (let i = 0; i < k; i++) {
-      if ((counts[i] as number) >= meanBin) {
-        big[i] = 1;
+      if ((counts[i] as number) >= bigCount) {
         restBins--;
         restCount -= counts[i] as number;
       }
     }
-    meanBin = restBins > 0 ? restCount / restBins : m;
+    let meanBin = restBins > 0 ? restCount / restBins : m;
     let inBin = 0;
     for (let i = 0; i + 1 < k; i++) {
       const c = counts[i] as number;
-      if (!big[i]) restCount -= c;
+      const big = c >= bigCount;
+      if (!big) restCount -= c;
       inBin += c;
-      if (big[i] || inBin >= meanBin || (big[i + 1] && inBin >= Math.max(1, meanBin * 0.5))) {
+      if (
+        big ||
+        inBin >= meanBin ||
+        ((counts[i + 1] as number) >= bigCount && inBin >= Math.max(1, meanBin * 0.5))
+      ) {
         upper.push(cut(distinct[i] as number, distinct[i + 1] as number));
         if (upper.length >= maxBin - 1) break;
         inBin = 0;
-        if (!big[i]) {
+        if (!big) {
           restBins--;
           meanBin = restBins > 0 ? restCount / restBins : m;
         }
@@ -130,8 +155,14 @@ export function findQuantileBounds(v: Float64Array, m: number, maxBin: number): 
 }
 
 /** Upper bounds of one feature's bins by `method`, from its sorted non-NaN values v[0..m). */
-export function binBounds(v: Float64Array, m: number, maxBin: number, method: BinMethod): Float64Array {
-  return method === "quantile" ? findQuantileBounds(v, m, maxBin) : findBinBounds(v, m, maxBin);
+export function binBounds(
+  v: Float64Array,
+  m: number,
+  maxBin: number,
+  method: BinMethod,
+  scratch?: BinScratch,
+): Float64Array {
+  return method === "quantile" ? findQuantileBounds(v, m, maxBin) : findBinBounds(v, m, maxBin, scratch);
 }
 
 /**

@@ -477,6 +477,9 @@ function binColumns(
   const idx = nTrain <= m ? undefined : sampleIndices(rng, nTrain, m);
   const slots = Math.min(d, team.threads, sample.length / (2 * m));
   const bounds: Float64Array[] = [];
+  // The distinct values go to the sort's scratch column (touched already), the counts to one
+  // array for all features.
+  const counts = new Int32Array(m);
   for (let f0 = 0; f0 < d; f0 += slots) {
     const parts = Math.min(slots, d - f0);
     for (let j = 0; j < parts; j++) {
@@ -491,7 +494,8 @@ function binColumns(
       const s = sample.subarray(j * m, (j + 1) * m);
       let k = m; // NaNs sort last
       while (k > 0 && Number.isNaN(s[k - 1] as number)) k--;
-      bounds.push(binBounds(s, k, maxBin, method));
+      const distinct = sample.subarray((slots + j) * m, (slots + j + 1) * m);
+      bounds.push(binBounds(s, k, maxBin, method, { distinct, counts }));
     }
   }
   return makeBinInfo(bounds, stride);
