@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
-import { availableParallelism, loadavg } from "node:os";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
+import { busyElsewhere } from "../core/cpuLoad.js";
 import { Frame } from "../core/frame.js";
 import { type FillPolicy, fillGapsShared, fillInPlace } from "./fill.js";
 import type { GeneratorConfig } from "./generator.js";
@@ -62,8 +63,9 @@ export interface PlannedSet {
 
 /**
  * Which sets go to the worker (undefined: none, run in one thread): see `chooseOffload`; none
- * either when no core is idle (1-minute load average above cores − 0.5; `evenWhenBusy` skips this
- * check), or when the compiled worker is absent, as under the TypeScript test runner.
+ * either when no core is idle (other processes keep more than cores − 1.5 cores busy, measured
+ * over the last second: core/cpuLoad.ts; `evenWhenBusy` skips this check), or when the compiled
+ * worker is absent, as under the TypeScript test runner.
  */
 export function planOffload(
   rows: number,
@@ -75,7 +77,7 @@ export function planOffload(
   // A worker pays only on an idle core: on a busy machine it adds its start-up and a second
   // compilation of the kernels to the load and the run takes longer (measured: 0.60 s against
   // 0.38 s in one thread, median of six, load average 4 on 2 cores).
-  if (!evenWhenBusy && (loadavg()[0] ?? 0) > cores - 0.5) return undefined;
+  if (!evenWhenBusy && busyElsewhere() > cores - 1.5) return undefined;
   const offload = chooseOffload(rows, sets, Math.min(threads ?? cores, cores));
   return offload && existsSync(fileURLToPath(WORKER_URL)) ? offload : undefined;
 }

@@ -1,5 +1,6 @@
-import { availableParallelism, loadavg } from "node:os";
+import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { busyElsewhere } from "../core/cpuLoad.js";
 import { WorkerError } from "../core/errors.js";
 import {
   BLOCK,
@@ -103,13 +104,13 @@ function takeWorker(): Worker | undefined {
 const isShared = (x: Float64Array): boolean => x.buffer instanceof SharedArrayBuffer;
 
 /**
- * A worker is not started on a machine busy with other work (1-minute load average above the
- * core count): there it adds its start-up to the load and, descheduled in the middle of a part,
- * holds up the evaluation. The bound is looser than the feature sets' (cores − 0.5) because the
- * caller never waits for parts the worker has not claimed, and because a benchmark's own
- * previous runs (two threads busy) keep the load average near the core count.
+ * A worker is not started on a machine busy with other work (other processes keeping more than
+ * cores − 1 cores busy over the last second: core/cpuLoad.ts): there it adds its start-up to the
+ * load and, descheduled in the middle of a part, holds up the evaluation. The bound is looser
+ * than the feature sets' (cores − 1.5) because the caller never waits for parts the worker has
+ * not claimed.
  */
-const idleCore = (): boolean => (loadavg()[0] ?? 0) <= availableParallelism();
+const idleCore = (): boolean => busyElsewhere() <= availableParallelism() - 1;
 
 /**
  * An evaluator over the rows; with threads > 1, rows of at least PART_MIN_ROWS, every column
