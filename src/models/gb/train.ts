@@ -373,7 +373,7 @@ function columnsFingerprint(columns: readonly Float64Array[]): string {
       b = Math.imul((b + x) ^ ((b << 11) | (b >>> 21)), 0x85ebca77);
     }
   }
-  return `${(a >>> 0).toString(16)}${(b >>> 0).toString(16)}`;
+  return `${(a >>> 0).toString(16).padStart(8, "0")}${(b >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 /**
