@@ -5,9 +5,8 @@
 //   node scripts/dumpBenchRows.mjs --start 2022-01 --out /tmp/rows2022
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { benchFeatures, benchLabels } from "../dist/bench/workload.js";
-import { loadArchiveMonths } from "../dist/data/archive/import.js";
-import { mergeSources } from "../dist/data/merge.js";
+import { splitRows } from "../dist/bench/models.js";
+import { benchFeatures, benchLabels, loadBenchFrame } from "../dist/bench/workload.js";
 
 const { values } = parseArgs({
   options: {
@@ -16,25 +15,11 @@ const { values } = parseArgs({
     out: { type: "string", default: "/tmp/itb-bench-rows" },
   },
 });
-const [y0, m0] = values.start.split("-").map(Number);
-const months = Array.from({ length: 12 }, (_, i) => {
-  const k = y0 * 12 + (m0 - 1) + i;
-  return `${Math.floor(k / 12)}-${String((k % 12) + 1).padStart(2, "0")}`;
-});
-const klines = await loadArchiveMonths(values.data, "BTCUSDT", "spot", "1m", months);
-const { frame } = mergeSources([{ name: "BTCUSDT", prefix: "", frame: klines }], {
-  freqMs: 60_000,
-  interpolate: false,
-  maxGap: 0,
-});
+const frame = await loadBenchFrame(values.data, values.start, 12);
 const features = benchFeatures(frame);
 const labels = benchLabels(frame);
-const cols = features.map((f) => frame.get(f));
-const ys = labels.map((l) => frame.get(l));
-const complete = [];
-for (let i = 0; i < frame.length; i++) {
-  if (cols.every((c) => !Number.isNaN(c[i])) && ys.every((y) => !Number.isNaN(y[i]))) complete.push(i);
-}
+const { cols, ys, trainIdx, testIdx } = splitRows(frame, features, labels);
+const complete = [...trainIdx, ...testIdx];
 const n = complete.length;
 const d = cols.length;
 const X = new Float32Array(n * d);
@@ -47,6 +32,6 @@ labels.forEach((l, j) => {
     Float64Array.from(complete, (r) => ys[j][r]),
   );
 });
-const meta = { n, d, split: Math.floor(n * 0.8), features, labels };
+const meta = { n, d, split: trainIdx.length, features, labels };
 writeFileSync(`${values.out}/meta.json`, JSON.stringify(meta));
 console.log(JSON.stringify(meta));

@@ -3,12 +3,8 @@
 // AUC) on 12 months from --start, one line per parameter set and seed.
 //   node scripts/tuneGb.mjs --data ../shared/data/binance-vision --start 2022-01 --months 12
 import { parseArgs } from "node:util";
-
-const MINUTE = 60_000;
-
-import { benchFeatures, benchLabels } from "../dist/bench/workload.js";
-import { loadArchiveMonths } from "../dist/data/archive/import.js";
-import { mergeSources } from "../dist/data/merge.js";
+import { splitRows } from "../dist/bench/models.js";
+import { benchFeatures, benchLabels, loadBenchFrame, monthsFrom } from "../dist/bench/workload.js";
 import { gbParams, predictGb, trainGb } from "../dist/models/gb/index.js";
 import { rocAuc } from "../dist/models/metrics.js";
 
@@ -20,31 +16,12 @@ const { values } = parseArgs({
     seeds: { type: "string", default: "0,1,2" },
   },
 });
-const [y0, m0] = values.start.split("-").map(Number);
-const months = Array.from({ length: Number(values.months) }, (_, i) => {
-  const k = y0 * 12 + (m0 - 1) + i;
-  return `${Math.floor(k / 12)}-${String((k % 12) + 1).padStart(2, "0")}`;
-});
-const klines = await loadArchiveMonths(values.data, "BTCUSDT", "spot", "1m", months);
-const { frame } = mergeSources([{ name: "BTCUSDT", prefix: "", frame: klines }], {
-  freqMs: MINUTE,
-  interpolate: false,
-  maxGap: 0,
-});
+const months = monthsFrom(values.start, Number(values.months));
+const frame = await loadBenchFrame(values.data, values.start, months.length);
 const features = benchFeatures(frame);
 const labels = benchLabels(frame);
-const cols = features.map((f) => frame.get(f));
-const complete = [];
-for (let i = 0; i < frame.length; i++) {
-  let ok = true;
-  for (const c of cols) if (Number.isNaN(c[i])) ok = false;
-  for (const l of labels) if (Number.isNaN(frame.get(l)[i])) ok = false;
-  if (ok) complete.push(i);
-}
-const split = Math.floor(complete.length * 0.8);
+const { cols, trainIdx, testIdx } = splitRows(frame, features, labels);
 const take = (x, rows) => Float64Array.from(rows, (r) => x[r]);
-const trainIdx = complete.slice(0, split);
-const testIdx = complete.slice(split);
 const f32 = process.env.F32 === "1" ? (x) => x.map(Math.fround) : (x) => x;
 const xTrain = cols.map((c) => f32(take(c, trainIdx)));
 const xTest = cols.map((c) => f32(take(c, testIdx)));
@@ -79,7 +56,7 @@ const sets = {
 };
 const only = process.env.SETS?.split(",");
 console.log(
-  JSON.stringify({ months: `${months[0]}..${months.at(-1)}`, train: split, test: complete.length - split }),
+  JSON.stringify({ months: `${months[0]}..${months.at(-1)}`, train: trainIdx.length, test: testIdx.length }),
 );
 for (const [name, extra] of Object.entries(sets)) {
   if (only && !only.includes(name)) continue;

@@ -5,13 +5,10 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PACKAGE_ROOT } from "../cli/version.js";
-import { monthKey } from "../core/time.js";
-import { loadArchiveMonths } from "../data/archive/import.js";
-import { mergeSources } from "../data/merge.js";
 import { benchGbSpread, benchModels } from "./models.js";
 import type { QueueBenchOptions, QueueStorage } from "./queue.js";
 import { benchSignals } from "./signals.js";
-import { benchFeatures, benchLabels, benchStreaming, labelRate } from "./workload.js";
+import { benchFeatures, benchLabels, benchStreaming, labelRate, loadBenchFrame } from "./workload.js";
 
 /**
  * `npm run bench`: the workload of ../shared/bench/reference.py, stage by stage, with the same
@@ -33,26 +30,8 @@ interface BenchResult {
   [key: string]: unknown;
 }
 
-const MINUTE = 60_000;
-
-function monthsFrom(start: string, n: number): string[] {
-  const [y, m] = start.split("-").map(Number) as [number, number];
-  return Array.from({ length: n }, (_, i) => monthKey(Date.UTC(y, m - 1 + i, 1)));
-}
-
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-/** The klines of `months` months from 2023-01 on the 1-minute grid (the archive's frame is garbage on return). */
-async function loadFrame(data: string, months: number) {
-  const klines = await loadArchiveMonths(data, "BTCUSDT", "spot", "1m", monthsFrom("2023-01", months));
-  return mergeSources([{ name: "BTCUSDT", prefix: "", frame: klines }], {
-    freqMs: MINUTE,
-    interpolate: false,
-    maxGap: 0,
-    reuseSources: true,
-  }).frame;
 }
 
 const maxRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -60,7 +39,7 @@ const maxRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 async function runOurs(data: string, months: number): Promise<BenchResult> {
   const seconds: Record<string, number> = {};
   const t0 = performance.now();
-  const frame = await loadFrame(data, months);
+  const frame = await loadBenchFrame(data, "2023-01", months);
   const t1 = performance.now();
   seconds.load = round3((t1 - t0) / 1000);
   const features = benchFeatures(frame);

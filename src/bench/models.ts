@@ -32,7 +32,10 @@ function take(x: Float64Array, rows: Int32Array, float32 = false): Float64Array 
   return out;
 }
 
-/** The rows with every feature and label known, the first 80 % for training, the rest for testing. */
+/**
+ * The reference's rows: those with every feature and label known, the first 80 % for training,
+ * the rest for testing (row indices of the frame, ascending).
+ */
 interface Split {
   cols: Float64Array[];
   ys: Float64Array[];
@@ -40,7 +43,7 @@ interface Split {
   testIdx: Int32Array;
 }
 
-function splitRows(frame: Frame, features: readonly string[], labels: readonly string[]): Split {
+export function splitRows(frame: Frame, features: readonly string[], labels: readonly string[]): Split {
   const cols = features.map((f) => frame.get(f));
   const ys = labels.map((l) => frame.get(l));
   const n = frame.length;

@@ -1,8 +1,32 @@
 import { Frame } from "../core/frame.js";
+import { monthKey } from "../core/time.js";
+import { loadArchiveMonths } from "../data/archive/import.js";
+import { mergeSources } from "../data/merge.js";
 import { type ResolvedSet, runSetsSync, streamSets } from "../features/featureSets.js";
 import { fillGaps } from "../features/fill.js";
 import { talibGenerator } from "../features/talib.js";
 import { LABEL_GENERATORS } from "../labels/index.js";
+
+/** `n` month keys ("YYYY-MM") from `start` on. */
+export function monthsFrom(start: string, n: number): string[] {
+  const [y, m] = start.split("-").map(Number) as [number, number];
+  return Array.from({ length: n }, (_, i) => monthKey(Date.UTC(y, m - 1 + i, 1)));
+}
+
+/**
+ * The bench's candles: BTCUSDT spot 1m klines of `months` months from `start` in the archive
+ * folder `data`, on the 1-minute grid (the archive's frame is merged in its own memory and is
+ * garbage on return).
+ */
+export async function loadBenchFrame(data: string, start: string, months: number): Promise<Frame> {
+  const klines = await loadArchiveMonths(data, "BTCUSDT", "spot", "1m", monthsFrom(start, months));
+  return mergeSources([{ name: "BTCUSDT", prefix: "", frame: klines }], {
+    freqMs: 60_000,
+    interpolate: false,
+    maxGap: 0,
+    reuseSources: true,
+  }).frame;
+}
 
 /**
  * The reference's 20-feature set as itb feature_sets. Inputs are interpolated linearly, as the

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, test } from "vitest";
-import { benchGbParams } from "../../src/bench/models.js";
+import { benchGbParams, splitRows } from "../../src/bench/models.js";
 import { trainGb } from "../../src/models/gb/index.js";
 import { benchSampleFrame } from "../helpers/benchSample.js";
 
@@ -24,20 +24,12 @@ const ys = new Map<string, Float64Array>();
 
 beforeAll(async () => {
   const { frame, features, labels } = await benchSampleFrame();
-  const cols = features.map((f) => frame.get(f));
-  const lab = labels.map((l) => frame.get(l));
-  const rows: number[] = [];
-  for (let i = 0; i < frame.length; i++) {
-    if (cols.every((c) => !Number.isNaN(c[i] as number)) && lab.every((y) => !Number.isNaN(y[i] as number))) {
-      rows.push(i);
-    }
-  }
-  const train = rows.slice(0, Math.floor(rows.length * 0.8));
-  x = cols.map((c) => Float64Array.from(train, (i) => Math.fround(c[i] as number)));
+  const { cols, ys: lab, trainIdx } = splitRows(frame, features, labels);
+  x = cols.map((c) => Float64Array.from(trainIdx, (i) => Math.fround(c[i] as number)));
   labels.forEach((l, j) => {
     ys.set(
       l,
-      Float64Array.from(train, (i) => (lab[j] as Float64Array)[i] as number),
+      Float64Array.from(trainIdx, (i) => (lab[j] as Float64Array)[i] as number),
     );
   });
 }, 60_000);

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, test } from "vitest";
+import { splitRows } from "../../src/bench/models.js";
 import type { Logger } from "../../src/core/log.js";
 import { type GbParams, gbParams, trainGb } from "../../src/models/gb/index.js";
 import { releaseGbMemory } from "../../src/models/gb/train.js";
@@ -16,17 +17,10 @@ let yLow = new Float64Array(0);
 
 beforeAll(async () => {
   const { frame, features, labels } = await benchSampleFrame();
-  const cols = features.map((f) => frame.get(f));
-  const [high, low] = labels.map((l) => frame.get(l)) as [Float64Array, Float64Array];
-  const rows: number[] = [];
-  for (let i = 0; i < frame.length && rows.length < 30_000; i++) {
-    if (
-      cols.every((c) => !Number.isNaN(c[i] as number)) &&
-      !Number.isNaN(high[i] as number) &&
-      !Number.isNaN(low[i] as number)
-    )
-      rows.push(i);
-  }
+  // the first 30,000 rows with every feature and label known
+  const { cols, ys, trainIdx } = splitRows(frame, features, labels);
+  const rows = trainIdx.subarray(0, 30_000);
+  const [high, low] = ys as [Float64Array, Float64Array];
   x = cols.map((c) => Float64Array.from(rows, (i) => c[i] as number));
   yHigh = Float64Array.from(rows, (i) => high[i] as number);
   yLow = Float64Array.from(rows, (i) => low[i] as number);
