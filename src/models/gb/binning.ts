@@ -48,15 +48,10 @@ export function findBinBounds(
   scratch?: BinScratch,
 ): Float64Array {
   // Distinct values and their counts, in typed arrays (this runs on 200k values per feature).
+  const distinct = scratch?.distinct ?? new Float64Array(m);
+  const counts = scratch?.counts ?? new Int32Array(m);
+  if (distinct.length < m || counts.length < m) throw new Error("findBinBounds: scratch is too short");
   let k = 0;
-  if (scratch === undefined) {
-    for (let i = 0; i < m; i++) if (i === 0 || (v[i] as number) !== (v[i - 1] as number)) k++;
-  } else if (scratch.distinct.length < m || scratch.counts.length < m) {
-    throw new Error("findBinBounds: scratch is too short");
-  }
-  const distinct = scratch?.distinct ?? new Float64Array(k);
-  const counts = scratch?.counts ?? new Int32Array(k);
-  k = 0;
   for (let i = 0; i < m; ) {
     const x = v[i] as number;
     let j = i + 1;

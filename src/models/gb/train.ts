@@ -138,6 +138,7 @@ export function trainGb(
   const histSize = slotSize * (slots + 3); // leaf slots plus scratch for the parts of a parallel histogram
   const layout = trainLayout(n, d, channels, 8 * histSize, maxLeaves);
   const useWasm = opts.wasm ?? true;
+  const keepable = layout.end <= KEEP_HEAP_BYTES;
   const heapKey = JSON.stringify([layout, d, stride, packed, binary, useWasm]);
   const reuse = keptHeap?.key === heapKey ? keptHeap : undefined;
   keptHeap = undefined; // held by this run until it ends; never shared by two runs
@@ -179,7 +180,8 @@ export function trainGb(
     const method = params.bin_method ?? "greedy";
     const sampled = nTrain > sampleM;
     const binKey = JSON.stringify([nTrain, params.max_bin, method, sampleM, sampled ? params.seed : null]);
-    const fingerprint = columnsFingerprint(columns);
+    // Only memory that will be kept needs its columns' fingerprint.
+    const fingerprint = keepable ? columnsFingerprint(columns) : "";
     let binned = reuse?.binned;
     if (binned !== undefined && (binned.key !== binKey || binned.fingerprint !== fingerprint))
       binned = undefined;
@@ -290,7 +292,7 @@ export function trainGb(
     if (nValid === 0) bestIteration = trees.length;
     const kept = trees.slice(0, bestIteration);
     const seconds = round3((performance.now() - t0) / 1000);
-    if (layout.end <= KEEP_HEAP_BYTES) keptHeap = { key: heapKey, heap, binned };
+    if (keepable) keptHeap = { key: heapKey, heap, binned };
     log.info(
       {
         rows: nTrain,
