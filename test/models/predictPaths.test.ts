@@ -74,6 +74,25 @@ describe("gb prediction paths give the same predictions", () => {
     expect(differing(predictGb(gb, cols, { threads: 2 }), predictGb(gb, cols))).toBe(0);
   });
 
+  test("probabilities: the link applied as scores are copied out = the flat traversal's scores, then the link", () => {
+    const n = cols32[0]?.length ?? 0;
+    const flat = new Float64Array(n);
+    rawScores(flatten(gb), gb.baseScore, cols32, 0, n, flat);
+    const want = flat.map((s) => 1 / (1 + Math.exp(-s)));
+    // n × 30 trees is above the size from which predictGb compiles the forest
+    for (const threads of [1, 2]) expect(differing(predictGb(gb, cols32, { threads }), want)).toBe(0);
+    const forest = compileForest(gb, 512);
+    for (const threads of [1, 2]) {
+      const out = new Float64Array(n).fill(gb.baseScore);
+      forest?.addScores(cols32, out, 0, n, { threads, link: "logistic" });
+      expect(differing(out, want)).toBe(0);
+      const raw = new Float64Array(n).fill(gb.baseScore);
+      forest?.addScores(cols32, raw, 0, n, { threads, link: "identity" });
+      expect(differing(raw, flat)).toBe(0);
+    }
+    expect(want.every((p) => p > 0 && p < 1)).toBe(true);
+  });
+
   test("the compiled forest on 2 threads = the flat traversal, any block size, any row range", () => {
     const n = cols32[0]?.length ?? 0;
     const flat = new Float64Array(n);

@@ -13,15 +13,20 @@ import { Bytes, memarg, moduleBytes, Op, Type, type WasmFunction, type WasmMemor
  * faster than a flat-array traversal on the benchmark model, with identical sums (same order of
  * additions).
  *
- * Memory (shared, so that worker threads can run blocks too) holds REGIONS regions of one block
- * each; in a region at byte `base`, feature f of row i is at base + f·block·8 + i·8 and the
- * running score at base + d·block·8 + i·8. With threads, the calling thread copies a round of up
- * to REGIONS blocks in, then it and the workers claim blocks of the round one at a time (an
- * atomic counter), and it copies the scores out. A row's score is the same sum in the same order
- * whichever thread runs it, so the result does not depend on the thread count.
+ * Memory (shared, so that worker threads can run blocks too) holds 2·REGIONS regions of one
+ * block each; in a region at byte `base`, feature f of row i is at base + f·block·8 + i·8 and the
+ * running score at base + d·block·8 + i·8. With threads, rows go in rounds of up to REGIONS
+ * blocks, in the two halves of the regions by turns: the calling thread copies a round in, starts
+ * it, copies the next round into the other half while the workers run blocks of this one (the
+ * copy was a pause for them), then claims blocks too (an atomic counter) and, once all are done,
+ * copies the scores out. A row's score is the same sum in the same order whichever thread runs
+ * it, so the result does not depend on the thread count.
  */
 export interface CompiledForest {
-  /** Adds every tree's leaf value to out[r0..r1) (which holds the starting scores). */
+  /**
+   * Adds every tree's leaf value to out[r0..r1) (which holds the starting scores), then applies
+   * `options.link`.
+   */
   addScores(
     columns: readonly Float64Array[],
     out: Float64Array,
@@ -39,6 +44,11 @@ export interface ScoreOptions {
   float32?: boolean;
   /** Threads to share the rows with, the calling one included (default 1). */
   threads?: number;
+  /**
+   * "logistic": out receives 1 / (1 + exp(−score)) (a binary model's probability) instead of the
+   * score, applied as the scores are copied out (the workers meanwhile run the next round).
+   */
+  link?: "identity" | "logistic";
 }
 
 export const WASM_BLOCK = 2048;
@@ -107,7 +117,7 @@ function runFunction(trees: number): WasmFunction {
 export function forestModuleBytes(model: GbModel, block: number): { bytes: Uint8Array; pages: number } {
   const d = model.featureCount;
   const outOffset = d * block * 8;
-  const pages = Math.max(1, Math.ceil((REGIONS * (d + 1) * block * 8) / 65536));
+  const pages = Math.max(1, Math.ceil((2 * REGIONS * (d + 1) * block * 8) / 65536));
   const fns = model.trees.map((t, i) => treeFunction(t, i, outOffset, block));
   fns.push(runFunction(model.trees.length));
   return { bytes: moduleBytes(fns, pages, true), pages };
@@ -139,7 +149,7 @@ parentPort.on("message", (msg) => {
     if (word >>> 8 !== msg.tag || idx >= msg.blocks) return;
     if (Atomics.compareExchange(ctrl, 0, word, word + 1) !== word) continue;
     try {
-      run(Math.min(msg.block, msg.rows - idx * msg.block), idx * msg.regionBytes);
+      run(Math.min(msg.block, msg.rows - idx * msg.block), (msg.first + idx) * msg.regionBytes);
     } catch {
       Atomics.store(ctrl, 2, 1);
     }
@@ -224,14 +234,16 @@ export function compileForest(model: GbModel, block = WASM_BLOCK): CompiledFores
     }
     heap.set(out.subarray(s, s + m), base + d * block);
   };
-  const store = (out: Float64Array, s: number, m: number, k: number) => {
+  const store = (out: Float64Array, s: number, m: number, k: number, logistic: boolean) => {
     const at = k * region + d * block;
-    out.set(heap.subarray(at, at + m), s);
+    if (!logistic) out.set(heap.subarray(at, at + m), s);
+    else for (let i = 0; i < m; i++) out[s + i] = 1 / (1 + Math.exp(-(heap[at + i] as number)));
   };
 
   const forest: CompiledForest = {
     addScores(columns, out, r0, r1, options = {}) {
       const f32 = options.float32 === true;
+      const logistic = options.link === "logistic";
       const blocks = Math.ceil(Math.max(0, r1 - r0) / block);
       const threads = Math.min(Math.max(1, Math.floor(options.threads ?? 1)), blocks, 64);
       const p = threads > 1 ? poolOf(threads - 1) : undefined;
@@ -241,7 +253,7 @@ export function compileForest(model: GbModel, block = WASM_BLOCK): CompiledFores
           const m = Math.min(block, r1 - s);
           load(columns, out, s, m, 0, f32);
           run(m, 0);
-          store(out, s, m, 0);
+          store(out, s, m, 0, logistic);
         }
         return;
       }
@@ -252,29 +264,39 @@ export function compileForest(model: GbModel, block = WASM_BLOCK): CompiledFores
         }
       }
       const ctrl = p.ctrl;
-      for (let s0 = r0; s0 < r1; s0 += REGIONS * block) {
-        const rows = Math.min(REGIONS * block, r1 - s0);
+      const roundRows = REGIONS * block;
+      /** Copies the round starting at row s0 into the half of the regions from `first` on. */
+      const loadRound = (s0: number, first: number) => {
+        const rows = Math.min(roundRows, r1 - s0);
+        for (let k = 0; k * block < rows; k++)
+          load(columns, out, s0 + k * block, Math.min(block, rows - k * block), first + k, f32);
+      };
+      loadRound(r0, 0);
+      for (let s0 = r0, half = 0; s0 < r1; s0 += roundRows, half ^= 1) {
+        const rows = Math.min(roundRows, r1 - s0);
         const n = Math.ceil(rows / block);
-        for (let k = 0; k < n; k++)
-          load(columns, out, s0 + k * block, Math.min(block, rows - k * block), k, f32);
+        const first = half * REGIONS;
         p.tag = (p.tag % 0x3fffff) + 1;
         const tag = p.tag;
         Atomics.store(ctrl, 1, 0);
         Atomics.store(ctrl, 2, 0);
         Atomics.store(ctrl, 0, tag * 256);
-        const msg = { kind: "run", id, tag, blocks: n, rows, block, regionBytes: region * 8 };
+        const msg = { kind: "run", id, tag, blocks: n, rows, block, regionBytes: region * 8, first };
         for (const w of workers) w.postMessage(msg);
+        // The next round's rows go into the other half while the workers start on this one.
+        if (s0 + roundRows < r1) loadRound(s0 + roundRows, (half ^ 1) * REGIONS);
         for (;;) {
           const word = Atomics.load(ctrl, 0);
           const k = word & 255;
           if (k >= n) break;
           if (Atomics.compareExchange(ctrl, 0, word, word + 1) !== word) continue;
-          run(Math.min(block, rows - k * block), k * region * 8);
+          run(Math.min(block, rows - k * block), (first + k) * region * 8);
           Atomics.add(ctrl, 1, 1);
         }
         awaitBlocks(ctrl, n);
         if (Atomics.load(ctrl, 2) !== 0) throw new Error("gb predict: a worker thread failed on a block");
-        for (let k = 0; k < n; k++) store(out, s0 + k * block, Math.min(block, rows - k * block), k);
+        for (let k = 0; k < n; k++)
+          store(out, s0 + k * block, Math.min(block, rows - k * block), first + k, logistic);
       }
     },
   };

@@ -158,7 +158,7 @@ const checked = new WeakMap<GbModel, number>();
 export function predictGb(
   model: GbModel,
   columns: readonly Float64Array[],
-  options: ScoreOptions = {},
+  options: Omit<ScoreOptions, "link"> = {},
 ): Float64Array {
   // Code is generated from the model's numbers: check them once per model object.
   if (checked.get(model) !== model.trees.length) {
@@ -181,14 +181,14 @@ export function predictGb(
   // The worker threads boot while this thread writes and compiles the forest.
   if (large) startScoreThreads(options.threads ?? 1);
   const forest = large ? compiled(model) : undefined;
+  const binary = model.objective === "binary";
   if (forest) {
     out.fill(model.baseScore);
-    forest.addScores(columns, out, 0, n, options);
-  } else {
-    const x = options.float32 ? columns.map((c) => Float64Array.from(Float32Array.from(c))) : columns;
-    rawScores(flatten(model), model.baseScore, x, 0, n, out);
+    forest.addScores(columns, out, 0, n, { ...options, link: binary ? "logistic" : "identity" });
+    return out;
   }
-  if (model.objective === "binary")
-    for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-(out[i] as number)));
+  const x = options.float32 ? columns.map((c) => Float64Array.from(Float32Array.from(c))) : columns;
+  rawScores(flatten(model), model.baseScore, x, 0, n, out);
+  if (binary) for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-(out[i] as number)));
   return out;
 }
