@@ -99,6 +99,17 @@ export function scalarStream(s: { next(x: number): number }): IndicatorStream {
   };
 }
 
+/**
+ * Rows per call of a kernel's chunk function. A kernel runs once per column, so V8 optimises a
+ * loop over the whole column while it runs (on-stack replacement), and that code keeps the
+ * loop's running doubles boxed on the heap: RSI's first call over a year of minutes took 10.7 ms
+ * and ~120 MB of short-lived heap numbers (30 scavenges), against 5.3 ms once optimised as a
+ * whole function. The hot kernels therefore loop over chunks of CHUNK_ROWS rows in a small
+ * function of their own, which V8 optimises as a whole after a few calls; the running values
+ * cross chunks in a Float64Array. Same operations in the same order: the results are unchanged.
+ */
+export const CHUNK_ROWS = 4096;
+
 /** TA-Lib's TA_EPSILON: TA_IS_ZERO and TA_IS_ZERO_OR_NEG compare against it. */
 export const TA_EPSILON = 0.00000000000001;
 

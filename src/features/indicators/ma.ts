@@ -1,4 +1,4 @@
-import { TA_EPSILON } from "./indicatorKit.js";
+import { CHUNK_ROWS, TA_EPSILON } from "./indicatorKit.js";
 import { IndicatorError } from "./registry.js";
 
 /**
@@ -146,12 +146,29 @@ export function runningSum(real: Float64Array, period: number, divisor: number):
   if (n <= lb) return out;
   let total = 0;
   for (let i = 0; i < lb; i++) total += real[i] as number;
-  for (let i = lb, trailing = 0; i < n; i++, trailing++) {
+  const st = new Float64Array([total]);
+  for (let i = lb; i < n; i += CHUNK_ROWS)
+    runningSumChunk(real, out, st, i, Math.min(n, i + CHUNK_ROWS), lb, divisor);
+  return out;
+}
+
+/** runningSum's loop over rows [i0, i1); st = [total]. */
+function runningSumChunk(
+  real: Float64Array,
+  out: Float64Array,
+  st: Float64Array,
+  i0: number,
+  i1: number,
+  lb: number,
+  divisor: number,
+): void {
+  let total = st[0] as number;
+  for (let i = i0, trailing = i0 - lb; i < i1; i++, trailing++) {
     total += real[i] as number;
     out[i] = total / divisor;
     total -= real[trailing] as number;
   }
-  return out;
+  st[0] = total;
 }
 
 /**
@@ -217,12 +234,26 @@ export function emaRange(
   if (first >= n) return;
   let sum = 0;
   for (let i = from; i <= first; i++) sum += src[i] as number;
-  let prev = sum / period;
-  out[first] = prev;
-  for (let i = first + 1; i < n; i++) {
+  const st = new Float64Array([sum / period]);
+  out[first] = st[0] as number;
+  for (let i = first + 1; i < n; i += CHUNK_ROWS) emaChunk(src, out, st, i, Math.min(n, i + CHUNK_ROWS), k);
+}
+
+/** emaRange's loop over rows [i0, i1); st = [prev]. */
+function emaChunk(
+  src: Float64Array,
+  out: Float64Array,
+  st: Float64Array,
+  i0: number,
+  i1: number,
+  k: number,
+): void {
+  let prev = st[0] as number;
+  for (let i = i0; i < i1; i++) {
     prev = ((src[i] as number) - prev) * k + prev;
     out[i] = prev;
   }
+  st[0] = prev;
 }
 
 /** TA_EMA. */

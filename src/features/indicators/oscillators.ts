@@ -1,4 +1,4 @@
-import { input, intOption, isZero, nanArray, nanPrefix, optOf, val } from "./indicatorKit.js";
+import { CHUNK_ROWS, input, intOption, isZero, nanArray, nanPrefix, optOf, val } from "./indicatorKit.js";
 import { WindowExtreme } from "./momentumCommon.js";
 import type { Indicator, IndicatorStream, OptionSpec, Options } from "./types.js";
 
@@ -68,41 +68,76 @@ export function rsiBatch(x: Float64Array, p: number, cmo: boolean): Float64Array
   }
   loss /= p;
   gain /= p;
-  let sum = gain + loss;
+  const sum = gain + loss;
   if (isZero(sum)) out[p] = 0.0;
   else out[p] = cmo ? 100.0 * ((gain - loss) / sum) : 100.0 * (gain / sum);
-  const pm1 = p - 1;
+  const st = new Float64Array([prev, gain, loss]);
   // Two copies of the smoothing loop keep the CMO test out of RSI's hot loop.
-  if (cmo) {
-    for (let i = p + 1; i < n; i++) {
-      const v = x[i] as number;
-      const d = v - prev;
-      prev = v;
-      loss *= pm1;
-      gain *= pm1;
-      if (d < 0) loss -= d;
-      else gain += d;
-      loss /= p;
-      gain /= p;
-      sum = gain + loss;
-      out[i] = isZero(sum) ? 0.0 : 100.0 * ((gain - loss) / sum);
-    }
-  } else {
-    for (let i = p + 1; i < n; i++) {
-      const v = x[i] as number;
-      const d = v - prev;
-      prev = v;
-      loss *= pm1;
-      gain *= pm1;
-      if (d < 0) loss -= d;
-      else gain += d;
-      loss /= p;
-      gain /= p;
-      sum = gain + loss;
-      out[i] = isZero(sum) ? 0.0 : 100.0 * (gain / sum);
-    }
-  }
+  const chunk = cmo ? cmoChunk : rsiChunk;
+  for (let i = p + 1; i < n; i += CHUNK_ROWS) chunk(x, out, st, i, Math.min(n, i + CHUNK_ROWS), p);
   return out;
+}
+
+/** RSI's smoothing over rows [i0, i1); st = [prev, gain, loss]. */
+function rsiChunk(
+  x: Float64Array,
+  out: Float64Array,
+  st: Float64Array,
+  i0: number,
+  i1: number,
+  p: number,
+): void {
+  let prev = st[0] as number;
+  let gain = st[1] as number;
+  let loss = st[2] as number;
+  const pm1 = p - 1;
+  for (let i = i0; i < i1; i++) {
+    const v = x[i] as number;
+    const d = v - prev;
+    prev = v;
+    loss *= pm1;
+    gain *= pm1;
+    if (d < 0) loss -= d;
+    else gain += d;
+    loss /= p;
+    gain /= p;
+    const sum = gain + loss;
+    out[i] = isZero(sum) ? 0.0 : 100.0 * (gain / sum);
+  }
+  st[0] = prev;
+  st[1] = gain;
+  st[2] = loss;
+}
+
+/** CMO's smoothing over rows [i0, i1); st = [prev, gain, loss]. */
+function cmoChunk(
+  x: Float64Array,
+  out: Float64Array,
+  st: Float64Array,
+  i0: number,
+  i1: number,
+  p: number,
+): void {
+  let prev = st[0] as number;
+  let gain = st[1] as number;
+  let loss = st[2] as number;
+  const pm1 = p - 1;
+  for (let i = i0; i < i1; i++) {
+    const v = x[i] as number;
+    const d = v - prev;
+    prev = v;
+    loss *= pm1;
+    gain *= pm1;
+    if (d < 0) loss -= d;
+    else gain += d;
+    loss /= p;
+    gain /= p;
+    const sum = gain + loss;
+    out[i] = isZero(sum) ? 0.0 : 100.0 * ((gain - loss) / sum);
+  }
+  st[0] = prev;
+  st[1] = gain;
+  st[2] = loss;
 }
 
 function rsiLike(name: string, cmo: boolean): Indicator {

@@ -1,4 +1,5 @@
 import {
+  CHUNK_ROWS,
   defineIndicator,
   input,
   iopt,
@@ -118,7 +119,28 @@ function bbandsSma(
     total += v;
     total2 += v * v;
   }
-  for (let i = lb, start = 0; i < n; i++, start++) {
+  const st = new Float64Array([total, total2]);
+  const bands = [upper, middle, lower] as const;
+  for (let i = lb; i < n; i += CHUNK_ROWS)
+    bbandsSmaChunk(real, bands, st, i, Math.min(n, i + CHUNK_ROWS), period, nbdevup, nbdevdn);
+  return [upper, middle, lower];
+}
+
+/** bbandsSma's loop over rows [i0, i1); st = [total, total2]. */
+function bbandsSmaChunk(
+  real: Float64Array,
+  bands: readonly [Float64Array, Float64Array, Float64Array],
+  st: Float64Array,
+  i0: number,
+  i1: number,
+  period: number,
+  nbdevup: number,
+  nbdevdn: number,
+): void {
+  const [upper, middle, lower] = bands;
+  let total = st[0] as number;
+  let total2 = st[1] as number;
+  for (let i = i0, start = i0 - (period - 1); i < i1; i++, start++) {
     let v = real[i] as number;
     total += v;
     total2 += v * v;
@@ -133,7 +155,8 @@ function bbandsSma(
     upper[i] = m + s * nbdevup;
     lower[i] = m - s * nbdevdn;
   }
-  return [upper, middle, lower];
+  st[0] = total;
+  st[1] = total2;
 }
 
 /** The deviation of BBANDS with an SMA middle band: mean of squares minus the SMA squared. */

@@ -1,4 +1,5 @@
 import {
+  CHUNK_ROWS,
   defineIndicator,
   input,
   iopt,
@@ -32,13 +33,28 @@ export function varRange(real: Float64Array, startIdx: number, period: number, o
   if (startIdx >= n) return;
   let total1 = 0;
   let total2 = 0;
-  let trailing = startIdx - (period - 1);
-  for (let i = trailing; i < startIdx; i++) {
+  for (let i = startIdx - (period - 1); i < startIdx; i++) {
     const v = real[i] as number;
     total1 += v;
     total2 += v * v;
   }
-  for (let i = startIdx; i < n; i++) {
+  const st = new Float64Array([total1, total2]);
+  for (let i = startIdx; i < n; i += CHUNK_ROWS)
+    varChunk(real, out, st, i, Math.min(n, i + CHUNK_ROWS), period);
+}
+
+/** varRange's loop over rows [i0, i1); st = [total1, total2]. */
+function varChunk(
+  real: Float64Array,
+  out: Float64Array,
+  st: Float64Array,
+  i0: number,
+  i1: number,
+  period: number,
+): void {
+  let total1 = st[0] as number;
+  let total2 = st[1] as number;
+  for (let i = i0, trailing = i0 - (period - 1); i < i1; i++) {
     const v = real[i] as number;
     total1 += v;
     total2 += v * v;
@@ -49,6 +65,8 @@ export function varRange(real: Float64Array, startIdx: number, period: number, o
     total2 -= t * t;
     out[i] = mean2 - mean1 * mean1;
   }
+  st[0] = total1;
+  st[1] = total2;
 }
 
 /** TA_VAR (its nbdev is accepted and ignored, as in TA-Lib). */
@@ -426,12 +444,31 @@ export function linreg(real: Float64Array, periodIn: number, kind: LinregKind): 
   const out = nanPrefixed(n, lb);
   if (n <= lb) return out;
   const k = linregConstants(period);
+  // [anchor c, ΣD, ΣxD, next scheduled recomputation]
+  const st = new Float64Array([0, 0, 0, lb]);
+  for (let t = lb; t < n; t += CHUNK_ROWS)
+    linregChunk(real, out, st, t, Math.min(n, t + CHUNK_ROWS), period, kind, k);
+  return out;
+}
+
+/** linreg's loop over bars [t0, t1); st = [c, ΣD, ΣxD, next]. */
+function linregChunk(
+  real: Float64Array,
+  out: Float64Array,
+  st: Float64Array,
+  t0: number,
+  t1: number,
+  period: number,
+  kind: LinregKind,
+  k: { sumX: number; divisor: number; shift: number },
+): void {
+  const lb = period - 1;
   const every = reanchorEvery(period);
-  let next = lb;
-  let c = 0;
-  let sumD = 0;
-  let sumXD = 0;
-  for (let today = lb; today < n; today++) {
+  let c = st[0] as number;
+  let sumD = st[1] as number;
+  let sumXD = st[2] as number;
+  let next = st[3] as number;
+  for (let today = t0; today < t1; today++) {
     const scheduled = today === next;
     // A NaN in the window (an interior gap) makes the sums NaN: TA-Lib's NaN while it is inside,
     // and an exact recomputation once it has left.
@@ -453,7 +490,10 @@ export function linreg(real: Float64Array, periodIn: number, kind: LinregKind): 
     }
     out[today] = linregFromDeviations(kind, period, k, c, sumXD, sumD);
   }
-  return out;
+  st[0] = c;
+  st[1] = sumD;
+  st[2] = sumXD;
+  st[3] = next;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { defineIndicator, input, iopt, TA_EPSILON, timeperiod } from "./indicatorKit.js";
+import { CHUNK_ROWS, defineIndicator, input, iopt, TA_EPSILON, timeperiod } from "./indicatorKit.js";
 import { nanPrefixed } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
@@ -45,13 +45,32 @@ export function atr(
   }
   prevATR = prevATR / period;
   out[lb] = normalized ? natrValue(prevATR, close[lb] as number) : prevATR;
-  for (let i = lb + 1; i < n; i++) {
+  const st = new Float64Array([prevATR]);
+  const hlc = [high, low, close] as const;
+  for (let i = lb + 1; i < n; i += CHUNK_ROWS)
+    atrChunk(hlc, out, st, i, Math.min(n, i + CHUNK_ROWS), period, normalized);
+  return out;
+}
+
+/** atr's smoothing over rows [i0, i1); st = [prevATR]. */
+function atrChunk(
+  hlc: readonly [Float64Array, Float64Array, Float64Array],
+  out: Float64Array,
+  st: Float64Array,
+  i0: number,
+  i1: number,
+  period: number,
+  normalized: boolean,
+): void {
+  const [high, low, close] = hlc;
+  let prevATR = st[0] as number;
+  for (let i = i0; i < i1; i++) {
     prevATR *= period - 1;
     prevATR += trueRange(high[i] as number, low[i] as number, close[i - 1] as number);
     prevATR /= period;
     out[i] = normalized ? natrValue(prevATR, close[i] as number) : prevATR;
   }
-  return out;
+  st[0] = prevATR;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { defineIndicator, input, intOption, iopt } from "./indicatorKit.js";
+import { CHUNK_ROWS, defineIndicator, input, intOption, iopt } from "./indicatorKit.js";
 import { nanPrefixed, perToK } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
@@ -66,15 +66,30 @@ export function obv(real: Float64Array, volume: Float64Array): Float64Array {
   const n = real.length;
   const out = new Float64Array(n);
   if (n === 0) return out;
-  let prevOBV = volume[0] as number;
-  let prevReal = real[0] as number;
-  for (let i = 0; i < n; i++) {
+  const st = new Float64Array([volume[0] as number, real[0] as number]);
+  for (let i = 0; i < n; i += CHUNK_ROWS) obvChunk(real, volume, out, st, i, Math.min(n, i + CHUNK_ROWS));
+  return out;
+}
+
+/** obv's loop over rows [i0, i1); st = [prevOBV, prevReal]. */
+function obvChunk(
+  real: Float64Array,
+  volume: Float64Array,
+  out: Float64Array,
+  st: Float64Array,
+  i0: number,
+  i1: number,
+): void {
+  let prevOBV = st[0] as number;
+  let prevReal = st[1] as number;
+  for (let i = i0; i < i1; i++) {
     const v = real[i] as number;
     prevOBV += obvTerm(+(v > prevReal) - +(v < prevReal), volume[i] as number);
     out[i] = prevOBV;
     prevReal = v;
   }
-  return out;
+  st[0] = prevOBV;
+  st[1] = prevReal;
 }
 
 /**
