@@ -69,7 +69,7 @@ export async function runSets(
     return runs;
   }
   for (let i = 0; i < sets.length; i++) {
-    if (split.offload[i]) continue;
+    if (!split.claim(i)) continue;
     const set = sets[i] as ResolvedSet;
     const started = performance.now();
     split.done(i, await set.generator.batch(setView(frame, set), set.config), started);
@@ -87,7 +87,7 @@ export function runSetsSync(frame: Frame, sets: readonly ResolvedSet[], opts: Ru
     });
   }
   for (let i = 0; i < sets.length; i++) {
-    if (split.offload[i]) continue;
+    if (!split.claim(i)) continue;
     const started = performance.now();
     split.done(i, batchSync(frame, sets[i] as ResolvedSet), started);
   }
@@ -104,8 +104,8 @@ function batchSync(frame: Frame, set: ResolvedSet): Float64Array[] {
 
 /** A run split between this thread and a worker (setThreads.ts). */
 interface Split {
-  /** Per set: computed by the worker. */
-  offload: readonly boolean[];
+  /** Claims set i for this thread (sets only this thread computes are always its own): false when the worker has it. */
+  claim(i: number): boolean;
   /** This thread computed set i (its outputs are placed at once: later sets may read them). */
   done(i: number, outs: Float64Array[], started: number): void;
   /**
@@ -126,17 +126,24 @@ function startSplit(frame: Frame, sets: readonly ResolvedSet[], opts: RunOptions
   }));
   const offload = planOffload(frame.length, planned, opts.threads, opts.evenWhenBusy);
   if (offload === undefined) return undefined;
-  const readHere = new Set(planned.flatMap((p, i) => (offload[i] ? [] : p.reads)));
+  /** Set i's index among the shared sets (those either thread may compute), or -1. */
+  const sharedIndex: number[] = [];
+  let k = 0;
+  for (const o of offload) sharedIndex.push(o ? k++ : -1);
   const worker = startOffload(
     frame.length,
     planned.filter((_, i) => offload[i]),
     (c) => frame.get(c),
-    readHere,
   );
   const outputs: (Float64Array[] | undefined)[] = sets.map(() => undefined);
   const seconds = sets.map(() => 0);
+  const here = sets.map(() => true);
   return {
-    offload,
+    claim(i) {
+      const s = sharedIndex[i] as number;
+      here[i] = s < 0 || worker.claim(s);
+      return here[i] as boolean;
+    },
     done(i, outs, started) {
       outputs[i] = outs;
       seconds[i] = (performance.now() - started) / 1000;
@@ -144,19 +151,18 @@ function startSplit(frame: Frame, sets: readonly ResolvedSet[], opts: RunOptions
     },
     finish(compute) {
       const got = worker.wait();
-      let k = 0;
       for (let i = 0; i < sets.length; i++) {
-        if (!offload[i]) continue;
-        if (got) {
-          outputs[i] = got.outputs[k];
-          seconds[i] = got.seconds[k] as number;
+        if (here[i]) continue;
+        const theirs = got?.get(sharedIndex[i] as number);
+        if (theirs) {
+          outputs[i] = theirs.outputs;
+          seconds[i] = theirs.seconds;
         } else {
           // The worker failed: compute here (an error is then thrown here, with its class).
           const started = performance.now();
           outputs[i] = compute(frame, sets[i] as ResolvedSet);
           seconds[i] = (performance.now() - started) / 1000;
         }
-        k++;
       }
       return sets.map((set, i) =>
         placeOutputs(frame, set, outputs[i] as Float64Array[], seconds[i] as number),

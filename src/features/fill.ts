@@ -25,27 +25,26 @@ export function fillGaps(x: Float64Array, policy: FillPolicy): Float64Array {
 }
 
 /**
- * `fillGaps` in shared memory, for a worker thread to read: the filled column (or a copy of `x`
- * when there is nothing to fill) in a SharedArrayBuffer. It becomes the cached filled column, so
- * this thread's `fillGaps` calls return it too: one fill per column and run, whichever asks.
+ * `fillGaps` in shared memory, for a worker thread to read, in two steps so that the worker can
+ * be handed the column before it is written: `column` is the filled column's shared memory, and
+ * `fill()` writes it (the filled values, or a copy of `x` when there is nothing to fill) and
+ * makes it the cached filled column, so that this thread's `fillGaps` calls return it too: one
+ * fill per column and run, whichever thread reads it. Nothing is left to do when the cached
+ * filled column is already shared.
  */
-export function fillGapsShared(x: Float64Array, policy: FillPolicy): Float64Array {
+export function fillGapsShared(x: Float64Array, policy: FillPolicy): { column: Float64Array; fill(): void } {
   const cached = filledCache.get(x)?.[policy];
-  if (cached && cached.buffer instanceof SharedArrayBuffer) return cached;
+  if (cached && cached.buffer instanceof SharedArrayBuffer) return { column: cached, fill() {} };
   const out = new Float64Array(new SharedArrayBuffer(x.byteLength));
-  if (cached && cached !== x) out.set(cached);
-  else if (hasGaps(x)) fillInto(x, policy, out);
-  else out.set(x);
-  filledCache.set(x, { ...filledCache.get(x), [policy]: out });
-  return out;
-}
-
-/**
- * Fills `x` itself (a private copy: columns in frames are never written in place), for a worker
- * thread given its own copy of an input column; `fillGaps` then finds nothing to fill.
- */
-export function fillInPlace(x: Float64Array, policy: FillPolicy): void {
-  if (hasGaps(x)) fillInto(x, policy, x);
+  return {
+    column: out,
+    fill() {
+      if (cached && cached !== x) out.set(cached);
+      else if (hasGaps(x)) fillInto(x, policy, out);
+      else out.set(x);
+      filledCache.set(x, { ...filledCache.get(x), [policy]: out });
+    },
+  };
 }
 
 /** True when a NaN follows the first number (leading NaNs stay in both policies). */

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { busyElsewhere } from "../core/cpuLoad.js";
 import { Frame } from "../core/frame.js";
-import { type FillPolicy, fillGapsShared, fillInPlace } from "./fill.js";
+import { type FillPolicy, fillGapsShared } from "./fill.js";
 import type { GeneratorConfig } from "./generator.js";
 import { talibFill, talibGenerator } from "./talib.js";
 
@@ -12,41 +12,50 @@ import { talibFill, talibGenerator } from "./talib.js";
  * A share of a run's `talib` sets on one worker thread while the calling thread computes the
  * rest: two cores fill and compute twice the columns. The worker reads its input columns from
  * shared memory and hands its outputs back by transfer (no copy); it runs the same kernels,
- * so the numbers are those of a run in one thread, bit for bit. A worker takes 55-105 ms of CPU
- * to start and compiles its kernels afresh, so small tables stay in one thread.
+ * so the numbers are those of a run in one thread, bit for bit.
+ *
+ * The share is not fixed in advance: the calling thread takes the sets in order from the front
+ * of the list, the worker from the back, each claiming a set with an atomic flag before
+ * computing it, until they meet. A worker takes 35-65 ms to start (thread, isolate, ~30
+ * modules) and its kernels are compiled afresh, which on a fast machine is a third or more of
+ * the whole run: a share fixed by a cost model gave it too much there (measured: 111 ms on two
+ * threads against 92 ms on one for the bench's 20 features) and too little on a slow one. Taken
+ * this way, a late worker takes less, and one that starts after the calling thread has claimed
+ * everything takes nothing and costs only its start on the other core.
  */
 
 /**
- * The cost model of the split, from the 20-feature bench on a 2-vCPU EPYC (525,600 rows): a
- * run in one thread costs ~15 ns per row and output column (first, cold run: V8 compiles each
- * kernel on first use, and every output is fresh memory). A worker's start (thread, isolate,
- * ~30 modules, then its kernels compiled afresh) is taken as 30 ms: fitted so that in the bench
- * both threads' CPU times come out even (main thread 12 columns and the fills, the worker 8 and
- * its start: 0.28 s and 0.28 s on a loaded machine, against 0.42 s for the whole in one thread).
+ * The cost model of whether to start a worker at all: a run in one thread costs ~15 ns per row
+ * and output column on a 2-vCPU EPYC (first, cold run: V8 compiles each kernel on first use,
+ * and every output is fresh memory; 8-15 ns by the day), and a worker is worth starting when
+ * that is more than its start.
  */
 const SECONDS_PER_CELL = 15e-9;
-const WORKER_START_SECONDS = 0.03;
+const WORKER_START_SECONDS = 0.05;
 
 /** The set fields a worker needs (a ResolvedSet holds functions, which cannot be posted). */
 export interface OffloadSet {
   config: GeneratorConfig;
-  /** Input columns by the generator's names, in shared memory. */
+  /** Input columns by the generator's names, in shared memory (filled once `ready` is 1). */
   inputs: [string, Float64Array][];
 }
 
 export interface OffloadRequest {
   rows: number;
+  /** The sets either thread may compute, in list order. */
   sets: OffloadSet[];
-  /** Unfilled copies among the inputs, which the worker fills in place first. */
-  unfilled: [Float64Array, FillPolicy][];
+  /** Per set: 0 unclaimed, 1 the calling thread's, 2 the worker's (claimed by compare-and-swap). */
+  claims: Int32Array;
+  /** Set to 1 (and notified) by the calling thread once every input is filled. */
+  ready: Int32Array;
   /** Set to 1 (and notified) by the worker once its reply is posted on `port`. */
   done: Int32Array;
   port: MessagePort;
 }
 
 export type OffloadReply =
-  | { ok: true; outputs: Float64Array[][]; seconds: number[] }
-  | { ok: false; message: string };
+  | { ok: true; sets: number[]; outputs: Float64Array[][]; seconds: number[] }
+  | { ok: false; sets: number[]; message: string };
 
 const WORKER_URL = new URL("./setWorker.js", import.meta.url);
 
@@ -62,10 +71,10 @@ export interface PlannedSet {
 }
 
 /**
- * Which sets go to the worker (undefined: none, run in one thread): see `chooseOffload`; none
- * either when no core is idle (other processes keep more than cores − 1.5 cores busy, measured
- * over the last second: core/cpuLoad.ts; `evenWhenBusy` skips this check), or when the compiled
- * worker is absent, as under the TypeScript test runner.
+ * Which sets either thread may compute (undefined: no worker, run in one thread): see
+ * `chooseOffload`; none either when no core is idle (other processes keep more than cores − 1.5
+ * cores busy, measured over the last second: core/cpuLoad.ts; `evenWhenBusy` skips this check),
+ * or when the compiled worker is absent, as under the TypeScript test runner.
  */
 export function planOffload(
   rows: number,
@@ -83,12 +92,10 @@ export function planOffload(
 }
 
 /**
- * `talib` sets whose inputs no other set writes and whose outputs no later set reads (so each
- * side sees exactly the columns it would in one thread), taken from the end of the list until
- * they hold the worker's share of the output columns: both threads should finish together, so
- * with T the run's estimated time in one thread and S the worker's start, the share is
- * (1 − S/T)/2. Undefined when a worker is not worth it: one thread, a table too small for a
- * share of one column, or all or nothing eligible.
+ * The `talib` sets whose inputs no other set writes and whose outputs no later set reads (so
+ * each thread sees exactly the columns it would in one thread): either thread may compute them.
+ * Undefined when a worker is not worth it: one thread, a run estimated to take less than a
+ * worker takes to start, or no such set.
  */
 export function chooseOffload(
   rows: number,
@@ -97,81 +104,93 @@ export function chooseOffload(
 ): boolean[] | undefined {
   const total = sets.reduce((s, p) => s + p.writes.length, 0);
   if (threads < 2 || sets.length < 2 || total === 0) return undefined;
-  const oneThread = rows * total * SECONDS_PER_CELL;
-  const target = (total * (1 - WORKER_START_SECONDS / oneThread)) / 2;
-  if (target < 1) return undefined;
-  const offload = sets.map(() => false);
-  let share = 0;
-  for (let i = sets.length - 1; i >= 0 && share < target; i--) {
-    const s = sets[i] as PlannedSet;
-    if (!s.isTalib || share + s.writes.length > target + 0.5) continue;
+  if (rows * total * SECONDS_PER_CELL <= WORKER_START_SECONDS) return undefined;
+  const offload = sets.map((s, i) => {
+    if (!s.isTalib) return false;
     const inputWritten = sets.some((o, j) => j !== i && o.writes.some((w) => s.reads.includes(w)));
     const outputRead = sets.slice(i + 1).some((l) => l.reads.some((r) => s.writes.includes(r)));
-    if (inputWritten || outputRead) continue;
-    offload[i] = true;
-    share += s.writes.length;
-  }
-  // Every set on the worker would leave this thread idle: not worth a thread.
-  if (share === 0 || share === total) return undefined;
-  return offload;
+    return !inputWritten && !outputRead;
+  });
+  return offload.some((o) => o) ? offload : undefined;
 }
 
-/** A worker computing its sets; `wait` blocks until it answers. */
+/** A worker started on the sets either thread may compute. */
 export interface Offloaded {
-  /** The outputs per offloaded set (in request order) and their seconds, or undefined if the worker failed. */
-  wait(): { outputs: Float64Array[][]; seconds: number[] } | undefined;
+  /** Claims shared set k (index among them) for the calling thread: false when the worker has it. */
+  claim(k: number): boolean;
+  /** Who holds shared set k: 0 nobody yet, 1 the calling thread, 2 the worker. */
+  holder(k: number): number;
+  /**
+   * The outputs and seconds of the sets the worker claimed, by shared index (waiting for it if it
+   * claimed any), or undefined for those sets if the worker failed: the caller computes them.
+   */
+  wait(): Map<number, { outputs: Float64Array[]; seconds: number }> | undefined;
 }
 
 /**
- * Starts a worker on `sets` (the planned sets to offload) over the frame's columns (`column`).
- * A column this thread's sets read too (`readHere`) is filled here into shared memory and
- * becomes the filled column both threads use; any other is copied as it is and filled by the
- * worker, which keeps that work off this thread.
+ * Starts a worker on `sets` (the planned sets either thread may compute) over the frame's
+ * columns (`column`). Their inputs are filled into shared memory after the request is posted
+ * (the worker is still starting), and become the filled columns this thread's sets read too.
  */
 export function startOffload(
   rows: number,
   sets: readonly PlannedSet[],
   column: (name: string) => Float64Array,
-  readHere: ReadonlySet<string>,
 ): Offloaded {
   const worker = new Worker(WORKER_URL);
   worker.unref();
   // A worker that fails without answering makes `wait` compute its sets here; its error event
   // (which would otherwise end the process) is left to that.
   worker.on("error", () => {});
-  // One unfilled copy per column and fill policy (two sets may fill the same column differently).
-  const copies = new Map<string, Float64Array>();
-  const unfilled: [Float64Array, FillPolicy][] = [];
-  const shared = (name: string, fill: FillPolicy): Float64Array => {
-    if (readHere.has(name)) return fillGapsShared(column(name), fill);
+  // One shared filled column per column and fill policy (two sets may fill the same column differently).
+  const shared = new Map<string, { column: Float64Array; fill(): void }>();
+  const input = (name: string, fill: FillPolicy): Float64Array => {
     const key = `${fill}:${name}`;
-    let c = copies.get(key);
+    let c = shared.get(key);
     if (c === undefined) {
-      const x = column(name);
-      c = new Float64Array(new SharedArrayBuffer(x.byteLength));
-      c.set(x);
-      copies.set(key, c);
-      unfilled.push([c, fill]);
+      c = fillGapsShared(column(name), fill);
+      shared.set(key, c);
     }
-    return c;
+    return c.column;
   };
-  const request: Omit<OffloadRequest, "done" | "port"> = {
+  const claims = new Int32Array(new SharedArrayBuffer(4 * sets.length));
+  const ready = new Int32Array(new SharedArrayBuffer(4));
+  const done = new Int32Array(new SharedArrayBuffer(4));
+  const request: Omit<OffloadRequest, "port"> = {
     rows,
     sets: sets.map((s) => {
       const fill = talibFill(s.config);
       return {
         config: s.config,
-        inputs: s.reads.map((r, k): [string, Float64Array] => [s.inputNames[k] as string, shared(r, fill)]),
+        inputs: s.reads.map((r, k): [string, Float64Array] => [s.inputNames[k] as string, input(r, fill)]),
       };
     }),
-    unfilled,
+    claims,
+    ready,
+    done,
   };
-  const done = new Int32Array(new SharedArrayBuffer(4));
   const { port1, port2 } = new MessageChannel();
-  worker.postMessage({ ...request, done, port: port2 } satisfies OffloadRequest, [port2]);
+  worker.postMessage({ ...request, port: port2 } satisfies OffloadRequest, [port2]);
+  for (const c of shared.values()) c.fill();
+  Atomics.store(ready, 0, 1);
+  Atomics.notify(ready, 0);
   const started = performance.now();
   return {
+    claim(k) {
+      return Atomics.compareExchange(claims, k, 0, 1) === 0;
+    },
+    holder(k) {
+      return Atomics.load(claims, k);
+    },
     wait() {
+      // Every set is claimed by now (this thread tried each): none by the worker, nothing to wait for.
+      const mine: number[] = [];
+      for (let k = 0; k < sets.length; k++) if (Atomics.load(claims, k) === 2) mine.push(k);
+      if (mine.length === 0) {
+        port1.close();
+        void worker.terminate();
+        return new Map();
+      }
       // A worker that died without answering (it cannot be seen from a blocked thread) is given
       // up after a generous time; its sets are then computed here.
       const limit = 30_000 + 4 * (performance.now() - started);
@@ -182,33 +201,46 @@ export function startOffload(
       const reply = receiveMessageOnPort(port1)?.message as OffloadReply | undefined;
       port1.close();
       void worker.terminate();
-      return reply?.ok ? { outputs: reply.outputs, seconds: reply.seconds } : undefined;
+      if (!reply?.ok) return undefined;
+      const got = new Map<number, { outputs: Float64Array[]; seconds: number }>();
+      reply.sets.forEach((k, j) => {
+        got.set(k, { outputs: reply.outputs[j] as Float64Array[], seconds: reply.seconds[j] as number });
+      });
+      return got;
     },
   };
 }
 
-/** The worker's side: computes every requested set with the `talib` generator. */
+/**
+ * The worker's side: waits for the inputs, then claims sets from the back of the list and
+ * computes each with the `talib` generator, until a claim fails (the calling thread, which goes
+ * from the front, has reached it).
+ */
 export function computeOffload(request: OffloadRequest): { reply: OffloadReply; transfer: ArrayBuffer[] } {
+  const claimed: number[] = [];
   try {
+    while (Atomics.load(request.ready, 0) === 0) Atomics.wait(request.ready, 0, 0, 1000);
     const outputs: Float64Array[][] = [];
     const seconds: number[] = [];
-    // The fills count in the first set's time, as in one thread the first reader pays them.
-    let started = performance.now();
-    for (const [x, fill] of request.unfilled) fillInPlace(x, fill);
-    for (const s of request.sets) {
+    for (let k = request.sets.length - 1; k >= 0; k--) {
+      if (Atomics.compareExchange(request.claims, k, 0, 2) !== 0) break;
+      claimed.push(k);
+      const started = performance.now();
+      const s = request.sets[k] as OffloadSet;
       const frame = new Frame(new Float64Array(request.rows), s.inputs);
       outputs.push(talibGenerator.batch(frame, s.config));
-      const now = performance.now();
-      seconds.push((now - started) / 1000);
-      started = now;
+      seconds.push((performance.now() - started) / 1000);
     }
     // Each output's own buffer moves to the calling thread; shared ones are shared anyway.
     const transfer = new Set<ArrayBuffer>();
     for (const outs of outputs) {
       for (const o of outs) if (o.buffer instanceof ArrayBuffer) transfer.add(o.buffer);
     }
-    return { reply: { ok: true, outputs, seconds }, transfer: [...transfer] };
+    return { reply: { ok: true, sets: claimed, outputs, seconds }, transfer: [...transfer] };
   } catch (err) {
-    return { reply: { ok: false, message: err instanceof Error ? err.message : String(err) }, transfer: [] };
+    return {
+      reply: { ok: false, sets: claimed, message: err instanceof Error ? err.message : String(err) },
+      transfer: [],
+    };
   }
 }

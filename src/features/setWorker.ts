@@ -2,8 +2,8 @@ import { parentPort } from "node:worker_threads";
 import { computeOffload, type OffloadReply, type OffloadRequest } from "./setThreads.js";
 
 /**
- * The worker thread of setThreads.ts: one request, one reply (the outputs, or a failure that
- * makes the calling thread compute the sets itself), then the thread ends.
+ * The worker thread of setThreads.ts: one request, one reply (the outputs of the sets it claimed,
+ * or a failure that makes the calling thread compute them itself), then the thread ends.
  */
 parentPort?.once("message", (request: OffloadRequest) => {
   try {
@@ -11,7 +11,11 @@ parentPort?.once("message", (request: OffloadRequest) => {
     try {
       request.port.postMessage(reply, transfer);
     } catch (err) {
-      const failed: OffloadReply = { ok: false, message: err instanceof Error ? err.message : String(err) };
+      const failed: OffloadReply = {
+        ok: false,
+        sets: reply.sets,
+        message: err instanceof Error ? err.message : String(err),
+      };
       request.port.postMessage(failed);
     }
   } finally {

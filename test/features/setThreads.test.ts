@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, test } from "vitest";
 import type { Frame } from "../../src/core/frame.js";
 import type { ResolvedSet, RunOptions, SetRun } from "../../src/features/featureSets.js";
+import type { Offloaded } from "../../src/features/setThreads.js";
 import { chooseOffload, type PlannedSet } from "../../src/features/setThreads.js";
 import { sampleCandles } from "../helpers/candles.js";
 import { ROOT } from "../helpers/paths.js";
@@ -15,8 +16,8 @@ const talib = (reads: string[], writes: string[]): PlannedSet => ({
   inputNames: reads,
 });
 
-describe("which sets a worker thread takes", () => {
-  test("the worker's share of the output columns, from the end of the list", () => {
+describe("which sets a worker thread may take", () => {
+  test("every talib set that reads no other set's outputs and whose outputs no later set reads", () => {
     const sets = [
       talib(["close"], ["a1", "a2", "a3", "a4", "a5"]),
       talib(["close"], ["b1", "b2"]),
@@ -25,9 +26,9 @@ describe("which sets a worker thread takes", () => {
       talib(["close"], ["e1", "e2", "e3"]),
       talib(["volume"], ["f"]),
     ];
-    // 13 columns of 5M rows: ~1 s in one thread, so the worker's share is (1 - 0.03)/2 of them,
-    // 6.3 (a set may overshoot it by half a column): f, e, d and c make 6.
-    expect(chooseOffload(5_000_000, sets, 2)).toEqual([false, false, true, true, true, true]);
+    // Either thread may compute any of them: the calling thread takes them from the front, the
+    // worker from the back, until they meet.
+    expect(chooseOffload(5_000_000, sets, 2)).toEqual([true, true, true, true, true, true]);
   });
 
   test("never a set whose inputs another set writes, whose outputs a later set reads, or a custom one", () => {
@@ -49,12 +50,12 @@ describe("which sets a worker thread takes", () => {
     expect(chooseOffload(5_000_000, reversed, 2)).toBeUndefined();
   });
 
-  test("one thread, a small table, or nothing to split: no worker", () => {
+  test("one thread, a small table, or a single set: no worker", () => {
     const sets = [talib(["close"], ["a", "b"]), talib(["close"], ["c", "d"])];
     expect(chooseOffload(5_000_000, sets, 1)).toBeUndefined();
     // 4 columns of 400,000 rows: ~24 ms in one thread, less than a worker takes to start.
     expect(chooseOffload(400_000, sets, 2)).toBeUndefined();
-    expect(chooseOffload(5_000_000, sets, 2)).toEqual([false, true]);
+    expect(chooseOffload(1_000_000, sets, 2)).toEqual([true, true]);
     expect(chooseOffload(5_000_000, [talib(["close"], ["a"])], 2)).toBeUndefined();
   });
 });
@@ -69,17 +70,25 @@ describe("feature sets split between two threads (compiled)", () => {
     runSetsSync(frame: Frame, sets: readonly ResolvedSet[], opts?: RunOptions): SetRun[];
     runSets(frame: Frame, sets: readonly ResolvedSet[], opts?: RunOptions): Promise<SetRun[]>;
     fillGaps(x: Float64Array, policy: "ffill" | "linear"): Float64Array;
+    startOffload(
+      rows: number,
+      sets: readonly PlannedSet[],
+      column: (name: string) => Float64Array,
+    ): Offloaded;
+    frameInputs(set: ResolvedSet): string[];
+    frameOutputs(set: ResolvedSet): string[];
     sets: ResolvedSet[];
   }
   let dist: Dist;
   let base: Frame;
   beforeAll(async () => {
     const load = (p: string) => import(pathToFileURL(resolve(ROOT, "dist", p)).href);
-    const [frame, sets, fill, talibMod] = await Promise.all([
+    const [frame, sets, fill, talibMod, threads] = await Promise.all([
       load("core/frame.js"),
       load("features/featureSets.js"),
       load("features/fill.js"),
       load("features/talib.js"),
+      load("features/setThreads.js"),
     ]);
     const talibSet = (config: Record<string, unknown>, prefix = ""): ResolvedSet => ({
       name: "talib",
@@ -93,6 +102,9 @@ describe("feature sets split between two threads (compiled)", () => {
       runSetsSync: sets.runSetsSync,
       runSets: sets.runSets,
       fillGaps: fill.fillGaps,
+      startOffload: threads.startOffload,
+      frameInputs: sets.frameInputs,
+      frameOutputs: sets.frameOutputs,
       sets: [
         talibSet({ columns: ["close"], functions: ["SMA"], windows: [5, 10, 20, 60, 120] }),
         talibSet({ columns: ["close"], functions: ["EMA"], windows: [12, 26] }),
@@ -169,5 +181,70 @@ describe("feature sets split between two threads (compiled)", () => {
     const three = copy(base);
     const runsAsync = await dist.runSets(three, dist.sets, { threads: 2, evenWhenBusy: true });
     expectSame(one, three, runsOne, runsAsync);
+  });
+
+  test("the worker claims sets from the back, this thread from the front; wait returns exactly the worker's", async () => {
+    // Sets 3..7 and 9 of the list read only the candles and feed no later set.
+    const shared = [3, 4, 5, 6, 7, 9].map((i) => dist.sets[i] as ResolvedSet);
+    const planned: PlannedSet[] = shared.map((s) => ({
+      isTalib: true,
+      config: s.config,
+      reads: dist.frameInputs(s),
+      writes: dist.frameOutputs(s),
+      inputNames: s.generator.inputs(s.config),
+    }));
+    const frame = copy(base);
+    const off = dist.startOffload(frame.length, planned, (c) => frame.get(c));
+    // This thread starts late: the worker claims the last set first, then the ones before it.
+    const deadline = Date.now() + 20_000;
+    while (off.holder(shared.length - 2) !== 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const mine: number[] = [];
+    for (let k = 0; k < shared.length; k++) if (off.claim(k)) mine.push(k);
+    const theirs = shared.map((_, k) => k).filter((k) => !mine.includes(k));
+    expect(theirs.length).toBeGreaterThanOrEqual(2);
+    // The worker's are a suffix of the list, and each set is held by exactly one thread.
+    expect(theirs).toEqual(shared.map((_, k) => k).slice(shared.length - theirs.length));
+    expect(shared.map((_, k) => off.holder(k))).toEqual(shared.map((_, k) => (mine.includes(k) ? 1 : 2)));
+    const got = off.wait();
+    expect([...(got?.keys() ?? [])].sort()).toEqual(theirs);
+    // Their outputs are those of a run in one thread, bit for bit.
+    const one = copy(base);
+    dist.runSetsSync(one, shared, { threads: 1 });
+    for (const k of theirs) {
+      const outs = got?.get(k)?.outputs ?? [];
+      const names = dist.frameOutputs(shared[k] as ResolvedSet);
+      expect(outs).toHaveLength(names.length);
+      names.forEach((name, j) => {
+        const a = one.get(name);
+        const b = outs[j] as Float64Array;
+        expect(
+          Buffer.from(b.buffer, b.byteOffset, b.byteLength).equals(
+            Buffer.from(a.buffer, a.byteOffset, a.byteLength),
+          ),
+          name,
+        ).toBe(true);
+      });
+    }
+  }, 60_000);
+
+  test("a worker that has claimed nothing is not waited for", () => {
+    const shared = [dist.sets[9] as ResolvedSet, dist.sets[3] as ResolvedSet];
+    const planned: PlannedSet[] = shared.map((s) => ({
+      isTalib: true,
+      config: s.config,
+      reads: dist.frameInputs(s),
+      writes: dist.frameOutputs(s),
+      inputNames: s.generator.inputs(s.config),
+    }));
+    const frame = copy(base);
+    const off = dist.startOffload(frame.length, planned, (c) => frame.get(c));
+    // Claimed at once, before the worker can have started.
+    expect(off.claim(0)).toBe(true);
+    expect(off.claim(1)).toBe(true);
+    const t = performance.now();
+    expect(off.wait()?.size).toBe(0);
+    expect(performance.now() - t).toBeLessThan(50);
   });
 });
