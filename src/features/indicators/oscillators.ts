@@ -1,4 +1,13 @@
-import { CHUNK_ROWS, input, intOption, isZero, nanArray, nanPrefix, optOf, val } from "./indicatorKit.js";
+import {
+  CHUNK_ROWS,
+  input,
+  intOption,
+  isZero,
+  nanArray,
+  optOf,
+  uninitNanPrefix,
+  val,
+} from "./indicatorKit.js";
 import { WindowExtreme } from "./momentumCommon.js";
 import type { Indicator, IndicatorStream, OptionSpec, Options } from "./types.js";
 
@@ -55,7 +64,7 @@ export class RsiState {
 export function rsiBatch(x: Float64Array, p: number, cmo: boolean): Float64Array {
   const n = x.length;
   if (n <= p) return nanArray(n);
-  const out = nanPrefix(n, p);
+  const out = uninitNanPrefix(n, p); // out[p] and every later position are written below
   let prev = x[0] as number;
   let gain = 0;
   let loss = 0;

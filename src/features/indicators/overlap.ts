@@ -10,6 +10,7 @@ import {
   scalarStream,
   TA_EPSILON,
   timeperiod,
+  uninitNanPrefix,
 } from "./indicatorKit.js";
 import {
   DemaStream,
@@ -22,7 +23,6 @@ import {
   maBatch,
   maLookback,
   maStream,
-  nanPrefixed,
   RunningSumStream,
   type ScalarStream,
   sma,
@@ -108,9 +108,10 @@ function bbandsSma(
 ): [Float64Array, Float64Array, Float64Array] {
   const n = real.length;
   const lb = period - 1;
-  const upper = nanPrefixed(n, lb);
-  const middle = nanPrefixed(n, lb);
-  const lower = nanPrefixed(n, lb);
+  // Every position from lb on is written below, in all three.
+  const upper = uninitNanPrefix(n, lb);
+  const middle = uninitNanPrefix(n, lb);
+  const lower = uninitNanPrefix(n, lb);
   if (n <= lb) return [upper, middle, lower];
   let total = 0;
   let total2 = 0;

@@ -9,6 +9,7 @@ import {
   scalarStream,
   TA_EPSILON,
   timeperiod,
+  uninitNanPrefix,
 } from "./indicatorKit.js";
 import { nanPrefixed, type ScalarStream } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
@@ -71,7 +72,7 @@ function varChunk(
 
 /** TA_VAR (its nbdev is accepted and ignored, as in TA-Lib). */
 export function variance(real: Float64Array, period: number): Float64Array {
-  const out = nanPrefixed(real.length, period - 1);
+  const out = uninitNanPrefix(real.length, period - 1); // varRange writes the rest
   varRange(real, period - 1, period, out);
   return out;
 }
@@ -441,7 +442,7 @@ export function linreg(real: Float64Array, periodIn: number, kind: LinregKind): 
   if (kind === LinregKind.Angle) return linregAngle(real, period);
   const n = real.length;
   const lb = period - 1;
-  const out = nanPrefixed(n, lb);
+  const out = uninitNanPrefix(n, lb); // every bar from lb on is written below
   if (n <= lb) return out;
   const k = linregConstants(period);
   // [anchor c, ΣD, ΣxD, next scheduled recomputation]

@@ -1,4 +1,12 @@
-import { CHUNK_ROWS, defineIndicator, input, iopt, TA_EPSILON, timeperiod } from "./indicatorKit.js";
+import {
+  CHUNK_ROWS,
+  defineIndicator,
+  input,
+  iopt,
+  TA_EPSILON,
+  timeperiod,
+  uninitNanPrefix,
+} from "./indicatorKit.js";
 import { nanPrefixed } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
@@ -36,7 +44,7 @@ export function atr(
   if (period <= 1) return trange(high, low, close);
   const n = high.length;
   const lb = period;
-  const out = nanPrefixed(n, lb);
+  const out = uninitNanPrefix(n, lb); // out[lb] and every later position are written below
   if (n <= lb) return out;
   // The seed: TA_INT_SMA over TRANGE[1..period], summed in order.
   let prevATR = 0;

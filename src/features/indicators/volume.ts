@@ -1,4 +1,4 @@
-import { CHUNK_ROWS, defineIndicator, input, intOption, iopt } from "./indicatorKit.js";
+import { CHUNK_ROWS, defineIndicator, input, intOption, iopt, uninitNanPrefix } from "./indicatorKit.js";
 import { nanPrefixed, perToK } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
@@ -64,7 +64,7 @@ export function adosc(
 
 export function obv(real: Float64Array, volume: Float64Array): Float64Array {
   const n = real.length;
-  const out = new Float64Array(n);
+  const out = uninitNanPrefix(n, 0); // every position is written below
   if (n === 0) return out;
   const st = new Float64Array([volume[0] as number, real[0] as number]);
   for (let i = 0; i < n; i += CHUNK_ROWS) obvChunk(real, volume, out, st, i, Math.min(n, i + CHUNK_ROWS));
