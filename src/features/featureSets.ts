@@ -68,11 +68,16 @@ export async function runSets(
     for (const s of sets) runs.push(await runSet(frame, s));
     return runs;
   }
-  for (let i = 0; i < sets.length; i++) {
-    if (!split.claim(i)) continue;
-    const set = sets[i] as ResolvedSet;
-    const started = performance.now();
-    split.done(i, await set.generator.batch(setView(frame, set), set.config), started);
+  try {
+    for (let i = 0; i < sets.length; i++) {
+      if (!split.claim(i)) continue;
+      const set = sets[i] as ResolvedSet;
+      const started = performance.now();
+      split.done(i, await set.generator.batch(setView(frame, set), set.config), started);
+    }
+  } catch (err) {
+    split.abandon();
+    throw err;
   }
   return split.finish(batchSync);
 }
@@ -86,10 +91,15 @@ export function runSetsSync(frame: Frame, sets: readonly ResolvedSet[], opts: Ru
       return placeOutputs(frame, set, batchSync(frame, set), (performance.now() - started) / 1000);
     });
   }
-  for (let i = 0; i < sets.length; i++) {
-    if (!split.claim(i)) continue;
-    const started = performance.now();
-    split.done(i, batchSync(frame, sets[i] as ResolvedSet), started);
+  try {
+    for (let i = 0; i < sets.length; i++) {
+      if (!split.claim(i)) continue;
+      const started = performance.now();
+      split.done(i, batchSync(frame, sets[i] as ResolvedSet), started);
+    }
+  } catch (err) {
+    split.abandon();
+    throw err;
   }
   return split.finish(batchSync);
 }
@@ -106,6 +116,8 @@ function batchSync(frame: Frame, set: ResolvedSet): Float64Array[] {
 interface Split {
   /** Claims set i for this thread (sets only this thread computes are always its own): false when the worker has it. */
   claim(i: number): boolean;
+  /** The run failed here: the worker is stopped. */
+  abandon(): void;
   /** This thread computed set i (its outputs are placed at once: later sets may read them). */
   done(i: number, outs: Float64Array[], started: number): void;
   /**
@@ -143,6 +155,9 @@ function startSplit(frame: Frame, sets: readonly ResolvedSet[], opts: RunOptions
       const s = sharedIndex[i] as number;
       here[i] = s < 0 || worker.claim(s);
       return here[i] as boolean;
+    },
+    abandon() {
+      worker.cancel();
     },
     done(i, outs, started) {
       outputs[i] = outs;

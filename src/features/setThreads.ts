@@ -10,8 +10,9 @@ import { talibFill, talibGenerator } from "./talib.js";
 
 /**
  * A share of a run's `talib` sets on one worker thread while the calling thread computes the
- * rest: two cores fill and compute twice the columns. The worker reads its input columns from
- * shared memory and hands its outputs back by transfer (no copy); it runs the same kernels,
+ * rest: two cores compute twice the columns. The worker reads its input columns from shared
+ * memory (filled by the calling thread) and hands its outputs back by transfer (no copy); it
+ * runs the same kernels,
  * so the numbers are those of a run in one thread, bit for bit.
  *
  * The share is not fixed in advance: the calling thread takes the sets in order from the front
@@ -120,6 +121,8 @@ export interface Offloaded {
   claim(k: number): boolean;
   /** Who holds shared set k: 0 nobody yet, 1 the calling thread, 2 the worker. */
   holder(k: number): number;
+  /** Stops the worker (the run failed on the calling thread): it claims nothing more. */
+  cancel(): void;
   /**
    * The outputs and seconds of the sets the worker claimed, by shared index (waiting for it if it
    * claimed any), or undefined for those sets if the worker failed: the caller computes them.
@@ -170,8 +173,19 @@ export function startOffload(
     done,
   };
   const { port1, port2 } = new MessageChannel();
+  const cancel = () => {
+    // Every set still unclaimed becomes this thread's, so a worker that runs on claims nothing.
+    for (let k = 0; k < sets.length; k++) Atomics.compareExchange(claims, k, 0, 1);
+    port1.close();
+    void worker.terminate();
+  };
   worker.postMessage({ ...request, port: port2 } satisfies OffloadRequest, [port2]);
-  for (const c of shared.values()) c.fill();
+  try {
+    for (const c of shared.values()) c.fill();
+  } catch (err) {
+    cancel();
+    throw err;
+  }
   Atomics.store(ready, 0, 1);
   Atomics.notify(ready, 0);
   const started = performance.now();
@@ -182,6 +196,7 @@ export function startOffload(
     holder(k) {
       return Atomics.load(claims, k);
     },
+    cancel,
     wait() {
       // Every set is claimed by now (this thread tried each): none by the worker, nothing to wait for.
       const mine: number[] = [];

@@ -122,7 +122,7 @@ describe("feature sets split between two threads (compiled)", () => {
         talibSet({ columns: ["close", "volume"], functions: ["OBV"] }),
         // Writes a column an earlier set writes too: the later one wins, as in one thread.
         talibSet({ columns: ["volume"], functions: ["SMA"], windows: [20], names: ["close_EMA_12"] }),
-        // The same column filled the other way: the worker fills a copy of its own for each.
+        // The same column filled the other way: one shared filled column per fill policy.
         talibSet({ columns: ["volume"], functions: ["SMA"], windows: [30], fill: "ffill" }),
       ],
     };
@@ -246,5 +246,38 @@ describe("feature sets split between two threads (compiled)", () => {
     const t = performance.now();
     expect(off.wait()?.size).toBe(0);
     expect(performance.now() - t).toBeLessThan(50);
+  });
+
+  test("a set failing on this thread stops the run with its own error and cancels the worker", () => {
+    const failing: ResolvedSet = {
+      name: "./failing.mjs:fail",
+      generator: {
+        inputs: () => ["close"],
+        outputs: () => ["bad"],
+        warmup: () => 0,
+        batch: () => {
+          throw new Error("this set fails");
+        },
+      },
+      column_prefix: "",
+      feature_prefix: "",
+      config: {},
+    };
+    const frame = copy(base);
+    expect(() =>
+      dist.runSetsSync(frame, [failing, ...dist.sets], { threads: 2, evenWhenBusy: true }),
+    ).toThrow("this set fails");
+    // Cancelled before the worker could claim: every shared set is left to this thread.
+    const shared = [dist.sets[9] as ResolvedSet, dist.sets[3] as ResolvedSet];
+    const planned: PlannedSet[] = shared.map((s) => ({
+      isTalib: true,
+      config: s.config,
+      reads: dist.frameInputs(s),
+      writes: dist.frameOutputs(s),
+      inputNames: s.generator.inputs(s.config),
+    }));
+    const off = dist.startOffload(frame.length, planned, (c) => frame.get(c));
+    off.cancel();
+    expect(shared.map((_, k) => off.holder(k))).toEqual([1, 1]);
   });
 });

@@ -91,6 +91,17 @@ describe("gb prediction paths give the same predictions", () => {
       expect(differing(raw, flat)).toBe(0);
     }
     expect(want.every((p) => p > 0 && p < 1)).toBe(true);
+    // Bad arguments are refused before any round starts (no worker is left holding a block).
+    const out = new Float64Array(n);
+    expect(() => forest?.addScores(cols32.slice(1), out, 0, n, { threads: 2 })).toThrow(
+      "gb predict: 20 feature columns expected, got 19",
+    );
+    expect(() => forest?.addScores(cols32, out, 0, n + 1, { threads: 2 })).toThrow(
+      `gb predict: rows [0, ${n + 1}) are outside the output or a column`,
+    );
+    const again = new Float64Array(n).fill(gb.baseScore);
+    forest?.addScores(cols32, again, 0, n, { threads: 2, link: "logistic" });
+    expect(differing(again, want)).toBe(0);
   });
 
   test("the compiled forest on 2 threads = the flat traversal, any block size, any row range", () => {

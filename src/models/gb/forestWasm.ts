@@ -19,8 +19,9 @@ import { Bytes, memarg, moduleBytes, Op, Type, type WasmFunction, type WasmMemor
  * blocks, in the two halves of the regions by turns: the calling thread copies a round in, starts
  * it, copies the next round into the other half while the workers run blocks of this one (the
  * copy was a pause for them), then claims blocks too (an atomic counter) and, once all are done,
- * copies the scores out. A row's score is the same sum in the same order whichever thread runs
- * it, so the result does not depend on the thread count.
+ * opens the next round to the workers and copies this one's scores out meanwhile. A row's score
+ * is the same sum in the same order whichever thread runs it, so the result does not depend on
+ * the thread count.
  */
 export interface CompiledForest {
   /**
@@ -242,6 +243,12 @@ export function compileForest(model: GbModel, block = WASM_BLOCK): CompiledFores
 
   const forest: CompiledForest = {
     addScores(columns, out, r0, r1, options = {}) {
+      // Checked before any round starts: nothing below throws while workers hold blocks.
+      if (columns.length !== d)
+        throw new RangeError(`gb predict: ${d} feature columns expected, got ${columns.length}`);
+      if (!(r0 >= 0 && r0 <= r1 && r1 <= out.length && columns.every((c) => c.length >= r1))) {
+        throw new RangeError(`gb predict: rows [${r0}, ${r1}) are outside the output or a column`);
+      }
       const f32 = options.float32 === true;
       const logistic = options.link === "logistic";
       const blocks = Math.ceil(Math.max(0, r1 - r0) / block);
@@ -271,20 +278,35 @@ export function compileForest(model: GbModel, block = WASM_BLOCK): CompiledFores
         for (let k = 0; k * block < rows; k++)
           load(columns, out, s0 + k * block, Math.min(block, rows - k * block), first + k, f32);
       };
+      /** Opens the (loaded) round starting at row s0 in half `half` to the workers. */
+      const startRound = (s0: number, half: number) => {
+        const rows = Math.min(roundRows, r1 - s0);
+        p.tag = (p.tag % 0x3fffff) + 1;
+        Atomics.store(ctrl, 1, 0);
+        Atomics.store(ctrl, 2, 0);
+        Atomics.store(ctrl, 0, p.tag * 256);
+        const blocks = Math.ceil(rows / block);
+        const msg = {
+          kind: "run",
+          id,
+          tag: p.tag,
+          blocks,
+          rows,
+          block,
+          regionBytes: region * 8,
+          first: half * REGIONS,
+        };
+        for (const w of workers) w.postMessage(msg);
+      };
       loadRound(r0, 0);
+      startRound(r0, 0);
       for (let s0 = r0, half = 0; s0 < r1; s0 += roundRows, half ^= 1) {
         const rows = Math.min(roundRows, r1 - s0);
         const n = Math.ceil(rows / block);
         const first = half * REGIONS;
-        p.tag = (p.tag % 0x3fffff) + 1;
-        const tag = p.tag;
-        Atomics.store(ctrl, 1, 0);
-        Atomics.store(ctrl, 2, 0);
-        Atomics.store(ctrl, 0, tag * 256);
-        const msg = { kind: "run", id, tag, blocks: n, rows, block, regionBytes: region * 8, first };
-        for (const w of workers) w.postMessage(msg);
+        const next = s0 + roundRows;
         // The next round's rows go into the other half while the workers start on this one.
-        if (s0 + roundRows < r1) loadRound(s0 + roundRows, (half ^ 1) * REGIONS);
+        if (next < r1) loadRound(next, (half ^ 1) * REGIONS);
         for (;;) {
           const word = Atomics.load(ctrl, 0);
           const k = word & 255;
@@ -295,6 +317,8 @@ export function compileForest(model: GbModel, block = WASM_BLOCK): CompiledFores
         }
         awaitBlocks(ctrl, n);
         if (Atomics.load(ctrl, 2) !== 0) throw new Error("gb predict: a worker thread failed on a block");
+        // The workers start on the next round while this one's scores are copied out.
+        if (next < r1) startRound(next, half ^ 1);
         for (let k = 0; k < n; k++)
           store(out, s0 + k * block, Math.min(block, rows - k * block), first + k, logistic);
       }
