@@ -145,6 +145,16 @@ describe("feature sets split between two threads (compiled)", () => {
     );
   });
 
+  /** The planner's view of talib sets that only read the candles. */
+  const plannedOf = (sets: readonly ResolvedSet[]): PlannedSet[] =>
+    sets.map((s) => ({
+      isTalib: true,
+      config: s.config,
+      reads: dist.frameInputs(s),
+      writes: dist.frameOutputs(s),
+      inputNames: s.generator.inputs(s.config),
+    }));
+
   const copy = (f: Frame): Frame =>
     new dist.Frame(
       f.time,
@@ -186,13 +196,7 @@ describe("feature sets split between two threads (compiled)", () => {
   test("the worker claims sets from the back, this thread from the front; wait returns exactly the worker's", async () => {
     // Sets 3..7 and 9 of the list read only the candles and feed no later set.
     const shared = [3, 4, 5, 6, 7, 9].map((i) => dist.sets[i] as ResolvedSet);
-    const planned: PlannedSet[] = shared.map((s) => ({
-      isTalib: true,
-      config: s.config,
-      reads: dist.frameInputs(s),
-      writes: dist.frameOutputs(s),
-      inputNames: s.generator.inputs(s.config),
-    }));
+    const planned = plannedOf(shared);
     const frame = copy(base);
     const off = dist.startOffload(frame.length, planned, (c) => frame.get(c));
     // This thread starts late: the worker claims the last set first, then the ones before it.
@@ -231,13 +235,7 @@ describe("feature sets split between two threads (compiled)", () => {
 
   test("a worker that has claimed nothing is not waited for", () => {
     const shared = [dist.sets[9] as ResolvedSet, dist.sets[3] as ResolvedSet];
-    const planned: PlannedSet[] = shared.map((s) => ({
-      isTalib: true,
-      config: s.config,
-      reads: dist.frameInputs(s),
-      writes: dist.frameOutputs(s),
-      inputNames: s.generator.inputs(s.config),
-    }));
+    const planned = plannedOf(shared);
     const frame = copy(base);
     const off = dist.startOffload(frame.length, planned, (c) => frame.get(c));
     // Claimed at once, before the worker can have started.
@@ -269,13 +267,7 @@ describe("feature sets split between two threads (compiled)", () => {
     ).toThrow("this set fails");
     // Cancelled before the worker could claim: every shared set is left to this thread.
     const shared = [dist.sets[9] as ResolvedSet, dist.sets[3] as ResolvedSet];
-    const planned: PlannedSet[] = shared.map((s) => ({
-      isTalib: true,
-      config: s.config,
-      reads: dist.frameInputs(s),
-      writes: dist.frameOutputs(s),
-      inputNames: s.generator.inputs(s.config),
-    }));
+    const planned = plannedOf(shared);
     const off = dist.startOffload(frame.length, planned, (c) => frame.get(c));
     off.cancel();
     expect(shared.map((_, k) => off.holder(k))).toEqual([1, 1]);
