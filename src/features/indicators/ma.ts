@@ -1,4 +1,4 @@
-import { CHUNK_ROWS, TA_EPSILON, uninitNanPrefix } from "./indicatorKit.js";
+import { CHUNK_ROWS, nanPrefix, TA_EPSILON, uninitNanPrefix } from "./indicatorKit.js";
 import { IndicatorError } from "./registry.js";
 
 /**
@@ -118,13 +118,6 @@ export function maStream(matype: number, period: number): ScalarStream {
     default:
       return new T3Stream(p, MA_T3_VFACTOR);
   }
-}
-
-/** A full-length output with NaN in [0, min(lookback, n)). */
-export function nanPrefixed(n: number, lookback: number): Float64Array {
-  const out = new Float64Array(n);
-  out.fill(Number.NaN, 0, Math.min(lookback, n));
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,7 +279,7 @@ export class EmaStream implements ScalarStream {
 export function dema(real: Float64Array, period: number): Float64Array {
   const n = real.length;
   const lbEma = period - 1;
-  const out = nanPrefixed(n, 2 * lbEma);
+  const out = nanPrefix(n, 2 * lbEma);
   if (n <= 2 * lbEma) return out;
   const k = perToK(period);
   const e1 = new Float64Array(n);
@@ -317,7 +310,7 @@ export class DemaStream implements ScalarStream {
 export function tema(real: Float64Array, period: number): Float64Array {
   const n = real.length;
   const lbEma = period - 1;
-  const out = nanPrefixed(n, 3 * lbEma);
+  const out = nanPrefix(n, 3 * lbEma);
   if (n <= 3 * lbEma) return out;
   const k = perToK(period);
   const e1 = new Float64Array(n);
@@ -360,7 +353,7 @@ export function wma(real: Float64Array, periodIn: number): Float64Array {
   const period = periodIn | 0;
   const n = real.length;
   const lb = period - 1;
-  const out = nanPrefixed(n, lb);
+  const out = nanPrefix(n, lb);
   if (n <= lb) return out;
   const divider = (period * (period + 1)) >> 1;
   let periodSum = 0;
@@ -427,7 +420,7 @@ export class WmaStream implements ScalarStream {
 export function trima(real: Float64Array, period: number): Float64Array {
   const n = real.length;
   const lb = period - 1;
-  const out = nanPrefixed(n, lb);
+  const out = nanPrefix(n, lb);
   if (n <= lb) return out;
   const odd = period % 2 === 1;
   const half = period >> 1;
@@ -563,7 +556,7 @@ function kamaSmoothing(sumROC1: number, periodROC: number): number {
 export function kama(real: Float64Array, period: number): Float64Array {
   const n = real.length;
   const lb = period;
-  const out = nanPrefixed(n, lb);
+  const out = nanPrefix(n, lb);
   if (n <= lb) return out;
   let sumROC1 = 0;
   let today = 0;
@@ -655,7 +648,7 @@ export function t3Lookback(period: number): number {
 export function t3(real: Float64Array, period: number, vfactor: number): Float64Array {
   const n = real.length;
   const lb = t3Lookback(period);
-  const out = nanPrefixed(n, lb);
+  const out = nanPrefix(n, lb);
   if (n <= lb) return out;
   const k = 2.0 / (period + 1.0);
   const omk = 1.0 - k;

@@ -1,5 +1,5 @@
-import { defineIndicator, input, iopt, scalarStream, timeperiod } from "./indicatorKit.js";
-import { nanPrefixed, RunningSumStream, runningSum } from "./ma.js";
+import { defineIndicator, input, iopt, nanPrefix, scalarStream, timeperiod } from "./indicatorKit.js";
+import { RunningSumStream, runningSum } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
 /**
@@ -95,7 +95,7 @@ export function minCore(
 export function windowExtreme(real: Float64Array, period: number, isMax: boolean): Float64Array {
   const n = real.length;
   const lb = period - 1;
-  const out = nanPrefixed(n, lb);
+  const out = nanPrefix(n, lb);
   const dq = new Int32Array(n);
   let head = 0;
   let tail = 0;
@@ -221,7 +221,7 @@ function extremeIndicator(name: string, isMax: boolean, wantIndex: boolean): Ind
     batch: (ins, o) => {
       const real = input(ins, 0);
       const p = iopt(o, "timeperiod");
-      const out = nanPrefixed(real.length, p - 1);
+      const out = nanPrefix(real.length, p - 1);
       const core = isMax ? maxCore : minCore;
       if (wantIndex) core(real, p, undefined, out);
       else core(real, p, out, undefined);

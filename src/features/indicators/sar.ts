@@ -1,5 +1,4 @@
-import { defineIndicator, input, opt, REAL_BOUND, realOption } from "./indicatorKit.js";
-import { nanPrefixed } from "./ma.js";
+import { defineIndicator, input, nanPrefix, opt, REAL_BOUND, realOption } from "./indicatorKit.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
 /**
@@ -118,7 +117,7 @@ export function sar(
   maximum: number,
 ): Float64Array {
   const n = high.length;
-  const out = nanPrefixed(n, 1);
+  const out = nanPrefix(n, 1);
   if (n <= 1) return out;
   const s = new SarState(acceleration, maximum);
   for (let i = 0; i < n; i++) out[i] = s.step(high[i] as number, low[i] as number);

@@ -3,6 +3,7 @@ import {
   defineIndicator,
   input,
   iopt,
+  nanPrefix,
   opt,
   REAL_BOUND,
   realOption,
@@ -11,7 +12,7 @@ import {
   timeperiod,
   uninitNanPrefix,
 } from "./indicatorKit.js";
-import { nanPrefixed, type ScalarStream } from "./ma.js";
+import type { ScalarStream } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
 /**
@@ -159,7 +160,7 @@ function pctChange(x: number, last: number): number {
 export function beta(real0: Float64Array, real1: Float64Array, period: number): Float64Array {
   const n = real0.length;
   const lb = period;
-  const out = nanPrefixed(n, lb);
+  const out = nanPrefix(n, lb);
   if (n <= lb) return out;
   let sxx = 0;
   let sxy = 0;
@@ -284,7 +285,7 @@ function correlValue(
 export function correl(real0: Float64Array, real1: Float64Array, period: number): Float64Array {
   const n = real0.length;
   const lb = period - 1;
-  const out = nanPrefixed(n, lb);
+  const out = nanPrefix(n, lb);
   if (n <= lb) return out;
   let sumXY = 0;
   let sumX = 0;
@@ -509,7 +510,7 @@ function linregChunk(
 function linregAngle(real: Float64Array, period: number): Float64Array {
   const n = real.length;
   const lb = period - 1;
-  const out = nanPrefixed(n, lb);
+  const out = nanPrefix(n, lb);
   if (n <= lb) return out;
   const { sumX, divisor } = linregConstants(period);
   if (n - lb < 4) {

@@ -3,11 +3,11 @@ import {
   defineIndicator,
   input,
   iopt,
+  nanPrefix,
   TA_EPSILON,
   timeperiod,
   uninitNanPrefix,
 } from "./indicatorKit.js";
-import { nanPrefixed } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
 /**
@@ -28,7 +28,7 @@ function trueRange(high: number, low: number, prevClose: number): number {
 /** TA_TRANGE (first value at index 1). */
 export function trange(high: Float64Array, low: Float64Array, close: Float64Array): Float64Array {
   const n = high.length;
-  const out = nanPrefixed(n, 1);
+  const out = nanPrefix(n, 1);
   for (let i = 1; i < n; i++) out[i] = trueRange(high[i] as number, low[i] as number, close[i - 1] as number);
   return out;
 }

@@ -1,5 +1,13 @@
-import { CHUNK_ROWS, defineIndicator, input, intOption, iopt, uninitNanPrefix } from "./indicatorKit.js";
-import { nanPrefixed, perToK } from "./ma.js";
+import {
+  CHUNK_ROWS,
+  defineIndicator,
+  input,
+  intOption,
+  iopt,
+  nanPrefix,
+  uninitNanPrefix,
+} from "./indicatorKit.js";
+import { perToK } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
 
 /**
@@ -44,7 +52,7 @@ export function adosc(
 ): Float64Array {
   const n = high.length;
   const lb = adoscLookback(fastPeriod, slowPeriod);
-  const out = nanPrefixed(n, lb);
+  const out = nanPrefix(n, lb);
   if (n <= lb) return out;
   const fastK = perToK(fastPeriod);
   const slowK = perToK(slowPeriod);
