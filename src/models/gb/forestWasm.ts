@@ -6,8 +6,9 @@ import { Bytes, memarg, moduleBytes, Op, Type, type WasmFunction, type WasmMemor
 /**
  * Compiles a forest to a WebAssembly module: one function per group of trees, each a loop over
  * a block of rows whose body is the group's trees as nested `if`s with the thresholds and leaf
- * values as constants, and `run`, which calls every group in order. Every node then has its own branch (consecutive
- * candles take similar paths, so branches predict well) and no node data is loaded. V8's
+ * values as constants, and `run`, which calls every group in order. Every node then has its own
+ * branch (consecutive candles take similar paths, so branches predict well) and no node data is
+ * loaded. V8's
  * baseline wasm compiler takes tens of milliseconds for hundreds of trees and hot functions are
  * optimised in the background, so unlike generated JavaScript there is no warm-up: measured 5×
  * faster than a flat-array traversal on the benchmark model, with identical sums (same order of
@@ -46,10 +47,15 @@ export interface ScoreOptions {
   /** Threads to share the rows with, the calling one included (default 1). */
   threads?: number;
   /**
-   * "logistic": out receives 1 / (1 + exp(−score)) (a binary model's probability) instead of the
+   * "logistic": out receives `logistic(score)` (a binary model's probability) instead of the
    * score, applied as the scores are copied out (the workers meanwhile run the next round).
    */
   link?: "identity" | "logistic";
+}
+
+/** A binary model's probability from its raw score: the one formula every prediction path uses. */
+export function logistic(score: number): number {
+  return 1 / (1 + Math.exp(-score));
 }
 
 export const WASM_BLOCK = 2048;
@@ -255,10 +261,10 @@ export function compileForest(model: GbModel, block = WASM_BLOCK): CompiledFores
     }
     heap.set(out.subarray(s, s + m), base + d * block);
   };
-  const store = (out: Float64Array, s: number, m: number, k: number, logistic: boolean) => {
+  const store = (out: Float64Array, s: number, m: number, k: number, probability: boolean) => {
     const at = k * region + d * block;
-    if (!logistic) out.set(heap.subarray(at, at + m), s);
-    else for (let i = 0; i < m; i++) out[s + i] = 1 / (1 + Math.exp(-(heap[at + i] as number)));
+    if (!probability) out.set(heap.subarray(at, at + m), s);
+    else for (let i = 0; i < m; i++) out[s + i] = logistic(heap[at + i] as number);
   };
 
   const forest: CompiledForest = {
@@ -270,7 +276,7 @@ export function compileForest(model: GbModel, block = WASM_BLOCK): CompiledFores
         throw new RangeError(`gb predict: rows [${r0}, ${r1}) are outside the output or a column`);
       }
       const f32 = options.float32 === true;
-      const logistic = options.link === "logistic";
+      const probability = options.link === "logistic";
       const blocks = Math.ceil(Math.max(0, r1 - r0) / block);
       const threads = Math.min(Math.max(1, Math.floor(options.threads ?? 1)), blocks, 64);
       const p = threads > 1 ? poolOf(threads - 1) : undefined;
@@ -280,7 +286,7 @@ export function compileForest(model: GbModel, block = WASM_BLOCK): CompiledFores
           const m = Math.min(block, r1 - s);
           load(columns, out, s, m, 0, f32);
           run(m, 0);
-          store(out, s, m, 0, logistic);
+          store(out, s, m, 0, probability);
         }
         return;
       }
@@ -292,15 +298,17 @@ export function compileForest(model: GbModel, block = WASM_BLOCK): CompiledFores
       }
       const ctrl = p.ctrl;
       const roundRows = REGIONS * block;
+      /** Rows of the round starting at row s0. */
+      const rowsAt = (s0: number) => Math.min(roundRows, r1 - s0);
       /** Copies the round starting at row s0 into the half of the regions from `first` on. */
       const loadRound = (s0: number, first: number) => {
-        const rows = Math.min(roundRows, r1 - s0);
+        const rows = rowsAt(s0);
         for (let k = 0; k * block < rows; k++)
           load(columns, out, s0 + k * block, Math.min(block, rows - k * block), first + k, f32);
       };
       /** Opens the (loaded) round starting at row s0 in half `half` to the workers. */
       const startRound = (s0: number, half: number) => {
-        const rows = Math.min(roundRows, r1 - s0);
+        const rows = rowsAt(s0);
         p.tag = (p.tag % 0x3fffff) + 1;
         Atomics.store(ctrl, 1, 0);
         Atomics.store(ctrl, 2, 0);
@@ -321,7 +329,7 @@ export function compileForest(model: GbModel, block = WASM_BLOCK): CompiledFores
       loadRound(r0, 0);
       startRound(r0, 0);
       for (let s0 = r0, half = 0; s0 < r1; s0 += roundRows, half ^= 1) {
-        const rows = Math.min(roundRows, r1 - s0);
+        const rows = rowsAt(s0);
         const n = Math.ceil(rows / block);
         const first = half * REGIONS;
         const next = s0 + roundRows;
@@ -340,7 +348,7 @@ export function compileForest(model: GbModel, block = WASM_BLOCK): CompiledFores
         // The workers start on the next round while this one's scores are copied out.
         if (next < r1) startRound(next, half ^ 1);
         for (let k = 0; k < n; k++)
-          store(out, s0 + k * block, Math.min(block, rows - k * block), first + k, logistic);
+          store(out, s0 + k * block, Math.min(block, rows - k * block), first + k, probability);
       }
     },
   };

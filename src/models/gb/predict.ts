@@ -1,5 +1,11 @@
 import { DataError } from "../../core/errors.js";
-import { type CompiledForest, compileForest, type ScoreOptions, startScoreThreads } from "./forestWasm.js";
+import {
+  type CompiledForest,
+  compileForest,
+  logistic,
+  type ScoreOptions,
+  startScoreThreads,
+} from "./forestWasm.js";
 import { checkGbModel, type GbModel } from "./model.js";
 
 /**
@@ -189,6 +195,6 @@ export function predictGb(
   }
   const x = options.float32 ? columns.map((c) => Float64Array.from(Float32Array.from(c))) : columns;
   rawScores(flatten(model), model.baseScore, x, 0, n, out);
-  if (binary) for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-(out[i] as number)));
+  if (binary) for (let i = 0; i < n; i++) out[i] = logistic(out[i] as number);
   return out;
 }
