@@ -12,8 +12,7 @@ import { talibFill, talibGenerator } from "./talib.js";
  * A share of a run's `talib` sets on one worker thread while the calling thread computes the
  * rest: two cores compute twice the columns. The worker reads its input columns from shared
  * memory (filled by the calling thread) and hands its outputs back by transfer (no copy); it
- * runs the same kernels,
- * so the numbers are those of a run in one thread, bit for bit.
+ * runs the same kernels, so the numbers are those of a run in one thread, bit for bit.
  *
  * The share is not fixed in advance: the calling thread takes the sets in order from the front
  * of the list, the worker from the back, each claiming a set with an atomic flag before
@@ -56,7 +55,7 @@ export interface OffloadRequest {
 
 export type OffloadReply =
   | { ok: true; sets: number[]; outputs: Float64Array[][]; seconds: number[] }
-  | { ok: false; sets: number[]; message: string };
+  | { ok: false; message: string };
 
 const WORKER_URL = new URL("./setWorker.js", import.meta.url);
 
@@ -199,9 +198,9 @@ export function startOffload(
     cancel,
     wait() {
       // Every set is claimed by now (this thread tried each): none by the worker, nothing to wait for.
-      const mine: number[] = [];
-      for (let k = 0; k < sets.length; k++) if (Atomics.load(claims, k) === 2) mine.push(k);
-      if (mine.length === 0) {
+      let theirs = false;
+      for (let k = 0; k < sets.length; k++) if (Atomics.load(claims, k) === 2) theirs = true;
+      if (!theirs) {
         port1.close();
         void worker.terminate();
         return new Map();
@@ -232,9 +231,9 @@ export function startOffload(
  * from the front, has reached it).
  */
 export function computeOffload(request: OffloadRequest): { reply: OffloadReply; transfer: ArrayBuffer[] } {
-  const claimed: number[] = [];
   try {
     while (Atomics.load(request.ready, 0) === 0) Atomics.wait(request.ready, 0, 0, 1000);
+    const claimed: number[] = [];
     const outputs: Float64Array[][] = [];
     const seconds: number[] = [];
     for (let k = request.sets.length - 1; k >= 0; k--) {
@@ -253,9 +252,6 @@ export function computeOffload(request: OffloadRequest): { reply: OffloadReply; 
     }
     return { reply: { ok: true, sets: claimed, outputs, seconds }, transfer: [...transfer] };
   } catch (err) {
-    return {
-      reply: { ok: false, sets: claimed, message: err instanceof Error ? err.message : String(err) },
-      transfer: [],
-    };
+    return { reply: { ok: false, message: err instanceof Error ? err.message : String(err) }, transfer: [] };
   }
 }

@@ -11,11 +11,7 @@ parentPort?.once("message", (request: OffloadRequest) => {
     try {
       request.port.postMessage(reply, transfer);
     } catch (err) {
-      const failed: OffloadReply = {
-        ok: false,
-        sets: reply.sets,
-        message: err instanceof Error ? err.message : String(err),
-      };
+      const failed: OffloadReply = { ok: false, message: err instanceof Error ? err.message : String(err) };
       request.port.postMessage(failed);
     }
   } finally {

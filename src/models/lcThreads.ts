@@ -107,8 +107,8 @@ const isShared = (x: Float64Array): boolean => x.buffer instanceof SharedArrayBu
  * A worker is not started on a machine busy with other work (other processes keeping more than
  * cores − 1 cores busy over the last second: core/cpuLoad.ts): there it adds its start-up to the
  * load and, descheduled in the middle of a part, holds up the evaluation. The bound is looser
- * than the feature sets' (cores − 1.5) because the caller never waits for parts the worker has
- * not claimed.
+ * than the feature sets' (cores − 1.5), whose worker also loads ~30 modules and compiles its
+ * kernels afresh before it can take a set: this worker is kept between evaluations.
  */
 const idleCore = (): boolean => busyElsewhere() <= availableParallelism() - 1;
 

