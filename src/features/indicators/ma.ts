@@ -1,5 +1,6 @@
 import { CHUNK_ROWS, nanPrefix, TA_EPSILON, uninitNanPrefix } from "./indicatorKit.js";
 import { IndicatorError } from "./registry.js";
+import { runKernel } from "./wasmKernels.js";
 
 /**
  * TA-Lib's moving averages (TA_MA and the functions it dispatches to), as batch kernels over
@@ -140,6 +141,7 @@ export function runningSum(real: Float64Array, period: number, divisor: number):
   let total = 0;
   for (let i = 0; i < lb; i++) total += real[i] as number;
   const st = new Float64Array([total]);
+  if (runKernel("sum", [real], [out], lb, lb, st, divisor)) return out;
   for (let i = lb; i < n; i += CHUNK_ROWS)
     runningSumChunk(real, out, st, i, Math.min(n, i + CHUNK_ROWS), lb, divisor);
   return out;
@@ -229,6 +231,7 @@ export function emaRange(
   for (let i = from; i <= first; i++) sum += src[i] as number;
   const st = new Float64Array([sum / period]);
   out[first] = st[0] as number;
+  if (runKernel("ema", [src], [out], first + 1, 0, st, k)) return;
   for (let i = first + 1; i < n; i += CHUNK_ROWS) emaChunk(src, out, st, i, Math.min(n, i + CHUNK_ROWS), k);
 }
 

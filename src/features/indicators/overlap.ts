@@ -38,8 +38,9 @@ import {
 } from "./ma.js";
 import { MonoDeque, windowExtreme } from "./mathops.js";
 import { SAR_INDICATOR } from "./sar.js";
-import { StddevStream, sqrtVarInPlace, varRange } from "./statistic.js";
+import { StddevStream, varRange } from "./statistic.js";
 import type { Indicator, IndicatorStream } from "./types.js";
+import { runKernel } from "./wasmKernels.js";
 
 /** TA-Lib's overlap studies: the moving averages, MA, BBANDS, MIDPOINT, MIDPRICE (and SAR). */
 
@@ -84,8 +85,7 @@ export function bbands(
   const lower = new Float64Array(n).fill(Number.NaN);
   if (n <= lb) return [upper, middle, lower];
   const sd = new Float64Array(n);
-  varRange(real, lb, period, sd);
-  sqrtVarInPlace(sd, lb, 1.0);
+  varRange(real, lb, period, sd, 1.0);
   for (let i = lb; i < n; i++) {
     const s = sd[i] as number;
     const m = middle[i] as number;
@@ -122,6 +122,8 @@ function bbandsSma(
   }
   const st = new Float64Array([total, total2]);
   const bands = [upper, middle, lower] as const;
+  if (runKernel("bbandsSma", [real], bands, lb, lb, st, period, nbdevup, nbdevdn))
+    return [upper, middle, lower];
   for (let i = lb; i < n; i += CHUNK_ROWS)
     bbandsSmaChunk(real, bands, st, i, Math.min(n, i + CHUNK_ROWS), period, nbdevup, nbdevdn);
   return [upper, middle, lower];

@@ -14,6 +14,7 @@ import {
 } from "./indicatorKit.js";
 import type { ScalarStream } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
+import { runKernel } from "./wasmKernels.js";
 
 /**
  * TA-Lib's statistic functions: VAR, STDDEV, BETA, CORREL, the LINEARREG family and TSF.
@@ -28,9 +29,17 @@ import type { Indicator, IndicatorStream } from "./types.js";
 /**
  * TA_INT_VAR from `startIdx`: population variance as mean of squares minus squared mean, with
  * running sums that start at startIdx-(period-1). Writes out[startIdx..n) only. BBANDS calls it
- * from its MA's lookback, which changes where the sums (and their rounding) start.
+ * from its MA's lookback, which changes where the sums (and their rounding) start. With `nbdev`
+ * it writes TA_STDDEV's square root step of each variance instead (see sqrtVar), a chunk at a
+ * time while the chunk is in cache.
  */
-export function varRange(real: Float64Array, startIdx: number, period: number, out: Float64Array): void {
+export function varRange(
+  real: Float64Array,
+  startIdx: number,
+  period: number,
+  out: Float64Array,
+  nbdev?: number,
+): void {
   const n = real.length;
   if (startIdx >= n) return;
   let total1 = 0;
@@ -41,8 +50,14 @@ export function varRange(real: Float64Array, startIdx: number, period: number, o
     total2 += v * v;
   }
   const st = new Float64Array([total1, total2]);
-  for (let i = startIdx; i < n; i += CHUNK_ROWS)
-    varChunk(real, out, st, i, Math.min(n, i + CHUNK_ROWS), period);
+  const lb = period - 1;
+  const kernel = nbdev === undefined ? "variance" : "stddev";
+  if (runKernel(kernel, [real], [out], startIdx, lb, st, period, nbdev ?? 1)) return;
+  for (let i = startIdx; i < n; i += CHUNK_ROWS) {
+    const end = Math.min(n, i + CHUNK_ROWS);
+    varChunk(real, out, st, i, end, period);
+    if (nbdev !== undefined) sqrtVarChunk(out, i, end, nbdev);
+  }
 }
 
 /** varRange's loop over rows [i0, i1); st = [total1, total2]. */
@@ -78,18 +93,20 @@ export function variance(real: Float64Array, period: number): Float64Array {
   return out;
 }
 
-/** TA-Lib's square root step of STDDEV: variances below 1e-14 (and negatives) give 0. */
-export function sqrtVarInPlace(out: Float64Array, from: number, nbdev: number): void {
-  for (let i = from; i < out.length; i++) {
-    const v = out[i] as number;
-    out[i] = v < TA_EPSILON ? 0.0 : Math.sqrt(v) * nbdev;
-  }
+/** sqrtVar over out[i0..i1), in place. */
+function sqrtVarChunk(out: Float64Array, i0: number, i1: number, nbdev: number): void {
+  for (let i = i0; i < i1; i++) out[i] = sqrtVar(out[i] as number, nbdev);
 }
 
-/** TA_STDDEV. */
+/** TA-Lib's square root step of STDDEV: variances below 1e-14 (and negatives) give 0. */
+export function sqrtVar(v: number, nbdev: number): number {
+  return v < TA_EPSILON ? 0.0 : Math.sqrt(v) * nbdev;
+}
+
+/** TA_STDDEV: the variance and its square root step, chunk by chunk. */
 export function stddev(real: Float64Array, period: number, nbdev: number): Float64Array {
-  const out = variance(real, period);
-  sqrtVarInPlace(out, period - 1, nbdev);
+  const out = uninitNanPrefix(real.length, period - 1); // varRange writes the rest
+  varRange(real, period - 1, period, out, nbdev);
   return out;
 }
 
@@ -145,7 +162,7 @@ export class StddevStream implements ScalarStream {
   next(x: number): number {
     const v = this.v.next(x);
     if (Number.isNaN(v)) return v;
-    return v < TA_EPSILON ? 0.0 : Math.sqrt(v) * this.nbdev;
+    return sqrtVar(v, this.nbdev);
   }
 }
 

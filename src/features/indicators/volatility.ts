@@ -9,6 +9,7 @@ import {
   uninitNanPrefix,
 } from "./indicatorKit.js";
 import type { Indicator, IndicatorStream } from "./types.js";
+import { runKernel } from "./wasmKernels.js";
 
 /**
  * TA-Lib's volatility functions: TRANGE, ATR (Wilder's smoothing of TRANGE seeded with its SMA)
@@ -55,6 +56,7 @@ export function atr(
   out[lb] = normalized ? natrValue(prevATR, close[lb] as number) : prevATR;
   const st = new Float64Array([prevATR]);
   const hlc = [high, low, close] as const;
+  if (runKernel(normalized ? "natr" : "atr", hlc, [out], lb + 1, 1, st, period)) return out;
   for (let i = lb + 1; i < n; i += CHUNK_ROWS)
     atrChunk(hlc, out, st, i, Math.min(n, i + CHUNK_ROWS), period, normalized);
   return out;

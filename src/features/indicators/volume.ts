@@ -9,6 +9,7 @@ import {
 } from "./indicatorKit.js";
 import { perToK } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
+import { runKernel } from "./wasmKernels.js";
 
 /**
  * TA-Lib's volume indicators: AD (Chaikin accumulation/distribution, cumulative from the first
@@ -75,6 +76,7 @@ export function obv(real: Float64Array, volume: Float64Array): Float64Array {
   const out = uninitNanPrefix(n, 0); // every position is written below
   if (n === 0) return out;
   const st = new Float64Array([volume[0] as number, real[0] as number]);
+  if (runKernel("obv", [real, volume], [out], 0, 0, st)) return out;
   for (let i = 0; i < n; i += CHUNK_ROWS) obvChunk(real, volume, out, st, i, Math.min(n, i + CHUNK_ROWS));
   return out;
 }

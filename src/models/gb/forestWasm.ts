@@ -1,7 +1,16 @@
 import { Worker } from "node:worker_threads";
 import { WorkerError } from "../../core/errors.js";
+import {
+  Bytes,
+  memarg,
+  moduleBytes,
+  Op,
+  Type,
+  type WasmFunction,
+  type WasmMemory,
+  wasmApi,
+} from "../../core/wasm.js";
 import type { GbModel, GbTree } from "./model.js";
-import { Bytes, memarg, moduleBytes, Op, Type, type WasmFunction, type WasmMemory, wasmApi } from "./wasm.js";
 
 /**
  * Compiles a forest to a WebAssembly module: one function per group of trees, each a loop over

@@ -10,8 +10,9 @@
  * Work is split into parts by position only (never by thread count), and partial histograms are
  * summed in part order, so a model does not depend on how many threads trained it.
  */
+
+import type { WasmApi, WasmMemory } from "../../core/wasm.js";
 import type { TrainLayout } from "./kernelsWasm.js";
-import type { WasmApi, WasmMemory } from "./wasm.js";
 
 /** Shared buffers and sizes of one training run; structured-cloneable (sent to workers). */
 export interface WsData {

@@ -1,4 +1,4 @@
-import { Bytes, memarg, moduleBytes, Op, Type, type WasmFunction } from "./wasm.js";
+import { Bytes, memarg, moduleBytes, Op, Type, type WasmFunction } from "../../core/wasm.js";
 
 /**
  * The training loops that dominate the time, histogram building and row partitioning, as

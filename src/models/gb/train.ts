@@ -1,5 +1,6 @@
 import { DataError } from "../../core/errors.js";
 import { type Logger, silentLogger } from "../../core/log.js";
+import { type WasmMemory, wasmApi } from "../../core/wasm.js";
 import {
   BIN_SAMPLE_ROWS,
   type BinInfo,
@@ -18,7 +19,6 @@ import type { GbParams } from "./params.js";
 import { Rng, sampleIndices } from "./rng.js";
 import { leafOutput, type SplitConfig } from "./split.js";
 import { resolveThreads, Team } from "./team.js";
-import { type WasmMemory, wasmApi } from "./wasm.js";
 
 /** Below this many cells (rows × features) worker threads cost more than they save. */
 const MIN_PARALLEL_CELLS = 400_000;

@@ -1,6 +1,7 @@
 /**
- * A minimal WebAssembly binary writer for the generated kernels (forest prediction, histogram
- * and partition loops): LEB128 numbers, sections, and the few opcodes used.
+ * A minimal WebAssembly binary writer for the generated kernels (gb's forest prediction,
+ * histogram and partition loops; the hottest indicator loops): LEB128 numbers, sections, and the
+ * few opcodes used.
  */
 
 /** The little of the WebAssembly JS API used here (the project's lib settings carry no wasm types). */
@@ -131,6 +132,7 @@ export const Op = {
   f64Le: 0x65,
   f64Ge: 0x66,
   f64Abs: 0x99,
+  f64Sqrt: 0x9f,
   f64ConvertI32S: 0xb7,
   i32Add: 0x6a,
   i32Sub: 0x6b,

@@ -1,0 +1,335 @@
+import { Bytes, memarg, moduleBytes, Op, Type, type WasmFunction, wasmApi } from "../../core/wasm.js";
+import { CHUNK_ROWS, TA_EPSILON } from "./indicatorKit.js";
+
+/**
+ * The hottest indicator loops as generated WebAssembly. A JavaScript kernel runs once per column,
+ * so in a fresh process each kernel spends its first tens of thousands of rows in V8's
+ * interpreter and baseline code, its doubles boxed on the heap, until the optimising compiler's
+ * code arrives: 4–6 ms per kernel over a year of minutes, 5–14 ms for the first STDDEV. A wasm
+ * module is compiled before its first call (baseline code, doubles unboxed) and tiered up in the
+ * background.
+ *
+ * The kernels work one chunk of rows at a time in a small memory of their own: the chunk's inputs
+ * (with the rows before it that the window reaches back to) are copied in and its outputs copied
+ * out, tens of KB that stay in cache, so columns remain plain Float64Arrays wherever they live.
+ * Each kernel does its JavaScript twin's operations in the same order, so the numbers are the same
+ * to the bit (test/features/wasmKernels.test.ts runs both on real candles). The twins stay: they
+ * run where there is no WebAssembly (node --jitless) and for windows longer than MAX_LOOKBACK.
+ */
+
+/** The most rows before a chunk that a kernel's window may reach (longer windows run the JavaScript twin). */
+export const MAX_LOOKBACK = CHUNK_ROWS;
+
+const IN_ROWS = MAX_LOOKBACK + CHUNK_ROWS;
+/** Byte offsets: the state (kernels' running values between chunks), inputs, outputs. */
+const STATE = 0;
+const STATE_SLOTS = 8;
+const IN = [64, 64 + 8 * IN_ROWS, 64 + 16 * IN_ROWS] as const;
+const OUT0 = 64 + 24 * IN_ROWS;
+const OUT = [OUT0, OUT0 + 8 * CHUNK_ROWS, OUT0 + 16 * CHUNK_ROWS] as const;
+const END = OUT0 + 24 * CHUNK_ROWS;
+
+/** A kernel's signature: rows in the chunk, rows before it in the inputs, up to three constants. */
+type KernelFn = (count: number, lb: number, a: number, b: number, c: number) => void;
+
+const NAMES = ["sum", "variance", "stddev", "bbandsSma", "rsi", "cmo", "obv", "atr", "natr", "ema"] as const;
+export type KernelName = (typeof NAMES)[number];
+
+interface Kernels {
+  fns: Record<KernelName, KernelFn>;
+  f64: Float64Array;
+}
+
+let kernels: Kernels | null | undefined;
+let enabled = true;
+let runs = 0;
+
+/** Kernel runs in this thread so far (a test's proof that a path went through wasm). */
+export function wasmKernelRuns(): number {
+  return runs;
+}
+
+/** Turns the wasm kernels off (true: back on) in this thread, so tests can run the JavaScript twins. */
+export function useWasmKernels(on: boolean): void {
+  enabled = on;
+}
+
+/** This thread's kernels, or null where the runtime has no WebAssembly or they are turned off. */
+function get(): Kernels | null {
+  if (!enabled) return null;
+  if (kernels !== undefined) return kernels;
+  const api = wasmApi();
+  if (api === undefined) {
+    kernels = null;
+    return kernels;
+  }
+  const pages = Math.ceil(END / 65536);
+  const mem = new api.Memory({ initial: pages, maximum: pages });
+  const module = new api.Module(moduleBytes(NAMES.map(kernelFunction), pages, false));
+  const inst = new api.Instance(module, { env: { mem } });
+  kernels = {
+    fns: inst.exports as unknown as Record<KernelName, KernelFn>,
+    f64: new Float64Array(mem.buffer),
+  };
+  return kernels;
+}
+
+/**
+ * Runs kernel `name` over rows [from, n) of `inputs` (n: their length), writing the same rows of
+ * `outputs`. The kernel sees, per input, the chunk's rows and the `lb` rows before them; `st` holds
+ * its running values going in and gets them back at the end. Returns false, having written
+ * nothing, when the kernels cannot run here (the caller runs the JavaScript twin).
+ */
+export function runKernel(
+  name: KernelName,
+  inputs: readonly Float64Array[],
+  outputs: readonly Float64Array[],
+  from: number,
+  lb: number,
+  st: Float64Array,
+  a = 0,
+  b = 0,
+  c = 0,
+): boolean {
+  if (lb > MAX_LOOKBACK || from < lb || st.length > STATE_SLOTS) return false;
+  const k = get();
+  if (k === null) return false;
+  const { f64 } = k;
+  const fn = k.fns[name];
+  const n = (inputs[0] as Float64Array).length;
+  if (from < n) runs++;
+  f64.set(st, STATE / 8);
+  for (let i0 = from; i0 < n; i0 += CHUNK_ROWS) {
+    const i1 = Math.min(n, i0 + CHUNK_ROWS);
+    for (let j = 0; j < inputs.length; j++)
+      f64.set((inputs[j] as Float64Array).subarray(i0 - lb, i1), (IN[j] as number) / 8);
+    fn(i1 - i0, lb, a, b, c);
+    for (let j = 0; j < outputs.length; j++) {
+      const o = (OUT[j] as number) / 8;
+      (outputs[j] as Float64Array).set(f64.subarray(o, o + (i1 - i0)), i0);
+    }
+  }
+  st.set(f64.subarray(STATE / 8, STATE / 8 + st.length));
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Code generation
+
+/** Locals every kernel has: params count (0), lb (1), a (2), b (3), c (4); p, q, end; then f64s. */
+const L = { count: 0, lb: 1, a: 2, b: 3, c: 4, p: 5, q: 6, end: 7, f: 8 } as const;
+/** Named f64 locals after the fixed ones: state values first, then temporaries. */
+const F64_LOCALS = 8;
+
+/**
+ * The loop every kernel shares. p is the byte offset of the chunk's k-th row in an output (and of
+ * row k − lb's in an input: the oldest row the window reaches), q = p + 8·lb that of the k-th row
+ * in an input. `state` f64 locals are loaded from the state slots before the loop and stored
+ * after it.
+ */
+function kernel(name: string, state: number, body: (c: Asm) => void): WasmFunction {
+  const c = new Asm();
+  c.op(Op.localGet, L.lb).i32(3).op(Op.i32Shl, Op.localSet, L.q);
+  c.op(Op.localGet, L.count).i32(3).op(Op.i32Shl, Op.localSet, L.end);
+  for (let s = 0; s < state; s++) {
+    c.i32(0).op(Op.f64Load);
+    memarg(c, 3, STATE + 8 * s);
+    c.op(Op.localSet, L.f + s);
+  }
+  c.op(Op.block, Type.void, Op.loop, Type.void);
+  c.op(Op.localGet, L.p, Op.localGet, L.end, Op.i32GeU, Op.brIf, 1);
+  body(c);
+  c.op(Op.localGet, L.p).i32(8).op(Op.i32Add, Op.localSet, L.p);
+  c.op(Op.localGet, L.q).i32(8).op(Op.i32Add, Op.localSet, L.q);
+  c.op(Op.br, 0, Op.end, Op.end);
+  for (let s = 0; s < state; s++) {
+    c.i32(0).op(Op.localGet, L.f + s, Op.f64Store);
+    memarg(c, 3, STATE + 8 * s);
+  }
+  return {
+    name,
+    params: [Type.i32, Type.i32, Type.f64, Type.f64, Type.f64],
+    results: [],
+    locals: [
+      [3, Type.i32],
+      [F64_LOCALS, Type.f64],
+    ],
+    body: c,
+  };
+}
+
+/** Bytes with the few stack idioms the kernels repeat. */
+class Asm extends Bytes {
+  /** Pushes f64 local `i` (0-based after the fixed locals). */
+  get(i: number): this {
+    return this.op(Op.localGet, L.f + i);
+  }
+  set(i: number): this {
+    return this.op(Op.localSet, L.f + i);
+  }
+  param(i: number): this {
+    return this.op(Op.localGet, i);
+  }
+  /** Pushes input j's value at the current row. */
+  cur(j: number): this {
+    this.op(Op.localGet, L.q, Op.f64Load);
+    memarg(this, 3, IN[j] as number);
+    return this;
+  }
+  /** Pushes input j's value at the window's oldest row (lb rows back). */
+  old(j: number): this {
+    this.op(Op.localGet, L.p, Op.f64Load);
+    memarg(this, 3, IN[j] as number);
+    return this;
+  }
+  /** Stores the value `push` leaves on the stack into output j at the current row. */
+  out(j: number, push: () => void): this {
+    this.op(Op.localGet, L.p);
+    push();
+    this.op(Op.f64Store);
+    memarg(this, 3, OUT[j] as number);
+    return this;
+  }
+  /** Pushes 1 when the f64 on the stack is within TA_EPSILON of zero (TA-Lib's TA_IS_ZERO); reads it from local i. */
+  isZero(i: number): this {
+    this.f64(-TA_EPSILON).get(i).op(Op.f64Lt);
+    this.get(i).f64(TA_EPSILON).op(Op.f64Lt, Op.i32And);
+    return this;
+  }
+}
+
+function kernelFunction(name: KernelName): WasmFunction {
+  switch (name) {
+    case "sum":
+      // total += x[i]; out = total / a (the divisor); total -= x[i - lb]
+      return kernel(name, 1, (c) => {
+        c.get(0).cur(0).op(Op.f64Add).set(0);
+        c.out(0, () => c.get(0).param(L.a).op(Op.f64Div));
+        c.get(0).old(0).op(Op.f64Sub).set(0);
+      });
+    case "variance":
+    case "stddev":
+      // statistic.ts varChunk (a = period) and, for stddev, sqrtVar (b = nbdev)
+      return kernel(name, 2, (c) => {
+        const [t1, t2, v, m1, m2, t] = [0, 1, 2, 3, 4, 5];
+        c.cur(0).set(v);
+        c.get(t1).get(v).op(Op.f64Add).set(t1);
+        c.get(t2).get(v).get(v).op(Op.f64Mul, Op.f64Add).set(t2);
+        c.get(t1).param(L.a).op(Op.f64Div).set(m1);
+        c.get(t2).param(L.a).op(Op.f64Div).set(m2);
+        c.old(0).set(t);
+        c.get(t1).get(t).op(Op.f64Sub).set(t1);
+        c.get(t2).get(t).get(t).op(Op.f64Mul, Op.f64Sub).set(t2);
+        c.get(m2).get(m1).get(m1).op(Op.f64Mul, Op.f64Sub).set(v);
+        if (name === "variance") c.out(0, () => c.get(v));
+        else c.out(0, () => sqrtVar(c, v, () => c.param(L.b)));
+      });
+    case "bbandsSma":
+      // overlap.ts bbandsSmaChunk: a = period, b = nbdevup, c = nbdevdn; outputs upper, middle, lower
+      return kernel(name, 2, (c) => {
+        const [total, total2, v, m, mean2, s] = [0, 1, 2, 3, 4, 5];
+        c.cur(0).set(v);
+        c.get(total).get(v).op(Op.f64Add).set(total);
+        c.get(total2).get(v).get(v).op(Op.f64Mul, Op.f64Add).set(total2);
+        c.get(total).param(L.a).op(Op.f64Div).set(m);
+        c.get(total2).param(L.a).op(Op.f64Div).set(mean2);
+        c.old(0).set(v);
+        c.get(total).get(v).op(Op.f64Sub).set(total);
+        c.get(total2).get(v).get(v).op(Op.f64Mul, Op.f64Sub).set(total2);
+        c.get(mean2).get(m).get(m).op(Op.f64Mul, Op.f64Sub).set(mean2);
+        sqrtVar(c, mean2, undefined);
+        c.set(s);
+        c.out(1, () => c.get(m));
+        c.out(0, () => c.get(m).get(s).param(L.b).op(Op.f64Mul, Op.f64Add));
+        c.out(2, () => c.get(m).get(s).param(L.c).op(Op.f64Mul, Op.f64Sub));
+      });
+    case "rsi":
+    case "cmo":
+      // oscillators.ts rsiChunk / cmoChunk: a = period; state prev, gain, loss
+      return kernel(name, 3, (c) => {
+        const [prev, gain, loss, v, d, sum, pm1] = [0, 1, 2, 3, 4, 5, 6];
+        c.param(L.a).f64(1).op(Op.f64Sub).set(pm1);
+        c.cur(0).set(v);
+        c.get(v).get(prev).op(Op.f64Sub).set(d);
+        c.get(v).set(prev);
+        c.get(loss).get(pm1).op(Op.f64Mul).set(loss);
+        c.get(gain).get(pm1).op(Op.f64Mul).set(gain);
+        c.get(d).f64(0).op(Op.f64Lt, Op.if, Type.void);
+        c.get(loss).get(d).op(Op.f64Sub).set(loss);
+        c.op(Op.else);
+        c.get(gain).get(d).op(Op.f64Add).set(gain);
+        c.op(Op.end);
+        c.get(loss).param(L.a).op(Op.f64Div).set(loss);
+        c.get(gain).param(L.a).op(Op.f64Div).set(gain);
+        c.get(gain).get(loss).op(Op.f64Add).set(sum);
+        c.out(0, () => {
+          c.f64(0);
+          c.f64(100);
+          if (name === "rsi") c.get(gain);
+          else c.get(gain).get(loss).op(Op.f64Sub);
+          c.get(sum).op(Op.f64Div, Op.f64Mul);
+          c.isZero(sum).op(Op.select);
+        });
+      });
+    case "obv":
+      // volume.ts obvChunk: inputs real, volume; state prevOBV, prevReal
+      return kernel(name, 2, (c) => {
+        const [obv, prevReal, v, dir, t] = [0, 1, 2, 3, 4];
+        c.cur(0).set(v);
+        c.get(v).get(prevReal).op(Op.f64Gt);
+        c.get(v).get(prevReal).op(Op.f64Lt, Op.i32Sub, Op.f64ConvertI32S).set(dir);
+        c.get(dir).cur(1).op(Op.f64Mul).set(t);
+        // t unless it is NaN; then 0 for an unchanged bar, else t
+        c.get(obv);
+        c.get(t);
+        c.f64(0).get(t).get(dir).f64(0).op(Op.f64Eq, Op.select);
+        c.get(t).get(t).op(Op.f64Eq, Op.select);
+        c.op(Op.f64Add).set(obv);
+        c.out(0, () => c.get(obv));
+        c.get(v).set(prevReal);
+      });
+    case "atr":
+    case "natr":
+      // volatility.ts atrChunk: inputs high, low, close with lb 1 (the previous close); a = period
+      return kernel(name, 1, (c) => {
+        const [atr, h, l, yc, tr, t, cl] = [0, 1, 2, 3, 4, 5, 6];
+        c.cur(0).set(h);
+        c.cur(1).set(l);
+        c.old(2).set(yc);
+        c.get(h).get(l).op(Op.f64Sub).set(tr);
+        c.get(h).get(yc).op(Op.f64Sub, Op.f64Abs).set(t);
+        c.get(t).get(tr).get(t).get(tr).op(Op.f64Gt, Op.select).set(tr);
+        c.get(l).get(yc).op(Op.f64Sub, Op.f64Abs).set(t);
+        c.get(t).get(tr).get(t).get(tr).op(Op.f64Gt, Op.select).set(tr);
+        c.get(atr).param(L.a).f64(1).op(Op.f64Sub, Op.f64Mul).set(atr);
+        c.get(atr).get(tr).op(Op.f64Add).set(atr);
+        c.get(atr).param(L.a).op(Op.f64Div).set(atr);
+        if (name === "atr") c.out(0, () => c.get(atr));
+        else {
+          c.cur(2).set(cl);
+          c.out(0, () => {
+            c.f64(0);
+            c.get(atr).get(cl).op(Op.f64Div).f64(100).op(Op.f64Mul);
+            c.isZero(cl).op(Op.select);
+          });
+        }
+      });
+    case "ema":
+      // ma.ts emaChunk: a = k
+      return kernel(name, 1, (c) => {
+        c.cur(0).get(0).op(Op.f64Sub).param(L.a).op(Op.f64Mul).get(0).op(Op.f64Add).set(0);
+        c.out(0, () => c.get(0));
+      });
+  }
+}
+
+/** Pushes sqrtVar(local v, nbdev): 0 below TA_EPSILON, else √v (times nbdev when given). */
+function sqrtVar(c: Asm, v: number, nbdev: (() => void) | undefined): void {
+  c.f64(0);
+  c.get(v).op(Op.f64Sqrt);
+  if (nbdev) {
+    nbdev();
+    c.op(Op.f64Mul);
+  }
+  c.get(v).f64(TA_EPSILON).op(Op.f64Lt, Op.select);
+}

@@ -1,0 +1,126 @@
+import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { computeIndicator, getIndicator, resolveOptions } from "../../src/features/indicators/index.js";
+import {
+  MAX_LOOKBACK,
+  runKernel,
+  useWasmKernels,
+  wasmKernelRuns,
+} from "../../src/features/indicators/wasmKernels.js";
+import { type Columns, inputsOf, marchColumns, type Opts } from "./indicatorsOverlapHelpers.js";
+
+let cols: Columns;
+beforeAll(async () => {
+  cols = await marchColumns();
+});
+afterEach(() => useWasmKernels(true));
+
+/** The first position where the two differ (Object.is: NaN equals NaN, the sign of 0 counts), or -1. */
+function firstDifference(a: Float64Array, b: Float64Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
+/** The indicator through the wasm kernels and through their JavaScript twins: the same bits, output by output. */
+function sameBothWays(name: string, inputs: Float64Array[], given: Opts, checkPath = true): void {
+  const ind = getIndicator(name);
+  const opts = resolveOptions(ind, given);
+  useWasmKernels(true);
+  const before = wasmKernelRuns();
+  const wasm = computeIndicator(ind, inputs, opts);
+  const viaWasm = wasmKernelRuns() > before;
+  useWasmKernels(false);
+  const js = computeIndicator(ind, inputs, opts);
+  useWasmKernels(true);
+  // Every long column goes through wasm unless the window reaches back further than MAX_LOOKBACK.
+  if (checkPath)
+    expect(viaWasm, `${name} ${JSON.stringify(given)} through wasm`).toBe(
+      !((given.timeperiod ?? 0) > MAX_LOOKBACK + 1),
+    );
+  expect(wasm.length).toBe(js.length);
+  wasm.forEach((w, j) => {
+    expect(firstDifference(w, js[j] as Float64Array), `${name} ${JSON.stringify(given)} output ${j}`).toBe(
+      -1,
+    );
+  });
+}
+
+const CASES: [string, Opts[]][] = [
+  [
+    "SMA",
+    [
+      { timeperiod: 5 },
+      { timeperiod: 120 },
+      { timeperiod: MAX_LOOKBACK + 1 },
+      { timeperiod: MAX_LOOKBACK + 2 },
+    ],
+  ],
+  ["SUM", [{ timeperiod: 30 }]],
+  ["EMA", [{ timeperiod: 12 }, { timeperiod: 2 }]],
+  ["RSI", [{ timeperiod: 14 }, { timeperiod: 2 }]],
+  ["CMO", [{ timeperiod: 14 }]],
+  ["VAR", [{ timeperiod: 20 }]],
+  [
+    "STDDEV",
+    [
+      { timeperiod: 20, nbdev: 1 },
+      { timeperiod: 60, nbdev: 2.5 },
+    ],
+  ],
+  [
+    "BBANDS",
+    [
+      { timeperiod: 20, nbdevup: 2, nbdevdn: 1.5 },
+      { timeperiod: 20, matype: 1 },
+    ],
+  ],
+  ["ATR", [{ timeperiod: 14 }]],
+  ["NATR", [{ timeperiod: 14 }]],
+  ["OBV", [{}]],
+];
+
+describe("the wasm indicator kernels equal their JavaScript twins bit for bit", () => {
+  test.each(CASES)("%s on March 2023 BTCUSDT 1m (44,560 rows, 11 chunks)", (name, list) => {
+    for (const given of list) sameBothWays(name, inputsOf(getIndicator(name), cols), given);
+  });
+
+  test("across gaps, a zero close, an unchanged price with an infinite volume, and tiny columns", () => {
+    const [high, low, close, volume] = (["high", "low", "close", "volume"] as const).map((k) =>
+      (cols[k] as Float64Array).slice(0, 9000),
+    ) as [Float64Array, Float64Array, Float64Array, Float64Array];
+    close.fill(Number.NaN, 5000, 5003);
+    close[7000] = 0;
+    close[8001] = close[8000] as number;
+    volume[8001] = Number.POSITIVE_INFINITY;
+    volume[6000] = Number.NaN;
+    for (const [name, given] of CASES.flatMap(([n, l]) => l.slice(0, 1).map((g) => [n, g] as const))) {
+      const ind = getIndicator(name);
+      const all: Record<string, Float64Array> = { real: close, close, high, low, volume };
+      sameBothWays(
+        name,
+        ind.inputs.map((i) => all[i] as Float64Array),
+        given,
+      );
+      for (const n of [0, 1, 15, 4096 + 20])
+        sameBothWays(
+          name,
+          ind.inputs.map((i) => (all[i] as Float64Array).subarray(0, n)),
+          given,
+          n > 4096,
+        );
+    }
+  });
+
+  test("windows longer than MAX_LOOKBACK, and state that does not fit, are left to the JavaScript twins", () => {
+    const x = (cols.close as Float64Array).slice(0, 10_000);
+    const out = new Float64Array(x.length);
+    expect(runKernel("sum", [x], [out], MAX_LOOKBACK, MAX_LOOKBACK, new Float64Array(1), 1)).toBe(true);
+    expect(runKernel("sum", [x], [out], MAX_LOOKBACK + 1, MAX_LOOKBACK + 1, new Float64Array(1), 1)).toBe(
+      false,
+    );
+    expect(runKernel("sum", [x], [out], 0, 5, new Float64Array(1), 1)).toBe(false);
+    expect(runKernel("sum", [x], [out], 5, 5, new Float64Array(9), 1)).toBe(false);
+    useWasmKernels(false);
+    expect(runKernel("sum", [x], [out], 5, 5, new Float64Array(1), 1)).toBe(false);
+  });
+});
