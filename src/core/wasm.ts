@@ -122,6 +122,7 @@ export const Op = {
   i32Eq: 0x46,
   i32GeS: 0x4e,
   i32GeU: 0x4f,
+  i32GtU: 0x4b,
   i32LeU: 0x4d,
   i32LtS: 0x48,
   i32Ne: 0x47,

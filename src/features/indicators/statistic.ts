@@ -14,7 +14,7 @@ import {
 } from "./indicatorKit.js";
 import type { ScalarStream } from "./ma.js";
 import type { Indicator, IndicatorStream } from "./types.js";
-import { runKernel } from "./wasmKernels.js";
+import { type KernelName, runKernel } from "./wasmKernels.js";
 
 /**
  * TA-Lib's statistic functions: VAR, STDDEV, BETA, CORREL, the LINEARREG family and TSF.
@@ -465,10 +465,31 @@ export function linreg(real: Float64Array, periodIn: number, kind: LinregKind): 
   const k = linregConstants(period);
   // [anchor c, ΣD, ΣxD, next scheduled recomputation]
   const st = new Float64Array([0, 0, 0, lb]);
-  for (let t = lb; t < n; t += CHUNK_ROWS)
+  // The first bar reads no leaving value: the twin computes it, the wasm kernel the rest (its
+  // state counts the bars to the next recomputation and carries the constants).
+  linregChunk(real, out, st, lb, lb + 1, period, kind, k);
+  const kernel = LINREG_KERNEL[kind];
+  const wst = Float64Array.of(
+    st[0] as number,
+    st[1] as number,
+    st[2] as number,
+    (st[3] as number) - (lb + 1),
+    k.sumX,
+    k.divisor,
+    k.shift,
+  );
+  if (kernel !== undefined && runKernel(kernel, [real], [out], lb + 1, period, wst, period)) return out;
+  for (let t = lb + 1; t < n; t += CHUNK_ROWS)
     linregChunk(real, out, st, t, Math.min(n, t + CHUNK_ROWS), period, kind, k);
   return out;
 }
+
+const LINREG_KERNEL: Partial<Record<LinregKind, KernelName>> = {
+  [LinregKind.Value]: "linreg",
+  [LinregKind.Intercept]: "linregIntercept",
+  [LinregKind.Slope]: "linregSlope",
+  [LinregKind.Tsf]: "tsf",
+};
 
 /** linreg's loop over bars [t0, t1); st = [c, ΣD, ΣxD, next]. */
 function linregChunk(

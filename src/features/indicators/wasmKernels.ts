@@ -32,7 +32,22 @@ const END = OUT0 + 24 * CHUNK_ROWS;
 /** A kernel's signature: rows in the chunk, rows before it in the inputs, up to three constants. */
 type KernelFn = (count: number, lb: number, a: number, b: number, c: number) => void;
 
-const NAMES = ["sum", "variance", "stddev", "bbandsSma", "rsi", "cmo", "obv", "atr", "natr", "ema"] as const;
+const NAMES = [
+  "sum",
+  "variance",
+  "stddev",
+  "bbandsSma",
+  "rsi",
+  "cmo",
+  "obv",
+  "atr",
+  "natr",
+  "ema",
+  "linreg",
+  "linregIntercept",
+  "linregSlope",
+  "tsf",
+] as const;
 export type KernelName = (typeof NAMES)[number];
 
 interface Kernels {
@@ -120,6 +135,9 @@ export function runKernel(
 const L = { count: 0, lb: 1, a: 2, b: 3, c: 4, p: 5, q: 6, end: 7, f: 8 } as const;
 /** Named f64 locals after the fixed ones: state values first, then temporaries. */
 const F64_LOCALS = 8;
+/** One more i32 and one more f64 local, for a kernel's inner loop. */
+const X_I32 = L.f + F64_LOCALS;
+const X_F64 = X_I32 + 1;
 
 /**
  * The loop every kernel shares. p is the byte offset of the chunk's k-th row in an output (and of
@@ -153,6 +171,8 @@ function kernel(name: string, state: number, body: (c: Asm) => void): WasmFuncti
     locals: [
       [3, Type.i32],
       [F64_LOCALS, Type.f64],
+      [1, Type.i32],
+      [1, Type.f64],
     ],
     body: c,
   };
@@ -314,6 +334,11 @@ function kernelFunction(name: KernelName): WasmFunction {
           });
         }
       });
+    case "linreg":
+    case "linregIntercept":
+    case "linregSlope":
+    case "tsf":
+      return linregKernel(name);
     case "ema":
       // ma.ts emaChunk: a = k
       return kernel(name, 1, (c) => {
@@ -321,6 +346,62 @@ function kernelFunction(name: KernelName): WasmFunction {
         c.out(0, () => c.get(0));
       });
   }
+}
+
+/**
+ * statistic.ts linregChunk after the first bar: a = period, inputs with lb = period (the leaving
+ * value). State: anchor c, ΣD, ΣxD, bars until the next scheduled recomputation (the twin keeps
+ * that bar's index), and the constants sumX, divisor, shift.
+ */
+function linregKernel(name: "linreg" | "linregIntercept" | "linregSlope" | "tsf"): WasmFunction {
+  const [c0, sumD, sumXD, left, sumX, divisor, shift, d] = [0, 1, 2, 3, 4, 5, 6, 7];
+  return kernel(name, 7, (c) => {
+    // if (left == 0 || ΣD is NaN): exact sums anchored at the newest value, oldest first
+    c.get(left).f64(0).op(Op.f64Eq);
+    c.get(sumD).get(sumD).op(Op.f64Ne, Op.i32Or, Op.if, Type.void);
+    c.get(left).f64(0).op(Op.f64Eq, Op.if, Type.void);
+    c.get(left).param(L.a).f64(4).op(Op.f64Mul, Op.f64Add).set(left); // reanchorEvery(p) = 4p
+    c.op(Op.end);
+    c.cur(0).set(c0);
+    c.f64(0).set(sumD);
+    c.f64(0).set(sumXD);
+    // age (f64) from p − 1 down to 0 over the byte offsets p + 8 .. q of the input (rows today − lb .. today)
+    c.param(L.a).f64(1).op(Op.f64Sub).set(d); // d holds the age until the loop's value is read
+    c.op(Op.localGet, L.p).i32(8).op(Op.i32Add, Op.localSet, X_I32);
+    c.op(Op.block, Type.void, Op.loop, Type.void);
+    c.op(Op.localGet, X_I32, Op.localGet, L.q, Op.i32GtU, Op.brIf, 1);
+    // value − c, summed; age · (value − c) into ΣxD (age kept in the stack's order: ΣxD + age·dv)
+    c.get(sumXD).get(d);
+    c.op(Op.localGet, X_I32, Op.f64Load);
+    memarg(c, 3, IN[0] as number);
+    c.get(c0).op(Op.f64Sub, Op.localTee, X_F64);
+    c.op(Op.f64Mul, Op.f64Add).set(sumXD);
+    c.get(sumD).op(Op.localGet, X_F64, Op.f64Add).set(sumD);
+    c.get(d).f64(1).op(Op.f64Sub).set(d);
+    c.op(Op.localGet, X_I32).i32(8).op(Op.i32Add, Op.localSet, X_I32);
+    c.op(Op.br, 0, Op.end, Op.end);
+    c.op(Op.else);
+    // old = x[today − p] − c; ΣxD += ΣD − p·old; ΣD += x[today] − c − old
+    c.old(0).get(c0).op(Op.f64Sub).set(d);
+    c.get(sumXD).get(sumD).param(L.a).get(d).op(Op.f64Mul, Op.f64Sub, Op.f64Add).set(sumXD);
+    c.get(sumD).cur(0).get(c0).op(Op.f64Sub).get(d).op(Op.f64Sub, Op.f64Add).set(sumD);
+    c.op(Op.end);
+    c.get(left).f64(1).op(Op.f64Sub).set(left);
+    // m = (p·ΣxD − sumX·ΣD + c·shift) / divisor, then the kind's value (linregFromDeviations)
+    c.param(L.a).get(sumXD).op(Op.f64Mul).get(sumX).get(sumD).op(Op.f64Mul, Op.f64Sub);
+    c.get(c0).get(shift).op(Op.f64Mul, Op.f64Add).get(divisor).op(Op.f64Div).set(d);
+    c.out(0, () => {
+      if (name === "linregSlope") {
+        c.get(d);
+        return;
+      }
+      // (ΣD + p·c − m·sumX) / p
+      c.get(sumD).param(L.a).get(c0).op(Op.f64Mul, Op.f64Add).get(d).get(sumX).op(Op.f64Mul, Op.f64Sub);
+      c.param(L.a).op(Op.f64Div);
+      if (name === "linreg") c.get(d).param(L.a).f64(1).op(Op.f64Sub, Op.f64Mul, Op.f64Add);
+      else if (name === "tsf") c.get(d).param(L.a).op(Op.f64Mul, Op.f64Add);
+    });
+  });
 }
 
 /** Pushes sqrtVar(local v, nbdev): 0 below TA_EPSILON, else √v (times nbdev when given). */
