@@ -169,8 +169,16 @@ export interface WasmFunction {
   body: Bytes;
 }
 
-/** A module importing memory env.mem (shared or not, `pages` initial = maximum) and exporting the functions. */
-export function moduleBytes(fns: readonly WasmFunction[], pages: number, shared: boolean): Uint8Array {
+/**
+ * A module importing memory env.mem (shared or not; at least `pages` pages, and for a shared
+ * memory at most `maxPages`, `pages` unless given) and exporting the functions.
+ */
+export function moduleBytes(
+  fns: readonly WasmFunction[],
+  pages: number,
+  shared: boolean,
+  maxPages = pages,
+): Uint8Array {
   const mod = new Bytes().op(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
   const section = (id: number, body: Bytes): void => {
     mod.op(id).u(body.length).append(body);
@@ -186,7 +194,7 @@ export function moduleBytes(fns: readonly WasmFunction[], pages: number, shared:
   }
   section(1, types);
   const imports = new Bytes().u(1).name("env").name("mem").op(0x02);
-  if (shared) imports.op(0x03).u(pages).u(pages);
+  if (shared) imports.op(0x03).u(pages).u(maxPages);
   else imports.op(0x00).u(pages);
   section(2, imports);
   const funcs = new Bytes().u(fns.length);

@@ -1,6 +1,7 @@
 import { DataError } from "../core/errors.js";
 import { Frame } from "../core/frame.js";
 import type { CustomGenerator, GeneratorConfig, GeneratorStream } from "./generator.js";
+import { type ColumnArena, openArena, withArena } from "./indicators/arena.js";
 import { type PlannedSet, planOffload, startOffload } from "./setThreads.js";
 import { talibGenerator } from "./talib.js";
 
@@ -51,10 +52,30 @@ export interface RunOptions {
  * replace same-named ones. Sets run in order, each seeing the previous sets' columns. A custom
  * generator's `batch` may be asynchronous (it may read something first); it is awaited.
  */
-export async function runSet(frame: Frame, set: ResolvedSet): Promise<SetRun> {
+export async function runSet(frame: Frame, set: ResolvedSet, arena?: ColumnArena): Promise<SetRun> {
   const started = performance.now();
-  const outs = await set.generator.batch(setView(frame, set), set.config);
+  const outs = await batchIn(arena, frame, set);
   return placeOutputs(frame, set, outs, (performance.now() - started) / 1000);
+}
+
+/**
+ * The set's batch with `arena` as the thread's current arena: the built-in generators, which are
+ * synchronous, fill their inputs and write their outputs there (an asynchronous one's work after
+ * its first await uses ordinary memory).
+ */
+function batchIn(
+  arena: ColumnArena | undefined,
+  frame: Frame,
+  set: ResolvedSet,
+): ReturnType<ResolvedSet["generator"]["batch"]> {
+  return withArena(arena, () => set.generator.batch(setView(frame, set), set.config));
+}
+
+/** A column arena for a run of these sets: room for every output and for every input filled once. */
+function runArena(frame: Frame, sets: readonly ResolvedSet[]): ColumnArena | undefined {
+  const inputs = new Set(sets.flatMap((s) => frameInputs(s)));
+  const outputs = sets.reduce((k, s) => k + frameOutputs(s).length, 0);
+  return openArena(frame.length, inputs.size + outputs);
 }
 
 export async function runSets(
@@ -63,17 +84,17 @@ export async function runSets(
   opts: RunOptions = {},
 ): Promise<SetRun[]> {
   const split = startSplit(frame, sets, opts);
+  const arena = runArena(frame, sets);
   if (split === undefined) {
     const runs: SetRun[] = [];
-    for (const s of sets) runs.push(await runSet(frame, s));
+    for (const s of sets) runs.push(await runSet(frame, s, arena));
     return runs;
   }
   try {
     for (let i = 0; i < sets.length; i++) {
       if (!split.claim(i)) continue;
-      const set = sets[i] as ResolvedSet;
       const started = performance.now();
-      split.done(i, await set.generator.batch(setView(frame, set), set.config), started);
+      split.done(i, await batchIn(arena, frame, sets[i] as ResolvedSet), started);
     }
   } catch (err) {
     split.abandon();
@@ -85,17 +106,18 @@ export async function runSets(
 /** `runSets` for synchronous generators (the built-in ones): a generator that returns a promise is refused. */
 export function runSetsSync(frame: Frame, sets: readonly ResolvedSet[], opts: RunOptions = {}): SetRun[] {
   const split = startSplit(frame, sets, opts);
+  const arena = runArena(frame, sets);
   if (split === undefined) {
     return sets.map((set) => {
       const started = performance.now();
-      return placeOutputs(frame, set, batchSync(frame, set), (performance.now() - started) / 1000);
+      return placeOutputs(frame, set, batchSync(frame, set, arena), (performance.now() - started) / 1000);
     });
   }
   try {
     for (let i = 0; i < sets.length; i++) {
       if (!split.claim(i)) continue;
       const started = performance.now();
-      split.done(i, batchSync(frame, sets[i] as ResolvedSet), started);
+      split.done(i, batchSync(frame, sets[i] as ResolvedSet, arena), started);
     }
   } catch (err) {
     split.abandon();
@@ -104,8 +126,8 @@ export function runSetsSync(frame: Frame, sets: readonly ResolvedSet[], opts: Ru
   return split.finish(batchSync);
 }
 
-function batchSync(frame: Frame, set: ResolvedSet): Float64Array[] {
-  const outs = set.generator.batch(setView(frame, set), set.config);
+function batchSync(frame: Frame, set: ResolvedSet, arena?: ColumnArena): Float64Array[] {
+  const outs = batchIn(arena, frame, set);
   if (outs instanceof Promise) {
     throw new DataError(`feature generator ${set.name} is asynchronous; this caller needs a synchronous one`);
   }

@@ -8,6 +8,8 @@
  */
 export type FillPolicy = "ffill" | "linear";
 
+import { arenaColumn } from "./indicators/arena.js";
+
 const filledCache = new WeakMap<Float64Array, Partial<Record<FillPolicy, Float64Array>>>();
 
 /**
@@ -19,7 +21,8 @@ const filledCache = new WeakMap<Float64Array, Partial<Record<FillPolicy, Float64
 export function fillGaps(x: Float64Array, policy: FillPolicy): Float64Array {
   const cached = filledCache.get(x)?.[policy];
   if (cached) return cached;
-  const out = hasGaps(x) ? fillInto(x, policy, new Float64Array(x.length)) : x;
+  // In the feature run's arena when there is one, where the wasm kernels read it in place.
+  const out = hasGaps(x) ? fillInto(x, policy, arenaColumn(x.length) ?? new Float64Array(x.length)) : x;
   filledCache.set(x, { ...filledCache.get(x), [policy]: out });
   return out;
 }

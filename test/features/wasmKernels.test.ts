@@ -1,4 +1,6 @@
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { type WasmApi, wasmApi } from "../../src/core/wasm.js";
+import { ColumnArena, openArena, withArena } from "../../src/features/indicators/arena.js";
 import { computeIndicator, getIndicator, resolveOptions } from "../../src/features/indicators/index.js";
 import {
   MAX_LOOKBACK,
@@ -122,5 +124,60 @@ describe("the wasm indicator kernels equal their JavaScript twins bit for bit", 
     expect(runKernel("sum", [x], [out], 5, 5, new Float64Array(9), 1)).toBe(false);
     useWasmKernels(false);
     expect(runKernel("sum", [x], [out], 5, 5, new Float64Array(1), 1)).toBe(false);
+  });
+
+  test("in a run's column arena the kernels read and write the columns in place: the same bits", () => {
+    const rows = (cols.close as Float64Array).length;
+    const pages = Math.ceil((6 * 65536 + 12 * 8 * (rows + 8)) / 65536);
+    for (const [name, list] of CASES) {
+      const ind = getIndicator(name);
+      const given = list[0] as Opts;
+      const opts = resolveOptions(ind, given);
+      const plain = inputsOf(ind, cols);
+      const want = computeIndicator(ind, plain, opts);
+      for (const inputsInArena of [true, false]) {
+        const api = wasmApi() as WasmApi;
+        const arena = new ColumnArena(new api.Memory({ initial: pages, maximum: pages, shared: true }));
+        const inputs = inputsInArena
+          ? plain.map((x) => {
+              const y = arena.alloc(x.length) as Float64Array;
+              y.set(x);
+              return y;
+            })
+          : plain;
+        const got = withArena(arena, () => computeIndicator(ind, inputs, opts));
+        got.forEach((g, j) => {
+          expect(arena.holds(g), `${name} output ${j} in the arena`).toBe(true);
+          expect(firstDifference(g, want[j] as Float64Array), `${name} output ${j}`).toBe(-1);
+        });
+      }
+    }
+  });
+
+  test("an arena: none for small tables, columns until it is full, then the heap; restored after a throw", () => {
+    expect(openArena(1000, 5)).toBeUndefined();
+    const arena = openArena(70_000, 2) as ColumnArena;
+    expect(arena).toBeDefined();
+    const a = arena.alloc(70_000) as Float64Array;
+    const b = arena.alloc(70_000) as Float64Array;
+    expect(a.length).toBe(70_000);
+    expect(b.byteOffset).toBeGreaterThanOrEqual(a.byteOffset + a.byteLength);
+    expect(b.byteOffset % 64).toBe(0);
+    expect([arena.holds(a), arena.holds(b), arena.holds(new Float64Array(3))]).toEqual([true, true, false]);
+    expect(arena.alloc(70_000)).toBeUndefined();
+    // A full arena: the outputs come from the heap, with the same numbers.
+    const x = (cols.close as Float64Array).slice(0, 40_000);
+    const sma = getIndicator("SMA");
+    const opts = resolveOptions(sma, { timeperiod: 30 });
+    const [inFull] = withArena(arena, () => computeIndicator(sma, [x], opts)) as [Float64Array];
+    expect(arena.holds(inFull)).toBe(false);
+    expect(firstDifference(inFull, computeIndicator(sma, [x], opts)[0] as Float64Array)).toBe(-1);
+    expect(() =>
+      withArena(arena, () => {
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
+    const after = computeIndicator(sma, [x], opts)[0] as Float64Array;
+    expect(after.buffer instanceof SharedArrayBuffer).toBe(false);
   });
 });

@@ -1,4 +1,14 @@
-import { Bytes, memarg, moduleBytes, Op, Type, type WasmFunction, wasmApi } from "../../core/wasm.js";
+import {
+  Bytes,
+  memarg,
+  moduleBytes,
+  Op,
+  Type,
+  type WasmFunction,
+  type WasmMemory,
+  wasmApi,
+} from "../../core/wasm.js";
+import { type ColumnArena, currentArena, SCRATCH_BYTES } from "./arena.js";
 import { CHUNK_ROWS, TA_EPSILON } from "./indicatorKit.js";
 
 /**
@@ -9,9 +19,10 @@ import { CHUNK_ROWS, TA_EPSILON } from "./indicatorKit.js";
  * module is compiled before its first call (baseline code, doubles unboxed) and tiered up in the
  * background.
  *
- * The kernels work one chunk of rows at a time in a small memory of their own: the chunk's inputs
- * (with the rows before it that the window reaches back to) are copied in and its outputs copied
- * out, tens of KB that stay in cache, so columns remain plain Float64Arrays wherever they live.
+ * The kernels work one chunk of rows at a time. During a feature run the columns live in the run's
+ * arena (arena.ts), a WebAssembly memory the kernels read and write in place; a column elsewhere
+ * has its chunk copied into a buffer at the start of the memory (and an output's copied out): tens
+ * of KB that stay in cache. Outside a run the kernels use a small memory of their own that way.
  * Each kernel does its JavaScript twin's operations in the same order, so the numbers are the same
  * to the bit (test/features/wasmKernels.test.ts runs both on real candles). The twins stay: they
  * run where there is no WebAssembly (node --jitless) and for windows longer than MAX_LOOKBACK.
@@ -28,9 +39,25 @@ const IN = [64, 64 + 8 * IN_ROWS, 64 + 16 * IN_ROWS] as const;
 const OUT0 = 64 + 24 * IN_ROWS;
 const OUT = [OUT0, OUT0 + 8 * CHUNK_ROWS, OUT0 + 16 * CHUNK_ROWS] as const;
 const END = OUT0 + 24 * CHUNK_ROWS;
+if (END > SCRATCH_BYTES) throw new Error("wasm kernels: the chunk buffers outgrow the arena's scratch space");
 
-/** A kernel's signature: rows in the chunk, rows before it in the inputs, up to three constants. */
-type KernelFn = (count: number, lb: number, a: number, b: number, c: number) => void;
+/**
+ * A kernel's signature: rows in the chunk, rows before it in the inputs, up to three constants,
+ * then the byte addresses of inputs 0–2 (the chunk's first row less lb) and outputs 0–2 (its first row).
+ */
+type KernelFn = (
+  count: number,
+  lb: number,
+  a: number,
+  b: number,
+  c: number,
+  in0: number,
+  in1: number,
+  in2: number,
+  out0: number,
+  out1: number,
+  out2: number,
+) => void;
 
 const NAMES = [
   "sum",
@@ -55,7 +82,9 @@ interface Kernels {
   f64: Float64Array;
 }
 
+let module: object | null | undefined;
 let kernels: Kernels | null | undefined;
+const arenaKernels = new WeakMap<ColumnArena, Kernels>();
 let enabled = true;
 let runs = 0;
 
@@ -69,23 +98,39 @@ export function useWasmKernels(on: boolean): void {
   enabled = on;
 }
 
-/** This thread's kernels, or null where the runtime has no WebAssembly or they are turned off. */
-function get(): Kernels | null {
+/** The compiled kernels (once per thread), or null where the runtime has no WebAssembly. */
+function compiled(): object | null {
+  if (module !== undefined) return module;
+  const api = wasmApi();
+  module = api === undefined ? null : new api.Module(moduleBytes(NAMES.map(kernelFunction), 1, true, 32768));
+  return module;
+}
+
+function instantiate(mem: WasmMemory): Kernels | null {
+  const api = wasmApi();
+  const mod = compiled();
+  if (api === undefined || mod === null) return null;
+  const inst = new api.Instance(mod, { env: { mem } });
+  return { fns: inst.exports as unknown as Record<KernelName, KernelFn>, f64: new Float64Array(mem.buffer) };
+}
+
+/** The kernels over the current run's arena, else over this thread's small memory; null where there are none. */
+function get(arena: ColumnArena | undefined): Kernels | null {
   if (!enabled) return null;
+  if (arena !== undefined) {
+    let k = arenaKernels.get(arena);
+    if (k === undefined) {
+      k = instantiate(arena.memory) ?? undefined;
+      if (k === undefined) return null;
+      arenaKernels.set(arena, k);
+    }
+    return k;
+  }
   if (kernels !== undefined) return kernels;
   const api = wasmApi();
-  if (api === undefined) {
-    kernels = null;
-    return kernels;
-  }
   const pages = Math.ceil(END / 65536);
-  const mem = new api.Memory({ initial: pages, maximum: pages });
-  const module = new api.Module(moduleBytes(NAMES.map(kernelFunction), pages, false));
-  const inst = new api.Instance(module, { env: { mem } });
-  kernels = {
-    fns: inst.exports as unknown as Record<KernelName, KernelFn>,
-    f64: new Float64Array(mem.buffer),
-  };
+  kernels =
+    api === undefined ? null : instantiate(new api.Memory({ initial: pages, maximum: pages, shared: true }));
   return kernels;
 }
 
@@ -107,19 +152,45 @@ export function runKernel(
   c = 0,
 ): boolean {
   if (lb > MAX_LOOKBACK || from < lb || st.length > STATE_SLOTS) return false;
-  const k = get();
+  const arena = currentArena();
+  const k = get(arena);
   if (k === null) return false;
   const { f64 } = k;
   const fn = k.fns[name];
   const n = (inputs[0] as Float64Array).length;
   if (from < n) runs++;
+  // Per input and output: its own address when it lives in the arena, else -1 (copied through a buffer).
+  const inAt = [-1, -1, -1];
+  const outAt = [-1, -1, -1];
+  inputs.forEach((x, j) => {
+    if (arena?.holds(x)) inAt[j] = x.byteOffset;
+  });
+  outputs.forEach((x, j) => {
+    if (arena?.holds(x)) outAt[j] = x.byteOffset;
+  });
   f64.set(st, STATE / 8);
   for (let i0 = from; i0 < n; i0 += CHUNK_ROWS) {
     const i1 = Math.min(n, i0 + CHUNK_ROWS);
     for (let j = 0; j < inputs.length; j++)
-      f64.set((inputs[j] as Float64Array).subarray(i0 - lb, i1), (IN[j] as number) / 8);
-    fn(i1 - i0, lb, a, b, c);
+      if ((inAt[j] as number) < 0)
+        f64.set((inputs[j] as Float64Array).subarray(i0 - lb, i1), (IN[j] as number) / 8);
+    const at = (addr: number, j: number, buf: readonly number[], row: number) =>
+      addr < 0 ? (buf[j] as number) : addr + 8 * row;
+    fn(
+      i1 - i0,
+      lb,
+      a,
+      b,
+      c,
+      at(inAt[0] as number, 0, IN, i0 - lb),
+      at(inAt[1] as number, 1, IN, i0 - lb),
+      at(inAt[2] as number, 2, IN, i0 - lb),
+      at(outAt[0] as number, 0, OUT, i0),
+      at(outAt[1] as number, 1, OUT, i0),
+      at(outAt[2] as number, 2, OUT, i0),
+    );
     for (let j = 0; j < outputs.length; j++) {
+      if ((outAt[j] as number) >= 0) continue;
       const o = (OUT[j] as number) / 8;
       (outputs[j] as Float64Array).set(f64.subarray(o, o + (i1 - i0)), i0);
     }
@@ -131,8 +202,11 @@ export function runKernel(
 // ---------------------------------------------------------------------------------------------
 // Code generation
 
-/** Locals every kernel has: params count (0), lb (1), a (2), b (3), c (4); p, q, end; then f64s. */
-const L = { count: 0, lb: 1, a: 2, b: 3, c: 4, p: 5, q: 6, end: 7, f: 8 } as const;
+/**
+ * Locals every kernel has: params count (0), lb (1), a (2), b (3), c (4), the input addresses
+ * (5–7) and output addresses (8–10); p, q, end; then f64s.
+ */
+const L = { count: 0, lb: 1, a: 2, b: 3, c: 4, in: 5, out: 8, p: 11, q: 12, end: 13, f: 14 } as const;
 /** Named f64 locals after the fixed ones: state values first, then temporaries. */
 const F64_LOCALS = 8;
 /** One more i32 and one more f64 local, for a kernel's inner loop. */
@@ -166,7 +240,7 @@ function kernel(name: string, state: number, body: (c: Asm) => void): WasmFuncti
   }
   return {
     name,
-    params: [Type.i32, Type.i32, Type.f64, Type.f64, Type.f64],
+    params: [Type.i32, Type.i32, Type.f64, Type.f64, Type.f64, ...Array<number>(6).fill(Type.i32)],
     results: [],
     locals: [
       [3, Type.i32],
@@ -192,22 +266,24 @@ class Asm extends Bytes {
   }
   /** Pushes input j's value at the current row. */
   cur(j: number): this {
-    this.op(Op.localGet, L.q, Op.f64Load);
-    memarg(this, 3, IN[j] as number);
-    return this;
+    return this.at(L.in + j, L.q);
   }
   /** Pushes input j's value at the window's oldest row (lb rows back). */
   old(j: number): this {
-    this.op(Op.localGet, L.p, Op.f64Load);
-    memarg(this, 3, IN[j] as number);
+    return this.at(L.in + j, L.p);
+  }
+  /** Pushes the double at address local `base` + local `offset`. */
+  at(base: number, offset: number): this {
+    this.op(Op.localGet, base, Op.localGet, offset, Op.i32Add, Op.f64Load);
+    memarg(this, 3, 0);
     return this;
   }
   /** Stores the value `push` leaves on the stack into output j at the current row. */
   out(j: number, push: () => void): this {
-    this.op(Op.localGet, L.p);
+    this.op(Op.localGet, L.out + j, Op.localGet, L.p, Op.i32Add);
     push();
     this.op(Op.f64Store);
-    memarg(this, 3, OUT[j] as number);
+    memarg(this, 3, 0);
     return this;
   }
   /** Pushes 1 when the f64 on the stack is within TA_EPSILON of zero (TA-Lib's TA_IS_ZERO); reads it from local i. */
@@ -372,8 +448,7 @@ function linregKernel(name: "linreg" | "linregIntercept" | "linregSlope" | "tsf"
     c.op(Op.localGet, X_I32, Op.localGet, L.q, Op.i32GtU, Op.brIf, 1);
     // value − c, summed; age · (value − c) into ΣxD (age kept in the stack's order: ΣxD + age·dv)
     c.get(sumXD).get(d);
-    c.op(Op.localGet, X_I32, Op.f64Load);
-    memarg(c, 3, IN[0] as number);
+    c.at(L.in, X_I32);
     c.get(c0).op(Op.f64Sub, Op.localTee, X_F64);
     c.op(Op.f64Mul, Op.f64Add).set(sumXD);
     c.get(sumD).op(Op.localGet, X_F64, Op.f64Add).set(sumD);
