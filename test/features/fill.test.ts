@@ -82,4 +82,14 @@ describe("fillGaps", () => {
       }
     }
   });
+
+  it("finds gaps across the 4,096-row chunks of its scan", () => {
+    for (const at of [[4095], [4096], [4095, 4096, 4097], [8191, 12_000], [12_999]]) {
+      const x = Float64Array.from({ length: 13_000 }, (_, i) => 1000 + i * 0.5);
+      for (const i of at) x[i] = N;
+      x.fill(N, 0, 2);
+      for (const policy of ["linear", "ffill"] as const)
+        expect(firstDifference(fillGaps(x, policy), byDefinition(x, policy)), `${at} ${policy}`).toBe(-1);
+    }
+  });
 });

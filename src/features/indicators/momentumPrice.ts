@@ -1,6 +1,7 @@
 import { input, intOption, nanArray, nanPrefix, optOf, uninitNanPrefix, val } from "./indicatorKit.js";
 import { emaInto, perToK, SeededEma } from "./momentumCommon.js";
 import type { Indicator, IndicatorStream } from "./types.js";
+import { runKernel } from "./wasmKernels.js";
 
 /**
  * Momentum of a single series: MOM, ROC, ROCP, ROCR, ROCR100 (value against the value
@@ -54,6 +55,7 @@ export const MOM: Indicator = {
     const p = optOf(opts, MOM_PERIOD);
     const n = x.length;
     const out = uninitNanPrefix(n, p); // every position from p on is written below
+    if (runKernel("mom", [x], [out], p, p, new Float64Array(0))) return [out];
     for (let i = p; i < n; i++) out[i] = (x[i] as number) - (x[i - p] as number);
     return [out];
   },

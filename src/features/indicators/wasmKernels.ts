@@ -74,6 +74,7 @@ const NAMES = [
   "linregIntercept",
   "linregSlope",
   "tsf",
+  "mom",
 ] as const;
 export type KernelName = (typeof NAMES)[number];
 
@@ -415,6 +416,11 @@ function kernelFunction(name: KernelName): WasmFunction {
     case "linregSlope":
     case "tsf":
       return linregKernel(name);
+    case "mom":
+      // momentumPrice.ts MOM: x[i] − x[i − p], inputs with lb = p
+      return kernel(name, 0, (c) => {
+        c.out(0, () => c.cur(0).old(0).op(Op.f64Sub));
+      });
     case "ema":
       // ma.ts emaChunk: a = k
       return kernel(name, 1, (c) => {
