@@ -71,11 +71,28 @@ function batchIn(
   return withArena(arena, () => set.generator.batch(setView(frame, set), set.config));
 }
 
-/** A column arena for a run of these sets: room for every output and for every input filled once. */
-function runArena(frame: Frame, sets: readonly ResolvedSet[]): ColumnArena | undefined {
-  const inputs = new Set(sets.flatMap((s) => frameInputs(s)));
-  const outputs = sets.reduce((k, s) => k + frameOutputs(s).length, 0);
-  return openArena(frame.length, inputs.size + outputs);
+/**
+ * A run's column arena, when it has `talib` sets (the ones with wasm kernels): room for their
+ * outputs and for each of their inputs filled once; and the run's helper thread. By default
+ * (`threads` unset) that is the arena's prefault thread when a core is idle, which measured
+ * faster than a worker computing sets: 87 against 107 ms for the bench's features (median of 8,
+ * 2026-12-07; the two vCPUs of the VM slow each other's computing, and the stage is half page
+ * faults). Without an arena (no WebAssembly, a small table), or with `threads` of 2 or more, a
+ * worker computing sets as before (startSplit); `threads` 1: neither.
+ */
+function startRun(
+  frame: Frame,
+  sets: readonly ResolvedSet[],
+  opts: RunOptions,
+): { arena: ColumnArena | undefined; split: Split | undefined } {
+  const talib = sets.filter((s) => s.generator === talibGenerator);
+  const inputs = new Set(talib.flatMap((s) => frameInputs(s)));
+  const outputs = talib.reduce((k, s) => k + frameOutputs(s).length, 0);
+  const arena = outputs > 0 ? openArena(frame.length, inputs.size + outputs) : undefined;
+  if (arena !== undefined && opts.threads === undefined && arena.prefault(opts.evenWhenBusy)) {
+    return { arena, split: undefined };
+  }
+  return { arena, split: startSplit(frame, sets, opts) };
 }
 
 export async function runSets(
@@ -83,47 +100,53 @@ export async function runSets(
   sets: readonly ResolvedSet[],
   opts: RunOptions = {},
 ): Promise<SetRun[]> {
-  const split = startSplit(frame, sets, opts);
-  const arena = runArena(frame, sets);
-  if (split === undefined) {
-    const runs: SetRun[] = [];
-    for (const s of sets) runs.push(await runSet(frame, s, arena));
-    return runs;
-  }
+  const { arena, split } = startRun(frame, sets, opts);
   try {
-    for (let i = 0; i < sets.length; i++) {
-      if (!split.claim(i)) continue;
-      const started = performance.now();
-      split.done(i, await batchIn(arena, frame, sets[i] as ResolvedSet), started);
+    if (split === undefined) {
+      const runs: SetRun[] = [];
+      for (const s of sets) runs.push(await runSet(frame, s, arena));
+      return runs;
     }
-  } catch (err) {
-    split.abandon();
-    throw err;
+    try {
+      for (let i = 0; i < sets.length; i++) {
+        if (!split.claim(i)) continue;
+        const started = performance.now();
+        split.done(i, await batchIn(arena, frame, sets[i] as ResolvedSet), started);
+      }
+    } catch (err) {
+      split.abandon();
+      throw err;
+    }
+    return split.finish(batchSync);
+  } finally {
+    arena?.close();
   }
-  return split.finish(batchSync);
 }
 
 /** `runSets` for synchronous generators (the built-in ones): a generator that returns a promise is refused. */
 export function runSetsSync(frame: Frame, sets: readonly ResolvedSet[], opts: RunOptions = {}): SetRun[] {
-  const split = startSplit(frame, sets, opts);
-  const arena = runArena(frame, sets);
-  if (split === undefined) {
-    return sets.map((set) => {
-      const started = performance.now();
-      return placeOutputs(frame, set, batchSync(frame, set, arena), (performance.now() - started) / 1000);
-    });
-  }
+  const { arena, split } = startRun(frame, sets, opts);
   try {
-    for (let i = 0; i < sets.length; i++) {
-      if (!split.claim(i)) continue;
-      const started = performance.now();
-      split.done(i, batchSync(frame, sets[i] as ResolvedSet, arena), started);
+    if (split === undefined) {
+      return sets.map((set) => {
+        const started = performance.now();
+        return placeOutputs(frame, set, batchSync(frame, set, arena), (performance.now() - started) / 1000);
+      });
     }
-  } catch (err) {
-    split.abandon();
-    throw err;
+    try {
+      for (let i = 0; i < sets.length; i++) {
+        if (!split.claim(i)) continue;
+        const started = performance.now();
+        split.done(i, batchSync(frame, sets[i] as ResolvedSet, arena), started);
+      }
+    } catch (err) {
+      split.abandon();
+      throw err;
+    }
+    return split.finish(batchSync);
+  } finally {
+    arena?.close();
   }
-  return split.finish(batchSync);
 }
 
 function batchSync(frame: Frame, set: ResolvedSet, arena?: ColumnArena): Float64Array[] {

@@ -1,5 +1,7 @@
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { BENCH_FEATURE_SETS } from "../../src/bench/workload.js";
 import { type WasmApi, wasmApi } from "../../src/core/wasm.js";
+import { runSetsSync } from "../../src/features/featureSets.js";
 import { ColumnArena, openArena, withArena } from "../../src/features/indicators/arena.js";
 import { computeIndicator, getIndicator, resolveOptions } from "../../src/features/indicators/index.js";
 import {
@@ -8,6 +10,7 @@ import {
   useWasmKernels,
   wasmKernelRuns,
 } from "../../src/features/indicators/wasmKernels.js";
+import { sampleCandles } from "../helpers/candles.js";
 import { type Columns, inputsOf, marchColumns, type Opts } from "./indicatorsOverlapHelpers.js";
 
 let cols: Columns;
@@ -179,5 +182,48 @@ describe("the wasm indicator kernels equal their JavaScript twins bit for bit", 
     ).toThrow("boom");
     const after = computeIndicator(sma, [x], opts)[0] as Float64Array;
     expect(after.buffer instanceof SharedArrayBuffer).toBe(false);
+  });
+});
+
+describe("an arena's prefault thread", () => {
+  test("faults pages ahead of the columns handed out and never changes a value written", async () => {
+    const rows = 70_000;
+    for (let round = 0; round < 3; round++) {
+      const arena = openArena(rows, 12) as ColumnArena;
+      expect(arena.prefault(true)).toBe(true);
+      // Until it starts touching pages (a worker takes tens of ms to start).
+      for (let t = 0; t < 200 && arena.prefaulted() === 0; t++) await new Promise((r) => setTimeout(r, 10));
+      expect(arena.prefaulted()).toBeGreaterThan(0);
+      const cols: Float64Array[] = [];
+      for (let c = 0; c < 12; c++) {
+        const x = arena.alloc(rows) as Float64Array;
+        // Values whose low 32 bits are 0 (integers, 0, −0) and others, written while it runs.
+        for (let i = 0; i < rows; i++) x[i] = i % 3 === 0 ? i : i % 3 === 1 ? i + 0.1 : -0;
+        cols.push(x);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      arena.close();
+      cols.forEach((x) => {
+        for (let i = 0; i < rows; i++) {
+          const want = i % 3 === 0 ? i : i % 3 === 1 ? i + 0.1 : -0;
+          if (!Object.is(x[i], want)) expect(`${i}: ${x[i]}`).toBe(`${i}: ${want}`);
+        }
+      });
+      // It stays within its lead of the columns handed out: the arena's 12 columns and scratch.
+      expect(arena.prefaulted()).toBeLessThanOrEqual(Math.ceil((12 * 8 * rows + 6 * 65536) / 4096) + 1);
+    }
+  });
+
+  test("a feature run with it gives the same columns as a run in one thread", async () => {
+    const base = await sampleCandles(["2023-02", "2023-03"]);
+    expect(base.length).toBeGreaterThan(65_536);
+    const one = base.slice(0);
+    const helped = base.slice(0);
+    runSetsSync(one, BENCH_FEATURE_SETS, { threads: 1 });
+    // Default threads, a core taken as idle: the arena's prefault thread, not a worker computing sets.
+    runSetsSync(helped, BENCH_FEATURE_SETS, { evenWhenBusy: true });
+    expect(helped.columnNames).toEqual(one.columnNames);
+    for (const c of one.columnNames) expect(firstDifference(helped.get(c), one.get(c)), c).toBe(-1);
+    expect(helped.get("close_SMA_5").buffer instanceof SharedArrayBuffer).toBe(true);
   });
 });
