@@ -44,6 +44,12 @@ export interface RunOptions {
   threads?: number;
   /** A worker even when no core is idle (by default none then: it would slow the run down). */
   evenWhenBusy?: boolean;
+  /**
+   * The helper thread of a run with more than one thread: "prefault" faults the column arena's
+   * pages in ahead of the run, "worker" computes a share of the `talib` sets. By default the
+   * prefault thread where the run has an arena (measured faster), else the worker.
+   */
+  helper?: "prefault" | "worker";
 }
 
 /**
@@ -73,12 +79,12 @@ function batchIn(
 
 /**
  * A run's column arena, when it has `talib` sets (the ones with wasm kernels): room for their
- * outputs and for each of their inputs filled once; and the run's helper thread. By default
- * (`threads` unset) that is the arena's prefault thread when a core is idle, which measured
- * faster than a worker computing sets: 87 against 107 ms for the bench's features (median of 8,
+ * outputs and for each of their inputs filled once; and the run's helper thread (`threads` 1:
+ * none). By default that is the arena's prefault thread when a core is idle, which measured
+ * faster than a worker computing sets: 75 against 99 ms for the bench's features (medians of 8,
  * 2026-12-07; the two vCPUs of the VM slow each other's computing, and the stage is half page
- * faults). Without an arena (no WebAssembly, a small table), or with `threads` of 2 or more, a
- * worker computing sets as before (startSplit); `threads` 1: neither.
+ * faults); without an arena (no WebAssembly, a small table), or with `helper` "worker", a worker
+ * computing sets (startSplit).
  */
 function startRun(
   frame: Frame,
@@ -89,9 +95,8 @@ function startRun(
   const inputs = new Set(talib.flatMap((s) => frameInputs(s)));
   const outputs = talib.reduce((k, s) => k + frameOutputs(s).length, 0);
   const arena = outputs > 0 ? openArena(frame.length, inputs.size + outputs) : undefined;
-  if (arena !== undefined && opts.threads === undefined && arena.prefault(opts.evenWhenBusy)) {
-    return { arena, split: undefined };
-  }
+  const prefault = arena !== undefined && opts.threads !== 1 && (opts.helper ?? "prefault") === "prefault";
+  if (prefault && arena.prefault(opts.evenWhenBusy)) return { arena, split: undefined };
   return { arena, split: startSplit(frame, sets, opts) };
 }
 

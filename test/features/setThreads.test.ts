@@ -178,7 +178,7 @@ describe("feature sets split between two threads (compiled)", () => {
     const one = copy(base);
     const two = copy(base);
     const runsOne = dist.runSetsSync(one, dist.sets, { threads: 1 });
-    const runsTwo = dist.runSetsSync(two, dist.sets, { threads: 2, evenWhenBusy: true });
+    const runsTwo = dist.runSetsSync(two, dist.sets, { threads: 2, evenWhenBusy: true, helper: "worker" });
     expectSame(one, two, runsOne, runsTwo);
     // The worker read the filled close from shared memory of its own; in one thread the filled
     // close and the outputs live in the run's column arena.
@@ -192,7 +192,11 @@ describe("feature sets split between two threads (compiled)", () => {
     expect(two.get("close_EMA_12")).toEqual(alone.get("close_EMA_12"));
 
     const three = copy(base);
-    const runsAsync = await dist.runSets(three, dist.sets, { threads: 2, evenWhenBusy: true });
+    const runsAsync = await dist.runSets(three, dist.sets, {
+      threads: 2,
+      evenWhenBusy: true,
+      helper: "worker",
+    });
     expectSame(one, three, runsOne, runsAsync);
   });
 
@@ -266,7 +270,7 @@ describe("feature sets split between two threads (compiled)", () => {
     };
     const frame = copy(base);
     expect(() =>
-      dist.runSetsSync(frame, [failing, ...dist.sets], { threads: 2, evenWhenBusy: true }),
+      dist.runSetsSync(frame, [failing, ...dist.sets], { threads: 2, evenWhenBusy: true, helper: "worker" }),
     ).toThrow("this set fails");
     // Cancelled before the worker could claim: every shared set is left to this thread.
     const shared = [dist.sets[9] as ResolvedSet, dist.sets[3] as ResolvedSet];
