@@ -8,7 +8,7 @@
  */
 export type FillPolicy = "ffill" | "linear";
 
-import { arenaColumn } from "./indicators/arena.js";
+import { arenaColumn, currentArena } from "./indicators/arena.js";
 
 const filledCache = new WeakMap<Float64Array, Partial<Record<FillPolicy, Float64Array>>>();
 
@@ -21,8 +21,19 @@ const filledCache = new WeakMap<Float64Array, Partial<Record<FillPolicy, Float64
 export function fillGaps(x: Float64Array, policy: FillPolicy): Float64Array {
   const cached = filledCache.get(x)?.[policy];
   if (cached) return cached;
-  // In the feature run's arena when there is one, where the wasm kernels read it in place.
-  const out = hasGaps(x) ? fillInto(x, policy, arenaColumn(x.length) ?? new Float64Array(x.length)) : x;
+  // In the feature run's arena when there is one, where the wasm kernels read it in place. Cached
+  // for that run only: a cached view would keep the whole arena (every output of the run) alive
+  // as long as the input column lives, and later runs on the same columns would read it from an
+  // arena not theirs.
+  const gaps = hasGaps(x);
+  const inArena = gaps ? arenaColumn(x.length) : undefined;
+  const out = !gaps ? x : fillInto(x, policy, inArena ?? new Float64Array(x.length));
+  if (inArena !== undefined) {
+    currentArena()?.onClose(() => {
+      const entry = filledCache.get(x);
+      if (entry?.[policy] === inArena) delete entry[policy];
+    });
+  }
   filledCache.set(x, { ...filledCache.get(x), [policy]: out });
   return out;
 }

@@ -2,7 +2,8 @@ import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { BENCH_FEATURE_SETS } from "../../src/bench/workload.js";
 import { type WasmApi, wasmApi } from "../../src/core/wasm.js";
 import { runSetsSync } from "../../src/features/featureSets.js";
-import { ColumnArena, openArena, withArena } from "../../src/features/indicators/arena.js";
+import { fillGaps } from "../../src/features/fill.js";
+import { ColumnArena, openArena, SCRATCH_BYTES, withArena } from "../../src/features/indicators/arena.js";
 import { computeIndicator, getIndicator, resolveOptions } from "../../src/features/indicators/index.js";
 import {
   MAX_LOOKBACK,
@@ -82,6 +83,11 @@ const CASES: [string, Opts[]][] = [
   ["ATR", [{ timeperiod: 14 }]],
   ["NATR", [{ timeperiod: 14 }]],
   ["OBV", [{}]],
+  ["MOM", [{ timeperiod: 10 }, { timeperiod: 1 }]],
+  ["LINEARREG_SLOPE", [{ timeperiod: 10 }, { timeperiod: 60 }, { timeperiod: 2 }]],
+  ["LINEARREG", [{ timeperiod: 14 }]],
+  ["LINEARREG_INTERCEPT", [{ timeperiod: 14 }]],
+  ["TSF", [{ timeperiod: 14 }]],
 ];
 
 describe("the wasm indicator kernels equal their JavaScript twins bit for bit", () => {
@@ -116,7 +122,7 @@ describe("the wasm indicator kernels equal their JavaScript twins bit for bit", 
     }
   });
 
-  test("windows longer than MAX_LOOKBACK, and state that does not fit, are left to the JavaScript twins", () => {
+  test("windows longer than MAX_LOOKBACK are left to the JavaScript twins; a wrong state is a bug", () => {
     const x = (cols.close as Float64Array).slice(0, 10_000);
     const out = new Float64Array(x.length);
     expect(runKernel("sum", [x], [out], MAX_LOOKBACK, MAX_LOOKBACK, new Float64Array(1), 1)).toBe(true);
@@ -124,7 +130,9 @@ describe("the wasm indicator kernels equal their JavaScript twins bit for bit", 
       false,
     );
     expect(runKernel("sum", [x], [out], 0, 5, new Float64Array(1), 1)).toBe(false);
-    expect(runKernel("sum", [x], [out], 5, 5, new Float64Array(9), 1)).toBe(false);
+    expect(() => runKernel("sum", [x], [out], 5, 5, new Float64Array(2), 1)).toThrow(
+      "wasm kernel sum: 2 state values given, it keeps 1",
+    );
     useWasmKernels(false);
     expect(runKernel("sum", [x], [out], 5, 5, new Float64Array(1), 1)).toBe(false);
   });
@@ -138,16 +146,16 @@ describe("the wasm indicator kernels equal their JavaScript twins bit for bit", 
       const opts = resolveOptions(ind, given);
       const plain = inputsOf(ind, cols);
       const want = computeIndicator(ind, plain, opts);
-      for (const inputsInArena of [true, false]) {
+      // Every input in the arena, none, or only the first (ATR's high, OBV's close): mixed runs.
+      for (const placed of ["all", "none", "first"] as const) {
         const api = wasmApi() as WasmApi;
         const arena = new ColumnArena(new api.Memory({ initial: pages, maximum: pages, shared: true }));
-        const inputs = inputsInArena
-          ? plain.map((x) => {
-              const y = arena.alloc(x.length) as Float64Array;
-              y.set(x);
-              return y;
-            })
-          : plain;
+        const inputs = plain.map((x, j) => {
+          if (placed === "none" || (placed === "first" && j > 0)) return x;
+          const y = arena.alloc(x.length) as Float64Array;
+          y.set(x);
+          return y;
+        });
         const got = withArena(arena, () => computeIndicator(ind, inputs, opts));
         got.forEach((g, j) => {
           expect(arena.holds(g), `${name} output ${j} in the arena`).toBe(true);
@@ -155,6 +163,22 @@ describe("the wasm indicator kernels equal their JavaScript twins bit for bit", 
         });
       }
     }
+  });
+
+  test("a gap fill made in a run's arena is cached for that run only (it would keep the arena alive)", () => {
+    const close = cols.close as Float64Array;
+    const x = new Float64Array(70_000); // March twice over: an arena needs 65,536 rows
+    x.set(close);
+    x.set(close.subarray(0, x.length - close.length), close.length);
+    x[100] = Number.NaN;
+    const arena = openArena(x.length, 4) as ColumnArena;
+    const inRun = withArena(arena, () => fillGaps(x, "ffill"));
+    expect(arena.holds(inRun)).toBe(true);
+    expect(withArena(arena, () => fillGaps(x, "ffill"))).toBe(inRun);
+    arena.close();
+    const after = fillGaps(x, "ffill");
+    expect(arena.holds(after)).toBe(false);
+    expect(firstDifference(after, inRun)).toBe(-1);
   });
 
   test("an arena: none for small tables, columns until it is full, then the heap; restored after a throw", () => {
@@ -186,7 +210,7 @@ describe("the wasm indicator kernels equal their JavaScript twins bit for bit", 
 });
 
 describe("an arena's prefault thread", () => {
-  test("faults pages ahead of the columns handed out and never changes a value written", async () => {
+  test("columns written while it runs keep their values", async () => {
     const rows = 70_000;
     for (let round = 0; round < 3; round++) {
       const arena = openArena(rows, 12) as ColumnArena;
@@ -209,9 +233,52 @@ describe("an arena's prefault thread", () => {
           if (!Object.is(x[i], want)) expect(`${i}: ${x[i]}`).toBe(`${i}: ${want}`);
         }
       });
-      // It stays within its lead of the columns handed out: the arena's 12 columns and scratch.
       expect(arena.prefaulted()).toBeLessThanOrEqual(Math.ceil((12 * 8 * rows + 6 * 65536) / 4096) + 1);
     }
+  });
+
+  /** Polls until the prefault thread's page count stops moving (or 5 s pass); returns it. */
+  async function settled(arena: ColumnArena): Promise<number> {
+    let last = -1;
+    for (let t = 0; t < 100; t++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const now = arena.prefaulted();
+      if (now === last && now > 0) return now;
+      last = now;
+    }
+    return last;
+  }
+
+  test("its compare-and-exchange of 0 for 0 leaves any value already in a page as it is", async () => {
+    const arena = openArena(70_000, 12) as ColumnArena;
+    // Values put past the columns handed out, where it touches pages: the first double of each
+    // page holds the word it exchanges (its low 32 bits: 0 for 2, 0 and -0, not for 2.1).
+    const raw = new Float64Array(arena.memory.buffer);
+    const first = SCRATCH_BYTES / 8;
+    const pages = 1500;
+    const want = (p: number) => [2.1, 2, 0, -0, p + 0.1, -p][p % 6] as number;
+    for (let p = 0; p < pages; p++) raw[first + 512 * p] = want(p);
+    expect(arena.prefault(true)).toBe(true);
+    expect(await settled(arena)).toBeGreaterThanOrEqual(pages);
+    arena.close();
+    for (let p = 0; p < pages; p++)
+      if (!Object.is(raw[first + 512 * p], want(p)))
+        expect(`page ${p}: ${raw[first + 512 * p]}`).toBe(`${want(p)}`);
+  });
+
+  test("it keeps within 16 MB of the columns handed out, and follows them", async () => {
+    const rows = 70_000;
+    const arena = openArena(rows, 80) as ColumnArena; // 45 MB
+    expect(arena.prefault(true)).toBe(true);
+    const lead = (16 * 2 ** 20) / 4096;
+    const before = await settled(arena);
+    expect(before).toBeLessThanOrEqual(lead + 1);
+    expect(before).toBeGreaterThanOrEqual(lead - 97); // the scratch space's pages are not its to touch
+    for (let c = 0; c < 20; c++) arena.alloc(rows);
+    const after = await settled(arena);
+    expect(after).toBeGreaterThan(before);
+    expect(after).toBeLessThanOrEqual(Math.ceil((20 * 8 * rows) / 4096) + lead + 1);
+    arena.close();
   });
 
   test("a feature run with it gives the same columns as a run in one thread", async () => {
@@ -219,11 +286,19 @@ describe("an arena's prefault thread", () => {
     expect(base.length).toBeGreaterThan(65_536);
     const one = base.slice(0);
     const helped = base.slice(0);
+    const twins = base.slice(0);
     runSetsSync(one, BENCH_FEATURE_SETS, { threads: 1 });
     // Default threads, a core taken as idle: the arena's prefault thread, not a worker computing sets.
     runSetsSync(helped, BENCH_FEATURE_SETS, { evenWhenBusy: true });
+    // And the JavaScript twins alone, in one thread.
+    useWasmKernels(false);
+    runSetsSync(twins, BENCH_FEATURE_SETS, { threads: 1 });
+    useWasmKernels(true);
     expect(helped.columnNames).toEqual(one.columnNames);
-    for (const c of one.columnNames) expect(firstDifference(helped.get(c), one.get(c)), c).toBe(-1);
+    for (const c of one.columnNames) {
+      expect(firstDifference(helped.get(c), one.get(c)), c).toBe(-1);
+      expect(firstDifference(twins.get(c), one.get(c)), c).toBe(-1);
+    }
     expect(helped.get("close_SMA_5").buffer instanceof SharedArrayBuffer).toBe(true);
   });
 });

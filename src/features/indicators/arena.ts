@@ -17,7 +17,14 @@ import { type WasmMemory, wasmApi } from "../../core/wasm.js";
  * faults the arena's pages in ahead of the run (prefault): it writes each page with a
  * compare-and-exchange of 0 for 0, which leaves any value the run has written there unchanged,
  * and it keeps at most PREFAULT_LEAD bytes ahead of the columns handed out, so an arena sized
- * larger than the run needs costs little resident memory.
+ * larger than the run needs costs little resident memory. It only touches pages not yet handed
+ * out, so it races the run only when a column is handed out under it; the JavaScript memory model
+ * calls that a data race, and it is sound because V8 compiles Atomics.compareExchange to the
+ * hardware's atomic read-modify-write (lock cmpxchg on x86-64, CAS or an exclusive pair on
+ * ARM64): it reads the run's value and writes nothing, or reads 0 and writes 0.
+ *
+ * Every output of a run is placed here while there is room, an indicator's temporaries too (MACD's
+ * EMAs): they then live as long as the run's columns rather than until the next collection.
  */
 
 /** Bytes at the start of an arena for the kernels' state and chunk buffers (wasmKernels.ts checks its layout fits). */
@@ -67,6 +74,7 @@ export class ColumnArena {
   private top = SCRATCH_BYTES;
   private readonly end: number;
   private readonly ctl = new Int32Array(new SharedArrayBuffer(12));
+  private readonly closers: (() => void)[] = [];
 
   constructor(memory: WasmMemory) {
     this.memory = memory;
@@ -112,10 +120,16 @@ export class ColumnArena {
     return Atomics.load(this.ctl, CTL.pages);
   }
 
-  /** The run is over: the prefault thread, if any, stops. */
+  /** Runs `fn` when the run is over (a cache dropping what lives in the arena). */
+  onClose(fn: () => void): void {
+    this.closers.push(fn);
+  }
+
+  /** The run is over: the prefault thread, if any, stops, and what asked to hear of it is told. */
   close(): void {
     Atomics.store(this.ctl, CTL.done, 1);
     Atomics.notify(this.ctl, CTL.top);
+    for (const fn of this.closers.splice(0)) fn();
   }
 
   /** True when x is a view of this arena's memory. */

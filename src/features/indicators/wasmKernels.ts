@@ -78,6 +78,27 @@ const NAMES = [
 ] as const;
 export type KernelName = (typeof NAMES)[number];
 
+/** The running values each kernel keeps between chunks (the `st` its callers pass has this length). */
+const STATE_SLOTS_OF: Record<KernelName, number> = {
+  sum: 1,
+  variance: 2,
+  stddev: 2,
+  bbandsSma: 2,
+  rsi: 3,
+  cmo: 3,
+  obv: 2,
+  atr: 1,
+  natr: 1,
+  ema: 1,
+  linreg: 7,
+  linregIntercept: 7,
+  linregSlope: 7,
+  tsf: 7,
+  mom: 0,
+};
+if (Math.max(...Object.values(STATE_SLOTS_OF)) > STATE_SLOTS)
+  throw new Error("wasm kernels: state outgrows its slots");
+
 interface Kernels {
   fns: Record<KernelName, KernelFn>;
   f64: Float64Array;
@@ -152,7 +173,10 @@ export function runKernel(
   b = 0,
   c = 0,
 ): boolean {
-  if (lb > MAX_LOOKBACK || from < lb || st.length > STATE_SLOTS) return false;
+  if (st.length !== STATE_SLOTS_OF[name]) {
+    throw new Error(`wasm kernel ${name}: ${st.length} state values given, it keeps ${STATE_SLOTS_OF[name]}`);
+  }
+  if (lb > MAX_LOOKBACK || from < lb) return false;
   const arena = currentArena();
   const k = get(arena);
   if (k === null) return false;
@@ -220,7 +244,8 @@ const X_F64 = X_I32 + 1;
  * in an input. `state` f64 locals are loaded from the state slots before the loop and stored
  * after it.
  */
-function kernel(name: string, state: number, body: (c: Asm) => void): WasmFunction {
+function kernel(name: KernelName, body: (c: Asm) => void): WasmFunction {
+  const state = STATE_SLOTS_OF[name];
   const c = new Asm();
   c.op(Op.localGet, L.lb).i32(3).op(Op.i32Shl, Op.localSet, L.q);
   c.op(Op.localGet, L.count).i32(3).op(Op.i32Shl, Op.localSet, L.end);
@@ -299,7 +324,7 @@ function kernelFunction(name: KernelName): WasmFunction {
   switch (name) {
     case "sum":
       // total += x[i]; out = total / a (the divisor); total -= x[i - lb]
-      return kernel(name, 1, (c) => {
+      return kernel(name, (c) => {
         c.get(0).cur(0).op(Op.f64Add).set(0);
         c.out(0, () => c.get(0).param(L.a).op(Op.f64Div));
         c.get(0).old(0).op(Op.f64Sub).set(0);
@@ -307,7 +332,7 @@ function kernelFunction(name: KernelName): WasmFunction {
     case "variance":
     case "stddev":
       // statistic.ts varChunk (a = period) and, for stddev, sqrtVar (b = nbdev)
-      return kernel(name, 2, (c) => {
+      return kernel(name, (c) => {
         const [t1, t2, v, m1, m2, t] = [0, 1, 2, 3, 4, 5];
         c.cur(0).set(v);
         c.get(t1).get(v).op(Op.f64Add).set(t1);
@@ -323,7 +348,7 @@ function kernelFunction(name: KernelName): WasmFunction {
       });
     case "bbandsSma":
       // overlap.ts bbandsSmaChunk: a = period, b = nbdevup, c = nbdevdn; outputs upper, middle, lower
-      return kernel(name, 2, (c) => {
+      return kernel(name, (c) => {
         const [total, total2, v, m, mean2, s] = [0, 1, 2, 3, 4, 5];
         c.cur(0).set(v);
         c.get(total).get(v).op(Op.f64Add).set(total);
@@ -343,7 +368,7 @@ function kernelFunction(name: KernelName): WasmFunction {
     case "rsi":
     case "cmo":
       // oscillators.ts rsiChunk / cmoChunk: a = period; state prev, gain, loss
-      return kernel(name, 3, (c) => {
+      return kernel(name, (c) => {
         const [prev, gain, loss, v, d, sum, pm1] = [0, 1, 2, 3, 4, 5, 6];
         c.param(L.a).f64(1).op(Op.f64Sub).set(pm1);
         c.cur(0).set(v);
@@ -370,7 +395,7 @@ function kernelFunction(name: KernelName): WasmFunction {
       });
     case "obv":
       // volume.ts obvChunk: inputs real, volume; state prevOBV, prevReal
-      return kernel(name, 2, (c) => {
+      return kernel(name, (c) => {
         const [obv, prevReal, v, dir, t] = [0, 1, 2, 3, 4];
         c.cur(0).set(v);
         c.get(v).get(prevReal).op(Op.f64Gt);
@@ -388,7 +413,7 @@ function kernelFunction(name: KernelName): WasmFunction {
     case "atr":
     case "natr":
       // volatility.ts atrChunk: inputs high, low, close with lb 1 (the previous close); a = period
-      return kernel(name, 1, (c) => {
+      return kernel(name, (c) => {
         const [atr, h, l, yc, tr, t, cl] = [0, 1, 2, 3, 4, 5, 6];
         c.cur(0).set(h);
         c.cur(1).set(l);
@@ -418,12 +443,12 @@ function kernelFunction(name: KernelName): WasmFunction {
       return linregKernel(name);
     case "mom":
       // momentumPrice.ts MOM: x[i] − x[i − p], inputs with lb = p
-      return kernel(name, 0, (c) => {
+      return kernel(name, (c) => {
         c.out(0, () => c.cur(0).old(0).op(Op.f64Sub));
       });
     case "ema":
       // ma.ts emaChunk: a = k
-      return kernel(name, 1, (c) => {
+      return kernel(name, (c) => {
         c.cur(0).get(0).op(Op.f64Sub).param(L.a).op(Op.f64Mul).get(0).op(Op.f64Add).set(0);
         c.out(0, () => c.get(0));
       });
@@ -437,7 +462,7 @@ function kernelFunction(name: KernelName): WasmFunction {
  */
 function linregKernel(name: "linreg" | "linregIntercept" | "linregSlope" | "tsf"): WasmFunction {
   const [c0, sumD, sumXD, left, sumX, divisor, shift, d] = [0, 1, 2, 3, 4, 5, 6, 7];
-  return kernel(name, 7, (c) => {
+  return kernel(name, (c) => {
     // if (left == 0 || ΣD is NaN): exact sums anchored at the newest value, oldest first
     c.get(left).f64(0).op(Op.f64Eq);
     c.get(sumD).get(sumD).op(Op.f64Ne, Op.i32Or, Op.if, Type.void);
