@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fillGaps } from "../../src/features/fill.js";
+import { firstDifference } from "../helpers/bits.js";
 
 const N = Number.NaN;
 
@@ -24,13 +25,6 @@ function byDefinition(x: Float64Array, policy: "ffill" | "linear"): Float64Array
     }
   }
   return out;
-}
-
-/** The first position where the two differ (Object.is: NaN equals NaN, the bits of 0 count), or -1. */
-function firstDifference(a: Float64Array, b: Float64Array): number {
-  if (a.length !== b.length) return Math.min(a.length, b.length);
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
-  return -1;
 }
 
 describe("fillGaps", () => {

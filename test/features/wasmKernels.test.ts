@@ -11,6 +11,7 @@ import {
   useWasmKernels,
   wasmKernelRuns,
 } from "../../src/features/indicators/wasmKernels.js";
+import { firstDifference } from "../helpers/bits.js";
 import { sampleCandles } from "../helpers/candles.js";
 import { type Columns, inputsOf, marchColumns, type Opts } from "./indicatorsOverlapHelpers.js";
 
@@ -19,13 +20,6 @@ beforeAll(async () => {
   cols = await marchColumns();
 });
 afterEach(() => useWasmKernels(true));
-
-/** The first position where the two differ (Object.is: NaN equals NaN, the sign of 0 counts), or -1. */
-function firstDifference(a: Float64Array, b: Float64Array): number {
-  if (a.length !== b.length) return Math.min(a.length, b.length);
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
-  return -1;
-}
 
 /** The indicator through the wasm kernels and through their JavaScript twins: the same bits, output by output. */
 function sameBothWays(name: string, inputs: Float64Array[], given: Opts, checkPath = true): void {

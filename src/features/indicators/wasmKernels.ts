@@ -333,32 +333,15 @@ function kernelFunction(name: KernelName): WasmFunction {
     case "stddev":
       // statistic.ts varChunk (a = period) and, for stddev, sqrtVar (b = nbdev)
       return kernel(name, (c) => {
-        const [t1, t2, v, m1, m2, t] = [0, 1, 2, 3, 4, 5];
-        c.cur(0).set(v);
-        c.get(t1).get(v).op(Op.f64Add).set(t1);
-        c.get(t2).get(v).get(v).op(Op.f64Mul, Op.f64Add).set(t2);
-        c.get(t1).param(L.a).op(Op.f64Div).set(m1);
-        c.get(t2).param(L.a).op(Op.f64Div).set(m2);
-        c.old(0).set(t);
-        c.get(t1).get(t).op(Op.f64Sub).set(t1);
-        c.get(t2).get(t).get(t).op(Op.f64Mul, Op.f64Sub).set(t2);
-        c.get(m2).get(m1).get(m1).op(Op.f64Mul, Op.f64Sub).set(v);
+        const v = windowVariance(c);
         if (name === "variance") c.out(0, () => c.get(v));
         else c.out(0, () => sqrtVar(c, v, () => c.param(L.b)));
       });
     case "bbandsSma":
       // overlap.ts bbandsSmaChunk: a = period, b = nbdevup, c = nbdevdn; outputs upper, middle, lower
       return kernel(name, (c) => {
-        const [total, total2, v, m, mean2, s] = [0, 1, 2, 3, 4, 5];
-        c.cur(0).set(v);
-        c.get(total).get(v).op(Op.f64Add).set(total);
-        c.get(total2).get(v).get(v).op(Op.f64Mul, Op.f64Add).set(total2);
-        c.get(total).param(L.a).op(Op.f64Div).set(m);
-        c.get(total2).param(L.a).op(Op.f64Div).set(mean2);
-        c.old(0).set(v);
-        c.get(total).get(v).op(Op.f64Sub).set(total);
-        c.get(total2).get(v).get(v).op(Op.f64Mul, Op.f64Sub).set(total2);
-        c.get(mean2).get(m).get(m).op(Op.f64Mul, Op.f64Sub).set(mean2);
+        const mean2 = windowVariance(c);
+        const [m, s] = [3, 5];
         sqrtVar(c, mean2, undefined);
         c.set(s);
         c.out(1, () => c.get(m));
@@ -508,6 +491,26 @@ function linregKernel(name: "linreg" | "linregIntercept" | "linregSlope" | "tsf"
       else if (name === "tsf") c.get(d).param(L.a).op(Op.f64Mul, Op.f64Add);
     });
   });
+}
+
+/**
+ * The window's running sums (state locals 0 and 1) moved on by one row, in the order of
+ * statistic.ts varChunk and overlap.ts bbandsSmaChunk (which are the same): the sums gain the
+ * current value and its square, the means are taken (the mean in local 3), the sums lose the
+ * oldest value and its square. Returns the local (2) holding mean of squares − squared mean.
+ */
+function windowVariance(c: Asm): number {
+  const [total, total2, v, mean, mean2, old] = [0, 1, 2, 3, 4, 5];
+  c.cur(0).set(v);
+  c.get(total).get(v).op(Op.f64Add).set(total);
+  c.get(total2).get(v).get(v).op(Op.f64Mul, Op.f64Add).set(total2);
+  c.get(total).param(L.a).op(Op.f64Div).set(mean);
+  c.get(total2).param(L.a).op(Op.f64Div).set(mean2);
+  c.old(0).set(old);
+  c.get(total).get(old).op(Op.f64Sub).set(total);
+  c.get(total2).get(old).get(old).op(Op.f64Mul, Op.f64Sub).set(total2);
+  c.get(mean2).get(mean).get(mean).op(Op.f64Mul, Op.f64Sub).set(v);
+  return v;
 }
 
 /** Pushes sqrtVar(local v, nbdev): 0 below TA_EPSILON, else √v (times nbdev when given). */
