@@ -43,30 +43,56 @@ const PREFAULT_LEAD = 16 * 2 ** 20;
 const CTL = { top: 0, done: 1, pages: 2 } as const;
 
 /**
- * The prefault thread (CommonJS, evaluated). Touches one 4-byte word per 4 KiB page from the
- * arena's allocation frontier on, never behind it (those pages are in use) nor more than `lead`
- * bytes ahead (waiting for the frontier to move), until the end or the run's end.
+ * The prefault thread (CommonJS, evaluated), one per thread that runs features, kept between runs
+ * (it starts in tens of milliseconds; unref'd, it does not keep the process alive). For each
+ * arena posted to it: touches one 4-byte word per 4 KiB page from the arena's allocation frontier
+ * on, never behind it (those pages are in use) nor more than `lead` bytes ahead (waiting for the
+ * frontier to move), until the arena's end or its run's end. Runs in a thread are sequential, so
+ * the arenas come one at a time.
  */
 const PREFAULT_SOURCE = `
-const { workerData } = require("node:worker_threads");
-const words = new Int32Array(workerData.buffer);
-const ctl = new Int32Array(workerData.ctl);
-const end = words.length;
-let i = 0;
-while (Atomics.load(ctl, ${CTL.done}) === 0) {
-  const top = Atomics.load(ctl, ${CTL.top});
-  const from = Math.ceil(top / 4096) * 1024;
-  if (i < from) i = from;
-  if (i >= end) break;
-  if (4 * i >= top + workerData.lead) {
-    Atomics.wait(ctl, ${CTL.top}, top, 50);
-    continue;
+const { parentPort } = require("node:worker_threads");
+parentPort.on("message", ({ buffer, ctl: ctlBuffer, lead }) => {
+  const words = new Int32Array(buffer);
+  const ctl = new Int32Array(ctlBuffer);
+  const end = words.length;
+  let i = 0;
+  while (Atomics.load(ctl, ${CTL.done}) === 0) {
+    const top = Atomics.load(ctl, ${CTL.top});
+    const from = Math.ceil(top / 4096) * 1024;
+    if (i < from) i = from;
+    if (i >= end) break;
+    if (4 * i >= top + lead) {
+      Atomics.wait(ctl, ${CTL.top}, top, 50);
+      continue;
+    }
+    Atomics.compareExchange(words, i, 0, 0);
+    Atomics.add(ctl, ${CTL.pages}, 1);
+    i += 1024;
   }
-  Atomics.compareExchange(words, i, 0, 0);
-  Atomics.add(ctl, ${CTL.pages}, 1);
-  i += 1024;
-}
+});
 `;
+
+let prefaulter: Worker | undefined;
+
+/** This thread's prefault thread, started on first use; undefined when no thread can be had. */
+function prefaultThread(): Worker | undefined {
+  if (prefaulter !== undefined) return prefaulter;
+  try {
+    const worker = new Worker(PREFAULT_SOURCE, { eval: true });
+    worker.unref();
+    worker.on("error", () => {
+      if (prefaulter === worker) prefaulter = undefined;
+    });
+    worker.on("exit", () => {
+      if (prefaulter === worker) prefaulter = undefined;
+    });
+    prefaulter = worker;
+  } catch {
+    // No more threads to be had: the run faults its own pages.
+  }
+  return prefaulter;
+}
 
 export class ColumnArena {
   readonly memory: WasmMemory;
@@ -102,17 +128,10 @@ export class ColumnArena {
   prefault(evenWhenBusy = false): boolean {
     const cores = availableParallelism();
     if (cores < 2 || (!evenWhenBusy && busyElsewhere() > cores - 1.5)) return false;
-    try {
-      const worker = new Worker(PREFAULT_SOURCE, {
-        eval: true,
-        workerData: { buffer: this.buffer, ctl: this.ctl.buffer, lead: PREFAULT_LEAD },
-      });
-      worker.unref();
-      worker.on("error", () => {});
-      return true;
-    } catch {
-      return false;
-    }
+    const worker = prefaultThread();
+    if (worker === undefined) return false;
+    worker.postMessage({ buffer: this.buffer, ctl: this.ctl.buffer, lead: PREFAULT_LEAD });
+    return true;
   }
 
   /** Pages the prefault thread has touched so far. */
