@@ -6,7 +6,7 @@ import { type WasmMemory, wasmApi } from "../../core/wasm.js";
 /**
  * A run's column arena: one shared WebAssembly memory holding the filled inputs and the outputs
  * of a feature run, so that the wasm kernels (wasmKernels.ts) read and write the columns where
- * they are instead of copying every chunk in and out (15 ms of the bench's 110 ms stage). Columns
+ * they are instead of copying every chunk in and out (~5 ms of the bench's ~125 ms stage). Columns
  * are Float64Array views of its memory; it is freed when the last of them is. Shared memory: a
  * view posted to a worker shares the memory rather than cloning the whole arena, and a view never
  * detaches. Allocation bumps a pointer (nothing is freed one column at a time); a column that does
