@@ -5,6 +5,7 @@ import type { Logger } from "../core/log.js";
 import { sidecarFile, symbolFile } from "../data/paths.js";
 import { readInput, writeFileAtomic, writeFrame } from "../data/store/index.js";
 import { countNaN, type RunOptions, runSets, type SetRun } from "../features/featureSets.js";
+import { startPrefaultThread } from "../features/indicators/arena.js";
 import { resolveFeatureSets, resolveLabelSets } from "./generators.js";
 
 export interface StageRun {
@@ -39,6 +40,8 @@ export async function runFeatures(
   opts: RunOptions = {},
 ): Promise<StageRun> {
   const input = symbolFile(config, config.merge_file_name);
+  // The run's prefault thread boots while the table is read.
+  if (opts.threads !== 1) startPrefaultThread();
   const frame = await readInput(input, { timeColumn: config.time_column }, "`itb merge`");
   const sets = await resolveFeatureSets(config.feature_sets, dirname(configFile));
   const runs = await runSets(frame, sets, opts);

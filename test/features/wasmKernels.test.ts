@@ -3,7 +3,14 @@ import { BENCH_FEATURE_SETS } from "../../src/bench/workload.js";
 import { type WasmApi, wasmApi } from "../../src/core/wasm.js";
 import { runSetsSync } from "../../src/features/featureSets.js";
 import { fillGaps } from "../../src/features/fill.js";
-import { ColumnArena, openArena, SCRATCH_BYTES, withArena } from "../../src/features/indicators/arena.js";
+import {
+  ColumnArena,
+  openArena,
+  prefaultThreadId,
+  SCRATCH_BYTES,
+  startPrefaultThread,
+  withArena,
+} from "../../src/features/indicators/arena.js";
 import { computeIndicator, getIndicator, resolveOptions } from "../../src/features/indicators/index.js";
 import {
   MAX_LOOKBACK,
@@ -204,6 +211,21 @@ describe("the wasm indicator kernels equal their JavaScript twins bit for bit", 
 });
 
 describe("an arena's prefault thread", () => {
+  test("one per thread, started ahead of a run or by its first arena, then kept for the next", () => {
+    expect(prefaultThreadId()).toBeUndefined();
+    startPrefaultThread(true);
+    const id = prefaultThreadId();
+    expect(id).toBeGreaterThan(0);
+    for (let k = 0; k < 2; k++) {
+      const arena = openArena(70_000, 2) as ColumnArena;
+      expect(arena.prefault(true)).toBe(true);
+      expect(prefaultThreadId()).toBe(id);
+      arena.close();
+    }
+    startPrefaultThread(true);
+    expect(prefaultThreadId()).toBe(id);
+  });
+
   test("columns written while it runs keep their values", async () => {
     const rows = 70_000;
     for (let round = 0; round < 3; round++) {
