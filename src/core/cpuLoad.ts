@@ -1,4 +1,4 @@
-import { cpus, loadavg } from "node:os";
+import { availableParallelism, cpus, loadavg } from "node:os";
 
 /**
  * How busy the machine is with work other than this process, measured over the last second or
@@ -57,4 +57,12 @@ export function busyElsewhere(): number {
   }
   if (now.wall - from.wall >= RENEW_MS) base = now;
   return othersBusyCores(from, now);
+}
+
+/**
+ * A core to spare for a helper thread: other processes keep at most `cores − slack` cores busy
+ * (busyElsewhere). The feature sets' helpers ask for a slack of 1.5, lc's kept worker for 1.
+ */
+export function idleCore(slack: number): boolean {
+  return busyElsewhere() <= availableParallelism() - slack;
 }

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
-import { busyElsewhere } from "../core/cpuLoad.js";
+import { idleCore } from "../core/cpuLoad.js";
 import { Frame } from "../core/frame.js";
 import { type FillPolicy, fillGapsShared } from "./fill.js";
 import type { GeneratorConfig } from "./generator.js";
@@ -86,7 +86,7 @@ export function planOffload(
   // A worker pays only on an idle core: on a busy machine it adds its start-up and a second
   // compilation of the kernels to the load and the run takes longer (measured: 0.60 s against
   // 0.38 s in one thread, median of six, load average 4 on 2 cores).
-  if (!evenWhenBusy && busyElsewhere() > cores - 1.5) return undefined;
+  if (!evenWhenBusy && !idleCore(1.5)) return undefined;
   const offload = chooseOffload(rows, sets, Math.min(threads ?? cores, cores));
   return offload && existsSync(fileURLToPath(WORKER_URL)) ? offload : undefined;
 }

@@ -1,6 +1,5 @@
-import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { busyElsewhere } from "../core/cpuLoad.js";
+import { idleCore } from "../core/cpuLoad.js";
 import { WorkerError } from "../core/errors.js";
 import {
   BLOCK,
@@ -110,7 +109,7 @@ const isShared = (x: Float64Array): boolean => x.buffer instanceof SharedArrayBu
  * than the feature sets' (cores − 1.5), whose worker also loads ~30 modules and compiles its
  * kernels afresh before it can take a set: this worker is kept between evaluations.
  */
-const idleCore = (): boolean => busyElsewhere() <= availableParallelism() - 1;
+const IDLE_SLACK = 1;
 
 /**
  * An evaluator over the rows; with threads > 1, rows of at least PART_MIN_ROWS, every column
@@ -136,7 +135,7 @@ export function partEvaluator(
     evaluatePart(rows, theta, b, p, zb, rb, acc);
 
   const w =
-    threads > 1 && parts > 1 && columns.every(isShared) && (evenWhenBusy || idleCore())
+    threads > 1 && parts > 1 && columns.every(isShared) && (evenWhenBusy || idleCore(IDLE_SLACK))
       ? takeWorker()
       : undefined;
   if (w === undefined) {

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { busyElsewhere } from "../../core/cpuLoad.js";
+import { idleCore } from "../../core/cpuLoad.js";
 import { type WasmMemory, wasmApi } from "../../core/wasm.js";
 
 /**
@@ -94,10 +94,9 @@ function prefaultThread(): Worker | undefined {
   return prefaulter;
 }
 
-/** There is a core to spare: at least two, and other processes keep less than cores − 1.5 busy. */
-function idleCore(evenWhenBusy: boolean): boolean {
-  const cores = availableParallelism();
-  return cores >= 2 && (evenWhenBusy || busyElsewhere() <= cores - 1.5);
+/** There is a core to spare: at least two, and other processes keep at most cores − 1.5 busy. */
+function coreToSpare(evenWhenBusy: boolean): boolean {
+  return availableParallelism() >= 2 && (evenWhenBusy || idleCore(1.5));
 }
 
 /**
@@ -108,7 +107,7 @@ function idleCore(evenWhenBusy: boolean): boolean {
  * thread started before the load. `evenWhenBusy` skips the idle-core check.
  */
 export function startPrefaultThread(evenWhenBusy = false): void {
-  if (wasmApi() !== undefined && idleCore(evenWhenBusy)) prefaultThread();
+  if (wasmApi() !== undefined && coreToSpare(evenWhenBusy)) prefaultThread();
 }
 
 /** The prefault thread's id, if this thread has one (tests: arenas use the thread started ahead). */
@@ -148,7 +147,7 @@ export class ColumnArena {
    * whether it started.
    */
   prefault(evenWhenBusy = false): boolean {
-    if (!idleCore(evenWhenBusy)) return false;
+    if (!coreToSpare(evenWhenBusy)) return false;
     const worker = prefaultThread();
     if (worker === undefined) return false;
     worker.postMessage({ buffer: this.buffer, ctl: this.ctl.buffer, lead: PREFAULT_LEAD });
