@@ -1,3 +1,5 @@
+import { arenaColumn, currentArena } from "./indicators/arena.js";
+
 /**
  * How feature inputs are filled before indicators see them. TA-Lib's running sums turn one NaN
  * into NaN forever, so gaps must be filled. The original interpolates linearly, which draws the
@@ -7,8 +9,6 @@
  * by `itb lookahead`.
  */
 export type FillPolicy = "ffill" | "linear";
-
-import { arenaColumn, currentArena } from "./indicators/arena.js";
 
 const filledCache = new WeakMap<Float64Array, Partial<Record<FillPolicy, Float64Array>>>();
 

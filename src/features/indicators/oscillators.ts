@@ -82,15 +82,17 @@ export function rsiBatch(x: Float64Array, p: number, cmo: boolean): Float64Array
   if (isZero(sum)) out[p] = 0.0;
   else out[p] = cmo ? 100.0 * ((gain - loss) / sum) : 100.0 * (gain / sum);
   const st = new Float64Array([prev, gain, loss]);
-  // Two copies of the smoothing loop keep the CMO test out of RSI's hot loop (one loop with the
-  // test in it: 5.2–5.5 against 4.8–5.1 ms per 525,600 rows).
   if (runKernel(cmo ? "cmo" : "rsi", [x], [out], p + 1, 0, st, p)) return out;
-  const chunk = cmo ? cmoChunk : rsiChunk;
-  for (let i = p + 1; i < n; i += CHUNK_ROWS) chunk(x, out, st, i, Math.min(n, i + CHUNK_ROWS), p);
+  for (let i = p + 1; i < n; i += CHUNK_ROWS) rsiChunk(x, out, st, i, Math.min(n, i + CHUNK_ROWS), p, cmo);
   return out;
 }
 
-/** RSI's smoothing over rows [i0, i1); st = [prev, gain, loss]. */
+/**
+ * RSI's (or CMO's) smoothing over rows [i0, i1); st = [prev, gain, loss]. The twin of the wasm
+ * kernels, for windows they do not take and runtimes without WebAssembly; one loop for both
+ * (two copies kept the CMO test out of RSI's loop when this was the hot path: 4.8–5.1 against
+ * 5.2–5.5 ms per 525,600 rows).
+ */
 function rsiChunk(
   x: Float64Array,
   out: Float64Array,
@@ -98,6 +100,7 @@ function rsiChunk(
   i0: number,
   i1: number,
   p: number,
+  cmo: boolean,
 ): void {
   let prev = st[0] as number;
   let gain = st[1] as number;
@@ -114,38 +117,7 @@ function rsiChunk(
     loss /= p;
     gain /= p;
     const sum = gain + loss;
-    out[i] = isZero(sum) ? 0.0 : 100.0 * (gain / sum);
-  }
-  st[0] = prev;
-  st[1] = gain;
-  st[2] = loss;
-}
-
-/** CMO's smoothing over rows [i0, i1); st = [prev, gain, loss]. */
-function cmoChunk(
-  x: Float64Array,
-  out: Float64Array,
-  st: Float64Array,
-  i0: number,
-  i1: number,
-  p: number,
-): void {
-  let prev = st[0] as number;
-  let gain = st[1] as number;
-  let loss = st[2] as number;
-  const pm1 = p - 1;
-  for (let i = i0; i < i1; i++) {
-    const v = x[i] as number;
-    const d = v - prev;
-    prev = v;
-    loss *= pm1;
-    gain *= pm1;
-    if (d < 0) loss -= d;
-    else gain += d;
-    loss /= p;
-    gain /= p;
-    const sum = gain + loss;
-    out[i] = isZero(sum) ? 0.0 : 100.0 * ((gain - loss) / sum);
+    out[i] = isZero(sum) ? 0.0 : 100.0 * ((cmo ? gain - loss : gain) / sum);
   }
   st[0] = prev;
   st[1] = gain;

@@ -199,20 +199,18 @@ export function runKernel(
     for (let j = 0; j < inputs.length; j++)
       if ((inAt[j] as number) < 0)
         f64.set((inputs[j] as Float64Array).subarray(i0 - lb, i1), (IN[j] as number) / 8);
-    const at = (addr: number, j: number, buf: readonly number[], row: number) =>
-      addr < 0 ? (buf[j] as number) : addr + 8 * row;
     fn(
       i1 - i0,
       lb,
       a,
       b,
       c,
-      at(inAt[0] as number, 0, IN, i0 - lb),
-      at(inAt[1] as number, 1, IN, i0 - lb),
-      at(inAt[2] as number, 2, IN, i0 - lb),
-      at(outAt[0] as number, 0, OUT, i0),
-      at(outAt[1] as number, 1, OUT, i0),
-      at(outAt[2] as number, 2, OUT, i0),
+      addressOf(inAt[0] as number, IN[0], i0 - lb),
+      addressOf(inAt[1] as number, IN[1], i0 - lb),
+      addressOf(inAt[2] as number, IN[2], i0 - lb),
+      addressOf(outAt[0] as number, OUT[0], i0),
+      addressOf(outAt[1] as number, OUT[1], i0),
+      addressOf(outAt[2] as number, OUT[2], i0),
     );
     for (let j = 0; j < outputs.length; j++) {
       if ((outAt[j] as number) >= 0) continue;
@@ -222,6 +220,11 @@ export function runKernel(
   }
   st.set(f64.subarray(STATE / 8, STATE / 8 + st.length));
   return true;
+}
+
+/** Row `row`'s byte address in a column at `column` (−1: copied through `buffer`, which holds the chunk). */
+function addressOf(column: number, buffer: number, row: number): number {
+  return column < 0 ? buffer : column + 8 * row;
 }
 
 // ---------------------------------------------------------------------------------------------
