@@ -18,10 +18,20 @@ import {
   predictGb,
   trainGb,
 } from "../../src/models/gb/index.js";
-import { CLAIM, CTRL, CTRL_SIZE, JOB, JP, JP_SIZE, workerSource } from "../../src/models/gb/kernels.js";
+import {
+  CLAIM,
+  CTRL,
+  CTRL_SIZE,
+  claimParts,
+  JOB,
+  JP,
+  JP_SIZE,
+  type Views,
+  workerSource,
+} from "../../src/models/gb/kernels.js";
 import { flatten, rawScores } from "../../src/models/gb/predict.js";
 import { Rng } from "../../src/models/gb/rng.js";
-import { awaitParts } from "../../src/models/gb/team.js";
+import { awaitParts, runJob } from "../../src/models/gb/team.js";
 import { ROOT } from "../helpers/paths.js";
 
 /** Value i of a column (tests index freshly built arrays). */
@@ -680,5 +690,30 @@ describe("the team's wait for its workers' parts", () => {
       "gb: a worker thread stopped responding: 1 part(s) of a job unfinished for 0.3 s (the thread was killed or ran out of memory)",
     );
     expect((err as WorkerError).exitCode).toBe(1);
+  });
+});
+
+describe("the team's claim word", () => {
+  test("a worker waking late for a finished job claims nothing of the next one, even one of more parts", () => {
+    const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_SIZE * 4));
+    const err = new Uint8Array(new SharedArrayBuffer(4096));
+    const jp = new Float64Array(new SharedArrayBuffer(8 * JP_SIZE));
+    // A job kind no part does anything for: what is counted is who claimed which part.
+    jp[JP.kind] = JOB.none;
+    jp[JP.parts] = 2;
+    const v = { jp } as unknown as Views;
+    runJob(v, ctrl, 7, 2, err); // the calling thread ran both parts
+    expect(Atomics.load(ctrl, CTRL.done)).toBe(2);
+    // The next job is being described (4 parts) and not yet opened when the worker wakes for tag 7.
+    jp[JP.parts] = 4;
+    const before = Atomics.load(ctrl, CTRL.claim);
+    claimParts(v, ctrl, 7, err);
+    expect(Atomics.load(ctrl, CTRL.done)).toBe(2);
+    expect(Atomics.load(ctrl, CTRL.claim)).toBe(before);
+    expect(before >>> CLAIM.tagShift).toBe(7);
+    // Opened, the job's parts are claimed as usual, each once.
+    runJob(v, ctrl, 8, 4, err);
+    expect(Atomics.load(ctrl, CTRL.done)).toBe(4);
+    expect(Atomics.load(ctrl, CTRL.failed)).toBe(0);
   });
 });

@@ -70,17 +70,10 @@ export class Team {
     // Internal: jobs have at most max(4, threads) parts, and threads are capped at 64.
     if (parts > CLAIM.partMask) throw new Error(`gb: ${parts} parts is more than a job can have`);
     this.tag = (this.tag % MAX_TAG) + 1;
-    const tag = this.tag;
-    const ctrl = this.ctrl;
-    Atomics.store(ctrl, CTRL.done, 0);
-    Atomics.store(ctrl, CTRL.claim, tag << CLAIM.tagShift);
-    Atomics.store(ctrl, CTRL.job, tag);
-    Atomics.notify(ctrl, CTRL.job);
-    claimParts(v, ctrl, tag, this.err);
-    awaitParts(ctrl, parts);
+    runJob(v, this.ctrl, this.tag, parts, this.err);
     // A part that threw is a bug in the kernels (their inputs are checked before training):
     // a plain error, with the worker's stack in its message.
-    if (Atomics.load(ctrl, CTRL.failed) !== 0) {
+    if (Atomics.load(this.ctrl, CTRL.failed) !== 0) {
       const end = this.err.indexOf(0);
       const msg = new TextDecoder().decode(this.err.slice(0, end < 0 ? this.err.length : end));
       throw new Error(`gb worker thread failed: ${msg}`);
@@ -98,6 +91,26 @@ export class Team {
       for (const w of this.workers) void w.terminate();
     }
   }
+}
+
+/**
+ * The calling thread's side of one job of `parts` parts under `tag`: opens the claim word to the
+ * workers, claims parts alongside them, waits for the parts they run, and closes the claim word
+ * (its part number set past any job's parts). Closing matters: a worker that wakes late for this
+ * job checks the claim word's part against jp's part count, which by then may be the next job's;
+ * with the word left at this job's last part, a next job of more parts let that worker claim a
+ * part of it before the job was opened (with half-written arguments, and a finished-part count
+ * that the opening then reset, so the job could end before its last part did). Seen as models
+ * that changed with the thread count, more often with more threads than cores.
+ */
+export function runJob(v: Views, ctrl: Int32Array, tag: number, parts: number, err: Uint8Array): void {
+  Atomics.store(ctrl, CTRL.done, 0);
+  Atomics.store(ctrl, CTRL.claim, tag << CLAIM.tagShift);
+  Atomics.store(ctrl, CTRL.job, tag);
+  Atomics.notify(ctrl, CTRL.job);
+  claimParts(v, ctrl, tag, err);
+  awaitParts(ctrl, parts);
+  Atomics.store(ctrl, CTRL.claim, (tag << CLAIM.tagShift) | CLAIM.partMask);
 }
 
 /**
