@@ -89,16 +89,32 @@ describe("itb serve trading on the exchange, killed with SIGKILL", () => {
     sim.requests.clear();
     const { dir, config } = fixture.copy("accepted", sim.url, liveConfig(KEY));
     const data = join(dir, "data");
-    // the first order is accepted, and its reply never comes
-    sim.faults.set([{ kind: "accept-fail", delayMs: 120_000, path: "/api/v3/order", nth: [1] }]);
+    // the first order sent is accepted, and its reply never comes (POST only: the service may
+    // look a decision up with a GET on the same path first, which must not take the fault)
+    sim.faults.set([
+      { kind: "accept-fail", delayMs: 120_000, path: "/api/v3/order", method: "POST", nth: [1] },
+    ]);
     let p = serve(config);
     await waitServing(p);
-    let t = await stepUntil(data, T0, () => orderPosts().length > 0, 90);
-    expect(orderPosts()).toHaveLength(1);
-    const sent = await exchangeOrders();
+    const accepted = () => (sim.faults.list()[0]?.fired ?? 0) > 0;
+    let t = await stepUntil(data, T0, accepted, 90);
+    expect(accepted(), "the order sent").toBe(true);
+    // the order is on the exchange while the service waits for its reply (ccxt's 10 s timeout):
+    // it is killed then, before it can learn of the order
+    let sent: Awaited<ReturnType<typeof exchangeOrders>> = [];
+    await until(
+      async () => {
+        sent = await exchangeOrders();
+        return sent.length > 0;
+      },
+      5_000,
+      "the accepted order on the exchange",
+    );
+    p.child.kill("SIGKILL");
+    // the entry alone: nothing else could be sent while its reply was awaited
     expect(sent).toHaveLength(1);
     const id = sent[0]?.clientOrderId as string;
-    p.child.kill("SIGKILL");
+    expect(id).toMatch(/-en$/);
     await p.done;
     sim.faults.clear();
     // the ledger never heard of the order
