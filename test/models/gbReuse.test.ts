@@ -103,6 +103,18 @@ describe("gb: memory and bins kept from the last training", () => {
     expect(r.model).toBe(fresh(x, yHigh, other));
   });
 
+  test("another seed with bins from all rows reuses them, and bags and samples features with its own seed", () => {
+    // No bin sample: the bins do not depend on the seed and are reused, but the generator that
+    // draws the bags and the feature samples must start from this training's seed.
+    const sampling = { ...base, bagging_fraction: 0.7, bagging_freq: 1, feature_fraction: 0.6 };
+    const first = train(x, yHigh, gbParams({ ...sampling, seed: 1 })).model;
+    const other = gbParams({ ...sampling, seed: 2 });
+    const r = train(x, yHigh, other);
+    expect(r.reused).toBe(true);
+    expect(r.model).not.toBe(first);
+    expect(r.model).toBe(fresh(x, yHigh, other));
+  });
+
   test("a different shape (fewer rows) trains in new memory and matches a fresh training", () => {
     const p = gbParams({ ...base, seed: 4 });
     train(x, yHigh, p);

@@ -176,7 +176,10 @@ export function trainGb(
     v.y.set(y);
     if (reuse !== undefined) v.leafOf.fill(0);
     // The bins depend on the columns' values and on how the bin sample is drawn; a sampled
-    // bin sample also moves the generator, whose state after binning is kept with the bins.
+    // bin sample also moves the generator, whose state after binning is kept with the bins
+    // (and the seed is then part of the key). Bins from all rows leave the generator where
+    // this training's seed started it: bagging and feature sampling must not take the stream
+    // of the training that built the bins.
     const method = params.bin_method ?? "greedy";
     const sampled = nTrain > sampleM;
     const binKey = JSON.stringify([nTrain, params.max_bin, method, sampleM, sampled ? params.seed : null]);
@@ -185,8 +188,9 @@ export function trainGb(
     let binned = reuse?.binned;
     if (binned !== undefined && (binned.key !== binKey || binned.fingerprint !== fingerprint))
       binned = undefined;
-    if (binned !== undefined) rng.setState(binned.rngState);
-    else {
+    if (binned !== undefined) {
+      if (sampled) rng.setState(binned.rngState);
+    } else {
       const info = binColumns(columns, v, team, rng, nTrain, params.max_bin, method, stride);
       const usable: number[] = [];
       for (let f = 0; f < d; f++) {
