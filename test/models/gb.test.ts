@@ -280,6 +280,21 @@ describe("binning", () => {
   });
 });
 
+describe("Rng.bernoulliRows", () => {
+  test("the rows whose draw is below the fraction, leaving the generator where n draws do", () => {
+    for (const fraction of [0, 0.3, 0.5, 0.999, 1]) {
+      const a = new Rng(7);
+      const b = new Rng(7);
+      const expected: number[] = [];
+      for (let r = 0; r < 10_000; r++) if (a.next() < fraction) expected.push(r);
+      const out = new Int32Array(10_000);
+      const k = b.bernoulliRows(out, 10_000, fraction);
+      expect(Array.from(out.subarray(0, k))).toEqual(expected);
+      expect(b.getState()).toBe(a.getState());
+    }
+  });
+});
+
 describe("trainGb: hand-built cases", () => {
   test("a single split recovers a threshold between neighbouring values", () => {
     const x = Float64Array.from({ length: 1000 }, (_, i) => Math.round(i % 100) / 10); // 0.0 … 9.9
@@ -496,6 +511,7 @@ describe("determinism and sampling", () => {
       {},
       { use_quantized_grad: false },
       { bagging_fraction: 0.6, bagging_freq: 2 },
+      { bagging_fraction: 0.5, bagging_freq: 1, early_stopping_round: 3, use_quantized_grad: false },
       { objective: "regression" },
       { early_stopping_round: 3, is_unbalance: true },
       { lambda_l1: 0.5, lambda_l2: 2 },

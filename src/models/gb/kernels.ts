@@ -38,11 +38,6 @@ export interface WsData {
   wasmBytes: Uint8Array | undefined;
   jp: SharedArrayBuffer;
   ji: SharedArrayBuffer;
-  tFeat: SharedArrayBuffer;
-  tBin: SharedArrayBuffer;
-  tDl: SharedArrayBuffer;
-  tLeft: SharedArrayBuffer;
-  tRight: SharedArrayBuffer;
   sample: SharedArrayBuffer;
   sampleM: number;
   /** Histogram slots per feature (max_bin + 1). */
@@ -81,6 +76,7 @@ export interface WasmKernels {
   histSub(dst: number, src: number, bytes: number): void;
   histAdd(dst: number, src: number, bytes: number): void;
   zero(dst: number, bytes: number): void;
+  leaves(ps: number, pe: number, internal: number): void;
   split(
     base: number,
     nFeats: number,
@@ -252,11 +248,11 @@ export function makeViews(w: WsData): Views {
     jp: new Float64Array(w.jp),
     ji: new Int32Array(w.ji),
     lMul: new Float64Array(heap, L.lMul, w.maxLeaves),
-    tFeat: new Int32Array(w.tFeat),
-    tBin: new Int32Array(w.tBin),
-    tDl: new Int32Array(w.tDl),
-    tLeft: new Int32Array(w.tLeft),
-    tRight: new Int32Array(w.tRight),
+    tFeat: new Int32Array(heap, L.tree, L.maxLeaves),
+    tBin: new Int32Array(heap, L.tree + 4 * L.maxLeaves, L.maxLeaves),
+    tDl: new Int32Array(heap, L.tree + 8 * L.maxLeaves, L.maxLeaves),
+    tLeft: new Int32Array(heap, L.tree + 12 * L.maxLeaves, L.maxLeaves),
+    tRight: new Int32Array(heap, L.tree + 16 * L.maxLeaves, L.maxLeaves),
     nanBin: new Int32Array(heap, L.nanBin, d),
     sample: new Float64Array(w.sample),
     sampleM: w.sampleM,
@@ -487,6 +483,19 @@ export function updateTraversePart(v: Views, p: number, parts: number): void {
   const invHs = jp[JP.invHs] as number;
   const shift = jp[JP.packShift] as number;
   const nTrain = v.nTrain;
+  if (v.wasm !== undefined) {
+    // leaves by traversal into leafOf, then the training rows' update reads (and resets) them
+    v.wasm.leaves(ps, pe, internal);
+    const te = Math.min(pe, nTrain);
+    if (ps < te) v.wasm.update(ps, te, wPos, wNeg, seed, invGs, invHs, shift);
+    const leafOf = v.leafOf;
+    for (let r = Math.max(ps, nTrain); r < pe; r++) {
+      const m = v.lMul[leafOf[r] as number] as number;
+      e[r] = regression ? (e[r] as number) + m : (e[r] as number) * m;
+      leafOf[r] = 0;
+    }
+    return;
+  }
   for (let r = ps; r < pe; r++) {
     const m = v.lMul[internal === 0 ? 0 : leafOfRow(v, r)] as number;
     const ev = regression ? (e[r] as number) + m : (e[r] as number) * m;

@@ -27,6 +27,13 @@ export interface TrainLayout {
   feats: number;
   /** Per leaf: the raw best split found by the split search (SPLIT_OUT doubles). */
   splitOut: number;
+  /**
+   * The tree being grown, five int32 arrays of maxLeaves: per internal node its feature, bin,
+   * default-left, left and right child (a child < 0 is leaf ~child).
+   */
+  tree: number;
+  /** The tree arrays' length (num_leaves). */
+  maxLeaves: number;
   /** Bytes in use; memory pages cover this. */
   end: number;
 }
@@ -66,7 +73,25 @@ export function trainLayout(
   const nanBin = take(4 * d);
   const feats = take(4 * d);
   const splitOut = take(8 * SPLIT_OUT * maxLeaves);
-  return { bins, binsCol, rows, tmp, leafOf, gh, e, y, hist, lMul, nanBin, feats, splitOut, end: at };
+  const tree = take(4 * 5 * maxLeaves);
+  return {
+    bins,
+    binsCol,
+    rows,
+    tmp,
+    leafOf,
+    gh,
+    e,
+    y,
+    hist,
+    lMul,
+    nanBin,
+    feats,
+    splitOut,
+    tree,
+    maxLeaves,
+    end: at,
+  };
 }
 
 export function pagesFor(bytes: number): number {
@@ -85,7 +110,9 @@ export function pagesFor(bytes: number): number {
  * are bit-identical); histSub(dst, src, bytes) / histAdd: dst[i] −= / += src[i] over doubles (a
  * larger child from its parent, the parts of a parallel histogram); zero(dst, bytes);
  * split(...): the split search of kernels.ts `bestSplit` over one leaf's histogram, the same
- * arithmetic in the same order, its raw result at `out` (SPLIT_OUT doubles).
+ * arithmetic in the same order, its raw result at `out` (SPLIT_OUT doubles); leaves(ps, pe,
+ * internal): each row's leaf in the tree by traversal (kernels.ts `leafOfRow`) into leafOf, for
+ * the rows no partition placed (outside the bag, validation rows).
  */
 export function trainKernelBytes(
   layout: TrainLayout,
@@ -107,6 +134,7 @@ export function trainKernelBytes(
       histCombineFunction("histAdd", Op.f64Add),
       zeroFunction(),
       splitFunction(layout, stride, packed),
+      leavesFunction(layout, d),
     ],
     pages,
     true,
@@ -222,6 +250,65 @@ function moveFunction(): WasmFunction {
   // memory.copy dst src n (bulk memory: 0xfc 10, destination and source memory 0)
   c.op(Op.localGet, 0, Op.localGet, 1, Op.localGet, 2, 0xfc, 10, 0, 0);
   return { name: "move", params: [Type.i32, Type.i32, Type.i32], results: [], locals: [], body: c };
+}
+
+/**
+ * leaves(ps, pe, internal): leafOf[r] = the leaf row r reaches in the tree (0 when it has no
+ * internal node), for r in [ps, pe): at each node, left when bin <= the node's bin, or when the
+ * bin is the feature's missing-value bin and the node sends missing values left; as leafOfRow.
+ */
+function leavesFunction(L: TrainLayout, d: number): WasmFunction {
+  const maxLeaves = L.maxLeaves;
+  // params: 0 ps, 1 pe, 2 internal; locals: 3 r, 4 node, 5 f, 6 b, 7 next (i32)
+  const c = new Bytes();
+  const at = (k: number): number => L.tree + 4 * k * maxLeaves;
+  const nodeLoad = (k: number): void => {
+    c.op(Op.localGet, 4).i32(2).op(Op.i32Shl, Op.i32Load);
+    memarg(c, 2, at(k));
+  };
+  c.op(Op.localGet, 0, Op.localSet, 3);
+  c.op(Op.block, Type.void, Op.loop, Type.void);
+  c.op(Op.localGet, 3, Op.localGet, 1, Op.i32GeS, Op.brIf, 1);
+  c.i32(0).op(Op.localSet, 4);
+  c.i32(-1).op(Op.localSet, 7);
+  c.op(Op.localGet, 2, Op.if, Type.void);
+  c.op(Op.block, Type.void, Op.loop, Type.void);
+  // f = feature[node]; b = bins[r·d + f]
+  nodeLoad(0);
+  c.op(Op.localSet, 5);
+  c.op(Op.localGet, 3).i32(d).op(Op.i32Mul, Op.localGet, 5, Op.i32Add, Op.i32Load8u);
+  memarg(c, 0, L.bins);
+  c.op(Op.localSet, 6);
+  // next = (b <= bin[node]) | (b == nanBin[f] & defaultLeft[node]) ? left[node] : right[node],
+  // as a branch: consecutive candles mostly take the same path, so the branch predictor runs
+  // ahead instead of each level's loads waiting for the last level's choice
+  c.op(Op.localGet, 6);
+  nodeLoad(1);
+  c.op(Op.i32LeU, Op.localGet, 6, Op.localGet, 5).i32(2).op(Op.i32Shl, Op.i32Load);
+  memarg(c, 2, L.nanBin);
+  c.op(Op.i32Eq);
+  nodeLoad(2);
+  c.op(Op.i32And, Op.i32Or, Op.if, Type.void);
+  nodeLoad(3);
+  c.op(Op.localSet, 7, Op.else);
+  nodeLoad(4);
+  c.op(Op.localSet, 7, Op.end);
+  c.op(Op.localGet, 7);
+  c.i32(0).op(Op.i32LtS, Op.brIf, 1);
+  c.op(Op.localGet, 7, Op.localSet, 4, Op.br, 0, Op.end, Op.end);
+  c.op(Op.end);
+  // leafOf[r] = ~next
+  c.op(Op.localGet, 3).i32(2).op(Op.i32Shl, Op.localGet, 7).i32(-1).op(Op.i32Xor, Op.i32Store);
+  memarg(c, 2, L.leafOf);
+  c.op(Op.localGet, 3).i32(1).op(Op.i32Add, Op.localSet, 3);
+  c.op(Op.br, 0, Op.end, Op.end);
+  return {
+    name: "leaves",
+    params: [Type.i32, Type.i32, Type.i32],
+    results: [],
+    locals: [[5, Type.i32]],
+    body: c,
+  };
 }
 
 /**

@@ -30,6 +30,36 @@ export class Rng {
     return this.nextU32() / 4294967296;
   }
 
+  /**
+   * Writes to `out` the rows r of [0, n), in order, for which `next() < fraction` (one draw per
+   * row, the same draws and stream position as calling next() n times); returns their count.
+   * Inlined, branch-free, the draw compared as an integer: next() per row, and a branch on a
+   * coin flip, cost ~12 ns a row (1.5 s for 300 bags of 420,000 rows), this ~2.5 ns.
+   */
+  bernoulliRows(out: Int32Array, n: number, fraction: number): number {
+    const start = this.state | 0;
+    this.state = (start + Math.imul(n, 0x9e3779b9 | 0)) | 0;
+    // u / 2^32 < f ⇔ u < ceil(f · 2^32) for an integer u (the scaling by 2^32 is exact)
+    const limit = Math.ceil(fraction * 4294967296);
+    if (limit > 4294967295) {
+      for (let r = 0; r < n; r++) out[r] = r;
+      return n;
+    }
+    // unsigned u < limit as a signed compare: both sides less 2^31
+    const ls = (limit - 2147483648) | 0;
+    let s = start;
+    let k = 0;
+    for (let r = 0; r < n; r++) {
+      s = (s + (0x9e3779b9 | 0)) | 0;
+      let h = Math.imul(s ^ (s >>> 16), 0x85ebca6b | 0);
+      h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35 | 0);
+      h ^= h >>> 16;
+      out[k] = r;
+      k = (k + +((h ^ -2147483648) < ls)) | 0;
+    }
+    return k;
+  }
+
   /** Uniform integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.next() * n);

@@ -159,11 +159,6 @@ export function trainGb(
     wasmBytes: heap.bytes,
     jp: sab(8 * JP_SIZE),
     ji: sab(4 * 64),
-    tFeat: sab(4 * maxLeaves),
-    tBin: sab(4 * maxLeaves),
-    tDl: sab(4 * maxLeaves),
-    tLeft: sab(4 * maxLeaves),
-    tRight: sab(4 * maxLeaves),
     sample: sab(8 * 2 * Math.max(1, Math.min(d, threads)) * sampleM),
     sampleM,
     stride,
@@ -242,10 +237,11 @@ export function trainGb(
     const rounds = usable.length > 0 ? params.num_boost_round : 0;
     for (let it = 0; it < rounds; it++) {
       if (bagging && it % params.bagging_freq === 0) {
-        bag = bagRows(rng, nTrain, params.bagging_fraction);
-        nBag = bag.length;
-      }
-      if (bagging) v.rows.set(bag);
+        // drawn straight into the row list; kept (a copy) for the trees that reuse the bag
+        nBag = rng.bernoulliRows(v.rows, nTrain, params.bagging_fraction);
+        if (nBag === 0) v.rows[nBag++] = rng.int(nTrain);
+        bag = params.bagging_freq > 1 ? v.rows.slice(0, nBag) : bag;
+      } else if (bagging) v.rows.set(bag);
       grower.rootIsIdentity = !bagging;
       grower.setFeatures(
         nFeat >= usable.length
@@ -457,14 +453,6 @@ function validationLoss(v: Views, a: number, b: number, binary: boolean): number
     }
   }
   return sum / (b - a);
-}
-
-function bagRows(rng: Rng, n: number, fraction: number): Int32Array {
-  const out = new Int32Array(n);
-  let k = 0;
-  for (let r = 0; r < n; r++) if (rng.next() < fraction) out[k++] = r;
-  if (k === 0) out[k++] = rng.int(n);
-  return out.slice(0, k);
 }
 
 function binColumns(
