@@ -62,4 +62,25 @@ describe("gb: the bench's models on real data are unchanged", () => {
       expect(modelHash(ys.get(label) as Float64Array, true, 4)).toBe(EXPECTED[label]);
     }
   }, 180_000);
+
+  // Bags drawn per tree, a feature sample, and early stopping's validation rows: the rows no
+  // partition places take the tree walk. Pinned from the code that drew each row's coin through
+  // Rng.next() and walked the tree in JavaScript, before both were made faster.
+  test("high_20 with bagging, feature sampling and early stopping (60 rounds)", () => {
+    const y = ys.get("high_20") as Float64Array;
+    const params = {
+      ...benchGbParams(0, y.length),
+      num_boost_round: 60,
+      bagging_fraction: 0.5,
+      bagging_freq: 1,
+      feature_fraction: 0.8,
+      early_stopping_round: 10,
+    };
+    for (const wasm of [true, false]) {
+      const model = trainGb(x, y, params, { wasm });
+      expect(createHash("sha256").update(JSON.stringify(model)).digest("hex")).toBe(
+        "497319086f6f1bb1edbefb325ca338cad85a3eac74cdc30ff4d3de027ba5a23a",
+      );
+    }
+  }, 180_000);
 });
