@@ -31,7 +31,11 @@ export interface TrainLayout {
    * The tree being grown, five int32 arrays of maxLeaves: per internal node its feature, bin,
    * default-left, left and right child (a child < 0 is leaf ~child).
    */
-  tree: number;
+  treeFeat: number;
+  treeBin: number;
+  treeDl: number;
+  treeLeft: number;
+  treeRight: number;
   /** The tree arrays' length (num_leaves). */
   maxLeaves: number;
   /** Bytes in use; memory pages cover this. */
@@ -73,7 +77,11 @@ export function trainLayout(
   const nanBin = take(4 * d);
   const feats = take(4 * d);
   const splitOut = take(8 * SPLIT_OUT * maxLeaves);
-  const tree = take(4 * 5 * maxLeaves);
+  const treeFeat = take(4 * maxLeaves);
+  const treeBin = take(4 * maxLeaves);
+  const treeDl = take(4 * maxLeaves);
+  const treeLeft = take(4 * maxLeaves);
+  const treeRight = take(4 * maxLeaves);
   return {
     bins,
     binsCol,
@@ -88,7 +96,11 @@ export function trainLayout(
     nanBin,
     feats,
     splitOut,
-    tree,
+    treeFeat,
+    treeBin,
+    treeDl,
+    treeLeft,
+    treeRight,
     maxLeaves,
     end: at,
   };
@@ -258,13 +270,12 @@ function moveFunction(): WasmFunction {
  * bin is the feature's missing-value bin and the node sends missing values left; as leafOfRow.
  */
 function leavesFunction(L: TrainLayout, d: number): WasmFunction {
-  const maxLeaves = L.maxLeaves;
   // params: 0 ps, 1 pe, 2 internal; locals: 3 r, 4 node, 5 f, 6 b, 7 next (i32)
   const c = new Bytes();
-  const at = (k: number): number => L.tree + 4 * k * maxLeaves;
-  const nodeLoad = (k: number): void => {
+  // array[node] for one of the tree's arrays (a byte offset of the layout)
+  const nodeLoad = (array: number): void => {
     c.op(Op.localGet, 4).i32(2).op(Op.i32Shl, Op.i32Load);
-    memarg(c, 2, at(k));
+    memarg(c, 2, array);
   };
   c.op(Op.localGet, 0, Op.localSet, 3);
   c.op(Op.block, Type.void, Op.loop, Type.void);
@@ -274,7 +285,7 @@ function leavesFunction(L: TrainLayout, d: number): WasmFunction {
   c.op(Op.localGet, 2, Op.if, Type.void);
   c.op(Op.block, Type.void, Op.loop, Type.void);
   // f = feature[node]; b = bins[r·d + f]
-  nodeLoad(0);
+  nodeLoad(L.treeFeat);
   c.op(Op.localSet, 5);
   c.op(Op.localGet, 3).i32(d).op(Op.i32Mul, Op.localGet, 5, Op.i32Add, Op.i32Load8u);
   memarg(c, 0, L.bins);
@@ -283,15 +294,15 @@ function leavesFunction(L: TrainLayout, d: number): WasmFunction {
   // as a branch: consecutive candles mostly take the same path, so the branch predictor runs
   // ahead instead of each level's loads waiting for the last level's choice
   c.op(Op.localGet, 6);
-  nodeLoad(1);
+  nodeLoad(L.treeBin);
   c.op(Op.i32LeU, Op.localGet, 6, Op.localGet, 5).i32(2).op(Op.i32Shl, Op.i32Load);
   memarg(c, 2, L.nanBin);
   c.op(Op.i32Eq);
-  nodeLoad(2);
+  nodeLoad(L.treeDl);
   c.op(Op.i32And, Op.i32Or, Op.if, Type.void);
-  nodeLoad(3);
+  nodeLoad(L.treeLeft);
   c.op(Op.localSet, 7, Op.else);
-  nodeLoad(4);
+  nodeLoad(L.treeRight);
   c.op(Op.localSet, 7, Op.end);
   c.op(Op.localGet, 7);
   c.i32(0).op(Op.i32LtS, Op.brIf, 1);
